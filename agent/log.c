@@ -1,0 +1,214 @@
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+#define SD_JOURNAL_SUPPRESS_LOCATION
+#include <systemd/sd-journal.h>
+
+#include "buf.h"
+#include "log.h"
+
+#define MAX_SECRETS 64
+#define REDACTED "(redacted)"
+
+static int max_level = LOG_NOTICE;
+static bool use_journal;
+static char *ctx_recipe, *ctx_run_id;
+static char *secrets[MAX_SECRETS];
+static size_t n_secrets;
+
+static bool stderr_is_journal(void)
+{
+        const char *e = getenv("JOURNAL_STREAM");
+        unsigned long long dev, ino;
+        struct stat st;
+
+        if (!e || sscanf(e, "%llu:%llu", &dev, &ino) != 2)
+                return false;
+        if (fstat(STDERR_FILENO, &st) < 0)
+                return false;
+        return (unsigned long long)st.st_dev == dev && (unsigned long long)st.st_ino == ino;
+}
+
+void log_setup(enum log_target target, int level)
+{
+        max_level = level;
+        switch (target) {
+        case LOG_TARGET_JOURNAL:
+                use_journal = true;
+                break;
+        case LOG_TARGET_STDERR:
+                use_journal = false;
+                break;
+        default:
+                use_journal = stderr_is_journal() || (getenv("INVOCATION_ID") && getenv("JOURNAL_STREAM"));
+                break;
+        }
+}
+
+int log_get_max_level(void)
+{
+        return max_level;
+}
+
+bool log_to_journal(void)
+{
+        return use_journal;
+}
+
+void log_set_context(const char *recipe, const char *run_id)
+{
+        free(ctx_recipe);
+        free(ctx_run_id);
+        ctx_recipe = recipe ? strdup(recipe) : NULL;
+        ctx_run_id = run_id ? strdup(run_id) : NULL;
+}
+
+void log_register_secret(const char *s)
+{
+        if (!s || strlen(s) < 4 || n_secrets >= MAX_SECRETS)
+                return;
+        for (size_t i = 0; i < n_secrets; i++)
+                if (strcmp(secrets[i], s) == 0)
+                        return;
+        secrets[n_secrets] = strdup(s);
+        if (secrets[n_secrets])
+                n_secrets++;
+}
+
+void log_forget_secrets(void)
+{
+        for (size_t i = 0; i < n_secrets; i++)
+                free(secrets[i]);
+        n_secrets = 0;
+}
+
+char *log_scrub(const char *s)
+{
+        struct buf b = BUF_INIT(1 << 24);
+        const char *p = s;
+
+        if (n_secrets == 0)
+                return strdup(s);
+        while (*p) {
+                size_t best_len = 0;
+
+                for (size_t i = 0; i < n_secrets; i++) {
+                        size_t l = strlen(secrets[i]);
+
+                        if (l > best_len && strncmp(p, secrets[i], l) == 0)
+                                best_len = l;
+                }
+                if (best_len) {
+                        if (buf_puts(&b, REDACTED) < 0)
+                                goto fail;
+                        p += best_len;
+                } else {
+                        if (buf_append(&b, p, 1) < 0)
+                                goto fail;
+                        p++;
+                }
+        }
+        return buf_steal(&b);
+fail:
+        buf_free(&b);
+        return NULL;
+}
+
+static const char *level_name(int level)
+{
+        switch (level) {
+        case LOG_EMERG:
+        case LOG_ALERT:
+        case LOG_CRIT:
+        case LOG_ERR:
+                return "error";
+        case LOG_WARNING:
+                return "warning";
+        case LOG_NOTICE:
+                return "notice";
+        case LOG_INFO:
+                return "info";
+        default:
+                return "debug";
+        }
+}
+
+static void emit(int level, int error, const char *text)
+{
+        if (use_journal) {
+                sd_journal_send("MESSAGE=%s", text, "PRIORITY=%d", level, "SYSLOG_IDENTIFIER=opsagent",
+                                "RECIPE=%s", ctx_recipe ? ctx_recipe : "", "RUN_ID=%s", ctx_run_id ? ctx_run_id : "",
+                                error ? "ERRNO=%d" : NULL, error, NULL);
+                return;
+        }
+        if (ctx_recipe)
+                fprintf(stderr, "opsagent[%s]: %s: %s\n", ctx_recipe, level_name(level), text);
+        else
+                fprintf(stderr, "opsagent: %s: %s\n", level_name(level), text);
+}
+
+int log_internalv(int level, int error, const char *fmt, va_list ap)
+{
+        int saved = errno;
+        char *msg = NULL, *clean;
+
+        error = error < 0 ? -error : error;
+        if (level > max_level)
+                goto out;
+        errno = error;
+        if (vasprintf(&msg, fmt, ap) < 0)
+                goto out;
+        clean = log_scrub(msg);
+        emit(level, error, clean ? clean : "(out of memory)");
+        free(clean);
+        free(msg);
+out:
+        errno = saved;
+        return -error;
+}
+
+int log_internal(int level, int error, const char *fmt, ...)
+{
+        va_list ap;
+        int r;
+
+        va_start(ap, fmt);
+        r = log_internalv(level, error, fmt, ap);
+        va_end(ap);
+        return r;
+}
+
+void log_sayv(const char *fmt, va_list ap)
+{
+        char *msg = NULL, *clean;
+
+        if (vasprintf(&msg, fmt, ap) < 0)
+                return;
+        clean = log_scrub(msg);
+        if (!clean)
+                goto out;
+        if (use_journal)
+                sd_journal_send("MESSAGE=%s", clean, "PRIORITY=%d", LOG_INFO, "SYSLOG_IDENTIFIER=opsagent",
+                                "RECIPE=%s", ctx_recipe ? ctx_recipe : "", "RUN_ID=%s",
+                                ctx_run_id ? ctx_run_id : "", NULL);
+        else {
+                fputs(clean, stdout);
+                fputc('\n', stdout);
+                fflush(stdout);
+        }
+out:
+        free(clean);
+        free(msg);
+}
+
+void log_say(const char *fmt, ...)
+{
+        va_list ap;
+
+        va_start(ap, fmt);
+        log_sayv(fmt, ap);
+        va_end(ap);
+}

@@ -1,0 +1,1 @@
+# Packaging: systemd units, deb/rpm (issue 9).

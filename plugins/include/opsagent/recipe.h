@@ -1,0 +1,220 @@
+/* opsagent recipe plugin SDK (ABI 1).
+ *
+ * A recipe is a shared object that exports exactly one symbol, `opsagent_recipe`, a
+ * `const struct opsagent_recipe` (use OPSAGENT_RECIPE_DESCRIPTOR). The agent loads it, checks
+ * the ABI version, merges the recipe's default attributes under its attribute root, validates
+ * them against its schema, then calls run() in a forked child with a context. Everything a
+ * recipe needs from the outside world (attributes, instance facts, AWS calls, metrics, logging,
+ * the root prefix, the dry-run flag, atomic writes, commands, systemd) comes through that
+ * context: recipes never sign requests, parse XML or talk HTTP themselves.
+ *
+ * Strings handed to a recipe by the context are owned by the agent and valid for the whole run
+ * unless a function says otherwise. Functions that return int return 0 (or a documented
+ * positive value) on success and a negative errno on failure.
+ */
+#ifndef OPSAGENT_RECIPE_H
+#define OPSAGENT_RECIPE_H
+
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+#include <json-c/json.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#define OPSAGENT_RECIPE_ABI 1
+#define OPSAGENT_RECIPE_SYMBOL "opsagent_recipe"
+
+/* syslog(3) priorities */
+enum opsagent_log_level {
+        OPSAGENT_LOG_ERR = 3,
+        OPSAGENT_LOG_WARNING = 4,
+        OPSAGENT_LOG_NOTICE = 5,
+        OPSAGENT_LOG_INFO = 6,
+        OPSAGENT_LOG_DEBUG = 7,
+};
+
+enum opsagent_recipe_flags {
+        OPSAGENT_RECIPE_NEEDS_INSTANCE = 1u << 0, /* needs instance facts (IMDS) before run() */
+        OPSAGENT_RECIPE_SETUP = 1u << 1,          /* also run by `opsagent setup` */
+};
+
+struct opsagent_ctx;
+
+struct opsagent_recipe {
+        uint32_t abi;                 /* OPSAGENT_RECIPE_ABI; always the first field */
+        uint32_t size;                /* sizeof(struct opsagent_recipe) */
+        const char *name;             /* [a-z0-9_]+, unique */
+        const char *version;
+        const char *summary;          /* one line */
+        const char *attr_root;        /* dotted path of its attributes, e.g. "ebs_snapshots" */
+        const char *defaults_json;    /* JSON object: shipped defaults under attr_root */
+        const char *schema_json;      /* JSON Schema subset for attr_root (see opsagent-recipe(3)) */
+        unsigned time_budget_seconds; /* default budget; 0 = unlimited; <root>.time_budget_seconds overrides */
+        uint32_t flags;               /* enum opsagent_recipe_flags */
+        int (*run)(struct opsagent_ctx *ctx); /* 0 success, negative errno failure */
+};
+
+#define OPSAGENT_RECIPE_DESCRIPTOR(name_, version_, summary_, root_, defaults_, schema_, budget_, flags_, run_) \
+        __attribute__((visibility("default"))) const struct opsagent_recipe opsagent_recipe = {               \
+                .abi = OPSAGENT_RECIPE_ABI,                                                                   \
+                .size = sizeof(struct opsagent_recipe),                                                       \
+                .name = (name_),                                                                              \
+                .version = (version_),                                                                        \
+                .summary = (summary_),                                                                        \
+                .attr_root = (root_),                                                                         \
+                .defaults_json = (defaults_),                                                                 \
+                .schema_json = (schema_),                                                                     \
+                .time_budget_seconds = (budget_),                                                             \
+                .flags = (flags_),                                                                            \
+                .run = (run_),                                                                                \
+        }
+
+/* Result of ctx_spawn(). */
+struct opsagent_spawn_result {
+        int exit_status;     /* exit code, or -1 when killed by a signal or timed out */
+        int term_signal;     /* signal that ended it, 0 if none */
+        bool timed_out;
+        char *output_tail;   /* last lines of stdout+stderr (at most 4 KiB), caller frees */
+};
+
+enum opsagent_unit_action {
+        OPSAGENT_UNIT_ENABLE_START = 1, /* enable the unit file and start it */
+        OPSAGENT_UNIT_DISABLE_STOP = 2, /* stop it and disable the unit file */
+};
+
+/* Flags for ctx_write_file(). */
+enum opsagent_write_flags {
+        OPSAGENT_WRITE_NO_DIFF = 1u << 0, /* in dry-run, do not print a diff (secrets inside) */
+};
+
+struct opsagent_aws_ops; /* see <opsagent/aws.h> */
+
+struct opsagent_ctx_ops {
+        uint32_t size; /* sizeof(struct opsagent_ctx_ops) as the agent was built */
+
+        /* Attribute at PATH (dotted) relative to the recipe's attr_root; "" is the root object.
+         * Borrowed. NULL when the key is absent or null. Already validated against the schema. */
+        json_object *(*attr)(struct opsagent_ctx *ctx, const char *path);
+        /* The same, from the top of the merged tree ("opsagent.instance.id"). */
+        json_object *(*attr_abs)(struct opsagent_ctx *ctx, const char *path);
+        /* Instance fact: "id", "region", "availability_zone", "account_id", "instance_type",
+         * "hostname". NULL when unknown (off EC2, metadata disabled). */
+        const char *(*fact)(struct opsagent_ctx *ctx, const char *name);
+
+        void (*logv)(struct opsagent_ctx *ctx, int level, const char *fmt, va_list ap);
+        /* One line of output for the person running the agent (stdout, and the journal). */
+        void (*sayv)(struct opsagent_ctx *ctx, const char *fmt, va_list ap);
+        /* Records why the run failed (shown, logged and kept in the run record); returns error. */
+        int (*failv)(struct opsagent_ctx *ctx, int error, const char *fmt, va_list ap);
+        /* Adds a metric for CloudWatch (unit: "Count", "Seconds", "Bytes", ...). */
+        int (*metric)(struct opsagent_ctx *ctx, const char *name, double value, const char *unit);
+
+        /* PATH under the root prefix (PATH must be absolute). Caller frees; NULL on ENOMEM. */
+        char *(*path)(struct opsagent_ctx *ctx, const char *path);
+        /* Atomically writes DATA to PATH (root-prefixed here): temporary file, fsync, rename.
+         * An identical file is left alone. 1 when the file changed (or would change in dry-run,
+         * which prints a unified diff instead of writing), 0 when unchanged, negative errno. */
+        int (*write_file)(struct opsagent_ctx *ctx, const char *path, const void *data, size_t len,
+                          mode_t mode, unsigned flags);
+        /* Runs ARGV (no shell) with a timeout in seconds (0 = the recipe's remaining budget);
+         * its output goes to the agent's log. 0 when it ran (look at *ret), negative errno when
+         * it could not be started. */
+        int (*spawn)(struct opsagent_ctx *ctx, char *const argv[], unsigned timeout_seconds,
+                     struct opsagent_spawn_result *ret);
+        /* Sends SIGNO to the processes of systemd UNIT (sd-bus KillUnit, who=main). */
+        int (*systemd_kill_unit)(struct opsagent_ctx *ctx, const char *unit, int signo);
+        /* Enables+starts or stops+disables the NULL-terminated UNITS through sd-bus.
+         * 1 when something changed, 0 when all were already so. Honours dry-run. */
+        int (*systemd_units)(struct opsagent_ctx *ctx, enum opsagent_unit_action action,
+                             const char *const *units);
+        /* Seconds left of the time budget; UINT32_MAX when unlimited. */
+        uint32_t (*time_left)(struct opsagent_ctx *ctx);
+};
+
+struct opsagent_ctx {
+        uint32_t size;              /* sizeof(struct opsagent_ctx) */
+        const char *recipe;         /* the recipe's name */
+        const char *run_id;
+        const char *root;           /* root prefix, "" for none; no trailing slash */
+        const char *state_dir;      /* this recipe's private state directory (exists, root applied) */
+        const char *agent_state_dir;/* the agent's state directory (never freeze its filesystem) */
+        const char *log_dir;        /* where the agent's own logs live, if anywhere; may be NULL */
+        bool dry_run;               /* plan and print; make no change */
+        const struct opsagent_ctx_ops *ops;
+        const struct opsagent_aws_ops *aws; /* NULL when this agent has no AWS support */
+        void *core;                 /* private to the agent */
+};
+
+/* Convenience wrappers: what recipes call. */
+static inline json_object *ctx_attr(struct opsagent_ctx *c, const char *path)
+{
+        return c->ops->attr(c, path);
+}
+static inline json_object *ctx_attr_abs(struct opsagent_ctx *c, const char *path)
+{
+        return c->ops->attr_abs(c, path);
+}
+static inline const char *ctx_fact(struct opsagent_ctx *c, const char *name)
+{
+        return c->ops->fact(c, name);
+}
+__attribute__((format(printf, 3, 4))) static inline void ctx_log(struct opsagent_ctx *c, int level,
+                                                                   const char *fmt, ...)
+{
+        va_list ap;
+        va_start(ap, fmt);
+        c->ops->logv(c, level, fmt, ap);
+        va_end(ap);
+}
+__attribute__((format(printf, 2, 3))) static inline void ctx_say(struct opsagent_ctx *c, const char *fmt, ...)
+{
+        va_list ap;
+        va_start(ap, fmt);
+        c->ops->sayv(c, fmt, ap);
+        va_end(ap);
+}
+__attribute__((format(printf, 3, 4))) static inline int ctx_fail(struct opsagent_ctx *c, int error,
+                                                                   const char *fmt, ...)
+{
+        va_list ap;
+        int r;
+        va_start(ap, fmt);
+        r = c->ops->failv(c, error, fmt, ap);
+        va_end(ap);
+        return r;
+}
+static inline int ctx_metric(struct opsagent_ctx *c, const char *name, double value, const char *unit)
+{
+        return c->ops->metric(c, name, value, unit);
+}
+static inline char *ctx_path(struct opsagent_ctx *c, const char *path)
+{
+        return c->ops->path(c, path);
+}
+
+/* Typed attribute reads with a fallback for absent/null keys. */
+static inline int64_t ctx_attr_int(struct opsagent_ctx *c, const char *path, int64_t dflt)
+{
+        json_object *o = ctx_attr(c, path);
+        return o ? json_object_get_int64(o) : dflt;
+}
+static inline bool ctx_attr_bool(struct opsagent_ctx *c, const char *path, bool dflt)
+{
+        json_object *o = ctx_attr(c, path);
+        return o ? json_object_get_boolean(o) : dflt;
+}
+static inline const char *ctx_attr_string(struct opsagent_ctx *c, const char *path, const char *dflt)
+{
+        json_object *o = ctx_attr(c, path);
+        return o && json_object_is_type(o, json_type_string) ? json_object_get_string(o) : dflt;
+}
+
+#ifdef __cplusplus
+}
+#endif
+#endif

@@ -1,0 +1,1 @@
+# recipes/logrotate: plugin, tests and data rules (filled by its issue).

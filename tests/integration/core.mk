@@ -1,0 +1,1 @@
+# Integration tests of the core: the built opsagent in a fresh sandbox per test.
