@@ -1,0 +1,36 @@
+/* The agent's side of the recipe context (struct opsagent_ctx in the SDK). One per recipe run,
+ * living in the forked child that runs the recipe. */
+#ifndef OPSAGENT_CTX_H
+#define OPSAGENT_CTX_H
+
+#include <json-c/json.h>
+
+#include "opsagent/aws.h"
+#include "opsagent/recipe.h"
+
+struct aws_session;   /* agent/aws_session.h: credentials, signing, the Query client */
+
+struct ctx_core {
+        struct opsagent_ctx pub;
+        const struct opsagent_recipe *recipe;
+        json_object *attrs;         /* the whole merged tree (borrowed from the runner) */
+        json_object *recipe_attrs;  /* subtree at recipe->attr_root (borrowed), never NULL */
+        json_object *facts;         /* attrs' opsagent.instance (borrowed), may be NULL */
+        int events_fd;              /* pipe to the parent: metrics, failure reason */
+        uint64_t deadline_usec;     /* CLOCK_MONOTONIC; 0 = no budget */
+        char *fail_reason;          /* first failure recorded with ctx_fail() */
+        struct aws_session *aws;    /* created on first AWS call, freed by ctx_done() */
+        struct opsagent_aws_error aws_error; /* last AWS failure (ctx->aws->last_error) */
+};
+
+static inline struct ctx_core *ctx_core_of(struct opsagent_ctx *c)
+{
+        return (struct ctx_core *)c->core;
+}
+
+/* The AWS half of the context (agent/ctx_aws.c). */
+extern const struct opsagent_aws_ops ctx_aws_ops;
+/* Frees what the AWS half created for this context (the session). */
+void ctx_aws_done(struct ctx_core *core);
+
+#endif
