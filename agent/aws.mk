@@ -1,1 +1,14 @@
 # AWS access (IMDSv2, credentials, SigV4, Query client): sources and tests (issue 3).
+agent_libopsagent_la_SOURCES += \
+	agent/sigv4.c agent/sigv4.h
+
+aws_unit_tests = tests/unit/test_sigv4
+check_PROGRAMS += $(aws_unit_tests)
+TESTS += $(aws_unit_tests)
+
+tests_unit_test_sigv4_SOURCES = tests/unit/test_sigv4.c
+tests_unit_test_sigv4_CFLAGS = $(TEST_CFLAGS)
+tests_unit_test_sigv4_LDADD = $(TEST_LDADD)
+
+# AWS's SigV4 suite (Apache-2.0, LICENSE and NOTICE inside) and the metadata mock's values.
+EXTRA_DIST += tests/data/sigv4 tests/data/imds
