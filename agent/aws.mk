@@ -12,3 +12,9 @@ tests_unit_test_sigv4_LDADD = $(TEST_LDADD)
 
 # AWS's SigV4 suite (Apache-2.0, LICENSE and NOTICE inside) and the metadata mock's values.
 EXTRA_DIST += tests/data/sigv4 tests/data/imds
+
+# The local AWS stand-in (moto + a SigV4/model-checking front) and its own tests.
+EXTRA_DIST += tests/standin/__init__.py tests/standin/aws_standin.py
+aws_integration_tests = tests/integration/test_aws_standin.py
+TESTS += $(aws_integration_tests)
+EXTRA_DIST += $(aws_integration_tests)
