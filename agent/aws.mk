@@ -1,6 +1,17 @@
 # AWS access (IMDSv2, credentials, SigV4, Query client): sources and tests (issue 3).
 agent_libopsagent_la_SOURCES += \
-	agent/sigv4.c agent/sigv4.h
+	agent/sigv4.c agent/sigv4.h \
+	agent/http.c agent/http.h \
+	agent/xml.c agent/xml.h \
+	agent/retry.c agent/retry.h \
+	agent/imds.c agent/imds.h \
+	agent/credentials.c agent/credentials.h \
+	agent/aws_session.c agent/aws_session.h \
+	agent/query.c agent/query.h \
+	agent/ec2.c agent/ec2.h \
+	agent/cloudwatch.c agent/cloudwatch.h \
+	agent/facts.c agent/facts.h \
+	agent/ctx_aws.c
 
 aws_unit_tests = tests/unit/test_sigv4
 check_PROGRAMS += $(aws_unit_tests)
