@@ -25,7 +25,13 @@ tests_unit_test_sigv4_LDADD = $(TEST_LDADD)
 EXTRA_DIST += tests/data/sigv4 tests/data/imds
 
 # The local AWS stand-in (moto + a SigV4/model-checking front) and its own tests.
-EXTRA_DIST += tests/standin/__init__.py tests/standin/aws_standin.py
-aws_integration_tests = tests/integration/test_aws_standin.py
+EXTRA_DIST += tests/standin/__init__.py tests/standin/aws_standin.py tests/integration/aws_common.py
+aws_integration_tests = tests/integration/test_aws_standin.py tests/integration/test_aws_calls.py
 TESTS += $(aws_integration_tests)
 EXTRA_DIST += $(aws_integration_tests)
+
+# A test-only driver of the AWS modules, for the integration tests.
+check_PROGRAMS += tests/tools/aws_tool
+tests_tools_aws_tool_SOURCES = tests/tools/aws_tool.c
+tests_tools_aws_tool_CFLAGS = $(TEST_CFLAGS)
+tests_tools_aws_tool_LDADD = $(TEST_LDADD) -lm

@@ -41,6 +41,7 @@ struct aws_session {
         long timeout_ms;                /* per attempt */
         char *config_dir;               /* for the key-file permission warning, may be NULL */
         char *instance_id;              /* aws.instance_id or opsagent.instance.id, may be NULL */
+        unsigned snapshots_page;        /* DescribeSnapshots MaxResults (aws.snapshots_page_size) */
         struct opsagent_aws_error last_error;
 };
 
