@@ -49,3 +49,11 @@ check_PROGRAMS += tests/tools/aws_tool
 tests_tools_aws_tool_SOURCES = tests/tools/aws_tool.c
 tests_tools_aws_tool_CFLAGS = $(TEST_CFLAGS)
 tests_tools_aws_tool_LDADD = $(TEST_LDADD) -lm
+
+# A test-only recipe that calls the ctx->aws ops named in its attributes (integration tests
+# add its .libs to OPSAGENT_PLUGIN_PATH themselves: it is not a real recipe).
+check_LTLIBRARIES += tests/plugins/aws_probe.la
+tests_plugins_aws_probe_la_SOURCES = tests/plugins/aws_probe.c
+tests_plugins_aws_probe_la_CFLAGS = $(AM_CFLAGS)
+tests_plugins_aws_probe_la_LDFLAGS = -module -rpath /nowhere -avoid-version -shared
+tests_plugins_aws_probe_la_LIBADD = $(JSONC_LIBS)
