@@ -21,6 +21,21 @@
 struct http_client;
 struct imds;
 
+/* The `aws` attribute section: shipped defaults and schema (for the core's attribute table). */
+#define AWS_ATTR_DEFAULTS_JSON                                                                      \
+        "{\"imds\": {\"allow_v1\": false}, \"region\": null, \"instance_id\": null, "                \
+        "\"max_attempts\": 3, \"timeout_seconds\": 30, \"parallel_requests\": 4, "                  \
+        "\"snapshots_page_size\": 500}"
+#define AWS_ATTR_SCHEMA_JSON                                                                        \
+        "{\"type\": \"object\", \"properties\": {"                                                    \
+        "\"imds\": {\"type\": \"object\", \"properties\": {\"allow_v1\": {\"type\": \"boolean\"}}},"    \
+        "\"region\": {\"type\": [\"string\", \"null\"], \"pattern\": \"^[a-z]{2}(-[a-z]+)+-[0-9]+$\"},"  \
+        "\"instance_id\": {\"type\": [\"string\", \"null\"], \"pattern\": \"^i-[0-9a-f]{8,17}$\"},"     \
+        "\"max_attempts\": {\"type\": \"integer\", \"minimum\": 1, \"maximum\": 10},"                 \
+        "\"timeout_seconds\": {\"type\": \"integer\", \"minimum\": 1, \"maximum\": 300},"             \
+        "\"parallel_requests\": {\"type\": \"integer\", \"minimum\": 1, \"maximum\": 16},"            \
+        "\"snapshots_page_size\": {\"type\": \"integer\", \"minimum\": 5, \"maximum\": 1000}}}"
+
 enum aws_service {
         AWS_SERVICE_EC2,
         AWS_SERVICE_CLOUDWATCH,
