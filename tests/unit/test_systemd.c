@@ -559,6 +559,28 @@ static void test_unknown_unit_stops_before_any_change(void **state)
         assert_changes("");
 }
 
+/* A start job that does not finish "done" fails, naming the unit and where to look. Runs
+ * last: it replaces the template's StartUnit with one whose job fails. */
+static void test_failed_start_job(void **state)
+{
+        struct error err = ERROR_INIT;
+        const char *const units[] = { "fails.service", NULL };
+        sd_bus_error e = SD_BUS_ERROR_NULL;
+
+        REQUIRE_BUS();
+        add_unit("fails.service", "enabled", "inactive");
+        assert_true(sd_bus_call_method(env.bus, SD_DEST, SD_PATH, MOCK_IFACE, "AddMethod", &e, NULL, "sssss",
+                                       SD_MANAGER, "StartUnit", "ss", "o",
+                                       "job = '/org/freedesktop/systemd1/job/99'\n"
+                                       "self.EmitSignal('org.freedesktop.systemd1.Manager', 'JobRemoved', 'uoss',"
+                                       " [99, job, args[0], 'failed'])\n"
+                                       "ret = job\n") >= 0);
+        assert_int_equal(systemd_units_set(OPSAGENT_UNIT_ENABLE_START, units, false, &err), -EIO);
+        assert_non_null(strstr(err.msg, "fails.service"));
+        assert_non_null(strstr(err.msg, "\"failed\""));
+        assert_non_null(strstr(err.msg, "journalctl -u fails.service"));
+}
+
 /* Without a bus, the error says which bus address was tried. */
 static void test_no_bus(void **state)
 {
@@ -592,6 +614,7 @@ int main(void)
                 cmocka_unit_test_setup(test_masked_unit_is_refused, setup),
                 cmocka_unit_test_setup(test_unknown_unit_stops_before_any_change, setup),
                 cmocka_unit_test(test_no_bus),
+                cmocka_unit_test_setup(test_failed_start_job, setup),
         };
         systemd_set_job_timeout(30ULL * 1000000);
         return cmocka_run_group_tests_name("systemd", tests, group_setup, group_teardown);
