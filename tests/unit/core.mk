@@ -1,6 +1,6 @@
 # Unit tests of the core modules (cmocka), and the test plugins the loader and runner tests use.
 core_unit_tests = tests/unit/test_buf tests/unit/test_jsonutil tests/unit/test_attrs tests/unit/test_schema \
-	tests/unit/test_cli tests/unit/test_plugin
+	tests/unit/test_cli tests/unit/test_plugin tests/unit/test_log tests/unit/test_fileio
 check_PROGRAMS += $(core_unit_tests)
 TESTS += $(core_unit_tests)
 
@@ -22,6 +22,12 @@ tests_unit_test_cli_LDADD = $(TEST_LDADD)
 tests_unit_test_plugin_SOURCES = tests/unit/test_plugin.c
 tests_unit_test_plugin_CFLAGS = $(TEST_CFLAGS)
 tests_unit_test_plugin_LDADD = $(TEST_LDADD)
+tests_unit_test_log_SOURCES = tests/unit/test_log.c
+tests_unit_test_log_CFLAGS = $(TEST_CFLAGS)
+tests_unit_test_log_LDADD = $(TEST_LDADD)
+tests_unit_test_fileio_SOURCES = tests/unit/test_fileio.c
+tests_unit_test_fileio_CFLAGS = $(TEST_CFLAGS)
+tests_unit_test_fileio_LDADD = $(TEST_LDADD)
 
 # Test plugins: one well-behaved, one that crashes on demand, and three the loader must refuse.
 test_plugin_flags = -module -avoid-version -shared -rpath /nowhere
