@@ -29,8 +29,8 @@ struct imds;
 #define AWS_ATTR_SCHEMA_JSON                                                                        \
         "{\"type\": \"object\", \"properties\": {"                                                    \
         "\"imds\": {\"type\": \"object\", \"properties\": {\"allow_v1\": {\"type\": \"boolean\"}}},"    \
-        "\"region\": {\"type\": [\"string\", \"null\"], \"pattern\": \"^[a-z]{2}(-[a-z]+)+-[0-9]+$\"},"  \
-        "\"instance_id\": {\"type\": [\"string\", \"null\"], \"pattern\": \"^i-[0-9a-f]{8,17}$\"},"     \
+        "\"region\": {\"type\": [\"string\", \"null\"], \"minLength\": 1},"  \
+        "\"instance_id\": {\"type\": [\"string\", \"null\"], \"minLength\": 1},"     \
         "\"max_attempts\": {\"type\": \"integer\", \"minimum\": 1, \"maximum\": 10},"                 \
         "\"timeout_seconds\": {\"type\": \"integer\", \"minimum\": 1, \"maximum\": 300},"             \
         "\"parallel_requests\": {\"type\": \"integer\", \"minimum\": 1, \"maximum\": 16},"            \
