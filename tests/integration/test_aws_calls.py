@@ -133,6 +133,8 @@ class AwsCallsTest(unittest.TestCase):
         self.assertTrue(all(d["Gzip"] for d in md))
         self.assertEqual(md[0]["Dimensions"], {"InstanceId": "i-test", "Recipe": "aws_tool"})
         self.assertEqual({d["Namespace"] for d in md}, {"OpsAgent"})
+        names = {m["MetricName"] for m in self.cli("cloudwatch", "list-metrics", "--namespace", "OpsAgent")["Metrics"]}
+        self.assertEqual(names, {"Success", "Duration"})
 
     def test_put_metric_data_rejects_nan_before_sending(self):
         r = run_tool(self.aws, "put-metrics", 3, env={"AWS_TOOL_NAN": "1"})
