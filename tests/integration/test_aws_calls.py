@@ -136,6 +136,16 @@ class AwsCallsTest(unittest.TestCase):
         names = {m["MetricName"] for m in self.cli("cloudwatch", "list-metrics", "--namespace", "OpsAgent")["Metrics"]}
         self.assertEqual(names, {"Success", "Duration"})
 
+    def test_put_metric_data_stays_under_one_megabyte(self):
+        # 30 dimensions of 255-byte values: far fewer than 1000 datums fill 1 MB.
+        r = run_tool(self.aws, "put-metrics", 250, env={"AWS_TOOL_BIG_DIMENSIONS": "1"})
+        self.assertEqual(r.returncode, 0, r.stderr)
+        sizes = self.aws.body_sizes()["PutMetricData"]
+        self.assertGreater(len(sizes), 1)
+        self.assertTrue(all(s <= 1024 * 1024 for s in sizes), sizes)
+        self.assertGreater(max(sizes), 900 * 1024)
+        self.assertEqual(len(self.aws.metric_data()), 250)
+
     def test_put_metric_data_rejects_nan_before_sending(self):
         r = run_tool(self.aws, "put-metrics", 3, env={"AWS_TOOL_NAN": "1"})
         self.assertEqual(r.returncode, 1)

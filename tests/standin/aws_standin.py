@@ -242,6 +242,7 @@ class AwsStandin:
         self._calls = {}
         self._ok_calls = {}
         self._metric_data = []
+        self._body_sizes = {}             # operation -> uncompressed body sizes received
         self._faults = {}
         self._imds_tokens = {}
         self.imds_v1_allowed = False
@@ -394,6 +395,12 @@ class AwsStandin:
             self._calls.clear()
             self._ok_calls.clear()
             self._metric_data.clear()
+            self._body_sizes.clear()
+
+    def body_sizes(self):
+        """Uncompressed request body sizes received, by operation (list per operation)."""
+        with self._lock:
+            return {k: list(v) for k, v in self._body_sizes.items()}
 
     def metric_data(self):
         """Every PutMetricData datum received: dicts with Namespace, MetricName, Value, Unit,
@@ -629,8 +636,8 @@ class AwsStandin:
         return b'<?xml version="1.0" encoding="UTF-8"?>\n' + ET.tostring(root)
 
 
-def _split_metric_data(params, chunk=50):
-    """PutMetricData PARAMS as several form bodies of at most CHUNK datums each."""
+def _split_metric_data(params, max_params=400):
+    """PutMetricData PARAMS as several form bodies of about MAX_PARAMS parameters each."""
     common = {k: v for k, v in params.items() if not k.startswith("MetricData.")}
     members = {}
     for k, v in params.items():
@@ -638,6 +645,8 @@ def _split_metric_data(params, chunk=50):
             n, rest = k[len("MetricData.member."):].split(".", 1)
             members.setdefault(int(n), {})[rest] = v
     order = sorted(members)
+    per = max(len(members[order[0]]), 1) if order else 1
+    chunk = max(1, max_params // per)
     out = []
     for i in range(0, max(len(order), 1), chunk):
         p = dict(common)
@@ -839,6 +848,8 @@ class _Handler(http.server.BaseHTTPRequestHandler):
                 target = self.headers.get("X-Amz-Target", "") or self.path.rsplit("/", 1)[-1]
                 op = target.split(".")[-1] or "Unknown"
             a._count(a._calls, op, self)
+            with a._lock:
+                a._body_sizes.setdefault(op, []).append(len(body))
             self._check_signature(service, raw)
             if query_protocol:
                 op, parsed = validate_query(service, params)
