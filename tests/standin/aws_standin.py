@@ -243,6 +243,9 @@ class AwsStandin:
         self._ok_calls = {}
         self._metric_data = []
         self._body_sizes = {}             # operation -> uncompressed body sizes received
+        self._connections = 0             # TCP connections accepted (keep-alive reuse shows here)
+        self._in_flight = 0
+        self._max_in_flight = 0           # most AWS requests being handled at once
         self._faults = {}
         self._imds_tokens = {}
         self.imds_v1_allowed = False
@@ -396,11 +399,23 @@ class AwsStandin:
             self._ok_calls.clear()
             self._metric_data.clear()
             self._body_sizes.clear()
+            self._connections = 0
+            self._max_in_flight = 0
 
     def body_sizes(self):
         """Uncompressed request body sizes received, by operation (list per operation)."""
         with self._lock:
             return {k: list(v) for k, v in self._body_sizes.items()}
+
+    def connections(self):
+        """TCP connections accepted since the last reset_calls()."""
+        with self._lock:
+            return self._connections
+
+    def max_in_flight(self):
+        """The most AWS API requests handled at the same time since the last reset_calls()."""
+        with self._lock:
+            return self._max_in_flight
 
     def metric_data(self):
         """Every PutMetricData datum received: dicts with Namespace, MetricName, Value, Unit,
@@ -694,6 +709,11 @@ class _Handler(http.server.BaseHTTPRequestHandler):
     server_version = "AmazonEC2"
     sys_version = ""
 
+    def setup(self):
+        super().setup()
+        with self.aws._lock:
+            self.aws._connections += 1
+
     def log_message(self, fmt, *args):
         if self.aws.verbose:
             sys.stderr.write("standin: " + (fmt % args) + "\n")
@@ -820,6 +840,17 @@ class _Handler(http.server.BaseHTTPRequestHandler):
 
     # -- AWS APIs -----------------------------------------------------------------------------
     def _aws(self):
+        a = self.aws
+        with a._lock:
+            a._in_flight += 1
+            a._max_in_flight = max(a._max_in_flight, a._in_flight)
+        try:
+            return self._aws_request()
+        finally:
+            with a._lock:
+                a._in_flight -= 1
+
+    def _aws_request(self):
         a = self.aws
         request_id = str(uuid.uuid4())
         service = "ec2"
