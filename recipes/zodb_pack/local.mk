@@ -31,4 +31,4 @@ EXTRA_DIST += $(zodb_pack_integration_tests) \
 	tests/data/zeo/README.md \
 	tests/data/zeo/pack-success.jsonl tests/data/zeo/pack-success.txt \
 	tests/data/zeo/register-unknown-storage.jsonl tests/data/zeo/register-unknown-storage.txt \
-	tests/fuzz/fuzz_pickle.c tests/fuzz/README.md
+	tests/fuzz/fuzz_pickle.c tests/fuzz/README.md tests/fuzz/seed_pickle_corpus.py
