@@ -9,7 +9,7 @@ recipes_zodb_pack_zodb_pack_la_LDFLAGS = $(recipe_module_flags)
 recipes_zodb_pack_zodb_pack_la_LIBADD = $(JSONC_LIBS) -lm
 RECIPE_BUILD_DIRS += $(abs_top_builddir)/recipes/zodb_pack/.libs
 
-zodb_pack_unit_tests = tests/unit/test_pickle tests/unit/test_zeo
+zodb_pack_unit_tests = tests/unit/test_pickle tests/unit/test_zeo tests/unit/test_zeo_recipe
 check_PROGRAMS += $(zodb_pack_unit_tests)
 TESTS += $(zodb_pack_unit_tests)
 
@@ -22,6 +22,12 @@ tests_unit_test_zeo_SOURCES = tests/unit/test_zeo.c tests/unit/zeo_frames.c test
 	recipes/zodb_pack/zeo.c recipes/zodb_pack/pickle.c
 tests_unit_test_zeo_CFLAGS = $(TEST_CFLAGS) -I$(top_srcdir)/recipes/zodb_pack
 tests_unit_test_zeo_LDADD = $(CMOCKA_LIBS) $(JSONC_LIBS) -lm
+
+# The recipe itself with a fake context (no core needed): recipe + client + codec sources.
+tests_unit_test_zeo_recipe_SOURCES = tests/unit/test_zeo_recipe.c tests/unit/zeo_frames.c tests/unit/zeo_frames.h \
+	recipes/zodb_pack/zodb_pack.c recipes/zodb_pack/zeo.c recipes/zodb_pack/pickle.c
+tests_unit_test_zeo_recipe_CFLAGS = $(TEST_CFLAGS) -I$(top_srcdir)/recipes/zodb_pack
+tests_unit_test_zeo_recipe_LDADD = $(CMOCKA_LIBS) $(JSONC_LIBS) -lm
 
 zodb_pack_integration_tests = tests/integration/test_zodb_pack.py tests/integration/test_zodb_pack_standin.py
 TESTS += $(zodb_pack_integration_tests)
