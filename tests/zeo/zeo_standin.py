@@ -17,6 +17,8 @@ Misbehaviours, one per option, for the tests:
   --garbage greeting|reply  raw garbage instead of the greeting, or a garbage frame as reply
   --absurd-length           answer register() with a frame header announcing ~4 GiB
   --silent                  accept connections and never say anything
+  --flood N                 send N invalidateTransaction messages before the pack's reply
+                            (for benchmarks of the client's message handling)
 
 Listens on --tcp HOST:PORT (port 0: any; 127.0.0.1 only) or --unix PATH, prints
 "READY <address>" on stdout, and appends every call it receives to --record FILE (JSON lines).
@@ -259,6 +261,15 @@ class Handler(socketserver.BaseRequestHandler):
                 time.sleep(min(0.1, max(0.0, deadline - time.time())))
                 if opts.noise:
                     self.noise()
+            if opts.flood:
+                inval = frame(encode_invalidation(RECORDED_TID, [b'\0' * 7 + b'\1'] * 10))
+                batch = inval * 1000
+                left = opts.flood
+                with self.wlock:
+                    while left > 0:
+                        n = min(left, 1000)
+                        self.sock.sendall(batch if n == 1000 else inval * n)
+                        left -= n
             with self.server.state_lock:
                 st.size = st.packed_size
                 st.length = st.packed_length
@@ -353,6 +364,7 @@ def main(argv=None):
     ap.add_argument('--garbage', choices=['greeting', 'reply'])
     ap.add_argument('--absurd-length', action='store_true')
     ap.add_argument('--silent', action='store_true')
+    ap.add_argument('--flood', type=int, default=0)
     ap.add_argument('--record', help='append received calls to this file (JSON lines)')
     opts = ap.parse_args(argv)
 
