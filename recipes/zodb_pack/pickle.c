@@ -769,6 +769,76 @@ const struct pickle_value *pickle_doc_root(const struct pickle_doc *doc)
         return doc ? doc->root : NULL;
 }
 
+/* ---- message head ---- */
+
+static int peek_int(const uint8_t *p, size_t len, size_t *pos, int64_t *ret)
+{
+        size_t i = *pos;
+
+        if (i >= len)
+                return -EBADMSG;
+        switch (p[i]) {
+        case OP_BININT1:
+                if (len - i < 2)
+                        return -EBADMSG;
+                *ret = p[i + 1];
+                *pos = i + 2;
+                return 0;
+        case OP_BININT2:
+                if (len - i < 3)
+                        return -EBADMSG;
+                *ret = p[i + 1] | p[i + 2] << 8;
+                *pos = i + 3;
+                return 0;
+        case OP_BININT:
+                if (len - i < 5)
+                        return -EBADMSG;
+                *ret = (int32_t)le32(p + i + 1);
+                *pos = i + 5;
+                return 0;
+        case OP_NEWTRUE:
+        case OP_NEWFALSE:
+                *ret = p[i] == OP_NEWTRUE;
+                *pos = i + 1;
+                return 0;
+        default:
+                return -EBADMSG;
+        }
+}
+
+int pickle_peek_message(const void *data, size_t len, int64_t *ret_msgid, int64_t *ret_flag,
+                        const char **ret_name, size_t *ret_name_len)
+{
+        const uint8_t *p = data;
+        size_t i = 0, n;
+        int64_t msgid, flag;
+
+        if (len - i >= 2 && p[i] == OP_PROTO)
+                i += 2;
+        if (len - i >= 9 && p[i] == OP_FRAME)
+                i += 9;
+        if (i >= len || p[i] != OP_MARK)
+                return -EBADMSG;
+        i++;
+        if (peek_int(p, len, &i, &msgid) < 0 || peek_int(p, len, &i, &flag) < 0 || i >= len)
+                return -EBADMSG;
+        if (p[i] == OP_BINUNICODE && len - i >= 5) {
+                n = le32(p + i + 1);
+                i += 5;
+        } else if (p[i] == OP_SHORT_BINUNICODE && len - i >= 2) {
+                n = p[i + 1];
+                i += 2;
+        } else
+                return -EBADMSG;
+        if (n > len - i || !utf8_check((const char *)p + i, n, true))
+                return -EBADMSG;
+        *ret_msgid = msgid;
+        *ret_flag = flag;
+        *ret_name = (const char *)p + i;
+        *ret_name_len = n;
+        return 0;
+}
+
 /* ---- accessors ---- */
 
 const struct pickle_value *pickle_item(const struct pickle_value *v, size_t i)

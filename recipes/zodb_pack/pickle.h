@@ -19,7 +19,7 @@
 #define PICKLE_MAX_STACK   4096u       /* values on the unpickler's stack at once */
 #define PICKLE_MAX_MARKS   64u         /* MARKs open at once */
 #define PICKLE_MAX_MEMO    4096u       /* memo slots (BINPUT/LONG_BINPUT index bound) */
-#define PICKLE_MAX_VALUES  (1u << 20)  /* values one decode may create */
+#define PICKLE_MAX_VALUES  65536u      /* values one decode may create (~100 bytes each) */
 #define PICKLE_MAX_DEPTH   64u         /* nesting of containers inside containers */
 #define PICKLE_MAX_PROTO   5u          /* highest PROTO accepted */
 
@@ -68,6 +68,14 @@ struct pickle_doc; /* owns every value of one decoded pickle */
 int pickle_decode(const void *data, size_t len, struct pickle_doc **ret, struct pickle_error *err);
 const struct pickle_value *pickle_doc_root(const struct pickle_doc *doc);
 void pickle_doc_free(struct pickle_doc *doc); /* NULL is fine */
+
+/* Reads only the head of a ZEO message pickle, (MSGID, FLAG, NAME, ...: the opcodes PROTO,
+ * FRAME, MARK, an int, a bool or int, a str, then an optional BINPUT/MEMOIZE), without building
+ * anything, so that big messages nobody reads (invalidateTransaction with many oids) need not be
+ * decoded. 0 and *ret_* set; -EBADMSG when the data does not start that way. *ret_name points
+ * into DATA and is not NUL-terminated. */
+int pickle_peek_message(const void *data, size_t len, int64_t *ret_msgid, int64_t *ret_flag,
+                        const char **ret_name, size_t *ret_name_len);
 
 /* Accessors: NULL when V is not of the kind or the item is absent. Borrowed. */
 const struct pickle_value *pickle_item(const struct pickle_value *v, size_t i); /* TUPLE or LIST */

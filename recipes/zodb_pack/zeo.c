@@ -543,9 +543,19 @@ static int call(struct zeo_client *c, const char *what, uint32_t msgid, uint8_t 
                 size_t n;
                 int64_t id, flag;
 
+                const char *pname;
+                size_t pname_len;
+
                 r = recv_frame(c, ZEO_MAX_FRAME, deadline, desc, &data, &n, err);
                 if (r < 0)
                         return r;
+                /* Invalidations can list many oids and we never read them: skip the decode. */
+                if (pickle_peek_message(data, n, &id, &flag, &pname, &pname_len) == 0 && id == 0 &&
+                    pname_len == 21 && memcmp(pname, "invalidateTransaction", 21) == 0) {
+                        free(data);
+                        handle_async(c, "invalidateTransaction", NULL);
+                        continue;
+                }
                 r = pickle_decode(data, n, &doc, &perr);
                 free(data);
                 if (r < 0)

@@ -501,6 +501,40 @@ static void test_limit_global_line(void **state)
         assert_int_equal(decode_err(p, 262, &err), -EBADMSG);
 }
 
+/* The head of every recorded message, read without decoding. */
+static void test_peek_message_head(void **state)
+{
+        struct zeo_recording rec;
+        const char *name;
+        size_t i, n;
+        int64_t id, flag;
+        static const struct { int64_t id, flag; const char *name; } expect[] = {
+                { 1, 0, "register" }, { 1, 0, ".reply" }, { 2, 0, "get_info" }, { 2, 0, ".reply" },
+                { 3, 0, "pack" }, { 0, 1, "info" }, { 3, 0, ".reply" },
+        };
+
+        zeo_recording_load("pack-success", &rec);
+        for (i = 2; i < rec.n; i++) {
+                assert_int_equal(pickle_peek_message(rec.frames[i].data, rec.frames[i].len, &id, &flag, &name, &n), 0);
+                assert_int_equal(id, expect[i - 2].id);
+                assert_int_equal(flag, expect[i - 2].flag);
+                assert_int_equal(n, strlen(expect[i - 2].name));
+                assert_memory_equal(name, expect[i - 2].name, n);
+        }
+        /* protocol 4 head with FRAME and SHORT_BINUNICODE */
+        assert_int_equal(pickle_peek_message("\x80\x04\x95\x10\0\0\0\0\0\0\0(K\0\x88\x8c\x04infoN.", 23,
+                                             &id, &flag, &name, &n), 0);
+        assert_int_equal(n, 4);
+        /* heads that are not a message */
+        assert_int_equal(pickle_peek_message("", 0, &id, &flag, &name, &n), -EBADMSG);
+        assert_int_equal(pickle_peek_message("\x80\x03N.", 4, &id, &flag, &name, &n), -EBADMSG);
+        assert_int_equal(pickle_peek_message("(K\x01", 3, &id, &flag, &name, &n), -EBADMSG);
+        assert_int_equal(pickle_peek_message("(K\x01K\x00X\xff\0\0\0ab", 12, &id, &flag, &name, &n), -EBADMSG);
+        assert_int_equal(pickle_peek_message("(K\x01K\x00X\x01\0\0\0\xff", 11, &id, &flag, &name, &n), -EBADMSG);
+        assert_int_equal(pickle_peek_message("(K\x01NX\x01\0\0\0a", 10, &id, &flag, &name, &n), -EBADMSG);
+        zeo_recording_free(&rec);
+}
+
 /* ---- encoder ---- */
 
 static void enc_check_int(int64_t i, const char *expect, size_t n)
@@ -588,6 +622,7 @@ int main(void)
                 cmocka_unit_test(test_limit_values),
                 cmocka_unit_test(test_limit_input),
                 cmocka_unit_test(test_limit_global_line),
+                cmocka_unit_test(test_peek_message_head),
                 cmocka_unit_test(test_encode_ints_like_python),
                 cmocka_unit_test(test_encode_scalars_and_tuples),
         };

@@ -13,6 +13,7 @@
 #include <string.h>
 #include <sys/socket.h>
 #include <sys/un.h>
+#include <sys/wait.h>
 #include <unistd.h>
 #include <cmocka.h>
 
@@ -386,6 +387,52 @@ static void test_async_messages_tolerated(void **state)
         zeo_close(c);
 }
 
+/* An invalidation listing more oids than PICKLE_MAX_VALUES is skipped, not decoded. */
+static void test_huge_invalidation_is_skipped(void **state)
+{
+        struct fixture *f = *state;
+        struct zeo_error err = { 0, "" };
+        struct pickle_enc e = PICKLE_ENC_INIT;
+        struct zeo_client *c;
+        uint8_t *out;
+        size_t n, i, noids = PICKLE_MAX_VALUES + 10;
+        pid_t pid;
+
+        pickle_enc_proto(&e);
+        pickle_enc_tuple_begin(&e, 4);
+        pickle_enc_int(&e, 0);
+        pickle_enc_bool(&e, true);
+        pickle_enc_str(&e, "invalidateTransaction", 21);
+        pickle_enc_tuple_begin(&e, 2);
+        pickle_enc_bytes(&e, "\x04\r/\x86\x33\xa5\xd4\x67", 8);
+        pickle_enc_tuple_begin(&e, noids);
+        for (i = 0; i < noids; i++)
+                pickle_enc_bytes(&e, "\0\0\0\0\0\0\0\1", 8);
+        pickle_enc_tuple_end(&e, noids);
+        pickle_enc_tuple_end(&e, 2);
+        pickle_enc_tuple_end(&e, 4);
+        assert_int_equal(pickle_enc_finish(&e, &out, &n), 0);
+        {
+                struct pickle_doc *doc = NULL;
+
+                assert_int_equal(pickle_decode(out, n, &doc, NULL), -E2BIG); /* too big to decode */
+        }
+        /* More than a socket buffer: a child writes it. */
+        put_recorded(f, &f->pack, 0);
+        pid = fork();
+        assert_true(pid >= 0);
+        if (pid == 0) {
+                put_frame(f->server, out, n);
+                put_recorded(f, &f->pack, 3);
+                _exit(0);
+        }
+        free(out);
+        c = open_client(f);
+        assert_int_equal(zeo_register(c, "1", true, SHORT_MS * 50, &err), 0);
+        zeo_close(c);
+        assert_int_equal(waitpid(pid, NULL, 0), pid);
+}
+
 static void test_greeting_m5_answered_with_z5(void **state)
 {
         struct fixture *f = *state;
@@ -696,6 +743,7 @@ int main(void)
                 T(test_other_exception_names_class_and_message),
                 T(test_exception_object_reply),
                 T(test_async_messages_tolerated),
+                T(test_huge_invalidation_is_skipped),
                 T(test_greeting_m5_answered_with_z5),
                 T(test_greeting_zeo4_says_use_command),
                 T(test_greeting_zeo3_says_use_command),
