@@ -179,12 +179,12 @@ static void set_attrs(struct fake *f, const char *overrides)
         json_object_put(o);
 }
 
-static void put_frame(int fd, const struct zeo_frame *fr)
+/* False when the client has gone (a dry run hangs up before the pack frames). */
+static bool put_frame(int fd, const struct zeo_frame *fr)
 {
         uint8_t hdr[4] = { (uint8_t)(fr->len >> 24), (uint8_t)(fr->len >> 16), (uint8_t)(fr->len >> 8), (uint8_t)fr->len };
 
-        if (write(fd, hdr, 4) != 4 || write(fd, fr->data, fr->len) != (ssize_t)fr->len)
-                _exit(2);
+        return write(fd, hdr, 4) == 4 && write(fd, fr->data, fr->len) == (ssize_t)fr->len;
 }
 
 /* Serves SESSIONS (one recording name per connection, in order) on the listening socket LFD,
@@ -196,6 +196,7 @@ static void serve(struct fake *f, int lfd, const char *const *sessions)
         assert_true(pid >= 0);
         if (pid == 0) {
                 alarm(20);
+                signal(SIGPIPE, SIG_IGN);
                 for (; *sessions; sessions++) {
                         struct zeo_recording rec;
                         char buf[4096];
@@ -206,8 +207,8 @@ static void serve(struct fake *f, int lfd, const char *const *sessions)
                                 _exit(3);
                         zeo_recording_load(*sessions, &rec);
                         for (i = 0; i < rec.n; i++)
-                                if (rec.frames[i].from_server)
-                                        put_frame(c, &rec.frames[i]);
+                                if (rec.frames[i].from_server && !put_frame(c, &rec.frames[i]))
+                                        break;
                         while (read(c, buf, sizeof(buf)) > 0)
                                 ;
                         close(c);
