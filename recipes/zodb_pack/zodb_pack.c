@@ -148,11 +148,12 @@ static int pack_one(struct opsagent_ctx *ctx, const char *address, const char *s
                 ctx_metric(ctx, "StorageBytesBefore", (double)before.size, "Bytes");
         t = unix_now() - days * 86400.0;
         if (ctx->dry_run) {
-                ctx_say(ctx, "%s storage \"%s\": would pack, keeping %g days of history (dry run)", address,
-                        storage, days);
+                ctx_say(ctx, "%s storage \"%s\": would pack, keeping %g day%s of history (dry run)", address,
+                        storage, days, days == 1 ? "" : "s");
                 goto out;
         }
-        ctx_say(ctx, "%s storage \"%s\": packing, keeping %g days of history", address, storage, days);
+        ctx_say(ctx, "%s storage \"%s\": packing, keeping %g day%s of history", address, storage, days,
+                days == 1 ? "" : "s");
         start = mono_seconds();
         r = zeo_pack(c, t, pack_ms, err);
         seconds = mono_seconds() - start;

@@ -53,6 +53,14 @@ class ZodbPackCase(harness.AgentTestCase):
         r.output = r.stdout + r.stderr
         return r
 
+    def metrics(self):
+        """{name: [values]} of the last run, from `opsagent history --json`."""
+        runs = self.agent_json("history", "--recipe", "zodb_pack", "--json")
+        out = {}
+        for m in runs[0]["metrics"]:
+            out.setdefault(m["name"], []).append(m["value"])
+        return out
+
     def packs(self, z):
         return [c for c in z.calls() if c["call"] == "pack"]
 
@@ -80,6 +88,11 @@ class ZeoBehaviours:
         self.assertTrue(wait)
         self.assertGreaterEqual(t, before - 3 * DAY - 1)
         self.assertLessEqual(t, time.time() - 3 * DAY + 1)
+        m = self.metrics()
+        self.assertEqual(m["StorageBytesBefore"], [2059566])
+        self.assertEqual(m["StorageBytesAfter"], [10301])
+        self.assertEqual(len(m["PackSeconds"]), 1)
+        self.assertGreaterEqual(m["PackSeconds"][0], 0)
 
     def test_dry_run_registers_and_reports_but_does_not_pack(self):
         z, addr = self.zeo()
@@ -88,6 +101,7 @@ class ZeoBehaviours:
         self.assertExit(r, 0)
         self.assertIn("2059566", r.output)
         self.assertEqual([c["call"] for c in z.calls()], ["handshake", "register", "get_info"])
+        self.assertEqual(self.metrics(), {"StorageBytesBefore": [2059566]})
 
     def test_unknown_storage_fails_naming_it(self):
         z, addr = self.zeo()
@@ -188,6 +202,9 @@ class ZeoBehaviours:
         self.assertIn("3000000", r.output)
         self.assertIn("12345", r.output)
         self.assertEqual(len(self.packs(z)), 2)
+        m = self.metrics()
+        self.assertEqual(m["StorageBytesBefore"], [2059566, 3000000])
+        self.assertEqual(m["StorageBytesAfter"], [10301, 12345])
 
     def test_one_failing_server_does_not_stop_the_others(self):
         good1, a1 = self.zeo()
@@ -242,6 +259,7 @@ class CommandMethod(ZodbPackCase):
         r = self.run_pack()
         self.assertExit(r, 0)
         self.assertTrue(os.path.exists(marker))
+        self.assertEqual(len(self.metrics()["PackSeconds"]), 1)
 
     def test_command_failure_reports_status_and_last_lines(self):
         s = self.script("zeopack", 'i=0; while [ $i -lt 50 ]; do echo "line $i"; i=$((i+1)); done\n'
