@@ -33,7 +33,7 @@ zodb_pack_integration_tests = tests/integration/test_zodb_pack.py tests/integrat
 TESTS += $(zodb_pack_integration_tests)
 
 EXTRA_DIST += $(zodb_pack_integration_tests) \
-	tests/zeo/zeo_standin.py tests/bench/bench_zodb_pack.py \
+	tests/zeo/zeo_standin.py tests/bench/bench_zodb_pack.py tests/demo/parts/zodb_pack.sh \
 	tests/data/zeo/README.md \
 	tests/data/zeo/pack-success.jsonl tests/data/zeo/pack-success.txt \
 	tests/data/zeo/register-unknown-storage.jsonl tests/data/zeo/register-unknown-storage.txt \
