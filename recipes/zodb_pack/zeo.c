@@ -4,6 +4,8 @@
 #include <inttypes.h>
 #include <limits.h>
 #include <netdb.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <poll.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -149,12 +151,20 @@ static int read_all(struct zeo_client *c, uint8_t *p, size_t n, int64_t deadline
 static int send_frame(struct zeo_client *c, const uint8_t *data, size_t len, int64_t deadline,
                       const char *what, struct zeo_error *err)
 {
-        uint8_t hdr[4] = { (uint8_t)(len >> 24), (uint8_t)(len >> 16), (uint8_t)(len >> 8), (uint8_t)len };
+        uint8_t *msg;
         int r;
 
-        r = write_all(c, hdr, 4, deadline);
-        if (r >= 0)
-                r = write_all(c, data, len, deadline);
+        /* Length and payload in one write: one segment for small messages. */
+        msg = malloc(4 + len);
+        if (!msg)
+                return set_err(err, -ENOMEM, "out of memory sending %s", what);
+        msg[0] = (uint8_t)(len >> 24);
+        msg[1] = (uint8_t)(len >> 16);
+        msg[2] = (uint8_t)(len >> 8);
+        msg[3] = (uint8_t)len;
+        memcpy(msg + 4, data, len);
+        r = write_all(c, msg, 4 + len, deadline);
+        free(msg);
         if (r == -ETIMEDOUT)
                 return set_err(err, r, "ZEO server at %s: timed out sending %s", c->name, what);
         if (r < 0)
@@ -364,7 +374,14 @@ static int connect_address(const char *address, int64_t deadline, struct zeo_err
                                gai_strerror(r));
         for (ai = res; ai; ai = ai->ai_next) {
                 fd = connect_one(ai->ai_family, ai->ai_addr, ai->ai_addrlen, deadline);
-                if (fd >= 0 || fd == -ETIMEDOUT)
+                if (fd >= 0) {
+                        int one = 1;
+
+                        /* Calls are small request/reply messages: no Nagle delay. */
+                        (void)setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+                        break;
+                }
+                if (fd == -ETIMEDOUT)
                         break;
         }
         freeaddrinfo(res);

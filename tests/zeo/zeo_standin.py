@@ -140,6 +140,8 @@ class Handler(socketserver.BaseRequestHandler):
         self.sock = self.request
         self.wlock = threading.Lock()
         self.storage = None
+        if self.sock.family in (socket.AF_INET, socket.AF_INET6):
+            self.sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
 
     def send(self, payload):
         with self.wlock:
