@@ -1,6 +1,7 @@
 """Recipe zodb_pack through `opsagent --root SANDBOX run --recipe zodb_pack`, against the ZEO
 stand-in (tests/zeo/zeo_standin.py) in every behaviour, over TCP and over a Unix socket, and
 method "command" with scripts that succeed, fail and hang past the timeout."""
+import json
 import os
 import sys
 import time
@@ -65,7 +66,8 @@ class ZodbPackCase(harness.AgentTestCase):
         return [c for c in z.calls() if c["call"] == "pack"]
 
     def assertExit(self, r, code):
-        self.assertEqual(r.returncode, code, "exit %d, wanted %d; output:\n%s" % (r.returncode, code, r.output))
+        out = r.stdout + r.stderr
+        self.assertEqual(r.returncode, code, "exit %d, wanted %d; output:\n%s" % (r.returncode, code, out))
 
 
 class ZeoBehaviours:
@@ -242,6 +244,44 @@ class ZeoOverUnixSocket(ZodbPackCase, ZeoBehaviours):
         r = self.run_pack()
         self.assertExit(r, 1)
         self.assertIn("nosuch.sock", r.output)
+
+
+class Attributes(ZodbPackCase):
+    """The schema the recipe ships: bad settings are refused (exit 2) before anything runs."""
+
+    def refused(self, conf, *words):
+        z, addr = self.zeo()
+        full = {"servers": [{"address": addr, "storages": ["1"]}]}
+        full.update(conf)
+        self.write_json("etc/opsagent/stack.json", {"zodb_pack": full})
+        r = self.run_pack()
+        self.assertExit(r, 2)
+        for w in words:
+            self.assertIn(w, r.output)
+        self.assertEqual(z.calls(), [])
+
+    def test_unknown_method(self):
+        self.refused({"method": "ftp"}, "zodb_pack.method")
+
+    def test_misspelt_server_key(self):
+        self.refused({"servers": [{"adress": "127.0.0.1:8100"}]}, "adress", "address")
+
+    def test_negative_days(self):
+        self.refused({"days": -1}, "zodb_pack.days")
+
+    def test_timeout_not_a_number(self):
+        self.refused({"pack_timeout_seconds": "1h"}, "zodb_pack.pack_timeout_seconds")
+
+    def test_defaults(self):
+        r = self.agent("attributes", "zodb_pack", "--json")
+        self.assertExit(r, 0)
+        d = {k: v["value"] for k, v in json.loads(r.stdout).items()}
+        self.assertEqual(d["zodb_pack.servers"], [{"address": "127.0.0.1:8100", "storages": ["1"]}])
+        self.assertEqual(d["zodb_pack.days"], 1)
+        self.assertEqual(d["zodb_pack.method"], "zeo")
+        self.assertEqual(d["zodb_pack.connect_timeout_seconds"], 10)
+        self.assertIsNone(d["zodb_pack.pack_timeout_seconds"])
+        self.assertEqual(d["zodb_pack.time_budget_seconds"], 0)  # packs take hours
 
 
 class CommandMethod(ZodbPackCase):
