@@ -707,6 +707,8 @@ int zeo_pack(struct zeo_client *c, double t, int timeout_ms, struct zeo_error *e
         size_t len;
         int r;
 
+        /* Only an `info` that arrives with the pack tells its outcome (zeo_last_info()). */
+        c->has_info = false;
         r = zeo_encode_pack(c->next_msgid, t, &frame, &len);
         if (r < 0) {
                 r = set_err(err, r, "out of memory");

@@ -59,7 +59,9 @@ int zeo_get_info(struct zeo_client *c, int timeout_ms, struct zeo_info *ret, str
  * pack is done, or after TIMEOUT_MS (< 0: wait for ever). -EBUSY when the server is already
  * packing this storage, -EREMOTEIO for another exception reply, others as zeo_register(). */
 int zeo_pack(struct zeo_client *c, double t, int timeout_ms, struct zeo_error *err);
-/* The latest `info` message received since the connection opened; false when none came. */
+/* The latest `info` message received while waiting for the last zeo_pack() (or, before any
+ * pack, since the connection opened); false when none came. The server sends one with the
+ * storage's new size just before the pack's reply. */
 bool zeo_last_info(const struct zeo_client *c, struct zeo_info *ret);
 
 /* Encodes the message (MSGID, False, NAME, ARGS...) as ZEO's client pickles it, for tests:

@@ -433,6 +433,28 @@ static void test_huge_invalidation_is_skipped(void **state)
         assert_int_equal(waitpid(pid, NULL, 0), pid);
 }
 
+/* An info that came before pack() does not count as the size after it. */
+static void test_info_before_pack_is_not_the_outcome(void **state)
+{
+        struct fixture *f = *state;
+        struct zeo_error err = { 0, "" };
+        struct zeo_info info = { 0 };
+        struct zeo_client *c;
+
+        put_recorded(f, &f->pack, 0);
+        put_recorded(f, &f->pack, 7); /* info */
+        put_recorded(f, &f->pack, 3); /* register reply */
+        put_recorded(f, &f->pack, 5); /* get_info reply, msgid 2 */
+        put_message(f->server, 3, 0, ".reply"); /* pack reply (None), no info with it */
+        c = open_client(f);
+        register_ok(f, c);
+        assert_true(zeo_last_info(c, &info));
+        assert_int_equal(zeo_get_info(c, SHORT_MS * 10, &info, &err), 0);
+        assert_int_equal(zeo_pack(c, 1.0, SHORT_MS * 10, &err), 0);
+        assert_false(zeo_last_info(c, &info));
+        zeo_close(c);
+}
+
 static void test_greeting_m5_answered_with_z5(void **state)
 {
         struct fixture *f = *state;
@@ -744,6 +766,7 @@ int main(void)
                 T(test_exception_object_reply),
                 T(test_async_messages_tolerated),
                 T(test_huge_invalidation_is_skipped),
+                T(test_info_before_pack_is_not_the_outcome),
                 T(test_greeting_m5_answered_with_z5),
                 T(test_greeting_zeo4_says_use_command),
                 T(test_greeting_zeo3_says_use_command),

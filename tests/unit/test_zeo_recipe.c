@@ -205,10 +205,23 @@ static void serve(struct fake *f, int lfd, const char *const *sessions)
 
                         if (c < 0)
                                 _exit(3);
-                        zeo_recording_load(*sessions, &rec);
-                        for (i = 0; i < rec.n; i++)
-                                if (rec.frames[i].from_server && !put_frame(c, &rec.frames[i]))
-                                        break;
+                        if (strcmp(*sessions, "pack-no-info") == 0) {
+                                /* The recorded pack without its info message; then the reply
+                                 * to a second get_info (msgid 4), same dict. */
+                                zeo_recording_load("pack-success", &rec);
+                                put_frame(c, &rec.frames[0]);
+                                put_frame(c, &rec.frames[3]);
+                                put_frame(c, &rec.frames[5]);
+                                put_frame(c, &rec.frames[8]);
+                                assert_int_equal(rec.frames[5].data[3], 'K');
+                                rec.frames[5].data[4] = 4;
+                                put_frame(c, &rec.frames[5]);
+                        } else {
+                                zeo_recording_load(*sessions, &rec);
+                                for (i = 0; i < rec.n; i++)
+                                        if (rec.frames[i].from_server && !put_frame(c, &rec.frames[i]))
+                                                break;
+                        }
                         while (read(c, buf, sizeof(buf)) > 0)
                                 ;
                         close(c);
@@ -319,6 +332,20 @@ static void test_pack_over_tcp(void **state)
         set_attrs(f, attrs); /* storages defaults to ["1"] */
         assert_int_equal(run(f), 0);
         assert_int_equal(count_metric(f, "StorageBytesAfter", NULL), 1);
+}
+
+/* No info message with the pack's reply: the size after comes from a second get_info(). */
+static void test_pack_without_info_asks_get_info(void **state)
+{
+        static const char *const sessions[] = { "pack-no-info", NULL };
+        struct fake *f = *state;
+        double v = 0;
+
+        serve_unix(f, sessions);
+        set_attrs(f, "{\"servers\": [{\"address\": \"/zeo.sock\", \"storages\": [\"1\"]}]}");
+        assert_int_equal(run(f), 0);
+        assert_int_equal(count_metric(f, "StorageBytesAfter", &v), 1);
+        assert_true(v == 2059566);
 }
 
 static void test_dry_run_does_not_pack(void **state)
@@ -452,6 +479,7 @@ int main(void)
                 T(test_descriptor),
                 T(test_pack_over_unix_socket),
                 T(test_pack_over_tcp),
+                T(test_pack_without_info_asks_get_info),
                 T(test_dry_run_does_not_pack),
                 T(test_one_failure_does_not_stop_the_others),
                 T(test_no_servers),
