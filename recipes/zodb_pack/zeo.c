@@ -20,6 +20,8 @@
 #include "pickle.h"
 #include "zeo.h"
 
+#define ZEO_READ_BUFFER 65536u
+
 struct zeo_client {
         int fd;
         char name[ZEO_MAX_ADDRESS + 1];
@@ -29,6 +31,10 @@ struct zeo_client {
         struct zeo_info info;
         zeo_log_fn log;
         void *userdata;
+        /* Received bytes not consumed yet: a burst of small async messages costs one read(2). */
+        size_t rpos;
+        size_t rlen;
+        uint8_t rbuf[ZEO_READ_BUFFER];
 };
 
 static int set_err(struct zeo_error *err, int code, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
@@ -122,14 +128,28 @@ static int write_all(struct zeo_client *c, const uint8_t *p, size_t n, int64_t d
         return 0;
 }
 
-/* Reads exactly N bytes. -ECONNRESET when the server closes first. */
+/* Reads exactly N bytes, through the receive buffer. -ECONNRESET when the server closes first. */
 static int read_all(struct zeo_client *c, uint8_t *p, size_t n, int64_t deadline)
 {
         int r;
 
         while (n > 0) {
-                ssize_t k = read(c->fd, p, n);
+                ssize_t k;
 
+                if (c->rpos < c->rlen) {
+                        size_t take = c->rlen - c->rpos < n ? c->rlen - c->rpos : n;
+
+                        memcpy(p, c->rbuf + c->rpos, take);
+                        c->rpos += take;
+                        p += take;
+                        n -= take;
+                        continue;
+                }
+                /* Buffer empty: big reads go straight to P, small ones fill the buffer. */
+                if (n >= sizeof(c->rbuf))
+                        k = read(c->fd, p, n);
+                else
+                        k = read(c->fd, c->rbuf, sizeof(c->rbuf));
                 if (k < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
                         r = wait_fd(c->fd, POLLIN, deadline);
                         if (r < 0)
@@ -142,8 +162,13 @@ static int read_all(struct zeo_client *c, uint8_t *p, size_t n, int64_t deadline
                         return -errno;
                 if (k == 0)
                         return -ECONNRESET;
-                p += k;
-                n -= (size_t)k;
+                if (n >= sizeof(c->rbuf)) {
+                        p += k;
+                        n -= (size_t)k;
+                } else {
+                        c->rpos = 0;
+                        c->rlen = (size_t)k;
+                }
         }
         return 0;
 }
