@@ -694,6 +694,19 @@ static void test_bad_addresses(void **state)
                 assert_int_equal(zeo_connect(bad[i], SHORT_MS, NULL, NULL, &c, &err), -EINVAL);
                 assert_non_null(strstr(err.msg, bad[i]));
         }
+        {
+                char longaddr[ZEO_MAX_ADDRESS + 2];
+
+                /* exactly the limit: accepted, then refused as a Unix socket path */
+                memset(longaddr, 'a', sizeof(longaddr));
+                longaddr[0] = '/';
+                longaddr[ZEO_MAX_ADDRESS] = '\0';
+                assert_int_equal(zeo_connect(longaddr, SHORT_MS, NULL, NULL, &c, &err), -ENAMETOOLONG);
+                longaddr[ZEO_MAX_ADDRESS] = 'a'; /* one past */
+                longaddr[ZEO_MAX_ADDRESS + 1] = '\0';
+                assert_int_equal(zeo_connect(longaddr, SHORT_MS, NULL, NULL, &c, &err), -EINVAL);
+                assert_non_null(strstr(err.msg, "longer than"));
+        }
         memset(longpath, 'a', sizeof(longpath));
         longpath[0] = '/';
         longpath[sizeof(longpath) - 1] = '\0';

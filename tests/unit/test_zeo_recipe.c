@@ -404,6 +404,37 @@ static void test_too_many_servers(void **state)
         assert_int_equal(run(f), -E2BIG);
 }
 
+/* Crossing ZODB_PACK_MAX_STORAGES (64): that server fails, nothing is sent to it. */
+static void test_too_many_storages(void **state)
+{
+        struct fake *f = *state;
+        char attrs[4096] = "{\"servers\": [{\"address\": \"/nosuch.sock\", \"storages\": [";
+        int i;
+
+        for (i = 0; i < 65; i++)
+                strcat(attrs, i ? ", \"s\"" : "\"s\"");
+        strcat(attrs, "]}]}");
+        set_attrs(f, attrs);
+        assert_int_equal(run(f), -EREMOTEIO);
+        assert_non_null(strstr(f->logged, "65 storages (at most 64)"));
+        assert_non_null(strstr(f->failed, "1 of 1 packs failed"));
+}
+
+/* Crossing ZODB_PACK_MAX_ARGV (64). */
+static void test_command_too_long(void **state)
+{
+        struct fake *f = *state;
+        char attrs[4096] = "{\"method\": \"command\", \"command\": [";
+        int i;
+
+        for (i = 0; i < 65; i++)
+                strcat(attrs, i ? ", \"w\"" : "\"w\"");
+        strcat(attrs, "]}");
+        set_attrs(f, attrs);
+        assert_int_equal(run(f), -E2BIG);
+        assert_int_equal(f->spawn_calls, 0);
+}
+
 static void test_command_success(void **state)
 {
         struct fake *f = *state;
@@ -484,6 +515,8 @@ int main(void)
                 T(test_one_failure_does_not_stop_the_others),
                 T(test_no_servers),
                 T(test_too_many_servers),
+                T(test_too_many_storages),
+                T(test_command_too_long),
                 T(test_command_success),
                 T(test_command_without_timeout_uses_budget),
                 T(test_command_failure),
