@@ -37,3 +37,21 @@ tests_unit_test_unattended_plan_CFLAGS = $(uu_test_cflags)
 tests_unit_test_unattended_plan_LDADD = $(uu_test_ldadd)
 
 EXTRA_DIST += recipes/unattended_upgrades/README.md
+
+# Integration tests: the built opsagent against sandbox roots, apt-config, and dbusmock.
+TESTS += tests/integration/test_unattended_upgrades.py
+EXTRA_DIST += tests/integration/test_unattended_upgrades.py \
+	tests/data/unattended_upgrades/20auto-upgrades.package \
+	tests/data/unattended_upgrades/50unattended-upgrades.debian \
+	tests/data/unattended_upgrades/50unattended-upgrades.ubuntu \
+	tests/data/unattended_upgrades/automatic.conf.al2023 \
+	tests/data/unattended_upgrades/os-release/amzn-2 \
+	tests/data/unattended_upgrades/os-release/amzn-2023 \
+	tests/data/unattended_upgrades/os-release/arch \
+	tests/data/unattended_upgrades/os-release/centos-7 \
+	tests/data/unattended_upgrades/os-release/debian-12 \
+	tests/data/unattended_upgrades/os-release/fedora-40 \
+	tests/data/unattended_upgrades/os-release/linuxmint-21 \
+	tests/data/unattended_upgrades/os-release/rhel-9 \
+	tests/data/unattended_upgrades/os-release/rocky-9 \
+	tests/data/unattended_upgrades/os-release/ubuntu-24.04
