@@ -17,7 +17,8 @@ RECIPE_BUILD_DIRS += $(abs_top_builddir)/recipes/unattended_upgrades/.libs
 uu_unit_tests = \
 	tests/unit/test_unattended_os_release \
 	tests/unit/test_unattended_settings \
-	tests/unit/test_unattended_plan
+	tests/unit/test_unattended_plan \
+	tests/unit/test_unattended_recipe
 check_PROGRAMS += $(uu_unit_tests)
 TESTS += $(uu_unit_tests)
 uu_test_cflags = $(TEST_CFLAGS) -I$(top_srcdir)/recipes/unattended_upgrades
@@ -35,6 +36,12 @@ tests_unit_test_unattended_settings_LDADD = $(uu_test_ldadd)
 tests_unit_test_unattended_plan_SOURCES = tests/unit/test_unattended_plan.c $(uu_core_sources)
 tests_unit_test_unattended_plan_CFLAGS = $(uu_test_cflags)
 tests_unit_test_unattended_plan_LDADD = $(uu_test_ldadd)
+
+# The plugin's run() with a fake context.
+tests_unit_test_unattended_recipe_SOURCES = tests/unit/test_unattended_recipe.c \
+	recipes/unattended_upgrades/unattended_upgrades.c $(uu_core_sources)
+tests_unit_test_unattended_recipe_CFLAGS = $(uu_test_cflags)
+tests_unit_test_unattended_recipe_LDADD = $(uu_test_ldadd)
 
 EXTRA_DIST += recipes/unattended_upgrades/README.md
 
