@@ -139,6 +139,7 @@ static int install_packages(struct opsagent_ctx *ctx, const struct uu_plan *plan
 {
         const char *missing[UU_PLAN_PACKAGES_MAX];
         struct opsagent_spawn_result res = { 0 };
+        const char *step = "installing";
         char list[256] = "";
         size_t n = 0;
         int r;
@@ -168,25 +169,38 @@ static int install_packages(struct opsagent_ctx *ctx, const struct uu_plan *plan
         r = spawn_install(ctx, plan, missing, n, &res);
         if (r < 0)
                 return ctx_fail(ctx, r, "cannot start the installation of %s: %s", list, strerror(-r));
-        if (res.exit_status != 0 && plan->family <= UU_FAMILY_UBUNTU) {
+        if (res.exit_status != 0 && !res.timed_out && plan->family <= UU_FAMILY_UBUNTU) {
                 /* Fresh images often have no package lists yet: refresh them once, then retry. */
                 static const char *const update[] = { "/usr/bin/apt-get", "update", "-q", NULL };
-                struct opsagent_spawn_result up = { 0 };
 
+                ctx_say(ctx, "apt-get install failed; refreshing the package lists and retrying once");
                 free(res.output_tail);
-                res.output_tail = NULL;
-                r = ctx->ops->spawn(ctx, (char *const *)update, UU_INSTALL_TIMEOUT_SECONDS, &up);
-                free(up.output_tail);
-                if (r == 0 && up.exit_status == 0)
-                        r = spawn_install(ctx, plan, missing, n, &res);
+                res = (struct opsagent_spawn_result){ 0 };
+                r = ctx->ops->spawn(ctx, (char *const *)update, UU_INSTALL_TIMEOUT_SECONDS, &res);
                 if (r < 0)
-                        return ctx_fail(ctx, r, "cannot run apt-get: %s", strerror(-r));
+                        return ctx_fail(ctx, r, "cannot start apt-get update: %s", strerror(-r));
+                if (res.exit_status == 0) {
+                        free(res.output_tail);
+                        res = (struct opsagent_spawn_result){ 0 };
+                        r = spawn_install(ctx, plan, missing, n, &res);
+                        if (r < 0)
+                                return ctx_fail(ctx, r, "cannot start the installation of %s: %s", list,
+                                                strerror(-r));
+                } else {
+                        step = "apt-get update, before installing";
+                }
         }
         if (res.exit_status != 0) {
-                r = ctx_fail(ctx, -EIO, "installing %s failed (%s %d)%s%s; fix the package manager, or set "
-                             UU_ATTR_ROOT ".install_packages to false and install it yourself", list,
-                             res.timed_out ? "timed out, status" : res.term_signal ? "signal" : "exit status",
-                             res.term_signal ? res.term_signal : res.exit_status,
+                char how[64];
+
+                if (res.timed_out)
+                        snprintf(how, sizeof how, "timed out after %u s", UU_INSTALL_TIMEOUT_SECONDS);
+                else if (res.term_signal)
+                        snprintf(how, sizeof how, "killed by signal %d", res.term_signal);
+                else
+                        snprintf(how, sizeof how, "exit status %d", res.exit_status);
+                r = ctx_fail(ctx, -EIO, "%s %s failed (%s)%s%s; fix the package manager, or set "
+                             UU_ATTR_ROOT ".install_packages to false and install it yourself", step, list, how,
                              res.output_tail ? ": " : "", res.output_tail ? res.output_tail : "");
                 free(res.output_tail);
                 return r;

@@ -447,6 +447,34 @@ static void test_install_failure_fails_the_run(void **state)
         assert_string_equal(events(f), "spawn spawn spawn ");   /* nothing written */
 }
 
+static void test_apt_update_failure_fails_the_run(void **state)
+{
+        struct fake *f = *state;
+
+        install_file(f, "/etc/os-release", "os-release/debian-12");
+        attrs(f, "{\"enable\": true}");
+        f->ctx.root = "";
+        f->spawn_status[0] = 100;
+        f->spawn_status[1] = 100;
+        assert_int_equal(run(f), -EIO);
+        assert_has(f->fail, "apt-get update, before installing unattended-upgrades failed (exit status 100)");
+        assert_string_equal(events(f), "spawn spawn ");
+}
+
+/* Only apt gets the retry: dnf refreshes its metadata itself. */
+static void test_dnf_install_failure_not_retried(void **state)
+{
+        struct fake *f = *state;
+
+        install_file(f, "/etc/os-release", "os-release/amzn-2023");
+        attrs(f, "{\"enable\": true}");
+        f->ctx.root = "";
+        f->spawn_status[0] = 1;
+        assert_int_equal(run(f), -EIO);
+        assert_int_equal(f->n_spawned, 1);
+        assert_has(f->fail, "installing dnf-automatic failed (exit status 1)");
+}
+
 static void test_install_cannot_start(void **state)
 {
         struct fake *f = *state;
@@ -612,6 +640,8 @@ int main(void)
                 T(test_installs_missing_tool_without_root),
                 T(test_apt_install_retried_after_update),
                 T(test_install_failure_fails_the_run),
+                T(test_apt_update_failure_fails_the_run),
+                T(test_dnf_install_failure_not_retried),
                 T(test_install_cannot_start),
                 T(test_dnf_install_command),
                 T(test_root_or_dry_run_only_announce),
