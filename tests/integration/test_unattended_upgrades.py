@@ -39,13 +39,18 @@ DBUS_CONFIG = """<!DOCTYPE busconfig PUBLIC "-//freedesktop//DTD D-Bus Bus Confi
 </busconfig>
 """
 
-# Manager methods the dbusmock systemd template lacks: (name, in, out, python code).
+# Manager methods the dbusmock systemd template lacks: (name, in, out, python code). The
+# enablement state is kept per unit so that a second enable reports no change.
+_SET_STATE = "st = self.__dict__.setdefault('unit_file_states', {})\nfor u in args[0]: st[str(u)] = %r\n"
 EXTRA_METHODS = [
-    ("EnableUnitFiles", "asbb", "ba(sss)", "ret = (True, [('symlink', '/etc/systemd/system/x', u) for u in args[0]])"),
-    ("DisableUnitFiles", "asb", "a(sss)", "ret = [('unlink', '/etc/systemd/system/x', u) for u in args[0]]"),
+    ("EnableUnitFiles", "asbb", "ba(sss)", _SET_STATE % "enabled" +
+     "ret = (False, [('symlink', '/etc/systemd/system/timers.target.wants/' + u, '/lib/systemd/system/' + u)"
+     " for u in args[0]])"),
+    ("DisableUnitFiles", "asb", "a(sss)", _SET_STATE % "disabled" +
+     "ret = [('unlink', '/etc/systemd/system/timers.target.wants/' + u, '') for u in args[0]]"),
     ("Reload", "", "", ""),
-    ("GetUnitFileState", "s", "s", "ret = 'disabled'"),
-    ("LoadUnit", "s", "o", "ret = self.units[args[0]]"),
+    ("GetUnitFileState", "s", "s", "ret = self.__dict__.get('unit_file_states', {}).get(str(args[0]), 'disabled')"),
+    ("LoadUnit", "s", "o", "ret = self.units[str(args[0])]"),
 ]
 
 
@@ -98,6 +103,13 @@ class SystemdMock:
         if r.returncode != 0:
             raise RuntimeError("busctl %s: %s" % (method, r.stderr))
         return r.stdout
+
+    def reset(self):
+        """Every unit stopped and disabled, as on a fresh instance."""
+        self.call("org.freedesktop.systemd1.Manager", "DisableUnitFiles", "asb", str(len(ALL_UNITS)),
+                  *ALL_UNITS, "false")
+        for unit in ALL_UNITS:
+            self.call("org.freedesktop.systemd1.Manager", "StopUnit", "ss", unit, "replace")
 
     def mark(self):
         """Where the call log ends now; calls() reads from there."""
@@ -162,6 +174,7 @@ class UnattendedUpgrades(harness.AgentTestCase):
     def setUp(self):
         super().setUp()
         self.env["DBUS_SYSTEM_BUS_ADDRESS"] = self.systemd.address
+        self.systemd.reset()
         self.mark = self.systemd.mark()
 
     # -- sandbox helpers ------------------------------------------------------------------
