@@ -1,9 +1,9 @@
 # recipes/unattended_upgrades: plugin, tests and data rules (filled by its issue).
 uu_core_sources = \
-	recipes/unattended_upgrades/os_release.c recipes/unattended_upgrades/os_release.h \
-	recipes/unattended_upgrades/settings.c recipes/unattended_upgrades/settings.h \
-	recipes/unattended_upgrades/plan.c recipes/unattended_upgrades/plan.h \
-	recipes/unattended_upgrades/attrs.c recipes/unattended_upgrades/attrs.h
+	recipes/unattended_upgrades/uu_os_release.c recipes/unattended_upgrades/uu_os_release.h \
+	recipes/unattended_upgrades/uu_settings.c recipes/unattended_upgrades/uu_settings.h \
+	recipes/unattended_upgrades/uu_plan.c recipes/unattended_upgrades/uu_plan.h \
+	recipes/unattended_upgrades/uu_attrs.c recipes/unattended_upgrades/uu_attrs.h
 
 plugin_LTLIBRARIES += recipes/unattended_upgrades/unattended_upgrades.la
 recipes_unattended_upgrades_unattended_upgrades_la_SOURCES = \
@@ -25,7 +25,7 @@ uu_test_cflags = $(TEST_CFLAGS) -I$(top_srcdir)/recipes/unattended_upgrades
 uu_test_ldadd = $(JSONC_LIBS) $(CMOCKA_LIBS)
 
 tests_unit_test_unattended_os_release_SOURCES = tests/unit/test_unattended_os_release.c \
-	recipes/unattended_upgrades/os_release.c recipes/unattended_upgrades/os_release.h
+	recipes/unattended_upgrades/uu_os_release.c recipes/unattended_upgrades/uu_os_release.h
 tests_unit_test_unattended_os_release_CFLAGS = $(uu_test_cflags)
 tests_unit_test_unattended_os_release_LDADD = $(uu_test_ldadd)
 

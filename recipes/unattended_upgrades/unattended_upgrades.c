@@ -1,6 +1,6 @@
 /* Recipe unattended_upgrades: automatic OS updates from the stack's Custom JSON
  * (apt.unattended_upgrades, as the sous-chefs/apt cookbook had them) on apt, dnf and yum
- * systems. The decisions live in settings.c and plan.c; this file carries them out through
+ * systems. The decisions live in uu_settings.c and uu_plan.c; this file carries them out through
  * the context: install the tool, write its configuration, switch its timers. */
 #include <errno.h>
 #include <stdio.h>
@@ -10,10 +10,10 @@
 
 #include <opsagent/recipe.h>
 
-#include "attrs.h"
-#include "os_release.h"
-#include "plan.h"
-#include "settings.h"
+#include "uu_attrs.h"
+#include "uu_os_release.h"
+#include "uu_plan.h"
+#include "uu_settings.h"
 
 #define UU_TIME_BUDGET_SECONDS 900u
 /* A package installation gets at most this long (it shares the run's budget). */
@@ -236,6 +236,13 @@ static int switch_units(struct opsagent_ctx *ctx, const struct uu_plan *plan)
                 if (list[0])
                         strncat(list, " ", sizeof list - strlen(list) - 1);
                 strncat(list, *u, sizeof list - strlen(list) - 1);
+        }
+        if (ctx->root[0] && !getenv("DBUS_SYSTEM_BUS_ADDRESS")) {
+                /* A root prefix is a sandbox: enabling or disabling units would change the
+                 * host (its /etc/systemd). Only a bus named explicitly (a test's) is used. */
+                ctx_say(ctx, "%s: would be %s (root prefix and no DBUS_SYSTEM_BUS_ADDRESS: the host's "
+                        "systemd is left alone)", list, plan->enable ? "enabled and started" : "stopped and disabled");
+                return 0;
         }
         r = ctx->ops->systemd_units(ctx, plan->enable ? OPSAGENT_UNIT_ENABLE_START : OPSAGENT_UNIT_DISABLE_STOP,
                                     plan->units);

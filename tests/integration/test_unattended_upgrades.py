@@ -49,6 +49,7 @@ EXTRA_METHODS = [
     ("DisableUnitFiles", "asb", "a(sss)", _SET_STATE % "disabled" +
      "ret = [('unlink', '/etc/systemd/system/timers.target.wants/' + u, '') for u in args[0]]"),
     ("Reload", "", "", ""),
+    ("Subscribe", "", "", ""),
     ("GetUnitFileState", "s", "s", "ret = self.__dict__.get('unit_file_states', {}).get(str(args[0]), 'disabled')"),
     ("LoadUnit", "s", "o", "ret = self.units[str(args[0])]"),
 ]
@@ -110,6 +111,11 @@ class SystemdMock:
                   *ALL_UNITS, "false")
         for unit in ALL_UNITS:
             self.call("org.freedesktop.systemd1.Manager", "StopUnit", "ss", unit, "replace")
+
+    def switch_on(self, unit):
+        """UNIT enabled and running, as if someone had done it by hand."""
+        self.call("org.freedesktop.systemd1.Manager", "EnableUnitFiles", "asbb", "1", unit, "false", "true")
+        self.call("org.freedesktop.systemd1.Manager", "StartUnit", "ss", unit, "replace")
 
     def mark(self):
         """Where the call log ends now; calls() reads from there."""
@@ -325,6 +331,33 @@ class UnattendedUpgrades(harness.AgentTestCase):
             self.assertTrue(any(m == "DisableUnitFiles" and unit in a for m, a in calls), (unit, calls))
         self.assertFalse(any(m in ("StartUnit", "EnableUnitFiles") for m, _ in calls), calls)
 
+    def test_timers_already_enabled_are_left_alone(self):
+        self.system("debian-12")
+        self.attrs({"enable": True})
+        self.run_ok()
+        self.mark = self.systemd.mark()
+        r = self.run_ok()
+        self.assertIn("already enabled (unchanged)", r.stdout)
+        calls = self.unit_calls()
+        self.assertFalse(any(m in ("StartUnit", "EnableUnitFiles", "Reload") for m, _ in calls), calls)
+
+    def test_sandbox_without_a_bus_leaves_host_systemd_alone(self):
+        self.system("debian-12")
+        self.env.pop("DBUS_SYSTEM_BUS_ADDRESS", None)
+        self.attrs({"enable": False})
+        r = self.run_ok()
+        self.assertIn("the host's systemd is left alone", r.stdout)
+        self.assertEqual(self.unit_calls(), [])
+
+    def test_metric_upgrades_enabled(self):
+        self.system("debian-12")
+        for enable, want in ((True, 1), (False, 0)):
+            self.attrs({"enable": enable})
+            self.run_ok()
+            runs = self.agent_json("history", "--recipe", RECIPE, "--limit", "1", "--json")
+            metrics = {m["name"]: m["value"] for m in runs[0]["metrics"]}
+            self.assertEqual(metrics.get("UpgradesEnabled"), want, runs[0])
+
     # -- dnf and yum -----------------------------------------------------------------------
     def test_dnf_automatic_on_amazon_linux_2023(self):
         self.system("amzn-2023")
@@ -347,15 +380,17 @@ class UnattendedUpgrades(harness.AgentTestCase):
 
     def test_dnf_disabled_applies_nothing(self):
         self.system("amzn-2023")
+        self.systemd.switch_on("dnf-automatic-install.timer")   # enabled by hand earlier
+        self.mark = self.systemd.mark()
         self.attrs({"enable": False})
-        self.run_ok()
+        r = self.run_ok()
         conf = configparser.ConfigParser(interpolation=None)
         conf.read(self.path(DNF_CONF))
         self.assertEqual(conf["commands"]["apply_updates"], "no")
         self.assertEqual(conf["commands"]["upgrade_type"], "default")
         self.assertNotIn("excludepkgs", conf["base"])
         calls = self.unit_calls()
-        self.assertTrue(any(m == "StopUnit" and "dnf-automatic-install.timer" in a for m, a in calls), calls)
+        self.assertTrue(any(m == "StopUnit" and "dnf-automatic-install.timer" in a for m, a in calls), (calls, r.stdout, r.stderr))
 
     def test_yum_cron_on_amazon_linux_2(self):
         self.system("amzn-2")

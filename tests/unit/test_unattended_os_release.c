@@ -9,7 +9,7 @@
 #include <unistd.h>
 #include <cmocka.h>
 
-#include "os_release.h"
+#include "uu_os_release.h"
 
 #define FIXTURES TEST_DATA_DIR "/unattended_upgrades/os-release/"
 

@@ -9,9 +9,9 @@
 #include <cmocka.h>
 #include <json-c/json.h>
 
-#include "attrs.h"
-#include "plan.h"
-#include "settings.h"
+#include "uu_attrs.h"
+#include "uu_plan.h"
+#include "uu_settings.h"
 
 struct fixture {
         json_object *root;

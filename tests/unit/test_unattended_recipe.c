@@ -17,8 +17,8 @@
 
 #include <opsagent/recipe.h>
 
-#include "attrs.h"
-#include "settings.h"
+#include "uu_attrs.h"
+#include "uu_settings.h"
 
 extern const struct opsagent_recipe opsagent_recipe;
 
@@ -249,6 +249,8 @@ static int setup(void **state)
                 .root = f->dir, .state_dir = f->dir, .agent_state_dir = f->dir, .ops = &f->ops, .core = f,
         };
         f->units_result = 1;
+        /* Under a root prefix the recipe talks to systemd only on a bus named explicitly. */
+        assert_int_equal(setenv("DBUS_SYSTEM_BUS_ADDRESS", "unix:path=/nonexistent/test", 1), 0);
         *state = f;
         return 0;
 }
@@ -618,6 +620,25 @@ static void test_systemd_failure_names_the_units(void **state)
         assert_int_equal(f->n_metrics, 0);
 }
 
+/* A sandbox root without a bus of its own never reaches the host's systemd. */
+static void test_root_without_bus_leaves_host_systemd_alone(void **state)
+{
+        struct fake *f = *state;
+
+        install_file(f, "/etc/os-release", "os-release/debian-12");
+        attrs(f, "{\"enable\": false, \"install_packages\": false}");
+        assert_int_equal(unsetenv("DBUS_SYSTEM_BUS_ADDRESS"), 0);
+        assert_int_equal(run(f), 0);
+        assert_string_equal(events(f), "write write metric ");
+        assert_has(f->out, "apt-daily.timer apt-daily-upgrade.timer: would be stopped and disabled (root prefix and "
+                           "no DBUS_SYSTEM_BUS_ADDRESS");
+        /* Without a root prefix the system bus is the host's own and is used. */
+        f->ctx.root = "";
+        assert_int_equal(run(f), 0);
+        assert_has(events(f), "units metric ");
+        assert_int_equal(f->unit_action, OPSAGENT_UNIT_DISABLE_STOP);
+}
+
 static void test_unmapped_keys_warned_on_dnf(void **state)
 {
         struct fake *f = *state;
@@ -653,6 +674,7 @@ int main(void)
                 T(test_bad_value_fails_before_anything),
                 T(test_write_failure_names_the_file),
                 T(test_systemd_failure_names_the_units),
+                T(test_root_without_bus_leaves_host_systemd_alone),
                 T(test_unmapped_keys_warned_on_dnf),
         };
 #undef T

@@ -9,8 +9,8 @@
 #include <cmocka.h>
 #include <json-c/json.h>
 
-#include "attrs.h"
-#include "settings.h"
+#include "uu_attrs.h"
+#include "uu_settings.h"
 
 /* The shipped defaults with OVERRIDES (a JSON object text) merged on top, key by key. */
 static json_object *attrs_with(const char *overrides)

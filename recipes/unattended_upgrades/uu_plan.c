@@ -3,7 +3,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "plan.h"
+#include "uu_plan.h"
 
 static const char *const apt_units[] = { "apt-daily.timer", "apt-daily-upgrade.timer", NULL };
 static const char *const dnf_units[] = { "dnf-automatic-install.timer", NULL };

@@ -7,8 +7,8 @@
 #include <stdbool.h>
 #include <stddef.h>
 
-#include "os_release.h"
-#include "settings.h"
+#include "uu_os_release.h"
+#include "uu_settings.h"
 
 #define UU_PLAN_FILES_MAX 2
 #define UU_PLAN_PACKAGES_MAX 2

@@ -1,6 +1,6 @@
 /* unattended_upgrades: defaults and schema. Keep the two key sets identical (a unit test
- * checks it) and in step with settings.c and README.md. */
-#include "attrs.h"
+ * checks it) and in step with uu_settings.c and README.md. */
+#include "uu_attrs.h"
 
 const char uu_defaults_json[] =
         "{"

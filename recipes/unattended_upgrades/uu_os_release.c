@@ -8,7 +8,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "os_release.h"
+#include "uu_os_release.h"
 
 static bool is_blank(char c)
 {

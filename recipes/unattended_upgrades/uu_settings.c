@@ -7,7 +7,7 @@
 #include <string.h>
 #include <strings.h>
 
-#include "settings.h"
+#include "uu_settings.h"
 
 /* What the shipped defaults say (the core merges them first; these cover a missing key). */
 #define DEFAULT_REBOOT_TIME "now"

@@ -10,7 +10,7 @@
 #include <stdint.h>
 #include <json-c/json.h>
 
-#include "os_release.h"
+#include "uu_os_release.h"
 
 #define UU_ATTR_ROOT "apt.unattended_upgrades"
 
