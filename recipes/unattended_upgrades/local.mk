@@ -62,3 +62,6 @@ EXTRA_DIST += tests/integration/test_unattended_upgrades.py \
 	tests/data/unattended_upgrades/os-release/rhel-9 \
 	tests/data/unattended_upgrades/os-release/rocky-9 \
 	tests/data/unattended_upgrades/os-release/ubuntu-24.04
+
+# Its part of the demo (tests/demo/run sources every tests/demo/parts/*.sh).
+EXTRA_DIST += tests/demo/parts/unattended_upgrades.sh
