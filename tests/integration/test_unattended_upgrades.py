@@ -474,8 +474,23 @@ class UnattendedUpgrades(harness.AgentTestCase):
         self.attrs({"enable": True, "package_blacklist": "mysql-server"})
         r = self.run_recipe()
         self.assertEqual(r.returncode, 2, r.stdout + r.stderr)
-        self.assertIn("package_blacklist", r.stderr)
+        self.assertIn("apt.unattended_upgrades.package_blacklist", r.stderr)
+        self.assertIn("expected array, found string", r.stderr)
         self.assert_nothing_written()
+
+    def test_schema_is_precise(self):
+        """The schema types every key: list items, nullable strings, the dl_limit range."""
+        self.system("debian-12")
+        for bad, needle in (({"allowed_origins": [1]}, "allowed_origins[0]"),
+                            ({"mail": False}, "apt.unattended_upgrades.mail"),
+                            ({"dl_limit": 0}, "apt.unattended_upgrades.dl_limit"),
+                            ({"dl_limit": 10000001}, "apt.unattended_upgrades.dl_limit"),
+                            ({"automatic_reboot": "yes"}, "apt.unattended_upgrades.automatic_reboot")):
+            self.attrs(dict(bad, enable=True))
+            r = self.run_recipe()
+            self.assertEqual(r.returncode, 2, (bad, r.stdout + r.stderr))
+            self.assertIn(needle, r.stderr)
+            self.assert_nothing_written()
 
     def test_misspelled_key_gets_did_you_mean(self):
         self.system("debian-12")
