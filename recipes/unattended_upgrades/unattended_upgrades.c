@@ -171,7 +171,8 @@ static int install_packages(struct opsagent_ctx *ctx, const struct uu_plan *plan
                 return ctx_fail(ctx, r, "cannot start the installation of %s: %s", list, strerror(-r));
         if (res.exit_status != 0 && !res.timed_out && plan->family <= UU_FAMILY_UBUNTU) {
                 /* Fresh images often have no package lists yet: refresh them once, then retry. */
-                static const char *const update[] = { "/usr/bin/apt-get", "update", "-q", NULL };
+                static const char *const update[] = { "/usr/bin/apt-get", "update", "-q", "-o",
+                                                      "DPkg::Lock::Timeout=" UU_APT_LOCK_TIMEOUT, NULL };
 
                 ctx_say(ctx, "apt-get install failed; refreshing the package lists and retrying once");
                 free(res.output_tail);

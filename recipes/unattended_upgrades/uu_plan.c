@@ -10,10 +10,11 @@ static const char *const dnf_units[] = { "dnf-automatic-install.timer", NULL };
 /* yum-cron runs from cron; its service only switches the cron job on and off. */
 static const char *const yum_units[] = { "yum-cron.service", NULL };
 
+/* At launch (opsagent setup) cloud-init or apt-daily may hold the dpkg lock: wait for it. */
 static const char *const apt_install[] = {
         "/usr/bin/env", "DEBIAN_FRONTEND=noninteractive", "/usr/bin/apt-get", "install", "-y", "-q",
-        "--no-install-recommends", "-o", "Dpkg::Options::=--force-confdef", "-o",
-        "Dpkg::Options::=--force-confold", NULL,
+        "--no-install-recommends", "-o", "DPkg::Lock::Timeout=" UU_APT_LOCK_TIMEOUT, "-o",
+        "Dpkg::Options::=--force-confdef", "-o", "Dpkg::Options::=--force-confold", NULL,
 };
 static const char *const dnf_install[] = { "/usr/bin/dnf", "install", "-y", "-q", NULL };
 static const char *const yum_install[] = { "/usr/bin/yum", "install", "-y", "-q", NULL };

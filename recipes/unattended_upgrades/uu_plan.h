@@ -13,7 +13,9 @@
 #define UU_PLAN_FILES_MAX 2
 #define UU_PLAN_PACKAGES_MAX 2
 /* Longest install command: its fixed words, the packages, the terminating NULL. */
-#define UU_INSTALL_ARGV_MAX 16
+#define UU_INSTALL_ARGV_MAX 20
+/* Seconds apt-get waits for the dpkg lock (apt 1.9.11 and later; older ones ignore it). */
+#define UU_APT_LOCK_TIMEOUT "300"
 
 struct uu_file {
         const char *path;   /* absolute, before the root prefix; static */

@@ -411,7 +411,7 @@ static void test_installs_missing_tool_without_root(void **state)
         assert_int_equal(run(f), 0);
         assert_int_equal(f->n_spawned, 1);
         assert_string_equal(f->spawned[0], "/usr/bin/env DEBIAN_FRONTEND=noninteractive /usr/bin/apt-get install -y -q "
-                                           "--no-install-recommends -o Dpkg::Options::=--force-confdef "
+                                           "--no-install-recommends -o DPkg::Lock::Timeout=300 -o Dpkg::Options::=--force-confdef "
                                            "-o Dpkg::Options::=--force-confold unattended-upgrades bsd-mailx");
         assert_has(f->out, "installed unattended-upgrades bsd-mailx");
         assert_string_equal(events(f), "spawn write write units metric ");
@@ -428,7 +428,7 @@ static void test_apt_install_retried_after_update(void **state)
         f->spawn_status[0] = 100;
         assert_int_equal(run(f), 0);
         assert_int_equal(f->n_spawned, 3);
-        assert_string_equal(f->spawned[1], "/usr/bin/apt-get update -q");
+        assert_string_equal(f->spawned[1], "/usr/bin/apt-get update -q -o DPkg::Lock::Timeout=300");
         assert_has(f->spawned[2], "install");
 }
 
