@@ -3,6 +3,7 @@
  * systems. The decisions live in uu_settings.c and uu_plan.c; this file carries them out through
  * the context: install the tool, write its configuration, switch its timers. */
 #include <errno.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -18,6 +19,8 @@
 #define UU_TIME_BUDGET_SECONDS 900u
 /* A package installation gets at most this long (it shares the run's budget). */
 #define UU_INSTALL_TIMEOUT_SECONDS 600u
+/* Kept back from a package command for the rest of the run. */
+#define UU_BUDGET_RESERVE_SECONDS 30u
 
 /* Reads the os-release file under the root: /etc/os-release, else /usr/lib/os-release
  * (os-release(5)). *ret_path names the file read or, on failure, the one looked for. */
@@ -123,6 +126,17 @@ static int installed(struct opsagent_ctx *ctx, const struct uu_package *pkg, boo
         return 0;
 }
 
+/* A package command's timeout: UU_INSTALL_TIMEOUT_SECONDS, less when the run's budget would
+ * end first, keeping a little of it to write the configuration and report the failure. */
+static unsigned step_timeout(struct opsagent_ctx *ctx)
+{
+        uint32_t left = ctx->ops->time_left(ctx);
+
+        if (left == UINT32_MAX || left >= UU_INSTALL_TIMEOUT_SECONDS + UU_BUDGET_RESERVE_SECONDS)
+                return UU_INSTALL_TIMEOUT_SECONDS;
+        return left > 2 * UU_BUDGET_RESERVE_SECONDS ? left - UU_BUDGET_RESERVE_SECONDS : left / 2 + 1;
+}
+
 static int spawn_install(struct opsagent_ctx *ctx, const struct uu_plan *plan, const char *const *argv_words,
                          size_t n, struct opsagent_spawn_result *ret)
 {
@@ -132,7 +146,7 @@ static int spawn_install(struct opsagent_ctx *ctx, const struct uu_plan *plan, c
         r = uu_plan_install_argv(plan, argv_words, n, argv);
         if (r < 0)
                 return r;
-        return ctx->ops->spawn(ctx, (char *const *)argv, UU_INSTALL_TIMEOUT_SECONDS, ret);
+        return ctx->ops->spawn(ctx, (char *const *)argv, step_timeout(ctx), ret);
 }
 
 static int install_packages(struct opsagent_ctx *ctx, const struct uu_plan *plan)
@@ -177,7 +191,7 @@ static int install_packages(struct opsagent_ctx *ctx, const struct uu_plan *plan
                 ctx_say(ctx, "apt-get install failed; refreshing the package lists and retrying once");
                 free(res.output_tail);
                 res = (struct opsagent_spawn_result){ 0 };
-                r = ctx->ops->spawn(ctx, (char *const *)update, UU_INSTALL_TIMEOUT_SECONDS, &res);
+                r = ctx->ops->spawn(ctx, (char *const *)update, step_timeout(ctx), &res);
                 if (r < 0)
                         return ctx_fail(ctx, r, "cannot start apt-get update: %s", strerror(-r));
                 if (res.exit_status == 0) {
@@ -195,7 +209,7 @@ static int install_packages(struct opsagent_ctx *ctx, const struct uu_plan *plan
                 char how[64];
 
                 if (res.timed_out)
-                        snprintf(how, sizeof how, "timed out after %u s", UU_INSTALL_TIMEOUT_SECONDS);
+                        snprintf(how, sizeof how, "timed out");
                 else if (res.term_signal)
                         snprintf(how, sizeof how, "killed by signal %d", res.term_signal);
                 else

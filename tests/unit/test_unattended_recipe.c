@@ -47,6 +47,8 @@ struct fake {
         int units_result;               /* what systemd_units returns */
         enum opsagent_unit_action unit_action;
         char units[256];
+        uint32_t time_left;             /* what time_left returns */
+        unsigned timeouts[MAX_SPAWNS];  /* the timeout of each spawn */
         int write_errno;                /* when set, write_file fails with it */
         char metric_name[64];
         double metric_value;
@@ -193,6 +195,7 @@ static int f_spawn(struct opsagent_ctx *c, char *const argv[], unsigned timeout,
         if (f->spawn_errno)
                 return -f->spawn_errno;
         assert_true(i < MAX_SPAWNS);
+        f->timeouts[i] = timeout;
         for (char *const *a = argv; *a; a++)
                 len += (size_t)snprintf(f->spawned[i] + len, sizeof f->spawned[i] - len, "%s%s",
                                         a == argv ? "" : " ", *a);
@@ -222,7 +225,7 @@ static int f_units(struct opsagent_ctx *c, enum opsagent_unit_action action, con
 
 static uint32_t f_time_left(struct opsagent_ctx *c)
 {
-        return UINT32_MAX;
+        return fake_of(c)->time_left;
 }
 
 static int setup(void **state)
@@ -249,6 +252,7 @@ static int setup(void **state)
                 .root = f->dir, .state_dir = f->dir, .agent_state_dir = f->dir, .ops = &f->ops, .core = f,
         };
         f->units_result = 1;
+        f->time_left = UINT32_MAX;
         /* Under a root prefix the recipe talks to systemd only on a bus named explicitly. */
         assert_int_equal(setenv("DBUS_SYSTEM_BUS_ADDRESS", "unix:path=/nonexistent/test", 1), 0);
         *state = f;
@@ -477,6 +481,30 @@ static void test_dnf_install_failure_not_retried(void **state)
         assert_has(f->fail, "installing dnf-automatic failed (exit status 1)");
 }
 
+/* Package commands get 600 s, less when the time budget would run out first. */
+static void test_install_timeout_follows_the_budget(void **state)
+{
+        struct fake *f = *state;
+
+        install_file(f, "/etc/os-release", "os-release/amzn-2023");
+        attrs(f, "{\"enable\": true}");
+        f->ctx.root = "";
+        assert_int_equal(run(f), 0);
+        assert_int_equal(f->timeouts[0], 600);
+        f->n_spawned = 0;
+        f->time_left = 630;
+        assert_int_equal(run(f), 0);
+        assert_int_equal(f->timeouts[0], 600);
+        f->n_spawned = 0;
+        f->time_left = 629;
+        assert_int_equal(run(f), 0);
+        assert_int_equal(f->timeouts[0], 599);
+        f->n_spawned = 0;
+        f->time_left = 40;
+        assert_int_equal(run(f), 0);
+        assert_int_equal(f->timeouts[0], 21);
+}
+
 static void test_install_cannot_start(void **state)
 {
         struct fake *f = *state;
@@ -663,6 +691,7 @@ int main(void)
                 T(test_install_failure_fails_the_run),
                 T(test_apt_update_failure_fails_the_run),
                 T(test_dnf_install_failure_not_retried),
+                T(test_install_timeout_follows_the_budget),
                 T(test_install_cannot_start),
                 T(test_dnf_install_command),
                 T(test_root_or_dry_run_only_announce),
