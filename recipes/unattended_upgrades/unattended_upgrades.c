@@ -23,7 +23,8 @@
 #define UU_BUDGET_RESERVE_SECONDS 30u
 
 /* Reads the os-release file under the root: /etc/os-release, else /usr/lib/os-release
- * (os-release(5)). *ret_path names the file read or, on failure, the one looked for. */
+ * (os-release(5)). *ret_path names the file read, the one that could not be read, or (when
+ * neither exists) /etc/os-release; it is set unless the result is -ENOMEM. */
 static int read_os_release(struct opsagent_ctx *ctx, char **ret_text, char **ret_path)
 {
         static const char *const candidates[] = { "/etc/os-release", "/usr/lib/os-release" };
@@ -35,26 +36,23 @@ static int read_os_release(struct opsagent_ctx *ctx, char **ret_text, char **ret
                 char *text = NULL;
 
                 if (!path) {
-                        r = -ENOMEM;
-                        break;
+                        free(first);
+                        return -ENOMEM;
                 }
                 r = uu_read_file_capped(path, UU_OS_RELEASE_MAX_BYTES, &text);
-                if (r == 0) {
+                if (r != -ENOENT) {
+                        /* Read, or there but unreadable: an error of its own, named by its path. */
                         free(first);
-                        *ret_text = text;
+                        if (r == 0)
+                                *ret_text = text;
                         *ret_path = path;
-                        return 0;
+                        return r;
                 }
-                if (!first) {
+                if (!first)
                         first = path;
-                        path = NULL;
-                }
-                free(path);
-                if (r != -ENOENT)
-                        break;    /* a file that is there but unreadable is an error of its own */
+                else
+                        free(path);
         }
-        if (!first)
-                return -ENOMEM;
         *ret_path = first;
         return r;
 }
@@ -65,7 +63,7 @@ static int detect(struct opsagent_ctx *ctx, struct uu_os *ret)
         int r;
 
         r = read_os_release(ctx, &text, &path);
-        if (r == -ENOMEM || !path) {
+        if (r == -ENOMEM) {
                 r = ctx_fail(ctx, -ENOMEM, "out of memory reading os-release");
                 goto out;
         }

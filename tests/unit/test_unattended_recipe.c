@@ -18,6 +18,7 @@
 #include <opsagent/recipe.h>
 
 #include "uu_attrs.h"
+#include "uu_os_release.h"
 #include "uu_settings.h"
 
 extern const struct opsagent_recipe opsagent_recipe;
@@ -601,6 +602,40 @@ static void test_unreadable_os_release(void **state)
         assert_has(f->fail, "/etc/os-release: cannot read");
 }
 
+/* /etc/os-release missing and /usr/lib/os-release unreadable: the message names the latter. */
+static void test_unreadable_fallback_named(void **state)
+{
+        struct fake *f = *state;
+        char p[128];
+
+        snprintf(p, sizeof p, "%s/usr/lib/os-release", f->dir);
+        spit(p, "x");
+        unlink(p);
+        assert_int_equal(mkdir(p, 0755), 0);
+        attrs(f, "{}");
+        assert_int_equal(run(f), -EISDIR);
+        assert_has(f->fail, "/usr/lib/os-release: cannot read");
+}
+
+/* An os-release past UU_OS_RELEASE_MAX_BYTES is refused, naming the file. */
+static void test_huge_os_release(void **state)
+{
+        struct fake *f = *state;
+        char p[128];
+        FILE *fp;
+
+        snprintf(p, sizeof p, "%s/etc/os-release", f->dir);
+        spit(p, "ID=debian\n");
+        fp = fopen(p, "a");
+        assert_non_null(fp);
+        for (unsigned i = 0; i < UU_OS_RELEASE_MAX_BYTES; i++)
+                fputc('#', fp);
+        assert_int_equal(fclose(fp), 0);
+        attrs(f, "{}");
+        assert_int_equal(run(f), -EFBIG);
+        assert_has(f->fail, "/etc/os-release: larger than 65536 bytes");
+}
+
 static void test_unknown_system(void **state)
 {
         struct fake *f = *state;
@@ -699,6 +734,8 @@ int main(void)
                 T(test_missing_os_release_names_path),
                 T(test_usr_lib_os_release_fallback),
                 T(test_unreadable_os_release),
+                T(test_unreadable_fallback_named),
+                T(test_huge_os_release),
                 T(test_unknown_system),
                 T(test_bad_value_fails_before_anything),
                 T(test_write_failure_names_the_file),
