@@ -993,7 +993,7 @@ int lr_process_set(struct lr_run *run, const struct lr_set *set)
 
                 if (!real)
                         return -ENOMEM;
-                r = glob(real, GLOB_ERR, NULL, &g);
+                r = glob(real, 0, NULL, &g);
                 if (r == GLOB_NOMATCH) {
                         if (!set->missingok) {
                                 ctx_say(run->ctx, "error: no log matches %s (set %s); set missingok to allow",
