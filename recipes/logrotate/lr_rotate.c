@@ -83,6 +83,13 @@ static const char *base_name(const char *path)
         return s ? s + 1 : path;
 }
 
+/* Days since 1970-01-01 of the calendar date in TM (its time of day ignored). */
+static int64_t civil_day(const struct tm *tm)
+{
+        struct tm d = { .tm_year = tm->tm_year, .tm_mon = tm->tm_mon, .tm_mday = tm->tm_mday };
+        return (int64_t)timegm(&d) / 86400;
+}
+
 enum lr_due lr_is_due(const struct lr_set *s, const struct stat *st, bool have_last, time_t last,
                       time_t now, const char **ret_reason)
 {
@@ -112,7 +119,8 @@ enum lr_due lr_is_due(const struct lr_set *s, const struct stat *st, bool have_l
                         due = tn.tm_yday != tl.tm_yday || tn.tm_year != tl.tm_year;
                         break;
                 case LR_FREQ_WEEKLY:
-                        due = tn.tm_wday < tl.tm_wday || now - last > 7 * 24 * 3600;
+                        /* logrotate 3.21: a week of calendar days since the last rotation */
+                        due = civil_day(&tn) - civil_day(&tl) >= 7;
                         break;
                 case LR_FREQ_MONTHLY:
                         due = tn.tm_mon != tl.tm_mon || tn.tm_year != tl.tm_year;

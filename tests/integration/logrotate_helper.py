@@ -97,7 +97,7 @@ class LogrotateCase(harness.AgentTestCase):
         with open(p) as f:
             st = json.load(f)
         for v in st["logs"].values():
-            v["last_rotated"] -= days * 86400
+            v["last_rotated"] -= int(days * 86400)
         with open(p, "w") as f:
             json.dump(st, f)
 

@@ -77,13 +77,11 @@ static void test_hourly_weekly_monthly_yearly(void **state)
         struct lr_set *s = set_new(LR_FREQ_HOURLY);
         assert_int_equal(due(s, 1, true, T0 + 60, T0 + 1800), LR_NOT_DUE);
         assert_int_equal(due(s, 1, true, T0 - 3600, T0), LR_DUE);
-        s->frequency = LR_FREQ_WEEKLY;
-        assert_int_equal(due(s, 1, true, T0 - 3 * DAY, T0), LR_DUE);       /* Friday -> Monday: wday went down */
-        assert_int_equal(due(s, 1, true, T0 - 0 * DAY - 60, T0), LR_NOT_DUE);
-        assert_int_equal(due(s, 1, true, T0 + 3 * DAY, T0 + 5 * DAY), LR_NOT_DUE); /* Thu -> Sat */
-        assert_int_equal(due(s, 1, true, T0 + 3 * DAY, T0 + 6 * DAY), LR_DUE);     /* Thu -> Sun: new week */
-        assert_int_equal(due(s, 1, true, T0 - DAY, T0 + 5 * DAY), LR_NOT_DUE);     /* Sun -> Sat */
-        assert_int_equal(due(s, 1, true, T0, T0 + 7 * DAY + 1), LR_DUE);     /* over 7 days */
+        s->frequency = LR_FREQ_WEEKLY;     /* as logrotate 3.21: seven calendar days */
+        assert_int_equal(due(s, 1, true, T0 - 2 * DAY, T0), LR_NOT_DUE);        /* Sat -> Mon */
+        assert_int_equal(due(s, 1, true, T0 - 6 * DAY - 11 * 3600, T0), LR_NOT_DUE);
+        assert_int_equal(due(s, 1, true, T0 - 6 * DAY - 12 * 3600 - 60, T0), LR_DUE); /* 23:59, 7 dates back */
+        assert_int_equal(due(s, 1, true, T0 - 7 * DAY, T0), LR_DUE);
         s->frequency = LR_FREQ_MONTHLY;
         assert_int_equal(due(s, 1, true, T0 - 20 * DAY, T0), LR_NOT_DUE);   /* Nov 3 -> Nov 23 */
         assert_int_equal(due(s, 1, true, T0 - 23 * DAY, T0), LR_DUE);       /* Oct 31 -> Nov 23 */
