@@ -1,4 +1,5 @@
 /* logrotate recipe: the rotation engine. */
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <glob.h>
@@ -273,7 +274,7 @@ static int signal_pidfiles(struct lr_run *run, const struct lr_set *set)
         if (!pattern)
                 return -ENOMEM;
         if (glob(pattern, 0, NULL, &g) != 0) {
-                ctx_say(run->ctx, "error: no pidfile matches %s (set %s): cannot make the writer reopen",
+                ctx_say(run->ctx, "no pidfile matches %s (set %s): cannot tell the writer to reopen",
                         pattern, set->name);
                 r = -ESRCH;
                 goto out;
@@ -328,8 +329,72 @@ static int signal_writer(struct lr_run *run, const struct lr_set *set)
         return -EINVAL;
 }
 
-/* Waits until the writer has reopened: LOG exists again and ROTATED has stopped growing for
- * the settle time. -ETIMEDOUT after the set's timeout. */
+/* Does any process hold PATH open for writing? 1 yes, 0 no, -errno when /proc cannot tell
+ * (not mounted, or another user's processes hidden from us). Readers (tail -f, less) do not
+ * count: they lose nothing when the file is compressed and removed. */
+int lr_open_for_writing(const char *path)
+{
+        struct stat target;
+        DIR *proc;
+        struct dirent *pe;
+        int r = 0;
+
+        if (stat(path, &target) < 0)
+                return -errno;
+        proc = opendir("/proc");
+        if (!proc)
+                return -errno;
+        if (faccessat(dirfd(proc), "self/fd", R_OK, 0) < 0) {
+                closedir(proc);
+                return -ENOSYS;
+        }
+        while (r == 0 && (pe = readdir(proc))) {
+                char fddir[300];
+                DIR *fds;
+                struct dirent *fe;
+
+                if (pe->d_name[0] < '1' || pe->d_name[0] > '9')
+                        continue;
+                snprintf(fddir, sizeof(fddir), "/proc/%s/fd", pe->d_name);
+                fds = opendir(fddir);
+                if (!fds) {
+                        if (errno == EACCES)
+                                r = -EACCES;      /* cannot see that process's files */
+                        continue;
+                }
+                while ((fe = readdir(fds))) {
+                        struct stat st;
+                        char info[600], line[64];
+                        FILE *f;
+                        unsigned long flags = 0;
+
+                        if (fe->d_name[0] == '.' || fstatat(dirfd(fds), fe->d_name, &st, 0) < 0 ||
+                            st.st_dev != target.st_dev || st.st_ino != target.st_ino)
+                                continue;
+                        snprintf(info, sizeof(info), "/proc/%s/fdinfo/%s", pe->d_name, fe->d_name);
+                        f = fopen(info, "re");
+                        if (!f) {
+                                r = 1;            /* cannot tell its mode: assume a writer */
+                                break;
+                        }
+                        while (fgets(line, sizeof(line), f))
+                                if (sscanf(line, "flags: %lo", &flags) == 1)
+                                        break;
+                        fclose(f);
+                        if ((flags & O_ACCMODE) != O_RDONLY) {
+                                r = 1;
+                                break;
+                        }
+                }
+                closedir(fds);
+        }
+        closedir(proc);
+        return r;
+}
+
+/* Waits until the writer has let go of ROTATED: no process holds it open for writing any more
+ * (seen in /proc), or, where /proc cannot tell, LOG exists again and ROTATED has stopped growing
+ * for the settle time. -ETIMEDOUT after the set's timeout. */
 static int wait_reopened(const struct lr_set *set, const char *log, const char *rotated)
 {
         uint64_t start = now_ms(), stable_since = start;
@@ -339,11 +404,15 @@ static int wait_reopened(const struct lr_set *set, const char *log, const char *
         for (;;) {
                 uint64_t t = now_ms();
                 off_t size = stat(rotated, &st) == 0 ? st.st_size : -1;
+                int w = lr_open_for_writing(rotated);
+
+                if (w == 0)
+                        return 0;
                 if (size != last) {
                         last = size;
                         stable_since = t;
                 }
-                if (exists(log) && t - stable_since >= set->reopen_settle_ms)
+                if (w < 0 && exists(log) && t - stable_since >= set->reopen_settle_ms)
                         return 0;
                 if (t - start >= (uint64_t)set->reopen_timeout * 1000)
                         return -ETIMEDOUT;
@@ -357,24 +426,25 @@ static int wait_reopened(const struct lr_set *set, const char *log, const char *
 static int reopen_and_compress(struct lr_run *run, const struct lr_set *set, const char *log,
                                const char *rotated)
 {
-        int r;
+        int r, sent;
 
-        r = signal_writer(run, set);
-        if (r < 0) {
-                (void)lr_journal_clear(run->state_dir);
-                ctx_say(run->ctx, "warning: %s stays uncompressed until its writer reopens its log", rotated);
-                return r;
-        }
+        sent = signal_writer(run, set);
         r = lr_journal_clear(run->state_dir);
         if (r < 0)
                 return r;
         r = wait_reopened(set, log, rotated);
         if (r == -ETIMEDOUT) {
-                ctx_say(run->ctx, "warning: the writer of %s did not reopen it within %u s (no new file, or "
-                        "%s still growing); left %s uncompressed so that no line is lost",
-                        log, set->reopen_timeout, base_name(rotated), base_name(rotated));
-                return 0;
+                ctx_say(run->ctx, "error: the writer of %s %s within %u s: %s is still open for writing; left "
+                        "it uncompressed so that no line is lost", log,
+                        sent < 0 ? "could not be told to reopen it and did not let go of it" : "did not reopen it",
+                        set->reopen_timeout, base_name(rotated));
+                return r;
         }
+        if (r < 0)
+                return r;
+        if (sent < 0)
+                ctx_say(run->ctx, "warning: no writer to signal for %s, and none has %s open: nothing to reopen",
+                        log, base_name(rotated));
         if (set->rotate == 0) {
                 if (unlink(rotated) < 0)
                         return -errno;

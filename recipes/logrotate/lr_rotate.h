@@ -46,6 +46,10 @@ enum lr_due lr_is_due(const struct lr_set *s, const struct stat *st, bool have_l
  * as logrotate refuses; *ret_reason then explains (caller frees). */
 int lr_check_dir_secure(const char *dir, char **ret_reason);
 
+/* 1 when a process holds PATH open for writing, 0 when none does, -errno when /proc cannot
+ * tell. */
+int lr_open_for_writing(const char *path);
+
 /* Finishes or undoes the step a killed run left in the journal. */
 int lr_recover(struct lr_run *run);
 

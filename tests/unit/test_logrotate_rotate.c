@@ -446,11 +446,49 @@ static void test_reopen_timeout_leaves_file_uncompressed(void **state)
         struct t *t = *state;
         const char *a = "{\"sets\": {\"app\": {\"paths\": [\"/var/log/app/*.log\"], \"size\": 1,"
                         " \"reopen\": {\"command\": \"true\", \"timeout\": 1, \"settle_ms\": 10}}}}";
+        char *p;
+        int fd;
+
         mklog(t, "a.log", "x\n");
-        assert_int_equal(run_recipe(t, a), 0);
+        p = tpath(t->dir, "root/var/log/app/a.log");
+        fd = open(p, O_WRONLY | O_APPEND);      /* a writer that never reopens */
+        assert_true(fd >= 0);
+        assert_int_equal(run_recipe(t, a), -ETIMEDOUT);
         assert_non_null(strstr(t->f->said, "did not reopen"));
         assert_file(t, "a.log.1", "x\n");
         assert_false(ex(t, "a.log.1.zst"));
+        close(fd);
+        free(p);
+}
+
+static void test_no_running_writer_compresses_at_once(void **state)
+{
+        struct t *t = *state;
+        const char *a = "{\"sets\": {\"app\": {\"paths\": [\"/var/log/app/*.log\"], \"size\": 1,"
+                        " \"reopen\": {\"pidfile\": \"/run/none-*.pid\", \"timeout\": 5}}}}";
+
+        mklog(t, "a.log", "x\n");
+        assert_int_equal(run_recipe(t, a), 0);
+        assert_non_null(strstr(t->f->said, "nothing to reopen"));
+        assert_true(ex(t, "a.log.1.zst"));
+}
+
+static void test_open_for_writing_ignores_readers(void **state)
+{
+        struct t *t = *state;
+        char *p = tpath(t->dir, "f");
+        int rd, wr;
+
+        twrite(t->dir, "f", "x");
+        assert_int_equal(lr_open_for_writing(p), 0);
+        rd = open(p, O_RDONLY);
+        assert_int_equal(lr_open_for_writing(p), 0);
+        wr = open(p, O_WRONLY | O_APPEND);
+        assert_int_equal(lr_open_for_writing(p), 1);
+        close(wr);
+        assert_int_equal(lr_open_for_writing(p), 0);
+        close(rd);
+        free(p);
 }
 
 static void test_reopen_through_systemd_unit(void **state)
@@ -646,6 +684,8 @@ int main(void)
                 T(test_dry_run_changes_nothing),
                 T(test_reopen_through_command_then_compress),
                 T(test_reopen_timeout_leaves_file_uncompressed),
+                T(test_no_running_writer_compresses_at_once),
+                T(test_open_for_writing_ignores_readers),
                 T(test_reopen_through_systemd_unit),
                 T(test_reopen_through_pidfile_glob),
                 T(test_recover_finishes_renamed_compression),
