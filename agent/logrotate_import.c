@@ -11,6 +11,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "cli.h"
 #include "logrotate_import.h"
 
 #define MAX_TOKENS 64
@@ -665,4 +666,11 @@ int cmd_logrotate_import(int argc, char **argv)
         free(notes);
         free(text);
         return r;
+}
+
+int cmd_logrotate_import_cli(const struct cli *c)
+{
+        char *argv[3] = { (char *)"logrotate-import", c->n_args ? c->args[0] : NULL, NULL };
+
+        return cmd_logrotate_import(c->n_args == 1 ? 2 : 1, argv);
 }

@@ -19,4 +19,8 @@ int logrotate_import_text(const char *text, const char *file, json_object **ret,
  * the notes on stderr. Returns the exit status: 0 done, 2 usage, unreadable file or syntax. */
 int cmd_logrotate_import(int argc, char **argv);
 
+/* The same for the command table (agent/main.c): c->args[0] is the file. */
+struct cli;
+int cmd_logrotate_import_cli(const struct cli *c);
+
 #endif

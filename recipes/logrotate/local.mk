@@ -65,10 +65,11 @@ EXTRA_DIST += $(logrotate_integration_tests) \
 	tests/bench/logrotate/genlog.py \
 	tests/bench/logrotate/README.md
 
-# `opsagent logrotate-import FILE` (agent/logrotate_import.c): its unit test links it directly.
+# `opsagent logrotate-import FILE` (agent/logrotate_import.c, in agent/main.c's command table).
+opsagent_SOURCES += agent/logrotate_import.c agent/logrotate_import.h
 tests_unit_test_logrotate_import_SOURCES = tests/unit/test_logrotate_import.c agent/logrotate_import.c \
 	agent/logrotate_import.h
 tests_unit_test_logrotate_import_CFLAGS = $(TEST_CFLAGS)
-tests_unit_test_logrotate_import_LDADD = $(JSONC_LIBS) $(CMOCKA_LIBS)
+tests_unit_test_logrotate_import_LDADD = $(TEST_LDADD)
 check_PROGRAMS += tests/unit/test_logrotate_import
 TESTS += tests/unit/test_logrotate_import

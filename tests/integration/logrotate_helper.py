@@ -31,8 +31,8 @@ def agent_has_run():
             _agent_has_run = False
         else:
             try:
-                r = subprocess.run([harness.OPSAGENT, "--help"], capture_output=True, text=True, timeout=10)
-                _agent_has_run = "run" in (r.stdout + r.stderr) and "--recipe" in (r.stdout + r.stderr)
+                r = subprocess.run([harness.OPSAGENT, "run", "--help"], capture_output=True, text=True, timeout=10)
+                _agent_has_run = r.returncode == 0 and "--recipe" in r.stdout
             except OSError:
                 _agent_has_run = False
     return _agent_has_run

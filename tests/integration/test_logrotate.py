@@ -1,12 +1,13 @@
 """Recipe logrotate end to end: rotation and compression, refusals, a corrupt state file,
 a full filesystem, and a run killed with SIGKILL at many points."""
+import json
 import os
 import random
 import subprocess
 import unittest
 
 import tap
-from logrotate_helper import LogrotateCase, decompress, kill9, wait_for
+from logrotate_helper import LogrotateCase, agent_has_run, decompress, kill9, wait_for
 
 
 def app_set(**kw):
@@ -144,6 +145,34 @@ class TestLogrotate(LogrotateCase):
             self.write_lines("var/log/app/a.log", total, 60000)
             total += 60000
             self.check_killed_run(attrs, rnd.uniform(0.0, 0.15), total)
+
+    def test_schema_refuses_bad_attributes_before_anything_changes(self):
+        if not agent_has_run():
+            self.skipTest("the agent has no `run` yet (schema validation is the core's)")
+        self.write_lines("var/log/app/a.log", 0, 10)
+        r = self.run_recipe(app_set(size=1, rotate="five"))
+        self.assertEqual(r.returncode, 2, r.stdout + r.stderr)
+        self.assertIn("logrotate.sets.app.rotate", r.stderr)
+        self.assertEqual(self.files("var/log/app"), ["a.log"])
+
+    def test_logrotate_import_command(self):
+        if not agent_has_run():
+            self.skipTest("the agent has no command table yet")
+        conf = self.write("etc/logrotate.d/zope", "/srv/www/site/var/log/*.log {\n  daily\n  rotate 9\n"
+                          "  postrotate\n    kill -USR2 $(cat /srv/www/site/var/instance.pid)\n  endscript\n"
+                          "  su zope zope\n}\n")
+        r = self.agent("logrotate-import", conf)
+        self.assertEqual(r.returncode, 0, r.stderr)
+        s = json.loads(r.stdout)["logrotate"]["sets"]["zope"]
+        self.assertEqual(s["method"], "reopen")
+        self.assertEqual(s["reopen"], {"pidfile": "/srv/www/site/var/instance.pid", "signal": "SIGUSR2"})
+        self.assertEqual((s["rotate"], s["frequency"], s["compress"]), (9, "daily", "none"))
+        self.assertIn("zope:7: su: cannot carry over", r.stderr)
+        # and the agent takes what it printed
+        self.write("etc/opsagent/stack.json", r.stdout)
+        r = self.agent("attributes", "logrotate.sets.zope.reopen.signal")
+        self.assertEqual(r.returncode, 0, r.stderr)
+        self.assertIn("SIGUSR2", r.stdout)
 
 
 if __name__ == "__main__":
