@@ -1,14 +1,16 @@
 """A log writer for the zero-loss tests: appends numbered lines to LOG as fast as it can and,
 on SIGUSR2, reopens LOG (as Zope and ZEO do). On SIGTERM it stops and writes the number of
-lines it wrote to COUNTFILE.
+lines it wrote to COUNTFILE. With RATE, it writes about RATE lines a second instead (the demo).
 
-    python3 logrotate_writer.py LOG PIDFILE COUNTFILE
+    python3 logrotate_writer.py LOG PIDFILE COUNTFILE [RATE]
 """
 import os
 import signal
 import sys
+import time
 
 log, pidfile, countfile = sys.argv[1:4]
+rate = float(sys.argv[4]) if len(sys.argv) > 4 else 0
 reopen = False
 stop = False
 
@@ -37,6 +39,8 @@ while not stop:
     # always falls between two writes
     write(fd, b"".join(b"%d\n" % i for i in range(n, n + 20)))
     n += 20
+    if rate:
+        time.sleep(20 / rate)
     if reopen:
         reopen = False
         os.close(fd)
