@@ -845,6 +845,13 @@ static int compress_leftovers(struct lr_run *run, const struct lr_set *set, cons
                         r = -ENOMEM;
                         break;
                 }
+                if (lr_open_for_writing(p) == 1) {
+                        /* a writer that never reopened: compressing would lose its next lines */
+                        ctx_say(run->ctx, "warning: not compressing %s: a process still has it open for writing",
+                                p);
+                        free(p);
+                        continue;
+                }
                 k = compress_step(run, set, p);
                 if (k < 0 && !first)
                         first = k;

@@ -110,11 +110,39 @@ class LogrotateCase(harness.AgentTestCase):
                 if n.endswith(".opsagent-tmp")]
 
 
+def _descendants(pid):
+    """PID and every process below it, from /proc (the agent runs each recipe in a child of
+    its own process group, so a process-group kill would miss it)."""
+    children = {}
+    for d in os.listdir("/proc"):
+        if d.isdigit():
+            try:
+                with open("/proc/%s/stat" % d) as f:
+                    ppid = int(f.read().rsplit(")", 1)[1].split()[1])
+            except (OSError, IndexError, ValueError):
+                continue
+            children.setdefault(ppid, []).append(int(d))
+    out, todo = [], [pid]
+    while todo:
+        p = todo.pop()
+        out.append(p)
+        todo += children.get(p, [])
+    return out
+
+
 def kill9(proc):
-    try:
-        os.killpg(proc.pid, signal.SIGKILL)
-    except ProcessLookupError:
-        pass
+    """SIGKILL for PROC and all its descendants at once, as a crash or systemd would."""
+    tree = _descendants(proc.pid)
+    for p in tree:
+        try:
+            os.kill(p, signal.SIGSTOP)      # freeze first: nothing forks or finishes meanwhile
+        except ProcessLookupError:
+            pass
+    for p in _descendants(proc.pid) + tree:
+        try:
+            os.kill(p, signal.SIGKILL)
+        except ProcessLookupError:
+            pass
     proc.communicate()
 
 

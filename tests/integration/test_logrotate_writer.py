@@ -18,15 +18,17 @@ ROTATIONS = 3
 
 class WriterCase(LogrotateCase):
 
-    def start_writer(self):
+    def start_writer(self, rate=None):
         os.makedirs(self.path("var/log/app"), exist_ok=True)
         os.makedirs(self.path("run"), exist_ok=True)
         self.log = self.path("var/log/app/w.log")
         self.pidfile = self.path("run/writer.pid")
         self.countfile = self.path("run/writer.count")
-        self.writer = subprocess.Popen([sys.executable, WRITER, self.log, self.pidfile, self.countfile])
+        self.writer = subprocess.Popen([sys.executable, WRITER, self.log, self.pidfile, self.countfile] +
+                                       ([str(rate)] if rate else []))
         self.addCleanup(self.kill_writer, self.writer)
-        self.assertTrue(wait_for(lambda: os.path.exists(self.pidfile) and os.path.getsize(self.log) > 100000),
+        self.assertTrue(wait_for(lambda: os.path.exists(self.pidfile) and os.path.getsize(self.log) > 100000,
+                                 timeout=20),
                         "the writer did not start")
 
     def kill_writer(self, w):
@@ -76,6 +78,30 @@ class TestReopenLosesNothing(WriterCase):
         self.assertEqual(names, ["w.log"] + ["w.log.%d.zst" % i for i in range(1, ROTATIONS + 1)])
         self.assert_each_line_once(written)
         print("# reopen: %d lines over %d rotations, none lost" % (written, ROTATIONS))
+
+
+class TestReopenKilled(WriterCase):
+
+    def test_kill9_at_random_points_of_reopen_rotations_loses_no_line(self):
+        import random
+        from logrotate_helper import kill9
+        rnd = random.Random(7)
+        self.start_writer(rate=100000)     # bounded, so that the logs stay small
+        attrs = {"sets": {"w": {"paths": ["/var/log/app/w.log"], "size": 1, "rotate": 100,
+                                "compress": "xz", "compress_level": 3,
+                                "reopen": {"pidfile": "/run/writer.pid", "signal": "SIGUSR2",
+                                           "timeout": 20}}}}
+        for _ in range(5):
+            p = self.run_recipe(attrs, start=True)
+            wait_for(lambda: False, timeout=rnd.uniform(0.0, 0.4))
+            kill9(p)
+        r = self.run_recipe(attrs)
+        self.assertEqual(r.returncode, 0, r.stdout + r.stderr)
+        written = self.stop_writer()
+        r = self.run_recipe(attrs)      # compresses what the last run had to leave
+        self.assertEqual(r.returncode, 0, r.stdout + r.stderr)
+        self.assertEqual(self.leftover_temporaries(), [])
+        self.assert_each_line_once(written)
 
 
 class TestSystemdKillUnit(WriterCase):
