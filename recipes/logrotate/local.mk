@@ -74,3 +74,4 @@ tests_unit_test_logrotate_import_LDADD = $(TEST_LDADD)
 check_PROGRAMS += tests/unit/test_logrotate_import
 TESTS += tests/unit/test_logrotate_import
 EXTRA_DIST += tests/demo/parts/logrotate.sh
+EXTRA_DIST += recipes/logrotate/README.md

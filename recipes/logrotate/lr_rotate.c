@@ -982,9 +982,14 @@ static int rotate_log(struct lr_run *run, const struct lr_set *set, const char *
         }
         if (set->method == LR_METHOD_CREATE)
                 (void)lr_journal_clear(run->state_dir);
-        ctx_say(run->ctx, "rotated %s -> %s (%s, %s)", logical, base_name(dst), human((uint64_t)st->st_size, b1,
-                sizeof(b1)), set->method == LR_METHOD_REOPEN ? "reopen" :
-                set->method == LR_METHOD_CREATE ? "create" : "copytruncate");
+        if (set->method == LR_METHOD_COPYTRUNCATE)
+                ctx_say(run->ctx, "rotated %s -> %s (%s, copytruncate: %" PRIu64 " us between the last copy and "
+                        "the truncation)", logical, base_name(dst), human((uint64_t)st->st_size, b1, sizeof(b1)),
+                        window / 1000);
+        else
+                ctx_say(run->ctx, "rotated %s -> %s (%s, %s)", logical, base_name(dst),
+                        human((uint64_t)st->st_size, b1, sizeof(b1)),
+                        set->method == LR_METHOD_REOPEN ? "reopen" : "create");
         if (set->method == LR_METHOD_REOPEN)
                 r = reopen_and_compress(run, set, log, dst);
         else if (set->rotate == 0)
