@@ -151,9 +151,13 @@ class ProbeTest(harness.AgentTestCase):
 
     def test_recipe_keys_first_and_never_shown(self):
         bad = "recipe-secret-that-must-not-leak"
-        r = self.probe([{"op": "describe_volumes"}], extra={"aws_key": "AKIASTANDIN0EXAMPLE", "aws_secret": bad},
-                       env={"AWS_ACCESS_KEY_ID": "", "AWS_SECRET_ACCESS_KEY": "", "OPSAGENT_LOG_LEVEL": "debug"})
+        self.write_json("etc/opsagent/stack.json", {"aws_probe": {
+            "ops": [{"op": "describe_volumes"}], "aws_key": "AKIASTANDIN0EXAMPLE", "aws_secret": bad}}, mode=0o600)
+        r = self.agent("-vv", "run", "--recipe", "aws_probe",
+                       env={"AWS_ACCESS_KEY_ID": "", "AWS_SECRET_ACCESS_KEY": ""})
         self.assertEqual(r.returncode, 1)
+        self.assertIn("DescribeVolumes: attempt 1", r.stderr)     # debug output was on
+        self.assertNotIn("Signature=", r.stdout + r.stderr)
         self.assertIn("AuthFailure", r.stdout)
         self.assertNotIn(bad, r.stdout + r.stderr)
         for f in glob.glob(os.path.join(self.root, "var", "**", "*"), recursive=True):
