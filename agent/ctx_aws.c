@@ -7,7 +7,6 @@
 #include "aws_session.h"
 #include "ctx.h"
 #include "ec2.h"
-#include "fileio.h"
 #include "log.h"
 
 static void set_error(struct ctx_core *core, const char *op, const char *code, int r, const char *msg)
