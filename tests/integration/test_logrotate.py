@@ -146,7 +146,7 @@ class TestLogrotate(LogrotateCase):
         self.check_killed_run(attrs, None, 200000)
 
     def test_kill9_at_random_points(self):
-        rnd = random.Random(5)
+        rnd = random.Random(int(os.environ.get("LR_TEST_SEED", "5")))
         total = 0
         for i, method in enumerate(["create", "copytruncate"] * 3):
             attrs = app_set(size=1, method=method, compress="xz", compress_level=1 + i, rotate=100)
