@@ -659,8 +659,6 @@ int lr_recover(struct lr_run *run)
         char *ctmp = NULL;
         int r;
 
-        if (!run->dry_run)
-                (void)lr_state_remove_temporaries(run->state_dir);
         r = lr_journal_read(run->state_dir, &j);
         if (r == -ENOENT)
                 return 0;
