@@ -14,9 +14,8 @@ struct lr_state;
 
 /* Loads DIR/status.json, removing a temporary that a killed write left. A missing file gives
  * an empty state. A corrupt one (unparsable, not the expected shape, over LR_STATE_MAX_BYTES)
- * is renamed to status.json.corrupt-EPOCH, an
- * empty state is returned and *ret_warning says so (caller frees; NULL when all was well).
- * *ret: caller frees with lr_state_free(). */
+ * is renamed to status.json.corrupt-EPOCH, an empty state is returned and *ret_warning says
+ * so (caller frees; NULL when all was well). *ret: caller frees with lr_state_free(). */
 int lr_state_load(const char *dir, struct lr_state **ret, char **ret_warning);
 /* When LOG (un-prefixed path) was last rotated; -ENOENT if never seen. */
 int lr_state_get(struct lr_state *s, const char *log, time_t *ret);
