@@ -49,9 +49,20 @@ EXTRA_DIST += $(packaging_unit_templates) \
 	$(ebssnapshotsdropin_DATA) $(logrotatedropin_DATA) $(unattendedupgradesdropin_DATA)
 
 # Tests: the units verify (systemd-analyze), the IAM policy says what it must.
-TESTS += \
+packaging_tests = \
 	tests/packaging/test_units.py \
-	tests/packaging/test_iam_policy.py
+	tests/packaging/test_iam_policy.py \
+	tests/packaging/test_readme.py
+TESTS += $(packaging_tests)
+EXTRA_DIST += $(packaging_tests)
+
+# The package sources and the CI checks that build them (.ci/checks/deb-package,
+# .ci/checks/rpm-package), so that a release tarball can build its own packages.
 EXTRA_DIST += \
-	tests/packaging/test_units.py \
-	tests/packaging/test_iam_policy.py
+	packaging/build-deb.sh \
+	packaging/debian/changelog packaging/debian/control packaging/debian/copyright \
+	packaging/debian/rules packaging/debian/source/format \
+	packaging/debian/opsagent.install packaging/debian/opsagent-dev.install \
+	packaging/debian/opsagent.postrm packaging/debian/opsagent.prerm \
+	packaging/rpm/opsagent.spec packaging/rpm/opsagent.rpmlintrc \
+	.ci/checks/deb-package .ci/checks/rpm-package
