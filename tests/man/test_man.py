@@ -152,22 +152,28 @@ class InStep(unittest.TestCase):
         except ValueError:
             self.skipTest("`opsagent attributes --json` printed no JSON in this build")
         doc = rendered("opsagent.json.5")
-        missing = []
+        leaves = []
 
         def walk(obj, path):
-            if isinstance(obj, dict) and "value" in obj and "origin" in obj and len(obj) <= 3:
-                obj = obj["value"]          # a leaf with its origin
-            if path in ("opsagent.instance",) or path.startswith("logrotate.sets."):
-                return
-            if isinstance(obj, dict) and obj:
+            if isinstance(obj, dict) and obj and not (set(obj) <= {"value", "origin"}):
                 for k, v in obj.items():
                     walk(v, path + "." + k if path else k)
-                return
-            leaf = path.rsplit(".", 1)[-1]
-            if path not in doc and not re.search(r"\b%s\b" % re.escape(leaf), doc):
-                missing.append(path)
+            else:
+                leaves.append(path)
 
-        walk(tree, "")
+        if tree and all(isinstance(v, dict) and "value" in v for v in tree.values()):
+            leaves = list(tree)          # the flat form: {"key.path": {"value": v, "origin": o}}
+        else:
+            walk(tree, "")
+        missing = []
+        for path in leaves:
+            if path.startswith(("opsagent.instance", "opsagent.recipes.", "logrotate.sets.")):
+                continue                 # facts, recipe names, and the sets' names are not keys
+            parts = path.split(".")
+            documented = path in doc or (
+                re.search(r"\b%s\b" % re.escape(parts[-1]), doc) and parts[0] in doc)
+            if not documented:
+                missing.append(path)
         self.assertEqual(missing, [], "attributes missing from opsagent.json(5)")
 
 
