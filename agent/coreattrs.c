@@ -1,5 +1,6 @@
 #include <stddef.h>
 
+#include "aws_session.h"
 #include "coreattrs.h"
 
 /* opsagent.*: which recipes run with `--all` and get timers, how long run records are kept.
@@ -24,5 +25,6 @@ static const char opsagent_schema[] =
 
 const struct core_attr_section core_attr_sections[] = {
         { "opsagent", opsagent_defaults, opsagent_schema },
+        { "aws", AWS_ATTR_DEFAULTS_JSON, AWS_ATTR_SCHEMA_JSON },
         { NULL, NULL, NULL },
 };
