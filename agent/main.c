@@ -7,6 +7,7 @@
 #include "commands.h"
 #include "log.h"
 #include "runner.h"
+#include "setup.h"
 
 const struct command opsagent_commands[] = {
         {
@@ -68,6 +69,7 @@ const struct command opsagent_commands[] = {
                 .options = OPT_RECIPE | OPT_JSON | OPT_LIMIT,
                 .run = cmd_history,
         },
+        SETUP_COMMAND,
         { .name = NULL },
 };
 

@@ -7,6 +7,9 @@
 # Where `opsagent setup` looks for the recipes' timers (under --root when given).
 AM_CPPFLAGS += -DSYSTEMDSYSTEMUNITDIR=\"$(systemdsystemunitdir)\"
 
+# `opsagent setup`, the cfn-init launch hook (SETUP_COMMAND in agent/main.c's table).
+opsagent_SOURCES += agent/setup.c agent/setup.h
+
 packaging_unit_templates = \
 	packaging/systemd/opsagent@.service.in \
 	packaging/systemd/opsagent-report.service.in
@@ -52,9 +55,30 @@ EXTRA_DIST += $(packaging_unit_templates) \
 packaging_tests = \
 	tests/packaging/test_units.py \
 	tests/packaging/test_iam_policy.py \
-	tests/packaging/test_readme.py
+	tests/packaging/test_readme.py \
+	tests/packaging/test_setup.py
 TESTS += $(packaging_tests)
-EXTRA_DIST += $(packaging_tests)
+EXTRA_DIST += $(packaging_tests) tests/packaging/systemd_mock.py
+
+# setup's unit tests (cmocka), and the probe recipes its integration test runs.
+check_PROGRAMS += tests/packaging/test_setup_plan
+TESTS += tests/packaging/test_setup_plan
+tests_packaging_test_setup_plan_SOURCES = tests/packaging/test_setup_plan.c agent/setup.c agent/setup.h
+tests_packaging_test_setup_plan_CFLAGS = $(TEST_CFLAGS)
+tests_packaging_test_setup_plan_LDADD = $(TEST_LDADD)
+
+packaging_probe_flags = -module -avoid-version -shared -rpath /nowhere
+check_LTLIBRARIES += tests/packaging/plugins/probe_setup.la tests/packaging/plugins/probe_nightly.la \
+	tests/packaging/plugins/probe_weekly.la
+tests_packaging_plugins_probe_setup_la_SOURCES = tests/packaging/plugins/probe_setup.c
+tests_packaging_plugins_probe_setup_la_LDFLAGS = $(packaging_probe_flags)
+tests_packaging_plugins_probe_setup_la_LIBADD = $(JSONC_LIBS)
+tests_packaging_plugins_probe_nightly_la_SOURCES = tests/packaging/plugins/probe_nightly.c
+tests_packaging_plugins_probe_nightly_la_LDFLAGS = $(packaging_probe_flags)
+tests_packaging_plugins_probe_nightly_la_LIBADD = $(JSONC_LIBS)
+tests_packaging_plugins_probe_weekly_la_SOURCES = tests/packaging/plugins/probe_weekly.c
+tests_packaging_plugins_probe_weekly_la_LDFLAGS = $(packaging_probe_flags)
+tests_packaging_plugins_probe_weekly_la_LIBADD = $(JSONC_LIBS)
 
 # The package sources and the CI checks that build them (.ci/checks/deb-package,
 # .ci/checks/rpm-package), so that a release tarball can build its own packages.

@@ -172,11 +172,15 @@ static void test_plan_skips_a_name_too_long_for_a_unit(void **state)
         struct setup_unit *u = NULL;
         char rel[600];
         size_t n = 0;
+        int fd;
 
         assert_true(strlen(r_long.name) + strlen("opsagent-.timer") >= SETUP_UNIT_NAME_MAX);
         /* The name truncated to SETUP_UNIT_NAME_MAX exists: it must still not be planned. */
-        snprintf(rel, sizeof(rel), "/etc/systemd/system/opsagent-%.*s", SETUP_UNIT_NAME_MAX - 1 - 9, r_long.name);
-        touch(f->root, rel);
+        snprintf(rel, sizeof(rel), "%s/etc/systemd/system/opsagent-%.*s", f->root, SETUP_UNIT_NAME_MAX - 1 - 9,
+                 r_long.name);
+        fd = open(rel, O_WRONLY | O_CREAT | O_EXCL, 0644);
+        assert_true(fd >= 0);
+        close(fd);
         merge(f->attrs, "{\"opsagent\": {\"recipes\": {\"nightly\": true}}}");
         assert_int_equal(setup_plan_units(f->attrs, &f->plugins, f->root, &u, &n), 0);
         assert_int_equal(n, 3);
