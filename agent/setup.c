@@ -129,6 +129,29 @@ int setup_save_user_data(const char *user_data, const char *stack_file, bool dry
         return 1;
 }
 
+/* Warns about opsagent.recipes.NAME set to true for a recipe that is not installed: a typo, or
+ * a package missing, and in both cases no timer will run it. */
+static void warn_unknown_enabled(struct attrs *a, const struct plugin_set *plugins)
+{
+        json_object *recipes = attrs_get(a, "opsagent.recipes");
+
+        if (!recipes || !json_object_is_type(recipes, json_type_object))
+                return;
+        json_object_object_foreach(recipes, name, v) {
+                char path[256];
+                const char *origin;
+
+                if (!json_object_is_type(v, json_type_boolean) || !json_object_get_boolean(v) ||
+                    plugins_find(plugins, name))
+                        continue;
+                snprintf(path, sizeof(path), "opsagent.recipes.%s", name);
+                origin = attrs_origin(a, path);
+                log_warning("%s is true (%s) but no recipe \"%s\" is installed; `opsagent recipes` lists "
+                            "those that are",
+                            path, origin ? origin : "attributes", name);
+        }
+}
+
 /* Loads the attributes with the instance facts: first without user-data (for the metadata
  * settings), then, once IMDS gave the user-data, again with it. */
 static int load_attrs(const struct cli *c, const struct paths *p, const struct plugin_set *plugins,
@@ -234,6 +257,7 @@ int cmd_setup(const struct cli *c)
         r = layers_validate(a, &plugins, NULL, 0, &err);
         if (r < 0)
                 goto config_error;
+        warn_unknown_enabled(a, &plugins);
         r = setup_plan_units(a, &plugins, p.root, &plan, &n_plan);
         if (r < 0) {
                 error_set(&err, r, "out of memory");
@@ -270,10 +294,12 @@ int cmd_setup(const struct cli *c)
                 exit_code = EXIT_RECIPE_FAILED;
         for (size_t i = 0; i < n_plan; i++)
                 n_enabled += plan[i].enable;
-        if (r == 0 && n_changed == 0 && saved == 0)
+        if (exit_code != EXIT_OK)
+                log_say("setup: finished with errors (see above); %zu of %zu timers enabled", n_enabled, n_plan);
+        else if (n_changed == 0 && saved == 0)
                 log_say("setup: nothing changed (%zu of %zu timers enabled, as the attributes ask)",
                         n_enabled, n_plan);
-        else if (r == 0)
+        else
                 log_say("setup: %s%zu change%s (%zu of %zu timers enabled)", c->dry_run ? "would make " : "",
                         n_changed + (size_t)saved, n_changed + (size_t)saved == 1 ? "" : "s", n_enabled,
                         n_plan);

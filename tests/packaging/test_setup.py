@@ -215,6 +215,8 @@ class Setup(harness.AgentTestCase):
         r = self.setup()
         self.assertEqual(r.returncode, 1, r.stderr + r.stdout)
         self.assertIn("probe_setup told to fail", r.stdout + r.stderr)
+        self.assertIn("finished with errors", r.stdout)
+        self.assertNotIn("nothing changed", r.stdout)
 
     def test_setup_recipe_switched_off_does_not_run(self):
         self.stack({"opsagent": {"recipes": {"probe_setup": False}}})
@@ -225,6 +227,15 @@ class Setup(harness.AgentTestCase):
             self.stack({})
             self.assertEqual(self.setup().returncode, 0)
             self.assertTrue(os.path.exists(self.path("etc/probe_setup.conf")))
+
+    def test_unknown_recipe_turned_on_is_a_warning(self):
+        self.stack({"opsagent": {"recipes": {"probe_nightly": True, "probe_nigthly": True}}})
+        r = self.setup()
+        self.assertEqual(r.returncode, 0, r.stderr + r.stdout)
+        self.assertIn("opsagent.recipes.probe_nigthly is true", r.stderr)
+        self.assertIn("stack.json", r.stderr)
+        self.assertNotIn("probe_nightly is true", r.stderr)
+        self.assertIn("opsagent-probe_nightly.timer", self.enabled())
 
     def test_report_timer_follows_cloudwatch_enabled(self):
         self.stack({"cloudwatch": {"enabled": False}})
