@@ -191,13 +191,31 @@ out:
         return r;
 }
 
+/* Under a root prefix the host's systemd is not the sandbox's: it is left alone unless a bus
+ * is named explicitly (DBUS_SYSTEM_BUS_ADDRESS, as tests do), as the recipe context does. */
+static bool host_systemd_off_limits(const char *root)
+{
+        return root && root[0] && !getenv("DBUS_SYSTEM_BUS_ADDRESS");
+}
+
 /* Applies PLAN through systemd; returns how many units changed, or the first error (the
  * other units are still tried). */
-static int apply_units(const struct setup_unit *plan, size_t n, bool dry_run, size_t *ret_changed)
+static int apply_units(const struct setup_unit *plan, size_t n, bool dry_run, const char *root,
+                       size_t *ret_changed)
 {
         size_t changed = 0;
         int ret = 0;
 
+        if (host_systemd_off_limits(root)) {
+                for (size_t i = 0; i < n; i++)
+                        log_say("%s: would be %s (%s)", plan[i].name,
+                                plan[i].enable ? "enabled and started" : "stopped and disabled", plan[i].why);
+                if (n > 0)
+                        log_say("the host's systemd is left alone under a root prefix; set "
+                                "DBUS_SYSTEM_BUS_ADDRESS to manage the units of another systemd");
+                *ret_changed = 0;
+                return 0;
+        }
         for (size_t i = 0; i < n; i++) {
                 const char *units[] = { plan[i].name, NULL };
                 enum opsagent_unit_action action = plan[i].enable ? OPSAGENT_UNIT_ENABLE_START
@@ -289,7 +307,7 @@ int cmd_setup(const struct cli *c)
         if (n_sel > 0)
                 exit_code = runner_run(&p, a, selected, n_sel, &o);
 
-        r = apply_units(plan, n_plan, c->dry_run, &n_changed);
+        r = apply_units(plan, n_plan, c->dry_run, p.root, &n_changed);
         if (r < 0 && exit_code == EXIT_OK)
                 exit_code = EXIT_RECIPE_FAILED;
         for (size_t i = 0; i < n_plan; i++)

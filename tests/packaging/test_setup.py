@@ -251,6 +251,17 @@ class Setup(harness.AgentTestCase):
         touched = [c for c in self.state()["calls"] if "opsagent-probe_weekly.timer" in json.dumps(c)]
         self.assertEqual(touched, [])
 
+    def test_host_systemd_left_alone_under_a_root_without_a_named_bus(self):
+        self.stack({"opsagent": {"recipes": {"probe_nightly": True}}})
+        env = dict(self.env)
+        del env["DBUS_SYSTEM_BUS_ADDRESS"]
+        self.env = env
+        r = self.setup()
+        self.assertEqual(r.returncode, 0, r.stderr + r.stdout)
+        self.assertIn("opsagent-probe_nightly.timer: would be enabled and started", r.stdout)
+        self.assertIn("left alone", r.stdout)
+        self.assertEqual(self.state()["calls"], [])
+
     def test_systemd_unreachable_is_reported(self):
         self.mock.terminate()
         self.mock.wait(10)
