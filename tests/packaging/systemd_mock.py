@@ -6,7 +6,7 @@ use it, with unit-file state (enable/disable) as well as unit state (start/stop)
 
 Mock-only methods on org.freedesktop.DBus.Mock: GetState() returns JSON
 {"unit_files": {name: state}, "active": {name: state}, "calls": [[method, args...], ...]},
-AddUnitFile(name, state), ClearCalls().
+AddUnitFile(name, state), ClearCalls(), Reset(unit_files_json).
 """
 import json
 
@@ -191,3 +191,14 @@ def GetState(self):
 @dbus.service.method(MOCK_IFACE, in_signature="", out_signature="")
 def ClearCalls(self):
     self.calls = []
+
+
+@dbus.service.method(MOCK_IFACE, in_signature="s", out_signature="")
+def Reset(self, unit_files_json):
+    """Back to a fresh state: these unit files (JSON {name: state}), nothing active, no calls."""
+    self.unit_files = dict(json.loads(str(unit_files_json)))
+    self.active = {}
+    self.calls = []
+    for name in list(self.unit_paths):
+        if name in self.unit_files:
+            _sync(self, name)

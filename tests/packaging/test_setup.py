@@ -59,50 +59,43 @@ class Setup(harness.AgentTestCase):
     def setUpClass(cls):
         cls.aws = AwsStandin()
         cls.aws.start()
+        cls.bus_dir = tempfile.mkdtemp(prefix="opsagent-bus-")
+        cls.address = "unix:path=" + os.path.join(cls.bus_dir, "system_bus_socket")
+        cls.daemon = subprocess.Popen(["dbus-daemon", "--session", "--nofork", "--address=" + cls.address],
+                                      stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        cls.mock = subprocess.Popen([SYSTEM_PYTHON, "-m", "dbusmock", "--system", "--template", MOCK],
+                                    env=dict(os.environ, DBUS_SYSTEM_BUS_ADDRESS=cls.address),
+                                    stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        deadline = time.time() + 30
+        while subprocess.run(["busctl", "--address=" + cls.address, "status", "org.freedesktop.systemd1"],
+                             capture_output=True).returncode != 0:
+            if time.time() > deadline or cls.mock.poll() is not None:
+                cls.tearDownClass()
+                raise AssertionError("the systemd mock did not come up")
+            time.sleep(0.1)
 
     @classmethod
     def tearDownClass(cls):
-        cls.aws.stop()
-
-    def setUp(self):
-        super().setUp()
-        self.aws.set_instance(user_data="")
-        self.bus_dir = tempfile.mkdtemp(prefix="opsagent-bus-")
-        self.address = "unix:path=" + os.path.join(self.bus_dir, "system_bus_socket")
-        self.daemon = subprocess.Popen(["dbus-daemon", "--session", "--nofork", "--address=" + self.address],
-                                       stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-        self.mock = None
-        for t in TIMERS:
-            self.write("etc/systemd/system/" + t, "[Timer]\nOnCalendar=daily\n")
-        self.start_mock({t: "disabled" for t in TIMERS})
-        self.env.update(self.aws.env())
-        self.env.update({"DBUS_SYSTEM_BUS_ADDRESS": self.address, "OPSAGENT_PLUGIN_PATH": PLUGINS})
-
-    def tearDown(self):
-        for p in (self.mock, self.daemon):
-            if p and p.poll() is None:
+        for p in (cls.mock, cls.daemon):
+            if p.poll() is None:
                 p.send_signal(signal.SIGTERM)
                 try:
                     p.wait(10)
                 except subprocess.TimeoutExpired:
                     p.kill()
                     p.wait()
-        shutil.rmtree(self.bus_dir, ignore_errors=True)
-        super().tearDown()
+        shutil.rmtree(cls.bus_dir, ignore_errors=True)
+        cls.aws.stop()
 
-    def start_mock(self, unit_files):
-        env = dict(os.environ, DBUS_SYSTEM_BUS_ADDRESS=self.address)
-        self.mock = subprocess.Popen([SYSTEM_PYTHON, "-m", "dbusmock", "--system", "--template", MOCK,
-                                      "-p", json.dumps({"unit_files": unit_files})],
-                                     env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-        deadline = time.time() + 30
-        while time.time() < deadline:
-            r = subprocess.run(["busctl", "--address=" + self.address, "status", "org.freedesktop.systemd1"],
-                               capture_output=True)
-            if r.returncode == 0:
-                return
-            time.sleep(0.1)
-        raise AssertionError("the systemd mock did not come up")
+    def setUp(self):
+        super().setUp()
+        self.aws.set_instance(user_data="")
+        for t in TIMERS:
+            self.write("etc/systemd/system/" + t, "[Timer]\nOnCalendar=daily\n")
+        bus_call(self.address, "org.freedesktop.DBus.Mock", "Reset", "s",
+                 json.dumps({t: "disabled" for t in TIMERS}))
+        self.env.update(self.aws.env())
+        self.env.update({"DBUS_SYSTEM_BUS_ADDRESS": self.address, "OPSAGENT_PLUGIN_PATH": PLUGINS})
 
     def state(self):
         return json.loads(bus_call(self.address, "org.freedesktop.DBus.Mock", "GetState"))
@@ -263,8 +256,7 @@ class Setup(harness.AgentTestCase):
         self.assertEqual(self.state()["calls"], [])
 
     def test_systemd_unreachable_is_reported(self):
-        self.mock.terminate()
-        self.mock.wait(10)
+        self.env["DBUS_SYSTEM_BUS_ADDRESS"] = "unix:path=" + os.path.join(self.tmp, "no-bus-here")
         self.stack({"opsagent": {"recipes": {"probe_nightly": True}}})
         r = self.setup()
         self.assertEqual(r.returncode, 1, r.stderr + r.stdout)
