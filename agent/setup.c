@@ -313,7 +313,7 @@ int cmd_setup(const struct cli *c)
         for (size_t i = 0; i < n_plan; i++)
                 n_enabled += plan[i].enable;
         if (exit_code != EXIT_OK)
-                log_say("setup: finished with errors (see above); %zu of %zu timers enabled", n_enabled, n_plan);
+                log_say("setup: finished with errors (see above); run it again once they are fixed");
         else if (n_changed == 0 && saved == 0)
                 log_say("setup: nothing changed (%zu of %zu timers enabled, as the attributes ask)",
                         n_enabled, n_plan);
