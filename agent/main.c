@@ -8,6 +8,7 @@
 #include "log.h"
 #include "logrotate_import.h"
 #include "runner.h"
+#include "setup.h"
 
 const struct command opsagent_commands[] = {
         {
@@ -83,6 +84,7 @@ const struct command opsagent_commands[] = {
                 .max_args = 1,
                 .run = cmd_logrotate_import_cli,
         },
+        SETUP_COMMAND,
         { .name = NULL },
 };
 
