@@ -1,12 +1,17 @@
 # Health reporting to CloudWatch (issue 8): run metrics, the heartbeat with host metrics,
 # the offline spool; their unit and integration tests; the alarms example.
 agent_libopsagent_la_SOURCES += \
-	agent/spool.c agent/spool.h
+	agent/spool.c agent/spool.h \
+	agent/hostmetrics.c agent/hostmetrics.h
 
-report_unit_tests = tests/unit/test_spool
+report_unit_tests = tests/unit/test_spool tests/unit/test_hostmetrics
 check_PROGRAMS += $(report_unit_tests)
 TESTS += $(report_unit_tests)
 
 tests_unit_test_spool_SOURCES = tests/unit/test_spool.c
 tests_unit_test_spool_CFLAGS = $(TEST_CFLAGS)
 tests_unit_test_spool_LDADD = $(TEST_LDADD) $(JSONC_LIBS)
+
+tests_unit_test_hostmetrics_SOURCES = tests/unit/test_hostmetrics.c
+tests_unit_test_hostmetrics_CFLAGS = $(TEST_CFLAGS)
+tests_unit_test_hostmetrics_LDADD = $(TEST_LDADD) -lm
