@@ -2,9 +2,11 @@
 # the offline spool; their unit and integration tests; the alarms example.
 agent_libopsagent_la_SOURCES += \
 	agent/spool.c agent/spool.h \
-	agent/hostmetrics.c agent/hostmetrics.h
+	agent/hostmetrics.c agent/hostmetrics.h \
+	agent/report.c agent/report.h
 
-report_unit_tests = tests/unit/test_spool tests/unit/test_hostmetrics
+report_unit_tests = tests/unit/test_spool tests/unit/test_hostmetrics \
+	tests/unit/test_report
 check_PROGRAMS += $(report_unit_tests)
 TESTS += $(report_unit_tests)
 
@@ -15,3 +17,7 @@ tests_unit_test_spool_LDADD = $(TEST_LDADD) $(JSONC_LIBS)
 tests_unit_test_hostmetrics_SOURCES = tests/unit/test_hostmetrics.c
 tests_unit_test_hostmetrics_CFLAGS = $(TEST_CFLAGS)
 tests_unit_test_hostmetrics_LDADD = $(TEST_LDADD) -lm
+
+tests_unit_test_report_SOURCES = tests/unit/test_report.c
+tests_unit_test_report_CFLAGS = $(TEST_CFLAGS)
+tests_unit_test_report_LDADD = $(TEST_LDADD) $(JSONC_LIBS) -lm

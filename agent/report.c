@@ -1,0 +1,523 @@
+#include <errno.h>
+#include <inttypes.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "fileio.h"
+#include "log.h"
+#include "report.h"
+
+const char report_attr_defaults[] =
+        "{\"cloudwatch\": {"
+        "\"enabled\": true, "
+        "\"namespace\": \"" REPORT_DEFAULT_NAMESPACE "\", "
+        "\"heartbeat_seconds\": 300, "
+        "\"spool_max_bytes\": 8388608, "
+        "\"spool_max_age_seconds\": 1206000"
+        "}}";
+
+static const char *const standard_units[] = {
+        "Seconds", "Microseconds", "Milliseconds", "Bytes", "Kilobytes", "Megabytes", "Gigabytes",
+        "Terabytes", "Bits", "Kilobits", "Megabits", "Gigabits", "Terabits", "Percent", "Count",
+        "Bytes/Second", "Kilobytes/Second", "Megabytes/Second", "Gigabytes/Second",
+        "Terabytes/Second", "Bits/Second", "Kilobits/Second", "Megabits/Second",
+        "Gigabits/Second", "Terabits/Second", "Count/Second", "None",
+};
+
+bool report_unit_is_valid(const char *unit)
+{
+        if (!unit)
+                return false;
+        for (size_t i = 0; i < sizeof(standard_units) / sizeof(standard_units[0]); i++)
+                if (strcmp(unit, standard_units[i]) == 0)
+                        return true;
+        return false;
+}
+
+/* ---- configuration ---- */
+
+/* The value at dotted PATH ("cloudwatch.enabled") in ATTRS, or NULL. */
+static json_object *attr_get(json_object *attrs, const char *path)
+{
+        char key[128];
+        json_object *o = attrs;
+
+        while (o && *path) {
+                const char *dot = strchr(path, '.');
+                size_t n = dot ? (size_t)(dot - path) : strlen(path);
+
+                if (n >= sizeof(key) || !json_object_is_type(o, json_type_object))
+                        return NULL;
+                memcpy(key, path, n);
+                key[n] = '\0';
+                if (!json_object_object_get_ex(o, key, &o))
+                        return NULL;
+                path += n + (dot ? 1 : 0);
+        }
+        return o;
+}
+
+static int attr_bool(json_object *attrs, const char *path, bool def, bool *ret, struct error *err)
+{
+        json_object *v = attr_get(attrs, path);
+
+        if (!v || json_object_is_type(v, json_type_null)) {
+                *ret = def;
+                return 0;
+        }
+        if (!json_object_is_type(v, json_type_boolean))
+                return error_set(err, -EINVAL, "attribute %s: must be true or false, not %s", path,
+                                 json_object_to_json_string(v));
+        *ret = json_object_get_boolean(v);
+        return 0;
+}
+
+static int attr_int(json_object *attrs, const char *path, int64_t def, int64_t min, int64_t max,
+                    int64_t *ret, struct error *err)
+{
+        json_object *v = attr_get(attrs, path);
+        int64_t x;
+
+        if (!v || json_object_is_type(v, json_type_null)) {
+                *ret = def;
+                return 0;
+        }
+        if (!json_object_is_type(v, json_type_int))
+                return error_set(err, -EINVAL, "attribute %s: must be an integer, not %s", path,
+                                 json_object_to_json_string(v));
+        x = json_object_get_int64(v);
+        if (x < min || x > max)
+                return error_set(err, -ERANGE, "attribute %s: %" PRId64 " is out of range (%" PRId64
+                                 " to %" PRId64 ")", path, x, min, max);
+        *ret = x;
+        return 0;
+}
+
+/* A copy of the string at PATH (NULL when unset or empty), or DEF's copy. */
+static int attr_str(json_object *attrs, const char *path, const char *def, char **ret, struct error *err)
+{
+        json_object *v = attr_get(attrs, path);
+        const char *s = def;
+
+        if (v && !json_object_is_type(v, json_type_null)) {
+                if (!json_object_is_type(v, json_type_string))
+                        return error_set(err, -EINVAL, "attribute %s: must be a string, not %s", path,
+                                         json_object_to_json_string(v));
+                s = json_object_get_string(v);
+        }
+        if (!s || !*s) {
+                *ret = NULL;
+                return 0;
+        }
+        if (strlen(s) > METRIC_NAME_MAX)
+                return error_set(err, -EINVAL, "attribute %s: longer than %d characters (CloudWatch's limit)",
+                                 path, METRIC_NAME_MAX);
+        *ret = strdup(s);
+        return *ret ? 0 : error_set(err, -ENOMEM, "out of memory");
+}
+
+void report_config_free(struct report_config *c)
+{
+        if (!c)
+                return;
+        free(c->namespace_);
+        free(c->instance_id);
+        free(c->stack_name);
+        free(c->spool_dir);
+        free(c->state_dir);
+        memset(c, 0, sizeof(*c));
+}
+
+int report_config_from_attrs(json_object *attrs, const char *state_dir, struct report_config *ret,
+                             struct error *err)
+{
+        struct report_config c = { 0 };
+        int64_t max_bytes, max_age;
+        int r;
+
+        r = attr_bool(attrs, "cloudwatch.enabled", true, &c.enabled, err);
+        if (r >= 0)
+                r = attr_str(attrs, "cloudwatch.namespace", REPORT_DEFAULT_NAMESPACE, &c.namespace_, err);
+        if (r >= 0 && !c.namespace_)
+                r = error_set(err, -EINVAL, "attribute cloudwatch.namespace: must not be empty");
+        if (r >= 0 && strncmp(c.namespace_, "AWS/", 4) == 0)
+                r = error_set(err, -EINVAL, "attribute cloudwatch.namespace: \"%s\": namespaces starting "
+                              "with AWS/ are reserved for AWS services; choose another", c.namespace_);
+        if (r >= 0)
+                r = attr_int(attrs, "cloudwatch.heartbeat_seconds", REPORT_DEFAULT_HEARTBEAT_SECONDS, 60,
+                             86400, &c.heartbeat_seconds, err);
+        if (r >= 0)
+                r = attr_int(attrs, "cloudwatch.spool_max_bytes", (int64_t)SPOOL_DEFAULT_MAX_BYTES,
+                             (int64_t)SPOOL_MIN_MAX_BYTES, 128LL << 20, &max_bytes, err);
+        if (r >= 0)
+                r = attr_int(attrs, "cloudwatch.spool_max_age_seconds", SPOOL_DEFAULT_MAX_AGE_MS / 1000, 60,
+                             METRIC_MAX_AGE_MS / 1000, &max_age, err);
+        if (r >= 0)
+                r = attr_str(attrs, "opsagent.stack_name", NULL, &c.stack_name, err);
+        if (r >= 0)
+                r = attr_str(attrs, "opsagent.instance.id", NULL, &c.instance_id, err);
+        if (r >= 0 && !c.instance_id)
+                r = attr_str(attrs, "opsagent.instance.instance_id", NULL, &c.instance_id, err);
+        if (r < 0)
+                goto fail;
+        if (!c.instance_id) {
+                char host[256] = "";
+
+                /* Not on EC2 (or IMDS disabled): the host name keeps nodes apart. */
+                if (gethostname(host, sizeof(host) - 1) < 0 || !host[0])
+                        snprintf(host, sizeof(host), "unknown");
+                c.instance_id = strdup(host);
+                if (!c.instance_id) {
+                        r = error_set(err, -ENOMEM, "out of memory");
+                        goto fail;
+                }
+        }
+        c.spool.max_bytes = (uint64_t)max_bytes;
+        c.spool.max_age_ms = max_age * 1000;
+        c.state_dir = strdup(state_dir);
+        c.spool_dir = path_join(state_dir, "spool");
+        if (!c.state_dir || !c.spool_dir) {
+                r = error_set(err, -ENOMEM, "out of memory");
+                goto fail;
+        }
+        *ret = c;
+        return 0;
+fail:
+        report_config_free(&c);
+        return r;
+}
+
+/* ---- building batches ---- */
+
+static size_t base_dims(const struct report_config *cfg, const char *recipe, struct metric_dim *d)
+{
+        size_t n = 0;
+
+        d[n++] = (struct metric_dim){ "InstanceId", cfg->instance_id };
+        if (recipe)
+                d[n++] = (struct metric_dim){ "Recipe", (char *)recipe };
+        if (cfg->stack_name)
+                d[n++] = (struct metric_dim){ "StackName", cfg->stack_name };
+        return n;
+}
+
+/* Adds one datum, fixing what CloudWatch would refuse: tiny magnitudes become 0; NaN,
+ * infinities and huge values are skipped with a warning (0 returned). */
+static int add_checked(struct metric_batch *b, const char *name, const char *unit, double value,
+                       int64_t ts_ms, const struct metric_dim *dims, size_t n_dims)
+{
+        int r;
+
+        if (!isfinite(value) || fabs(value) > REPORT_MAX_ABS_VALUE) {
+                log_warning("metric %s: value %g cannot be sent to CloudWatch; skipped", name, value);
+                return 0;
+        }
+        if (value != 0 && fabs(value) < 8.515920e-109)
+                value = 0;
+        if (!report_unit_is_valid(unit)) {
+                log_warning("metric %s: \"%s\" is not a CloudWatch unit; sent as None", name, unit ? unit : "");
+                unit = "None";
+        }
+        r = metric_batch_add(b, name, unit, value, ts_ms, dims, n_dims);
+        if (r == -EINVAL) {
+                log_warning("metric \"%s\": the name or a dimension is empty or longer than %d "
+                            "characters; skipped", name, METRIC_NAME_MAX);
+                return 0;
+        }
+        return r;
+}
+
+static int ensure_namespace(const struct report_config *cfg, struct metric_batch *b)
+{
+        if (b->namespace_)
+                return 0;
+        return metric_batch_set_namespace(b, cfg->namespace_);
+}
+
+/* A run record metric's "timestamp": seconds, milliseconds or microseconds since the epoch
+ * (told apart by magnitude), or an RFC 3339 UTC string. DEF when absent or unreadable. */
+static int64_t metric_timestamp_ms(json_object *m, int64_t def)
+{
+        json_object *t;
+
+        if (!json_object_object_get_ex(m, "timestamp", &t))
+                return def;
+        if (json_object_is_type(t, json_type_int) || json_object_is_type(t, json_type_double)) {
+                double v = json_object_get_double(t);
+
+                if (!(v > 0) || !isfinite(v))
+                        return def;
+                if (v > 1e17)
+                        return (int64_t)(v / 1e6);         /* nanoseconds */
+                if (v > 1e14)
+                        return (int64_t)(v / 1e3);         /* microseconds */
+                if (v > 1e11)
+                        return (int64_t)v;                 /* milliseconds */
+                return (int64_t)(v * 1e3);                 /* seconds */
+        }
+        if (json_object_is_type(t, json_type_string)) {
+                struct tm tm = { 0 };
+                const char *end = strptime(json_object_get_string(t), "%Y-%m-%dT%H:%M:%S", &tm);
+
+                if (end && (*end == 'Z' || *end == '.' || *end == '+' || *end == '\0'))
+                        return (int64_t)timegm(&tm) * 1000;
+        }
+        return def;
+}
+
+int report_build_run(const struct report_config *cfg, const char *recipe, uint64_t start_usec,
+                     uint64_t end_usec, bool succeeded, json_object *metrics, struct metric_batch *b)
+{
+        struct metric_dim dims[4];
+        size_t nd = base_dims(cfg, recipe, dims), n;
+        int64_t end_ms = (int64_t)(end_usec / 1000);
+        double duration = end_usec > start_usec ? (double)(end_usec - start_usec) / 1e6 : 0;
+        int r;
+
+        r = ensure_namespace(cfg, b);
+        if (r >= 0)
+                r = add_checked(b, "RecipeSucceeded", "Count", succeeded ? 1 : 0, end_ms, dims, nd);
+        if (r >= 0)
+                r = add_checked(b, "RecipeDuration", "Seconds", duration, end_ms, dims, nd);
+        if (r < 0 || !metrics || !json_object_is_type(metrics, json_type_array))
+                return r;
+        n = json_object_array_length(metrics);
+        if (n > REPORT_MAX_RECIPE_METRICS) {
+                log_warning("recipe %s put %zu metrics; only the first %d are sent", recipe, n,
+                            REPORT_MAX_RECIPE_METRICS);
+                n = REPORT_MAX_RECIPE_METRICS;
+        }
+        for (size_t i = 0; i < n && r >= 0; i++) {
+                json_object *m = json_object_array_get_idx(metrics, i), *name, *value, *unit;
+
+                if (!json_object_object_get_ex(m, "name", &name) || !json_object_is_type(name, json_type_string) ||
+                    !json_object_object_get_ex(m, "value", &value) ||
+                    !(json_object_is_type(value, json_type_double) || json_object_is_type(value, json_type_int))) {
+                        log_warning("recipe %s: metric #%zu has no name or no numeric value; skipped", recipe, i);
+                        continue;
+                }
+                if (!json_object_object_get_ex(m, "unit", &unit) || !json_object_is_type(unit, json_type_string))
+                        unit = NULL;
+                r = add_checked(b, json_object_get_string(name), unit ? json_object_get_string(unit) : "None",
+                                json_object_get_double(value), metric_timestamp_ms(m, end_ms), dims, nd);
+        }
+        return r;
+}
+
+int report_build_heartbeat(const struct report_config *cfg, int64_t now_ms, const struct hostmetrics *hm,
+                           const struct report_recipe_age *ages, size_t n_ages, struct metric_batch *b)
+{
+        struct metric_dim dims[METRIC_MAX_DIMS];
+        size_t nd = base_dims(cfg, NULL, dims);
+        int r;
+
+        r = ensure_namespace(cfg, b);
+        if (r >= 0)
+                r = add_checked(b, "Heartbeat", "Count", 1, now_ms, dims, nd);
+        for (size_t i = 0; hm && i < hm->n && r >= 0; i++) {
+                const struct hostmetric *m = &hm->items[i];
+                size_t n = nd;
+
+                if (m->path) {
+                        dims[n++] = (struct metric_dim){ "path", m->path };
+                        dims[n++] = (struct metric_dim){ "fstype", m->fstype };
+                }
+                r = add_checked(b, m->name, m->unit, m->value, now_ms, dims, n);
+        }
+        for (size_t i = 0; i < n_ages && r >= 0; i++) {
+                const struct report_recipe_age *a = &ages[i];
+                uint64_t since = a->last_success_usec ? a->last_success_usec : a->first_run_usec;
+                uint64_t now_usec = (uint64_t)now_ms * 1000;
+                size_t n = base_dims(cfg, a->recipe, dims);
+
+                if (!since)
+                        continue;
+                r = add_checked(b, "SecondsSinceLastSuccess", "Seconds",
+                                now_usec > since ? (double)((now_usec - since) / 1000000) : 0, now_ms, dims, n);
+        }
+        return r;
+}
+
+/* ---- requests within PutMetricData's limits ---- */
+
+/* A generous estimate of one datum's share of a form-encoded PutMetricData body: every
+ * character may be percent-encoded (3 bytes), plus the parameter names. */
+static size_t datum_cost(const struct metric *m)
+{
+        size_t c = 64 + 3 * strlen(m->name) + 64 + 48 + 3 * strlen(m->unit) + 80;
+
+        for (size_t i = 0; i < m->n_dims; i++)
+                c += 96 + 3 * (strlen(m->dims[i].name) + strlen(m->dims[i].value));
+        return c;
+}
+
+int report_split(const struct metric_batch *b, struct metric_batch **ret, size_t *ret_n)
+{
+        struct metric_batch *out = NULL;
+        size_t n = 0, bytes = 0;
+        int r = 0;
+
+        for (size_t i = 0; i < b->n; i++) {
+                size_t cost = datum_cost(&b->items[i]);
+
+                if (n == 0 || out[n - 1].n >= REPORT_MAX_DATUMS_PER_REQUEST ||
+                    bytes + cost > REPORT_MAX_REQUEST_BYTES) {
+                        struct metric_batch *p = reallocarray(out, n + 1, sizeof(*out));
+
+                        if (!p) {
+                                r = -ENOMEM;
+                                break;
+                        }
+                        out = p;
+                        out[n] = (struct metric_batch)METRIC_BATCH_INIT;
+                        n++;
+                        bytes = 0;
+                        r = metric_batch_set_namespace(&out[n - 1], b->namespace_ ? b->namespace_ : REPORT_DEFAULT_NAMESPACE);
+                        if (r < 0)
+                                break;
+                }
+                r = metric_batch_add_metric(&out[n - 1], &b->items[i]);
+                if (r < 0)
+                        break;
+                bytes += cost;
+        }
+        if (r < 0) {
+                for (size_t i = 0; i < n; i++)
+                        metric_batch_free(&out[i]);
+                free(out);
+                return r;
+        }
+        *ret = out;
+        *ret_n = n;
+        return 0;
+}
+
+/* ---- delivery ---- */
+
+bool report_error_is_transient(int r)
+{
+        /* Only a refusal of the data itself is final; anything else (network, 5xx,
+         * throttling, credentials or permissions being fixed) is worth keeping for later. */
+        switch (-r) {
+        case EINVAL:
+        case E2BIG:
+        case EMSGSIZE:
+        case ERANGE:
+        case EDOM:
+                return false;
+        default:
+                return true;
+        }
+}
+
+static int send_dropped_count(const struct report_config *cfg, const struct report_sender *snd,
+                              struct spool *sp, int64_t now_ms)
+{
+        struct metric_batch b = METRIC_BATCH_INIT;
+        struct error err = ERROR_INIT;
+        struct metric_dim dims[4];
+        size_t nd = base_dims(cfg, NULL, dims);
+        uint64_t dropped = spool_dropped(sp);
+        enum send_status st;
+        int r;
+
+        if (dropped == 0)
+                return 0;
+        r = ensure_namespace(cfg, &b);
+        if (r >= 0)
+                r = metric_batch_add(&b, "MetricsDropped", "Count", (double)dropped, now_ms, dims, nd);
+        if (r < 0)
+                goto out;
+        st = snd->send(snd->userdata, &b, &err);
+        if (st == SEND_OK) {
+                log_warning("%" PRIu64 " datums were dropped by the metrics spool's bound while CloudWatch "
+                            "could not be reached; reported as MetricsDropped", dropped);
+                r = spool_ack_dropped(sp, dropped);
+        } else
+                log_warning("cannot report MetricsDropped (%" PRIu64 "): %s; tried again next time",
+                            dropped, err.msg);
+out:
+        metric_batch_free(&b);
+        return r;
+}
+
+int report_deliver(const struct report_config *cfg, const struct report_sender *snd, int64_t now_ms,
+                   const struct metric_batch *b, enum report_outcome *ret_outcome, struct error *err)
+{
+        struct metric_batch *chunks = NULL;
+        struct spool *sp = NULL;
+        struct error send_err = ERROR_INIT;
+        char refused_msg[ERROR_MSG_MAX] = "";
+        size_t n_chunks = 0, spooled = 0, refused = 0;
+        bool down = false;
+        int r;
+
+        if (!cfg->enabled) {
+                *ret_outcome = REPORT_DISABLED;
+                return 0;
+        }
+        r = report_split(b, &chunks, &n_chunks);
+        if (r < 0)
+                return error_set(err, r, "cannot prepare metrics: %s", strerror(-r));
+        r = spool_open(cfg->spool_dir, &cfg->spool, &sp, err);
+        if (r < 0)
+                goto out;
+        /* What waited in the spool goes first, oldest first. */
+        r = spool_flush(sp, now_ms, snd->send, snd->userdata, &send_err);
+        if (r == -EAGAIN) {
+                down = true;
+        } else if (r < 0) {
+                log_error("%s", send_err.msg);
+                error_clear(&send_err);
+        }
+        for (size_t i = 0; i < n_chunks; i++) {
+                if (!down) {
+                        enum send_status st;
+
+                        error_clear(&send_err);
+                        st = snd->send(snd->userdata, &chunks[i], &send_err);
+                        if (st == SEND_OK)
+                                continue;
+                        if (st == SEND_REJECTED) {
+                                log_error("CloudWatch refused %zu metrics: %s", chunks[i].n, send_err.msg);
+                                if (!refused)
+                                        snprintf(refused_msg, sizeof(refused_msg), "%s", send_err.msg);
+                                refused += chunks[i].n;
+                                continue;
+                        }
+                        down = true;
+                }
+                r = spool_append(sp, &chunks[i], now_ms, err);
+                if (r < 0)
+                        goto out;
+                spooled += chunks[i].n;
+        }
+        if (down) {
+                size_t recs = 0, datums = 0;
+
+                (void)spool_pending(sp, &recs, &datums);
+                log_warning("CloudWatch cannot be reached (%s): %zu metrics kept in %s (%zu waiting in all), "
+                            "sent when it can", send_err.msg[0] ? send_err.msg : "unknown error", spooled,
+                            spool_path(sp), datums);
+        } else {
+                r = send_dropped_count(cfg, snd, sp, now_ms);
+                if (r < 0)
+                        log_warning_errno(r, "%s: cannot update the dropped count: %s", spool_path(sp), strerror(-r));
+        }
+        r = 0;
+        if (refused > 0)
+                r = error_set(err, -EINVAL, "CloudWatch refused %zu metrics (namespace %s): %s", refused,
+                              cfg->namespace_, refused_msg);
+        else
+                *ret_outcome = down ? REPORT_SPOOLED : REPORT_SENT;
+out:
+        spool_free(sp);
+        for (size_t i = 0; i < n_chunks; i++)
+                metric_batch_free(&chunks[i]);
+        free(chunks);
+        return r;
+}
