@@ -21,3 +21,8 @@ tests_unit_test_hostmetrics_LDADD = $(TEST_LDADD) -lm
 tests_unit_test_report_SOURCES = tests/unit/test_report.c
 tests_unit_test_report_CFLAGS = $(TEST_CFLAGS)
 tests_unit_test_report_LDADD = $(TEST_LDADD) $(JSONC_LIBS) -lm
+
+# Integration tests (against the built opsagent and the AWS stand-in) and the alarms example.
+TESTS += tests/integration/test_report_alarms.py
+EXTRA_DIST += tests/integration/test_report_alarms.py packaging/cloudwatch-alarms.yaml \
+	agent/REPORTING.md
