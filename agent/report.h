@@ -16,6 +16,7 @@
 
 #include "error.h"
 #include "hostmetrics.h"
+#include "records.h"
 #include "spool.h"
 
 /* PutMetricData: at most 1000 datums and 1 MB per request. Batches are cut below both
@@ -102,6 +103,33 @@ int report_build_heartbeat(const struct report_config *cfg, int64_t now_ms, cons
 /* Cuts B into pieces within PutMetricData's limits, in order: *ret (n_ret batches, each to be
  * freed with metric_batch_free(), the array with free()). */
 int report_split(const struct metric_batch *b, struct metric_batch **ret, size_t *ret_n);
+
+/* SecondsSinceLastSuccess inputs for RECIPES from the run records in STATE_DIR (dry runs do
+ * not count). *ret has N entries (free() it; recipe names borrowed from RECIPES). */
+int report_recipe_ages(const char *state_dir, const char *const *recipes, size_t n,
+                       struct report_recipe_age **ret);
+
+/* After a run: builds and delivers REC's metrics (nothing for a dry run). ATTRS is the merged
+ * tree the run used. A reporting failure is an error for the caller to log; it must not
+ * change the run's exit status. */
+int report_after_run(json_object *attrs, const char *state_dir, const struct run_record *rec,
+                     struct error *err);
+/* Same with a given sender and clock (tests). */
+int report_after_run_with(json_object *attrs, const char *state_dir, const struct run_record *rec,
+                          const struct report_sender *snd, int64_t now_ms,
+                          enum report_outcome *ret_outcome, struct error *err);
+
+/* `opsagent report`: the heartbeat with host metrics read under ROOT ("" for /) and
+ * SecondsSinceLastSuccess for RECIPES (the enabled ones). */
+int report_heartbeat(json_object *attrs, const char *state_dir, const char *root,
+                     const char *const *recipes, size_t n_recipes, enum report_outcome *ret_outcome,
+                     struct error *err);
+int report_heartbeat_with(json_object *attrs, const char *state_dir, const char *root,
+                          const char *const *recipes, size_t n_recipes, const struct report_sender *snd,
+                          int64_t now_ms, enum report_outcome *ret_outcome, struct error *err);
+
+/* The wall clock in milliseconds since the epoch. */
+int64_t report_now_ms(void);
 
 /* A CloudWatch StandardUnit name? */
 bool report_unit_is_valid(const char *unit);

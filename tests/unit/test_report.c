@@ -612,6 +612,126 @@ static void test_units(void **state)
         assert_false(report_unit_is_valid(NULL));
 }
 
+
+/* ---- entry points ---- */
+
+static void write_record(const char *state_dir, const char *recipe, const char *run_id, int64_t start_ms,
+                         int64_t end_ms, enum run_outcome outcome, bool dry_run)
+{
+        struct run_record r = { 0 };
+
+        snprintf(r.run_id, sizeof(r.run_id), "%s", run_id);
+        snprintf(r.recipe, sizeof(r.recipe), "%s", recipe);
+        r.start_usec = start_ms * 1000;
+        r.end_usec = end_ms * 1000;
+        r.outcome = outcome;
+        r.dry_run = dry_run;
+        assert_int_equal(records_write(state_dir, &r), 0);
+}
+
+/* Ages from the run records: the newest success, else the oldest run; dry runs ignored. */
+static void test_recipe_ages_from_records(void **state)
+{
+        struct fake *f = *state;
+        const char *recipes[] = { "ebs_snapshots", "zodb_pack", "logrotate" };
+        struct report_recipe_age *ages = NULL;
+
+        write_record(f->tmp, "ebs_snapshots", "r1", NOW_MS - 90000000, NOW_MS - 89990000, RUN_SUCCESS, false);
+        write_record(f->tmp, "ebs_snapshots", "r2", NOW_MS - 5000000, NOW_MS - 4990000, RUN_SUCCESS, false);
+        write_record(f->tmp, "ebs_snapshots", "r3", NOW_MS - 1000000, NOW_MS - 990000, RUN_FAILED, false);
+        write_record(f->tmp, "ebs_snapshots", "r4", NOW_MS - 500000, NOW_MS - 490000, RUN_SUCCESS, true);
+        write_record(f->tmp, "zodb_pack", "r5", NOW_MS - 7000000, NOW_MS - 6000000, RUN_CRASHED, false);
+        write_record(f->tmp, "zodb_pack", "r6", NOW_MS - 3000000, NOW_MS - 2000000, RUN_TIMED_OUT, false);
+        assert_int_equal(report_recipe_ages(f->tmp, recipes, 3, &ages), 0);
+        assert_string_equal(ages[0].recipe, "ebs_snapshots");
+        assert_int_equal(ages[0].last_success_usec, USEC(NOW_MS - 4990000));
+        assert_int_equal(ages[0].first_run_usec, USEC(NOW_MS - 90000000));
+        assert_int_equal(ages[1].last_success_usec, 0);
+        assert_int_equal(ages[1].first_run_usec, USEC(NOW_MS - 7000000));
+        assert_int_equal(ages[2].last_success_usec, 0);
+        assert_int_equal(ages[2].first_run_usec, 0);
+        free(ages);
+}
+
+/* What a run record turns into, delivered. */
+static void test_after_run(void **state)
+{
+        struct fake *f = *state;
+        json_object *attrs = attrs_from(BASE_ATTRS);
+        struct report_sender s = { fake_send, f };
+        struct run_record r = { 0 };
+        struct error err = ERROR_INIT;
+        enum report_outcome o = -1;
+
+        snprintf(r.run_id, sizeof(r.run_id), "run1");
+        snprintf(r.recipe, sizeof(r.recipe), "logrotate");
+        r.start_usec = (NOW_MS - 4000) * 1000;
+        r.end_usec = NOW_MS * 1000;
+        r.outcome = RUN_FAILED;
+        r.metrics = attrs_from("[{\"name\": \"FilesRotated\", \"value\": 7, \"unit\": \"Count\", \"timestamp\": 1799999998000}]");
+        assert_int_equal(report_after_run_with(attrs, f->tmp, &r, &s, NOW_MS + 5, &o, &err), 0);
+        assert_int_equal(o, REPORT_SENT);
+        assert_int_equal(f->n_got, 1);
+        assert_int_equal(f->got[0].n, 3);
+        assert_true(find(&f->got[0], "RecipeSucceeded")->value == 0);
+        assert_true(find(&f->got[0], "RecipeDuration")->value == 4);
+        assert_int_equal(find(&f->got[0], "FilesRotated")->timestamp_ms, 1799999998000LL);
+        assert_string_equal(dim(find(&f->got[0], "FilesRotated"), "Recipe"), "logrotate");
+        /* A dry run reports nothing. */
+        r.dry_run = true;
+        assert_int_equal(report_after_run_with(attrs, f->tmp, &r, &s, NOW_MS + 5, &o, &err), 0);
+        assert_int_equal(f->calls, 1);
+        run_record_clear(&r);
+        json_object_put(attrs);
+}
+
+/* The heartbeat command: host metrics from the root, ages from the records, delivered; the
+ * previous heartbeat's time is remembered. */
+static void test_heartbeat_entry_point(void **state)
+{
+        struct fake *f = *state;
+        json_object *attrs = attrs_from(BASE_ATTRS);
+        struct report_sender s = { fake_send, f };
+        const char *recipes[] = { "ebs_snapshots" };
+        struct error err = ERROR_INIT;
+        enum report_outcome o = -1;
+        char *root = path_join(f->tmp, "root"), *loadavg = path_join(root, "proc/loadavg");
+        char *pdir = path_join(root, "proc"), *note = path_join(f->tmp, "report.json"), *text = NULL;
+
+        assert_int_equal(mkdir_p(pdir, 0755), 0);
+        assert_int_equal(write_file_atomic(loadavg, "1.00 2.00 3.00 1/1 1\n", 21, 0644), 0);
+        write_record(f->tmp, "ebs_snapshots", "r1", NOW_MS - 20000, NOW_MS - 10000, RUN_SUCCESS, false);
+        assert_int_equal(report_heartbeat_with(attrs, f->tmp, root, recipes, 1, &s, NOW_MS, &o, &err), 0);
+        assert_int_equal(o, REPORT_SENT);
+        assert_int_equal(f->n_got, 1);
+        assert_true(find(&f->got[0], "Heartbeat")->value == 1);
+        assert_true(find(&f->got[0], "system_load15")->value == 3);
+        assert_true(find(&f->got[0], "SecondsSinceLastSuccess")->value == 10);
+        assert_null(find(&f->got[0], "mem_used_percent"));     /* not in this fake root */
+        assert_int_equal(read_file_capped(note, 4096, &text, NULL), 0);
+        assert_non_null(strstr(text, "1800000000000"));
+        free(text);
+        free(root);
+        free(loadavg);
+        free(pdir);
+        free(note);
+        json_object_put(attrs);
+}
+
+static void test_heartbeat_disabled(void **state)
+{
+        struct fake *f = *state;
+        json_object *attrs = attrs_from("{\"cloudwatch\": {\"enabled\": false}}");
+        struct report_sender s = { fake_send, f };
+        struct error err = ERROR_INIT;
+        enum report_outcome o = -1;
+
+        assert_int_equal(report_heartbeat_with(attrs, f->tmp, f->tmp, NULL, 0, &s, NOW_MS, &o, &err), 0);
+        assert_int_equal(o, REPORT_DISABLED);
+        assert_int_equal(f->calls, 0);
+        json_object_put(attrs);
+}
+
 #define T(f) cmocka_unit_test_setup_teardown(f, setup, teardown)
 
 int main(void)
@@ -636,6 +756,10 @@ int main(void)
                 T(test_rejected_is_error_not_spooled),
                 T(test_error_classification),
                 T(test_units),
+                T(test_recipe_ages_from_records),
+                T(test_after_run),
+                T(test_heartbeat_entry_point),
+                T(test_heartbeat_disabled),
         };
         return cmocka_run_group_tests_name("report", tests, NULL, NULL);
 }
