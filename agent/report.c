@@ -7,6 +7,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "aws_session.h"
+#include "cloudwatch.h"
 #include "fileio.h"
 #include "log.h"
 #include "report.h"
@@ -721,11 +723,78 @@ int report_heartbeat(json_object *attrs, const char *state_dir, const char *root
 
 /* ---- the CloudWatch sender ---- */
 
+struct cw_sender {
+        json_object *attrs;            /* borrowed */
+        struct aws_session *session;   /* made on first send */
+        struct cw_datum *datums;
+        size_t alloc;
+};
+
+static enum send_status cw_send(void *userdata, const struct metric_batch *b, struct error *err)
+{
+        struct cw_sender *cs = userdata;
+        int r;
+
+        if (!cs->session) {
+                struct error e = ERROR_INIT;
+
+                r = aws_session_new(cs->attrs, NULL, &cs->session, &e);
+                if (r < 0) {
+                        /* No region or credentials yet: keep the data for later. */
+                        error_set(err, r, "PutMetricData: %s", e.msg);
+                        return SEND_RETRY_LATER;
+                }
+        }
+        if (b->n > cs->alloc) {
+                struct cw_datum *p = reallocarray(cs->datums, b->n, sizeof(*p));
+
+                if (!p) {
+                        error_set(err, -ENOMEM, "PutMetricData: out of memory");
+                        return SEND_RETRY_LATER;
+                }
+                cs->datums = p;
+                cs->alloc = b->n;
+        }
+        for (size_t i = 0; i < b->n; i++) {
+                const struct metric *m = &b->items[i];
+                struct cw_datum *d = &cs->datums[i];
+
+                d->name = m->name;
+                d->unit = m->unit;
+                d->value = m->value;
+                d->timestamp_ms = m->timestamp_ms;
+                d->n_dims = m->n_dims;
+                for (size_t k = 0; k < m->n_dims; k++) {
+                        d->dims[k].name = m->dims[k].name;
+                        d->dims[k].value = m->dims[k].value;
+                }
+        }
+        r = cloudwatch_put_metric_data(cs->session, b->namespace_, cs->datums, b->n, err);
+        if (r >= 0)
+                return SEND_OK;
+        return report_error_is_transient(r) ? SEND_RETRY_LATER : SEND_REJECTED;
+}
+
 int report_cloudwatch_sender_new(json_object *attrs, struct report_sender *ret, struct error *err)
 {
-        return error_set(err, -EOPNOTSUPP, "CloudWatch sender not built yet");
+        struct cw_sender *cs = calloc(1, sizeof(*cs));
+
+        if (!cs)
+                return error_set(err, -ENOMEM, "out of memory");
+        cs->attrs = attrs;
+        *ret = (struct report_sender){ cw_send, cs };
+        return 0;
 }
 
 void report_cloudwatch_sender_free(struct report_sender *s)
 {
+        struct cw_sender *cs;
+
+        if (!s || !s->userdata)
+                return;
+        cs = s->userdata;
+        aws_session_free(cs->session);
+        free(cs->datums);
+        free(cs);
+        s->userdata = NULL;
 }
