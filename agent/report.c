@@ -163,7 +163,7 @@ int report_config_from_attrs(json_object *attrs, const char *state_dir, struct r
         if (r >= 0)
                 r = attr_str(attrs, "opsagent.instance.id", NULL, &c.instance_id, err);
         if (r >= 0 && !c.instance_id)
-                r = attr_str(attrs, "opsagent.instance.instance_id", NULL, &c.instance_id, err);
+                r = attr_str(attrs, "aws.instance_id", NULL, &c.instance_id, err);
         if (r < 0)
                 goto fail;
         if (!c.instance_id) {

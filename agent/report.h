@@ -37,7 +37,7 @@ struct report_config {
         char *namespace_;              /* cloudwatch.namespace */
         int64_t heartbeat_seconds;     /* cloudwatch.heartbeat_seconds */
         struct spool_limits spool;     /* cloudwatch.spool_max_bytes, .spool_max_age_seconds */
-        char *instance_id;             /* opsagent.instance.id, else the host name */
+        char *instance_id;             /* opsagent.instance.id, aws.instance_id, else the host name */
         char *stack_name;              /* opsagent.stack_name, NULL when unset */
         char *spool_dir;               /* STATE_DIR/spool */
         char *state_dir;

@@ -23,6 +23,14 @@ tests_unit_test_report_CFLAGS = $(TEST_CFLAGS)
 tests_unit_test_report_LDADD = $(TEST_LDADD) $(JSONC_LIBS) -lm
 
 # Integration tests (against the built opsagent and the AWS stand-in) and the alarms example.
-TESTS += tests/integration/test_report_alarms.py
-EXTRA_DIST += tests/integration/test_report_alarms.py packaging/cloudwatch-alarms.yaml \
-	agent/REPORTING.md
+# report_probe is a recipe that puts as many metrics as it is told (for batching).
+check_LTLIBRARIES += tests/integration/plugins/report_probe.la
+tests_integration_plugins_report_probe_la_SOURCES = tests/integration/plugins/report_probe.c
+tests_integration_plugins_report_probe_la_LDFLAGS = -module -avoid-version -shared -rpath /nowhere
+tests_integration_plugins_report_probe_la_LIBADD = $(JSONC_LIBS)
+
+report_integration_tests = tests/integration/test_report_alarms.py tests/integration/test_report.py \
+	tests/integration/test_report_spool.py
+TESTS += $(report_integration_tests)
+EXTRA_DIST += $(report_integration_tests) tests/integration/report_common.py \
+	packaging/cloudwatch-alarms.yaml agent/REPORTING.md
