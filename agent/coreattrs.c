@@ -1,6 +1,7 @@
 #include <stddef.h>
 
 #include "coreattrs.h"
+#include "report.h"
 
 /* opsagent.*: which recipes run with `--all` and get timers, how long run records are kept.
  * opsagent.instance holds the instance facts and cannot be set from JSON. */
@@ -24,5 +25,6 @@ static const char opsagent_schema[] =
 
 const struct core_attr_section core_attr_sections[] = {
         { "opsagent", opsagent_defaults, opsagent_schema },
+        { "cloudwatch", report_attr_defaults, report_attr_schema },
         { NULL, NULL, NULL },
 };

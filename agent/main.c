@@ -6,6 +6,7 @@
 #include "cli.h"
 #include "commands.h"
 #include "log.h"
+#include "report.h"
 #include "runner.h"
 
 const struct command opsagent_commands[] = {
@@ -67,6 +68,18 @@ const struct command opsagent_commands[] = {
                         "  --json                machine-readable output\n",
                 .options = OPT_RECIPE | OPT_JSON | OPT_LIMIT,
                 .run = cmd_history,
+        },
+        {
+                .name = "report",
+                .summary = "send the heartbeat and host metrics to CloudWatch",
+                .usage = "report",
+                .help = "Sends Heartbeat, the host metrics (disk_used_percent per filesystem, mem_used_percent,\n"
+                        "swap_used_percent, load averages) and SecondsSinceLastSuccess of every enabled recipe\n"
+                        "to CloudWatch (namespace cloudwatch.namespace), after what the spool kept while\n"
+                        "CloudWatch could not be reached. Run by a timer every 5 minutes. Nothing is sent when\n"
+                        "cloudwatch.enabled is false. If CloudWatch cannot be reached the metrics are spooled\n"
+                        "and the command still succeeds.\n",
+                .run = cmd_report,
         },
         { .name = NULL },
 };

@@ -9,18 +9,31 @@
 
 #include "aws_session.h"
 #include "cloudwatch.h"
+#include "commands.h"
+#include "facts.h"
 #include "fileio.h"
+#include "layers.h"
 #include "log.h"
 #include "report.h"
+#include "runner.h"
 
 const char report_attr_defaults[] =
-        "{\"cloudwatch\": {"
-        "\"enabled\": true, "
-        "\"namespace\": \"" REPORT_DEFAULT_NAMESPACE "\", "
-        "\"heartbeat_seconds\": 300, "
-        "\"spool_max_bytes\": 8388608, "
-        "\"spool_max_age_seconds\": 1206000"
-        "}}";
+        "{"
+        " \"enabled\": true,"
+        " \"namespace\": \"" REPORT_DEFAULT_NAMESPACE "\","
+        " \"heartbeat_seconds\": 300,"
+        " \"spool_max_bytes\": 8388608,"
+        " \"spool_max_age_seconds\": 1206000"
+        "}";
+
+const char report_attr_schema[] =
+        "{ \"type\": \"object\", \"properties\": {"
+        "  \"enabled\": { \"type\": \"boolean\", \"description\": \"send metrics to CloudWatch at all\" },"
+        "  \"namespace\": { \"type\": \"string\", \"minLength\": 1 },"
+        "  \"heartbeat_seconds\": { \"type\": \"integer\", \"minimum\": 60, \"maximum\": 86400 },"
+        "  \"spool_max_bytes\": { \"type\": \"integer\", \"minimum\": 4096, \"maximum\": 134217728 },"
+        "  \"spool_max_age_seconds\": { \"type\": \"integer\", \"minimum\": 60, \"maximum\": 1209600 }"
+        "} }";
 
 static const char *const standard_units[] = {
         "Seconds", "Microseconds", "Milliseconds", "Bytes", "Kilobytes", "Megabytes", "Gigabytes",
@@ -683,20 +696,60 @@ out:
         return r;
 }
 
+/* ATTRS with opsagent.instance.id filled from the instance metadata when the core has not
+ * put the instance facts there (new reference). Off EC2 this fails fast and the host name
+ * stands in. */
+static json_object *attrs_with_instance(json_object *attrs)
+{
+        json_object *copy = NULL, *facts = NULL, *ops;
+        struct error err = ERROR_INIT;
+        char *user_data = NULL;
+
+        if (attr_get(attrs, "opsagent.instance.id") || attr_get(attrs, "aws.instance_id"))
+                return json_object_get(attrs);
+        if (instance_facts_load(attrs, &facts, &user_data, &err) < 0 || !facts) {
+                log_debug("no instance id from the instance metadata (%s); the host name stands in", err.msg);
+                goto plain;
+        }
+        free(user_data);
+        if (json_object_deep_copy(attrs, &copy, NULL) < 0 || !copy)
+                goto plain;
+        if (!json_object_object_get_ex(copy, "opsagent", &ops)) {
+                ops = json_object_new_object();
+                if (!ops || json_object_object_add(copy, "opsagent", ops) < 0) {
+                        json_object_put(ops);
+                        goto plain;
+                }
+        }
+        if (json_object_object_add(ops, "instance", facts) < 0)
+                goto plain;
+        return copy;
+plain:
+        json_object_put(facts);
+        json_object_put(copy);
+        return json_object_get(attrs);
+}
+
 int report_after_run(json_object *attrs, const char *state_dir, const struct run_record *rec,
                      struct error *err)
 {
         struct report_sender snd;
         enum report_outcome o;
+        json_object *a, *on = attr_get(attrs, "cloudwatch.enabled");
         int r;
 
-        r = report_cloudwatch_sender_new(attrs, &snd, err);
-        if (r < 0)
-                return r;
-        r = report_after_run_with(attrs, state_dir, rec, &snd, report_now_ms(), &o, err);
-        if (r >= 0)
-                say_outcome("run metrics", o);
-        report_cloudwatch_sender_free(&snd);
+        /* A dry run changed nothing; reporting off: nothing to look up either. */
+        if (rec->dry_run || (on && json_object_is_type(on, json_type_boolean) && !json_object_get_boolean(on)))
+                return 0;
+        a = attrs_with_instance(attrs);
+        r = report_cloudwatch_sender_new(a, &snd, err);
+        if (r >= 0) {
+                r = report_after_run_with(a, state_dir, rec, &snd, report_now_ms(), &o, err);
+                if (r >= 0)
+                        say_outcome("run metrics", o);
+                report_cloudwatch_sender_free(&snd);
+        }
+        json_object_put(a);
         return r;
 }
 
@@ -706,19 +759,75 @@ int report_heartbeat(json_object *attrs, const char *state_dir, const char *root
 {
         struct report_sender snd;
         enum report_outcome o;
+        json_object *a;
         int r;
 
-        r = report_cloudwatch_sender_new(attrs, &snd, err);
-        if (r < 0)
-                return r;
-        r = report_heartbeat_with(attrs, state_dir, root, recipes, n_recipes, &snd, report_now_ms(), &o, err);
+        a = attrs_with_instance(attrs);
+        r = report_cloudwatch_sender_new(a, &snd, err);
         if (r >= 0) {
-                say_outcome("heartbeat", o);
-                if (ret_outcome)
-                        *ret_outcome = o;
+                r = report_heartbeat_with(a, state_dir, root, recipes, n_recipes, &snd, report_now_ms(), &o, err);
+                if (r >= 0) {
+                        say_outcome("heartbeat", o);
+                        if (ret_outcome)
+                                *ret_outcome = o;
+                }
+                report_cloudwatch_sender_free(&snd);
         }
-        report_cloudwatch_sender_free(&snd);
+        json_object_put(a);
         return r;
+}
+
+int cmd_report(const struct cli *c)
+{
+        const char *recipes[REPORT_MAX_RECIPES];
+        struct error err = ERROR_INIT;
+        enum report_outcome o = REPORT_DISABLED;
+        json_object *enabled;
+        struct node n;
+        size_t nr = 0;
+        int r;
+
+        if (node_load(c, &n) < 0)
+                return EXIT_USAGE;
+        r = layers_validate(n.attrs, &n.plugins, NULL, 0, &err);
+        if (r < 0) {
+                log_error("%s", err.msg);
+                node_free(&n);
+                return EXIT_USAGE;
+        }
+        /* Every recipe opsagent.recipes enables, installed or not: a job that was removed
+         * but is still wanted must show up as not succeeding. */
+        enabled = attrs_get(n.attrs, "opsagent.recipes");
+        if (enabled && json_object_is_type(enabled, json_type_object)) {
+                json_object_object_foreach(enabled, name, v) {
+                        if (!json_object_is_type(v, json_type_boolean) || !json_object_get_boolean(v))
+                                continue;
+                        if (nr == REPORT_MAX_RECIPES) {
+                                log_warning("more than %d recipes enabled: SecondsSinceLastSuccess is sent for "
+                                            "the first %d only", REPORT_MAX_RECIPES, REPORT_MAX_RECIPES);
+                                break;
+                        }
+                        recipes[nr++] = name;
+                }
+        }
+        r = report_heartbeat(attrs_tree(n.attrs), n.paths.state_dir, n.paths.root, recipes, nr, &o, &err);
+        node_free(&n);
+        if (r < 0) {
+                log_error("report: %s", err.msg);
+                return EXIT_RECIPE_FAILED;
+        }
+        switch (o) {
+        case REPORT_SENT:
+                log_say("heartbeat sent to CloudWatch");
+                break;
+        case REPORT_SPOOLED:
+                log_say("CloudWatch cannot be reached: the heartbeat was kept in the spool");
+                break;
+        case REPORT_DISABLED:
+                log_say("reporting is off (cloudwatch.enabled is false); nothing sent");
+                break;
+        }
+        return EXIT_OK;
 }
 
 /* ---- the CloudWatch sender ---- */

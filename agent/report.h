@@ -43,8 +43,10 @@ struct report_config {
         char *state_dir;
 };
 
-/* The `cloudwatch` section's defaults as JSON text, for the core's attribute table. */
+/* The `cloudwatch` section's defaults and schema as JSON text, for the core's attribute
+ * table (core_attr_sections). */
 extern const char report_attr_defaults[];
+extern const char report_attr_schema[];
 
 /* Reads the config from the merged attributes (missing keys take their defaults). A value of
  * the wrong type or out of range is an error naming the key. Free with report_config_free(). */
@@ -127,6 +129,15 @@ int report_heartbeat(json_object *attrs, const char *state_dir, const char *root
 int report_heartbeat_with(json_object *attrs, const char *state_dir, const char *root,
                           const char *const *recipes, size_t n_recipes, const struct report_sender *snd,
                           int64_t now_ms, enum report_outcome *ret_outcome, struct error *err);
+
+/* SecondsSinceLastSuccess is sent for at most this many enabled recipes. */
+#define REPORT_MAX_RECIPES 256
+
+struct cli;
+/* `opsagent report`: loads the node like every command, sends the heartbeat. Exit code:
+ * 0 sent, spooled or disabled; 1 when CloudWatch refused the data or the spool failed;
+ * 2 for a configuration error. */
+int cmd_report(const struct cli *c);
 
 /* The wall clock in milliseconds since the epoch. */
 int64_t report_now_ms(void);

@@ -160,9 +160,16 @@ static void test_config_defaults(void **state)
 static void test_attr_defaults_match(void **state)
 {
         struct fake *f = *state;
+        json_object *a = json_object_new_object(), *d = json_tokener_parse(report_attr_defaults);
+        struct error err = ERROR_INIT;
         struct report_config c;
 
-        config(f, report_attr_defaults, &c);
+        assert_non_null(d);
+        assert_non_null(json_tokener_parse(report_attr_schema));
+        json_object_put(json_tokener_parse(report_attr_schema));
+        json_object_object_add(a, "cloudwatch", d);
+        assert_int_equal(report_config_from_attrs(a, f->tmp, &c, &err), 0);
+        json_object_put(a);
         assert_true(c.enabled);
         assert_string_equal(c.namespace_, REPORT_DEFAULT_NAMESPACE);
         assert_int_equal(c.spool.max_bytes, SPOOL_DEFAULT_MAX_BYTES);
