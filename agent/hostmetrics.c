@@ -4,6 +4,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include "fileio.h"
 #include "hostmetrics.h"
@@ -279,6 +280,20 @@ int hostmetrics_collect(const char *root, hostmetrics_statvfs_fn statvfs_fn, str
 
         if (!statvfs_fn)
                 statvfs_fn = statvfs;
+        if (root && *root) {
+                char *proc = path_join(root, "/proc");
+                struct stat st;
+                bool faked;
+
+                if (!proc)
+                        return -ENOMEM;
+                faked = stat(proc, &st) == 0 && S_ISDIR(st.st_mode);
+                free(proc);
+                /* A root prefix without its own /proc (a sandbox, the demo) is still this
+                 * machine: measure the machine. */
+                if (!faked)
+                        root = "";
+        }
         r = collect_disks(root, statvfs_fn, &h, &alloc);
         if (r >= 0)
                 r = collect_memory(root, &h, &alloc);

@@ -34,7 +34,8 @@ typedef int (*hostmetrics_statvfs_fn)(const char *path, struct statvfs *st);
 
 /* Collects what can be read: a source that cannot be read (no swap line, an unreadable mount)
  * is skipped with a warning. Fills *ret (free with hostmetrics_free()); -ENOMEM only.
- * ROOT "" or NULL means "/". STATVFS NULL means statvfs(3). */
+ * ROOT "" or NULL means "/"; so does a ROOT without a proc directory (a sandbox still runs
+ * on this machine). STATVFS NULL means statvfs(3). */
 int hostmetrics_collect(const char *root, hostmetrics_statvfs_fn statvfs_fn, struct hostmetrics *ret);
 void hostmetrics_free(struct hostmetrics *h);
 

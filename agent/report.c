@@ -850,7 +850,8 @@ static enum send_status cw_send(void *userdata, const struct metric_batch *b, st
                 r = aws_session_new(cs->attrs, NULL, &cs->session, &e);
                 if (r < 0) {
                         /* No region or credentials yet: keep the data for later. */
-                        error_set(err, r, "PutMetricData: %s", e.msg);
+                        error_set(err, r, "PutMetricData: %s (a node that should not report: set "
+                                  "cloudwatch.enabled to false)", e.msg);
                         return SEND_RETRY_LATER;
                 }
         }

@@ -308,13 +308,25 @@ static void test_bad_loadavg(void **state)
         hostmetrics_free(&h);
 }
 
-/* Nothing readable at all is not an error: an empty list. */
-static void test_empty_root(void **state)
+/* A faked /proc with nothing readable in it is not an error: an empty list. */
+static void test_empty_proc(void **state)
 {
         struct hostmetrics h = { 0 };
 
+        put("/proc/version", "fake\n");
         assert_int_equal(hostmetrics_collect(root, fake_statvfs, &h), 0);
         assert_int_equal(h.n, 0);
+        hostmetrics_free(&h);
+}
+
+/* A root prefix without /proc (a sandbox) measures this machine. */
+static void test_root_without_proc_reads_the_machine(void **state)
+{
+        struct hostmetrics h = { 0 };
+
+        assert_int_equal(hostmetrics_collect(root, NULL, &h), 0);
+        assert_non_null(find(&h, "mem_used_percent", NULL));
+        assert_non_null(find(&h, "system_load1", NULL));
         hostmetrics_free(&h);
 }
 
@@ -359,7 +371,8 @@ int main(void)
                 T(test_meminfo_without_total),
                 T(test_load_averages),
                 T(test_bad_loadavg),
-                T(test_empty_root),
+                T(test_empty_proc),
+                T(test_root_without_proc_reads_the_machine),
                 T(test_real_proc),
                 T(test_fstype_classification),
         };
