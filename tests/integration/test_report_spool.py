@@ -69,9 +69,9 @@ class Outage(ReportCase):
         self.assertLess(hb[0][4], hb[1][4] + 1)
 
     def test_bound_drops_oldest_and_reports_metrics_dropped(self):
-        # 4 KiB of spool holds a few runs of 20 metrics, not 12.
-        self.set_stack(cloudwatch={"spool_max_bytes": 4096}, report_probe={"metrics": 20})
-        self.outage_runs(12, env=self.refused_env())
+        # 4 KiB of spool holds a few runs of 7 datums, not 7 runs.
+        self.set_stack(cloudwatch={"spool_max_bytes": 4096}, report_probe={"metrics": 5}, aws={"max_attempts": 1})
+        self.outage_runs(7, env=self.refused_env())
         self.assertLessEqual(os.path.getsize(self.path(SPOOL)), 2 * 4096)
         self.report()
         got = self.recovered()
@@ -81,7 +81,7 @@ class Outage(ReportCase):
         self.assertEqual(dropped[0][3], {"InstanceId": self.instance_id()})
         arrived = [d for d in got if d[0] != "MetricsDropped"]
         meant = self.meant_all()
-        self.assertEqual(len(meant), 12 * 22)
+        self.assertEqual(len(meant), 7 * 7)
         self.assertGreater(dropped[0][1], 0)
         self.assertEqual(len(arrived) + dropped[0][1], len(meant))
         # What arrived is the newest part of what was meant, each once.
