@@ -161,12 +161,13 @@ static void test_attr_defaults_match(void **state)
 {
         struct fake *f = *state;
         json_object *a = json_object_new_object(), *d = json_tokener_parse(report_attr_defaults);
+        json_object *schema = json_tokener_parse(report_attr_schema);
         struct error err = ERROR_INIT;
         struct report_config c;
 
         assert_non_null(d);
-        assert_non_null(json_tokener_parse(report_attr_schema));
-        json_object_put(json_tokener_parse(report_attr_schema));
+        assert_non_null(schema);
+        json_object_put(schema);
         json_object_object_add(a, "cloudwatch", d);
         assert_int_equal(report_config_from_attrs(a, f->tmp, &c, &err), 0);
         json_object_put(a);
