@@ -2,8 +2,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include "commands.h"
+#include "facts.h"
 #include "jsonutil.h"
 #include "layers.h"
 #include "log.h"
@@ -45,6 +47,52 @@ void node_free(struct node *n)
         plugins_free(&n->plugins);
         paths_free(&n->paths);
         memset(n, 0, sizeof(*n));
+}
+
+/* Instance facts (IMDS) for recipes that need them: merged under opsagent.instance; user-data
+ * that is a JSON object stands in for a missing stack.json (agent/facts.h). */
+static int node_load_instance(const struct cli *c, struct node *n, const struct plugin *const *sel, size_t n_sel,
+                              bool best_effort)
+{
+        struct error err = ERROR_INIT;
+        json_object *facts = NULL;
+        char *user_data = NULL;
+        bool needed = best_effort;
+        int r;
+
+        for (size_t i = 0; i < n_sel; i++)
+                needed = needed || (sel[i]->recipe->flags & OPSAGENT_RECIPE_NEEDS_INSTANCE);
+        if (!needed)
+                return 0;
+        r = instance_facts_load(attrs_tree(n->attrs), &facts, &user_data, &err);
+        if (r < 0 && best_effort) {
+                log_warning("instance facts unavailable: %s", err.msg[0] ? err.msg : strerror(-r));
+                return 0;
+        }
+        if (r < 0) {
+                log_error("%s", err.msg[0] ? err.msg : strerror(-r));
+                return r;
+        }
+        if (user_data) {
+                struct attrs *a = NULL;
+
+                r = layers_load(&n->paths, &n->plugins, (char *const *)c->extra_json, c->n_extra_json, user_data,
+                                &a, &err);
+                if (r < 0) {
+                        log_error("%s", err.msg);
+                        goto out;
+                }
+                attrs_free(n->attrs);
+                n->attrs = a;
+                attrs_register_secrets(n->attrs);
+        }
+        r = attrs_set_protected(n->attrs, facts, "instance metadata");
+        if (r < 0)
+                log_error("cannot record the instance facts: %s", strerror(-r));
+out:
+        json_object_put(facts);
+        free(user_data);
+        return r;
 }
 
 static void list_installed(const struct plugin_set *ps, FILE *out)
@@ -102,6 +150,10 @@ int cmd_run(const struct cli *c)
                         if (!dup)
                                 selected[n_sel++] = p;
                 }
+        if (node_load_instance(c, &n, selected, n_sel, false) < 0) {
+                node_free(&n);
+                return EXIT_USAGE;
+        }
         r = layers_validate(n.attrs, &n.plugins, selected, n_sel, &err);
         if (r < 0) {
                 log_error("%s", err.msg);
@@ -156,6 +208,9 @@ int cmd_attributes(const struct cli *c)
 
         if (node_load(c, &n) < 0)
                 return EXIT_USAGE;
+        /* Show the instance facts where there are any; off EC2 say why there are none. */
+        if (!getenv("AWS_EC2_METADATA_DISABLED") || strcasecmp(getenv("AWS_EC2_METADATA_DISABLED"), "true") != 0)
+                node_load_instance(c, &n, NULL, 0, true);
         r = layers_validate(n.attrs, &n.plugins, NULL, 0, &err);
         if (r < 0) {
                 log_error("%s", err.msg);

@@ -1,5 +1,6 @@
 #include <stddef.h>
 
+#include "aws_session.h"
 #include "coreattrs.h"
 #include "report.h"
 
@@ -25,6 +26,7 @@ static const char opsagent_schema[] =
 
 const struct core_attr_section core_attr_sections[] = {
         { "opsagent", opsagent_defaults, opsagent_schema },
+        { "aws", AWS_ATTR_DEFAULTS_JSON, AWS_ATTR_SCHEMA_JSON },
         { "cloudwatch", report_attr_defaults, report_attr_schema },
         { NULL, NULL, NULL },
 };

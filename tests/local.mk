@@ -27,7 +27,7 @@ EXTRA_DIST += tests/tap.py tests/harness.py
 include tests/unit/core.mk
 include tests/integration/core.mk
 
-EXTRA_DIST += tests/demo/run
+EXTRA_DIST += tests/demo/run tests/demo/parts/10-aws.sh
 
 # For the demo script: the directories holding the built recipe plugins.
 print-recipe-dirs:
