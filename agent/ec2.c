@@ -277,6 +277,7 @@ static int paginate(struct aws_session *s, const char *operation, int (*build)(s
                 struct query_request q;
                 struct xml_node *doc = NULL;
                 const char *next;
+                bool has_next;
 
                 r = query_request_init(&q, AWS_SERVICE_EC2, operation);
                 if (r >= 0)
@@ -299,10 +300,11 @@ static int paginate(struct aws_session *s, const char *operation, int (*build)(s
                         break;
                 }
                 next = xml_path_text(doc, "nextToken");
+                has_next = next && *next;
                 free(token);
-                token = next && *next ? strdup(next) : NULL;
+                token = has_next ? strdup(next) : NULL;
                 xml_free(doc);
-                if (next && *next && !token) {
+                if (has_next && !token) {
                         r = -ENOMEM;
                         break;
                 }

@@ -3,53 +3,13 @@
 botocore, parameters by the service models), the AWS CLI checking what was done, and every
 fault switch ending in success after retries or in one clear error."""
 import json
-import os
 import socket
-import subprocess
-import unittest
 
 import tap
-from aws_common import AwsStandin, SECRET_ACCESS_KEY, run_tool, tool_env
+from aws_common import SECRET_ACCESS_KEY, StandinCase, run_tool
 
 
-class AwsCallsTest(unittest.TestCase):
-    @classmethod
-    def setUpClass(cls):
-        cls.aws = AwsStandin().start()
-
-    @classmethod
-    def tearDownClass(cls):
-        cls.aws.stop()
-
-    def setUp(self):
-        self.aws.clear_faults()
-        self.aws.reset_calls()
-        self.aws.set_instance(imds_v1=False, user_data="")
-
-    def ok(self, *args, **kw):
-        r = run_tool(self.aws, *args, **kw)
-        self.assertEqual(r.returncode, 0, r.stderr)
-        return r
-
-    def failed(self, *args, **kw):
-        r = run_tool(self.aws, *args, **kw)
-        self.assertEqual(r.returncode, 1, "expected one clear error\n" + r.stdout + r.stderr)
-        errors = [line for line in r.stderr.splitlines() if line.startswith("error:")]
-        self.assertEqual(len(errors), 1, r.stderr)
-        return errors[0]
-
-    def cli(self, *args):
-        env = dict(os.environ)
-        env.update(tool_env(self.aws))
-        r = subprocess.run(["aws", "--endpoint-url", self.aws.url, "--output", "json"] + list(args), env=env,
-                           capture_output=True, text=True, timeout=60)
-        self.assertEqual(r.returncode, 0, r.stderr)
-        return json.loads(r.stdout) if r.stdout.strip() else {}
-
-    def cli_snapshots(self, tag_value):
-        return self.cli("ec2", "describe-snapshots", "--owner-ids", "self", "--filters",
-                        "Name=tag:opsagent:test,Values=%s" % tag_value)["Snapshots"]
-
+class AwsCallsTest(StandinCase):
     # -- the typed calls --------------------------------------------------------------------
     def test_describe_instance_lists_attached_volumes(self):
         out = self.ok("describe-instance").stdout
@@ -77,10 +37,21 @@ class AwsCallsTest(unittest.TestCase):
                       "tag:opsagent:test=paging").stdout
         self.assertIn("count 12\n", out)
         self.assertEqual(self.aws.ok_calls()["DescribeSnapshots"], 3)
+        self.assertEqual(self.aws.connections(), 1)     # the three pages went over one connection
         cli_ids = sorted(s["SnapshotId"] for s in self.cli_snapshots("paging"))
         ids = sorted(line.split()[1] for line in out.splitlines() if line.startswith("snapshot "))
         self.assertEqual(ids, cli_ids)
         self.assertIn("start=1700000011", out)
+
+    def test_fan_out_is_concurrent_and_bounded(self):
+        self.aws.set_faults(delay=1, delay_count=100, only=["CreateSnapshot"])
+        vols = self.aws.volume_ids * 2
+        self.ok("--attrs", '{"aws":{"parallel_requests":2}}', "create-snapshot", *vols)
+        self.assertEqual(self.aws.max_in_flight(), 2)
+        self.assertEqual(self.aws.ok_calls()["CreateSnapshot"], len(vols))
+        self.aws.reset_calls()
+        self.ok("create-snapshot", *vols)
+        self.assertEqual(self.aws.max_in_flight(), 4)    # the default bound
 
     def test_create_snapshot_per_volume_seen_by_cli(self):
         out = self.ok("create-snapshot", *self.aws.volume_ids).stdout
@@ -133,6 +104,18 @@ class AwsCallsTest(unittest.TestCase):
         self.assertTrue(all(d["Gzip"] for d in md))
         self.assertEqual(md[0]["Dimensions"], {"InstanceId": "i-test", "Recipe": "aws_tool"})
         self.assertEqual({d["Namespace"] for d in md}, {"OpsAgent"})
+        names = {m["MetricName"] for m in self.cli("cloudwatch", "list-metrics", "--namespace", "OpsAgent")["Metrics"]}
+        self.assertEqual(names, {"Success", "Duration"})
+
+    def test_put_metric_data_stays_under_one_megabyte(self):
+        # 30 dimensions of 255-byte values: far fewer than 1000 datums fill 1 MB.
+        r = run_tool(self.aws, "put-metrics", 250, env={"AWS_TOOL_BIG_DIMENSIONS": "1"})
+        self.assertEqual(r.returncode, 0, r.stderr)
+        sizes = self.aws.body_sizes()["PutMetricData"]
+        self.assertGreater(len(sizes), 1)
+        self.assertTrue(all(s <= 1024 * 1024 for s in sizes), sizes)
+        self.assertGreater(max(sizes), 900 * 1024)
+        self.assertEqual(len(self.aws.metric_data()), 250)
 
     def test_put_metric_data_rejects_nan_before_sending(self):
         r = run_tool(self.aws, "put-metrics", 3, env={"AWS_TOOL_NAN": "1"})
@@ -203,97 +186,6 @@ class AwsCallsTest(unittest.TestCase):
         for secret in (role["SecretAccessKey"], role["Token"], SECRET_ACCESS_KEY):
             self.assertNotIn(secret, r.stdout + r.stderr)
         self.assertNotIn("Signature=", r.stderr)
-
-    # -- faults -----------------------------------------------------------------------------
-    def test_throttling_retried_then_success(self):
-        self.aws.set_faults(throttle=2)
-        self.ok("describe-volumes", self.aws.volume_ids[0])
-        self.assertEqual(self.aws.calls()["DescribeVolumes"], 3)
-
-    def test_throttling_past_attempts_is_one_clear_error(self):
-        self.aws.set_faults(throttle=10)
-        err = self.failed("describe-volumes")
-        self.assertIn("DescribeVolumes: RequestLimitExceeded", err)
-        self.assertIn("Resource temporarily unavailable", err)
-        self.assertEqual(self.aws.calls()["DescribeVolumes"], 3)
-
-    def test_max_attempts_attribute(self):
-        self.aws.set_faults(throttle=10)
-        self.failed("--attrs", '{"aws":{"max_attempts":2}}', "describe-volumes")
-        self.assertEqual(self.aws.calls()["DescribeVolumes"], 2)
-
-    def test_cloudwatch_throttling_retried(self):
-        self.aws.set_faults(throttle=1)
-        self.ok("put-metrics", 2)
-        self.assertEqual(self.aws.calls()["PutMetricData"], 2)
-        self.assertEqual(len(self.aws.metric_data()), 2)
-
-    def test_http_500_retried_then_success(self):
-        self.aws.set_faults(http_500=2)
-        self.ok("describe-volumes")
-
-    def test_http_503_past_attempts_is_eio(self):
-        self.aws.set_faults(http_503=5)
-        err = self.failed("describe-snapshots")
-        self.assertIn("DescribeSnapshots: Unavailable", err)
-        self.assertIn("Input/output error", err)
-
-    def test_delay_past_timeout_retried(self):
-        self.aws.set_faults(delay=3, delay_count=1)
-        self.ok("--attrs", '{"aws":{"timeout_seconds":1}}', "describe-volumes")
-        self.assertEqual(self.aws.calls()["DescribeVolumes"], 2)
-
-    def test_truncated_xml_on_a_read_is_retried(self):
-        self.aws.set_faults(truncated_xml=1)
-        self.ok("describe-volumes")
-        self.assertEqual(self.aws.calls()["DescribeVolumes"], 2)
-
-    def test_malformed_xml_on_a_create_is_not_repeated(self):
-        self.aws.set_faults(malformed_xml=1)
-        r = run_tool(self.aws, "create-snapshot", self.aws.volume_ids[1])
-        self.assertEqual(r.returncode, 1)
-        self.assertIn("MalformedResponse", r.stdout)
-        self.assertIn("check before repeating", r.stdout)
-        self.assertEqual(self.aws.calls()["CreateSnapshot"], 1)
-
-    def test_truncated_xml_on_every_read_is_one_clear_error(self):
-        self.aws.set_faults(truncated_xml=-1)
-        err = self.failed("describe-volumes")
-        self.assertIn("MalformedResponse", err)
-
-    def test_imds_token_refused(self):
-        self.aws.set_faults(imds_token_refused=-1)
-        r = run_tool(self.aws, "facts")
-        self.assertEqual(r.returncode, 1)
-        self.assertIn("refused a session token", r.stderr)
-        self.assertIn("aws.imds.allow_v1", r.stderr)
-
-    def test_imds_token_refused_v1_allowed(self):
-        self.aws.set_faults(imds_token_refused=-1)
-        self.aws.set_instance(imds_v1=True)
-        r = run_tool(self.aws, "--attrs", '{"aws":{"imds":{"allow_v1":true}}}', "facts")
-        self.assertEqual(r.returncode, 0, r.stderr)
-        self.assertEqual(json.loads(r.stdout.splitlines()[0])["id"], self.aws.instance_id)
-
-    def test_expired_role_credentials_refreshed(self):
-        self.aws.set_faults(credentials_expired=1)
-        self.ok("describe-volumes", keys=False)
-        self.assertEqual(self.aws.calls()["DescribeVolumes"], 2)
-
-    def test_skewed_clock_corrected(self):
-        self.aws.set_faults(skew=3600)
-        r = self.ok("describe-volumes")
-        self.assertIn("correcting", r.stderr)
-        self.assertEqual(self.aws.calls()["DescribeVolumes"], 2)
-
-    def test_skewed_clock_cloudwatch_corrected(self):
-        self.aws.set_faults(skew=-1800)
-        self.ok("put-metrics", 1)
-        self.assertEqual(self.aws.ok_calls()["PutMetricData"], 1)
-
-    def test_connection_reset_retried(self):
-        self.aws.set_faults(connection_reset=1)
-        self.ok("describe-volumes")
 
 
 if __name__ == "__main__":

@@ -237,6 +237,11 @@ int main(int argc, char **argv)
                 const char *ns = i + 1 < argc ? argv[i + 1] : "OpsAgentTest";
                 struct cw_datum *d = calloc(n ? n : 1, sizeof(*d));
                 bool nan_value = getenv("AWS_TOOL_NAN") != NULL;
+                bool big = getenv("AWS_TOOL_BIG_DIMENSIONS") != NULL;
+                static char long_value[CW_MAX_NAME + 1];
+                static char dim_names[CW_MAX_DIMENSIONS][16];
+
+                memset(long_value, 'v', CW_MAX_NAME);
 
                 if (!d)
                         return 1;
@@ -248,6 +253,13 @@ int main(int argc, char **argv)
                         d[k].n_dims = 2;
                         d[k].dims[0] = (struct cw_dimension){ "InstanceId", "i-test" };
                         d[k].dims[1] = (struct cw_dimension){ "Recipe", "aws_tool" };
+                        if (big) {
+                                d[k].n_dims = CW_MAX_DIMENSIONS;
+                                for (size_t j = 2; j < CW_MAX_DIMENSIONS; j++) {
+                                        snprintf(dim_names[j], sizeof(dim_names[j]), "Dim%zu", j);
+                                        d[k].dims[j] = (struct cw_dimension){ dim_names[j], long_value };
+                                }
+                        }
                 }
                 r = cloudwatch_put_metric_data(s, ns, d, n, &err);
                 free(d);

@@ -174,6 +174,80 @@ static void test_cloudwatch_rejects_before_sending(void **state)
         assert_int_equal(cloudwatch_put_metric_data(NULL, "AWS/EC2", &d, 1, &err), -EINVAL);
 }
 
+/* Limits of the typed calls are enforced before anything is sent (the endpoint is unusable). */
+static void test_ec2_limits_before_sending(void **state)
+{
+        json_object *attrs = json_tokener_parse("{\"aws\": {\"region\": \"us-east-1\"}}");
+        struct opsagent_tag tags[EC2_MAX_TAGS + 1];
+        const char **ids = calloc(EC2_MAX_IDS + 2, sizeof(*ids));
+        struct opsagent_ec2_volume *v = NULL;
+        struct aws_session *s = NULL;
+        struct error err = ERROR_INIT;
+        size_t n = 0;
+
+        assert_non_null(ids);
+        setenv("AWS_EC2_METADATA_DISABLED", "true", 1);
+        setenv("AWS_ENDPOINT_URL", "http://127.0.0.1:1", 1);
+        setenv("AWS_ACCESS_KEY_ID", "AKIATEST", 1);
+        setenv("AWS_SECRET_ACCESS_KEY", "secret-test", 1);
+        assert_int_equal(aws_session_new(attrs, NULL, &s, &err), 0);
+        assert_string_equal(s->endpoint[AWS_SERVICE_EC2], "http://127.0.0.1:1");
+        for (size_t i = 0; i <= EC2_MAX_TAGS; i++)
+                tags[i] = (struct opsagent_tag){ "k", "v" };
+        for (size_t i = 0; i <= EC2_MAX_IDS; i++)
+                ids[i] = "vol-1";
+        assert_int_equal(ec2_create_tags(s, ids + EC2_MAX_IDS, tags, EC2_MAX_TAGS + 1), -E2BIG);
+        assert_string_equal(s->last_error.operation, "CreateTags");
+        assert_int_equal(ec2_describe_volumes(s, ids, &v, &n), -E2BIG);
+        assert_string_equal(s->last_error.operation, "DescribeVolumes");
+        aws_session_free(s);
+        json_object_put(attrs);
+        free(ids);
+        unsetenv("AWS_ENDPOINT_URL");
+}
+
+/* Without a region from anywhere, the session says where to set one. */
+static void test_session_needs_region(void **state)
+{
+        json_object *attrs = json_object_new_object();
+        struct aws_session *s = NULL;
+        struct error err = ERROR_INIT;
+
+        setenv("AWS_EC2_METADATA_DISABLED", "true", 1);
+        unsetenv("AWS_REGION");
+        unsetenv("AWS_DEFAULT_REGION");
+        assert_int_equal(aws_session_new(attrs, NULL, &s, &err), -ENXIO);
+        assert_non_null(strstr(err.msg, "aws.region"));
+        assert_non_null(strstr(err.msg, "AWS_REGION"));
+        json_object_put(attrs);
+}
+
+/* Regional endpoints unless overridden; the service variable beats the general one. */
+static void test_endpoints(void **state)
+{
+        json_object *attrs = json_tokener_parse("{\"aws\": {\"region\": \"eu-west-1\"}}");
+        struct aws_session *s = NULL;
+        struct error err = ERROR_INIT;
+
+        setenv("AWS_EC2_METADATA_DISABLED", "true", 1);
+        unsetenv("AWS_ENDPOINT_URL");
+        unsetenv("AWS_ENDPOINT_URL_EC2");
+        unsetenv("AWS_ENDPOINT_URL_CLOUDWATCH");
+        assert_int_equal(aws_session_new(attrs, NULL, &s, &err), 0);
+        assert_string_equal(s->endpoint[AWS_SERVICE_EC2], "https://ec2.eu-west-1.amazonaws.com");
+        assert_string_equal(s->endpoint[AWS_SERVICE_CLOUDWATCH], "https://monitoring.eu-west-1.amazonaws.com");
+        aws_session_free(s);
+        setenv("AWS_ENDPOINT_URL", "http://127.0.0.1:9", 1);
+        setenv("AWS_ENDPOINT_URL_CLOUDWATCH", "http://127.0.0.1:10", 1);
+        assert_int_equal(aws_session_new(attrs, NULL, &s, &err), 0);
+        assert_string_equal(s->endpoint[AWS_SERVICE_EC2], "http://127.0.0.1:9");
+        assert_string_equal(s->endpoint[AWS_SERVICE_CLOUDWATCH], "http://127.0.0.1:10");
+        aws_session_free(s);
+        unsetenv("AWS_ENDPOINT_URL");
+        unsetenv("AWS_ENDPOINT_URL_CLOUDWATCH");
+        json_object_put(attrs);
+}
+
 int main(void)
 {
         const struct CMUnitTest tests[] = {
@@ -186,6 +260,9 @@ int main(void)
                 cmocka_unit_test(test_gzip_round_trip),
                 cmocka_unit_test(test_parse_time),
                 cmocka_unit_test(test_cloudwatch_rejects_before_sending),
+                cmocka_unit_test(test_ec2_limits_before_sending),
+                cmocka_unit_test(test_session_needs_region),
+                cmocka_unit_test(test_endpoints),
         };
         return cmocka_run_group_tests_name("query", tests, NULL, NULL);
 }
