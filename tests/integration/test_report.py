@@ -100,8 +100,10 @@ class Heartbeat(ReportCase):
         # Pseudo filesystems are not reported; every datum has the heartbeat's time.
         self.assertEqual([d[3]["path"] for d in got if d[0] == "disk_used_percent"], ["/"])
         self.assertTrue(all(d[4] == ts for d in got))
-        # The recipe never ran: no SecondsSinceLastSuccess yet.
-        self.assertNotIn("SecondsSinceLastSuccess", [d[0] for d in got])
+        # The recipe never ran: no SecondsSinceLastSuccess yet; and nothing else was sent.
+        self.assertEqual(sorted(d[0] for d in got),
+                         sorted(["Heartbeat", "disk_used_percent", "mem_used_percent", "swap_used_percent",
+                                 "system_load1", "system_load5", "system_load15"]))
 
     def test_seconds_since_last_success(self):
         self.run_probe()
