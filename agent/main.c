@@ -6,6 +6,7 @@
 #include "cli.h"
 #include "commands.h"
 #include "log.h"
+#include "logrotate_import.h"
 #include "report.h"
 #include "runner.h"
 
@@ -68,6 +69,20 @@ const struct command opsagent_commands[] = {
                         "  --json                machine-readable output\n",
                 .options = OPT_RECIPE | OPT_JSON | OPT_LIMIT,
                 .run = cmd_history,
+        },
+        {
+                .name = "logrotate-import",
+                .summary = "print logrotate recipe attributes equivalent to a logrotate configuration",
+                .usage = "logrotate-import FILE",
+                .help = "Reads FILE, a logrotate configuration (/etc/logrotate.d style), and prints the\n"
+                        "equivalent attributes of the logrotate recipe as JSON on stdout, to merge into\n"
+                        "/etc/opsagent/stack.json or local.json. Directives that cannot be carried over\n"
+                        "are named on stderr with their line.\n\n"
+                        "Example:\n"
+                        "  opsagent logrotate-import /etc/logrotate.d/supervisor\n",
+                .min_args = 1,
+                .max_args = 1,
+                .run = cmd_logrotate_import_cli,
         },
         {
                 .name = "report",
