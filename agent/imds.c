@@ -38,8 +38,11 @@ int imds_new(const struct imds_config *cfg, struct imds **ret)
         size_t l;
         int r;
 
-        if (!ep || !*ep)
-                ep = IMDS_DEFAULT_ENDPOINT;
+        if (!ep || !*ep) {
+                const char *mode = getenv("AWS_EC2_METADATA_SERVICE_ENDPOINT_MODE");
+
+                ep = mode && strcasecmp(mode, "IPv6") == 0 ? IMDS_DEFAULT_ENDPOINT_IPV6 : IMDS_DEFAULT_ENDPOINT;
+        }
         m = calloc(1, sizeof(*m));
         if (!m)
                 return -ENOMEM;

@@ -136,6 +136,17 @@ class AwsCallsTest(StandinCase):
         self.assertEqual(facts["block_devices"]["root"], "/dev/sda1")
         self.assertEqual(out[1], 'user-data: {"ebs_snapshots": {"keep": 3}}')
 
+    def test_imds_never_through_a_proxy(self):
+        proxy = {"http_proxy": "http://127.0.0.1:9", "HTTP_PROXY": "http://127.0.0.1:9", "all_proxy":
+                 "http://127.0.0.1:9", "NO_PROXY": "", "no_proxy": ""}
+        r = run_tool(self.aws, "facts", env=proxy)
+        self.assertEqual(r.returncode, 0, r.stderr)
+        self.assertEqual(json.loads(r.stdout.splitlines()[0])["id"], self.aws.instance_id)
+        # ... while the AWS APIs do honour the proxy (which here leads nowhere).
+        r = run_tool(self.aws, "describe-volumes", env=proxy)
+        self.assertEqual(r.returncode, 1)
+        self.assertEqual(self.aws.calls().get("DescribeVolumes"), None)
+
     def test_facts_with_metadata_disabled(self):
         r = run_tool(self.aws, "--attrs", '{"aws":{"instance_id":"i-0abc"}}', "facts", imds=False,
                      AWS_REGION="eu-west-1")
