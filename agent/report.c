@@ -779,6 +779,7 @@ int report_heartbeat(json_object *attrs, const char *state_dir, const char *root
 
 int cmd_report(const struct cli *c)
 {
+        const struct plugin *none[1] = { NULL };
         const char *recipes[REPORT_MAX_RECIPES];
         struct error err = ERROR_INIT;
         enum report_outcome o = REPORT_DISABLED;
@@ -789,7 +790,8 @@ int cmd_report(const struct cli *c)
 
         if (node_load(c, &n) < 0)
                 return EXIT_USAGE;
-        r = layers_validate(n.attrs, &n.plugins, NULL, 0, &err);
+        /* The core sections only: a recipe's bad attribute must not silence the heartbeat. */
+        r = layers_validate(n.attrs, &n.plugins, none, 0, &err);
         if (r < 0) {
                 log_error("%s", err.msg);
                 node_free(&n);
