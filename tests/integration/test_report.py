@@ -128,6 +128,18 @@ class Heartbeat(ReportCase):
         age = [d for d in got if d[0] == "SecondsSinceLastSuccess"][0]
         self.assertEqual(age[1], float((ts * 1000 - first["end_usec"]) // 1000000))
 
+    def test_bad_recipe_attribute_does_not_silence_the_heartbeat(self):
+        self.set_stack(report_probe={"metrics": "many"})
+        self.run_probe(expect=2)
+        self.report()
+        self.heartbeat()
+
+    def test_bad_cloudwatch_attribute_is_a_config_error(self):
+        self.set_stack(cloudwatch={"spool_max_bytes": "big"})
+        r = self.report(expect=2)
+        self.assertIn("spool_max_bytes", r.stderr)
+        self.assertEqual(self.aws.calls().get("PutMetricData", 0), 0)
+
     def test_disabled_recipe_has_no_age(self):
         self.run_probe()
         self.set_stack(opsagent={"recipes": {"report_probe": False}})
