@@ -766,11 +766,8 @@ int report_heartbeat(json_object *attrs, const char *state_dir, const char *root
         r = report_cloudwatch_sender_new(a, &snd, err);
         if (r >= 0) {
                 r = report_heartbeat_with(a, state_dir, root, recipes, n_recipes, &snd, report_now_ms(), &o, err);
-                if (r >= 0) {
-                        say_outcome("heartbeat", o);
-                        if (ret_outcome)
-                                *ret_outcome = o;
-                }
+                if (r >= 0 && ret_outcome)
+                        *ret_outcome = o;
                 report_cloudwatch_sender_free(&snd);
         }
         json_object_put(a);
