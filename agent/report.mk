@@ -34,3 +34,9 @@ report_integration_tests = tests/integration/test_report_alarms.py tests/integra
 TESTS += $(report_integration_tests)
 EXTRA_DIST += $(report_integration_tests) tests/integration/report_common.py \
 	packaging/cloudwatch-alarms.yaml agent/REPORTING.md
+
+# Benchmark of the spool (built with the tests, never run by make check).
+check_PROGRAMS += tests/bench/bench_spool
+tests_bench_bench_spool_SOURCES = tests/bench/bench_spool.c
+tests_bench_bench_spool_CFLAGS = $(AM_CFLAGS)
+tests_bench_bench_spool_LDADD = agent/libopsagent.la
