@@ -606,6 +606,7 @@ int spool_open(const char *dir, const struct spool_limits *lim, struct spool **r
         s->lock_fd = -1;
         s->lim.max_bytes = lim && lim->max_bytes ? lim->max_bytes : SPOOL_DEFAULT_MAX_BYTES;
         s->lim.max_age_ms = lim && lim->max_age_ms > 0 ? lim->max_age_ms : SPOOL_DEFAULT_MAX_AGE_MS;
+        s->lim.flush_max_datums = lim && lim->flush_max_datums ? lim->flush_max_datums : SPOOL_FLUSH_MAX_DATUMS;
         if (s->lim.max_bytes < SPOOL_MIN_MAX_BYTES)
                 s->lim.max_bytes = SPOOL_MIN_MAX_BYTES;
         if (s->lim.max_age_ms > METRIC_MAX_AGE_MS)
@@ -911,10 +912,67 @@ int spool_pending(struct spool *s, size_t *ret_records, size_t *ret_datums)
         return 0;
 }
 
+/* Collects the records from the cursor on into one request's worth (*ret_g, same namespace,
+ * within the flush limits; one record only when SINGLE): *ret_end is where the group ends,
+ * *ret_records how many records it holds, *ret_expired how many datums were too old. Damaged
+ * records are skipped (with a warning) and end up inside the group's span. */
+static int collect_group(struct spool *s, const char *data, size_t len, int64_t now_ms, bool single,
+                         struct metric_batch *ret_g, uint64_t *ret_end, size_t *ret_records, size_t *ret_expired)
+{
+        struct metric_batch g = METRIC_BATCH_INIT;
+        uint64_t off = s->cursor, gend = s->cursor, gbytes = 0;
+        size_t records = 0, expired = 0;
+        int r = 0;
+
+        while (off < len) {
+                struct metric_batch b = METRIC_BATCH_INIT;
+                uint64_t end;
+                bool ok;
+
+                r = next_record(data, len, off, &end, &ok, &b);
+                if (r <= 0)
+                        break;
+                if (!ok) {
+                        log_warning("%s: skipping a damaged record at byte %" PRIu64, s->path, off);
+                        off = gend = end;
+                        continue;
+                }
+                if (records > 0 && (single || g.n + b.n > s->lim.flush_max_datums ||
+                                    gbytes + (end - off) > SPOOL_FLUSH_MAX_BYTES ||
+                                    strcmp(g.namespace_, b.namespace_) != 0)) {
+                        metric_batch_free(&b);
+                        break;
+                }
+                expired += drop_expired(s, &b, now_ms);
+                if (!g.namespace_)
+                        r = metric_batch_set_namespace(&g, b.namespace_);
+                for (size_t i = 0; r >= 0 && i < b.n; i++)
+                        r = metric_batch_add_metric(&g, &b.items[i]);
+                metric_batch_free(&b);
+                if (r < 0)
+                        break;
+                gbytes += end - off;
+                records++;
+                off = gend = end;
+                if (single)
+                        break;
+        }
+        if (r < 0) {
+                metric_batch_free(&g);
+                return r;
+        }
+        *ret_g = g;
+        *ret_end = gend;
+        *ret_records = records;
+        *ret_expired = expired;
+        return 0;
+}
+
 int spool_flush(struct spool *s, int64_t now_ms, metric_send_fn send, void *userdata, struct error *err)
 {
         char *data = NULL;
         size_t len, sent = 0;
+        uint64_t single_until = 0;
         int r;
 
         if (!s->id[0])
@@ -923,49 +981,44 @@ int spool_flush(struct spool *s, int64_t now_ms, metric_send_fn send, void *user
         if (r < 0)
                 return r;
         while (s->cursor < s->size) {
-                struct metric_batch b = METRIC_BATCH_INIT;
+                struct metric_batch g = METRIC_BATCH_INIT;
                 struct error send_err = ERROR_INIT;
                 enum send_status st;
                 uint64_t end;
-                size_t expired;
-                bool ok;
+                size_t records, expired;
 
-                r = next_record(data, len, s->cursor, &end, &ok, &b);
+                /* Records go out together, up to one request's worth, oldest first. */
+                r = collect_group(s, data, len, now_ms, s->cursor < single_until, &g, &end, &records, &expired);
                 if (r < 0) {
                         error_set(err, r, "out of memory reading %s", s->path);
                         goto out;
                 }
-                if (r == 0)
+                if (end == s->cursor)
                         break;
-                if (!ok) {
-                        log_warning("%s: skipping a damaged record at byte %" PRIu64, s->path, s->cursor);
-                        s->cursor = end;
-                        r = cursor_save(s);
-                        if (r < 0)
-                                goto out;
+                st = g.n > 0 ? send(userdata, &g, &send_err) : SEND_OK;
+                if (st == SEND_RETRY_LATER) {
+                        metric_batch_free(&g);
+                        r = error_set(err, -EAGAIN, "%s", send_err.msg[0] ? send_err.msg : "sending failed");
+                        goto out;
+                }
+                if (st == SEND_REJECTED && records > 1) {
+                        /* Find the culprit: the same records again, one per request. */
+                        metric_batch_free(&g);
+                        single_until = end;
                         continue;
                 }
-                expired = drop_expired(s, &b, now_ms);
                 if (expired > 0) {
                         log_warning("%s: %zu spooled datums are older than the age bound; dropped",
                                     s->path, expired);
                         s->dropped += expired;
                 }
-                st = b.n > 0 ? send(userdata, &b, &send_err) : SEND_OK;
-                if (st == SEND_RETRY_LATER) {
-                        metric_batch_free(&b);
-                        if (expired > 0)
-                                (void)cursor_save(s);
-                        r = error_set(err, -EAGAIN, "%s", send_err.msg[0] ? send_err.msg : "sending failed");
-                        goto out;
-                }
                 if (st == SEND_REJECTED) {
                         log_error("%s: CloudWatch refused %zu spooled datums; dropped: %s",
-                                  s->path, b.n, send_err.msg);
-                        s->dropped += b.n;
+                                  s->path, g.n, send_err.msg);
+                        s->dropped += g.n;
                 } else
-                        sent += b.n;
-                metric_batch_free(&b);
+                        sent += g.n;
+                metric_batch_free(&g);
                 /* Sent: move the cursor on before anything else, so it is never sent again. */
                 s->cursor = end;
                 r = cursor_save(s);

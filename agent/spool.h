@@ -34,6 +34,11 @@
 #define SPOOL_MIN_MAX_BYTES 4096ULL
 #define SPOOL_DEFAULT_MAX_AGE_MS (METRIC_MAX_AGE_MS - 3600LL * 1000)  /* an hour's margin */
 #define SPOOL_RECORD_MAX_BYTES (4ULL << 20)     /* one line; longer ones are corrupt */
+/* A flush sends consecutive records together, up to this many datums and this much spooled
+ * JSON per request (well below PutMetricData's 1 MB even when form-encoding triples it, so
+ * that one group is always one request: all sent or none). */
+#define SPOOL_FLUSH_MAX_DATUMS 1000
+#define SPOOL_FLUSH_MAX_BYTES (256U * 1024)
 
 struct metric_dim {
         char *name;
@@ -91,6 +96,7 @@ typedef enum send_status (*metric_send_fn)(void *userdata, const struct metric_b
 struct spool_limits {
         uint64_t max_bytes;           /* pending records; 0 = SPOOL_DEFAULT_MAX_BYTES */
         int64_t max_age_ms;           /* older datums are dropped; 0 = SPOOL_DEFAULT_MAX_AGE_MS */
+        size_t flush_max_datums;      /* per request when flushing; 0 = SPOOL_FLUSH_MAX_DATUMS */
 };
 
 struct spool;
@@ -106,9 +112,10 @@ void spool_free(struct spool *s);     /* NULL is fine; releases the lock */
  * counted. Datums older than the age bound (relative to NOW_MS) are dropped and counted. */
 int spool_append(struct spool *s, const struct metric_batch *b, int64_t now_ms, struct error *err);
 
-/* Sends the pending records oldest first through SEND, advancing the cursor after each one.
- * Datums older than the age bound are dropped and counted; a record the service rejects is
- * dropped (and counted). 0 when the spool is empty afterwards; -EAGAIN (ERR set) when a send
+/* Sends the pending records oldest first through SEND, consecutive records together up to
+ * one request's worth, advancing the cursor after each request. Datums older than the age
+ * bound are dropped and counted; when the service rejects a group its records are sent one
+ * by one and only the one it rejects is dropped (and counted). 0 when the spool is empty afterwards; -EAGAIN (ERR set) when a send
  * failed for now (the rest stays spooled); other negative errno for local I/O errors. */
 int spool_flush(struct spool *s, int64_t now_ms, metric_send_fn send, void *userdata,
                 struct error *err);

@@ -29,6 +29,7 @@ struct fake {
         size_t calls;
         enum send_status script[64];   /* per call; past the script: OK */
         size_t script_len;
+        bool reject_bad;               /* refuse any batch holding a datum named bad* */
 };
 
 static enum send_status fake_send(void *userdata, const struct metric_batch *b, struct error *err)
@@ -37,6 +38,9 @@ static enum send_status fake_send(void *userdata, const struct metric_batch *b, 
         enum send_status st = f->calls < f->script_len ? f->script[f->calls] : SEND_OK;
 
         f->calls++;
+        for (size_t i = 0; f->reject_bad && i < b->n; i++)
+                if (strncmp(b->items[i].name, "bad", 3) == 0)
+                        st = SEND_REJECTED;
         if (st == SEND_RETRY_LATER) {
                 error_set(err, -ECONNREFUSED, "PutMetricData: connection refused");
                 return st;
@@ -109,14 +113,20 @@ static void append_batch(struct spool *s, const char *name, size_t n, int64_t ts
         metric_batch_free(&b);
 }
 
-static struct spool *open_spool(struct fake *f, uint64_t max_bytes)
+/* One record per request (flush_max_datums 1), unless a test says otherwise. */
+static struct spool *open_spool_ex(struct fake *f, uint64_t max_bytes, size_t flush_max_datums)
 {
-        struct spool_limits lim = { .max_bytes = max_bytes };
+        struct spool_limits lim = { .max_bytes = max_bytes, .flush_max_datums = flush_max_datums };
         struct error err = ERROR_INIT;
         struct spool *s = NULL;
 
         assert_int_equal(spool_open(f->dir, &lim, &s, &err), 0);
         return s;
+}
+
+static struct spool *open_spool(struct fake *f, uint64_t max_bytes)
+{
+        return open_spool_ex(f, max_bytes, 1);
 }
 
 static size_t pending_datums(struct spool *s)
@@ -469,12 +479,89 @@ static void test_rejected_batch_dropped_flush_continues(void **state)
 
         append_batch(s, "bad", 2, NOW_MS);
         append_batch(s, "good", 1, NOW_MS);
-        f->script[0] = SEND_REJECTED;
-        f->script_len = 1;
+        f->reject_bad = true;
         assert_int_equal(spool_flush(s, NOW_MS, fake_send, f, &err), 0);
         assert_int_equal(f->n_sent, 1);
         assert_string_equal(f->sent[0].items[0].name, "good-0");
         assert_int_equal(spool_dropped(s), 2);
+        spool_free(s);
+}
+
+/* Small spooled batches go out together, up to 1000 datums per request, in order. */
+static void test_flush_merges_small_records(void **state)
+{
+        struct fake *f = *state;
+        struct error err = ERROR_INIT;
+        struct spool *s = open_spool_ex(f, 0, 0);
+        char name[48];
+        size_t k = 0;
+
+        for (int i = 0; i < 30; i++) {
+                snprintf(name, sizeof(name), "r%02d", i);
+                append_batch(s, name, 50, NOW_MS - 100000 + i * 100);
+        }
+        assert_int_equal(spool_flush(s, NOW_MS, fake_send, f, &err), 0);
+        assert_int_equal(f->n_sent, 2);
+        assert_int_equal(f->sent[0].n, 1000);
+        assert_int_equal(f->sent[1].n, 500);
+        for (size_t i = 0; i < f->n_sent; i++)
+                for (size_t j = 0; j < f->sent[i].n; j++, k++) {
+                        snprintf(name, sizeof(name), "r%02zu-%zu", k / 50, k % 50);
+                        assert_string_equal(f->sent[i].items[j].name, name);
+                }
+        assert_int_equal(pending_datums(s), 0);
+        spool_free(s);
+}
+
+/* A merged request that is refused is retried record by record: only the bad one is lost. */
+static void test_rejected_group_isolates_the_bad_record(void **state)
+{
+        struct fake *f = *state;
+        struct error err = ERROR_INIT;
+        struct spool *s = open_spool_ex(f, 0, 0);
+        size_t total = 0;
+
+        append_batch(s, "ok1", 3, NOW_MS);
+        append_batch(s, "bad", 2, NOW_MS);
+        append_batch(s, "ok2", 4, NOW_MS);
+        f->reject_bad = true;
+        assert_int_equal(spool_flush(s, NOW_MS, fake_send, f, &err), 0);
+        for (size_t i = 0; i < f->n_sent; i++)
+                total += f->sent[i].n;
+        assert_int_equal(total, 7);
+        assert_string_equal(f->sent[0].items[0].name, "ok1-0");
+        assert_string_equal(f->sent[f->n_sent - 1].items[3].name, "ok2-3");
+        assert_int_equal(spool_dropped(s), 2);
+        spool_free(s);
+}
+
+/* An outage in the middle of a merged flush: the groups sent stay sent, the rest waits. */
+static void test_merged_flush_outage_resumes_without_repeats(void **state)
+{
+        struct fake *f = *state;
+        struct error err = ERROR_INIT;
+        struct spool *s = open_spool_ex(f, 0, 0);
+        size_t total = 0;
+        char name[16];
+
+        for (int i = 0; i < 5; i++) {
+                snprintf(name, sizeof(name), "m%d", i);
+                append_batch(s, name, 400, NOW_MS - 1000 + i);   /* 2 records per request */
+        }
+        f->script[0] = SEND_OK;
+        f->script[1] = SEND_RETRY_LATER;
+        f->script_len = 2;
+        assert_int_equal(spool_flush(s, NOW_MS, fake_send, f, &err), -EAGAIN);
+        assert_int_equal(f->n_sent, 1);
+        assert_int_equal(f->sent[0].n, 800);
+        spool_free(s);
+        s = open_spool_ex(f, 0, 0);
+        assert_int_equal(pending_datums(s), 1200);
+        assert_int_equal(spool_flush(s, NOW_MS, fake_send, f, &err), 0);
+        for (size_t i = 0; i < f->n_sent; i++)
+                total += f->sent[i].n;
+        assert_int_equal(total, 2000);
+        assert_string_equal(f->sent[1].items[0].name, "m2-0");
         spool_free(s);
 }
 
@@ -579,6 +666,9 @@ int main(void)
                 T(test_age_bound_drops_and_counts),
                 T(test_dropped_ack),
                 T(test_rejected_batch_dropped_flush_continues),
+                T(test_flush_merges_small_records),
+                T(test_rejected_group_isolates_the_bad_record),
+                T(test_merged_flush_outage_resumes_without_repeats),
                 T(test_compaction_keeps_exactly_the_pending),
                 T(test_lock_held_while_open),
                 T(test_files_are_private),
