@@ -70,7 +70,7 @@ int main(int argc, char **argv)
         t2 = now_s();
         printf("append: %zu batches of %zu datums in %.3f s (%.2f ms each, fsynced)\n", n, d, t1 - t0,
                1000 * (t1 - t0) / (double)n);
-        printf("flush:  %zu datums in %.3f s (%.2f ms per batch, cursor written after each)\n", sent, t2 - t1,
+        printf("flush:  %zu datums in %.3f s (%.2f ms per spooled batch; up to 1000 datums per request, cursor written after each)\n", sent, t2 - t1,
                1000 * (t2 - t1) / (double)n);
         spool_free(s);
         metric_batch_free(&b);
