@@ -15,6 +15,7 @@
 #define IMDS_TIMEOUT_MS 1000
 #define IMDS_ATTEMPTS 2
 #define IMDS_MAX_VALUE (64 * 1024)
+#define IMDS_UNREACHABLE_MEMO_S 60      /* after nothing answered, fail at once for this long */
 
 struct imds_config {
         const char *endpoint;   /* NULL: AWS_EC2_METADATA_SERVICE_ENDPOINT or the link-local address */

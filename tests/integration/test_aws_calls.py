@@ -178,6 +178,23 @@ class AwsCallsTest(StandinCase):
         self.ok("describe-volumes", keys=False)
         self.assertEqual(self.aws.ok_calls()["DescribeVolumes"], 1)
 
+    def test_role_credentials_refreshed_before_expiration(self):
+        for i in range(10):
+            self.aws.seed_snapshot(tags={"opsagent:test": "refresh"})
+        try:
+            self.aws.rotate_role_credentials(ttl=6 * 3600)
+            self.ok("--attrs", '{"aws":{"snapshots_page_size":5}}', "describe-snapshots",
+                    "tag:opsagent:test=refresh", keys=False)
+            self.assertEqual(self.aws.calls()["IMDS:credentials"], 1)     # fresh: fetched once
+            self.aws.reset_calls()
+            self.aws.rotate_role_credentials(ttl=120)                      # inside the refresh window
+            self.ok("--attrs", '{"aws":{"snapshots_page_size":5}}', "describe-snapshots",
+                    "tag:opsagent:test=refresh", keys=False)
+            self.assertEqual(self.aws.ok_calls()["DescribeSnapshots"], 2)
+            self.assertEqual(self.aws.calls()["IMDS:credentials"], 2)     # refreshed before each call
+        finally:
+            self.aws.rotate_role_credentials(ttl=6 * 3600)
+
     def test_recipe_keys_win_over_environment(self):
         err = self.failed("--recipe-attrs", '{"aws_key":"AKIASTANDIN0EXAMPLE","aws_secret":"wrong-secret-value"}',
                           "describe-volumes")
