@@ -467,7 +467,7 @@ int report_deliver(const struct report_config *cfg, const struct report_sender *
         struct spool *sp = NULL;
         struct error send_err = ERROR_INIT;
         char refused_msg[ERROR_MSG_MAX] = "";
-        size_t n_chunks = 0, spooled = 0, refused = 0;
+        size_t n_chunks = 0, spooled = 0, refused = 0, lost = 0;
         bool down = false;
         int r;
 
@@ -478,11 +478,15 @@ int report_deliver(const struct report_config *cfg, const struct report_sender *
         r = report_split(b, &chunks, &n_chunks);
         if (r < 0)
                 return error_set(err, r, "cannot prepare metrics: %s", strerror(-r));
-        r = spool_open(cfg->spool_dir, &cfg->spool, &sp, err);
-        if (r < 0)
-                goto out;
+        r = spool_open(cfg->spool_dir, &cfg->spool, &sp, &send_err);
+        if (r < 0) {
+                /* A full or broken disk is when the heartbeat matters most: send without. */
+                log_warning("%s; sending without the spool", send_err.msg);
+                error_clear(&send_err);
+                sp = NULL;
+        }
         /* What waited in the spool goes first, oldest first. */
-        r = spool_flush(sp, now_ms, snd->send, snd->userdata, &send_err);
+        r = sp ? spool_flush(sp, now_ms, snd->send, snd->userdata, &send_err) : 0;
         if (r == -EAGAIN) {
                 down = true;
         } else if (r < 0) {
@@ -506,10 +510,20 @@ int report_deliver(const struct report_config *cfg, const struct report_sender *
                         }
                         down = true;
                 }
+                if (!sp) {
+                        lost += chunks[i].n;
+                        continue;
+                }
                 r = spool_append(sp, &chunks[i], now_ms, err);
                 if (r < 0)
                         goto out;
                 spooled += chunks[i].n;
+        }
+        if (lost > 0) {
+                r = error_set(err, -EIO, "CloudWatch cannot be reached (%s) and the spool in %s cannot be used: "
+                              "%zu metrics lost", send_err.msg[0] ? send_err.msg : "unknown error",
+                              cfg->spool_dir, lost);
+                goto out;
         }
         if (down) {
                 size_t recs = 0, datums = 0;
@@ -518,7 +532,7 @@ int report_deliver(const struct report_config *cfg, const struct report_sender *
                 log_warning("CloudWatch cannot be reached (%s): %zu metrics kept in %s (%zu waiting in all), "
                             "sent when it can", send_err.msg[0] ? send_err.msg : "unknown error", spooled,
                             spool_path(sp), datums);
-        } else {
+        } else if (sp) {
                 r = send_dropped_count(cfg, snd, sp, now_ms);
                 if (r < 0)
                         log_warning_errno(r, "%s: cannot update the dropped count: %s", spool_path(sp), strerror(-r));

@@ -603,6 +603,33 @@ static void test_rejected_is_error_not_spooled(void **state)
         report_config_free(&c);
 }
 
+/* A spool that cannot be opened (full disk, broken state dir) does not stop the sending;
+ * only when CloudWatch cannot be reached either is it an error, naming both. */
+static void test_unusable_spool_still_sends(void **state)
+{
+        struct fake *f = *state;
+        struct report_config c;
+        struct metric_batch b = METRIC_BATCH_INIT;
+        struct report_sender s = { fake_send, f };
+        enum report_outcome o;
+        struct error err = ERROR_INIT;
+        char *blocker = path_join(f->tmp, "spool");
+
+        config(f, BASE_ATTRS, &c);
+        /* A file where the spool directory should be. */
+        assert_int_equal(write_file_atomic(blocker, "x", 1, 0600), 0);
+        make_run(&c, NOW_MS, &b);
+        deliver(f, &c, &b, NOW_MS, REPORT_SENT);
+        assert_int_equal(total_got(f), 2);
+        f->down = true;
+        assert_int_equal(report_deliver(&c, &s, NOW_MS, &b, &o, &err), -EIO);
+        assert_non_null(strstr(err.msg, "connection refused"));
+        assert_non_null(strstr(err.msg, blocker));
+        free(blocker);
+        metric_batch_free(&b);
+        report_config_free(&c);
+}
+
 static void test_error_classification(void **state)
 {
         assert_true(report_error_is_transient(-ECONNREFUSED));
@@ -765,6 +792,7 @@ int main(void)
                 T(test_partial_outage_spools_only_the_rest),
                 T(test_metrics_dropped_reported_once),
                 T(test_rejected_is_error_not_spooled),
+                T(test_unusable_spool_still_sends),
                 T(test_error_classification),
                 T(test_units),
                 T(test_recipe_ages_from_records),
