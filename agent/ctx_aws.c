@@ -7,7 +7,6 @@
 #include "aws_session.h"
 #include "ctx.h"
 #include "ec2.h"
-#include "fileio.h"
 #include "log.h"
 
 static void set_error(struct ctx_core *core, const char *op, const char *code, int r, const char *msg)
@@ -27,8 +26,6 @@ static struct aws_session *session(struct opsagent_ctx *ctx, const char *op, int
 {
         struct ctx_core *core = ctx_core_of(ctx);
         struct error err = ERROR_INIT;
-        const char *cfg = getenv("OPSAGENT_CONFIG_DIR");
-        char *dir = NULL;
         int r;
 
         memset(&core->aws_error, 0, sizeof(core->aws_error));
@@ -40,14 +37,8 @@ static struct aws_session *session(struct opsagent_ctx *ctx, const char *op, int
                 *ret_r = r;
                 return NULL;
         }
-        /* Key files readable by others: the core warns about every Custom JSON file already;
-         * only an explicit OPSAGENT_CONFIG_DIR gets the credentials module's own check. */
-        if (cfg && *cfg) {
-                dir = strdup(cfg);
-                if (dir)
-                        aws_session_set_config_dir(core->aws, dir);
-                free(dir);
-        }
+        /* Custom JSON readable by others (keys inside) is warned about by the core when it loads
+         * the layers; credentials_warn_exposed_key_files() is there for other callers. */
         return core->aws;
 }
 
@@ -64,6 +55,22 @@ static int done(struct opsagent_ctx *ctx, const char *op, int r)
                         snprintf(core->aws_error.message, sizeof(core->aws_error.message), "%s", strerror(-r));
         }
         return r;
+}
+
+/* A safety net under every recipe: in a dry run no mutating call leaves the machine. */
+static int refuse_in_dry_run(struct opsagent_ctx *ctx, const char *op)
+{
+        struct ctx_core *core = ctx_core_of(ctx);
+
+        if (!ctx->dry_run)
+                return 0;
+        memset(&core->aws_error, 0, sizeof(core->aws_error));
+        snprintf(core->aws_error.operation, sizeof(core->aws_error.operation), "%s", op);
+        snprintf(core->aws_error.code, sizeof(core->aws_error.code), "DryRun");
+        snprintf(core->aws_error.message, sizeof(core->aws_error.message),
+                 "not sent: this is a dry run, and %s changes things", op);
+        log_warning("%s refused: dry run (a recipe must not make mutating calls with --dry-run)", op);
+        return -EROFS;
 }
 
 static const struct opsagent_aws_error *op_last_error(struct opsagent_ctx *ctx)
@@ -107,8 +114,8 @@ static int op_describe_snapshots(struct opsagent_ctx *ctx, const struct opsagent
 static int op_create_snapshots_each(struct opsagent_ctx *ctx, struct opsagent_ec2_create_snapshot *reqs, size_t n,
                                     unsigned parallel)
 {
-        int r = 0;
-        struct aws_session *s = session(ctx, "CreateSnapshot", &r);
+        int r = refuse_in_dry_run(ctx, "CreateSnapshot");
+        struct aws_session *s = r < 0 ? NULL : session(ctx, "CreateSnapshot", &r);
 
         if (!s) {
                 for (size_t i = 0; i < n; i++) {
@@ -126,8 +133,8 @@ static int op_create_snapshots_multi(struct opsagent_ctx *ctx, const char *insta
                                      const struct opsagent_tag *tags, size_t n_tags,
                                      struct opsagent_ec2_snapshot **ret, size_t *ret_n)
 {
-        int r = 0;
-        struct aws_session *s = session(ctx, "CreateSnapshots", &r);
+        int r = refuse_in_dry_run(ctx, "CreateSnapshots");
+        struct aws_session *s = r < 0 ? NULL : session(ctx, "CreateSnapshots", &r);
 
         if (!s)
                 return r;
@@ -138,8 +145,8 @@ static int op_create_snapshots_multi(struct opsagent_ctx *ctx, const char *insta
 
 static int op_delete_snapshot(struct opsagent_ctx *ctx, const char *snapshot_id)
 {
-        int r = 0;
-        struct aws_session *s = session(ctx, "DeleteSnapshot", &r);
+        int r = refuse_in_dry_run(ctx, "DeleteSnapshot");
+        struct aws_session *s = r < 0 ? NULL : session(ctx, "DeleteSnapshot", &r);
 
         if (!s)
                 return r;
@@ -149,8 +156,8 @@ static int op_delete_snapshot(struct opsagent_ctx *ctx, const char *snapshot_id)
 static int op_create_tags(struct opsagent_ctx *ctx, const char *const *resource_ids,
                           const struct opsagent_tag *tags, size_t n_tags)
 {
-        int r = 0;
-        struct aws_session *s = session(ctx, "CreateTags", &r);
+        int r = refuse_in_dry_run(ctx, "CreateTags");
+        struct aws_session *s = r < 0 ? NULL : session(ctx, "CreateTags", &r);
 
         if (!s)
                 return r;

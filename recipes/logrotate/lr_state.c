@@ -327,19 +327,3 @@ int lr_journal_clear(const char *dir)
         free(path);
         return r;
 }
-
-int lr_state_remove_temporaries(const char *dir)
-{
-        static const char *const names[] = { LR_STATE_FILE LR_TMP_SUFFIX, LR_JOURNAL_FILE LR_TMP_SUFFIX };
-        int r = 0;
-
-        for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
-                char *p = NULL;
-                if (asprintf(&p, "%s/%s", dir, names[i]) < 0)
-                        return -ENOMEM;
-                if (unlink(p) < 0 && errno != ENOENT && r == 0)
-                        r = -errno;
-                free(p);
-        }
-        return r;
-}

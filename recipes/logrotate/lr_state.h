@@ -12,10 +12,10 @@
 
 struct lr_state;
 
-/* Loads DIR/status.json. A missing file gives an empty state. A corrupt one (unparsable, not
- * the expected shape, over LR_STATE_MAX_BYTES) is renamed to status.json.corrupt-EPOCH, an
- * empty state is returned and *ret_warning says so (caller frees; NULL when all was well).
- * *ret: caller frees with lr_state_free(). */
+/* Loads DIR/status.json, removing a temporary that a killed write left. A missing file gives
+ * an empty state. A corrupt one (unparsable, not the expected shape, over LR_STATE_MAX_BYTES)
+ * is renamed to status.json.corrupt-EPOCH, an empty state is returned and *ret_warning says
+ * so (caller frees; NULL when all was well). *ret: caller frees with lr_state_free(). */
 int lr_state_load(const char *dir, struct lr_state **ret, char **ret_warning);
 /* When LOG (un-prefixed path) was last rotated; -ENOENT if never seen. */
 int lr_state_get(struct lr_state *s, const char *log, time_t *ret);
@@ -26,9 +26,6 @@ void lr_state_free(struct lr_state *s);   /* NULL is fine */
 
 /* Writes DATA to PATH atomically with MODE (PATH.opsagent-tmp, fsync, rename, fsync dir). */
 int lr_write_atomic(const char *path, const char *data, size_t len, mode_t mode);
-
-/* Removes what a run killed while writing status.json or journal.json left in DIR. */
-int lr_state_remove_temporaries(const char *dir);
 
 /* The journal: one JSON object describing the step in flight, or none. */
 int lr_journal_write(const char *dir, json_object *step);

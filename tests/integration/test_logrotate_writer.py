@@ -185,15 +185,20 @@ class TestCopytruncateLoss(WriterCase):
     """copytruncate cannot be lossless with a writer that keeps writing; measure it, ours next to
     logrotate's, and check that what is kept is whole, in order and never duplicated."""
 
-    def measure(self, rotate_once):
+    def measure(self, rotate_once, ours=True):
+        """Returns (written, lost, duplicated). Ours must never duplicate a line; logrotate's
+        copytruncate can (a line written between its copy and its truncate), so for it the
+        duplicates are counted and reported, not asserted."""
         self.start_writer()
         for _ in range(ROTATIONS):
             rotate_once()
             time.sleep(0.2)
         written = self.stop_writer()
         numbers = self.lines_everywhere()
-        self.assertEqual(len(numbers), len(set(numbers)), "duplicated lines")
-        return written, written - len(numbers)
+        duplicated = len(numbers) - len(set(numbers))
+        if ours:
+            self.assertEqual(duplicated, 0, "duplicated lines")
+        return written, written - len(set(numbers)), duplicated
 
     def test_copytruncate_loss_next_to_logrotate(self):
         attrs = {"sets": {"w": {"paths": ["/var/log/app/w.log"], "size": 1, "rotate": 10,
@@ -203,7 +208,7 @@ class TestCopytruncateLoss(WriterCase):
             r = self.run_recipe(attrs)
             self.assertEqual(r.returncode, 0, r.stdout + r.stderr)
 
-        written, lost = self.measure(ours)
+        written, lost, _ = self.measure(ours)
         self.stop_writer()
         for n in os.listdir(self.path("var/log/app")):
             os.unlink(os.path.join(self.path("var/log/app"), n))
@@ -215,10 +220,10 @@ class TestCopytruncateLoss(WriterCase):
             r = subprocess.run([LOGROTATE, "-s", state, conf], capture_output=True, text=True)
             self.assertEqual(r.returncode, 0, r.stderr)
 
-        lr_written, lr_lost = self.measure(theirs)
+        lr_written, lr_lost, lr_dup = self.measure(theirs, ours=False)
         print("# copytruncate over %d rotations: opsagent lost %d of %d lines (%.3f%%), logrotate lost %d of %d "
-              "(%.3f%%)" % (ROTATIONS, lost, written, 100.0 * lost / written, lr_lost, lr_written,
-                            100.0 * lr_lost / lr_written))
+              "(%.3f%%) and duplicated %d" % (ROTATIONS, lost, written, 100.0 * lost / written, lr_lost, lr_written,
+                                            100.0 * lr_lost / lr_written, lr_dup))
 
 
 if __name__ == "__main__":
