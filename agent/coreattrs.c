@@ -2,6 +2,7 @@
 
 #include "aws_session.h"
 #include "coreattrs.h"
+#include "report.h"
 
 /* opsagent.*: which recipes run with `--all` and get timers, how long run records are kept.
  * opsagent.instance holds the instance facts and cannot be set from JSON. */
@@ -26,5 +27,6 @@ static const char opsagent_schema[] =
 const struct core_attr_section core_attr_sections[] = {
         { "opsagent", opsagent_defaults, opsagent_schema },
         { "aws", AWS_ATTR_DEFAULTS_JSON, AWS_ATTR_SCHEMA_JSON },
+        { "cloudwatch", report_attr_defaults, report_attr_schema },
         { NULL, NULL, NULL },
 };

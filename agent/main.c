@@ -7,6 +7,7 @@
 #include "commands.h"
 #include "log.h"
 #include "logrotate_import.h"
+#include "report.h"
 #include "runner.h"
 #include "setup.h"
 
@@ -83,6 +84,18 @@ const struct command opsagent_commands[] = {
                 .min_args = 1,
                 .max_args = 1,
                 .run = cmd_logrotate_import_cli,
+        },
+        {
+                .name = "report",
+                .summary = "send the heartbeat and host metrics to CloudWatch",
+                .usage = "report",
+                .help = "Sends Heartbeat, the host metrics (disk_used_percent per filesystem, mem_used_percent,\n"
+                        "swap_used_percent, load averages) and SecondsSinceLastSuccess of every enabled recipe\n"
+                        "to CloudWatch (namespace cloudwatch.namespace), after what the spool kept while\n"
+                        "CloudWatch could not be reached. Run by a timer every 5 minutes. Nothing is sent when\n"
+                        "cloudwatch.enabled is false. If CloudWatch cannot be reached the metrics are spooled\n"
+                        "and the command still succeeds.\n",
+                .run = cmd_report,
         },
         SETUP_COMMAND,
         { .name = NULL },

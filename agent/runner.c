@@ -16,6 +16,7 @@
 #include "lock.h"
 #include "log.h"
 #include "records.h"
+#include "report.h"
 #include "runner.h"
 #include "timeutil.h"
 
@@ -330,6 +331,12 @@ static int run_one(const struct paths *p, struct attrs *a, const struct plugin *
                 r = records_prune(p->state_dir, (size_t)keep, days * 86400, now_realtime_usec(), &removed);
                 if (r < 0)
                         log_warning_errno(r, "cannot prune old run records: %s", strerror(-r));
+        }
+        if (!o->no_report) {
+                struct error rerr = ERROR_INIT;
+
+                if (report_after_run(attrs_tree(a), p->state_dir, &rec, &rerr) < 0)
+                        log_warning("%s: metrics not reported: %s", name, rerr.msg);
         }
 out:
         run_record_clear(&rec);

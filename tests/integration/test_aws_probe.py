@@ -40,7 +40,7 @@ class ProbeTest(harness.AgentTestCase):
         if extra:
             attrs["aws_probe"].update(extra)
         self.write_json("etc/opsagent/stack.json", attrs, mode=mode)
-        return self.agent("run", "--recipe", "aws_probe", env=env, timeout=timeout)
+        return self.agent("run", "--recipe", "aws_probe", "--no-report", env=env, timeout=timeout)
 
     def lines(self, r, op):
         return [l.strip()[len("probe %s " % op):] for l in r.stdout.splitlines()

@@ -1,0 +1,110 @@
+"""Outages: metrics that cannot be sent are spooled with their original timestamps and arrive
+exactly once when CloudWatch answers again; the spool's bound and MetricsDropped; a torn
+spool record."""
+import os
+
+import tap
+from report_common import SPOOL, ReportCase
+
+
+class Outage(ReportCase):
+    def outage_runs(self, n, env=None, **faults):
+        """N runs while CloudWatch fails; they succeed (exit 0) and their metrics are spooled."""
+        for i in range(n):
+            if faults:
+                self.aws.set_faults(**faults)
+            r = self.run_probe(env=env)
+            self.assertIn("spool", r.stderr + r.stdout)
+        self.aws.clear_faults()
+        self.assertTrue(self.spool_exists())
+
+    def meant_all(self):
+        meant = []
+        for rec in self.records():
+            meant += self.meant_for_run(rec)
+        return meant
+
+    def recovered(self):
+        """What arrived after recovery, without the heartbeat that carried it."""
+        return [d for d in self.received() if d[0] not in ("Heartbeat", "mem_used_percent", "swap_used_percent",
+                                                             "disk_used_percent", "system_load1", "system_load5",
+                                                             "system_load15", "SecondsSinceLastSuccess")]
+
+    def test_503_outage_spools_and_everything_arrives_once(self):
+        self.set_stack(report_probe={"metrics": 2})
+        self.outage_runs(3, http_503=1000)
+        self.assertEqual(self.aws.metric_data(), [])
+        # Every attempt was answered 503, after a retry each.
+        self.assertGreaterEqual(self.aws.calls().get("PutMetricData", 0), 6)
+        self.report()
+        self.assertSameDatums(self.recovered(), self.meant_all())
+        self.assertFalse(self.spool_exists())
+        # And nothing again on the next send.
+        self.aws.reset_calls()
+        self.report()
+        self.assertEqual(self.recovered(), [])
+
+    def test_connection_refused_spools_and_everything_arrives_once(self):
+        self.outage_runs(2, env=self.refused_env())
+        self.assertEqual(self.aws.calls().get("PutMetricData", 0), 0)
+        # The next run sends the spool first (oldest first), then its own metrics.
+        self.run_probe()
+        got = self.recovered()
+        self.assertSameDatums(got, self.meant_all())
+        ends = [d[4] for d in got if d[0] == "RecipeSucceeded"]
+        self.assertEqual(ends, sorted(ends))
+        self.assertEqual(len(ends), 3)
+
+    def test_throttling_spools(self):
+        self.outage_runs(1, throttle=1000)
+        self.report()
+        self.assertSameDatums(self.recovered(), self.meant_all())
+
+    def test_heartbeat_during_outage_spooled_too(self):
+        r = self.report(env=self.refused_env())
+        self.assertIn("spool", r.stderr + r.stdout)
+        self.report()
+        hb = [d for d in self.received() if d[0] == "Heartbeat"]
+        self.assertEqual(len(hb), 2)
+        self.assertLess(hb[0][4], hb[1][4] + 1)
+
+    def test_bound_drops_oldest_and_reports_metrics_dropped(self):
+        # 4 KiB of spool holds a few runs of 7 datums, not 7 runs.
+        self.set_stack(cloudwatch={"spool_max_bytes": 4096}, report_probe={"metrics": 5}, aws={"max_attempts": 1})
+        self.outage_runs(7, env=self.refused_env())
+        self.assertLessEqual(os.path.getsize(self.path(SPOOL)), 2 * 4096)
+        self.report()
+        got = self.recovered()
+        dropped = [d for d in got if d[0] == "MetricsDropped"]
+        self.assertEqual(len(dropped), 1, got)
+        self.assertEqual(dropped[0][2], "Count")
+        self.assertEqual(dropped[0][3], {"InstanceId": self.instance_id()})
+        arrived = [d for d in got if d[0] != "MetricsDropped"]
+        meant = self.meant_all()
+        self.assertEqual(len(meant), 7 * 7)
+        self.assertGreater(dropped[0][1], 0)
+        self.assertEqual(len(arrived) + dropped[0][1], len(meant))
+        # What arrived is the newest part of what was meant, each once.
+        keys = [(d[0], d[4]) for d in arrived]
+        self.assertEqual(len(keys), len(set(keys)))
+        newest = sorted(meant, key=lambda d: d[4])[-len(arrived):]
+        self.assertSameDatums(arrived, newest)
+        # The count is reported once.
+        self.aws.reset_calls()
+        self.report()
+        self.assertNotIn("MetricsDropped", [d[0] for d in self.received()])
+
+    def test_torn_last_record_skipped_rest_arrives(self):
+        self.outage_runs(2, env=self.refused_env())
+        size = os.path.getsize(self.path(SPOOL))
+        with open(self.path(SPOOL), "r+b") as f:
+            f.truncate(size - 10)       # the second run's record, cut by a power loss
+        r = self.report()
+        self.assertIn("torn", r.stderr)
+        first = self.records()[0]
+        self.assertSameDatums(self.recovered(), self.meant_for_run(first))
+        self.assertFalse(self.spool_exists())
+
+
+if __name__ == "__main__":
+    tap.main()
