@@ -33,7 +33,7 @@ report_integration_tests = tests/integration/test_report_alarms.py tests/integra
 	tests/integration/test_report_spool.py
 TESTS += $(report_integration_tests)
 EXTRA_DIST += $(report_integration_tests) tests/integration/report_common.py \
-	packaging/cloudwatch-alarms.yaml agent/REPORTING.md
+	packaging/cloudwatch-alarms.yaml
 
 # Benchmark of the spool (built with the tests, never run by make check).
 check_PROGRAMS += tests/bench/bench_spool

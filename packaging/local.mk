@@ -44,7 +44,7 @@ CLEANFILES += $(packaging_units_generated)
 
 # The least-privilege IAM policy for what the recipes and the report call.
 packagingdocdir = $(docdir)
-dist_packagingdoc_DATA = packaging/iam-policy.json packaging/README.md
+dist_packagingdoc_DATA = packaging/iam-policy.json packaging/cloudwatch-alarms.yaml README.md
 
 EXTRA_DIST += $(packaging_unit_templates) \
 	packaging/systemd/opsagent-report.timer \

@@ -1,4 +1,4 @@
-"""packaging/README.md's launch examples work as written: the cfn-init metadata sits in a
+"""README.md's launch examples work as written: the cfn-init metadata sits in a
 template cfn-lint accepts, the Custom JSON it writes and the user-data example are JSON
 objects, the recipes they turn on have timers, and the command run is `opsagent setup`."""
 import json
@@ -14,7 +14,8 @@ sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 import harness  # noqa: E402
 import tap  # noqa: E402
 
-README = os.path.join(harness.SRCDIR, "packaging", "README.md")
+README = os.path.join(harness.SRCDIR, "README.md")
+ALARMS = os.path.join(harness.SRCDIR, "packaging", "cloudwatch-alarms.yaml")
 
 
 def blocks(lang):
@@ -23,8 +24,8 @@ def blocks(lang):
 
 
 def cfn_init_yaml():
-    b = blocks("yaml")
-    assert len(b) == 1, "expected one yaml block in the README"
+    b = [x for x in blocks("yaml") if "AWS::CloudFormation::Init" in x]
+    assert len(b) == 1, "expected one cfn-init yaml block in the README"
     return b[0]
 
 
@@ -54,7 +55,11 @@ class Readme(unittest.TestCase):
         self.assertRegex(cfn_init_yaml(), r"\n +command: /usr/bin/opsagent setup\n")
 
     def test_user_data_example_is_a_json_object(self):
-        b = blocks("json")
+        with open(README) as f:
+            text = f.read()
+        section = text[text.index("### Launch with user-data only"):]
+        section = section[:section.index("\n## ")] if "\n## " in section else section
+        b = re.findall(r"```json\n(.*?)```", section, re.S)
         self.assertEqual(len(b), 1)
         attrs = json.loads(b[0])
         self.assertIsInstance(attrs, dict)
@@ -74,6 +79,14 @@ class Readme(unittest.TestCase):
                 f.write(t)
             r = subprocess.run(["cfn-lint", p], capture_output=True, text=True, timeout=120)
             self.assertEqual(r.returncode, 0, r.stdout + r.stderr)
+
+    def test_alarms_shown_are_the_linted_template(self):
+        """The alarms snippet in the README is packaging/cloudwatch-alarms.yaml, which
+        test_report_alarms.py runs through cfn-lint."""
+        shown = [x for x in blocks("yaml") if "AWS::CloudWatch::Alarm" in x]
+        self.assertEqual(len(shown), 1)
+        with open(ALARMS) as f:
+            self.assertEqual(shown[0], f.read())
 
 
 if __name__ == "__main__":
