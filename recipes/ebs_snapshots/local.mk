@@ -1,7 +1,11 @@
 # recipes/ebs_snapshots: nightly EBS snapshots with retention (issue 4).
 # The plugin is built from small modules; the pure ones are unit-tested on their own.
 ebs_snapshots_modules = \
-	recipes/ebs_snapshots/retention.c recipes/ebs_snapshots/retention.h
+	recipes/ebs_snapshots/retention.c recipes/ebs_snapshots/retention.h \
+	recipes/ebs_snapshots/config.c recipes/ebs_snapshots/config.h \
+	recipes/ebs_snapshots/volumes.c recipes/ebs_snapshots/volumes.h \
+	recipes/ebs_snapshots/devmap.c recipes/ebs_snapshots/devmap.h \
+	recipes/ebs_snapshots/freeze.c recipes/ebs_snapshots/freeze.h
 
 plugin_LTLIBRARIES += recipes/ebs_snapshots/ebs_snapshots.la
 recipes_ebs_snapshots_ebs_snapshots_la_SOURCES = $(ebs_snapshots_modules) \
@@ -13,7 +17,8 @@ RECIPE_BUILD_DIRS += $(abs_top_builddir)/recipes/ebs_snapshots/.libs
 
 # Unit tests: one binary per module, built from the module's own sources.
 EBS_TEST_CFLAGS = $(TEST_CFLAGS) -I$(top_srcdir)/recipes/ebs_snapshots
-ebs_unit_tests = tests/unit/test_ebs_retention
+ebs_unit_tests = tests/unit/test_ebs_retention tests/unit/test_ebs_config \
+	tests/unit/test_ebs_devmap tests/unit/test_ebs_freeze
 check_PROGRAMS += $(ebs_unit_tests)
 TESTS += $(ebs_unit_tests)
 
@@ -21,3 +26,20 @@ tests_unit_test_ebs_retention_SOURCES = tests/unit/test_ebs_retention.c \
 	recipes/ebs_snapshots/retention.c recipes/ebs_snapshots/retention.h
 tests_unit_test_ebs_retention_CFLAGS = $(EBS_TEST_CFLAGS)
 tests_unit_test_ebs_retention_LDADD = $(CMOCKA_LIBS) $(JSONC_LIBS)
+
+tests_unit_test_ebs_config_SOURCES = tests/unit/test_ebs_config.c \
+	recipes/ebs_snapshots/config.c recipes/ebs_snapshots/config.h \
+	recipes/ebs_snapshots/volumes.c recipes/ebs_snapshots/volumes.h
+tests_unit_test_ebs_config_CFLAGS = $(EBS_TEST_CFLAGS)
+tests_unit_test_ebs_config_LDADD = $(CMOCKA_LIBS) $(JSONC_LIBS)
+
+tests_unit_test_ebs_devmap_SOURCES = tests/unit/test_ebs_devmap.c \
+	recipes/ebs_snapshots/devmap.c recipes/ebs_snapshots/devmap.h
+tests_unit_test_ebs_devmap_CFLAGS = $(EBS_TEST_CFLAGS)
+tests_unit_test_ebs_devmap_LDADD = $(CMOCKA_LIBS)
+
+# Freezes a loop-mounted ext4 image when run as root with loop devices; says SKIP otherwise.
+tests_unit_test_ebs_freeze_SOURCES = tests/unit/test_ebs_freeze.c \
+	recipes/ebs_snapshots/freeze.c recipes/ebs_snapshots/freeze.h
+tests_unit_test_ebs_freeze_CFLAGS = $(EBS_TEST_CFLAGS)
+tests_unit_test_ebs_freeze_LDADD = $(CMOCKA_LIBS)
