@@ -2,7 +2,7 @@
 # The plugin is built from small modules; the pure ones are unit-tested on their own.
 ebs_snapshots_modules = \
 	recipes/ebs_snapshots/retention.c recipes/ebs_snapshots/retention.h \
-	recipes/ebs_snapshots/config.c recipes/ebs_snapshots/config.h \
+	recipes/ebs_snapshots/settings.c recipes/ebs_snapshots/settings.h \
 	recipes/ebs_snapshots/volumes.c recipes/ebs_snapshots/volumes.h \
 	recipes/ebs_snapshots/devmap.c recipes/ebs_snapshots/devmap.h \
 	recipes/ebs_snapshots/freeze.c recipes/ebs_snapshots/freeze.h
@@ -17,8 +17,8 @@ RECIPE_BUILD_DIRS += $(abs_top_builddir)/recipes/ebs_snapshots/.libs
 
 # Unit tests: one binary per module, built from the module's own sources.
 EBS_TEST_CFLAGS = $(TEST_CFLAGS) -I$(top_srcdir)/recipes/ebs_snapshots
-ebs_unit_tests = tests/unit/test_ebs_retention tests/unit/test_ebs_config \
-	tests/unit/test_ebs_devmap tests/unit/test_ebs_freeze
+ebs_unit_tests = tests/unit/test_ebs_retention tests/unit/test_ebs_settings \
+	tests/unit/test_ebs_devmap tests/unit/test_ebs_freeze tests/unit/test_ebs_run
 check_PROGRAMS += $(ebs_unit_tests)
 TESTS += $(ebs_unit_tests)
 
@@ -27,11 +27,11 @@ tests_unit_test_ebs_retention_SOURCES = tests/unit/test_ebs_retention.c \
 tests_unit_test_ebs_retention_CFLAGS = $(EBS_TEST_CFLAGS)
 tests_unit_test_ebs_retention_LDADD = $(CMOCKA_LIBS) $(JSONC_LIBS)
 
-tests_unit_test_ebs_config_SOURCES = tests/unit/test_ebs_config.c \
-	recipes/ebs_snapshots/config.c recipes/ebs_snapshots/config.h \
+tests_unit_test_ebs_settings_SOURCES = tests/unit/test_ebs_settings.c \
+	recipes/ebs_snapshots/settings.c recipes/ebs_snapshots/settings.h \
 	recipes/ebs_snapshots/volumes.c recipes/ebs_snapshots/volumes.h
-tests_unit_test_ebs_config_CFLAGS = $(EBS_TEST_CFLAGS)
-tests_unit_test_ebs_config_LDADD = $(CMOCKA_LIBS) $(JSONC_LIBS)
+tests_unit_test_ebs_settings_CFLAGS = $(EBS_TEST_CFLAGS)
+tests_unit_test_ebs_settings_LDADD = $(CMOCKA_LIBS) $(JSONC_LIBS)
 
 tests_unit_test_ebs_devmap_SOURCES = tests/unit/test_ebs_devmap.c \
 	recipes/ebs_snapshots/devmap.c recipes/ebs_snapshots/devmap.h
@@ -43,3 +43,9 @@ tests_unit_test_ebs_freeze_SOURCES = tests/unit/test_ebs_freeze.c \
 	recipes/ebs_snapshots/freeze.c recipes/ebs_snapshots/freeze.h
 tests_unit_test_ebs_freeze_CFLAGS = $(EBS_TEST_CFLAGS)
 tests_unit_test_ebs_freeze_LDADD = $(CMOCKA_LIBS)
+
+# run() against a fake context and an in-memory EC2.
+tests_unit_test_ebs_run_SOURCES = tests/unit/test_ebs_run.c $(ebs_snapshots_modules) \
+	recipes/ebs_snapshots/ebs_snapshots.c
+tests_unit_test_ebs_run_CFLAGS = $(EBS_TEST_CFLAGS)
+tests_unit_test_ebs_run_LDADD = $(CMOCKA_LIBS) $(JSONC_LIBS)

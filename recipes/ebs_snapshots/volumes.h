@@ -6,7 +6,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 
-#include "config.h"
+#include "settings.h"
 #include "opsagent/aws.h"
 
 #define EBS_REASON_MAX 256

@@ -5,7 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "config.h"
+#include "settings.h"
 
 const char ebs_defaults_json[] =
         "{"

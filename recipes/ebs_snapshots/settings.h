@@ -1,8 +1,8 @@
-/* ebs_snapshots configuration: the shipped defaults and schema, and the attributes (already
+/* ebs_snapshots settings: the shipped defaults and schema, and the attributes (already
  * merged and schema-checked by the agent) turned into a typed struct with the checks a JSON
  * Schema cannot express (one policy at a time, reserved tag keys, description escapes). */
-#ifndef EBS_CONFIG_H
-#define EBS_CONFIG_H
+#ifndef EBS_SETTINGS_H
+#define EBS_SETTINGS_H
 
 #include <stdbool.h>
 #include <stddef.h>

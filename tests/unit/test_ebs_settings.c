@@ -9,7 +9,7 @@
 #include <string.h>
 #include <cmocka.h>
 
-#include "config.h"
+#include "settings.h"
 #include "volumes.h"
 
 static json_object *defaults_with(const char *overlay)
@@ -374,5 +374,5 @@ int main(void)
                 cmocka_unit_test(test_device_equal),
                 cmocka_unit_test(test_select),
         };
-        return cmocka_run_group_tests_name("ebs_config", tests, NULL, NULL);
+        return cmocka_run_group_tests_name("ebs_settings", tests, NULL, NULL);
 }
