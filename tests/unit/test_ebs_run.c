@@ -421,7 +421,14 @@ static void test_descriptor(void **state)
         assert_string_equal(opsagent_recipe.name, "ebs_snapshots");
         assert_string_equal(opsagent_recipe.attr_root, "ebs_snapshots");
         assert_true(opsagent_recipe.flags & OPSAGENT_RECIPE_NEEDS_INSTANCE);
-        assert_non_null(json_tokener_parse(opsagent_recipe.schema_json) ? "ok" : NULL);
+        {
+                json_object *schema = json_tokener_parse(opsagent_recipe.schema_json);
+                json_object *defaults = json_tokener_parse(opsagent_recipe.defaults_json);
+                assert_non_null(schema);
+                assert_non_null(defaults);
+                json_object_put(schema);
+                json_object_put(defaults);
+        }
 }
 
 /* keep=2 over five nights on three volumes; a manual snapshot of vol-f survives every night. */
