@@ -1,0 +1,178 @@
+/* The AWS half of the recipe context: struct opsagent_aws_ops over the agent's session. */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "aws_session.h"
+#include "ctx.h"
+#include "ec2.h"
+#include "fileio.h"
+#include "log.h"
+
+static void set_error(struct ctx_core *core, const char *op, const char *code, int r, const char *msg)
+{
+        struct opsagent_aws_error *e = &core->aws_error;
+        char *clean = log_scrub(msg ? msg : strerror(-r));
+
+        memset(e, 0, sizeof(*e));
+        snprintf(e->operation, sizeof(e->operation), "%s", op);
+        snprintf(e->code, sizeof(e->code), "%s", code);
+        snprintf(e->message, sizeof(e->message), "%s", clean ? clean : "(message withheld)");
+        free(clean);
+}
+
+/* The run's session, created on first use. */
+static struct aws_session *session(struct opsagent_ctx *ctx, const char *op, int *ret_r)
+{
+        struct ctx_core *core = ctx_core_of(ctx);
+        struct error err = ERROR_INIT;
+        const char *cfg = getenv("OPSAGENT_CONFIG_DIR");
+        char *dir = NULL;
+        int r;
+
+        memset(&core->aws_error, 0, sizeof(core->aws_error));
+        if (core->aws)
+                return core->aws;
+        r = aws_session_new(core->attrs, core->recipe_attrs, &core->aws, &err);
+        if (r < 0) {
+                set_error(core, op, "Configuration", r, err.msg[0] ? err.msg : NULL);
+                *ret_r = r;
+                return NULL;
+        }
+        dir = cfg && *cfg ? strdup(cfg) : path_under_root(ctx->root, SYSCONFDIR "/opsagent");
+        if (dir)
+                aws_session_set_config_dir(core->aws, dir);
+        free(dir);
+        return core->aws;
+}
+
+/* After a call: copy the session's error into the context's. */
+static int done(struct opsagent_ctx *ctx, const char *op, int r)
+{
+        struct ctx_core *core = ctx_core_of(ctx);
+
+        if (r < 0 && core->aws) {
+                core->aws_error = core->aws->last_error;
+                if (!core->aws_error.operation[0])
+                        snprintf(core->aws_error.operation, sizeof(core->aws_error.operation), "%s", op);
+                if (!core->aws_error.message[0])
+                        snprintf(core->aws_error.message, sizeof(core->aws_error.message), "%s", strerror(-r));
+        }
+        return r;
+}
+
+static const struct opsagent_aws_error *op_last_error(struct opsagent_ctx *ctx)
+{
+        return &ctx_core_of(ctx)->aws_error;
+}
+
+static int op_describe_instance(struct opsagent_ctx *ctx, const char *instance_id,
+                                struct opsagent_ec2_instance **ret)
+{
+        int r = 0;
+        struct aws_session *s = session(ctx, "DescribeInstances", &r);
+
+        if (!s)
+                return r;
+        return done(ctx, "DescribeInstances", ec2_describe_instance(s, instance_id, ret));
+}
+
+static int op_describe_volumes(struct opsagent_ctx *ctx, const char *const *volume_ids,
+                               struct opsagent_ec2_volume **ret, size_t *ret_n)
+{
+        int r = 0;
+        struct aws_session *s = session(ctx, "DescribeVolumes", &r);
+
+        if (!s)
+                return r;
+        return done(ctx, "DescribeVolumes", ec2_describe_volumes(s, volume_ids, ret, ret_n));
+}
+
+static int op_describe_snapshots(struct opsagent_ctx *ctx, const struct opsagent_ec2_filter *filters,
+                                 struct opsagent_ec2_snapshot **ret, size_t *ret_n)
+{
+        int r = 0;
+        struct aws_session *s = session(ctx, "DescribeSnapshots", &r);
+
+        if (!s)
+                return r;
+        return done(ctx, "DescribeSnapshots", ec2_describe_snapshots(s, filters, ret, ret_n));
+}
+
+static int op_create_snapshots_each(struct opsagent_ctx *ctx, struct opsagent_ec2_create_snapshot *reqs, size_t n,
+                                    unsigned parallel)
+{
+        int r = 0;
+        struct aws_session *s = session(ctx, "CreateSnapshot", &r);
+
+        if (!s) {
+                for (size_t i = 0; i < n; i++) {
+                        reqs[i].result = r;
+                        reqs[i].snapshot_id = NULL;
+                        reqs[i].error = ctx_core_of(ctx)->aws_error;
+                }
+                return r;
+        }
+        return done(ctx, "CreateSnapshot", ec2_create_snapshots_each(s, reqs, n, parallel));
+}
+
+static int op_create_snapshots_multi(struct opsagent_ctx *ctx, const char *instance_id, bool exclude_boot,
+                                     const char *const *exclude_volume_ids, const char *description,
+                                     const struct opsagent_tag *tags, size_t n_tags,
+                                     struct opsagent_ec2_snapshot **ret, size_t *ret_n)
+{
+        int r = 0;
+        struct aws_session *s = session(ctx, "CreateSnapshots", &r);
+
+        if (!s)
+                return r;
+        return done(ctx, "CreateSnapshots",
+                    ec2_create_snapshots_multi(s, instance_id, exclude_boot, exclude_volume_ids, description, tags,
+                                               n_tags, ret, ret_n));
+}
+
+static int op_delete_snapshot(struct opsagent_ctx *ctx, const char *snapshot_id)
+{
+        int r = 0;
+        struct aws_session *s = session(ctx, "DeleteSnapshot", &r);
+
+        if (!s)
+                return r;
+        return done(ctx, "DeleteSnapshot", ec2_delete_snapshot(s, snapshot_id));
+}
+
+static int op_create_tags(struct opsagent_ctx *ctx, const char *const *resource_ids,
+                          const struct opsagent_tag *tags, size_t n_tags)
+{
+        int r = 0;
+        struct aws_session *s = session(ctx, "CreateTags", &r);
+
+        if (!s)
+                return r;
+        return done(ctx, "CreateTags", ec2_create_tags(s, resource_ids, tags, n_tags));
+}
+
+const struct opsagent_aws_ops ctx_aws_ops = {
+        .size = sizeof(struct opsagent_aws_ops),
+        .last_error = op_last_error,
+        .ec2_describe_instance = op_describe_instance,
+        .ec2_instance_free = ec2_instance_free,
+        .ec2_describe_volumes = op_describe_volumes,
+        .ec2_volumes_free = ec2_volumes_free,
+        .ec2_describe_snapshots = op_describe_snapshots,
+        .ec2_snapshots_free = ec2_snapshots_free,
+        .ec2_create_snapshots_each = op_create_snapshots_each,
+        .ec2_create_snapshot_clear = ec2_create_snapshot_clear,
+        .ec2_create_snapshots_multi = op_create_snapshots_multi,
+        .ec2_delete_snapshot = op_delete_snapshot,
+        .ec2_create_tags = op_create_tags,
+};
+
+void ctx_aws_done(struct ctx_core *core)
+{
+        if (!core)
+                return;
+        aws_session_free(core->aws);
+        core->aws = NULL;
+}

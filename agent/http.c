@@ -1,0 +1,260 @@
+#include <ctype.h>
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include "http.h"
+
+struct http_client {
+        CURLM *multi;
+        unsigned flags;
+        size_t n_active;
+};
+
+static void curl_global(void)
+{
+        static int done;
+
+        if (!done) {
+                curl_global_init(CURL_GLOBAL_DEFAULT);
+                done = 1;
+        }
+}
+
+int http_errno_from_curl(CURLcode code)
+{
+        switch (code) {
+        case CURLE_OK:
+                return 0;
+        case CURLE_OPERATION_TIMEDOUT:
+                return -ETIMEDOUT;
+        case CURLE_COULDNT_CONNECT:
+                return -ECONNREFUSED;
+        case CURLE_COULDNT_RESOLVE_HOST:
+        case CURLE_COULDNT_RESOLVE_PROXY:
+                return -EHOSTUNREACH;
+        case CURLE_OUT_OF_MEMORY:
+                return -ENOMEM;
+        case CURLE_WRITE_ERROR:
+                return -E2BIG;
+        case CURLE_URL_MALFORMAT:
+        case CURLE_UNSUPPORTED_PROTOCOL:
+                return -EINVAL;
+        default:
+                return -EIO;
+        }
+}
+
+int http_client_new(unsigned flags, struct http_client **ret)
+{
+        struct http_client *c;
+
+        curl_global();
+        c = calloc(1, sizeof(*c));
+        if (!c)
+                return -ENOMEM;
+        c->multi = curl_multi_init();
+        if (!c->multi) {
+                free(c);
+                return -ENOMEM;
+        }
+        c->flags = flags;
+        *ret = c;
+        return 0;
+}
+
+void http_client_free(struct http_client *c)
+{
+        if (!c)
+                return;
+        curl_multi_cleanup(c->multi);
+        free(c);
+}
+
+static size_t on_body(char *ptr, size_t size, size_t nmemb, void *userdata)
+{
+        struct http_xfer *x = userdata;
+        size_t n = size * nmemb;
+
+        if (buf_append(&x->body, ptr, n) < 0)
+                return 0; /* curl fails the transfer with CURLE_WRITE_ERROR */
+        return n;
+}
+
+static void copy_trimmed(char *dst, size_t dst_size, const char *v, size_t len)
+{
+        while (len > 0 && isspace((unsigned char)*v)) {
+                v++;
+                len--;
+        }
+        while (len > 0 && isspace((unsigned char)v[len - 1]))
+                len--;
+        if (len >= dst_size)
+                len = dst_size - 1;
+        memcpy(dst, v, len);
+        dst[len] = '\0';
+}
+
+static size_t on_header(char *ptr, size_t size, size_t nmemb, void *userdata)
+{
+        struct http_xfer *x = userdata;
+        size_t n = size * nmemb;
+        const char *colon = memchr(ptr, ':', n);
+        size_t name_len;
+
+        if (!colon)
+                return n;
+        name_len = (size_t)(colon - ptr);
+        if (name_len == 4 && strncasecmp(ptr, "date", 4) == 0)
+                copy_trimmed(x->date, sizeof(x->date), colon + 1, n - name_len - 1);
+        else if ((name_len == 16 && strncasecmp(ptr, "x-amzn-requestid", 16) == 0) ||
+                 (name_len == 16 && strncasecmp(ptr, "x-amz-request-id", 16) == 0))
+                copy_trimmed(x->request_id, sizeof(x->request_id), colon + 1, n - name_len - 1);
+        return n;
+}
+
+void http_xfer_clear(struct http_client *c, struct http_xfer *x)
+{
+        if (!x)
+                return;
+        if (x->easy) {
+                if (x->active && c) {
+                        curl_multi_remove_handle(c->multi, x->easy);
+                        c->n_active--;
+                }
+                curl_easy_cleanup(x->easy);
+        }
+        curl_slist_free_all(x->hdrs);
+        buf_free(&x->body);
+        x->easy = NULL;
+        x->hdrs = NULL;
+        x->active = false;
+}
+
+int http_xfer_start(struct http_client *c, struct http_xfer *x, const struct http_request *req)
+{
+        void *userdata = x->userdata;
+        CURL *e;
+        int r = -ENOMEM;
+
+        memset(x, 0, sizeof(*x));
+        x->userdata = userdata;
+        buf_init(&x->body, req->max_response ? req->max_response : HTTP_MAX_RESPONSE);
+        e = curl_easy_init();
+        if (!e)
+                return -ENOMEM;
+        x->easy = e;
+        for (size_t i = 0; i < req->n_headers; i++) {
+                char line[8192];
+                struct curl_slist *l;
+
+                snprintf(line, sizeof(line), "%s: %s", req->headers[i].name, req->headers[i].value);
+                l = curl_slist_append(x->hdrs, line);
+                if (!l)
+                        goto fail;
+                x->hdrs = l;
+        }
+        /* No "Expect: 100-continue" round trip, no default Accept. */
+        {
+                struct curl_slist *l = curl_slist_append(x->hdrs, "Expect:");
+                if (!l)
+                        goto fail;
+                x->hdrs = l;
+        }
+        if (curl_easy_setopt(e, CURLOPT_URL, req->url) != CURLE_OK) {
+                r = -EINVAL;
+                goto fail;
+        }
+        curl_easy_setopt(e, CURLOPT_PROTOCOLS_STR, "http,https");
+        curl_easy_setopt(e, CURLOPT_NOSIGNAL, 1L);
+        curl_easy_setopt(e, CURLOPT_PRIVATE, (char *)x);
+        curl_easy_setopt(e, CURLOPT_HTTPHEADER, x->hdrs);
+        curl_easy_setopt(e, CURLOPT_WRITEFUNCTION, on_body);
+        curl_easy_setopt(e, CURLOPT_WRITEDATA, x);
+        curl_easy_setopt(e, CURLOPT_HEADERFUNCTION, on_header);
+        curl_easy_setopt(e, CURLOPT_HEADERDATA, x);
+        curl_easy_setopt(e, CURLOPT_ERRORBUFFER, x->errbuf);
+        curl_easy_setopt(e, CURLOPT_TIMEOUT_MS, req->timeout_ms > 0 ? req->timeout_ms : 30000L);
+        curl_easy_setopt(e, CURLOPT_CONNECTTIMEOUT_MS,
+                         req->connect_timeout_ms > 0 ? req->connect_timeout_ms : 5000L);
+        curl_easy_setopt(e, CURLOPT_FOLLOWLOCATION, 0L);
+        curl_easy_setopt(e, CURLOPT_USERAGENT, "opsagent/" PACKAGE_VERSION);
+        if (c->flags & HTTP_NO_PROXY)
+                curl_easy_setopt(e, CURLOPT_PROXY, "");
+        if (strcmp(req->method, "POST") == 0 || strcmp(req->method, "PUT") == 0) {
+                curl_easy_setopt(e, CURLOPT_POST, 1L);
+                curl_easy_setopt(e, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)req->body_len);
+                curl_easy_setopt(e, CURLOPT_COPYPOSTFIELDS, req->body ? req->body : "");
+                if (strcmp(req->method, "PUT") == 0)
+                        curl_easy_setopt(e, CURLOPT_CUSTOMREQUEST, "PUT");
+        } else if (strcmp(req->method, "GET") != 0) {
+                curl_easy_setopt(e, CURLOPT_CUSTOMREQUEST, req->method);
+        }
+        if (curl_multi_add_handle(c->multi, e) != CURLM_OK) {
+                r = -EIO;
+                goto fail;
+        }
+        x->active = true;
+        c->n_active++;
+        return 0;
+fail:
+        http_xfer_clear(c, x);
+        return r;
+}
+
+int http_client_run(struct http_client *c, int timeout_ms, struct http_xfer **ret_done)
+{
+        int running = 0, left = 0;
+        CURLMsg *msg;
+
+        *ret_done = NULL;
+        if (curl_multi_perform(c->multi, &running) != CURLM_OK)
+                return -EIO;
+        msg = curl_multi_info_read(c->multi, &left);
+        if (!msg && running > 0 && timeout_ms > 0) {
+                if (curl_multi_poll(c->multi, NULL, 0, timeout_ms, NULL) != CURLM_OK)
+                        return -EIO;
+                if (curl_multi_perform(c->multi, &running) != CURLM_OK)
+                        return -EIO;
+                msg = curl_multi_info_read(c->multi, &left);
+        }
+        for (; msg; msg = curl_multi_info_read(c->multi, &left)) {
+                struct http_xfer *x = NULL;
+
+                if (msg->msg != CURLMSG_DONE)
+                        continue;
+                curl_easy_getinfo(msg->easy_handle, CURLINFO_PRIVATE, (char **)&x);
+                if (!x)
+                        continue;
+                x->result = http_errno_from_curl(msg->data.result);
+                if (x->result == 0 || x->result == -E2BIG)
+                        curl_easy_getinfo(msg->easy_handle, CURLINFO_RESPONSE_CODE, &x->status);
+                if (x->result < 0 && !x->errbuf[0])
+                        snprintf(x->errbuf, sizeof(x->errbuf), "%s", curl_easy_strerror(msg->data.result));
+                curl_multi_remove_handle(c->multi, x->easy);
+                c->n_active--;
+                x->active = false;
+                x->done = true;
+                *ret_done = x;
+                return 0;
+        }
+        return 0;
+}
+
+int http_perform(struct http_client *c, const struct http_request *req, struct http_xfer *x)
+{
+        struct http_xfer *done = NULL;
+        int r;
+
+        r = http_xfer_start(c, x, req);
+        if (r < 0)
+                return r;
+        while (!x->done) {
+                r = http_client_run(c, 1000, &done);
+                if (r < 0)
+                        return r;
+        }
+        return 0;
+}

@@ -1,0 +1,317 @@
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdbool.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "spawn.h"
+
+#define NO_PIDFD_TICK_MSEC 100  /* how often to look for the child's exit without a pidfd */
+
+struct output {
+        void (*line_cb)(void *userdata, const char *line);
+        void *userdata;
+        char line[SPAWN_LINE_MAX + 1];
+        size_t line_len;
+        char tail[2 * SPAWN_TAIL_MAX];
+        size_t tail_len;
+        bool tail_cut;          /* bytes before tail[] were dropped */
+        char before_tail;       /* the last byte dropped */
+};
+
+static uint64_t now_usec(void)
+{
+        struct timespec ts;
+
+        clock_gettime(CLOCK_MONOTONIC, &ts);
+        return (uint64_t)ts.tv_sec * 1000000 + (uint64_t)ts.tv_nsec / 1000;
+}
+
+static void flush_line(struct output *o)
+{
+        o->line[o->line_len] = '\0';
+        if (o->line_cb)
+                o->line_cb(o->userdata, o->line);
+        o->line_len = 0;
+}
+
+static void output_feed(struct output *o, const char *data, size_t len)
+{
+        for (size_t i = 0; i < len; i++) {
+                char c = data[i] == '\0' ? '?' : data[i];  /* keep both C strings whole */
+
+                if (c == '\n') {
+                        flush_line(o);
+                        continue;
+                }
+                if (o->line_len == SPAWN_LINE_MAX)
+                        flush_line(o);
+                o->line[o->line_len++] = c;
+        }
+        for (size_t i = 0; i < len; i++) {
+                if (o->tail_len == sizeof(o->tail)) {
+                        o->before_tail = o->tail[SPAWN_TAIL_MAX - 1];
+                        memmove(o->tail, o->tail + SPAWN_TAIL_MAX, SPAWN_TAIL_MAX);
+                        o->tail_len = SPAWN_TAIL_MAX;
+                        o->tail_cut = true;
+                }
+                o->tail[o->tail_len++] = data[i] == '\0' ? '?' : data[i];
+        }
+}
+
+/* The kept tail as a C string: the last SPAWN_TAIL_MAX bytes, from a line start when cut. */
+static char *output_tail(const struct output *o)
+{
+        const char *start = o->tail;
+        size_t len = o->tail_len;
+        bool cut = o->tail_cut;
+        char before = o->before_tail;
+        char *s;
+
+        if (len > SPAWN_TAIL_MAX) {
+                start += len - SPAWN_TAIL_MAX;
+                len = SPAWN_TAIL_MAX;
+                cut = true;
+                before = start[-1];
+        }
+        if (cut && before != '\n') {
+                const char *nl = memchr(start, '\n', len);
+
+                if (nl && nl + 1 < start + len) {
+                        len -= (size_t)(nl + 1 - start);
+                        start = nl + 1;
+                }
+        }
+        s = malloc(len + 1);
+        if (!s)
+                return NULL;
+        memcpy(s, start, len);
+        s[len] = '\0';
+        return s;
+}
+
+/* In the child, between fork() and exec: only async-signal-safe calls. Reports errno on
+ * STATUS_FD (close-on-exec, so the parent reads EOF when exec worked). */
+static _Noreturn void child(char *const argv[], int out_fd, int status_fd)
+{
+        sigset_t all;
+        int null_fd, e;
+
+        setpgid(0, 0);
+        for (int sig = 1; sig < NSIG; sig++)
+                if (sig != SIGKILL && sig != SIGSTOP)
+                        signal(sig, SIG_DFL);
+        sigemptyset(&all);
+        sigprocmask(SIG_SETMASK, &all, NULL);
+
+        null_fd = open("/dev/null", O_RDONLY | O_NOCTTY);
+        if (null_fd < 0)
+                goto fail;
+        if (dup2(null_fd, STDIN_FILENO) < 0 || dup2(out_fd, STDOUT_FILENO) < 0 ||
+            dup2(out_fd, STDERR_FILENO) < 0)
+                goto fail;
+        /* Nothing of ours beyond stdio leaks into the command. */
+        (void)close_range(3, ~0U, CLOSE_RANGE_CLOEXEC);
+        execvp(argv[0], argv);
+fail:
+        e = errno;
+        while (write(status_fd, &e, sizeof(e)) < 0 && errno == EINTR)
+                ;
+        _exit(127);
+}
+
+/* Reads what the child wrote to the status pipe: 0 when exec worked, else -errno. */
+static int read_exec_status(int fd)
+{
+        int e = 0;
+        ssize_t n;
+
+        do
+                n = read(fd, &e, sizeof(e));
+        while (n < 0 && errno == EINTR);
+        if (n == (ssize_t)sizeof(e))
+                return e > 0 ? -e : -EIO;
+        return 0;
+}
+
+/* Returns 1 when the child has exited (not reaped), 0 while it runs. */
+static int child_exited(pid_t pid)
+{
+        siginfo_t si;
+
+        memset(&si, 0, sizeof(si));
+        if (waitid(P_PID, (id_t)pid, &si, WEXITED | WNOHANG | WNOWAIT) < 0)
+                return errno == ECHILD ? 1 : 0;
+        return si.si_pid == pid;
+}
+
+static void read_output(int *fd, struct output *o)
+{
+        char chunk[4096];
+        ssize_t n;
+
+        n = read(*fd, chunk, sizeof(chunk));
+        if (n < 0) {
+                if (errno == EINTR || errno == EAGAIN)
+                        return;
+                n = 0;
+        }
+        if (n == 0) {
+                close(*fd);
+                *fd = -1;
+                return;
+        }
+        output_feed(o, chunk, (size_t)n);
+}
+
+int spawn_run_grace(char *const argv[], uint64_t timeout_usec, uint64_t grace_usec,
+                    void (*line_cb)(void *userdata, const char *line), void *userdata,
+                    struct opsagent_spawn_result *ret)
+{
+        struct output *o = NULL;
+        int out[2] = { -1, -1 }, status[2] = { -1, -1 };
+        int pidfd = -1, wstatus = 0, r;
+        uint64_t deadline = 0, kill_at = 0;
+        bool timed_out = false, exited = false;
+        char *tail;
+        pid_t pid;
+
+        if (!argv || !argv[0] || !argv[0][0])
+                return -EINVAL;
+        o = calloc(1, sizeof(*o));
+        if (!o)
+                return -ENOMEM;
+        o->line_cb = line_cb;
+        o->userdata = userdata;
+        if (pipe2(out, O_CLOEXEC) < 0 || pipe2(status, O_CLOEXEC) < 0) {
+                r = -errno;
+                goto out;
+        }
+
+        pid = fork();
+        if (pid < 0) {
+                r = -errno;
+                goto out;
+        }
+        if (pid == 0)
+                child(argv, out[1], status[1]);
+
+        (void)setpgid(pid, pid);  /* also in the child: whichever runs first */
+        close(out[1]);
+        out[1] = -1;
+        close(status[1]);
+        status[1] = -1;
+        r = read_exec_status(status[0]);
+        if (r < 0) {
+                while (waitpid(pid, NULL, 0) < 0 && errno == EINTR)
+                        ;
+                goto out;
+        }
+
+        pidfd = (int)syscall(SYS_pidfd_open, pid, 0);
+        if (timeout_usec > 0)
+                deadline = now_usec() + timeout_usec;
+
+        while (!exited) {
+                struct pollfd pfd[2];
+                nfds_t n = 0;
+                int wait_ms = -1;
+                uint64_t now = now_usec(), next = 0;
+
+                if (deadline && !timed_out)
+                        next = deadline;
+                if (kill_at && (!next || kill_at < next))
+                        next = kill_at;
+                if (next)
+                        wait_ms = next > now ? (int)((next - now + 999) / 1000) : 0;
+                if (pidfd < 0 && (wait_ms < 0 || wait_ms > NO_PIDFD_TICK_MSEC))
+                        wait_ms = NO_PIDFD_TICK_MSEC;
+                if (out[0] >= 0)
+                        pfd[n++] = (struct pollfd){ .fd = out[0], .events = POLLIN };
+                if (pidfd >= 0)
+                        pfd[n++] = (struct pollfd){ .fd = pidfd, .events = POLLIN };
+                if (poll(pfd, n, wait_ms) < 0 && errno != EINTR) {
+                        r = -errno;
+                        break;
+                }
+                if (out[0] >= 0 && (pfd[0].revents & (POLLIN | POLLHUP | POLLERR)))
+                        read_output(&out[0], o);
+                exited = child_exited(pid);
+                if (exited)
+                        break;
+
+                now = now_usec();
+                if (deadline && !timed_out && now >= deadline) {
+                        timed_out = true;
+                        (void)kill(-pid, SIGTERM);
+                        kill_at = now + grace_usec;
+                } else if (kill_at && now >= kill_at) {
+                        (void)kill(-pid, SIGKILL);
+                        kill_at = 0;
+                }
+        }
+
+        /* What the child wrote before exiting is in the pipe; later writers (its background
+         * children) are not waited for. */
+        if (out[0] >= 0) {
+                (void)fcntl(out[0], F_SETFL, O_NONBLOCK);
+                for (;;) {
+                        char chunk[4096];
+                        ssize_t k = read(out[0], chunk, sizeof(chunk));
+
+                        if (k < 0 && errno == EINTR)
+                                continue;
+                        if (k <= 0)
+                                break;
+                        output_feed(o, chunk, (size_t)k);
+                }
+        }
+        /* A timed-out command leaves nothing behind. The group is killed before the leader is
+         * reaped, so its id cannot have been reused. */
+        if (timed_out || r < 0)
+                (void)kill(-pid, SIGKILL);
+        while (waitpid(pid, &wstatus, 0) < 0) {
+                if (errno != EINTR) {
+                        r = -errno;
+                        goto out;
+                }
+        }
+        if (r < 0)
+                goto out;
+        if (o->line_len > 0)
+                flush_line(o);
+
+        tail = output_tail(o);
+        if (!tail) {
+                r = -ENOMEM;
+                goto out;
+        }
+        ret->timed_out = timed_out;
+        ret->term_signal = WIFSIGNALED(wstatus) ? WTERMSIG(wstatus) : 0;
+        ret->exit_status = !timed_out && WIFEXITED(wstatus) ? WEXITSTATUS(wstatus) : -1;
+        ret->output_tail = tail;
+        r = 0;
+out:
+        for (int i = 0; i < 2; i++) {
+                if (out[i] >= 0)
+                        close(out[i]);
+                if (status[i] >= 0)
+                        close(status[i]);
+        }
+        if (pidfd >= 0)
+                close(pidfd);
+        free(o);
+        return r;
+}
+
+int spawn_run(char *const argv[], uint64_t timeout_usec, void (*line_cb)(void *userdata, const char *line),
+              void *userdata, struct opsagent_spawn_result *ret)
+{
+        return spawn_run_grace(argv, timeout_usec, SPAWN_KILL_GRACE_USEC, line_cb, userdata, ret);
+}

@@ -1,0 +1,1026 @@
+#!/usr/bin/env python3
+"""A local AWS stand-in for opsagent's tests and demo, on 127.0.0.1 only.
+
+Built from real parts: moto's server (a subprocess) gives EC2 and CloudWatch semantics; this
+thin front in front of it
+  * serves IMDSv2 (token required; values from tests/data/imds, pointed at an instance created
+    in moto with several attached EBS volumes);
+  * checks every AWS request's SigV4 signature with botocore's signer and the known
+    credentials, and its parameters against botocore's service model (ec2, monitoring),
+    answering AWS's own errors for bad ones, before forwarding it to moto;
+  * counts calls by operation; records PutMetricData datums (gzip bodies decompressed);
+  * adds what moto lacks: InvalidSnapshot.InUse, snapshots that stay pending, seeded start
+    times, DescribeSnapshots pagination;
+  * has fault switches (throttling, 500/503, delay, truncated/malformed XML, IMDS token
+    refused, expired credentials, skewed clock), settable from Python or over HTTP
+    (POST /_standin/faults).
+
+Python:
+    with AwsStandin() as aws:
+        env = aws.env()                   # AWS_ENDPOINT_URL_EC2, ..., AWS_REGION
+        aws.set_faults(throttle=2)
+        aws.calls()["CreateSnapshot"]
+Command line (the README demo):
+    python3 tests/standin/aws_standin.py --env-file FILE   # writes `export ...` lines, runs until killed
+"""
+import argparse
+import base64
+import calendar
+import datetime
+import email.utils
+import gzip
+import http.client
+import http.server
+import io
+import json
+import os
+import secrets
+import signal
+import socket
+import subprocess
+import sys
+import threading
+import time
+import urllib.parse
+import uuid
+import xml.etree.ElementTree as ET
+
+import botocore.auth
+import botocore.awsrequest
+import botocore.credentials
+import botocore.session
+import botocore.validate
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+DATA = os.path.join(os.path.dirname(HERE), "data")
+IMDS_DEFAULTS = os.path.join(DATA, "imds", "aemm-metadata-default-values.json")
+
+ACCOUNT_ID = "123456789012"          # moto's default account: OwnerId=self must match it
+ACCESS_KEY_ID = "AKIASTANDIN0EXAMPLE"
+SECRET_ACCESS_KEY = "standinSecretKey/K7MDENG+bPxRfiCYEXAMPLE"
+ROLE_NAME = "opsagent-standin-role"
+EC2_NS = "http://ec2.amazonaws.com/doc/2016-11-15/"
+CW_NS = "http://monitoring.amazonaws.com/doc/2010-08-01/"
+MAX_BODY = 4 * 1024 * 1024           # bigger than anything AWS accepts on these APIs
+SKEW_LIMIT = 300                     # seconds AWS tolerates between X-Amz-Date and its clock
+
+_session = botocore.session.get_session()
+_models = {
+    "ec2": _session.get_service_model("ec2"),
+    "monitoring": _session.get_service_model("cloudwatch"),
+}
+
+MUTATING_PREFIXES = ("Create", "Delete", "Put", "Modify", "Attach", "Detach", "Run", "Terminate",
+                     "Start", "Stop", "Copy", "Register", "Deregister", "Set", "Enable", "Disable")
+
+
+def _free_port():
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def _iso(ts):
+    return datetime.datetime.fromtimestamp(ts, datetime.timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.000Z")
+
+
+class AwsError(Exception):
+    """An error AWS itself would answer."""
+
+    def __init__(self, status, code, message, sender=True):
+        super().__init__(message)
+        self.status = status
+        self.code = code
+        self.message = message
+        self.sender = sender
+
+
+# ---------------------------------------------------------------------------------------------
+# Query-protocol parameters -> botocore structure, so ParamValidator can judge them.
+
+def _ec2_name(shape, default):
+    s = shape.serialization
+    if "queryName" in s:
+        return s["queryName"]
+    if "name" in s:
+        return s["name"][0].upper() + s["name"][1:]
+    return default
+
+
+def _query_name(shape, default):
+    return shape.serialization.get("name", default)
+
+
+class _ParamParser:
+    def __init__(self, params, ec2):
+        self.params = params
+        self.used = set()
+        self.ec2 = ec2
+
+    def _scalar(self, shape, key):
+        raw = self.params[key]
+        self.used.add(key)
+        t = shape.type_name
+        try:
+            if t in ("integer", "long"):
+                return int(raw)
+            if t in ("double", "float"):
+                v = float(raw)
+                return v
+            if t == "boolean":
+                if raw.lower() not in ("true", "false"):
+                    raise ValueError(raw)
+                return raw.lower() == "true"
+            if t == "timestamp":
+                try:
+                    return datetime.datetime.fromtimestamp(float(raw), datetime.timezone.utc)
+                except ValueError:
+                    return datetime.datetime.fromisoformat(raw.replace("Z", "+00:00"))
+            if t == "blob":
+                return base64.b64decode(raw)
+        except ValueError:
+            raise AwsError(400, "InvalidParameterValue",
+                           "Value (%s) for parameter %s is invalid. Expected %s." % (raw, key, t))
+        return raw
+
+    def _has_prefix(self, prefix):
+        p = prefix + "."
+        return any(k == prefix or k.startswith(p) for k in self.params)
+
+    def parse(self, shape, prefix):
+        t = shape.type_name
+        if t == "structure":
+            out = {}
+            for name, member in shape.members.items():
+                sub = (_ec2_name(member, name) if self.ec2 else _query_name(member, name))
+                full = prefix + "." + sub if prefix else sub
+                if self._has_prefix(full):
+                    out[name] = self.parse(member, full)
+            return out
+        if t == "list":
+            if self.ec2:
+                base = prefix
+            elif shape.serialization.get("flattened"):
+                base = prefix
+            else:
+                base = prefix + "." + shape.member.serialization.get("name", "member")
+            if prefix in self.params and self.params[prefix] == "":
+                self.used.add(prefix)
+                return []
+            items = []
+            i = 1
+            while self._has_prefix("%s.%d" % (base, i)):
+                items.append(self.parse(shape.member, "%s.%d" % (base, i)))
+                i += 1
+            return items
+        if t == "map":
+            base = prefix if shape.serialization.get("flattened") else prefix + ".entry"
+            out = {}
+            i = 1
+            while self._has_prefix("%s.%d" % (base, i)):
+                k = self.parse(shape.key, "%s.%d.%s" % (base, i, _query_name(shape.key, "key")))
+                v = self.parse(shape.value, "%s.%d.%s" % (base, i, _query_name(shape.value, "value")))
+                out[k] = v
+                i += 1
+            return out
+        if prefix not in self.params:
+            raise AwsError(400, "InvalidParameterValue", "Parameter %s is malformed" % prefix)
+        return self._scalar(shape, prefix)
+
+
+def validate_query(service, params):
+    """Returns (operation name, parsed input) or raises AwsError as AWS would answer."""
+    model = _models[service]
+    action = params.get("Action")
+    if not action:
+        raise AwsError(400, "MissingAction", "The request must contain the parameter Action")
+    try:
+        op = model.operation_model(action)
+    except Exception:
+        raise AwsError(400, "InvalidAction", "The action %s is not valid for this web service." % action)
+    version = params.get("Version")
+    if version != model.api_version:
+        raise AwsError(400, "InvalidParameterValue" if version else "MissingParameter",
+                       "Version %s is not supported for %s (expected %s)" % (version, service, model.api_version))
+    ec2 = service == "ec2"
+    parser = _ParamParser(params, ec2)
+    parsed = parser.parse(op.input_shape, "") if op.input_shape is not None else {}
+    parser.used.update({"Action", "Version"})
+    unknown = sorted(set(params) - parser.used)
+    if unknown:
+        if ec2:
+            raise AwsError(400, "UnknownParameter", "The parameter %s is not recognized" % unknown[0])
+        raise AwsError(400, "InvalidParameterCombination", "Unknown parameter: %s" % unknown[0])
+    if op.input_shape is not None:
+        report = botocore.validate.ParamValidator().validate(parsed, op.input_shape)
+        if report.has_errors():
+            code = "MissingParameter" if "Missing required" in report.generate_report() else "InvalidParameterValue"
+            raise AwsError(400, code, report.generate_report().replace("\n", " "))
+    return op.name, parsed
+
+
+# ---------------------------------------------------------------------------------------------
+
+class AwsStandin:
+    """The stand-in. Use as a context manager; everything is torn down on exit."""
+
+    def __init__(self, region="us-east-1", n_volumes=3, snapshot_pending_seconds=0, verbose=False):
+        self.region = region
+        self.n_volumes = n_volumes
+        self.verbose = verbose
+        self._lock = threading.RLock()
+        self._moto = None
+        self._moto_port = None
+        self._httpd = None
+        self._thread = None
+        self.port = None
+        self._calls = {}
+        self._ok_calls = {}
+        self._metric_data = []
+        self._faults = {}
+        self._imds_tokens = {}
+        self.imds_v1_allowed = False
+        self.snapshot_pending_seconds = snapshot_pending_seconds
+        self._pending_until = {}          # snapshot id -> unix time it completes
+        self._in_use = {}                 # snapshot id -> ami id
+        self._start_time_override = {}    # snapshot id -> unix time
+        self.credentials = {ACCESS_KEY_ID: (SECRET_ACCESS_KEY, None)}
+        self.role_name = ROLE_NAME
+        self.role_ttl = 6 * 3600
+        self._role = None
+        self._expired_keys = set()
+        self.user_data = None
+        self.instance_id = None
+        self.volume_ids = []
+        self.root_volume_id = None
+        self.availability_zone = region + "a"
+        self.instance_type = "m4.xlarge"
+        with open(IMDS_DEFAULTS) as f:
+            self._imds_defaults = json.load(f)
+
+    # -- lifecycle ----------------------------------------------------------------------------
+    def __enter__(self):
+        self.start()
+        return self
+
+    def __exit__(self, *exc):
+        self.stop()
+
+    def start(self):
+        self._moto_port = _free_port()
+        self._moto = subprocess.Popen(
+            [sys.executable, "-m", "moto.server", "-H", "127.0.0.1", "-p", str(self._moto_port)],
+            stdout=subprocess.DEVNULL, stderr=None if self.verbose else subprocess.DEVNULL,
+            env=dict({k: v for k, v in os.environ.items() if not k.startswith("AWS_")},
+                     MOTO_EC2_LOAD_DEFAULT_AMIS="false"))
+        deadline = time.time() + 30
+        while True:
+            try:
+                c = http.client.HTTPConnection("127.0.0.1", self._moto_port, timeout=2)
+                c.request("GET", "/moto-api/")
+                c.getresponse().read()
+                c.close()
+                break
+            except OSError:
+                if self._moto.poll() is not None or time.time() > deadline:
+                    self.stop()
+                    raise RuntimeError("moto server did not start")
+                time.sleep(0.1)
+        standin = self
+
+        class Handler(_Handler):
+            aws = standin
+        self._httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self._httpd.daemon_threads = True
+        self.port = self._httpd.server_address[1]
+        self._thread = threading.Thread(target=self._httpd.serve_forever, daemon=True)
+        self._thread.start()
+        self._new_role_credentials()
+        self._seed_instance()
+        return self
+
+    def stop(self):
+        if self._httpd:
+            self._httpd.shutdown()
+            self._httpd.server_close()
+            self._httpd = None
+        if self._moto:
+            self._moto.terminate()
+            try:
+                self._moto.wait(10)
+            except subprocess.TimeoutExpired:
+                self._moto.kill()
+                self._moto.wait()
+            self._moto = None
+
+    @property
+    def url(self):
+        return "http://127.0.0.1:%d" % self.port
+
+    def env(self, imds=True, keys=True):
+        """Environment variables pointing an agent (or the AWS CLI) at the stand-in."""
+        e = {
+            "AWS_ENDPOINT_URL_EC2": self.url,
+            "AWS_ENDPOINT_URL_CLOUDWATCH": self.url,
+            "AWS_REGION": self.region,
+            "AWS_DEFAULT_REGION": self.region,
+        }
+        if imds:
+            e["AWS_EC2_METADATA_SERVICE_ENDPOINT"] = self.url + "/"
+            e["AWS_EC2_METADATA_DISABLED"] = "false"
+        if keys:
+            e["AWS_ACCESS_KEY_ID"] = ACCESS_KEY_ID
+            e["AWS_SECRET_ACCESS_KEY"] = SECRET_ACCESS_KEY
+        return e
+
+    # -- clients ------------------------------------------------------------------------------
+    def client(self, service, direct=False, config=None):
+        """A boto3 client signed with the known keys: through the front (checked, counted), or
+        DIRECT to moto (for seeding: neither checked nor counted)."""
+        import boto3
+        return boto3.client(service, region_name=self.region,
+                            endpoint_url=("http://127.0.0.1:%d" % self._moto_port) if direct else self.url,
+                            aws_access_key_id=ACCESS_KEY_ID, aws_secret_access_key=SECRET_ACCESS_KEY,
+                            config=config)
+
+    def _seed_instance(self):
+        ec2 = self.client("ec2", direct=True)
+        image = self._imds_defaults["metadata"]["values"]["ami-id"]
+        res = ec2.run_instances(ImageId=image, MinCount=1, MaxCount=1, InstanceType=self.instance_type,
+                                Placement={"AvailabilityZone": self.availability_zone},
+                                TagSpecifications=[{"ResourceType": "instance",
+                                                    "Tags": [{"Key": "Name", "Value": "opsagent-standin"}]}])
+        inst = res["Instances"][0]
+        self.instance_id = inst["InstanceId"]
+        self.root_device_name = inst.get("RootDeviceName", "/dev/sda1")
+        for bdm in inst.get("BlockDeviceMappings", []):
+            if bdm["DeviceName"] == self.root_device_name:
+                self.root_volume_id = bdm["Ebs"]["VolumeId"]
+        if not self.root_volume_id:
+            v = ec2.create_volume(AvailabilityZone=self.availability_zone, Size=8, VolumeType="gp3")
+            ec2.attach_volume(VolumeId=v["VolumeId"], InstanceId=self.instance_id, Device=self.root_device_name)
+            self.root_volume_id = v["VolumeId"]
+        self.volume_ids = [self.root_volume_id]
+        self.devices = {self.root_device_name: self.root_volume_id}
+        for i in range(self.n_volumes - 1):
+            dev = "/dev/sd" + "fghijklmnop"[i]
+            v = ec2.create_volume(AvailabilityZone=self.availability_zone, Size=10 * (i + 1), VolumeType="gp3")
+            ec2.attach_volume(VolumeId=v["VolumeId"], InstanceId=self.instance_id, Device=dev)
+            self.volume_ids.append(v["VolumeId"])
+            self.devices[dev] = v["VolumeId"]
+
+    # -- counters and records -----------------------------------------------------------------
+    def calls(self):
+        """Calls received by operation (every attempt, including faulted ones)."""
+        with self._lock:
+            return dict(self._calls)
+
+    def ok_calls(self):
+        """Calls that moto answered with success, by operation."""
+        with self._lock:
+            return dict(self._ok_calls)
+
+    def mutating_calls(self):
+        with self._lock:
+            return {k: v for k, v in self._ok_calls.items() if k.startswith(MUTATING_PREFIXES)}
+
+    def reset_calls(self):
+        with self._lock:
+            self._calls.clear()
+            self._ok_calls.clear()
+            self._metric_data.clear()
+
+    def metric_data(self):
+        """Every PutMetricData datum received: dicts with Namespace, MetricName, Value, Unit,
+        Dimensions ({name: value}), Timestamp."""
+        with self._lock:
+            return [dict(d) for d in self._metric_data]
+
+    # -- faults -------------------------------------------------------------------------------
+    FAULTS = ("throttle", "http_500", "http_503", "delay_count", "truncated_xml", "malformed_xml",
+              "imds_token_refused", "credentials_expired", "connection_reset")
+
+    def set_faults(self, **kw):
+        """throttle=N, http_500=N, http_503=N (next N AWS calls); delay=SECONDS with
+        delay_count=N; truncated_xml=N, malformed_xml=N; imds_token_refused=N (-1: always);
+        credentials_expired=N (the next N calls get ExpiredToken, and the instance role's
+        credentials are rotated); skew=SECONDS (the stand-in's clock runs that far off);
+        connection_reset=N. Only for operations in `only` (list) when given."""
+        with self._lock:
+            for k, v in kw.items():
+                if k not in self.FAULTS + ("delay", "skew", "only"):
+                    raise ValueError("unknown fault %s" % k)
+                self._faults[k] = v
+            if kw.get("credentials_expired"):
+                old = self._role["AccessKeyId"] if self._role else None
+                if old:
+                    self._expired_keys.add(old)
+                self._new_role_credentials()
+
+    def clear_faults(self):
+        with self._lock:
+            self._faults.clear()
+
+    def faults(self):
+        with self._lock:
+            return dict(self._faults)
+
+    def _take_fault(self, name, op=None):
+        with self._lock:
+            only = self._faults.get("only")
+            if op is not None and only and op not in only:
+                return False
+            n = self._faults.get(name, 0)
+            if not n:
+                return False
+            if n > 0:
+                self._faults[name] = n - 1
+            return True
+
+    def now(self):
+        return time.time() + self._faults.get("skew", 0)
+
+    # -- IMDS ---------------------------------------------------------------------------------
+    def _new_role_credentials(self):
+        key = "ASIA" + secrets.token_hex(8).upper()
+        secret = secrets.token_urlsafe(30)
+        token = "IQoJb3JpZ2luX2VjE" + secrets.token_urlsafe(60)
+        with self._lock:
+            if self._role:
+                self.credentials.pop(self._role["AccessKeyId"], None)
+            self._role = {
+                "Code": "Success",
+                "LastUpdated": _iso(time.time()).replace(".000", ""),
+                "Type": "AWS-HMAC",
+                "AccessKeyId": key,
+                "SecretAccessKey": secret,
+                "Token": token,
+                "Expiration": _iso(time.time() + self.role_ttl).replace(".000", ""),
+            }
+            self.credentials[key] = (secret, token)
+
+    def role_credentials(self):
+        with self._lock:
+            return dict(self._role)
+
+    def set_instance(self, instance_id=None, region=None, role_name=None, user_data=None, imds_v1=None):
+        """Overrides what IMDS tells (for tests of unknown instances, other regions...)."""
+        with self._lock:
+            if instance_id is not None:
+                self.instance_id = instance_id
+            if region is not None:
+                self.region = region
+            if role_name is not None:
+                self.role_name = role_name
+            if user_data is not None:
+                self.user_data = user_data
+            if imds_v1 is not None:
+                self.imds_v1_allowed = imds_v1
+
+    def imds_values(self):
+        """IMDS path -> value (str), from the mock's defaults with this stand-in's instance."""
+        d = self._imds_defaults
+        out = {}
+        md = d["metadata"]
+        for key, path in md["paths"].items():
+            v = md["values"].get(key)
+            if v is None or isinstance(v, dict):
+                continue
+            out[path] = str(v)
+        ident = dict(d["dynamic"]["values"]["instance-identity-document"])
+        ident.update({"accountId": ACCOUNT_ID, "instanceId": self.instance_id, "region": self.region,
+                      "availabilityZone": self.availability_zone, "instanceType": self.instance_type})
+        out = {k: v for k, v in out.items() if "/block-device-mapping/" not in k}
+        out.update({
+            "/latest/meta-data/instance-id": self.instance_id,
+            "/latest/meta-data/instance-type": self.instance_type,
+            "/latest/meta-data/placement/availability-zone": self.availability_zone,
+            "/latest/meta-data/placement/region": self.region,
+            "/latest/dynamic/instance-identity/document": json.dumps(ident, indent=2),
+            "/latest/meta-data/iam/security-credentials/": self.role_name,
+            "/latest/meta-data/iam/security-credentials/" + self.role_name: json.dumps(self._role, indent=2),
+            "/latest/meta-data/block-device-mapping/ami": self.root_device_name,
+            "/latest/meta-data/block-device-mapping/root": self.root_device_name,
+        })
+        for i, dev in enumerate(d for d in self.devices if d != self.root_device_name):
+            out["/latest/meta-data/block-device-mapping/ebs%d" % (i + 1)] = dev.replace("/dev/", "")
+        out["/latest/meta-data/block-device-mapping/"] = "\n".join(
+            p.rsplit("/", 1)[1] for p in sorted(out) if p.startswith("/latest/meta-data/block-device-mapping/") and
+            not p.endswith("/"))
+        if self.user_data is not None:
+            out["/latest/user-data"] = self.user_data
+        return out
+
+    # -- snapshots: what moto lacks -----------------------------------------------------------
+    def mark_snapshot_in_use(self, snapshot_id, ami_id="ami-0123456789abcdef0"):
+        """DeleteSnapshot of SNAPSHOT_ID will answer InvalidSnapshot.InUse."""
+        with self._lock:
+            self._in_use[snapshot_id] = ami_id
+
+    def mark_snapshot_pending(self, snapshot_id, seconds):
+        with self._lock:
+            self._pending_until[snapshot_id] = time.time() + seconds
+
+    def seed_snapshot(self, volume_id=None, tags=None, start_time=None, state="completed", description=None,
+                      in_use=False):
+        """Creates a snapshot directly in moto (not counted). START_TIME: unix seconds or
+        datetime; STATE "completed" or "pending" (pending for an hour). Returns its id."""
+        ec2 = self.client("ec2", direct=True)
+        kw = {"VolumeId": volume_id or self.volume_ids[0]}
+        if description:
+            kw["Description"] = description
+        if tags:
+            kw["TagSpecifications"] = [{"ResourceType": "snapshot",
+                                        "Tags": [{"Key": k, "Value": v} for k, v in tags.items()]}]
+        snap = ec2.create_snapshot(**kw)["SnapshotId"]
+        with self._lock:
+            if start_time is not None:
+                if isinstance(start_time, datetime.datetime):
+                    start_time = start_time.timestamp()
+                self._start_time_override[snap] = float(start_time)
+            if state == "pending":
+                self._pending_until[snap] = time.time() + 3600
+            if in_use:
+                self._in_use[snap] = "ami-0123456789abcdef0"
+        return snap
+
+    def snapshots(self, owner_self=True):
+        """Every snapshot, as boto3 sees it through the front (pagination and rewriting
+        applied), without counting these calls."""
+        ec2 = self.client("ec2")
+        ec2.meta.events.register("before-sign.ec2.*",
+                                 lambda request, **kw: request.headers.__setitem__("X-Standin-Uncounted", "1"))
+        out = []
+        kw = {"OwnerIds": ["self"]} if owner_self else {}
+        for page in ec2.get_paginator("describe_snapshots").paginate(**kw):
+            out.extend(page["Snapshots"])
+        return out
+
+    # -- request handling ---------------------------------------------------------------------
+    def _count(self, table, op, handler=None):
+        if handler is not None and handler.headers.get("X-Standin-Uncounted"):
+            return
+        with self._lock:
+            table[op] = table.get(op, 0) + 1
+
+    def _rewrite_snapshot_xml(self, body):
+        """Applies pending states, seeded start times to a moto EC2 response."""
+        with self._lock:
+            pending = dict(self._pending_until)
+            starts = dict(self._start_time_override)
+        if not pending and not starts:
+            return body
+        root = _parse_keep_ns(body)
+        now = time.time()
+        changed = False
+        for item in root.iter():
+            sid = item.find("{*}snapshotId")
+            if sid is None or item.tag.endswith("Response"):
+                continue
+            sid = sid.text
+            if sid in starts:
+                st = item.find("{*}startTime")
+                if st is not None:
+                    st.text = _iso(starts[sid])
+                    changed = True
+            until = pending.get(sid)
+            if until and until > now:
+                status = item.find("{*}status")
+                if status is not None:
+                    status.text = "pending"
+                progress = item.find("{*}progress")
+                if progress is not None:
+                    progress.text = "42%"
+                changed = True
+        if not changed:
+            return body
+        return b'<?xml version="1.0" encoding="UTF-8"?>\n' + ET.tostring(root)
+
+    def _paginate_snapshots(self, body, max_results, token):
+        root = _parse_keep_ns(body)
+        ns = root.tag[:root.tag.index("}") + 1] if root.tag.startswith("{") else ""
+        sset = root.find("{*}snapshotSet")
+        items = list(sset) if sset is not None else []
+        start = int(base64.b64decode(token).decode()) if token else 0
+        for it in items:
+            sset.remove(it)
+        for it in items[start:start + max_results]:
+            sset.append(it)
+        old = root.find("{*}nextToken")
+        if old is not None:
+            root.remove(old)
+        if start + max_results < len(items):
+            nt = ET.SubElement(root, ns + "nextToken")
+            nt.text = base64.b64encode(str(start + max_results).encode()).decode()
+        return b'<?xml version="1.0" encoding="UTF-8"?>\n' + ET.tostring(root)
+
+
+def _parse_keep_ns(body):
+    """Parses BODY so that serializing keeps its default namespace (no ns0: prefixes)."""
+    root = ET.fromstring(body)
+    if root.tag.startswith("{"):
+        ET.register_namespace("", root.tag[1:root.tag.index("}")])
+    return root
+
+
+def error_xml(service, code, message, request_id):
+    if service == "ec2":
+        return ('<?xml version="1.0" encoding="UTF-8"?>\n<Response><Errors><Error><Code>%s</Code>'
+                '<Message>%s</Message></Error></Errors><RequestID>%s</RequestID></Response>'
+                % (_esc(code), _esc(message), request_id)).encode()
+    return ('<ErrorResponse xmlns="%s">\n  <Error>\n    <Type>Sender</Type>\n    <Code>%s</Code>\n'
+            '    <Message>%s</Message>\n  </Error>\n  <RequestId>%s</RequestId>\n</ErrorResponse>\n'
+            % (CW_NS, _esc(code), _esc(message), request_id)).encode()
+
+
+def _esc(s):
+    return s.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+
+
+class _Handler(http.server.BaseHTTPRequestHandler):
+    aws = None  # type: AwsStandin
+    protocol_version = "HTTP/1.1"
+    server_version = "AmazonEC2"
+    sys_version = ""
+
+    def log_message(self, fmt, *args):
+        if self.aws.verbose:
+            sys.stderr.write("standin: " + (fmt % args) + "\n")
+
+    def date_time_string(self, timestamp=None):
+        return email.utils.formatdate(self.aws.now(), usegmt=True)
+
+    def _send(self, status, body, ctype="text/xml;charset=UTF-8", headers=None):
+        if isinstance(body, str):
+            body = body.encode()
+        self.send_response(status)
+        self.send_header("Content-Type", ctype)
+        self.send_header("Content-Length", str(len(body)))
+        for k, v in (headers or {}).items():
+            self.send_header(k, v)
+        self.end_headers()
+        if self.command != "HEAD":
+            self.wfile.write(body)
+
+    def _read_body(self):
+        n = int(self.headers.get("Content-Length") or 0)
+        if n > MAX_BODY:
+            raise AwsError(413, "RequestEntityTooLarge", "Request body too large")
+        return self.rfile.read(n) if n else b""
+
+    # IMDS and the control API use GET/PUT; AWS APIs use POST.
+    def do_PUT(self):
+        if self.path.startswith("/latest/api/token"):
+            return self._imds_token()
+        self._send(404, "Not Found", "text/plain")
+
+    def do_GET(self):
+        if self.path.startswith("/latest/"):
+            return self._imds_get()
+        if self.path.startswith("/_standin/"):
+            return self._control_get()
+        self._send(404, "Not Found", "text/plain")
+
+    def do_POST(self):
+        if self.path.startswith("/_standin/"):
+            return self._control_post()
+        return self._aws()
+
+    # -- IMDS ---------------------------------------------------------------------------------
+    def _imds_token(self):
+        self._read_body()
+        self.aws._count(self.aws._calls, "IMDS:PUT token")
+        if self.headers.get("X-Forwarded-For"):
+            return self._send(403, "Forbidden", "text/plain")
+        if self.aws._take_fault("imds_token_refused"):
+            return self._send(403, "Forbidden", "text/plain")
+        ttl = self.headers.get("X-aws-ec2-metadata-token-ttl-seconds")
+        try:
+            ttl = int(ttl)
+        except (TypeError, ValueError):
+            return self._send(400, "Bad Request", "text/plain")
+        if not 1 <= ttl <= 21600:
+            return self._send(400, "Bad Request", "text/plain")
+        token = base64.urlsafe_b64encode(secrets.token_bytes(40)).decode()
+        with self.aws._lock:
+            self.aws._imds_tokens[token] = time.time() + ttl
+        self._send(200, token, "text/plain", {"X-aws-ec2-metadata-token-ttl-seconds": str(ttl)})
+
+    def _imds_get(self):
+        path = urllib.parse.urlsplit(self.path).path
+        self.aws._count(self.aws._calls, "IMDS:GET")
+        token = self.headers.get("X-aws-ec2-metadata-token")
+        with self.aws._lock:
+            exp = self.aws._imds_tokens.get(token) if token else None
+            v1 = self.aws.imds_v1_allowed
+        if token and (exp is None or exp < time.time()):
+            return self._send(401, "Unauthorized", "text/plain")
+        if not token and not v1:
+            return self._send(401, "Unauthorized", "text/plain")
+        values = self.aws.imds_values()
+        if path in values:
+            return self._send(200, values[path], "text/plain")
+        # a directory listing
+        prefix = path if path.endswith("/") else path + "/"
+        children = sorted({p[len(prefix):].split("/")[0] + ("/" if "/" in p[len(prefix):] else "")
+                           for p in values if p.startswith(prefix) and len(p) > len(prefix)})
+        if children:
+            return self._send(200, "\n".join(children), "text/plain")
+        self._send(404, "Not Found", "text/plain")
+
+    # -- control API --------------------------------------------------------------------------
+    def _control_get(self):
+        p = urllib.parse.urlsplit(self.path).path
+        a = self.aws
+        if p == "/_standin/calls":
+            return self._send(200, json.dumps({"calls": a.calls(), "ok": a.ok_calls()}), "application/json")
+        if p == "/_standin/metrics":
+            return self._send(200, json.dumps(a.metric_data(), default=str), "application/json")
+        if p == "/_standin/faults":
+            return self._send(200, json.dumps(a.faults()), "application/json")
+        if p == "/_standin/instance":
+            return self._send(200, json.dumps({"instance_id": a.instance_id, "region": a.region,
+                                               "volume_ids": a.volume_ids, "root_volume_id": a.root_volume_id,
+                                               "devices": a.devices}), "application/json")
+        self._send(404, "{}", "application/json")
+
+    def _control_post(self):
+        p = urllib.parse.urlsplit(self.path).path
+        a = self.aws
+        try:
+            body = json.loads(self._read_body() or b"{}")
+            if p == "/_standin/faults":
+                a.clear_faults()
+                a.set_faults(**body)
+            elif p == "/_standin/reset":
+                a.clear_faults()
+                a.reset_calls()
+            elif p == "/_standin/instance":
+                a.set_instance(**body)
+            elif p == "/_standin/snapshots":
+                body = {"id": a.seed_snapshot(**body)}
+            elif p == "/_standin/snapshots/in_use":
+                a.mark_snapshot_in_use(body["snapshot_id"])
+            else:
+                return self._send(404, "{}", "application/json")
+        except (ValueError, TypeError, KeyError) as e:
+            return self._send(400, json.dumps({"error": str(e)}), "application/json")
+        self._send(200, json.dumps(body), "application/json")
+
+    # -- AWS APIs -----------------------------------------------------------------------------
+    def _aws(self):
+        a = self.aws
+        request_id = str(uuid.uuid4())
+        service = "ec2"
+        op = None
+        try:
+            raw = self._read_body()
+            auth = self.headers.get("Authorization", "")
+            service = self._service_of(auth)
+            body = raw
+            if (self.headers.get("Content-Encoding") or "").lower() == "gzip":
+                try:
+                    body = gzip.decompress(raw)
+                except (OSError, EOFError):
+                    raise AwsError(400, "MalformedInput", "The request body is not valid gzip")
+            ctype = self.headers.get("Content-Type", "")
+            query_protocol = ctype.startswith("application/x-www-form-urlencoded")
+            params = {}
+            if query_protocol:
+                try:
+                    params = dict(urllib.parse.parse_qsl(body.decode("utf-8"), keep_blank_values=True,
+                                                         strict_parsing=bool(body)))
+                except (UnicodeDecodeError, ValueError):
+                    raise AwsError(400, "MalformedQueryString", "The request body is not form-encoded")
+                op = params.get("Action") or "Unknown"
+            else:
+                target = self.headers.get("X-Amz-Target", "") or self.path.rsplit("/", 1)[-1]
+                op = target.split(".")[-1] or "Unknown"
+            a._count(a._calls, op, self)
+            self._check_signature(service, raw)
+            if query_protocol:
+                op, parsed = validate_query(service, params)
+            else:
+                parsed = None
+            return self._forward(service, op, params, parsed, body, query_protocol, request_id)
+        except AwsError as e:
+            if self.aws.verbose:
+                sys.stderr.write("standin: %s %s: %s\n" % (op, e.code, e.message))
+            self._send(e.status, error_xml(service, e.code, e.message, request_id),
+                       headers={"x-amzn-RequestId": request_id})
+
+    @staticmethod
+    def _service_of(auth):
+        try:
+            scope = auth.split("Credential=", 1)[1].split(",", 1)[0].split("/")
+            svc = scope[3]
+        except IndexError:
+            raise AwsError(401, "AuthFailure" if "ec2" in auth else "MissingAuthenticationToken",
+                           "Request is missing Authentication Token")
+        if svc not in _models:
+            raise AwsError(400, "InvalidAction", "Service %s is not served here" % svc)
+        return svc
+
+    def _check_signature(self, service, raw):
+        a = self.aws
+        auth = self.headers.get("Authorization", "")
+        ec2 = service == "ec2"
+        try:
+            head, rest = auth.split(" ", 1)
+            fields = dict(p.strip().split("=", 1) for p in rest.split(","))
+            key_id, date, region, svc, term = fields["Credential"].split("/")
+            signed = fields["SignedHeaders"].split(";")
+            signature = fields["Signature"]
+        except (ValueError, KeyError):
+            raise AwsError(400, "IncompleteSignature", "Authorization header is malformed")
+        if head != "AWS4-HMAC-SHA256" or term != "aws4_request":
+            raise AwsError(400, "IncompleteSignature", "Unsupported signature algorithm")
+        with a._lock:
+            cred = a.credentials.get(key_id)
+            expired = key_id in a._expired_keys
+        if expired or (cred and cred[1] and a._take_fault("credentials_expired")):
+            raise AwsError(400, "ExpiredToken" if not ec2 else "RequestExpired",
+                           "The security token included in the request is expired")
+        if cred is None:
+            raise AwsError(401 if ec2 else 403, "AuthFailure" if ec2 else "InvalidClientTokenId",
+                           "AWS was not able to validate the provided access credentials" if ec2 else
+                           "The security token included in the request is invalid.")
+        secret, token = cred
+        if token is not None and self.headers.get("X-Amz-Security-Token") != token:
+            raise AwsError(401 if ec2 else 403, "AuthFailure" if ec2 else "InvalidClientTokenId",
+                           "The security token included in the request is invalid.")
+        if region != a.region:
+            raise AwsError(401 if ec2 else 403, "AuthFailure" if ec2 else "SignatureDoesNotMatch",
+                           "Credential should be scoped to a valid region, not '%s'." % region)
+        for h in ("host", "x-amz-date"):
+            if h not in signed:
+                raise AwsError(401 if ec2 else 403, "AuthFailure" if ec2 else "SignatureDoesNotMatch",
+                               "%s must be signed" % h)
+        if token is not None and "x-amz-security-token" not in signed and ec2:
+            raise AwsError(401, "AuthFailure", "x-amz-security-token must be signed")
+        amz_date = self.headers.get("X-Amz-Date", "")
+        try:
+            ts = calendar.timegm(time.strptime(amz_date, "%Y%m%dT%H%M%SZ"))
+        except ValueError:
+            raise AwsError(400, "IncompleteSignature", "X-Amz-Date is malformed")
+        if abs(ts - a.now()) > SKEW_LIMIT:
+            if ec2:
+                raise AwsError(400, "RequestExpired",
+                               "Request has expired. Timestamp date is %s" % amz_date)
+            raise AwsError(403, "SignatureDoesNotMatch",
+                           "Signature expired: %s is now earlier than %s (%s - 5 min.)"
+                           % (amz_date, time.strftime("%Y%m%dT%H%M%SZ", time.gmtime(a.now() - SKEW_LIMIT)),
+                              time.strftime("%Y%m%dT%H%M%SZ", time.gmtime(a.now()))))
+        # Rebuild the request with exactly the signed headers and let botocore sign it.
+        headers = {}
+        for h in signed:
+            v = self.headers.get_all(h)
+            if v is None:
+                raise AwsError(401 if ec2 else 403, "AuthFailure" if ec2 else "SignatureDoesNotMatch",
+                               "Signed header %s is missing" % h)
+            headers[h] = ",".join(v)
+        url = "http://%s%s" % (self.headers.get("Host"), self.path)
+        req = botocore.awsrequest.AWSRequest(method=self.command, url=url, data=raw, headers=headers)
+        req.context["timestamp"] = amz_date
+        creds = botocore.credentials.Credentials(key_id, secret, token)
+        signer = botocore.auth.SigV4Auth(creds, svc, region)
+        canonical = signer.canonical_request(req)
+        sts = signer.string_to_sign(req, canonical)
+        expected = signer.signature(sts, req)
+        if expected != signature:
+            if ec2:
+                raise AwsError(401, "AuthFailure", "AWS was not able to validate the provided access credentials")
+            raise AwsError(403, "SignatureDoesNotMatch",
+                           "The request signature we calculated does not match the signature you provided. "
+                           "Check your AWS Secret Access Key and signing method.")
+
+    def _forward(self, service, op, params, parsed, body, query_protocol, request_id):
+        a = self.aws
+        ec2 = service == "ec2"
+        delay = a.faults().get("delay")
+        if delay and a._take_fault("delay_count", op):
+            time.sleep(float(delay))
+        if a._take_fault("connection_reset", op):
+            self.close_connection = True
+            self.connection.shutdown(socket.SHUT_RDWR)
+            return
+        if a._take_fault("throttle", op):
+            if ec2:
+                raise AwsError(503, "RequestLimitExceeded", "Request limit exceeded.")
+            raise AwsError(400, "Throttling", "Rate exceeded")
+        if a._take_fault("http_500", op):
+            raise AwsError(500, "InternalError" if ec2 else "InternalFailure",
+                           "An internal error has occurred", sender=False)
+        if a._take_fault("http_503", op):
+            raise AwsError(503, "Unavailable" if ec2 else "ServiceUnavailable",
+                           "The service is unavailable. Please try again shortly.", sender=False)
+
+        # What moto lacks.
+        page = None
+        if query_protocol and op == "DeleteSnapshot":
+            sid = params.get("SnapshotId")
+            with a._lock:
+                ami = a._in_use.get(sid)
+            if ami:
+                raise AwsError(400, "InvalidSnapshot.InUse",
+                               "The snapshot %s is currently in use by %s" % (sid, ami))
+        if query_protocol and op == "DescribeSnapshots" and ("MaxResults" in params or "NextToken" in params):
+            if "SnapshotId.1" in params and "MaxResults" in params:
+                raise AwsError(400, "InvalidParameterCombination",
+                               "The parameter SnapshotIds cannot be used with the parameter MaxResults")
+            mr = int(params.pop("MaxResults", 1000))
+            if not 5 <= mr <= 1000:
+                raise AwsError(400, "InvalidParameterValue",
+                               "Value ( %d ) for parameter maxResults is invalid. Expecting a value between 5 and 1000." % mr)
+            page = (mr, params.pop("NextToken", None))
+            body = urllib.parse.urlencode(params).encode()
+
+        headers = {k: v for k, v in self.headers.items()
+                   if k.lower() not in ("content-length", "content-encoding", "host", "connection")}
+        conn = http.client.HTTPConnection("127.0.0.1", a._moto_port, timeout=60)
+        try:
+            conn.request("POST", self.path, body=body, headers=headers)
+            resp = conn.getresponse()
+            out = resp.read()
+            status = resp.status
+            rtype = resp.getheader("Content-Type", "text/xml")
+        finally:
+            conn.close()
+        if 200 <= status < 300:
+            a._count(a._ok_calls, op, self)
+            if query_protocol and ec2:
+                if op in ("CreateSnapshot", "CreateSnapshots") and a.snapshot_pending_seconds > 0:
+                    self._mark_created_pending(out)
+                if op in ("DescribeSnapshots", "CreateSnapshot", "CreateSnapshots"):
+                    out = a._rewrite_snapshot_xml(out)
+                if page:
+                    try:
+                        out = a._paginate_snapshots(out, page[0], page[1])
+                    except (ValueError, TypeError):
+                        raise AwsError(400, "InvalidParameterValue", "Invalid NextToken")
+            if query_protocol and op == "PutMetricData":
+                self._record_metrics(parsed)
+        out = out.replace(b"<requestId>request-id</requestId>", b"<requestId>%s</requestId>" % request_id.encode())
+        out = out.replace(b"<RequestId>request-id</RequestId>", b"<RequestId>%s</RequestId>" % request_id.encode())
+        if a._take_fault("truncated_xml", op):
+            out = out[: max(1, len(out) // 2)]
+        elif a._take_fault("malformed_xml", op):
+            out = b"<?xml version=\"1.0\"?>\n<Response><Errors><Error><Code>&bogus;</Code></Oops>"
+        self._send(status, out, rtype, {"x-amzn-RequestId": request_id})
+
+    def _mark_created_pending(self, out):
+        a = self.aws
+        try:
+            root = ET.fromstring(out)
+        except ET.ParseError:
+            return
+        for sid in root.iter("{*}snapshotId"):
+            a.mark_snapshot_pending(sid.text, a.snapshot_pending_seconds)
+
+    def _record_metrics(self, parsed):
+        a = self.aws
+        with a._lock:
+            for d in parsed.get("MetricData", []):
+                a._metric_data.append({
+                    "Namespace": parsed.get("Namespace"),
+                    "MetricName": d.get("MetricName"),
+                    "Value": d.get("Value"),
+                    "Unit": d.get("Unit"),
+                    "Timestamp": d.get("Timestamp"),
+                    "Dimensions": {x["Name"]: x["Value"] for x in d.get("Dimensions", [])},
+                    "Gzip": (self.headers.get("Content-Encoding") or "").lower() == "gzip",
+                })
+
+
+def main(argv=None):
+    ap = argparse.ArgumentParser(description="Local AWS stand-in (moto + SigV4-checking front), 127.0.0.1 only")
+    ap.add_argument("--env-file", help="write the environment (shell exports) pointing at the stand-in here")
+    ap.add_argument("--region", default="us-east-1")
+    ap.add_argument("--volumes", type=int, default=3)
+    ap.add_argument("--pending-seconds", type=float, default=0,
+                    help="new snapshots stay pending this long")
+    ap.add_argument("-v", "--verbose", action="store_true")
+    args = ap.parse_args(argv)
+    stop = threading.Event()
+    signal.signal(signal.SIGTERM, lambda *_: stop.set())
+    signal.signal(signal.SIGINT, lambda *_: stop.set())
+    with AwsStandin(region=args.region, n_volumes=args.volumes, snapshot_pending_seconds=args.pending_seconds,
+                    verbose=args.verbose) as aws:
+        lines = ["export %s='%s'" % (k, v) for k, v in sorted(aws.env().items())]
+        lines.append("# instance %s, volumes %s" % (aws.instance_id, " ".join(aws.volume_ids)))
+        lines.append("# control API: %s/_standin/calls, POST %s/_standin/faults" % (aws.url, aws.url))
+        text = "\n".join(lines) + "\n"
+        if args.env_file:
+            tmp = args.env_file + ".tmp"
+            with open(tmp, "w") as f:
+                f.write(text)
+            os.rename(tmp, args.env_file)
+        else:
+            sys.stdout.write(text)
+            sys.stdout.flush()
+        stop.wait()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
