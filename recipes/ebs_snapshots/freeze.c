@@ -145,6 +145,7 @@ static __attribute__((noreturn)) void watchdog(int sock, const int *fds, size_t 
 
         /* Out of the agent's process group: a kill of the group must not stop us thawing. */
         (void)setpgid(0, 0);
+        (void)prctl(PR_SET_NAME, "opsagent-freeze"); /* what `ps` shows while something is frozen */
         (void)prctl(PR_SET_PDEATHSIG, SIGTERM);
         memset(&sa, 0, sizeof sa);
         sa.sa_handler = on_signal; /* no SA_RESTART: poll() returns EINTR */

@@ -1,8 +1,10 @@
 /* ebs_snapshots freeze: FIFREEZE a set of mountpoints from a separate watchdog process that
  * thaws them when told, when the timeout passes, or when the agent dies (its socket reaches
  * EOF, PR_SET_PDEATHSIG, or getppid() changes), so that a SIGKILLed agent never leaves a frozen
- * filesystem. The watchdog runs in its own process group (a kill of the agent's group does not
- * take it along) and touches no file while anything is frozen. */
+ * filesystem. The watchdog, named "opsagent-freeze" in ps, runs in its own process group (a
+ * kill of the agent's group does not take it along) and touches no file while anything is
+ * frozen. A SIGKILL of the watchdog itself cannot be defended against: systemd sends SIGTERM
+ * first, on which it thaws. */
 #ifndef EBS_FREEZE_H
 #define EBS_FREEZE_H
 
