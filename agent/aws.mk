@@ -13,19 +13,49 @@ agent_libopsagent_la_SOURCES += \
 	agent/facts.c agent/facts.h \
 	agent/ctx_aws.c
 
-aws_unit_tests = tests/unit/test_sigv4
+aws_unit_tests = tests/unit/test_sigv4 tests/unit/test_xml tests/unit/test_retry tests/unit/test_credentials \
+	tests/unit/test_query
 check_PROGRAMS += $(aws_unit_tests)
 TESTS += $(aws_unit_tests)
+
+tests_unit_test_xml_SOURCES = tests/unit/test_xml.c
+tests_unit_test_xml_CFLAGS = $(TEST_CFLAGS)
+tests_unit_test_xml_LDADD = $(TEST_LDADD)
+tests_unit_test_retry_SOURCES = tests/unit/test_retry.c
+tests_unit_test_retry_CFLAGS = $(TEST_CFLAGS)
+tests_unit_test_retry_LDADD = $(TEST_LDADD)
+tests_unit_test_credentials_SOURCES = tests/unit/test_credentials.c
+tests_unit_test_credentials_CFLAGS = $(TEST_CFLAGS)
+tests_unit_test_credentials_LDADD = $(TEST_LDADD)
+tests_unit_test_query_SOURCES = tests/unit/test_query.c
+tests_unit_test_query_CFLAGS = $(TEST_CFLAGS)
+tests_unit_test_query_LDADD = $(TEST_LDADD) $(ZLIB_LIBS) -lm
 
 tests_unit_test_sigv4_SOURCES = tests/unit/test_sigv4.c
 tests_unit_test_sigv4_CFLAGS = $(TEST_CFLAGS)
 tests_unit_test_sigv4_LDADD = $(TEST_LDADD)
 
 # AWS's SigV4 suite (Apache-2.0, LICENSE and NOTICE inside) and the metadata mock's values.
-EXTRA_DIST += tests/data/sigv4 tests/data/imds
+EXTRA_DIST += tests/data/sigv4 tests/data/imds tests/data/aws
 
 # The local AWS stand-in (moto + a SigV4/model-checking front) and its own tests.
-EXTRA_DIST += tests/standin/__init__.py tests/standin/aws_standin.py
-aws_integration_tests = tests/integration/test_aws_standin.py
+EXTRA_DIST += tests/standin/__init__.py tests/standin/aws_standin.py tests/standin/README.md \
+	tests/bench/aws_bench.py tests/integration/aws_common.py
+aws_integration_tests = tests/integration/test_aws_standin.py tests/integration/test_aws_calls.py \
+	tests/integration/test_aws_probe.py tests/integration/test_aws_faults.py
 TESTS += $(aws_integration_tests)
 EXTRA_DIST += $(aws_integration_tests)
+
+# A test-only driver of the AWS modules, for the integration tests.
+check_PROGRAMS += tests/tools/aws_tool
+tests_tools_aws_tool_SOURCES = tests/tools/aws_tool.c
+tests_tools_aws_tool_CFLAGS = $(TEST_CFLAGS)
+tests_tools_aws_tool_LDADD = $(TEST_LDADD) -lm
+
+# A test-only recipe that calls the ctx->aws ops named in its attributes (integration tests
+# add its .libs to OPSAGENT_PLUGIN_PATH themselves: it is not a real recipe).
+check_LTLIBRARIES += tests/plugins/aws_probe.la
+tests_plugins_aws_probe_la_SOURCES = tests/plugins/aws_probe.c
+tests_plugins_aws_probe_la_CFLAGS = $(AM_CFLAGS)
+tests_plugins_aws_probe_la_LDFLAGS = -module -rpath /nowhere -avoid-version -shared
+tests_plugins_aws_probe_la_LIBADD = $(JSONC_LIBS)

@@ -134,6 +134,12 @@ int aws_session_new(json_object *attrs, json_object *recipe_attrs, struct aws_se
                 s->parallel = 1;
         if (s->parallel > AWS_MAX_PARALLEL)
                 s->parallel = AWS_MAX_PARALLEL;
+        o = aws_attr_path(attrs, "aws.snapshots_page_size");
+        s->snapshots_page = o ? (unsigned)json_object_get_int(o) : 500;
+        if (s->snapshots_page < 5)
+                s->snapshots_page = 5;
+        if (s->snapshots_page > 1000)
+                s->snapshots_page = 1000;
         o = aws_attr_path(attrs, "aws.timeout_seconds");
         s->timeout_ms = o && json_object_get_int(o) > 0 ? (long)json_object_get_int(o) * 1000L : 30000L;
 

@@ -21,6 +21,21 @@
 struct http_client;
 struct imds;
 
+/* The `aws` attribute section: shipped defaults and schema (for the core's attribute table). */
+#define AWS_ATTR_DEFAULTS_JSON                                                                      \
+        "{\"imds\": {\"allow_v1\": false}, \"region\": null, \"instance_id\": null, "                \
+        "\"max_attempts\": 3, \"timeout_seconds\": 30, \"parallel_requests\": 4, "                  \
+        "\"snapshots_page_size\": 500}"
+#define AWS_ATTR_SCHEMA_JSON                                                                        \
+        "{\"type\": \"object\", \"properties\": {"                                                    \
+        "\"imds\": {\"type\": \"object\", \"properties\": {\"allow_v1\": {\"type\": \"boolean\"}}},"    \
+        "\"region\": {\"type\": [\"string\", \"null\"], \"minLength\": 1},"  \
+        "\"instance_id\": {\"type\": [\"string\", \"null\"], \"minLength\": 1},"     \
+        "\"max_attempts\": {\"type\": \"integer\", \"minimum\": 1, \"maximum\": 10},"                 \
+        "\"timeout_seconds\": {\"type\": \"integer\", \"minimum\": 1, \"maximum\": 300},"             \
+        "\"parallel_requests\": {\"type\": \"integer\", \"minimum\": 1, \"maximum\": 16},"            \
+        "\"snapshots_page_size\": {\"type\": \"integer\", \"minimum\": 5, \"maximum\": 1000}}}"
+
 enum aws_service {
         AWS_SERVICE_EC2,
         AWS_SERVICE_CLOUDWATCH,
@@ -41,6 +56,7 @@ struct aws_session {
         long timeout_ms;                /* per attempt */
         char *config_dir;               /* for the key-file permission warning, may be NULL */
         char *instance_id;              /* aws.instance_id or opsagent.instance.id, may be NULL */
+        unsigned snapshots_page;        /* DescribeSnapshots MaxResults (aws.snapshots_page_size) */
         struct opsagent_aws_error last_error;
 };
 

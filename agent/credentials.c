@@ -223,10 +223,7 @@ static int fetch_role(struct credentials_provider *p, struct error *err)
         p->cur = c;
         log_debug("AWS credentials: instance role %s, expiring at %lld", p->role, (long long)c.expiration);
 out:
-        if (doc) {
-                log_register_secret(doc);
-                free(doc);
-        }
+        free(doc);      /* its secret and token were registered by the parser */
         return r;
 }
 

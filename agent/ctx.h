@@ -28,6 +28,16 @@ static inline struct ctx_core *ctx_core_of(struct opsagent_ctx *c)
         return (struct ctx_core *)c->core;
 }
 
+/* Fills CORE (caller-allocated) for one run of RECIPE. ATTRS is the whole merged tree; every
+ * string must outlive the run. ctx->aws is set when the agent has AWS support. */
+void ctx_setup(struct ctx_core *core, const struct opsagent_recipe *recipe, json_object *attrs, const char *run_id,
+               const char *root, const char *state_dir, const char *agent_state_dir, bool dry_run,
+               uint64_t deadline_usec, int events_fd);
+/* The reasons recorded with ctx_fail(), joined ("; "), or NULL. Owned by CORE. */
+const char *ctx_fail_reason(struct ctx_core *core);
+/* Frees what the context allocated during the run. */
+void ctx_done(struct ctx_core *core);
+
 /* The AWS half of the context (agent/ctx_aws.c). */
 extern const struct opsagent_aws_ops ctx_aws_ops;
 /* Frees what the AWS half created for this context (the session). */

@@ -40,10 +40,14 @@ static struct aws_session *session(struct opsagent_ctx *ctx, const char *op, int
                 *ret_r = r;
                 return NULL;
         }
-        dir = cfg && *cfg ? strdup(cfg) : path_under_root(ctx->root, SYSCONFDIR "/opsagent");
-        if (dir)
-                aws_session_set_config_dir(core->aws, dir);
-        free(dir);
+        /* Key files readable by others: the core warns about every Custom JSON file already;
+         * only an explicit OPSAGENT_CONFIG_DIR gets the credentials module's own check. */
+        if (cfg && *cfg) {
+                dir = strdup(cfg);
+                if (dir)
+                        aws_session_set_config_dir(core->aws, dir);
+                free(dir);
+        }
         return core->aws;
 }
 

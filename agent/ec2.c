@@ -277,6 +277,7 @@ static int paginate(struct aws_session *s, const char *operation, int (*build)(s
                 struct query_request q;
                 struct xml_node *doc = NULL;
                 const char *next;
+                bool has_next;
 
                 r = query_request_init(&q, AWS_SERVICE_EC2, operation);
                 if (r >= 0)
@@ -299,10 +300,11 @@ static int paginate(struct aws_session *s, const char *operation, int (*build)(s
                         break;
                 }
                 next = xml_path_text(doc, "nextToken");
+                has_next = next && *next;
                 free(token);
-                token = next && *next ? strdup(next) : NULL;
+                token = has_next ? strdup(next) : NULL;
                 xml_free(doc);
-                if (next && *next && !token) {
+                if (has_next && !token) {
                         r = -ENOMEM;
                         break;
                 }
@@ -397,6 +399,7 @@ void ec2_snapshots_free(struct opsagent_ec2_snapshot *v, size_t n)
 
 struct snapshots_ctx {
         const struct opsagent_ec2_filter *filters;
+        unsigned page;
         struct opsagent_ec2_snapshot *v;
         size_t n, cap;
 };
@@ -407,7 +410,7 @@ static int snapshots_build(struct query_request *q, void *userdata)
         char page[16];
         int r;
 
-        snprintf(page, sizeof(page), "%d", EC2_SNAPSHOTS_PAGE);
+        snprintf(page, sizeof(page), "%u", c->page ? c->page : EC2_SNAPSHOTS_PAGE);
         r = query_add(q, "Owner.1", "self");
         if (r >= 0)
                 r = query_add(q, "MaxResults", page);
@@ -467,7 +470,7 @@ static int snapshots_page(const struct xml_node *doc, void *userdata)
 int ec2_describe_snapshots(struct aws_session *s, const struct opsagent_ec2_filter *filters,
                            struct opsagent_ec2_snapshot **ret, size_t *ret_n)
 {
-        struct snapshots_ctx c = { .filters = filters };
+        struct snapshots_ctx c = { .filters = filters, .page = s->snapshots_page };
         int r;
 
         r = paginate(s, "DescribeSnapshots", snapshots_build, snapshots_page, &c);

@@ -169,6 +169,9 @@ int instance_facts_load(json_object *attrs, json_object **ret_facts, char **ret_
                 r = 0;
         } else if (r < 0) {
                 goto out;
+        } else if (!*user_data) {
+                free(user_data);
+                user_data = NULL;
         } else if (strlen(user_data) > FACTS_MAX_USER_DATA) {
                 log_warning("instance user-data is larger than %d bytes; ignored", FACTS_MAX_USER_DATA);
                 free(user_data);

@@ -167,7 +167,11 @@ int http_xfer_start(struct http_client *c, struct http_xfer *x, const struct htt
                 r = -EINVAL;
                 goto fail;
         }
+#if LIBCURL_VERSION_NUM >= 0x075500
         curl_easy_setopt(e, CURLOPT_PROTOCOLS_STR, "http,https");
+#else
+        curl_easy_setopt(e, CURLOPT_PROTOCOLS, (long)(CURLPROTO_HTTP | CURLPROTO_HTTPS));
+#endif
         curl_easy_setopt(e, CURLOPT_NOSIGNAL, 1L);
         curl_easy_setopt(e, CURLOPT_PRIVATE, (char *)x);
         curl_easy_setopt(e, CURLOPT_HTTPHEADER, x->hdrs);

@@ -1,7 +1,118 @@
+/* opsagent: the command table and main(). */
 #include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
 
-int main(void)
+#include "cli.h"
+#include "commands.h"
+#include "log.h"
+#include "logrotate_import.h"
+#include "runner.h"
+
+const struct command opsagent_commands[] = {
+        {
+                .name = "run",
+                .summary = "run recipes now",
+                .usage = "run (--recipe NAME... | --all) [--dry-run] [-j FILE]... [--no-report]",
+                .help = "Runs each named recipe (or, with --all, every recipe enabled by opsagent.recipes.NAME)\n"
+                        "in its own process with its time budget, one at a time, and records the outcome.\n\n"
+                        "  -r, --recipe NAME     run NAME (repeatable)\n"
+                        "  --all                 run every enabled recipe\n"
+                        "  -n, --dry-run         print what would be done; change nothing\n"
+                        "  -j, --extra-json FILE extra attributes, highest precedence (repeatable)\n"
+                        "  --no-report           do not send this run's metrics to CloudWatch\n\n"
+                        "Examples:\n"
+                        "  opsagent run --recipe ebs_snapshots\n"
+                        "  opsagent run --recipe logrotate --dry-run -j /tmp/override.json\n",
+                .options = OPT_RECIPE | OPT_ALL | OPT_DRY_RUN | OPT_EXTRA_JSON | OPT_NO_REPORT,
+                .run = cmd_run,
+        },
+        {
+                .name = "recipes",
+                .summary = "list installed recipes",
+                .usage = "recipes [--json]",
+                .help = "Lists the installed recipe plugins: name, version, whether enabled, summary.\n",
+                .options = OPT_JSON,
+                .run = cmd_recipes,
+        },
+        {
+                .name = "attributes",
+                .summary = "print the merged attributes and where each value came from",
+                .usage = "attributes [KEY.PATH] [--json] [-j FILE]...",
+                .help = "Prints the merged attribute tree (or the part under KEY.PATH), one value per line\n"
+                        "with the file it came from. Secrets (aws_key, aws_secret, *password*, *secret*,\n"
+                        "*token*) are always shown as (redacted).\n\n"
+                        "Precedence, lowest first: recipe defaults, stack.json (or user-data), layers/*.json,\n"
+                        "local.json, -j files. Objects merge key by key; scalars and arrays replace.\n\n"
+                        "  --json                machine-readable output\n"
+                        "  -j, --extra-json FILE extra attributes, highest precedence (repeatable)\n",
+                .options = OPT_JSON | OPT_EXTRA_JSON,
+                .max_args = 1,
+                .run = cmd_attributes,
+        },
+        {
+                .name = "status",
+                .summary = "the last outcome of each recipe",
+                .usage = "status [--json]",
+                .help = "Shows each installed recipe, whether it is enabled, and its last run.\n",
+                .options = OPT_JSON,
+                .run = cmd_status,
+        },
+        {
+                .name = "history",
+                .summary = "past runs, newest first",
+                .usage = "history [--recipe NAME] [--limit N] [--json]",
+                .help = "Lists recorded runs, newest first: start (UTC), recipe, outcome, duration, error.\n\n"
+                        "  -r, --recipe NAME     only this recipe\n"
+                        "  --limit N             at most N runs (default 50)\n"
+                        "  --json                machine-readable output\n",
+                .options = OPT_RECIPE | OPT_JSON | OPT_LIMIT,
+                .run = cmd_history,
+        },
+        {
+                .name = "logrotate-import",
+                .summary = "print logrotate recipe attributes equivalent to a logrotate configuration",
+                .usage = "logrotate-import FILE",
+                .help = "Reads FILE, a logrotate configuration (/etc/logrotate.d style), and prints the\n"
+                        "equivalent attributes of the logrotate recipe as JSON on stdout, to merge into\n"
+                        "/etc/opsagent/stack.json or local.json. Directives that cannot be carried over\n"
+                        "are named on stderr with their line.\n\n"
+                        "Example:\n"
+                        "  opsagent logrotate-import /etc/logrotate.d/supervisor\n",
+                .min_args = 1,
+                .max_args = 1,
+                .run = cmd_logrotate_import_cli,
+        },
+        { .name = NULL },
+};
+
+int main(int argc, char **argv)
 {
-        puts("opsagent " PACKAGE_VERSION);
-        return 0;
+        struct error err = ERROR_INIT;
+        struct cli c;
+        int level;
+
+        log_setup(LOG_TARGET_AUTO, LOG_NOTICE);
+        if (cli_parse(argc, argv, opsagent_commands, &c, &err) < 0) {
+                fprintf(stderr, "opsagent: %s\nTry 'opsagent --help'.\n", err.msg);
+                return EXIT_USAGE;
+        }
+        if (c.version) {
+                printf("opsagent %s (recipe plugin ABI %d)\n", PACKAGE_VERSION, OPSAGENT_RECIPE_ABI);
+                return EXIT_OK;
+        }
+        if (c.help) {
+                if (c.cmd)
+                        cli_print_command_help(c.cmd, stdout);
+                else
+                        cli_print_help(opsagent_commands, stdout);
+                return EXIT_OK;
+        }
+        level = LOG_NOTICE + c.verbosity;
+        if (level < LOG_ERR)
+                level = LOG_ERR;
+        if (level > LOG_DEBUG)
+                level = LOG_DEBUG;
+        log_setup(LOG_TARGET_AUTO, level);
+        return c.cmd->run(&c);
 }

@@ -380,15 +380,19 @@ static void job_done(struct aws_session *s, struct job *j)
         if (c == RETRY_SKEW) {
                 int64_t off = retry_skew_from_date(x->date, session_now(s));
 
-                if (j->skew_corrected || off == 0) {
+                if (off == 0 && strcmp(e.code, "RequestExpired") == 0) {
+                        /* EC2 says RequestExpired for expired session tokens too. */
+                        c = RETRY_EXPIRED_CREDS;
+                } else if (j->skew_corrected || off == 0) {
                         c = RETRY_NONE;
                 } else {
                         s->clock_offset += off;
                         j->skew_corrected = true;
-                        log_warning("%s: our clock is %lld s off AWS's (%s); correcting and retrying",
-                                    j->q->operation, (long long)-off, e.code);
+                        log_warning("%s: %s: AWS's clock is %+lld s from ours; correcting the offset and "
+                                    "retrying", j->q->operation, e.code, (long long)off);
                 }
-        } else if (c == RETRY_EXPIRED_CREDS) {
+        }
+        if (c == RETRY_EXPIRED_CREDS) {
                 if (j->creds_refreshed || !credentials_invalidate(&s->creds))
                         c = RETRY_NONE;
                 else

@@ -11,7 +11,7 @@ AM_TESTS_ENVIRONMENT = \
 	export abs_top_srcdir='$(abs_top_srcdir)'; \
 	export abs_top_builddir='$(abs_top_builddir)'; \
 	export OPSAGENT='$(abs_top_builddir)/opsagent'; \
-	export OPSAGENT_PLUGIN_PATH='$(RECIPE_BUILD_DIRS)'; \
+	export OPSAGENT_PLUGIN_PATH="$$(echo $(RECIPE_BUILD_DIRS) | tr ' ' ':')"; \
 	export OPSAGENT_TEST_PLUGIN_DIR='$(abs_top_builddir)/tests/unit/plugins/.libs'; \
 	export PYTHON='$(PYTHON)'; \
 	export PYTHONDONTWRITEBYTECODE=1; \
@@ -26,3 +26,10 @@ EXTRA_DIST += tests/tap.py tests/harness.py
 
 include tests/unit/core.mk
 include tests/integration/core.mk
+
+EXTRA_DIST += tests/demo/run tests/demo/parts/10-aws.sh
+
+# For the demo script: the directories holding the built recipe plugins.
+print-recipe-dirs:
+	@echo '$(RECIPE_BUILD_DIRS)' | tr ' ' ':'
+.PHONY: print-recipe-dirs

@@ -162,6 +162,60 @@ class StandinTest(unittest.TestCase):
         snaps = json.loads(r.stdout)["Snapshots"]
         self.assertEqual([s["VolumeId"] for s in snaps], [self.aws.volume_ids[1]])
 
+    def test_pending_snapshots_stay_pending(self):
+        sid = self.aws.seed_snapshot(state="pending", tags={"opsagent:test": "pending"})
+        snaps = {x["SnapshotId"]: x for x in self.aws.snapshots()}
+        self.assertEqual(snaps[sid]["State"], "pending")
+        self.assertNotEqual(snaps[sid]["Progress"], "100%")
+
+    def test_seeded_start_time_is_what_describe_says(self):
+        sid = self.aws.seed_snapshot(start_time=1600000000)
+        snaps = {x["SnapshotId"]: x for x in self.aws.snapshots()}
+        self.assertEqual(int(snaps[sid]["StartTime"].timestamp()), 1600000000)
+
+    def test_control_api(self):
+        def post(path, obj):
+            req = urllib.request.Request(self.aws.url + path, data=json.dumps(obj).encode(), method="POST")
+            with urllib.request.urlopen(req) as r:
+                return json.loads(r.read())
+
+        post("/_standin/faults", {"http_500": 2})
+        with urllib.request.urlopen(self.aws.url + "/_standin/faults") as r:
+            self.assertEqual(json.loads(r.read()), {"http_500": 2})
+        sid = post("/_standin/snapshots", {"tags": {"opsagent:test": "control"}})["id"]
+        post("/_standin/snapshots/in_use", {"snapshot_id": sid})
+        post("/_standin/reset", {})
+        st, body = self.signed_post("ec2", {"Action": "DeleteSnapshot", "Version": "2016-11-15", "SnapshotId": sid})
+        self.assertEqual(st, 400)
+        self.assertIn("InvalidSnapshot.InUse", body)
+        with urllib.request.urlopen(self.aws.url + "/_standin/calls") as r:
+            self.assertEqual(json.loads(r.read())["calls"], {"DeleteSnapshot": 1})
+
+
+class StandinCommandLineTest(unittest.TestCase):
+    """The demo's entry point: writes shell exports, serves until killed."""
+
+    def test_env_file_then_terminate(self):
+        import tempfile
+        import time
+        with tempfile.TemporaryDirectory() as d:
+            env_file = os.path.join(d, "standin.env")
+            p = subprocess.Popen([sys.executable, os.path.join(os.path.dirname(__file__), "..", "standin",
+                                                              "aws_standin.py"), "--env-file", env_file])
+            try:
+                deadline = time.time() + 60
+                while not os.path.exists(env_file) and time.time() < deadline and p.poll() is None:
+                    time.sleep(0.1)
+                with open(env_file) as f:
+                    exports = dict(line[len("export "):].strip().replace("'", "").split("=", 1)
+                                   for line in f if line.startswith("export "))
+                self.assertEqual(exports["AWS_REGION"], "us-east-1")
+                with urllib.request.urlopen(exports["AWS_ENDPOINT_URL_EC2"] + "/_standin/instance") as r:
+                    self.assertTrue(json.loads(r.read())["instance_id"].startswith("i-"))
+            finally:
+                p.terminate()
+                self.assertEqual(p.wait(30), 0)
+
 
 if __name__ == "__main__":
     tap.main()

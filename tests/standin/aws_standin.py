@@ -116,6 +116,12 @@ class _ParamParser:
         self.params = params
         self.used = set()
         self.ec2 = ec2
+        # every dotted prefix of every key, so that lookups stay O(1) for big requests
+        self.prefixes = set()
+        for k in params:
+            parts = k.split(".")
+            for i in range(1, len(parts) + 1):
+                self.prefixes.add(".".join(parts[:i]))
 
     def _scalar(self, shape, key):
         raw = self.params[key]
@@ -144,8 +150,7 @@ class _ParamParser:
         return raw
 
     def _has_prefix(self, prefix):
-        p = prefix + "."
-        return any(k == prefix or k.startswith(p) for k in self.params)
+        return prefix in self.prefixes
 
     def parse(self, shape, prefix):
         t = shape.type_name
@@ -237,6 +242,10 @@ class AwsStandin:
         self._calls = {}
         self._ok_calls = {}
         self._metric_data = []
+        self._body_sizes = {}             # operation -> uncompressed body sizes received
+        self._connections = 0             # TCP connections accepted (keep-alive reuse shows here)
+        self._in_flight = 0
+        self._max_in_flight = 0           # most AWS requests being handled at once
         self._faults = {}
         self._imds_tokens = {}
         self.imds_v1_allowed = False
@@ -290,7 +299,7 @@ class AwsStandin:
 
         class Handler(_Handler):
             aws = standin
-        self._httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self._httpd = _Server(("127.0.0.1", 0), Handler)
         self._httpd.daemon_threads = True
         self.port = self._httpd.server_address[1]
         self._thread = threading.Thread(target=self._httpd.serve_forever, daemon=True)
@@ -389,6 +398,24 @@ class AwsStandin:
             self._calls.clear()
             self._ok_calls.clear()
             self._metric_data.clear()
+            self._body_sizes.clear()
+            self._connections = 0
+            self._max_in_flight = 0
+
+    def body_sizes(self):
+        """Uncompressed request body sizes received, by operation (list per operation)."""
+        with self._lock:
+            return {k: list(v) for k, v in self._body_sizes.items()}
+
+    def connections(self):
+        """TCP connections accepted since the last reset_calls()."""
+        with self._lock:
+            return self._connections
+
+    def max_in_flight(self):
+        """The most AWS API requests handled at the same time since the last reset_calls()."""
+        with self._lock:
+            return self._max_in_flight
 
     def metric_data(self):
         """Every PutMetricData datum received: dicts with Namespace, MetricName, Value, Unit,
@@ -473,7 +500,7 @@ class AwsStandin:
             if role_name is not None:
                 self.role_name = role_name
             if user_data is not None:
-                self.user_data = user_data
+                self.user_data = user_data or None   # "": no user-data at all
             if imds_v1 is not None:
                 self.imds_v1_allowed = imds_v1
 
@@ -568,7 +595,7 @@ class AwsStandin:
         with self._lock:
             pending = dict(self._pending_until)
             starts = dict(self._start_time_override)
-        if not pending and not starts:
+        if not pending and not starts and b"CreateSnapshotsResponse" not in body[:200]:
             return body
         root = _parse_keep_ns(body)
         now = time.time()
@@ -584,7 +611,16 @@ class AwsStandin:
                     st.text = _iso(starts[sid])
                     changed = True
             until = pending.get(sid)
+            if item.find("{*}status") is None and item.find("{*}state") is None and \
+                    root.tag.endswith("CreateSnapshotsResponse"):
+                ns = root.tag[:root.tag.index("}") + 1] if root.tag.startswith("{") else ""
+                st = ET.SubElement(item, ns + "state")
+                st.text = "pending" if until and until > now else "completed"
+                changed = True
             if until and until > now:
+                state = item.find("{*}state")
+                if state is not None:
+                    state.text = "pending"
                 status = item.find("{*}status")
                 if status is not None:
                     status.text = "pending"
@@ -615,6 +651,27 @@ class AwsStandin:
         return b'<?xml version="1.0" encoding="UTF-8"?>\n' + ET.tostring(root)
 
 
+def _split_metric_data(params, max_params=400):
+    """PutMetricData PARAMS as several form bodies of about MAX_PARAMS parameters each."""
+    common = {k: v for k, v in params.items() if not k.startswith("MetricData.")}
+    members = {}
+    for k, v in params.items():
+        if k.startswith("MetricData.member."):
+            n, rest = k[len("MetricData.member."):].split(".", 1)
+            members.setdefault(int(n), {})[rest] = v
+    order = sorted(members)
+    per = max(len(members[order[0]]), 1) if order else 1
+    chunk = max(1, max_params // per)
+    out = []
+    for i in range(0, max(len(order), 1), chunk):
+        p = dict(common)
+        for j, n in enumerate(order[i:i + chunk], 1):
+            for rest, v in members[n].items():
+                p["MetricData.member.%d.%s" % (j, rest)] = v
+        out.append(urllib.parse.urlencode(p).encode())
+    return out
+
+
 def _parse_keep_ns(body):
     """Parses BODY so that serializing keeps its default namespace (no ns0: prefixes)."""
     root = ET.fromstring(body)
@@ -637,11 +694,25 @@ def _esc(s):
     return s.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
 
 
+class _Server(http.server.ThreadingHTTPServer):
+    daemon_threads = True
+
+    def handle_error(self, request, client_address):
+        # Clients that give up (timeouts in fault tests) are expected; stay quiet about them.
+        if not isinstance(sys.exc_info()[1], (BrokenPipeError, ConnectionResetError)):
+            super().handle_error(request, client_address)
+
+
 class _Handler(http.server.BaseHTTPRequestHandler):
     aws = None  # type: AwsStandin
     protocol_version = "HTTP/1.1"
     server_version = "AmazonEC2"
     sys_version = ""
+
+    def setup(self):
+        super().setup()
+        with self.aws._lock:
+            self.aws._connections += 1
 
     def log_message(self, fmt, *args):
         if self.aws.verbose:
@@ -770,6 +841,17 @@ class _Handler(http.server.BaseHTTPRequestHandler):
     # -- AWS APIs -----------------------------------------------------------------------------
     def _aws(self):
         a = self.aws
+        with a._lock:
+            a._in_flight += 1
+            a._max_in_flight = max(a._max_in_flight, a._in_flight)
+        try:
+            return self._aws_request()
+        finally:
+            with a._lock:
+                a._in_flight -= 1
+
+    def _aws_request(self):
+        a = self.aws
         request_id = str(uuid.uuid4())
         service = "ec2"
         op = None
@@ -797,6 +879,8 @@ class _Handler(http.server.BaseHTTPRequestHandler):
                 target = self.headers.get("X-Amz-Target", "") or self.path.rsplit("/", 1)[-1]
                 op = target.split(".")[-1] or "Unknown"
             a._count(a._calls, op, self)
+            with a._lock:
+                a._body_sizes.setdefault(op, []).append(len(body))
             self._check_signature(service, raw)
             if query_protocol:
                 op, parsed = validate_query(service, params)
@@ -937,15 +1021,21 @@ class _Handler(http.server.BaseHTTPRequestHandler):
 
         headers = {k: v for k, v in self.headers.items()
                    if k.lower() not in ("content-length", "content-encoding", "host", "connection")}
-        conn = http.client.HTTPConnection("127.0.0.1", a._moto_port, timeout=60)
-        try:
-            conn.request("POST", self.path, body=body, headers=headers)
-            resp = conn.getresponse()
-            out = resp.read()
-            status = resp.status
-            rtype = resp.getheader("Content-Type", "text/xml")
-        finally:
-            conn.close()
+        bodies = [body]
+        if query_protocol and op == "PutMetricData":
+            bodies = _split_metric_data(params)     # moto parses big requests in quadratic time
+        for b in bodies:
+            conn = http.client.HTTPConnection("127.0.0.1", a._moto_port, timeout=60)
+            try:
+                conn.request("POST", self.path, body=b, headers=headers)
+                resp = conn.getresponse()
+                out = resp.read()
+                status = resp.status
+                rtype = resp.getheader("Content-Type", "text/xml")
+            finally:
+                conn.close()
+            if status >= 300:
+                break
         if 200 <= status < 300:
             a._count(a._ok_calls, op, self)
             if query_protocol and ec2:
@@ -960,13 +1050,43 @@ class _Handler(http.server.BaseHTTPRequestHandler):
                         raise AwsError(400, "InvalidParameterValue", "Invalid NextToken")
             if query_protocol and op == "PutMetricData":
                 self._record_metrics(parsed)
-        out = out.replace(b"<requestId>request-id</requestId>", b"<requestId>%s</requestId>" % request_id.encode())
-        out = out.replace(b"<RequestId>request-id</RequestId>", b"<RequestId>%s</RequestId>" % request_id.encode())
+        for tag in (b"requestId", b"RequestId", b"RequestID"):
+            out = out.replace(b"<%s>request-id</%s>" % (tag, tag), b"<%s>%s</%s>" % (tag, request_id.encode(), tag))
+        if status >= 400 and query_protocol:
+            out = self._fill_error_message(out, op, params)
         if a._take_fault("truncated_xml", op):
             out = out[: max(1, len(out) // 2)]
         elif a._take_fault("malformed_xml", op):
             out = b"<?xml version=\"1.0\"?>\n<Response><Errors><Error><Code>&bogus;</Code></Oops>"
         self._send(status, out, rtype, {"x-amzn-RequestId": request_id})
+
+    @staticmethod
+    def _fill_error_message(out, op, params):
+        """moto leaves some error messages empty; AWS never does."""
+        try:
+            root = _parse_keep_ns(out)
+        except ET.ParseError:
+            return out
+        changed = False
+        for err in root.iter():
+            if not err.tag.endswith("Error"):
+                continue
+            code = err.find("{*}Code")
+            if code is None:
+                code = err.find("Code")
+            msg = err.find("{*}Message")
+            if msg is None:
+                msg = err.find("Message")
+            if code is not None and msg is not None and not (msg.text or "").strip():
+                ids = [v for k, v in sorted(params.items()) if k.endswith("Id") or ".Id" in k or "Id." in k]
+                if code.text and code.text.endswith(".NotFound"):
+                    msg.text = "The ID '%s' does not exist" % (ids[0] if ids else "?")
+                else:
+                    msg.text = "%s failed: %s" % (op, code.text)
+                changed = True
+        if not changed:
+            return out
+        return b'<?xml version="1.0" encoding="UTF-8"?>\n' + ET.tostring(root)
 
     def _mark_created_pending(self, out):
         a = self.aws

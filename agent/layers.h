@@ -1,0 +1,29 @@
+/* The attribute layers of a node, merged in precedence order (lowest first):
+ * core defaults and each recipe's defaults; the stack Custom JSON (CONFIG/stack.json, or the
+ * instance user-data when that file is absent and the user-data is a JSON object); layer JSON
+ * (CONFIG/layers/ *.json, name order); CONFIG/local.json; then every -j file in order. */
+#ifndef OPSAGENT_LAYERS_H
+#define OPSAGENT_LAYERS_H
+
+#include <stddef.h>
+
+#include "attrs.h"
+#include "error.h"
+#include "paths.h"
+#include "plugin.h"
+
+#define LAYERS_MAX_FILES 256
+
+/* USER_DATA may be NULL. *ret: caller frees with attrs_free(). */
+int layers_load(const struct paths *p, const struct plugin_set *plugins, char *const *extra_files, size_t n_extra,
+                const char *user_data, struct attrs **ret, struct error *err);
+
+/* Validates the core sections and the SELECTED recipes (every loaded recipe when SELECTED is
+ * NULL), and refuses a top-level key that is a near miss of a known one. */
+int layers_validate(struct attrs *a, const struct plugin_set *plugins, const struct plugin *const *selected,
+                    size_t n_selected, struct error *err);
+
+/* Whether recipe R is enabled: opsagent.recipes.NAME is true. */
+bool layers_recipe_enabled(struct attrs *a, const struct opsagent_recipe *r);
+
+#endif

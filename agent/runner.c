@@ -1,0 +1,362 @@
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
+#include <systemd/sd-id128.h>
+
+#include "buf.h"
+#include "ctx.h"
+#include "fileio.h"
+#include "jsonutil.h"
+#include "lock.h"
+#include "log.h"
+#include "records.h"
+#include "runner.h"
+#include "timeutil.h"
+
+static volatile sig_atomic_t interrupted;
+
+static void on_signal(int sig)
+{
+        interrupted = sig;
+}
+
+static unsigned budget_seconds(struct attrs *a, const struct opsagent_recipe *r)
+{
+        char path[256];
+        json_object *v;
+
+        snprintf(path, sizeof(path), "%s.time_budget_seconds", r->attr_root);
+        v = attrs_get(a, path);
+        if (v && json_object_is_type(v, json_type_int) && json_object_get_int64(v) >= 0)
+                return (unsigned)json_object_get_int64(v);
+        return r->time_budget_seconds;
+}
+
+static void send_done(int fd, int r)
+{
+        char line[64];
+        int n = snprintf(line, sizeof(line), "{\"done\":%d}\n", r);
+
+        if (write(fd, line, (size_t)n) < 0)
+                _exit(70);
+}
+
+static void child_main(const struct plugin *pl, struct attrs *a, const struct paths *p, const char *run_id,
+                       const char *state_dir, bool dry_run, uint64_t deadline, int fd)
+{
+        struct ctx_core core;
+        int r;
+
+        setpgid(0, 0);
+        signal(SIGINT, SIG_DFL);
+        signal(SIGTERM, SIG_DFL);
+        signal(SIGPIPE, SIG_DFL);
+        log_set_context(pl->recipe->name, run_id);
+        ctx_setup(&core, pl->recipe, attrs_tree(a), run_id, p->root, state_dir, p->state_dir, dry_run, deadline, fd);
+        r = pl->recipe->run(&core.pub);
+        if (r < 0 && !ctx_fail_reason(&core)) {
+                json_object *ev = json_object_new_object();
+                char msg[256];
+
+                snprintf(msg, sizeof(msg), "failed: %s", strerror(-r));
+                if (ev) {
+                        const char *s;
+
+                        json_object_object_add(ev, "fail", json_object_new_string(msg));
+                        s = json_object_to_json_string_ext(ev, JSON_C_TO_STRING_PLAIN);
+                        if (write(fd, s, strlen(s)) < 0 || write(fd, "\n", 1) < 0)
+                                r = -EPIPE;
+                        json_object_put(ev);
+                }
+        }
+        send_done(fd, r < 0 ? r : 0);
+        ctx_done(&core);
+        fflush(stdout);
+        fflush(stderr);
+        _exit(r < 0 ? 1 : 0);
+}
+
+struct child_state {
+        struct buf pending;      /* partial line */
+        size_t total;
+        json_object *metrics;    /* array */
+        char *fail;              /* last reported reason */
+        bool done;
+        int done_code;
+        bool overflow;
+};
+
+static void handle_event(struct child_state *cs, const char *line)
+{
+        json_object *ev = NULL, *v;
+
+        if (json_parse_text(line, "event", &ev, NULL) < 0 || !json_object_is_type(ev, json_type_object)) {
+                log_debug("ignoring a malformed event from the recipe");
+                json_object_put(ev);
+                return;
+        }
+        if (json_object_object_get_ex(ev, "metric", &v) && json_object_is_type(v, json_type_object)) {
+                if (json_object_array_length(cs->metrics) < RUNNER_METRICS_MAX)
+                        json_object_array_add(cs->metrics, json_object_get(v));
+                else if (!cs->overflow) {
+                        cs->overflow = true;
+                        log_warning("more than %u metrics in one run; the rest are dropped", RUNNER_METRICS_MAX);
+                }
+        } else if (json_object_object_get_ex(ev, "fail", &v) && json_object_is_type(v, json_type_string)) {
+                free(cs->fail);
+                cs->fail = strdup(json_object_get_string(v));
+        } else if (json_object_object_get_ex(ev, "done", &v)) {
+                cs->done = true;
+                cs->done_code = json_object_get_int(v);
+        }
+        json_object_put(ev);
+}
+
+static void consume(struct child_state *cs, const char *data, size_t n)
+{
+        for (size_t i = 0; i < n; i++) {
+                if (data[i] == '\n') {
+                        handle_event(cs, buf_str(&cs->pending));
+                        buf_reset(&cs->pending);
+                } else if (buf_append(&cs->pending, data + i, 1) < 0)
+                        buf_reset(&cs->pending);
+        }
+}
+
+/* Reads what is available; false at EOF. */
+static bool drain(int fd, struct child_state *cs)
+{
+        char chunk[4096];
+
+        for (;;) {
+                ssize_t k = read(fd, chunk, sizeof(chunk));
+
+                if (k > 0) {
+                        if (cs->total + (size_t)k <= RUNNER_EVENTS_MAX)
+                                consume(cs, chunk, (size_t)k);
+                        cs->total += (size_t)k;
+                        continue;
+                }
+                if (k == 0)
+                        return false;
+                if (errno == EINTR)
+                        continue;
+                return true; /* EAGAIN */
+        }
+}
+
+static char *describe_signal(int sig)
+{
+        char *s = NULL;
+
+        if (asprintf(&s, "killed by signal SIG%s (%s)", sigabbrev_np(sig) ? sigabbrev_np(sig) : "?",
+                     strsignal(sig)) < 0)
+                return NULL;
+        return s;
+}
+
+/* Runs one recipe in a child and fills REC's outcome, error and metrics. */
+static void run_child(const struct plugin *pl, struct attrs *a, const struct paths *p, const struct run_options *o,
+                      const char *state_dir, struct run_record *rec)
+{
+        struct child_state cs = { .pending = BUF_INIT(8192) };
+        unsigned budget = budget_seconds(a, pl->recipe);
+        uint64_t start = now_monotonic_usec(), deadline = budget ? start + (uint64_t)budget * 1000000u : 0;
+        uint64_t kill_at = 0;
+        bool exited = false, timed_out = false, eof = false;
+        int fds[2] = { -1, -1 }, status = 0;
+        pid_t pid;
+
+        cs.metrics = json_object_new_array();
+        if (!cs.metrics || pipe2(fds, O_CLOEXEC) < 0) {
+                rec->outcome = RUN_FAILED;
+                rec->error = strdup("cannot start the recipe: out of resources");
+                goto out;
+        }
+        fflush(stdout);
+        fflush(stderr);
+        pid = fork();
+        if (pid < 0) {
+                rec->outcome = RUN_FAILED;
+                rec->error = strdup("cannot start the recipe: fork failed");
+                goto out;
+        }
+        if (pid == 0) {
+                close(fds[0]);
+                child_main(pl, a, p, rec->run_id, state_dir, o->dry_run, deadline, fds[1]);
+        }
+        setpgid(pid, pid);
+        close(fds[1]);
+        fds[1] = -1;
+        fcntl(fds[0], F_SETFL, O_NONBLOCK);
+
+        while (!exited) {
+                struct pollfd pfd = { .fd = fds[0], .events = POLLIN };
+                uint64_t now = now_monotonic_usec();
+                int wait_ms = 100;
+
+                if (!timed_out && deadline && now >= deadline) {
+                        timed_out = true;
+                        kill(-pid, SIGTERM);
+                        kill_at = now + RUNNER_KILL_GRACE_USEC;
+                } else if (!timed_out && interrupted && !kill_at) {
+                        kill(-pid, SIGTERM);
+                        kill_at = now + RUNNER_KILL_GRACE_USEC;
+                }
+                if (kill_at && now >= kill_at) {
+                        kill(-pid, SIGKILL);
+                        kill_at = UINT64_MAX;
+                }
+                if (!eof) {
+                        if (poll(&pfd, 1, wait_ms) > 0)
+                                eof = !drain(fds[0], &cs);
+                } else
+                        poll(NULL, 0, 20);
+                if (waitpid(pid, &status, WNOHANG) == pid)
+                        exited = true;
+        }
+        if (!eof)
+                drain(fds[0], &cs);
+        if (cs.pending.len)
+                handle_event(&cs, buf_str(&cs.pending));
+        /* Whatever the recipe started in its group goes with it. */
+        kill(-pid, SIGKILL);
+
+        if (timed_out) {
+                rec->outcome = RUN_TIMED_OUT;
+                if (asprintf(&rec->error, "timed out after %u s (time budget: %s.time_budget_seconds)", budget,
+                             pl->recipe->attr_root) < 0)
+                        rec->error = NULL;
+        } else if (interrupted) {
+                rec->outcome = RUN_INTERRUPTED;
+                rec->error = strdup("interrupted");
+        } else if (WIFSIGNALED(status)) {
+                rec->outcome = RUN_CRASHED;
+                rec->error = describe_signal(WTERMSIG(status));
+        } else if (!cs.done) {
+                rec->outcome = RUN_FAILED;
+                if (asprintf(&rec->error, "exited with status %d before finishing (a recipe must return from run())",
+                             WEXITSTATUS(status)) < 0)
+                        rec->error = NULL;
+        } else if (cs.done_code < 0 || WEXITSTATUS(status) != 0) {
+                rec->outcome = RUN_FAILED;
+                rec->error = strdup(cs.fail ? cs.fail : "failed");
+        } else
+                rec->outcome = RUN_SUCCESS;
+out:
+        rec->metrics = cs.metrics;
+        cs.metrics = NULL;
+        json_object_put(cs.metrics);
+        free(cs.fail);
+        buf_free(&cs.pending);
+        if (fds[0] >= 0)
+                close(fds[0]);
+        if (fds[1] >= 0)
+                close(fds[1]);
+}
+
+static int run_one(const struct paths *p, struct attrs *a, const struct plugin *pl, const struct run_options *o)
+{
+        const char *name = pl->recipe->name;
+        struct run_record rec = { 0 };
+        struct run_lock *lock = NULL;
+        char *state_dir = NULL, *rel = NULL, dur[32];
+        sd_id128_t id;
+        pid_t holder = 0;
+        json_object *v;
+        int r, exit_code = EXIT_RECIPE_FAILED;
+
+        r = run_lock_acquire(p->run_dir, name, &lock, &holder);
+        if (r == -EBUSY) {
+                if (holder > 0)
+                        log_error("%s: another run holds the lock (pid %d); not started", name, (int)holder);
+                else
+                        log_error("%s: another run holds the lock; not started", name);
+                return EXIT_LOCKED;
+        }
+        if (r < 0) {
+                log_error_errno(r, "%s: cannot take the lock in %s: %s", name, p->run_dir, strerror(-r));
+                return EXIT_RECIPE_FAILED;
+        }
+
+        if (sd_id128_randomize(&id) < 0)
+                memset(&id, 0, sizeof(id));
+        sd_id128_to_string(id, rec.run_id);
+        snprintf(rec.recipe, sizeof(rec.recipe), "%s", name);
+        rec.dry_run = o->dry_run;
+        rec.start_usec = now_realtime_usec();
+
+        if (asprintf(&rel, "recipes/%s", name) < 0 || !(state_dir = path_join(p->state_dir, rel))) {
+                log_error("out of memory");
+                goto out;
+        }
+        r = mkdir_p(state_dir, 0700);
+        if (r < 0) {
+                log_error_errno(r, "%s: cannot create the state directory %s: %s", name, state_dir, strerror(-r));
+                goto out;
+        }
+
+        log_say("%s: %s (run %.8s)", name, o->dry_run ? "planning (dry run)" : "running", rec.run_id);
+        log_set_context(name, rec.run_id);
+        run_child(pl, a, p, o, state_dir, &rec);
+        log_set_context(NULL, NULL);
+        rec.end_usec = now_realtime_usec();
+        format_duration(rec.end_usec - rec.start_usec, dur, sizeof(dur));
+        if (rec.outcome == RUN_SUCCESS) {
+                log_say("%s: %s in %s", name, o->dry_run ? "planned" : "succeeded", dur);
+                exit_code = EXIT_OK;
+        } else
+                log_say("%s: FAILED after %s: %s", name, dur, rec.error ? rec.error : "unknown error");
+
+        r = records_write(p->state_dir, &rec);
+        if (r < 0)
+                log_warning_errno(r, "%s: cannot write the run record under %s: %s", name, p->state_dir, strerror(-r));
+        else {
+                int64_t keep = 200, days = 90;
+                size_t removed = 0;
+
+                v = attrs_get(a, "opsagent.records.keep");
+                if (v)
+                        keep = json_object_get_int64(v);
+                v = attrs_get(a, "opsagent.records.max_age_days");
+                if (v)
+                        days = json_object_get_int64(v);
+                r = records_prune(p->state_dir, (size_t)keep, days * 86400, now_realtime_usec(), &removed);
+                if (r < 0)
+                        log_warning_errno(r, "cannot prune old run records: %s", strerror(-r));
+        }
+out:
+        run_record_clear(&rec);
+        run_lock_release(lock);
+        free(state_dir);
+        free(rel);
+        return exit_code;
+}
+
+int runner_run(const struct paths *p, struct attrs *a, const struct plugin *const *recipes, size_t n,
+               const struct run_options *o)
+{
+        struct sigaction sa = { .sa_handler = on_signal }, old_int, old_term;
+        bool any_failed = false, any_locked = false;
+
+        sigemptyset(&sa.sa_mask);
+        sigaction(SIGINT, &sa, &old_int);
+        sigaction(SIGTERM, &sa, &old_term);
+        for (size_t i = 0; i < n && !interrupted; i++) {
+                int code = run_one(p, a, recipes[i], o);
+
+                any_failed = any_failed || code == EXIT_RECIPE_FAILED;
+                any_locked = any_locked || code == EXIT_LOCKED;
+        }
+        sigaction(SIGINT, &old_int, NULL);
+        sigaction(SIGTERM, &old_term, NULL);
+        if (any_failed || interrupted)
+                return EXIT_RECIPE_FAILED;
+        return any_locked ? EXIT_LOCKED : EXIT_OK;
+}

@@ -1,0 +1,59 @@
+/* logrotate recipe: the engine. Decides which logs are due, rotates them by the set's method,
+ * compresses, prunes, keeps the state file, and journals each step so that a run killed at
+ * any point is finished or undone by the next one. Everything goes through the recipe
+ * context (output, logging, metrics, commands, systemd). */
+#ifndef LR_ROTATE_H
+#define LR_ROTATE_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <sys/stat.h>
+#include <time.h>
+
+#include <opsagent/recipe.h>
+
+#include "lr_config.h"
+#include "lr_state.h"
+
+struct lr_stats {
+        uint64_t logs_rotated;
+        uint64_t bytes_rotated;      /* sizes of the logs when they were rotated */
+        uint64_t bytes_compressed;   /* sizes of the compressed files written */
+        uint64_t copytruncate_window_ns; /* copytruncate: longest window where lines can be lost */
+        unsigned errors;             /* logs refused or failed */
+};
+
+struct lr_run {
+        struct opsagent_ctx *ctx;
+        struct lr_state *state;
+        const char *state_dir;       /* root already applied */
+        const char *root;            /* "" for none */
+        time_t now;
+        bool dry_run;
+        struct lr_set *const *sets;  /* all sets (journal recovery looks the set up by name) */
+        size_t n_sets;
+        struct lr_stats stats;
+};
+
+enum lr_due { LR_NOT_DUE, LR_DUE };
+
+/* Is a log with stat ST due at NOW, given its last rotation (HAVE_LAST/LAST)? *ret_reason is a
+ * static string for the output. */
+enum lr_due lr_is_due(const struct lr_set *s, const struct stat *st, bool have_last, time_t last,
+                      time_t now, const char **ret_reason);
+
+/* 0 when DIR may hold rotated logs; -EPERM when group (other than root) or others can write it,
+ * as logrotate refuses; *ret_reason then explains (caller frees). */
+int lr_check_dir_secure(const char *dir, char **ret_reason);
+
+/* 1 when a process holds PATH open for writing, 0 when none does, -errno when /proc cannot
+ * tell. */
+int lr_open_for_writing(const char *path);
+
+/* Finishes or undoes the step a killed run left in the journal. */
+int lr_recover(struct lr_run *run);
+
+/* Rotates every due log of SET. Goes on past a failing log; returns the first error. */
+int lr_process_set(struct lr_run *run, const struct lr_set *set);
+
+#endif

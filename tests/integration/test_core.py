@@ -1,0 +1,266 @@
+"""The opsagent command itself, run as built, in a fresh sandbox per test, with the test
+plugins (tests/unit/plugins): run, exit codes, attributes and their origins, bad input,
+isolation of crashing recipes, locking, records, status and history, secrets."""
+import json
+import os
+import subprocess
+import sys
+import time
+
+import harness
+import tap
+
+PLUGINS = os.environ.get("OPSAGENT_TEST_PLUGIN_DIR",
+                         os.path.join(harness.BUILDDIR, "tests", "unit", "plugins", ".libs"))
+
+
+class Core(harness.AgentTestCase):
+    def setUp(self):
+        super().setUp()
+        self.env["OPSAGENT_PLUGIN_PATH"] = PLUGINS
+
+    # --- the command line -------------------------------------------------------------
+    def test_help_lists_commands_and_exit_codes(self):
+        r = self.agent("--help", root=False)
+        self.assertEqual(r.returncode, 0)
+        for word in ("run", "recipes", "attributes", "status", "history", "Exit status",
+                     "3  another run"):
+            self.assertIn(word, r.stdout)
+
+    def test_every_command_has_help(self):
+        for cmd in ("run", "recipes", "attributes", "status", "history"):
+            r = self.agent(cmd, "--help", root=False)
+            self.assertEqual(r.returncode, 0, cmd)
+            self.assertIn("Usage: opsagent " + cmd, r.stdout)
+
+    def test_version(self):
+        r = self.agent("--version", root=False)
+        self.assertEqual(r.returncode, 0)
+        self.assertRegex(r.stdout, r"^opsagent \d+\.\d+")
+
+    def test_usage_errors_exit_2(self):
+        for args in (("frob",), ("run",), ("run", "--bogus"), ("status", "--dry-run"),
+                     ("run", "--all", "--recipe", "good")):
+            r = self.agent(*args)
+            self.assertEqual(r.returncode, 2, args)
+            self.assertTrue(r.stderr.strip(), args)
+
+    def test_unknown_recipe_lists_installed(self):
+        r = self.agent("run", "--recipe", "nosuch")
+        self.assertEqual(r.returncode, 2)
+        self.assertIn('unknown recipe "nosuch"', r.stderr)
+        self.assertIn("good", r.stderr)
+
+    # --- recipes ------------------------------------------------------------------------
+    def test_recipes_lists_and_reports_broken_plugins(self):
+        r = self.agent("recipes")
+        self.assertEqual(r.returncode, 0)
+        self.assertRegex(r.stdout, r"(?m)^good\s+1\.2\s+-\s+A recipe that behaves$")
+        self.assertIn("crash", r.stdout)
+        self.assertNotIn("wrong_abi", r.stdout)
+        self.assertIn("wrong_abi.so: recipe built for plugin ABI 2", r.stderr)
+        self.assertIn("no_symbol.so: not an opsagent recipe", r.stderr)
+        js = self.agent_json("recipes", "--json")
+        self.assertEqual(sorted(x["name"] for x in js), ["crash", "good"])
+
+    # --- run ----------------------------------------------------------------------------
+    def test_run_good_recipe(self):
+        self.write_json("etc/opsagent/stack.json", {"good": {"greeting": "hi", "count": 3}})
+        r = self.agent("run", "--recipe", "good")
+        self.assertEqual(r.returncode, 0, r.stderr)
+        self.assertIn("hi #2", r.stdout)
+        self.assertIn("good: succeeded", r.stdout)
+        with open(self.path("var/tmp/good.out")) as f:
+            self.assertEqual(f.read(), "hi x3\n")
+        r = self.agent("run", "--recipe", "good")
+        self.assertIn("output unchanged", r.stdout)
+
+    def test_dry_run_changes_nothing_and_shows_diff(self):
+        self.write_json("etc/opsagent/stack.json", {"good": {"greeting": "hi", "count": 1}})
+        r = self.agent("run", "--recipe", "good", "--dry-run")
+        self.assertEqual(r.returncode, 0, r.stderr)
+        self.assertFalse(os.path.exists(self.path("var/tmp/good.out")))
+        self.assertIn("+hi x1", r.stdout)
+        self.assertIn("planned", r.stdout)
+
+    def test_extra_json_has_highest_precedence(self):
+        self.write_json("etc/opsagent/stack.json", {"good": {"greeting": "stack"}})
+        self.write_json("etc/opsagent/layers/10-web.json", {"good": {"greeting": "layer"}})
+        self.write_json("etc/opsagent/local.json", {"good": {"greeting": "local"}})
+        extra = self.write_json("extra.json", {"good": {"greeting": "extra", "count": 1}})
+        r = self.agent("run", "--recipe", "good", "-j", extra)
+        self.assertIn("extra #0", r.stdout)
+
+    def test_failing_recipe_exit_1_with_reason_and_others_run(self):
+        self.write_json("etc/opsagent/stack.json", {"good": {"fail": True, "count": 0}, "crash": {"how": "none"}})
+        r = self.agent("run", "--recipe", "good", "--recipe", "crash")
+        self.assertEqual(r.returncode, 1)
+        self.assertIn("good: FAILED", r.stdout)
+        self.assertIn("told to fail", r.stdout)
+        self.assertIn("crash: succeeded", r.stdout)
+
+    def _crash(self, how):
+        self.write_json("etc/opsagent/stack.json", {"crash": {"how": how}})
+        r = self.agent("run", "--recipe", "crash", "--recipe", "good")
+        self.assertEqual(r.returncode, 1, r.stdout + r.stderr)
+        self.assertIn("good: succeeded", r.stdout)  # the next recipe still ran
+        hist = self.agent_json("history", "--json", "--recipe", "crash")
+        return hist[0]
+
+    def test_segfault_is_recorded_with_signal_name(self):
+        rec = self._crash("segv")
+        self.assertEqual(rec["outcome"], "crashed")
+        self.assertIn("SIGSEGV", rec["error"])
+
+    def test_abort_is_recorded(self):
+        rec = self._crash("abort")
+        self.assertEqual(rec["outcome"], "crashed")
+        self.assertIn("SIGABRT", rec["error"])
+
+    def test_exit_inside_recipe_is_a_failure(self):
+        rec = self._crash("exit")
+        self.assertEqual(rec["outcome"], "failed")
+        self.assertIn("before finishing", rec["error"])
+
+    def test_hang_is_killed_at_the_time_budget(self):
+        self.write_json("etc/opsagent/local.json", {"crash": {"time_budget_seconds": 1}})
+        t0 = time.monotonic()
+        rec = self._crash("hang")
+        self.assertLess(time.monotonic() - t0, 30)
+        self.assertEqual(rec["outcome"], "timeout")
+        self.assertIn("timed out after 1 s", rec["error"])
+
+    def test_all_runs_enabled_recipes_only(self):
+        self.write_json("etc/opsagent/stack.json",
+                        {"opsagent": {"recipes": {"good": True, "crash": False}}, "crash": {"how": "segv"}})
+        r = self.agent("run", "--all")
+        self.assertEqual(r.returncode, 0, r.stdout + r.stderr)
+        self.assertIn("good: succeeded", r.stdout)
+        self.assertNotIn("crash:", r.stdout)
+
+    # --- bad input ----------------------------------------------------------------------
+    def test_invalid_json_names_file_line_column(self):
+        p = self.write("etc/opsagent/stack.json", '{\n "good": {\n  "count": 1,\n }\n}')
+        r = self.agent("run", "--recipe", "good")
+        self.assertEqual(r.returncode, 2)
+        self.assertIn(p + ":4:", r.stderr)
+        errors = [l for l in r.stderr.splitlines() if ": error: " in l]
+        self.assertEqual(len(errors), 1, r.stderr)
+        self.assertFalse(os.path.exists(self.path("var/tmp/good.out")))
+        self.assertFalse(os.path.isdir(self.path("var/lib/opsagent/runs")))
+
+    def test_wrong_type_names_key_expected_and_found(self):
+        p = self.write_json("etc/opsagent/layers/50-app.json", {"good": {"count": "3"}})
+        r = self.agent("run", "--recipe", "good")
+        self.assertEqual(r.returncode, 2)
+        self.assertIn(p + ": good.count: expected integer, found string \"3\"", r.stderr)
+        self.assertFalse(os.path.exists(self.path("var/tmp/good.out")))
+
+    def test_unknown_recipe_key_did_you_mean(self):
+        self.write_json("etc/opsagent/stack.json", {"good": {"greting": "x"}})
+        r = self.agent("run", "--recipe", "good")
+        self.assertEqual(r.returncode, 2)
+        self.assertIn("unknown key good.greting (did you mean good.greeting?)", r.stderr)
+
+    def test_top_level_near_miss_did_you_mean(self):
+        self.write_json("etc/opsagent/stack.json", {"god": {"count": 1}, "nginx": {"other": "tool"}})
+        r = self.agent("run", "--recipe", "good")
+        self.assertEqual(r.returncode, 2)
+        self.assertIn("unknown top-level key god (did you mean good?)", r.stderr)
+
+    def test_unreadable_file(self):
+        os.makedirs(self.path("etc/opsagent/layers/broken.json"))
+        r = self.agent("run", "--recipe", "good")
+        self.assertEqual(r.returncode, 2)
+        self.assertIn("broken.json: cannot read", r.stderr)
+
+    def test_instance_facts_cannot_be_overridden(self):
+        self.write_json("etc/opsagent/stack.json", {"opsagent": {"instance": {"id": "i-fake"}}})
+        r = self.agent("attributes", "opsagent", "--json")
+        self.assertEqual(r.returncode, 0, r.stderr)
+        self.assertNotIn("i-fake", r.stdout)
+        self.assertIn("cannot be overridden", r.stderr)
+
+    # --- attributes ---------------------------------------------------------------------
+    def test_attributes_show_origins(self):
+        stack = self.write_json("etc/opsagent/stack.json", {"good": {"count": 5}})
+        local = self.write_json("etc/opsagent/local.json", {"good": {"list": [7]}})
+        js = self.agent_json("attributes", "good", "--json")
+        self.assertEqual(js["good.count"], {"value": 5, "origin": stack})
+        self.assertEqual(js["good.list"], {"value": [7], "origin": local})
+        self.assertEqual(js["good.greeting"]["origin"], "defaults of recipe good")
+        r = self.agent("attributes", "good.count")
+        self.assertEqual(r.stdout.strip(), "good.count = 5  (%s)" % stack)
+
+    def test_secrets_never_printed_logged_or_recorded(self):
+        secret = "wJalrXUtnFEMI-K7MDENG-bPxRfiCY"
+        self.write_json("etc/opsagent/stack.json",
+                        {"good": {"password": secret, "fail": True, "count": 0}}, mode=0o600)
+        r = self.agent("attributes")
+        self.assertNotIn(secret, r.stdout + r.stderr)
+        self.assertIn("good.password = (redacted)", r.stdout)
+        r = self.agent("run", "--recipe", "good", "-v")
+        self.assertEqual(r.returncode, 1)
+        self.assertNotIn(secret, r.stdout + r.stderr)
+        self.assertIn("(redacted)", r.stdout + r.stderr)
+        for dirpath, _, files in os.walk(self.root):
+            for f in files:
+                with open(os.path.join(dirpath, f), "rb") as fh:
+                    data = fh.read()
+                if f != "stack.json":
+                    self.assertNotIn(secret.encode(), data, os.path.join(dirpath, f))
+
+    def test_world_readable_secret_file_warned(self):
+        p = self.write_json("etc/opsagent/stack.json", {"good": {"password": "hunter22"}}, mode=0o644)
+        r = self.agent("attributes", "good.count")
+        self.assertIn(p + " holds secrets", r.stderr)
+        self.assertIn("chmod 600", r.stderr)
+
+    # --- records, status, history, locking -----------------------------------------------
+    def test_status_and_history(self):
+        r = self.agent("status")
+        self.assertRegex(r.stdout, r"(?m)^good\s+-\s+never run$")
+        self.agent("run", "--recipe", "good")
+        self.write_json("etc/opsagent/stack.json", {"good": {"fail": True}})
+        self.agent("run", "--recipe", "good")
+        st = {x["recipe"]: x for x in self.agent_json("status", "--json")}
+        self.assertEqual(st["good"]["last_run"]["outcome"], "failed")
+        self.assertIsNotNone(st["good"]["last_success"])
+        self.assertIsNone(st["crash"]["last_run"])
+        hist = self.agent_json("history", "--json")
+        self.assertEqual([h["outcome"] for h in hist], ["failed", "success"])
+        self.assertEqual(hist[1]["metrics"][0]["name"], "Greetings")
+        self.assertEqual(hist[1]["metrics"][0]["value"], 2)
+        r = self.agent("history")
+        self.assertIn("told to fail", r.stdout.splitlines()[0])
+        self.assertEqual(len(self.agent_json("history", "--json", "--limit", "1")), 1)
+
+    def test_records_are_pruned(self):
+        self.write_json("etc/opsagent/stack.json", {"opsagent": {"records": {"keep": 2}}, "good": {"count": 0}})
+        for _ in range(4):
+            self.agent("run", "--recipe", "good")
+        self.assertEqual(len(self.agent_json("history", "--json")), 2)
+
+    def test_second_run_is_refused_with_exit_3(self):
+        self.write_json("etc/opsagent/stack.json", {"crash": {"how": "hang", "time_budget_seconds": 20}})
+        argv = [harness.OPSAGENT, "--root", self.root, "run", "--recipe", "crash"]
+        first = subprocess.Popen(argv, env=self.env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        try:
+            lock = self.path("run/opsagent/crash.lock")
+            for _ in range(200):
+                if os.path.exists(lock) and os.path.getsize(lock) > 0:
+                    break
+                time.sleep(0.05)
+            r = self.agent("run", "--recipe", "crash")
+            self.assertEqual(r.returncode, 3, r.stderr)
+            self.assertIn("another run holds the lock (pid %d)" % first.pid, r.stderr)
+        finally:
+            first.terminate()
+            first.communicate(timeout=30)
+        self.assertEqual(first.returncode, 1)
+        hist = self.agent_json("history", "--json")
+        self.assertEqual(hist[0]["outcome"], "interrupted")
+
+
+if __name__ == "__main__":
+    tap.main()

@@ -1,0 +1,179 @@
+"""Recipe logrotate end to end: rotation and compression, refusals, a corrupt state file,
+a full filesystem, and a run killed with SIGKILL at many points."""
+import json
+import os
+import random
+import subprocess
+import unittest
+
+import tap
+from logrotate_helper import LogrotateCase, agent_has_run, decompress, kill9, wait_for
+
+
+def app_set(**kw):
+    s = {"paths": ["/var/log/app/*.log"], "method": "create", "rotate": 5}
+    s.update(kw)
+    return {"sets": {"app": s}}
+
+
+class TestLogrotate(LogrotateCase):
+
+    def write_lines(self, rel, first, count):
+        p = self.path(rel)
+        os.makedirs(os.path.dirname(p), exist_ok=True)
+        with open(p, "a") as f:
+            f.write("".join("line %d of a log that is rotated\n" % i for i in range(first, first + count)))
+        return p
+
+    def all_lines(self, rel_dir, base):
+        """Every line of BASE and its rotations in REL_DIR, decompressed, oldest rotation first."""
+        d = self.path(rel_dir)
+        names = sorted((n for n in os.listdir(d) if n.startswith(base)),
+                       key=lambda n: (n == base, -int(n[len(base) + 1:].split(".")[0]) if n != base else 0))
+        data = b"".join(decompress(os.path.join(d, n)) for n in names)
+        return data.decode().splitlines()
+
+    def test_rotates_and_compresses_with_zstd_by_default(self):
+        self.write_lines("var/log/app/a.log", 0, 1000)
+        r = self.run_recipe(app_set(size="1k"))
+        self.assertEqual(r.returncode, 0, r.stdout + r.stderr)
+        self.assertEqual(self.files("var/log/app"), ["a.log", "a.log.1.zst"])
+        self.assertEqual(self.all_lines("var/log/app", "a.log"),
+                         ["line %d of a log that is rotated" % i for i in range(1000)])
+        self.assertIn("rotated /var/log/app/a.log", r.stdout)
+
+    def test_dry_run_changes_nothing(self):
+        self.write_lines("var/log/app/a.log", 0, 10)
+        r = self.run_recipe(app_set(size=1), dry_run=True)
+        self.assertEqual(r.returncode, 0, r.stdout + r.stderr)
+        self.assertIn("would rotate /var/log/app/a.log", r.stdout)
+        self.assertEqual(self.files("var/log/app"), ["a.log"])
+
+    def test_daily_rotation_over_simulated_days(self):
+        for day in range(4):
+            self.write_lines("var/log/app/a.log", day * 10, 10)
+            r = self.run_recipe(app_set(rotate=2, compress="gzip"))
+            self.assertEqual(r.returncode, 0, r.stdout + r.stderr)
+            self.age_state(1)
+        self.assertEqual(self.files("var/log/app"), ["a.log", "a.log.1.gz", "a.log.2.gz"])
+        # day 0 only records the log; days 1, 2 and 3 rotate it, and rotate=2 keeps two
+        self.assertEqual(decompress(self.path("var/log/app/a.log.1.gz")).decode().splitlines()[0],
+                         "line 30 of a log that is rotated")
+        self.assertEqual(decompress(self.path("var/log/app/a.log.2.gz")).decode().splitlines()[0],
+                         "line 20 of a log that is rotated")
+
+    def test_corrupt_state_is_moved_aside_and_rotation_goes_on(self):
+        self.write_lines("var/log/app/a.log", 0, 10)
+        r = self.run_recipe(app_set())
+        self.assertEqual(r.returncode, 0, r.stdout + r.stderr)
+        st = self.status_file()
+        with open(st, "w") as f:
+            f.write('{"logs": {"/var/log/app/a.log": ')
+        r = self.run_recipe(app_set(size=1))
+        self.assertEqual(r.returncode, 0, r.stdout + r.stderr)
+        self.assertIn("corrupt", r.stdout + r.stderr)
+        self.assertTrue(any(n.startswith("status.json.corrupt-") for n in os.listdir(os.path.dirname(st))))
+        self.assertIn("a.log.1.zst", self.files("var/log/app"))
+
+    def test_insecure_parent_directory_is_refused(self):
+        self.write_lines("var/log/app/a.log", 0, 10)
+        os.chmod(self.path("var/log/app"), 0o777)
+        r = self.run_recipe(app_set(size=1))
+        self.assertEqual(r.returncode, 1, r.stdout + r.stderr)
+        self.assertIn("writable by others", r.stdout + r.stderr)
+        self.assertEqual(self.files("var/log/app"), ["a.log"])
+
+    def test_symlinked_log_is_refused_and_its_target_untouched(self):
+        self.write_lines("var/log/app/b.log", 0, 10)
+        target = self.write("etc/shadow-like", "precious\n")
+        os.symlink(target, self.path("var/log/app/a.log"))
+        r = self.run_recipe(app_set(size=1))
+        self.assertEqual(r.returncode, 1, r.stdout + r.stderr)
+        self.assertIn("symbolic link", r.stdout + r.stderr)
+        with open(target) as f:
+            self.assertEqual(f.read(), "precious\n")
+        self.assertTrue(os.path.islink(self.path("var/log/app/a.log")))
+        self.assertIn("b.log.1.zst", self.files("var/log/app"))
+
+    def test_full_filesystem_keeps_the_uncompressed_file(self):
+        d = self.path("var/log/full")
+        os.makedirs(d)
+        if subprocess.run(["mount", "-t", "tmpfs", "-o", "size=600k,mode=0755", "tmpfs", d],
+                          capture_output=True).returncode != 0:
+            self.skipTest("cannot mount a small tmpfs here (needs root); the unit tests inject ENOSPC")
+        try:
+            with open(os.path.join(d, "a.log"), "wb") as f:
+                f.write(os.urandom(400 * 1024))   # incompressible: the .zst cannot fit beside it
+            with open(os.path.join(d, "a.log"), "rb") as f:
+                original = f.read()
+            r = self.run_recipe({"sets": {"full": {"paths": ["/var/log/full/a.log"], "method": "create",
+                                                   "size": 1}}})
+            self.assertEqual(r.returncode, 1, r.stdout + r.stderr)
+            self.assertIn("No space left", r.stdout + r.stderr)
+            self.assertEqual(sorted(os.listdir(d)), ["a.log", "a.log.1"])
+            with open(os.path.join(d, "a.log.1"), "rb") as f:
+                self.assertEqual(f.read(), original)
+        finally:
+            subprocess.run(["umount", d], capture_output=True)
+
+    def check_killed_run(self, attrs, delay, total):
+        """Kills a run after DELAY seconds, runs again, and checks that every line is there
+        exactly once and no temporary file is left."""
+        p = self.run_recipe(attrs, start=True)
+        if delay is None:
+            wait_for(lambda: self.leftover_temporaries(), timeout=20)
+        else:
+            wait_for(lambda: False, timeout=delay)
+        kill9(p)
+        r = self.run_recipe(attrs)
+        self.assertIn(r.returncode, (0,), r.stdout + r.stderr)
+        self.assertEqual(self.leftover_temporaries(), [])
+        lines = self.all_lines("var/log/app", "a.log")
+        self.assertEqual(len(lines), total, "lines lost or duplicated after kill -9 (%s)" % r.stdout)
+        self.assertEqual(lines, ["line %d of a log that is rotated" % i for i in range(total)])
+
+    def test_kill9_mid_compression_then_next_run_finishes(self):
+        attrs = app_set(size=1, compress="xz", compress_level=6, rotate=100)
+        self.write_lines("var/log/app/a.log", 0, 200000)
+        self.check_killed_run(attrs, None, 200000)
+
+    def test_kill9_at_random_points(self):
+        rnd = random.Random(5)
+        total = 0
+        for i, method in enumerate(["create", "copytruncate"] * 3):
+            attrs = app_set(size=1, method=method, compress="xz", compress_level=1 + i, rotate=100)
+            self.write_lines("var/log/app/a.log", total, 60000)
+            total += 60000
+            self.check_killed_run(attrs, rnd.uniform(0.0, 0.15), total)
+
+    def test_schema_refuses_bad_attributes_before_anything_changes(self):
+        if not agent_has_run():
+            self.skipTest("the agent has no `run` yet (schema validation is the core's)")
+        self.write_lines("var/log/app/a.log", 0, 10)
+        r = self.run_recipe(app_set(size=1, rotate="five"))
+        self.assertEqual(r.returncode, 2, r.stdout + r.stderr)
+        self.assertIn("logrotate.sets.app.rotate", r.stderr)
+        self.assertEqual(self.files("var/log/app"), ["a.log"])
+
+    def test_logrotate_import_command(self):
+        if not agent_has_run():
+            self.skipTest("the agent has no command table yet")
+        conf = self.write("etc/logrotate.d/zope", "/srv/www/site/var/log/*.log {\n  daily\n  rotate 9\n"
+                          "  postrotate\n    kill -USR2 $(cat /srv/www/site/var/instance.pid)\n  endscript\n"
+                          "  su zope zope\n}\n")
+        r = self.agent("logrotate-import", conf)
+        self.assertEqual(r.returncode, 0, r.stderr)
+        s = json.loads(r.stdout)["logrotate"]["sets"]["zope"]
+        self.assertEqual(s["method"], "reopen")
+        self.assertEqual(s["reopen"], {"pidfile": "/srv/www/site/var/instance.pid", "signal": "SIGUSR2"})
+        self.assertEqual((s["rotate"], s["frequency"], s["compress"]), (9, "daily", "none"))
+        self.assertIn("zope:7: su: cannot carry over", r.stderr)
+        # and the agent takes what it printed
+        self.write("etc/opsagent/stack.json", r.stdout)
+        r = self.agent("attributes", "logrotate.sets.zope.reopen.signal")
+        self.assertEqual(r.returncode, 0, r.stderr)
+        self.assertIn("SIGUSR2", r.stdout)
+
+
+if __name__ == "__main__":
+    tap.main()

@@ -1,0 +1,284 @@
+/* Test-only driver of the AWS modules (not installed): runs one typed call against whatever
+ * the standard AWS environment variables point at (the local stand-in in the tests) and prints
+ * the result, so integration tests reach facts and PutMetricData too.
+ *
+ *   aws_tool [--attrs JSON] [--recipe-attrs JSON] COMMAND ARGS...
+ *   facts | describe-instance [ID] | describe-volumes ID... | describe-snapshots [NAME=V1,V2]...
+ *   create-snapshot VOL... | create-snapshots-multi [--exclude-boot] | delete-snapshot ID
+ *   create-tags ID KEY=VALUE... | put-metrics N [NAMESPACE]
+ */
+#include <errno.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include <json-c/json.h>
+
+#include "aws_session.h"
+#include "cloudwatch.h"
+#include "ec2.h"
+#include "facts.h"
+#include "log.h"
+
+static int fail(struct aws_session *s, int r)
+{
+        const struct opsagent_aws_error *e = &s->last_error;
+        char *line = NULL;
+
+        if (asprintf(&line, "error: %s: %s: %s (request id %s) [%s]", e->operation, e->code, e->message,
+                     e->request_id[0] ? e->request_id : "unknown", strerror(-r)) >= 0) {
+                char *clean = log_scrub(line);
+                fprintf(stderr, "%s\n", clean ? clean : "(withheld)");
+                free(clean);
+                free(line);
+        }
+        return 1;
+}
+
+static void print_tags(const struct opsagent_ec2_tag *t, size_t n)
+{
+        printf(" tags=");
+        for (size_t i = 0; i < n; i++)
+                printf("%s%s=%s", i ? "," : "", t[i].key, t[i].value ? t[i].value : "");
+}
+
+static void print_snapshot(const struct opsagent_ec2_snapshot *v)
+{
+        printf("snapshot %s volume=%s state=%s start=%lld", v->snapshot_id, v->volume_id ? v->volume_id : "-",
+               v->state ? v->state : "-", (long long)v->start_time);
+        print_tags(v->tags, v->n_tags);
+        printf("\n");
+}
+
+int main(int argc, char **argv)
+{
+        json_object *attrs = NULL, *recipe_attrs = NULL;
+        struct aws_session *s = NULL;
+        struct error err = ERROR_INIT;
+        const char *cmd;
+        int i = 1, r, rc = 0;
+
+        log_setup(LOG_TARGET_STDERR, getenv("AWS_TOOL_DEBUG") ? LOG_DEBUG : LOG_WARNING);
+        for (; i + 1 < argc && strncmp(argv[i], "--", 2) == 0; i += 2) {
+                json_object **dst = strcmp(argv[i], "--attrs") == 0 ? &attrs : &recipe_attrs;
+
+                *dst = json_tokener_parse(argv[i + 1]);
+                if (!*dst) {
+                        fprintf(stderr, "%s: not JSON\n", argv[i]);
+                        return 2;
+                }
+        }
+        if (i >= argc) {
+                fprintf(stderr, "usage: aws_tool [--attrs JSON] [--recipe-attrs JSON] COMMAND ARGS...\n");
+                return 2;
+        }
+        if (!attrs)
+                attrs = json_object_new_object();
+        cmd = argv[i++];
+
+        if (strcmp(cmd, "facts") == 0) {
+                json_object *facts = NULL;
+                char *ud = NULL;
+
+                r = instance_facts_load(attrs, &facts, &ud, &err);
+                if (r < 0) {
+                        fprintf(stderr, "error: %s\n", err.msg[0] ? err.msg : strerror(-r));
+                        rc = 1;
+                } else {
+                        printf("%s\n", json_object_to_json_string_ext(facts, JSON_C_TO_STRING_PLAIN));
+                        if (ud)
+                                printf("user-data: %s\n", ud);
+                }
+                json_object_put(facts);
+                free(ud);
+                goto out;
+        }
+
+        r = aws_session_new(attrs, recipe_attrs, &s, &err);
+        if (r < 0) {
+                fprintf(stderr, "error: %s\n", err.msg[0] ? err.msg : strerror(-r));
+                rc = 1;
+                goto out;
+        }
+
+        if (strcmp(cmd, "describe-instance") == 0) {
+                struct opsagent_ec2_instance *in = NULL;
+
+                r = ec2_describe_instance(s, i < argc ? argv[i] : NULL, &in);
+                if (r < 0) {
+                        rc = fail(s, r);
+                        goto out;
+                }
+                printf("instance %s root=%s az=%s type=%s\n", in->instance_id, in->root_device_name,
+                       in->availability_zone, in->instance_type);
+                for (size_t k = 0; k < in->n_attachments; k++)
+                        printf("attachment %s %s %s%s\n", in->attachments[k].device, in->attachments[k].volume_id,
+                               in->attachments[k].status, in->attachments[k].is_root ? " root" : "");
+                ec2_instance_free(in);
+        } else if (strcmp(cmd, "describe-volumes") == 0) {
+                struct opsagent_ec2_volume *v = NULL;
+                size_t n = 0;
+
+                r = ec2_describe_volumes(s, (const char *const *)&argv[i], &v, &n);
+                if (r < 0) {
+                        rc = fail(s, r);
+                        goto out;
+                }
+                for (size_t k = 0; k < n; k++)
+                        printf("volume %s state=%s type=%s size=%lld az=%s\n", v[k].volume_id, v[k].state,
+                               v[k].volume_type, (long long)v[k].size_gib, v[k].availability_zone);
+                ec2_volumes_free(v, n);
+        } else if (strcmp(cmd, "describe-snapshots") == 0) {
+                struct opsagent_ec2_filter f[16] = { { 0 } };
+                const char *vals[16][16] = { { 0 } };
+                char *copies[16] = { 0 };
+                struct opsagent_ec2_snapshot *v = NULL;
+                size_t n = 0, nf = 0;
+
+                for (; i < argc && nf < 15; i++, nf++) {
+                        char *eq, *save = NULL;
+                        size_t nv = 0;
+
+                        copies[nf] = strdup(argv[i]);
+                        eq = copies[nf] ? strchr(copies[nf], '=') : NULL;
+                        if (!eq)
+                                return 2;
+                        *eq = '\0';
+                        for (char *t = strtok_r(eq + 1, ",", &save); t && nv < 15; t = strtok_r(NULL, ",", &save))
+                                vals[nf][nv++] = t;
+                        f[nf].name = copies[nf];
+                        f[nf].values = vals[nf];
+                }
+                r = ec2_describe_snapshots(s, f, &v, &n);
+                for (size_t k = 0; k < nf; k++)
+                        free(copies[k]);
+                if (r < 0) {
+                        rc = fail(s, r);
+                        goto out;
+                }
+                printf("count %zu\n", n);
+                for (size_t k = 0; k < n; k++)
+                        print_snapshot(&v[k]);
+                ec2_snapshots_free(v, n);
+        } else if (strcmp(cmd, "create-snapshot") == 0) {
+                size_t n = (size_t)(argc - i);
+                struct opsagent_ec2_create_snapshot *reqs = calloc(n ? n : 1, sizeof(*reqs));
+                struct opsagent_tag tags[] = { { "opsagent:test", "aws_tool" } };
+
+                if (!reqs)
+                        return 1;
+                for (size_t k = 0; k < n; k++) {
+                        reqs[k].volume_id = argv[i + (int)k];
+                        reqs[k].description = "aws_tool";
+                        reqs[k].tags = tags;
+                        reqs[k].n_tags = 1;
+                }
+                r = ec2_create_snapshots_each(s, reqs, n, 0);
+                for (size_t k = 0; k < n; k++) {
+                        if (reqs[k].result < 0)
+                                printf("failed %s %s: %s (request id %s)\n", reqs[k].volume_id, reqs[k].error.code,
+                                       reqs[k].error.message, reqs[k].error.request_id);
+                        else
+                                printf("created %s %s start=%lld\n", reqs[k].volume_id, reqs[k].snapshot_id,
+                                       (long long)reqs[k].start_time);
+                        ec2_create_snapshot_clear(&reqs[k]);
+                }
+                free(reqs);
+                if (r < 0)
+                        rc = fail(s, r);
+        } else if (strcmp(cmd, "create-snapshots-multi") == 0) {
+                struct opsagent_tag tags[] = { { "opsagent:test", "multi" } };
+                struct opsagent_ec2_snapshot *v = NULL;
+                size_t n = 0;
+
+                r = ec2_create_snapshots_multi(s, NULL, i < argc && strcmp(argv[i], "--exclude-boot") == 0, NULL,
+                                               "aws_tool multi", tags, 1, &v, &n);
+                if (r < 0) {
+                        rc = fail(s, r);
+                        goto out;
+                }
+                printf("count %zu\n", n);
+                for (size_t k = 0; k < n; k++)
+                        print_snapshot(&v[k]);
+                ec2_snapshots_free(v, n);
+        } else if (strcmp(cmd, "delete-snapshot") == 0 && i < argc) {
+                r = ec2_delete_snapshot(s, argv[i]);
+                if (r < 0)
+                        rc = fail(s, r);
+                else
+                        printf("deleted %s\n", argv[i]);
+        } else if (strcmp(cmd, "create-tags") == 0 && i < argc) {
+                const char *ids[] = { argv[i], NULL };
+                struct opsagent_tag tags[16];
+                char *copies[16];
+                size_t n = 0;
+
+                for (i++; i < argc && n < 16; i++, n++) {
+                        char *eq;
+
+                        copies[n] = strdup(argv[i]);
+                        eq = copies[n] ? strchr(copies[n], '=') : NULL;
+                        if (!eq)
+                                return 2;
+                        *eq = '\0';
+                        tags[n] = (struct opsagent_tag){ copies[n], eq + 1 };
+                }
+                r = ec2_create_tags(s, ids, tags, n);
+                for (size_t k = 0; k < n; k++)
+                        free(copies[k]);
+                if (r < 0)
+                        rc = fail(s, r);
+                else
+                        printf("tagged %s\n", ids[0]);
+        } else if (strcmp(cmd, "put-metrics") == 0 && i < argc) {
+                size_t n = strtoul(argv[i], NULL, 10);
+                const char *ns = i + 1 < argc ? argv[i + 1] : "OpsAgentTest";
+                struct cw_datum *d = calloc(n ? n : 1, sizeof(*d));
+                bool nan_value = getenv("AWS_TOOL_NAN") != NULL;
+                bool big = getenv("AWS_TOOL_BIG_DIMENSIONS") != NULL;
+                static char long_value[CW_MAX_NAME + 1];
+                static char dim_names[CW_MAX_DIMENSIONS][16];
+
+                memset(long_value, 'v', CW_MAX_NAME);
+
+                if (!d)
+                        return 1;
+                for (size_t k = 0; k < n; k++) {
+                        d[k].name = k % 2 ? "Duration" : "Success";
+                        d[k].unit = k % 2 ? "Seconds" : "Count";
+                        d[k].value = nan_value && k == n - 1 ? NAN : (double)k;
+                        d[k].timestamp_ms = (int64_t)time(NULL) * 1000;
+                        d[k].n_dims = 2;
+                        d[k].dims[0] = (struct cw_dimension){ "InstanceId", "i-test" };
+                        d[k].dims[1] = (struct cw_dimension){ "Recipe", "aws_tool" };
+                        if (big) {
+                                d[k].n_dims = CW_MAX_DIMENSIONS;
+                                for (size_t j = 2; j < CW_MAX_DIMENSIONS; j++) {
+                                        snprintf(dim_names[j], sizeof(dim_names[j]), "Dim%zu", j);
+                                        d[k].dims[j] = (struct cw_dimension){ dim_names[j], long_value };
+                                }
+                        }
+                }
+                r = cloudwatch_put_metric_data(s, ns, d, n, &err);
+                free(d);
+                if (r < 0) {
+                        char *clean = log_scrub(err.msg);
+                        fprintf(stderr, "error: %s\n", clean ? clean : "(withheld)");
+                        free(clean);
+                        rc = 1;
+                } else {
+                        printf("sent %zu\n", n);
+                }
+        } else {
+                fprintf(stderr, "unknown command %s\n", cmd);
+                rc = 2;
+        }
+out:
+        aws_session_free(s);
+        json_object_put(attrs);
+        json_object_put(recipe_attrs);
+        log_forget_secrets();
+        return rc;
+}

@@ -1,0 +1,165 @@
+/* logrotate recipe: the state file (atomic, corrupt ones moved aside) and the journal. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include "lr_testutil.h"
+#include "lr_state.h"
+
+static int setup(void **state)
+{
+        *state = tdir_new();
+        return 0;
+}
+
+static int teardown(void **state)
+{
+        tdir_free(*state);
+        return 0;
+}
+
+static void test_missing_file_gives_empty_state(void **state)
+{
+        struct lr_state *s = NULL;
+        char *warning = NULL;
+        time_t t;
+
+        assert_int_equal(lr_state_load(*state, &s, &warning), 0);
+        assert_null(warning);
+        assert_int_equal(lr_state_get(s, "/var/log/x.log", &t), -ENOENT);
+        lr_state_free(s);
+}
+
+static void test_saved_state_reads_back(void **state)
+{
+        struct lr_state *s = NULL;
+        time_t t = 0;
+
+        assert_int_equal(lr_state_load(*state, &s, NULL), 0);
+        assert_int_equal(lr_state_set(s, "/var/log/x.log", 1790000000), 0);
+        assert_int_equal(lr_state_set(s, "/var/log/y.log", 1790003600), 0);
+        assert_int_equal(lr_state_set(s, "/var/log/x.log", 1790007200), 0);
+        assert_int_equal(lr_state_save(s), 0);
+        lr_state_free(s);
+        assert_false(texists(*state, "status.json.opsagent-tmp"));
+        assert_int_equal(lr_state_load(*state, &s, NULL), 0);
+        assert_int_equal(lr_state_get(s, "/var/log/x.log", &t), 0);
+        assert_int_equal(t, 1790007200);
+        assert_int_equal(lr_state_get(s, "/var/log/y.log", &t), 0);
+        assert_int_equal(t, 1790003600);
+        lr_state_free(s);
+}
+
+static void expect_moved_aside(const char *dir)
+{
+        struct lr_state *s = NULL;
+        char *warning = NULL;
+        time_t t;
+
+        assert_int_equal(lr_state_load(dir, &s, &warning), 0);
+        assert_non_null(warning);
+        assert_non_null(strstr(warning, "status.json.corrupt-"));
+        assert_int_equal(lr_state_get(s, "/var/log/x.log", &t), -ENOENT);
+        assert_false(texists(dir, "status.json"));
+        /* and the next save makes a good one */
+        assert_int_equal(lr_state_set(s, "/var/log/x.log", 5), 0);
+        assert_int_equal(lr_state_save(s), 0);
+        free(warning);
+        lr_state_free(s);
+        assert_int_equal(lr_state_load(dir, &s, &warning), 0);
+        assert_null(warning);
+        lr_state_free(s);
+}
+
+static void test_unparsable_state_is_moved_aside(void **state)
+{
+        twrite(*state, "status.json", "{\"logs\": {\"/var/log/x.log\": {\"last_rot");
+        expect_moved_aside(*state);
+}
+
+static void test_wrong_shape_is_moved_aside(void **state)
+{
+        twrite(*state, "status.json", "{\"logs\": {\"/var/log/x.log\": {\"last_rotated\": \"yesterday\"}}}");
+        expect_moved_aside(*state);
+}
+
+static void test_logrotate_format_is_moved_aside(void **state)
+{
+        twrite(*state, "status.json", "logrotate state -- version 2\n\"/var/log/x.log\" 2026-11-1-0:0:0\n");
+        expect_moved_aside(*state);
+}
+
+static void test_state_over_limit_is_moved_aside(void **state)
+{
+        char *p = tpath(*state, "status.json");
+        int fd = open(p, O_WRONLY | O_CREAT, 0644);
+        assert_true(fd >= 0);
+        assert_int_equal(ftruncate(fd, LR_STATE_MAX_BYTES + 1), 0);
+        close(fd);
+        free(p);
+        expect_moved_aside(*state);
+}
+
+static void test_state_at_limit_is_read(void **state)
+{
+        char *p = tpath(*state, "status.json");
+        const char *text = "{\"logs\": {\"/var/log/x.log\": {\"last_rotated\": 42}}}";
+        FILE *f = fopen(p, "w");
+        struct lr_state *s = NULL;
+        char *warning = NULL;
+        time_t t;
+
+        fputs(text, f);
+        for (size_t i = strlen(text); i < LR_STATE_MAX_BYTES; i++)
+                fputc(' ', f);
+        fclose(f);
+        free(p);
+        assert_int_equal(lr_state_load(*state, &s, &warning), 0);
+        assert_null(warning);
+        assert_int_equal(lr_state_get(s, "/var/log/x.log", &t), 0);
+        assert_int_equal(t, 42);
+        lr_state_free(s);
+}
+
+static void test_journal_round_trip_and_clear(void **state)
+{
+        json_object *step = json_object_new_object(), *back = NULL, *v;
+
+        json_object_object_add(step, "step", json_object_new_string("compress"));
+        assert_int_equal(lr_journal_read(*state, &back), -ENOENT);
+        assert_int_equal(lr_journal_write(*state, step), 0);
+        assert_int_equal(lr_journal_read(*state, &back), 0);
+        assert_true(json_object_object_get_ex(back, "step", &v));
+        assert_string_equal(json_object_get_string(v), "compress");
+        json_object_put(back);
+        assert_int_equal(lr_journal_clear(*state), 0);
+        assert_int_equal(lr_journal_read(*state, &back), -ENOENT);
+        assert_int_equal(lr_journal_clear(*state), 0);
+        json_object_put(step);
+}
+
+static void test_corrupt_journal_is_removed(void **state)
+{
+        json_object *back = NULL;
+        twrite(*state, "journal.json", "{\"step\": \"comp");
+        assert_int_equal(lr_journal_read(*state, &back), -EBADMSG);
+        assert_false(texists(*state, "journal.json"));
+}
+
+int main(void)
+{
+        const struct CMUnitTest tests[] = {
+                cmocka_unit_test_setup_teardown(test_missing_file_gives_empty_state, setup, teardown),
+                cmocka_unit_test_setup_teardown(test_saved_state_reads_back, setup, teardown),
+                cmocka_unit_test_setup_teardown(test_unparsable_state_is_moved_aside, setup, teardown),
+                cmocka_unit_test_setup_teardown(test_wrong_shape_is_moved_aside, setup, teardown),
+                cmocka_unit_test_setup_teardown(test_logrotate_format_is_moved_aside, setup, teardown),
+                cmocka_unit_test_setup_teardown(test_state_over_limit_is_moved_aside, setup, teardown),
+                cmocka_unit_test_setup_teardown(test_state_at_limit_is_read, setup, teardown),
+                cmocka_unit_test_setup_teardown(test_journal_round_trip_and_clear, setup, teardown),
+                cmocka_unit_test_setup_teardown(test_corrupt_journal_is_removed, setup, teardown),
+        };
+        return cmocka_run_group_tests(tests, NULL, NULL);
+}

@@ -1,0 +1,138 @@
+/* plugin: loading recipes, refusing the wrong ABI, a missing symbol, broken defaults. */
+#include <errno.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include <cmocka.h>
+
+#include "plugin.h"
+
+static const char *plugin_dir(void)
+{
+        const char *d = getenv("OPSAGENT_TEST_PLUGIN_DIR");
+
+        return d ? d : "tests/unit/plugins/.libs";
+}
+
+static char *plugin_file(const char *name)
+{
+        char *f = NULL;
+
+        assert_true(asprintf(&f, "%s/%s.so", plugin_dir(), name) > 0);
+        return f;
+}
+
+static void test_good_plugin_loads(void **state)
+{
+        struct plugin p;
+        char *f = plugin_file("good");
+
+        assert_int_equal(plugin_load_file(f, &p, NULL), 0);
+        assert_string_equal(p.recipe->name, "good");
+        assert_string_equal(p.recipe->version, "1.2");
+        assert_int_equal(p.recipe->time_budget_seconds, 30);
+        assert_non_null(p.defaults);
+        assert_non_null(p.schema);
+        plugin_clear(&p);
+        free(f);
+}
+
+static void test_wrong_abi_refused_naming_file(void **state)
+{
+        struct plugin p;
+        struct error err = ERROR_INIT;
+        char *f = plugin_file("wrong_abi");
+
+        assert_int_equal(plugin_load_file(f, &p, &err), -EPROTO);
+        assert_non_null(strstr(err.msg, f));
+        assert_non_null(strstr(err.msg, "ABI 2"));
+        assert_non_null(strstr(err.msg, "rebuild"));
+        free(f);
+}
+
+static void test_missing_symbol_refused(void **state)
+{
+        struct plugin p;
+        struct error err = ERROR_INIT;
+        char *f = plugin_file("no_symbol");
+
+        assert_int_equal(plugin_load_file(f, &p, &err), -ENOEXEC);
+        assert_non_null(strstr(err.msg, f));
+        assert_non_null(strstr(err.msg, "opsagent_recipe"));
+        free(f);
+}
+
+static void test_bad_defaults_refused_with_position(void **state)
+{
+        struct plugin p;
+        struct error err = ERROR_INIT;
+        char *f = plugin_file("bad_defaults");
+
+        assert_int_equal(plugin_load_file(f, &p, &err), -EINVAL);
+        assert_non_null(strstr(err.msg, "defaults of recipe bad_defaults"));
+        assert_non_null(strstr(err.msg, ":1:"));
+        free(f);
+}
+
+static void test_not_a_shared_object(void **state)
+{
+        struct plugin p;
+        struct error err = ERROR_INIT;
+        char path[] = "/tmp/opsagent-plugin-XXXXXX";
+        int fd = mkstemp(path);
+
+        assert_true(fd >= 0);
+        close(fd);
+        assert_int_equal(plugin_load_file(path, &p, &err), -ENOEXEC);
+        assert_non_null(strstr(err.msg, path));
+        remove(path);
+}
+
+/* A directory scan keeps the good plugins and reports each broken file. */
+static void test_scan_collects_problems(void **state)
+{
+        struct plugin_set s;
+        char *list = NULL;
+
+        assert_true(asprintf(&list, "/nonexistent:%s", plugin_dir()) > 0);
+        assert_int_equal(plugins_load(list, &s), 0);
+        assert_non_null(plugins_find(&s, "good"));
+        assert_non_null(plugins_find(&s, "crash"));
+        assert_null(plugins_find(&s, "wrong_abi"));
+        assert_int_equal(s.n_problems, 3);
+        plugins_free(&s);
+        free(list);
+}
+
+/* The same recipe twice on the path: the first wins, the second is reported. */
+static void test_duplicate_name_first_wins(void **state)
+{
+        struct plugin_set s;
+        char *list = NULL;
+
+        assert_true(asprintf(&list, "%s:%s", plugin_dir(), plugin_dir()) > 0);
+        assert_int_equal(plugins_load(list, &s), 0);
+        assert_int_equal(s.n, 2);
+        assert_int_equal(s.n_problems, 3 + 5);
+        plugins_free(&s);
+        free(list);
+}
+
+int main(void)
+{
+        const struct CMUnitTest tests[] = {
+                cmocka_unit_test(test_good_plugin_loads),
+                cmocka_unit_test(test_wrong_abi_refused_naming_file),
+                cmocka_unit_test(test_missing_symbol_refused),
+                cmocka_unit_test(test_bad_defaults_refused_with_position),
+                cmocka_unit_test(test_not_a_shared_object),
+                cmocka_unit_test(test_scan_collects_problems),
+                cmocka_unit_test(test_duplicate_name_first_wins),
+        };
+        return cmocka_run_group_tests_name("plugin", tests, NULL, NULL);
+}

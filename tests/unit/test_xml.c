@@ -1,0 +1,165 @@
+/* xml: recorded AWS responses parse into a tree; DTDs, entities and oversize input do not. */
+#include <errno.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <cmocka.h>
+
+#include "buf.h"
+#include "fileio.h"
+#include "xml.h"
+
+static struct xml_node *parse_fixture(const char *name, int *ret_r, struct error *err)
+{
+        char path[1024], *text = NULL;
+        size_t len = 0;
+        struct xml_node *doc = NULL;
+
+        snprintf(path, sizeof(path), TEST_DATA_DIR "/aws/%s", name);
+        assert_int_equal(read_file_capped(path, 1 << 20, &text, &len), 0);
+        *ret_r = xml_parse(text, len, &doc, err);
+        free(text);
+        return doc;
+}
+
+static void test_describe_snapshots_response(void **state)
+{
+        struct error err = ERROR_INIT;
+        struct xml_node *doc, *item;
+        int r;
+
+        doc = parse_fixture("describe-snapshots.xml", &r, &err);
+        assert_int_equal(r, 0);
+        assert_string_equal(doc->name, "DescribeSnapshotsResponse");
+        assert_string_equal(xml_path_text(doc, "requestId"), "59dbff89-35bd-4eac-99ed-be587EXAMPLE");
+        item = xml_path(doc, "snapshotSet/item");
+        assert_non_null(item);
+        assert_string_equal(xml_path_text(item, "snapshotId"), "snap-1234567890abcdef0");
+        assert_string_equal(xml_path_text(item, "tagSet/item/key"), "opsagent:managed");
+        item = xml_next_named(item);
+        assert_non_null(item);
+        assert_string_equal(xml_path_text(item, "status"), "completed");
+        assert_null(xml_next_named(item));
+        assert_string_equal(xml_path_text(doc, "nextToken"), "eyJ2IjoiMiIsImMiOiJleGFtcGxlIn0=");
+        assert_null(xml_path_text(doc, "snapshotSet/item/nothere"));
+        xml_free(doc);
+}
+
+/* Prefixed names lose their prefix; predefined entities and CDATA are text. */
+static void test_prefixes_entities_cdata(void **state)
+{
+        const char *x = "<a:Root xmlns:a=\"urn:x\"><a:v>1 &amp; 2 &lt;3&gt;</a:v><w><![CDATA[<raw>]]></w></a:Root>";
+        struct error err = ERROR_INIT;
+        struct xml_node *doc = NULL;
+
+        assert_int_equal(xml_parse(x, strlen(x), &doc, &err), 0);
+        assert_string_equal(doc->name, "Root");
+        assert_string_equal(xml_path_text(doc, "v"), "1 & 2 <3>");
+        assert_string_equal(xml_path_text(doc, "w"), "<raw>");
+        xml_free(doc);
+}
+
+static void test_billion_laughs_refused(void **state)
+{
+        struct error err = ERROR_INIT;
+        struct xml_node *doc;
+        int r;
+
+        doc = parse_fixture("billion-laughs.xml", &r, &err);
+        assert_int_equal(r, -EBADMSG);
+        assert_null(doc);
+        assert_non_null(strstr(err.msg, "not accepted"));
+}
+
+static void test_external_entity_refused(void **state)
+{
+        struct error err = ERROR_INIT;
+        struct xml_node *doc;
+        int r;
+
+        doc = parse_fixture("external-entity.xml", &r, &err);
+        assert_int_equal(r, -EBADMSG);
+        assert_null(doc);
+}
+
+static void test_truncated_is_bad_message(void **state)
+{
+        const char *x = "<?xml version=\"1.0\"?>\n<Response><Errors><Error><Code>Thro";
+        struct error err = ERROR_INIT;
+        struct xml_node *doc = NULL;
+
+        assert_int_equal(xml_parse(x, strlen(x), &doc, &err), -EBADMSG);
+        assert_non_null(strstr(err.msg, "line 2"));
+        error_clear(&err);
+        assert_int_equal(xml_parse("", 0, &doc, &err), -EBADMSG);
+}
+
+static void test_depth_limit(void **state)
+{
+        struct buf b = BUF_INIT(1 << 20);
+        struct error err = ERROR_INIT;
+        struct xml_node *doc = NULL;
+
+        for (int i = 0; i < XML_MAX_DEPTH; i++)
+                assert_int_equal(buf_puts(&b, "<a>"), 0);
+        for (int i = 0; i < XML_MAX_DEPTH; i++)
+                assert_int_equal(buf_puts(&b, "</a>"), 0);
+        assert_int_equal(xml_parse(b.data, b.len, &doc, &err), 0);
+        xml_free(doc);
+        doc = NULL;
+        buf_reset(&b);
+        for (int i = 0; i <= XML_MAX_DEPTH; i++)
+                assert_int_equal(buf_puts(&b, "<a>"), 0);
+        for (int i = 0; i <= XML_MAX_DEPTH; i++)
+                assert_int_equal(buf_puts(&b, "</a>"), 0);
+        assert_int_equal(xml_parse(b.data, b.len, &doc, &err), -E2BIG);
+        assert_null(doc);
+        buf_free(&b);
+}
+
+static void test_node_limit(void **state)
+{
+        struct buf b = BUF_INIT(16 << 20);
+        struct error err = ERROR_INIT;
+        struct xml_node *doc = NULL;
+
+        assert_int_equal(buf_puts(&b, "<r>"), 0);
+        for (int i = 0; i < XML_MAX_NODES; i++)
+                assert_int_equal(buf_puts(&b, "<i/>"), 0);
+        assert_int_equal(buf_puts(&b, "</r>"), 0);
+        assert_int_equal(xml_parse(b.data, b.len, &doc, &err), -E2BIG);
+        buf_free(&b);
+}
+
+static void test_text_limit(void **state)
+{
+        struct buf b = BUF_INIT(XML_MAX_TEXT * 2);
+        struct error err = ERROR_INIT;
+        struct xml_node *doc = NULL;
+
+        assert_int_equal(buf_puts(&b, "<r>"), 0);
+        for (int i = 0; i <= XML_MAX_TEXT; i++)
+                assert_int_equal(buf_puts(&b, "x"), 0);
+        assert_int_equal(buf_puts(&b, "</r>"), 0);
+        assert_int_equal(xml_parse(b.data, b.len, &doc, &err), -E2BIG);
+        buf_free(&b);
+}
+
+int main(void)
+{
+        const struct CMUnitTest tests[] = {
+                cmocka_unit_test(test_describe_snapshots_response),
+                cmocka_unit_test(test_prefixes_entities_cdata),
+                cmocka_unit_test(test_billion_laughs_refused),
+                cmocka_unit_test(test_external_entity_refused),
+                cmocka_unit_test(test_truncated_is_bad_message),
+                cmocka_unit_test(test_depth_limit),
+                cmocka_unit_test(test_node_limit),
+                cmocka_unit_test(test_text_limit),
+        };
+        return cmocka_run_group_tests_name("xml", tests, NULL, NULL);
+}
