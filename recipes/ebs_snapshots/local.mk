@@ -49,3 +49,13 @@ tests_unit_test_ebs_run_SOURCES = tests/unit/test_ebs_run.c $(ebs_snapshots_modu
 	recipes/ebs_snapshots/ebs_snapshots.c
 tests_unit_test_ebs_run_CFLAGS = $(EBS_TEST_CFLAGS)
 tests_unit_test_ebs_run_LDADD = $(CMOCKA_LIBS) $(JSONC_LIBS)
+
+# Integration tests: the built opsagent against the AWS stand-in (and a loop-mounted image
+# for freeze, when this machine allows it).
+ebs_integration_tests = tests/integration/test_ebs_snapshots.py
+TESTS += $(ebs_integration_tests)
+EXTRA_DIST += $(ebs_integration_tests)
+
+# Benchmark (not run by make check): tests/bench/ebs_snapshots/compare.py
+EXTRA_DIST += tests/bench/ebs_snapshots/compare.py tests/bench/ebs_snapshots/night.sh \
+	tests/bench/ebs_snapshots/README.md
