@@ -599,11 +599,6 @@ static int ebs_run(struct opsagent_ctx *ctx)
         if (R.listed && R.cfg.skip_pending)
                 apply_skip_pending(&R);
 
-        for (size_t i = 0; i < R.n_targets; i++)
-                if (R.vols[i].state == VOL_CREATE && ctx->dry_run)
-                        ctx_say(ctx, "volume %s %s: would create a snapshot", R.targets[i].device,
-                                R.targets[i].volume_id);
-
         if (R.cfg.freeze) {
                 frz = freeze_targets(&R);
                 if (frz && frz[0]) {
@@ -639,17 +634,17 @@ static int ebs_run(struct opsagent_ctx *ctx)
                 else
                         ctx_say(ctx, "freeze: thawed");
         }
-        for (size_t i = 0; i < R.n_targets; i++)
-                if (R.vols[i].state == VOL_CREATED)
-                        ctx_say(ctx, "volume %s %s: created %s", R.targets[i].device, R.targets[i].volume_id,
-                                R.vols[i].snapshot_id);
-
+        /* Each volume: what was done, then its retention (never for a failed or skipped one). */
         now = (int64_t)time(NULL);
         for (size_t i = 0; i < R.n_targets; i++) {
                 struct vol *v = &R.vols[i];
                 bool planned = ctx->dry_run && v->state == VOL_CREATE;
 
-                if (v->state != VOL_CREATED && !planned)
+                if (planned)
+                        ctx_say(ctx, "volume %s %s: would create a snapshot", v->t->device, v->t->volume_id);
+                else if (v->state == VOL_CREATED)
+                        ctx_say(ctx, "volume %s %s: created %s", v->t->device, v->t->volume_id, v->snapshot_id);
+                else
                         continue;
                 if (!R.listed)
                         continue;

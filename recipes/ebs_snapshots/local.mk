@@ -59,3 +59,6 @@ EXTRA_DIST += $(ebs_integration_tests)
 # Benchmark (not run by make check): tests/bench/ebs_snapshots/compare.py
 EXTRA_DIST += tests/bench/ebs_snapshots/compare.py tests/bench/ebs_snapshots/night.sh \
 	tests/bench/ebs_snapshots/README.md
+
+# Its part of the demo (tests/demo/run sources every tests/demo/parts/*.sh).
+EXTRA_DIST += tests/demo/parts/ebs_snapshots.sh
