@@ -61,4 +61,4 @@ EXTRA_DIST += tests/bench/ebs_snapshots/compare.py tests/bench/ebs_snapshots/nig
 	tests/bench/ebs_snapshots/README.md
 
 # Its part of the demo (tests/demo/run sources every tests/demo/parts/*.sh).
-EXTRA_DIST += tests/demo/parts/ebs_snapshots.sh
+EXTRA_DIST += tests/demo/parts/ebs_snapshots.sh recipes/ebs_snapshots/README.md

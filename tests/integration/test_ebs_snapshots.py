@@ -330,14 +330,18 @@ class Freeze(EbsCase):
     def setUp(self):
         super().setUp()
         self.mnt = self.path("mnt/data")
+        self.mounted = False
         img, why = loop_mount(self.mnt)
         if not img:
+            super().tearDown()  # tearDown() is not called after a skip in setUp()
             self.skipTest(why)
-        self.addCleanup(self._unmount)
+        self.mounted = True
 
-    def _unmount(self):
-        subprocess.run(["fsfreeze", "-u", self.mnt], capture_output=True)
-        subprocess.run(["umount", self.mnt], capture_output=True)
+    def tearDown(self):
+        if self.mounted:        # before the sandbox goes
+            subprocess.run(["fsfreeze", "-u", self.mnt], capture_output=True)
+            subprocess.run(["umount", self.mnt], capture_output=True)
+        super().tearDown()
 
     def fake_nvme(self, vol):
         """Makes ROOT look like a Nitro instance where VOL is the loop device under /mnt/data."""
