@@ -254,11 +254,24 @@ static int op_spawn(struct opsagent_ctx *c, char *const argv[], unsigned timeout
         return spawn_run(argv, timeout_usec, spawn_line, (void *)argv[0], ret);
 }
 
+/* Under a root prefix the host's systemd is not the sandbox's: leave it alone unless a bus was
+ * named explicitly (tests point DBUS_SYSTEM_BUS_ADDRESS at their own systemd stand-in). */
+static bool host_systemd_off_limits(struct opsagent_ctx *c)
+{
+        return c->root[0] && !getenv("DBUS_SYSTEM_BUS_ADDRESS");
+}
+
 static int op_systemd_kill_unit(struct opsagent_ctx *c, const char *unit, int signo)
 {
         struct error err = ERROR_INIT;
         int r;
 
+        if (host_systemd_off_limits(c)) {
+                log_say("  would send signal %d to %s (root prefix without DBUS_SYSTEM_BUS_ADDRESS: the host's "
+                        "systemd is left alone)",
+                        signo, unit);
+                return -EHOSTUNREACH;
+        }
         if (c->dry_run) {
                 log_say("  would send signal %d to %s", signo, unit);
                 return 0;
@@ -274,6 +287,13 @@ static int op_systemd_units(struct opsagent_ctx *c, enum opsagent_unit_action ac
         struct error err = ERROR_INIT;
         int r;
 
+        if (host_systemd_off_limits(c)) {
+                for (const char *const *u = units; u && *u; u++)
+                        log_say("  %s: would be %s (root prefix without DBUS_SYSTEM_BUS_ADDRESS: the host's systemd "
+                                "is left alone)",
+                                *u, action == OPSAGENT_UNIT_ENABLE_START ? "enabled and started" : "stopped and disabled");
+                return 1;
+        }
         r = systemd_units_set(action, units, c->dry_run, &err);
         if (r < 0)
                 log_error("%s", err.msg);

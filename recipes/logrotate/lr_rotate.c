@@ -457,10 +457,9 @@ static int reopen_and_compress(struct lr_run *run, const struct lr_set *set, con
 
 /* ---- create ---- */
 
-static int create_new_log(struct lr_run *run, const struct lr_set *set, const char *log, uid_t uid, gid_t gid)
+/* The owner and group of the new log: create.owner and create.group, else the old log's. */
+static int resolve_owner(struct lr_run *run, const struct lr_set *set, uid_t *uid, gid_t *gid)
 {
-        int fd, r = 0;
-
         if (set->create_owner) {
                 struct passwd *pw = getpwnam(set->create_owner);
                 if (!pw) {
@@ -468,7 +467,7 @@ static int create_new_log(struct lr_run *run, const struct lr_set *set, const ch
                                 set->name);
                         return -ESRCH;
                 }
-                uid = pw->pw_uid;
+                *uid = pw->pw_uid;
         }
         if (set->create_group) {
                 struct group *gr = getgrnam(set->create_group);
@@ -477,8 +476,15 @@ static int create_new_log(struct lr_run *run, const struct lr_set *set, const ch
                                 set->name);
                         return -ESRCH;
                 }
-                gid = gr->gr_gid;
+                *gid = gr->gr_gid;
         }
+        return 0;
+}
+
+static int create_new_log(const struct lr_set *set, const char *log, uid_t uid, gid_t gid)
+{
+        int fd, r = 0;
+
         fd = open(log, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
         if (fd < 0)
                 return errno == EEXIST ? 0 : -errno;    /* the writer made it already */
@@ -653,6 +659,8 @@ int lr_recover(struct lr_run *run)
         char *ctmp = NULL;
         int r;
 
+        if (!run->dry_run)
+                (void)lr_state_remove_temporaries(run->state_dir);
         r = lr_journal_read(run->state_dir, &j);
         if (r == -ENOENT)
                 return 0;
@@ -717,8 +725,15 @@ int lr_recover(struct lr_run *run)
                                 (void)lr_state_set(run->state, logical, run->now);
                         if (method && strcmp(method, "create") == 0 && set) {
                                 struct stat st;
-                                if (stat(dst, &st) == 0)
-                                        r = create_new_log(run, set, log, st.st_uid, st.st_gid);
+                                uid_t uid;
+                                gid_t gid;
+                                if (stat(dst, &st) == 0) {
+                                        uid = st.st_uid;
+                                        gid = st.st_gid;
+                                        r = resolve_owner(run, set, &uid, &gid);
+                                        if (r >= 0)
+                                                r = create_new_log(set, log, uid, gid);
+                                }
                         } else if (method && strcmp(method, "reopen") == 0 && set)
                                 r = reopen_and_compress(run, set, log, dst);
                         ctx_say(run->ctx, "recovered: finished rotating %s to %s", log, dst);
@@ -868,6 +883,8 @@ static int rotate_log(struct lr_run *run, const struct lr_set *set, const char *
         const char *base = base_name(log), *method = NULL;
         struct stat dst_st;
         uint64_t window = 0;
+        uid_t new_uid = st->st_uid;
+        gid_t new_gid = st->st_gid;
         int r;
 
         dir = lr_rotation_dir(log, set->olddir, run->root);
@@ -951,6 +968,12 @@ static int rotate_log(struct lr_run *run, const struct lr_set *set, const char *
         case LR_METHOD_REOPEN:
                 if (!method)
                         method = "reopen";
+                if (set->method == LR_METHOD_CREATE) {
+                        /* an unknown owner is found before anything is renamed */
+                        r = resolve_owner(run, set, &new_uid, &new_gid);
+                        if (r < 0)
+                                goto out;
+                }
                 r = journal(run, "rename", (const char *const[]){ "log", log, "logical", logical, "dst", dst,
                                                                   "set", set->name, "method", method, NULL });
                 if (r < 0)
@@ -963,7 +986,7 @@ static int rotate_log(struct lr_run *run, const struct lr_set *set, const char *
                 }
                 (void)lr_fsync_parent(dst);
                 if (set->method == LR_METHOD_CREATE) {
-                        r = create_new_log(run, set, log, st->st_uid, st->st_gid);
+                        r = create_new_log(set, log, new_uid, new_gid);
                         if (r < 0) {
                                 ctx_say(run->ctx, "error: creating the new %s failed: %s", logical, strerror(-r));
                                 goto out;

@@ -108,6 +108,18 @@ out:
         return r;
 }
 
+/* A temporary left by a write that a kill -9 interrupted: the file it was to replace is still
+ * whole, so the temporary is only removed. */
+static void remove_stale_tmp(const char *path)
+{
+        char *tmp = NULL;
+
+        if (asprintf(&tmp, "%s%s", path, LR_TMP_SUFFIX) < 0)
+                return;
+        (void)unlink(tmp);
+        free(tmp);
+}
+
 static bool state_shape_ok(json_object *root)
 {
         json_object *logs, *v;
@@ -141,6 +153,7 @@ int lr_state_load(const char *dir, struct lr_state **ret, char **ret_warning)
                 r = -ENOMEM;
                 goto out;
         }
+        remove_stale_tmp(s->path);
         r = read_capped(s->path, LR_STATE_MAX_BYTES, &text);
         if (r == 0) {
                 root = json_tokener_parse(text);
@@ -280,6 +293,7 @@ int lr_journal_read(const char *dir, json_object **ret)
 
         if (!path)
                 return -ENOMEM;
+        remove_stale_tmp(path);
         r = read_capped(path, 1024 * 1024, &text);
         if (r < 0)
                 goto out;
@@ -311,5 +325,21 @@ int lr_journal_clear(const char *dir)
         else
                 r = lr_fsync_parent(path);
         free(path);
+        return r;
+}
+
+int lr_state_remove_temporaries(const char *dir)
+{
+        static const char *const names[] = { LR_STATE_FILE LR_TMP_SUFFIX, LR_JOURNAL_FILE LR_TMP_SUFFIX };
+        int r = 0;
+
+        for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
+                char *p = NULL;
+                if (asprintf(&p, "%s/%s", dir, names[i]) < 0)
+                        return -ENOMEM;
+                if (unlink(p) < 0 && errno != ENOENT && r == 0)
+                        r = -errno;
+                free(p);
+        }
         return r;
 }

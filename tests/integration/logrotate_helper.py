@@ -59,6 +59,12 @@ class LogrotateCase(harness.AgentTestCase):
         super().setUp()
         self.env["TZ"] = "UTC"
         self.driver_state = os.path.join(self.root, "var", "lib", "opsagent", "logrotate")
+        self.mounts = []
+
+    def tearDown(self):
+        for m in reversed(self.mounts):      # before the sandbox is removed
+            subprocess.run(["umount", m], capture_output=True)
+        super().tearDown()
 
     def run_recipe(self, attrs, *extra, dry_run=False, start=False, env=None):
         """Runs the recipe with ATTRS as logrotate's attributes. Returns the CompletedProcess,

@@ -95,26 +95,34 @@ class TestLogrotate(LogrotateCase):
         self.assertTrue(os.path.islink(self.path("var/log/app/a.log")))
         self.assertIn("b.log.1.zst", self.files("var/log/app"))
 
-    def test_full_filesystem_keeps_the_uncompressed_file(self):
+    def full_filesystem(self, method):
+        """A 600 KiB tmpfs holding a 400 KiB incompressible log: no room for a second copy."""
         d = self.path("var/log/full")
         os.makedirs(d)
         if subprocess.run(["mount", "-t", "tmpfs", "-o", "size=600k,mode=0755", "tmpfs", d],
                           capture_output=True).returncode != 0:
             self.skipTest("cannot mount a small tmpfs here (needs root); the unit tests inject ENOSPC")
-        try:
-            with open(os.path.join(d, "a.log"), "wb") as f:
-                f.write(os.urandom(400 * 1024))   # incompressible: the .zst cannot fit beside it
-            with open(os.path.join(d, "a.log"), "rb") as f:
-                original = f.read()
-            r = self.run_recipe({"sets": {"full": {"paths": ["/var/log/full/a.log"], "method": "create",
-                                                   "size": 1}}})
-            self.assertEqual(r.returncode, 1, r.stdout + r.stderr)
-            self.assertIn("No space left", r.stdout + r.stderr)
-            self.assertEqual(sorted(os.listdir(d)), ["a.log", "a.log.1"])
-            with open(os.path.join(d, "a.log.1"), "rb") as f:
-                self.assertEqual(f.read(), original)
-        finally:
-            subprocess.run(["umount", d], capture_output=True)
+        self.mounts.append(d)
+        with open(os.path.join(d, "a.log"), "wb") as f:
+            f.write(os.urandom(400 * 1024))
+        with open(os.path.join(d, "a.log"), "rb") as f:
+            original = f.read()
+        r = self.run_recipe({"sets": {"full": {"paths": ["/var/log/full/a.log"], "method": method, "size": 1}}})
+        self.assertEqual(r.returncode, 1, r.stdout + r.stderr)
+        self.assertIn("No space left", r.stdout + r.stderr)
+        return d, original
+
+    def test_full_filesystem_keeps_the_uncompressed_file(self):
+        d, original = self.full_filesystem("create")
+        self.assertEqual(sorted(os.listdir(d)), ["a.log", "a.log.1"])
+        with open(os.path.join(d, "a.log.1"), "rb") as f:
+            self.assertEqual(f.read(), original)
+
+    def test_full_filesystem_copytruncate_leaves_the_log_whole(self):
+        d, original = self.full_filesystem("copytruncate")
+        self.assertEqual(sorted(os.listdir(d)), ["a.log"])
+        with open(os.path.join(d, "a.log"), "rb") as f:
+            self.assertEqual(f.read(), original)
 
     def check_killed_run(self, attrs, delay, total):
         """Kills a run after DELAY seconds, runs again, and checks that every line is there
@@ -138,7 +146,7 @@ class TestLogrotate(LogrotateCase):
         self.check_killed_run(attrs, None, 200000)
 
     def test_kill9_at_random_points(self):
-        rnd = random.Random(5)
+        rnd = random.Random(int(os.environ.get("LR_TEST_SEED", "5")))
         total = 0
         for i, method in enumerate(["create", "copytruncate"] * 3):
             attrs = app_set(size=1, method=method, compress="xz", compress_level=1 + i, rotate=100)

@@ -85,7 +85,7 @@ class TestReopenKilled(WriterCase):
     def test_kill9_at_random_points_of_reopen_rotations_loses_no_line(self):
         import random
         from logrotate_helper import kill9
-        rnd = random.Random(7)
+        rnd = random.Random(int(os.environ.get("LR_TEST_SEED", "7")))
         self.start_writer(rate=100000)     # bounded, so that the logs stay small
         attrs = {"sets": {"w": {"paths": ["/var/log/app/w.log"], "size": 1, "rotate": 100,
                                 "compress": "xz", "compress_level": 3,

@@ -326,6 +326,18 @@ static void test_create_mode(void **state)
         free(p);
 }
 
+static void test_unknown_owner_is_found_before_renaming(void **state)
+{
+        struct t *t = *state;
+        const char *a = CREATE_SET("\"compress\": \"none\", \"size\": 1, \"create\": {\"owner\": \"no-such-user-x\"}}");
+
+        mklog(t, "a.log", "x\n");
+        assert_int_equal(run_recipe(t, a), -ESRCH);
+        assert_non_null(strstr(t->f->said, "no such user"));
+        assert_file(t, "a.log", "x\n");
+        assert_false(ex(t, "a.log.1"));
+}
+
 static void test_copytruncate_moves_content_and_keeps_inode(void **state)
 {
         struct t *t = *state;
@@ -675,6 +687,7 @@ int main(void)
                 T(test_dateext_prunes_oldest),
                 T(test_olddir_and_maxage),
                 T(test_create_mode),
+                T(test_unknown_owner_is_found_before_renaming),
                 T(test_copytruncate_moves_content_and_keeps_inode),
                 T(test_symlinked_log_is_refused),
                 T(test_insecure_parent_is_refused),

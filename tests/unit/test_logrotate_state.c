@@ -148,6 +148,18 @@ static void test_corrupt_journal_is_removed(void **state)
         assert_false(texists(*state, "journal.json"));
 }
 
+static void test_temporaries_of_a_killed_write_are_removed(void **state)
+{
+        twrite(*state, "status.json.opsagent-tmp", "{\"logs\": {");
+        twrite(*state, "journal.json.opsagent-tmp", "{\"st");
+        twrite(*state, "status.json", "{\"logs\": {}}");
+        assert_int_equal(lr_state_remove_temporaries(*state), 0);
+        assert_false(texists(*state, "status.json.opsagent-tmp"));
+        assert_false(texists(*state, "journal.json.opsagent-tmp"));
+        assert_true(texists(*state, "status.json"));
+        assert_int_equal(lr_state_remove_temporaries(*state), 0);
+}
+
 int main(void)
 {
         const struct CMUnitTest tests[] = {
@@ -160,6 +172,7 @@ int main(void)
                 cmocka_unit_test_setup_teardown(test_state_at_limit_is_read, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_journal_round_trip_and_clear, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_corrupt_journal_is_removed, setup, teardown),
+                cmocka_unit_test_setup_teardown(test_temporaries_of_a_killed_write_are_removed, setup, teardown),
         };
         return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -126,7 +126,9 @@ struct opsagent_ctx_ops {
          * it could not be started. */
         int (*spawn)(struct opsagent_ctx *ctx, char *const argv[], unsigned timeout_seconds,
                      struct opsagent_spawn_result *ret);
-        /* Sends SIGNO to the processes of systemd UNIT (sd-bus KillUnit, who=main). */
+        /* Sends SIGNO to the processes of systemd UNIT (sd-bus KillUnit, who=main).
+         * Under a root prefix without DBUS_SYSTEM_BUS_ADDRESS the host's systemd is left alone:
+         * -EHOSTUNREACH (and the systemd_units op only says what it would do, returning 1). */
         int (*systemd_kill_unit)(struct opsagent_ctx *ctx, const char *unit, int signo);
         /* Enables+starts or stops+disables the NULL-terminated UNITS through sd-bus.
          * 1 when something changed, 0 when all were already so. Honours dry-run. */
