@@ -14,7 +14,7 @@ agent_libopsagent_la_SOURCES += \
 	agent/ctx_aws.c
 
 aws_unit_tests = tests/unit/test_sigv4 tests/unit/test_xml tests/unit/test_retry tests/unit/test_credentials \
-	tests/unit/test_query
+	tests/unit/test_query tests/unit/test_ec2 tests/unit/test_http tests/unit/test_imds tests/unit/test_facts
 check_PROGRAMS += $(aws_unit_tests)
 TESTS += $(aws_unit_tests)
 
@@ -30,6 +30,19 @@ tests_unit_test_credentials_LDADD = $(TEST_LDADD)
 tests_unit_test_query_SOURCES = tests/unit/test_query.c
 tests_unit_test_query_CFLAGS = $(TEST_CFLAGS)
 tests_unit_test_query_LDADD = $(TEST_LDADD) $(ZLIB_LIBS) -lm
+tests_unit_test_ec2_SOURCES = tests/unit/test_ec2.c
+tests_unit_test_ec2_CFLAGS = $(TEST_CFLAGS)
+tests_unit_test_ec2_LDADD = $(TEST_LDADD)
+# http, imds and facts talk to a canned loopback server thread (tests/unit/canned_server.h).
+tests_unit_test_http_SOURCES = tests/unit/test_http.c tests/unit/canned_server.h
+tests_unit_test_http_CFLAGS = $(TEST_CFLAGS) $(CURL_CFLAGS) -pthread
+tests_unit_test_http_LDADD = $(TEST_LDADD) $(CURL_LIBS) -lpthread
+tests_unit_test_imds_SOURCES = tests/unit/test_imds.c tests/unit/canned_server.h
+tests_unit_test_imds_CFLAGS = $(TEST_CFLAGS) -pthread
+tests_unit_test_imds_LDADD = $(TEST_LDADD) -lpthread
+tests_unit_test_facts_SOURCES = tests/unit/test_facts.c tests/unit/canned_server.h
+tests_unit_test_facts_CFLAGS = $(TEST_CFLAGS) -pthread
+tests_unit_test_facts_LDADD = $(TEST_LDADD) -lpthread
 
 tests_unit_test_sigv4_SOURCES = tests/unit/test_sigv4.c
 tests_unit_test_sigv4_CFLAGS = $(TEST_CFLAGS)
@@ -40,7 +53,7 @@ EXTRA_DIST += tests/data/sigv4 tests/data/imds tests/data/aws
 
 # The local AWS stand-in (moto + a SigV4/model-checking front) and its own tests.
 EXTRA_DIST += tests/standin/__init__.py tests/standin/aws_standin.py tests/standin/README.md \
-	tests/bench/aws_bench.py tests/integration/aws_common.py
+	tests/bench/aws_bench.py tests/fuzz/fuzz_aws_response.c tests/fuzz/aws.dict tests/integration/aws_common.py
 aws_integration_tests = tests/integration/test_aws_standin.py tests/integration/test_aws_calls.py \
 	tests/integration/test_aws_probe.py tests/integration/test_aws_faults.py
 TESTS += $(aws_integration_tests)

@@ -27,8 +27,6 @@ static struct aws_session *session(struct opsagent_ctx *ctx, const char *op, int
 {
         struct ctx_core *core = ctx_core_of(ctx);
         struct error err = ERROR_INIT;
-        const char *cfg = getenv("OPSAGENT_CONFIG_DIR");
-        char *dir = NULL;
         int r;
 
         memset(&core->aws_error, 0, sizeof(core->aws_error));
@@ -40,14 +38,8 @@ static struct aws_session *session(struct opsagent_ctx *ctx, const char *op, int
                 *ret_r = r;
                 return NULL;
         }
-        /* Key files readable by others: the core warns about every Custom JSON file already;
-         * only an explicit OPSAGENT_CONFIG_DIR gets the credentials module's own check. */
-        if (cfg && *cfg) {
-                dir = strdup(cfg);
-                if (dir)
-                        aws_session_set_config_dir(core->aws, dir);
-                free(dir);
-        }
+        /* Custom JSON readable by others (keys inside) is warned about by the core when it loads
+         * the layers; credentials_warn_exposed_key_files() is there for other callers. */
         return core->aws;
 }
 

@@ -214,10 +214,17 @@ fail:
         return r;
 }
 
+int ec2_parse_instance_response(const struct xml_node *doc, struct opsagent_ec2_instance **ret)
+{
+        struct xml_node *it = xml_path(doc, "reservationSet/item/instancesSet/item");
+
+        return it ? parse_instance(it, ret) : -ENOENT;
+}
+
 int ec2_describe_instance(struct aws_session *s, const char *instance_id, struct opsagent_ec2_instance **ret)
 {
         struct query_request q;
-        struct xml_node *doc = NULL, *it;
+        struct xml_node *doc = NULL;
         int r;
 
         if (!instance_id) {
@@ -235,16 +242,13 @@ int ec2_describe_instance(struct aws_session *s, const char *instance_id, struct
         r = query_call(s, &q, &doc, NULL);
         if (r < 0)
                 goto out;
-        it = xml_path(doc, "reservationSet/item/instancesSet/item");
-        if (!it) {
+        r = ec2_parse_instance_response(doc, ret);
+        if (r == -ENOENT) {
                 set_local_error(s, "DescribeInstances", -ENOENT, "instance %s not found", instance_id);
                 snprintf(s->last_error.code, sizeof(s->last_error.code), "InvalidInstanceID.NotFound");
-                r = -ENOENT;
-                goto out;
-        }
-        r = parse_instance(it, ret);
-        if (r < 0)
+        } else if (r < 0) {
                 set_local_error(s, "DescribeInstances", r, "out of memory");
+        }
 out:
         xml_free(doc);
         query_request_clear(&q);
@@ -366,6 +370,20 @@ static int volumes_page(const struct xml_node *doc, void *userdata)
         return 0;
 }
 
+int ec2_parse_volumes_response(const struct xml_node *doc, struct opsagent_ec2_volume **ret, size_t *ret_n)
+{
+        struct volumes_ctx c = { 0 };
+        int r = volumes_page(doc, &c);
+
+        if (r < 0) {
+                ec2_volumes_free(c.v, c.n);
+                return r;
+        }
+        *ret = c.v;
+        *ret_n = c.n;
+        return 0;
+}
+
 int ec2_describe_volumes(struct aws_session *s, const char *const *volume_ids, struct opsagent_ec2_volume **ret,
                          size_t *ret_n)
 {
@@ -464,6 +482,20 @@ static int snapshots_page(const struct xml_node *doc, void *userdata)
                 if (r < 0)
                         return r;
         }
+        return 0;
+}
+
+int ec2_parse_snapshots_response(const struct xml_node *doc, struct opsagent_ec2_snapshot **ret, size_t *ret_n)
+{
+        struct snapshots_ctx c = { 0 };
+        int r = snapshots_page(doc, &c);
+
+        if (r < 0) {
+                ec2_snapshots_free(c.v, c.n);
+                return r;
+        }
+        *ret = c.v;
+        *ret_n = c.n;
         return 0;
 }
 

@@ -9,6 +9,7 @@
 
 #include "aws_session.h"
 #include "opsagent/aws.h"
+#include "xml.h"
 
 #define EC2_SNAPSHOTS_PAGE 500      /* MaxResults per DescribeSnapshots page (5..1000) */
 #define EC2_MAX_PAGES 1000          /* a NextToken loop longer than this is a bug somewhere */
@@ -40,6 +41,13 @@ int ec2_delete_snapshot(struct aws_session *s, const char *snapshot_id);
 
 int ec2_create_tags(struct aws_session *s, const char *const *resource_ids, const struct opsagent_tag *tags,
                     size_t n_tags);
+
+/* Parsers of the answers (exposed for tests with recorded responses). Each fills fresh
+ * results owned by the caller; -ENOENT when DOC holds no instance; -ENOMEM. */
+int ec2_parse_instance_response(const struct xml_node *doc, struct opsagent_ec2_instance **ret);
+int ec2_parse_volumes_response(const struct xml_node *doc, struct opsagent_ec2_volume **ret, size_t *ret_n);
+/* DescribeSnapshots and CreateSnapshots answers (<snapshotSet>). */
+int ec2_parse_snapshots_response(const struct xml_node *doc, struct opsagent_ec2_snapshot **ret, size_t *ret_n);
 
 /* "2026-11-23T17:41:42.000Z" -> Unix seconds. -EINVAL when it is not that. */
 int ec2_parse_time(const char *s, int64_t *ret);

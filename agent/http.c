@@ -187,6 +187,8 @@ int http_xfer_start(struct http_client *c, struct http_xfer *x, const struct htt
         curl_easy_setopt(e, CURLOPT_USERAGENT, "opsagent/" PACKAGE_VERSION);
         if (c->flags & HTTP_NO_PROXY)
                 curl_easy_setopt(e, CURLOPT_PROXY, "");
+        else if (getenv("AWS_CA_BUNDLE") && *getenv("AWS_CA_BUNDLE"))
+                curl_easy_setopt(e, CURLOPT_CAINFO, getenv("AWS_CA_BUNDLE"));
         if (strcmp(req->method, "POST") == 0 || strcmp(req->method, "PUT") == 0) {
                 curl_easy_setopt(e, CURLOPT_POST, 1L);
                 curl_easy_setopt(e, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)req->body_len);

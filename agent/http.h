@@ -1,6 +1,7 @@
 /* HTTP over libcurl: one multi handle per client, so that connections are reused between
  * requests and several transfers can run at once. Response bodies are size-capped (agent/buf.h).
- * A client made with HTTP_NO_PROXY never goes through a proxy (IMDS). */
+ * A client made with HTTP_NO_PROXY never goes through a proxy (IMDS); the others honour the
+ * usual proxy variables and AWS_CA_BUNDLE. */
 #ifndef OPSAGENT_HTTP_H
 #define OPSAGENT_HTTP_H
 

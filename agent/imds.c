@@ -19,7 +19,7 @@ struct imds {
         unsigned attempts;
         char *token;
         time_t token_expires;
-        bool unreachable;       /* nothing answered: fail fast from now on */
+        time_t unreachable_until; /* nothing answered: fail fast until then */
         int unreachable_error;
 };
 
@@ -38,8 +38,11 @@ int imds_new(const struct imds_config *cfg, struct imds **ret)
         size_t l;
         int r;
 
-        if (!ep || !*ep)
-                ep = IMDS_DEFAULT_ENDPOINT;
+        if (!ep || !*ep) {
+                const char *mode = getenv("AWS_EC2_METADATA_SERVICE_ENDPOINT_MODE");
+
+                ep = mode && strcasecmp(mode, "IPv6") == 0 ? IMDS_DEFAULT_ENDPOINT_IPV6 : IMDS_DEFAULT_ENDPOINT;
+        }
         m = calloc(1, sizeof(*m));
         if (!m)
                 return -ENOMEM;
@@ -78,7 +81,7 @@ void imds_free(struct imds *m)
 
 static int unreachable(struct imds *m, int r, const char *what, struct error *err)
 {
-        m->unreachable = true;
+        m->unreachable_until = time(NULL) + IMDS_UNREACHABLE_MEMO_S;
         m->unreachable_error = r;
         return error_set(err, r,
                          "instance metadata service at %s did not answer (%s): not on EC2? Set "
@@ -95,8 +98,13 @@ static int imds_request(struct imds *m, const char *method, const char *path, co
         char url[1024];
         int r = 0;
 
-        if (m->unreachable)
-                return unreachable(m, m->unreachable_error, "earlier attempt", err);
+        if (m->unreachable_until && time(NULL) < m->unreachable_until) {
+                time_t until = m->unreachable_until;
+
+                r = unreachable(m, m->unreachable_error, "earlier attempt", err);
+                m->unreachable_until = until;   /* the memo does not extend itself */
+                return r;
+        }
         snprintf(url, sizeof(url), "%s%s", m->endpoint, path);
         for (unsigned attempt = 1; attempt <= m->attempts; attempt++) {
                 struct http_request req = {

@@ -10,10 +10,12 @@
 #include "error.h"
 
 #define IMDS_DEFAULT_ENDPOINT "http://169.254.169.254"
+#define IMDS_DEFAULT_ENDPOINT_IPV6 "http://[fd00:ec2::254]"   /* AWS_EC2_METADATA_SERVICE_ENDPOINT_MODE=IPv6 */
 #define IMDS_TOKEN_TTL_S 21600
 #define IMDS_TIMEOUT_MS 1000
 #define IMDS_ATTEMPTS 2
 #define IMDS_MAX_VALUE (64 * 1024)
+#define IMDS_UNREACHABLE_MEMO_S 60      /* after nothing answered, fail at once for this long */
 
 struct imds_config {
         const char *endpoint;   /* NULL: AWS_EC2_METADATA_SERVICE_ENDPOINT or the link-local address */

@@ -410,7 +410,10 @@ static void job_done(struct aws_session *s, struct job *j)
                 goto out;
         }
         /* Final failure. */
-        if (r < 0) {
+        if (r == -E2BIG) {
+                job_fail(s, j, r, x->status, "ResponseTooLarge", "the answer from %s is larger than %d bytes",
+                         s->endpoint[j->q->service], QUERY_MAX_RESPONSE);
+        } else if (r < 0) {
                 job_fail(s, j, r, 0, r == -ETIMEDOUT ? "RequestTimeout" : "NetworkError",
                          "%s: %s (after %u attempt%s)", s->endpoint[j->q->service], x->errbuf, j->attempt,
                          j->attempt == 1 ? "" : "s");

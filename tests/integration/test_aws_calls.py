@@ -136,6 +136,17 @@ class AwsCallsTest(StandinCase):
         self.assertEqual(facts["block_devices"]["root"], "/dev/sda1")
         self.assertEqual(out[1], 'user-data: {"ebs_snapshots": {"keep": 3}}')
 
+    def test_imds_never_through_a_proxy(self):
+        proxy = {"http_proxy": "http://127.0.0.1:9", "HTTP_PROXY": "http://127.0.0.1:9", "all_proxy":
+                 "http://127.0.0.1:9", "NO_PROXY": "", "no_proxy": ""}
+        r = run_tool(self.aws, "facts", env=proxy)
+        self.assertEqual(r.returncode, 0, r.stderr)
+        self.assertEqual(json.loads(r.stdout.splitlines()[0])["id"], self.aws.instance_id)
+        # ... while the AWS APIs do honour the proxy (which here leads nowhere).
+        r = run_tool(self.aws, "describe-volumes", env=proxy)
+        self.assertEqual(r.returncode, 1)
+        self.assertEqual(self.aws.calls().get("DescribeVolumes"), None)
+
     def test_facts_with_metadata_disabled(self):
         r = run_tool(self.aws, "--attrs", '{"aws":{"instance_id":"i-0abc"}}', "facts", imds=False,
                      AWS_REGION="eu-west-1")
@@ -166,6 +177,23 @@ class AwsCallsTest(StandinCase):
     def test_instance_role_credentials(self):
         self.ok("describe-volumes", keys=False)
         self.assertEqual(self.aws.ok_calls()["DescribeVolumes"], 1)
+
+    def test_role_credentials_refreshed_before_expiration(self):
+        for i in range(10):
+            self.aws.seed_snapshot(tags={"opsagent:test": "refresh"})
+        try:
+            self.aws.rotate_role_credentials(ttl=6 * 3600)
+            self.ok("--attrs", '{"aws":{"snapshots_page_size":5}}', "describe-snapshots",
+                    "tag:opsagent:test=refresh", keys=False)
+            self.assertEqual(self.aws.calls()["IMDS:credentials"], 1)     # fresh: fetched once
+            self.aws.reset_calls()
+            self.aws.rotate_role_credentials(ttl=120)                      # inside the refresh window
+            self.ok("--attrs", '{"aws":{"snapshots_page_size":5}}', "describe-snapshots",
+                    "tag:opsagent:test=refresh", keys=False)
+            self.assertEqual(self.aws.ok_calls()["DescribeSnapshots"], 2)
+            self.assertEqual(self.aws.calls()["IMDS:credentials"], 2)     # refreshed before each call
+        finally:
+            self.aws.rotate_role_credentials(ttl=6 * 3600)
 
     def test_recipe_keys_win_over_environment(self):
         err = self.failed("--recipe-attrs", '{"aws_key":"AKIASTANDIN0EXAMPLE","aws_secret":"wrong-secret-value"}',

@@ -151,9 +151,13 @@ class ProbeTest(harness.AgentTestCase):
 
     def test_recipe_keys_first_and_never_shown(self):
         bad = "recipe-secret-that-must-not-leak"
-        r = self.probe([{"op": "describe_volumes"}], extra={"aws_key": "AKIASTANDIN0EXAMPLE", "aws_secret": bad},
-                       env={"AWS_ACCESS_KEY_ID": "", "AWS_SECRET_ACCESS_KEY": "", "OPSAGENT_LOG_LEVEL": "debug"})
+        self.write_json("etc/opsagent/stack.json", {"aws_probe": {
+            "ops": [{"op": "describe_volumes"}], "aws_key": "AKIASTANDIN0EXAMPLE", "aws_secret": bad}}, mode=0o600)
+        r = self.agent("-vv", "run", "--recipe", "aws_probe",
+                       env={"AWS_ACCESS_KEY_ID": "", "AWS_SECRET_ACCESS_KEY": ""})
         self.assertEqual(r.returncode, 1)
+        self.assertIn("DescribeVolumes: attempt 1", r.stderr)     # debug output was on
+        self.assertNotIn("Signature=", r.stdout + r.stderr)
         self.assertIn("AuthFailure", r.stdout)
         self.assertNotIn(bad, r.stdout + r.stderr)
         for f in glob.glob(os.path.join(self.root, "var", "**", "*"), recursive=True):
@@ -206,6 +210,34 @@ class ProbeTest(harness.AgentTestCase):
         self.aws.set_faults(credentials_expired=1)
         r = self.probe([{"op": "describe_volumes"}], env={"AWS_ACCESS_KEY_ID": "", "AWS_SECRET_ACCESS_KEY": ""})
         self.assertEqual(r.returncode, 0, r.stdout + r.stderr)
+
+    def test_server_errors_retried_then_success(self):
+        self.aws.set_faults(http_500=1, http_503=1, only=["DescribeVolumes"])
+        r = self.probe([{"op": "describe_volumes"}])
+        self.assertEqual(r.returncode, 0, r.stdout + r.stderr)
+        self.assertEqual(self.aws.calls()["DescribeVolumes"], 3)
+
+    def test_server_errors_past_retries_is_one_clear_error(self):
+        self.aws.set_faults(http_503=-1, only=["CreateTags"])
+        r = self.probe([{"op": "create_tags", "ids": [self.aws.volume_ids[0]], "tags": {"k": "v"}}])
+        self.assertEqual(r.returncode, 1)
+        err = self.lines(r, "create_tags")
+        self.assertEqual(len(err), 1, r.stdout)
+        self.assertTrue(err[0].startswith("error 5 Unavailable"), err)
+        self.assertEqual(self.aws.calls()["CreateTags"], 3)
+
+    def test_delay_past_timeout_then_success(self):
+        self.write_json("etc/opsagent/local.json", {"aws": {"timeout_seconds": 1}})
+        self.aws.set_faults(delay=3, delay_count=1, only=["DescribeVolumes"])
+        r = self.probe([{"op": "describe_volumes"}])
+        self.assertEqual(r.returncode, 0, r.stdout + r.stderr)
+        self.assertEqual(self.aws.calls()["DescribeVolumes"], 2)
+
+    def test_truncated_answer_and_reset_connection_retried(self):
+        self.aws.set_faults(truncated_xml=1, connection_reset=1, only=["DescribeSnapshots"])
+        r = self.probe([{"op": "describe_snapshots"}])
+        self.assertEqual(r.returncode, 0, r.stdout + r.stderr)
+        self.assertEqual(self.aws.calls()["DescribeSnapshots"], 3)
 
     def test_imds_token_refused_is_one_clear_error(self):
         self.aws.set_faults(imds_token_refused=-1)

@@ -486,6 +486,13 @@ class AwsStandin:
             }
             self.credentials[key] = (secret, token)
 
+    def rotate_role_credentials(self, ttl=None):
+        """New instance-role credentials (valid TTL seconds from now when given)."""
+        if ttl is not None:
+            self.role_ttl = ttl
+        self._new_role_credentials()
+        return self.role_credentials()
+
     def role_credentials(self):
         with self._lock:
             return dict(self._role)
@@ -789,6 +796,9 @@ class _Handler(http.server.BaseHTTPRequestHandler):
         if not token and not v1:
             return self._send(401, "Unauthorized", "text/plain")
         values = self.aws.imds_values()
+        if path.startswith("/latest/meta-data/iam/security-credentials/") and path in values and \
+                not path.endswith("/"):
+            self.aws._count(self.aws._calls, "IMDS:credentials")
         if path in values:
             return self._send(200, values[path], "text/plain")
         # a directory listing
