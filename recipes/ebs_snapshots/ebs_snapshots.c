@@ -534,6 +534,7 @@ static int ebs_run(struct opsagent_ctx *ctx)
         char err[EBS_ERR_MAX], aerr[1024];
         char **nvme = NULL, **frz = NULL;
         struct freezer *fz = NULL;
+        size_t n_create = 0;
         int64_t now;
         int r;
 
@@ -599,7 +600,10 @@ static int ebs_run(struct opsagent_ctx *ctx)
         if (R.listed && R.cfg.skip_pending)
                 apply_skip_pending(&R);
 
-        if (R.cfg.freeze) {
+        for (size_t i = 0; i < R.n_targets; i++)
+                if (R.vols[i].state == VOL_CREATE)
+                        n_create++;
+        if (R.cfg.freeze && n_create > 0) {
                 frz = freeze_targets(&R);
                 if (frz && frz[0]) {
                         size_t nf = 0;
@@ -620,7 +624,7 @@ static int ebs_run(struct opsagent_ctx *ctx)
                 }
         }
 
-        if (!ctx->dry_run) {
+        if (!ctx->dry_run && n_create > 0) {
                 if (R.cfg.mode == EBS_MODE_MULTI_VOLUME)
                         create_multi_volume(&R);
                 else

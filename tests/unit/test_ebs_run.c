@@ -588,6 +588,16 @@ static void test_multi_volume(void **state)
         assert_int_equal(F.m_deleted, 1);
 }
 
+/* Nothing to snapshot (every volume pending or excluded): no create call at all, in either mode. */
+static void test_nothing_to_create(void **state)
+{
+        set_attrs("{\"mode\": \"multi-volume\", \"devices\": [\"/dev/sdf\"]}");
+        store_add("vol-f", "pending", (int64_t)time(NULL) - 60, true);
+        assert_int_equal(night(false), 0);
+        assert_int_equal(F.mutating, 0);
+        assert_int_equal(F.m_skipped, 1);
+}
+
 /* A device listed in devices but not attached fails the run; the others are still done. */
 static void test_unattached_device_fails(void **state)
 {
@@ -633,6 +643,7 @@ int main(void)
                 cmocka_unit_test_setup_teardown(test_in_use_is_a_warning, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_skip_pending, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_multi_volume, setup, teardown),
+                cmocka_unit_test_setup_teardown(test_nothing_to_create, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_unattached_device_fails, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_list_failure_still_snapshots, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_bad_config, setup, teardown),
