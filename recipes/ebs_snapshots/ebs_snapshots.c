@@ -1,0 +1,700 @@
+/* Recipe ebs_snapshots: nightly snapshots of this instance's EBS volumes, with retention that
+ * never deletes what opsagent did not create.
+ *
+ * One run: DescribeInstances -> select volumes -> DescribeSnapshots (ours, those volumes, every
+ * page) -> skip volumes with a pending snapshot -> freeze (opt-in) -> CreateSnapshot per volume
+ * (or one CreateSnapshots) -> thaw -> retention per volume whose snapshot was created. One
+ * volume's failure does not stop the others; the run fails naming them. */
+#include <errno.h>
+#include <stdarg.h>
+#include <inttypes.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "opsagent/aws.h"
+#include "opsagent/recipe.h"
+
+#include "settings.h"
+#include "devmap.h"
+#include "freeze.h"
+#include "retention.h"
+#include "volumes.h"
+
+#define EBS_CREATE_PARALLEL 4      /* CreateSnapshot calls in flight */
+#define EBS_TIME_BUDGET 1800       /* seconds, unless ebs_snapshots.time_budget_seconds says */
+#define EBS_FAILED_LIST_MAX 1024   /* bytes of the "failed: ..." summary */
+
+enum vol_state {
+        VOL_SKIPPED = 0,  /* not selected, or skip_pending */
+        VOL_CREATE,       /* to be snapshotted */
+        VOL_CREATED,
+        VOL_FAILED,
+};
+
+struct vol {
+        struct ebs_target *t;
+        enum vol_state state;
+        bool counted_skip;                 /* SnapshotsSkipped counts skip_pending only */
+        char *snapshot_id;                 /* created (owned) */
+        int64_t start_time;
+        struct opsagent_ec2_snapshot *snaps; /* existing ones (pointers into the run's list) */
+        size_t n_snaps;
+};
+
+struct run {
+        struct opsagent_ctx *ctx;
+        const struct opsagent_aws_ops *aws;
+        struct ebs_config cfg;
+        struct opsagent_ec2_instance *inst;
+        const char *hostname;
+        char hostbuf[256];
+        struct ebs_target *targets;
+        size_t n_targets;
+        struct ebs_unmatched *unmatched;
+        size_t n_unmatched;
+        struct vol *vols;
+        struct opsagent_ec2_snapshot *snaps; /* DescribeSnapshots answer */
+        size_t n_snaps;
+        bool listed;                         /* DescribeSnapshots succeeded */
+        unsigned created, deleted, failed, skipped;
+        char failed_list[EBS_FAILED_LIST_MAX];
+};
+
+static const char *say_time(int64_t t, char *buf, size_t size)
+{
+        time_t tt = (time_t)t;
+        struct tm tm;
+
+        if (!gmtime_r(&tt, &tm) || strftime(buf, size, "%Y-%m-%dT%H:%M:%SZ", &tm) == 0)
+                snprintf(buf, size, "%" PRId64, t);
+        return buf;
+}
+
+/* "CreateSnapshot: InvalidVolume.NotFound: ... (request id ...)" into BUF. */
+static const char *aws_error_text(const struct opsagent_aws_error *e, int r, char *buf, size_t size)
+{
+        if (e && (e->code[0] || e->message[0]))
+                snprintf(buf, size, "%s%s%s%s%s%s%s", e->operation[0] ? e->operation : "AWS",
+                         e->code[0] ? ": " : "", e->code, e->message[0] ? ": " : "", e->message,
+                         e->request_id[0] ? " (request id " : "", e->request_id[0] ? e->request_id : "");
+        else
+                snprintf(buf, size, "%s", strerror(-r));
+        if (e && e->request_id[0] && strlen(buf) + 2 < size)
+                strcat(buf, ")");
+        return buf;
+}
+
+static const char *last_error_text(struct run *R, int r, char *buf, size_t size)
+{
+        return aws_error_text(R->aws->last_error ? R->aws->last_error(R->ctx) : NULL, r, buf, size);
+}
+
+static void mark_failed(struct run *R, struct vol *v)
+{
+        size_t len = strlen(R->failed_list);
+
+        snprintf(R->failed_list + len, sizeof R->failed_list - len, "%s%s (%s)", len ? ", " : "",
+                 v->t->device ? v->t->device : "?", v->t->volume_id ? v->t->volume_id : "?");
+}
+
+static void say_failure(struct run *R, struct vol *v, const char *fmt, va_list ap)
+{
+        char msg[1024];
+
+        vsnprintf(msg, sizeof msg, fmt, ap);
+        ctx_say(R->ctx, "volume %s %s: FAILED: %s", v->t->device, v->t->volume_id, msg);
+        ctx_log(R->ctx, OPSAGENT_LOG_ERR, "volume %s %s: %s", v->t->device, v->t->volume_id, msg);
+        mark_failed(R, v);
+}
+
+/* Tonight's snapshot of V could not be made: counted in SnapshotsFailed. */
+static void fail_volume(struct run *R, struct vol *v, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+static void fail_volume(struct run *R, struct vol *v, const char *fmt, ...)
+{
+        va_list ap;
+
+        va_start(ap, fmt);
+        say_failure(R, v, fmt, ap);
+        va_end(ap);
+        v->state = VOL_FAILED;
+        R->failed++;
+}
+
+/* Something after the snapshot went wrong (retention): the run fails, the snapshot stands. */
+static void fail_after(struct run *R, struct vol *v, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+static void fail_after(struct run *R, struct vol *v, const char *fmt, ...)
+{
+        va_list ap;
+
+        va_start(ap, fmt);
+        say_failure(R, v, fmt, ap);
+        va_end(ap);
+}
+
+/* devices/exclude_devices entries naming NVMe disks, resolved to volume ids through sysfs:
+ * {name, volume id, ..., NULL}. */
+static char **nvme_map(struct run *R)
+{
+        const char **lists[2] = { R->cfg.devices, R->cfg.exclude_devices };
+        size_t counts[2] = { R->cfg.n_devices, R->cfg.n_exclude_devices };
+        size_t n = 0, cap = 2 * (R->cfg.n_devices + R->cfg.n_exclude_devices) + 1;
+        char **map = calloc(cap, sizeof *map);
+
+        if (!map)
+                return NULL;
+        for (int l = 0; l < 2; l++)
+                for (size_t i = 0; i < counts[l]; i++) {
+                        const char *e = lists[l][i];
+                        char vol[128];
+
+                        if (strncmp(e, "/dev/", 5) == 0)
+                                e += 5;
+                        if (strncmp(e, "nvme", 4) != 0)
+                                continue;
+                        if (devmap_volume_of_nvme(R->ctx->root, e, vol, sizeof vol) < 0) {
+                                ctx_log(R->ctx, OPSAGENT_LOG_WARNING, "%s: not an EBS NVMe disk on this instance", e);
+                                continue;
+                        }
+                        map[n] = strdup(e);
+                        map[n + 1] = strdup(vol);
+                        if (!map[n] || !map[n + 1]) {
+                                free(map[n]);
+                                free(map[n + 1]);
+                                map[n] = map[n + 1] = NULL;
+                                continue;
+                        }
+                        n += 2;
+                }
+        return map;
+}
+
+static int list_snapshots(struct run *R)
+{
+        const char **ids = NULL;
+        size_t n = 0;
+        static const char *const managed[] = { "true", NULL };
+        struct opsagent_ec2_filter filters[3] = {
+                { "tag:" EBS_TAG_MANAGED, managed },
+                { "volume-id", NULL },
+                { NULL, NULL },
+        };
+        char err[1024];
+        int r;
+
+        ids = calloc(R->n_targets + 1, sizeof *ids);
+        if (!ids)
+                return -ENOMEM;
+        for (size_t i = 0; i < R->n_targets; i++)
+                if (R->vols[i].state == VOL_CREATE)
+                        ids[n++] = R->targets[i].volume_id;
+        if (n == 0) {
+                free(ids);
+                R->listed = true;
+                return 0;
+        }
+        filters[1].values = ids;
+        r = R->aws->ec2_describe_snapshots(R->ctx, filters, &R->snaps, &R->n_snaps);
+        free(ids);
+        if (r < 0) {
+                ctx_say(R->ctx, "cannot list existing snapshots: %s; snapshots are still taken, retention "
+                        "does not run tonight", last_error_text(R, r, err, sizeof err));
+                return r;
+        }
+        R->listed = true;
+        for (size_t i = 0; i < R->n_targets; i++) {
+                struct vol *v = &R->vols[i];
+                size_t c = 0;
+
+                for (size_t j = 0; j < R->n_snaps; j++)
+                        if (R->snaps[j].volume_id && strcmp(R->snaps[j].volume_id, v->t->volume_id) == 0)
+                                c++;
+                if (c == 0)
+                        continue;
+                v->snaps = calloc(c + 1, sizeof *v->snaps); /* +1: tonight's */
+                if (!v->snaps)
+                        return -ENOMEM;
+                for (size_t j = 0; j < R->n_snaps; j++)
+                        if (R->snaps[j].volume_id && strcmp(R->snaps[j].volume_id, v->t->volume_id) == 0)
+                                v->snaps[v->n_snaps++] = R->snaps[j]; /* shallow: strings stay in R->snaps */
+        }
+        return 0;
+}
+
+static void apply_skip_pending(struct run *R)
+{
+        for (size_t i = 0; i < R->n_targets; i++) {
+                struct vol *v = &R->vols[i];
+
+                if (v->state != VOL_CREATE)
+                        continue;
+                for (size_t j = 0; j < v->n_snaps; j++) {
+                        const struct opsagent_ec2_snapshot *s = &v->snaps[j];
+                        if (s->state && strcmp(s->state, "pending") == 0 && retention_is_managed(s)) {
+                                char when[32];
+                                ctx_say(R->ctx, "volume %s %s: skip: snapshot %s from %s is still pending "
+                                        "(%s; skip_pending is true)", v->t->device, v->t->volume_id,
+                                        s->snapshot_id, say_time(s->start_time, when, sizeof when),
+                                        s->progress ? s->progress : "no progress yet");
+                                v->state = VOL_SKIPPED;
+                                v->counted_skip = true;
+                                R->skipped++;
+                                break;
+                        }
+                }
+        }
+}
+
+/* Adds the mountpoints of LIST that may be frozen, under the root prefix, to OUT. */
+static void add_freeze_paths(struct run *R, const char *const *list, const char *const *protected_paths,
+                             char **out, size_t *n)
+{
+        for (const char *const *p = list; *p; p++) {
+                char *path = ctx_path(R->ctx, *p);
+                char why[PATH_MAX + 256];
+
+                if (!path)
+                        continue;
+                if (freeze_allowed(path, R->ctx->root, protected_paths, why, sizeof why) < 0) {
+                        ctx_say(R->ctx, "freeze: not freezing %s: %s", *p, why);
+                        free(path);
+                } else if (*n >= FREEZE_PATHS_MAX) {
+                        ctx_say(R->ctx, "freeze: not freezing %s: more than %d mountpoints", *p, FREEZE_PATHS_MAX);
+                        free(path);
+                } else {
+                        out[(*n)++] = path;
+                }
+        }
+}
+
+/* Mountpoints to freeze: freeze.mountpoints, or those found on the volumes to snapshot; each
+ * under the root prefix and allowed. NULL-terminated, free with devmap_strv_free(); NULL on
+ * ENOMEM. */
+static char **freeze_targets(struct run *R)
+{
+        const char *protected_paths[3] = { NULL, NULL, NULL };
+        char **out;
+        size_t n = 0, np = 0;
+
+        if (R->ctx->agent_state_dir)
+                protected_paths[np++] = R->ctx->agent_state_dir;
+        if (R->ctx->log_dir)
+                protected_paths[np++] = R->ctx->log_dir;
+        out = calloc(FREEZE_PATHS_MAX + 1, sizeof *out);
+        if (!out)
+                return NULL;
+        if (R->cfg.n_freeze_mountpoints > 0) {
+                for (size_t i = 0; i < R->cfg.n_freeze_mountpoints; i++) {
+                        const char *one[2] = { R->cfg.freeze_mountpoints[i], NULL };
+                        add_freeze_paths(R, one, protected_paths, out, &n);
+                }
+                return out;
+        }
+        for (size_t i = 0; i < R->n_targets; i++) {
+                struct vol *v = &R->vols[i];
+                char **mps = NULL;
+                int r;
+
+                if (v->state != VOL_CREATE)
+                        continue;
+                r = devmap_mountpoints(R->ctx->root, v->t->device, v->t->volume_id, &mps);
+                if (r < 0) {
+                        ctx_say(R->ctx, "freeze: volume %s %s: no mounted filesystem found (%s)", v->t->device,
+                                v->t->volume_id, strerror(-r));
+                        continue;
+                }
+                add_freeze_paths(R, (const char *const *)mps, protected_paths, out, &n);
+                devmap_strv_free(mps);
+        }
+        return out;
+}
+
+static void create_per_volume(struct run *R)
+{
+        struct opsagent_ec2_create_snapshot *reqs = NULL;
+        struct ebs_tagset *tagsets = NULL;
+        char (*desc)[EBS_DESCRIPTION_BUF] = NULL;
+        size_t *which = NULL, n = 0;
+        char err[1024];
+
+        reqs = calloc(R->n_targets, sizeof *reqs);
+        tagsets = calloc(R->n_targets, sizeof *tagsets);
+        desc = calloc(R->n_targets, sizeof *desc);
+        which = calloc(R->n_targets, sizeof *which);
+        if (!reqs || !tagsets || !desc || !which) {
+                for (size_t i = 0; i < R->n_targets; i++)
+                        if (R->vols[i].state == VOL_CREATE)
+                                fail_volume(R, &R->vols[i], "out of memory");
+                goto out;
+        }
+        for (size_t i = 0; i < R->n_targets; i++) {
+                struct vol *v = &R->vols[i];
+                if (v->state != VOL_CREATE)
+                        continue;
+                (void)ebs_format_description(R->cfg.description, R->hostname, v->t->device, v->t->volume_id,
+                                             R->inst->instance_id, desc[n], sizeof desc[n]);
+                ebs_build_tags(&R->cfg, R->inst->instance_id, R->hostname, v->t->device, &tagsets[n]);
+                reqs[n].volume_id = v->t->volume_id;
+                reqs[n].description = desc[n];
+                reqs[n].tags = tagsets[n].tags;
+                reqs[n].n_tags = tagsets[n].n;
+                which[n++] = i;
+        }
+        if (n > 0)
+                (void)R->aws->ec2_create_snapshots_each(R->ctx, reqs, n, EBS_CREATE_PARALLEL);
+        for (size_t k = 0; k < n; k++) {
+                struct vol *v = &R->vols[which[k]];
+                if (reqs[k].result < 0 || !reqs[k].snapshot_id) {
+                        fail_volume(R, v, "CreateSnapshot failed: %s; retention not run for this volume",
+                                    aws_error_text(&reqs[k].error, reqs[k].result ? reqs[k].result : -EIO, err,
+                                                   sizeof err));
+                } else {
+                        v->snapshot_id = strdup(reqs[k].snapshot_id);
+                        v->start_time = reqs[k].start_time;
+                        if (!v->snapshot_id) {
+                                fail_volume(R, v, "out of memory");
+                        } else {
+                                v->state = VOL_CREATED;
+                                R->created++;
+                        }
+                }
+                R->aws->ec2_create_snapshot_clear(&reqs[k]);
+        }
+out:
+        free(reqs);
+        free(tagsets);
+        free(desc);
+        free(which);
+}
+
+static void create_multi_volume(struct run *R)
+{
+        const char **exclude = NULL;
+        struct opsagent_ec2_snapshot *made = NULL;
+        size_t n_made = 0, nx = 0;
+        bool exclude_boot = true;
+        struct ebs_tagset set;
+        char desc[EBS_DESCRIPTION_BUF], err[1024];
+        int r;
+
+        exclude = calloc(R->n_targets + 1, sizeof *exclude);
+        if (!exclude) {
+                for (size_t i = 0; i < R->n_targets; i++)
+                        if (R->vols[i].state == VOL_CREATE)
+                                fail_volume(R, &R->vols[i], "out of memory");
+                return;
+        }
+        for (size_t i = 0; i < R->n_targets; i++) {
+                struct vol *v = &R->vols[i];
+                if (v->state == VOL_CREATE && v->t->is_root)
+                        exclude_boot = false;
+                else if (v->state != VOL_CREATE && !v->t->is_root && v->t->volume_id)
+                        exclude[nx++] = v->t->volume_id;
+        }
+        (void)ebs_format_description(R->cfg.description, R->hostname, "all volumes", R->inst->instance_id,
+                                     R->inst->instance_id, desc, sizeof desc);
+        ebs_build_tags(&R->cfg, R->inst->instance_id, R->hostname, NULL, &set);
+        r = R->aws->ec2_create_snapshots_multi(R->ctx, R->inst->instance_id, exclude_boot,
+                                               nx ? exclude : NULL, desc, set.tags, set.n, &made, &n_made);
+        if (r < 0) {
+                last_error_text(R, r, err, sizeof err);
+                for (size_t i = 0; i < R->n_targets; i++)
+                        if (R->vols[i].state == VOL_CREATE)
+                                fail_volume(R, &R->vols[i], "CreateSnapshots failed: %s; retention not run", err);
+                goto out;
+        }
+        for (size_t i = 0; i < R->n_targets; i++) {
+                struct vol *v = &R->vols[i];
+                const struct opsagent_ec2_snapshot *s = NULL;
+                struct ebs_tagset own;
+                const char *ids[2] = { NULL, NULL };
+
+                if (v->state != VOL_CREATE)
+                        continue;
+                for (size_t j = 0; j < n_made && !s; j++)
+                        if (made[j].volume_id && strcmp(made[j].volume_id, v->t->volume_id) == 0)
+                                s = &made[j];
+                if (!s || !s->snapshot_id) {
+                        fail_volume(R, v, "CreateSnapshots returned no snapshot of this volume; retention not run");
+                        continue;
+                }
+                v->snapshot_id = strdup(s->snapshot_id);
+                if (!v->snapshot_id) {
+                        fail_volume(R, v, "out of memory");
+                        continue;
+                }
+                v->start_time = s->start_time;
+                v->state = VOL_CREATED;
+                R->created++;
+                /* The set shares one TagSpecification: add each snapshot's device and Name. */
+                ebs_build_tags(&R->cfg, R->inst->instance_id, R->hostname, v->t->device, &own);
+                ids[0] = v->snapshot_id;
+                {
+                        struct opsagent_tag per[2];
+                        size_t np = 0;
+                        for (size_t t = 0; t < own.n; t++)
+                                if (strcmp(own.tags[t].key, EBS_TAG_DEVICE) == 0 ||
+                                    (strcmp(own.tags[t].key, "Name") == 0 && own.tags[t].value == own.name))
+                                        per[np++] = own.tags[t];
+                        r = R->aws->ec2_create_tags(R->ctx, ids, per, np);
+                        if (r < 0)
+                                ctx_say(R->ctx, "volume %s %s: warning: cannot tag %s with its device: %s",
+                                        v->t->device, v->t->volume_id, v->snapshot_id,
+                                        last_error_text(R, r, err, sizeof err));
+                }
+        }
+out:
+        if (made)
+                R->aws->ec2_snapshots_free(made, n_made);
+        free(exclude);
+}
+
+static int retention_for(struct run *R, struct vol *v, int64_t now)
+{
+        struct retention_decision *d = NULL;
+        const char *just[2] = { NULL, NULL };
+        size_t n = v->n_snaps;
+        char err[1024], when[32];
+        bool errors = false;
+        int r;
+
+        /* Tonight's snapshot joins the list: it counts towards keep and is never deleted. */
+        if (!v->snaps) {
+                v->snaps = calloc(1, sizeof *v->snaps);
+                if (!v->snaps)
+                        return -ENOMEM;
+        }
+        {
+                static char pending[] = "pending", planned[] = "(new)";
+                struct opsagent_ec2_snapshot *s = &v->snaps[n++];
+                memset(s, 0, sizeof *s);
+                s->snapshot_id = v->snapshot_id ? v->snapshot_id : planned;
+                s->volume_id = (char *)v->t->volume_id;
+                s->state = pending;
+                s->start_time = v->snapshot_id ? v->start_time : now;
+                just[0] = s->snapshot_id;
+        }
+        r = retention_plan(&R->cfg.policy, v->t->volume_id, v->snaps, n, now, just, &d);
+        if (r < 0)
+                return r;
+        for (size_t i = 0; i < n; i++) {
+                const struct opsagent_ec2_snapshot *s = &v->snaps[i];
+
+                if (d[i].why == WHY_JUST_CREATED)
+                        continue;
+                if (d[i].action == RETENTION_KEEP) {
+                        ctx_say(R->ctx, "  %s %s (%s): keep: %s", v->t->volume_id, s->snapshot_id,
+                                say_time(s->start_time, when, sizeof when), d[i].reason);
+                        continue;
+                }
+                if (R->ctx->dry_run) {
+                        ctx_say(R->ctx, "  %s %s (%s): would delete: %s", v->t->volume_id, s->snapshot_id,
+                                say_time(s->start_time, when, sizeof when), d[i].reason);
+                        continue;
+                }
+                r = R->aws->ec2_delete_snapshot(R->ctx, s->snapshot_id);
+                if (r == -EBUSY) {
+                        ctx_say(R->ctx, "  %s %s: warning: in use by an AMI (InvalidSnapshot.InUse), kept; "
+                                "deregister the image to let retention delete it", v->t->volume_id, s->snapshot_id);
+                        ctx_log(R->ctx, OPSAGENT_LOG_WARNING, "%s: in use by an AMI, kept", s->snapshot_id);
+                } else if (r == -ENOENT) {
+                        ctx_say(R->ctx, "  %s %s: already gone", v->t->volume_id, s->snapshot_id);
+                } else if (r < 0) {
+                        ctx_say(R->ctx, "  %s %s: FAILED to delete: %s", v->t->volume_id, s->snapshot_id,
+                                last_error_text(R, r, err, sizeof err));
+                        errors = true;
+                } else {
+                        ctx_say(R->ctx, "  %s %s (%s): deleted: %s", v->t->volume_id, s->snapshot_id,
+                                say_time(s->start_time, when, sizeof when), d[i].reason);
+                        R->deleted++;
+                }
+        }
+        free(d);
+        return errors ? -EIO : 0;
+}
+
+static void say_plan_header(struct run *R)
+{
+        char policy[128];
+
+        retention_policy_describe(&R->cfg.policy, policy, sizeof policy);
+        ctx_say(R->ctx, "ebs_snapshots%s: instance %s (%s): %zu EBS volume%s attached; retention %s; mode %s%s",
+                R->ctx->dry_run ? " (dry run: no change is made)" : "", R->inst->instance_id, R->hostname,
+                R->inst->n_attachments, R->inst->n_attachments == 1 ? "" : "s", policy,
+                R->cfg.mode == EBS_MODE_MULTI_VOLUME ? "multi-volume" : "per-volume",
+                R->cfg.freeze ? "; freeze on" : "");
+}
+
+static int ebs_run(struct opsagent_ctx *ctx)
+{
+        struct run R = { .ctx = ctx };
+        char err[EBS_ERR_MAX], aerr[1024];
+        char **nvme = NULL, **frz = NULL;
+        struct freezer *fz = NULL;
+        size_t n_create = 0;
+        int64_t now;
+        int r;
+
+        if (!ctx->aws || ctx->aws->size < sizeof(struct opsagent_aws_ops))
+                return ctx_fail(ctx, -ENOTSUP, "ebs_snapshots: this agent has no AWS support (or an older one)");
+        R.aws = ctx->aws;
+        r = ebs_config_parse(ctx_attr(ctx, ""), &R.cfg, err, sizeof err);
+        if (r < 0)
+                return ctx_fail(ctx, r, "%s", r == -ENOMEM ? "ebs_snapshots: out of memory" : err);
+
+        r = R.aws->ec2_describe_instance(ctx, NULL, &R.inst);
+        if (r < 0) {
+                r = ctx_fail(ctx, r, "ebs_snapshots: cannot describe this instance: %s (the IAM user or role "
+                             "needs ec2:DescribeInstances)", last_error_text(&R, r, aerr, sizeof aerr));
+                goto out;
+        }
+        R.hostname = ctx_fact(ctx, "hostname");
+        if (!R.hostname) {
+                if (gethostname(R.hostbuf, sizeof R.hostbuf - 1) < 0)
+                        snprintf(R.hostbuf, sizeof R.hostbuf, "unknown-host");
+                R.hostname = R.hostbuf;
+        }
+        nvme = nvme_map(&R);
+        if (!nvme) {
+                r = ctx_fail(ctx, -ENOMEM, "ebs_snapshots: out of memory");
+                goto out;
+        }
+        r = ebs_select_volumes(&R.cfg, R.inst, (const char *const *)nvme, &R.targets, &R.n_targets, &R.unmatched,
+                               &R.n_unmatched);
+        if (r < 0) {
+                r = ctx_fail(ctx, r, "ebs_snapshots: out of memory");
+                goto out;
+        }
+        if (R.n_targets > 0) {
+                R.vols = calloc(R.n_targets, sizeof *R.vols);
+                if (!R.vols) {
+                        r = ctx_fail(ctx, -ENOMEM, "ebs_snapshots: out of memory");
+                        goto out;
+                }
+        }
+        say_plan_header(&R);
+        for (size_t i = 0; i < R.n_targets; i++) {
+                R.vols[i].t = &R.targets[i];
+                R.vols[i].state = R.targets[i].selected ? VOL_CREATE : VOL_SKIPPED;
+                if (!R.targets[i].selected)
+                        ctx_say(ctx, "volume %s %s: skip: %s", R.targets[i].device ? R.targets[i].device : "?",
+                                R.targets[i].volume_id ? R.targets[i].volume_id : "?", R.targets[i].reason);
+        }
+        for (size_t i = 0; i < R.n_unmatched; i++) {
+                size_t len = strlen(R.failed_list);
+                ctx_say(ctx, "device %s: FAILED: listed in ebs_snapshots.devices but not attached to %s",
+                        R.unmatched[i].entry, R.inst->instance_id);
+                snprintf(R.failed_list + len, sizeof R.failed_list - len, "%s%s (not attached)", len ? ", " : "",
+                         R.unmatched[i].entry);
+                R.failed++;
+        }
+
+        r = list_snapshots(&R);
+        if (r == -ENOMEM) {
+                r = ctx_fail(ctx, r, "ebs_snapshots: out of memory");
+                goto out;
+        }
+        if (R.listed && R.cfg.skip_pending)
+                apply_skip_pending(&R);
+
+        for (size_t i = 0; i < R.n_targets; i++)
+                if (R.vols[i].state == VOL_CREATE)
+                        n_create++;
+        if (R.cfg.freeze && n_create > 0) {
+                frz = freeze_targets(&R);
+                if (frz && frz[0]) {
+                        size_t nf = 0;
+                        while (frz[nf])
+                                nf++;
+                        if (ctx->dry_run) {
+                                for (size_t i = 0; i < nf; i++)
+                                        ctx_say(ctx, "freeze: would freeze %s for at most %u s", frz[i],
+                                                R.cfg.freeze_timeout_seconds);
+                        } else if (freeze_start((const char *const *)frz, nf, R.cfg.freeze_timeout_seconds, &fz,
+                                                err, sizeof err) < 0) {
+                                ctx_say(ctx, "warning: %s; snapshots will be crash-consistent only", err);
+                                fz = NULL;
+                        } else {
+                                for (size_t i = 0; i < nf; i++)
+                                        ctx_say(ctx, "freeze: %s frozen", frz[i]);
+                        }
+                }
+        }
+
+        if (!ctx->dry_run && n_create > 0) {
+                if (R.cfg.mode == EBS_MODE_MULTI_VOLUME)
+                        create_multi_volume(&R);
+                else
+                        create_per_volume(&R);
+        }
+        if (fz) {
+                r = freeze_thaw(fz, err, sizeof err); /* as soon as the calls return */
+                fz = NULL;
+                if (r < 0)
+                        ctx_say(ctx, "warning: %s", err);
+                else
+                        ctx_say(ctx, "freeze: thawed");
+        }
+        /* Each volume: what was done, then its retention (never for a failed or skipped one). */
+        now = (int64_t)time(NULL);
+        for (size_t i = 0; i < R.n_targets; i++) {
+                struct vol *v = &R.vols[i];
+                bool planned = ctx->dry_run && v->state == VOL_CREATE;
+
+                if (planned)
+                        ctx_say(ctx, "volume %s %s: would create a snapshot", v->t->device, v->t->volume_id);
+                else if (v->state == VOL_CREATED)
+                        ctx_say(ctx, "volume %s %s: created %s", v->t->device, v->t->volume_id, v->snapshot_id);
+                else
+                        continue;
+                if (!R.listed)
+                        continue;
+                r = retention_for(&R, v, now);
+                if (r < 0)
+                        fail_after(&R, v, "retention did not complete (%s); tonight's snapshot %s stands",
+                                   strerror(-r), v->snapshot_id ? v->snapshot_id : "(dry run)");
+        }
+
+        ctx_metric(ctx, "SnapshotsCreated", R.created, "Count");
+        ctx_metric(ctx, "SnapshotsDeleted", R.deleted, "Count");
+        ctx_metric(ctx, "SnapshotsFailed", R.failed, "Count");
+        ctx_metric(ctx, "SnapshotsSkipped", R.skipped, "Count");
+        ctx_say(ctx, "ebs_snapshots: %u created, %u deleted, %u failed, %u skipped (pending)%s", R.created, R.deleted,
+                R.failed, R.skipped, ctx->dry_run ? " (dry run)" : "");
+
+        if (R.failed_list[0] || !R.listed)
+                r = ctx_fail(ctx, -EIO, "ebs_snapshots: failed: %s%s%s", R.failed_list,
+                             R.failed_list[0] && !R.listed ? "; " : "",
+                             R.listed ? "" : "existing snapshots could not be listed (retention not run)");
+        else
+                r = 0;
+out:
+        if (fz)
+                (void)freeze_thaw(fz, NULL, 0);
+        devmap_strv_free(frz);
+        if (nvme) {
+                for (char **p = nvme; *p; p++)
+                        free(*p);
+                free(nvme);
+        }
+        for (size_t i = 0; R.vols && i < R.n_targets; i++) {
+                free(R.vols[i].snapshot_id);
+                free(R.vols[i].snaps);
+        }
+        free(R.vols);
+        free(R.targets);
+        free(R.unmatched);
+        if (R.snaps)
+                R.aws->ec2_snapshots_free(R.snaps, R.n_snaps);
+        if (R.inst)
+                R.aws->ec2_instance_free(R.inst);
+        ebs_config_free(&R.cfg);
+        return r;
+}
+
+OPSAGENT_RECIPE_DESCRIPTOR("ebs_snapshots", "1.0", "Nightly EBS snapshots with retention of what opsagent created",
+                           "ebs_snapshots", ebs_defaults_json, ebs_schema_json, EBS_TIME_BUDGET,
+                           OPSAGENT_RECIPE_NEEDS_INSTANCE, ebs_run);

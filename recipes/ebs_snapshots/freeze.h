@@ -1,0 +1,40 @@
+/* ebs_snapshots freeze: FIFREEZE a set of mountpoints from a separate watchdog process that
+ * thaws them when told, when the timeout passes, or when the agent dies (its socket reaches
+ * EOF, PR_SET_PDEATHSIG, or getppid() changes), so that a SIGKILLed agent never leaves a frozen
+ * filesystem. The watchdog, named "opsagent-freeze" in ps, runs in its own process group (a
+ * kill of the agent's group does not take it along) and touches no file while anything is
+ * frozen. A SIGKILL of the watchdog itself cannot be defended against: systemd sends SIGTERM
+ * first, on which it thaws. */
+#ifndef EBS_FREEZE_H
+#define EBS_FREEZE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <sys/types.h>
+
+#define FREEZE_PATHS_MAX 64
+#define FREEZE_POLL_MS 200   /* how often the watchdog checks that its parent lives */
+
+struct freezer;
+
+/* Why a path may not be frozen: "/" (of the system or of the root prefix), or the filesystem
+ * holding one of the NULL-terminated PROTECTED paths (the agent's state and log). 0 when it
+ * may; -EPERM with WHY filled when not; -errno when PATH cannot be examined. */
+int freeze_allowed(const char *path, const char *root, const char *const *protected_paths, char *why,
+                   size_t whylen);
+
+/* Opens the N PATHS, forks the watchdog and waits until it has frozen all of them. On failure
+ * nothing is left frozen, ERR names the path and -errno is returned. A filesystem reached by
+ * two paths is frozen once. *ret: free with freeze_thaw() (which also thaws). */
+int freeze_start(const char *const *paths, size_t n, unsigned timeout_seconds, struct freezer **ret, char *err,
+                 size_t errlen);
+
+/* The watchdog's pid (for tests). */
+pid_t freeze_watchdog_pid(const struct freezer *f);
+
+/* Tells the watchdog to thaw, waits for it and frees F (NULL is fine: returns 0). 0 when it
+ * thawed on request; -ETIME when it had already thawed because the timeout passed; -EIO (ERR
+ * says which path) when a thaw failed; -ECHILD when the watchdog died. */
+int freeze_thaw(struct freezer *f, char *err, size_t errlen);
+
+#endif

@@ -1,0 +1,86 @@
+/* ebs_snapshots retention: a pure planner. Given the snapshots of one volume, a policy, "now"
+ * and the ids created this run, it decides keep or delete for each snapshot, with a reason.
+ * It never touches AWS; run() carries out the plan.
+ *
+ * Safety rules, whatever the policy:
+ *   - only snapshots tagged opsagent:managed=true are ever deleted;
+ *   - a snapshot of another volume is never deleted;
+ *   - a pending snapshot, or one created this run, is never deleted;
+ *   - the newest completed snapshot is never deleted (a backup stays until a newer one has
+ *     completed);
+ *   - snapshots in other states (error, recoverable, archival...) are left alone.
+ * The ranked set that `keep` and the tiers count is: completed snapshots plus the ones created
+ * this run (so keep=15 means 15 backups after tonight's run).
+ */
+#ifndef EBS_RETENTION_H
+#define EBS_RETENTION_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "opsagent/aws.h"
+
+#define RETENTION_KEEP_MAX 10000u         /* ebs_snapshots.keep */
+#define RETENTION_MAX_AGE_DAYS_MAX 36500u /* ebs_snapshots.max_age_days (100 years) */
+#define RETENTION_TIER_MAX 1000u          /* each of tiers.daily/weekly/monthly */
+#define RETENTION_REASON_MAX 160
+
+#define EBS_TAG_MANAGED "opsagent:managed"
+
+enum retention_kind {
+        RETENTION_KEEP_NEWEST = 0, /* the newest `keep` */
+        RETENTION_MAX_AGE,         /* everything younger than max_age_days */
+        RETENTION_TIERS,           /* newest of each of the last N days / ISO weeks / months */
+};
+
+struct retention_policy {
+        enum retention_kind kind;
+        unsigned keep;          /* RETENTION_KEEP_NEWEST, >= 1 */
+        unsigned max_age_days;  /* RETENTION_MAX_AGE, >= 1 */
+        unsigned daily, weekly, monthly; /* RETENTION_TIERS, at least one > 0 */
+};
+
+enum retention_action {
+        RETENTION_KEEP = 0,
+        RETENTION_DELETE,
+};
+
+enum retention_why {
+        WHY_JUST_CREATED = 0, /* keep: created by this run */
+        WHY_PENDING,          /* keep: still pending */
+        WHY_UNMANAGED,        /* keep: lacks opsagent:managed=true */
+        WHY_OTHER_VOLUME,     /* keep: belongs to another volume */
+        WHY_OTHER_STATE,      /* keep: error/recoverable/...: left alone */
+        WHY_NEWEST_COMPLETED, /* keep: the newest completed backup */
+        WHY_WITHIN_KEEP,      /* keep: among the newest `keep` */
+        WHY_WITHIN_AGE,       /* keep: younger than max_age_days */
+        WHY_TIER,             /* keep: newest of a day/week/month bucket */
+        WHY_BEYOND_KEEP,      /* delete: older than the newest `keep` */
+        WHY_TOO_OLD,          /* delete: older than max_age_days */
+        WHY_NO_TIER,          /* delete: in no tier */
+};
+
+struct retention_decision {
+        enum retention_action action;
+        enum retention_why why;
+        char reason[RETENTION_REASON_MAX]; /* for people: "beyond keep=3 (5th newest)" */
+};
+
+/* True when SNAP carries opsagent:managed=true. */
+bool retention_is_managed(const struct opsagent_ec2_snapshot *snap);
+
+/* Plans retention for the N snapshots SNAPS of VOLUME_ID. JUST_CREATED: NULL-terminated ids
+ * created this run (may be NULL). NOW: Unix seconds. *ret: N decisions in the order of SNAPS
+ * (caller frees; NULL when N is 0). -EINVAL for an invalid policy, -ENOMEM. */
+int retention_plan(const struct retention_policy *policy, const char *volume_id,
+                   const struct opsagent_ec2_snapshot *snaps, size_t n, int64_t now,
+                   const char *const *just_created, struct retention_decision **ret);
+
+/* Checks POLICY's ranges; 0 or -EINVAL. */
+int retention_policy_check(const struct retention_policy *policy);
+
+/* "keep=15", "max_age_days=30", "tiers daily=7 weekly=4 monthly=6" into BUF. */
+void retention_policy_describe(const struct retention_policy *policy, char *buf, size_t size);
+
+#endif

@@ -1,0 +1,402 @@
+#!/usr/bin/env python3
+"""Recipe ebs_snapshots against the AWS stand-in, through `opsagent run`: nightly snapshots of
+every attached volume, retention that never deletes what opsagent did not create."""
+import datetime
+import os
+import re
+import signal
+import subprocess
+import sys
+import time
+import unittest
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
+import harness  # noqa: E402
+import tap  # noqa: E402
+from standin.aws_standin import AwsStandin  # noqa: E402
+
+DAY = 86400
+MANAGED = {"opsagent:managed": "true"}
+
+
+def managed(s):
+    return any(t["Key"] == "opsagent:managed" and t["Value"] == "true" for t in s.get("Tags", []))
+
+
+def tag(s, key):
+    for t in s.get("Tags", []):
+        if t["Key"] == key:
+            return t["Value"]
+    return None
+
+
+class EbsCase(harness.AgentTestCase):
+    n_volumes = 3
+
+    def setUp(self):
+        super().setUp()
+        self.aws = AwsStandin(n_volumes=self.n_volumes).start()
+        self.addCleanup(self.aws.stop)
+        self.env.update(self.aws.env())
+        # one direct client for seeding (the stand-in makes a new one per seed otherwise)
+        orig = self.aws.client
+        cached = orig("ec2", direct=True)
+        self.aws.client = (lambda service, direct=False, config=None:
+                           cached if direct and service == "ec2" and config is None
+                           else orig(service, direct, config))
+        self.vols = self.aws.volume_ids          # [root, sdf, sdg, ...]
+        self.now = time.time()
+        self.seeded = {}                          # snapshot id -> start time
+
+    def seed_nights(self, vol, nights, tags=MANAGED, hour=8, state="completed"):
+        """One snapshot per night, NIGHTS nights back (1 = last night). Returns ids, newest first."""
+        base = datetime.datetime.fromtimestamp(self.now, datetime.timezone.utc).replace(
+            hour=hour, minute=0, second=0, microsecond=0)
+        if base.timestamp() > self.now:
+            base -= datetime.timedelta(days=1)
+        out = []
+        for n in range(1, nights + 1):
+            t = (base - datetime.timedelta(days=n - 1)).timestamp()
+            out.append(self.aws.seed_snapshot(volume_id=vol, tags=tags, state=state, start_time=t))
+            self.seeded[out[-1]] = t
+        return out
+
+    def night(self, attrs=None, *extra, expect=0):
+        self.write_json("etc/opsagent/stack.json", {"ebs_snapshots": attrs or {}})
+        r = self.agent("run", "--recipe", "ebs_snapshots", *extra)
+        if expect is not None:
+            self.assertEqual(r.returncode, expect, "stdout:\n%s\nstderr:\n%s" % (r.stdout, r.stderr))
+        return r
+
+    def snaps(self, vol=None, ours=None):
+        out = [s for s in self.aws.snapshots() if vol is None or s["VolumeId"] == vol]
+        if ours is not None:
+            out = [s for s in out if managed(s) == ours]
+        return out
+
+    def ids(self, vol=None, ours=None):
+        return {s["SnapshotId"] for s in self.snaps(vol, ours)}
+
+
+class Nightly(EbsCase):
+    n_volumes = 4
+
+    def test_every_volume_each_night_and_manual_snapshots_survive(self):
+        manual = {v: self.aws.seed_snapshot(volume_id=v, start_time=self.now - 400 * DAY) for v in self.vols}
+        other = self.aws.seed_snapshot(volume_id=self.vols[1], tags={"opsagent:managed": "false"},
+                                       start_time=self.now - 300 * DAY)
+        for n in range(1, 4):
+            r = self.night({"keep": 2})
+            for dev, vol in self.aws.devices.items():
+                self.assertIn(vol, r.stdout)
+                self.assertEqual(len(self.snaps(vol, ours=True)), min(n, 2), r.stdout)
+        for v, sid in manual.items():
+            self.assertIn(sid, self.ids(v))
+        self.assertIn(other, self.ids(self.vols[1]))
+
+    def test_tags_and_description(self):
+        self.night({"tags": {"Team": "ops"}, "devices": ["/dev/sdf"]})
+        (s,) = self.snaps(self.vols[1], ours=True)
+        self.assertEqual(tag(s, "opsagent:device"), "/dev/sdf")
+        self.assertEqual(tag(s, "opsagent:instance-id"), self.aws.instance_id)
+        self.assertEqual(tag(s, "Team"), "ops")
+        self.assertTrue(tag(s, "opsagent:hostname"))
+        self.assertIn("automated snapshot of /dev/sdf (%s)" % self.vols[1], s["Description"])
+        self.assertEqual(self.snaps(self.vols[2]), [])
+
+    def test_selection(self):
+        r = self.night({"include_root": False, "exclude_devices": ["xvdg"]})
+        self.assertEqual(self.snaps(self.vols[0]), [])
+        self.assertEqual(self.snaps(self.vols[2]), [])
+        self.assertEqual(len(self.snaps(self.vols[1])), 1)
+        self.assertIn("include_root", r.stdout)
+        self.assertIn("exclude_devices", r.stdout)
+
+    def test_device_not_attached_fails_but_others_are_done(self):
+        r = self.night({"devices": ["/dev/sdf", "/dev/sdz"]}, expect=1)
+        self.assertIn("/dev/sdz", r.stdout + r.stderr)
+        self.assertEqual(len(self.snaps(self.vols[1])), 1)
+
+
+class Retention(EbsCase):
+    n_volumes = 2
+
+    def test_keep_over_simulated_nights(self):
+        vol = self.vols[1]
+        old = self.seed_nights(vol, 10)
+        r = self.night({"keep": 3})
+        left = self.ids(vol, ours=True)
+        self.assertEqual(len(left), 3, r.stdout)
+        self.assertTrue(set(old[:2]) <= left)      # last two nights + tonight's
+        for sid in old[2:]:
+            self.assertIn("%s (" % sid, r.stdout)
+        self.assertIn("beyond keep=3", r.stdout)
+
+    def test_max_age_days(self):
+        vol = self.vols[1]
+        old = self.seed_nights(vol, 20)
+        manual = self.seed_nights(vol, 20, tags=None)
+        r = self.night({"max_age_days": 7})
+        left = self.ids(vol, ours=True)
+        # the Nth night back is N-1 to N days old: 1..7 are within 7 days, 9.. are not
+        self.assertTrue(set(old[:7]) <= left, r.stdout)
+        self.assertTrue(set(old[8:]).isdisjoint(left), r.stdout)
+        self.assertIn("beyond max_age_days=7", r.stdout)
+        self.assertTrue(set(manual) <= self.ids(vol))
+
+    def test_tiers(self):
+        vol = self.vols[1]
+        old = self.seed_nights(vol, 75)
+        r = self.night({"tiers": {"daily": 7, "weekly": 4, "monthly": 3}, "keep": 1})
+        snaps = self.snaps(vol, ours=True)
+        self.assertLessEqual(len(snaps), 7 + 4 + 3, r.stdout)
+        left = {s["SnapshotId"] for s in snaps}
+        self.assertTrue(set(old[:6]) <= left, r.stdout)   # tonight + the 6 last nights: daily 7
+        # the newest snapshot of each of the 3 most recent months is there
+        months = {}
+        for sid in old:                                    # newest first
+            t = datetime.datetime.fromtimestamp(self.seeded[sid], datetime.timezone.utc)
+            months.setdefault((t.year, t.month), sid)
+        for key in sorted(months, reverse=True)[1:3]:
+            self.assertIn(months[key], left, "%s %s" % (key, r.stdout))
+        self.assertIn("in no tier", r.stdout)
+
+    def test_in_use_by_an_ami_is_a_warning(self):
+        vol = self.vols[1]
+        old = self.seed_nights(vol, 4)
+        self.aws.mark_snapshot_in_use(old[-1])
+        r = self.night({"keep": 2, "devices": ["/dev/sdf"]})
+        self.assertIn("in use by an AMI", r.stdout)
+        self.assertIn(old[-1], self.ids(vol))
+        self.assertNotIn(old[-2], self.ids(vol))
+
+    def test_pending_snapshot_skips_the_volume(self):
+        vol = self.vols[1]
+        (pending,) = self.seed_nights(vol, 1, state="pending")
+        r = self.night({"keep": 1})
+        self.assertRegex(r.stdout, r"%s: skip: snapshot %s .*still pending" % (vol, pending))
+        self.assertEqual(self.ids(vol), {pending})
+        self.assertEqual(len(self.snaps(self.vols[0])), 1)
+        r = self.night({"keep": 1, "skip_pending": False})
+        self.assertEqual(len(self.ids(vol)), 2)
+        self.assertIn(pending, self.ids(vol))           # pending is never deleted
+
+    def test_dry_run_makes_no_mutating_call(self):
+        vol = self.vols[1]
+        old = self.seed_nights(vol, 5)
+        self.aws.reset_calls()
+        r = self.night({"keep": 2}, "--dry-run")
+        self.assertEqual(self.aws.mutating_calls(), {})
+        self.assertIn("would create", r.stdout)
+        for sid in old[1:]:
+            self.assertRegex(r.stdout, r"%s \(.*would delete" % sid)
+        self.assertEqual(self.ids(vol), set(old))
+
+
+class ManyPages(EbsCase):
+    n_volumes = 2
+
+    def test_2500_snapshots_over_several_pages(self):
+        """2,500 snapshots on the volume: 1,050 of ours (three pages of DescribeSnapshots, which
+        filters by our tag) and 1,450 taken by hand."""
+        vol = self.vols[1]
+        base = self.now - 3000 * 3600
+        ours = [self.aws.seed_snapshot(volume_id=vol, tags=MANAGED, start_time=base + i * 3600)
+                for i in range(1050)]
+        manual = [self.aws.seed_snapshot(volume_id=vol, start_time=base + i * 1800) for i in range(1450)]
+        self.aws.reset_calls()
+        r = self.night({"keep": 1045, "devices": ["/dev/sdf"]})
+        self.assertGreaterEqual(self.aws.calls().get("DescribeSnapshots", 0), 3)
+        self.assertEqual(self.aws.ok_calls().get("DeleteSnapshot"), 6, r.stdout[-2000:])
+        moto = self.aws.client("ec2", direct=True)     # straight to moto: no pages to rebuild
+        left = {s["SnapshotId"] for s in moto.describe_snapshots(OwnerIds=["self"])["Snapshots"]
+                if s["VolumeId"] == vol}
+        self.assertTrue(set(ours[:6]).isdisjoint(left))     # the 6 oldest of ours went
+        self.assertTrue(set(ours[6:]) <= left)
+        self.assertTrue(set(manual) <= left)
+        self.assertEqual(len(left), 1044 + 1 + 1450)
+
+
+class Faults(EbsCase):
+    n_volumes = 3
+
+    def test_throttling_and_5xx_mid_run_are_retried(self):
+        for v in self.vols:
+            self.seed_nights(v, 3)
+        self.aws.set_faults(throttle=1, http_503=1, only=["CreateSnapshot", "DeleteSnapshot"])
+        r = self.night({"keep": 2})
+        self.aws.clear_faults()
+        for v in self.vols:
+            self.assertEqual(len(self.snaps(v, ours=True)), 2, r.stdout)
+        calls, ok = self.aws.calls(), self.aws.ok_calls()
+        self.assertEqual(calls["CreateSnapshot"] + calls["DeleteSnapshot"],
+                         ok["CreateSnapshot"] + ok["DeleteSnapshot"] + 2)
+
+    def test_listing_failure_still_takes_snapshots(self):
+        old = {v: set(self.seed_nights(v, 3)) for v in self.vols}
+        self.aws.set_faults(http_503=100, only=["DescribeSnapshots"])
+        r = self.night({"keep": 1}, expect=1)
+        self.aws.clear_faults()
+        for v in self.vols:
+            self.assertTrue(old[v] < self.ids(v), r.stdout)   # tonight's added, none deleted
+            self.assertEqual(len(self.ids(v)), 4)
+        self.assertIn("retention", r.stdout + r.stderr)
+
+    def test_create_failure_runs_no_retention(self):
+        old = {v: set(self.seed_nights(v, 3)) for v in self.vols}
+        self.aws.set_faults(http_500=1000, only=["CreateSnapshot"])
+        r = self.night({"keep": 1}, expect=1)
+        self.aws.clear_faults()
+        for v in self.vols:
+            self.assertEqual(self.ids(v), old[v], r.stdout)
+            self.assertIn(v, r.stdout + r.stderr)
+        self.assertEqual(self.aws.ok_calls().get("DeleteSnapshot", 0), 0)
+        self.assertIn("retention not run", r.stdout)
+
+
+class MultiVolume(EbsCase):
+    n_volumes = 3
+
+    def test_one_crash_consistent_set(self):
+        for v in self.vols[1:]:
+            self.seed_nights(v, 3)
+        self.aws.reset_calls()
+        r = self.night({"mode": "multi-volume", "include_root": False, "keep": 2})
+        calls = self.aws.ok_calls()
+        self.assertEqual(calls.get("CreateSnapshots"), 1, r.stdout)
+        self.assertNotIn("CreateSnapshot", calls)
+        self.assertEqual(self.snaps(self.vols[0]), [])
+        for dev, v in self.aws.devices.items():
+            if v == self.vols[0]:
+                continue
+            mine = self.snaps(v, ours=True)
+            self.assertEqual(len(mine), 2, r.stdout)
+            newest = max(mine, key=lambda s: s["StartTime"])
+            self.assertEqual(tag(newest, "opsagent:device"), dev)
+
+
+def loop_mount(mnt):
+    """Mounts a fresh ext4 image at MNT; returns (image, None) or (None, why not)."""
+    if os.geteuid() != 0:
+        return None, "not root: cannot loop-mount an ext4 image"
+    img = mnt + ".img"
+    try:
+        os.makedirs(mnt, exist_ok=True)
+        subprocess.run(["truncate", "-s", "32M", img], check=True)
+        subprocess.run(["mkfs.ext4", "-q", "-F", img], check=True, capture_output=True)
+        os.makedirs(mnt, exist_ok=True)
+        subprocess.run(["mount", "-o", "loop", img, mnt], check=True, capture_output=True)
+    except (OSError, subprocess.CalledProcessError) as e:
+        return None, "cannot loop-mount an ext4 image here (%s)" % e
+    return img, None
+
+
+def writable(path, timeout=15):
+    """True when a file can be written and fsynced under PATH within TIMEOUT seconds."""
+    code = "import os,sys; f=os.open(sys.argv[1], os.O_WRONLY|os.O_CREAT, 0o644); os.write(f, b'x'); os.fsync(f)"
+    p = subprocess.Popen([sys.executable, "-c", code, os.path.join(path, "probe")])
+    try:
+        return p.wait(timeout) == 0
+    except subprocess.TimeoutExpired:
+        p.kill()            # takes effect once the filesystem thaws
+        return False
+
+
+def descendants(pid):
+    """(pid, comm) of every process below PID."""
+    parent = {}
+    for d in os.listdir("/proc"):
+        if not d.isdigit():
+            continue
+        try:
+            with open("/proc/%s/stat" % d) as f:
+                head, rest = f.read().rsplit(")", 1)
+            parent[int(d)] = (int(rest.split()[1]), head.split("(", 1)[1])
+        except (OSError, IndexError, ValueError):
+            continue
+    out, todo = [], [pid]
+    while todo:
+        p = todo.pop()
+        for c, (pp, comm) in parent.items():
+            if pp == p:
+                out.append((c, comm))
+                todo.append(c)
+    return out
+
+
+class Freeze(EbsCase):
+    n_volumes = 2
+
+    def setUp(self):
+        super().setUp()
+        self.mnt = self.path("mnt/data")
+        self.mounted = False
+        img, why = loop_mount(self.mnt)
+        if not img:
+            super().tearDown()  # tearDown() is not called after a skip in setUp()
+            self.skipTest(why)
+        self.mounted = True
+
+    def tearDown(self):
+        if self.mounted:        # before the sandbox goes
+            subprocess.run(["fsfreeze", "-u", self.mnt], capture_output=True)
+            subprocess.run(["umount", self.mnt], capture_output=True)
+        super().tearDown()
+
+    def fake_nvme(self, vol):
+        """Makes ROOT look like a Nitro instance where VOL is the loop device under /mnt/data."""
+        st = os.stat(self.mnt)
+        majmin = "%d:%d" % (os.major(st.st_dev), os.minor(st.st_dev))
+        self.write("sys/block/nvme1n1/dev", majmin + "\n")
+        self.write("sys/block/nvme1n1/device/serial", vol.replace("vol-", "vol") + "\n")
+        link = self.path("dev/disk/by-id/nvme-Amazon_Elastic_Block_Store_" + vol.replace("vol-", "vol"))
+        os.makedirs(os.path.dirname(link), exist_ok=True)
+        os.symlink("../../nvme1n1", link)
+        self.write("proc/self/mountinfo",
+                   "20 1 0:1 / / rw - ext4 /dev/nvme0n1p1 rw\n"
+                   "30 20 %s / /mnt/data rw,relatime - ext4 /dev/nvme1n1 rw\n" % majmin)
+
+    def test_freeze_found_through_nvme_and_thawed(self):
+        self.fake_nvme(self.vols[1])
+        r = self.night({"freeze": {"enable": True}, "devices": ["/dev/sdf"]})
+        self.assertIn("freeze: %s frozen" % self.mnt, r.stdout)
+        self.assertIn("freeze: thawed", r.stdout)
+        self.assertTrue(writable(self.mnt))
+        self.assertEqual(len(self.snaps(self.vols[1])), 1)
+
+    def test_never_freezes_root_or_state(self):
+        r = self.night({"freeze": {"enable": True, "mountpoints": ["/", "/var/lib"]}})
+        self.assertIn("not freezing /:", r.stdout)
+        self.assertIn("not freezing /var/lib:", r.stdout)
+        self.assertEqual(len(self.snaps()), 2)
+
+    def test_sigkill_of_the_agent_while_frozen_leaves_it_thawed(self):
+        self.write_json("etc/opsagent/stack.json", {"ebs_snapshots": {
+            "freeze": {"enable": True, "mountpoints": ["/mnt/data"], "timeout_seconds": 120}}})
+        self.aws.set_faults(delay=60, delay_count=10, only=["CreateSnapshot"])
+        p = subprocess.Popen([harness.OPSAGENT, "--root", self.root, "run", "--recipe", "ebs_snapshots"],
+                             env=self.env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                             start_new_session=True)
+        try:
+            deadline = time.time() + 60
+            frozen = False
+            while time.time() < deadline and not frozen and p.poll() is None:
+                frozen = not writable(self.mnt, timeout=0.5)
+            self.assertTrue(frozen, "the filesystem was never frozen")
+        finally:
+            # the agent and whatever runs the recipe die; the watchdog (named opsagent-freeze,
+            # in its own process group) is what this test is about
+            victims = [c for c, comm in descendants(p.pid) if comm != "opsagent-freeze"]
+            self.assertIn("opsagent-freeze", [comm for c, comm in descendants(p.pid)])
+            os.killpg(p.pid, signal.SIGKILL)
+            for c in victims:
+                try:
+                    os.kill(c, signal.SIGKILL)
+                except ProcessLookupError:
+                    pass
+            p.wait()
+        # timeout_seconds is 120: only the agent's death can have thawed it this soon
+        self.assertTrue(writable(self.mnt))
+
+if __name__ == "__main__":
+    tap.main()
