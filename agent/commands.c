@@ -22,7 +22,11 @@ int node_load(const struct cli *c, struct node *ret)
         r = paths_init(&n.paths, c->root, c->config_dir, c->state_dir, c->run_dir, &err);
         if (r < 0)
                 goto fail;
-        r = plugins_load(n.paths.plugin_path, &n.plugins);
+        /* `run --recipe` maps only the plugins it runs: less memory at 3 a.m. */
+        if (c->cmd && c->cmd->run == cmd_run && c->n_recipes > 0)
+                r = plugins_load_named(n.paths.plugin_path, c->recipes, c->n_recipes, &n.plugins);
+        else
+                r = plugins_load(n.paths.plugin_path, &n.plugins);
         if (r < 0) {
                 error_set(&err, r, "cannot load plugins from %s: %s", n.paths.plugin_path, strerror(-r));
                 goto fail;

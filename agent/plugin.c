@@ -4,6 +4,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "fileio.h"
 #include "jsonutil.h"
@@ -192,6 +193,65 @@ int plugins_load(const char *path_list, struct plugin_set *ret)
         if (r < 0) {
                 plugins_free(&s);
                 return r;
+        }
+        *ret = s;
+        return 0;
+}
+
+/* Finds NAME.so in the first directory of PATH_LIST that has it and whose descriptor is NAME. */
+static int load_by_file_name(struct plugin_set *s, const char *path_list, const char *name)
+{
+        char *copy = strdup(path_list ? path_list : ""), *save = NULL;
+        int r = -ENOENT;
+
+        if (!copy)
+                return -ENOMEM;
+        for (char *d = strtok_r(copy, ":", &save); d && r == -ENOENT; d = strtok_r(NULL, ":", &save)) {
+                char *file = NULL;
+                struct plugin p;
+                struct plugin *items;
+
+                if (asprintf(&file, "%s/%s.so", d, name) < 0) {
+                        r = -ENOMEM;
+                        break;
+                }
+                if (access(file, F_OK) == 0 && plugin_load_file(file, &p, NULL) == 0) {
+                        if (strcmp(p.recipe->name, name) != 0)
+                                plugin_clear(&p);
+                        else if (!(items = realloc(s->items, (s->n + 1) * sizeof(*items)))) {
+                                plugin_clear(&p);
+                                r = -ENOMEM;
+                        } else {
+                                s->items = items;
+                                s->items[s->n++] = p;
+                                r = 0;
+                        }
+                }
+                free(file);
+        }
+        free(copy);
+        return r;
+}
+
+int plugins_load_named(const char *path_list, const char *const *names, size_t n, struct plugin_set *ret)
+{
+        struct plugin_set s = { 0 };
+
+        for (size_t i = 0; i < n; i++) {
+                int r;
+
+                if (plugins_find(&s, names[i]))
+                        continue;
+                r = load_by_file_name(&s, path_list, names[i]);
+                if (r == -ENOMEM) {
+                        plugins_free(&s);
+                        return r;
+                }
+                if (r < 0) {
+                        /* Not where the convention puts it: look at everything. */
+                        plugins_free(&s);
+                        return plugins_load(path_list, ret);
+                }
         }
         *ret = s;
         return 0;

@@ -34,6 +34,10 @@ void plugin_clear(struct plugin *p);
  * plugin of a given name wins and later ones are reported as problems. Files that cannot be
  * used are kept in ret->problems, not fatal. -ENOMEM only. */
 int plugins_load(const char *path_list, struct plugin_set *ret);
+/* Loads only the recipes NAMES, from files named NAME.so on PATH_LIST (the convention of every
+ * shipped recipe), so that a run does not map the libraries of recipes it will not run. Falls
+ * back to plugins_load() when a name is not found that way. */
+int plugins_load_named(const char *path_list, const char *const *names, size_t n, struct plugin_set *ret);
 const struct plugin *plugins_find(const struct plugin_set *s, const char *name);
 void plugins_free(struct plugin_set *s);
 

@@ -123,6 +123,33 @@ static void test_duplicate_name_first_wins(void **state)
         free(list);
 }
 
+/* A run maps only the plugins it runs: NAME.so, nothing else, no problems reported. */
+static void test_load_named_maps_only_those(void **state)
+{
+        const char *names[] = { "good", "crash", "good" };
+        struct plugin_set s;
+
+        assert_int_equal(plugins_load_named(plugin_dir(), names, 3, &s), 0);
+        assert_int_equal(s.n, 2);
+        assert_non_null(plugins_find(&s, "good"));
+        assert_non_null(plugins_find(&s, "crash"));
+        assert_int_equal(s.n_problems, 0);
+        plugins_free(&s);
+}
+
+/* A name with no NAME.so falls back to scanning everything (so errors can list what exists). */
+static void test_load_named_falls_back_to_scan(void **state)
+{
+        const char *names[] = { "good", "nosuch" };
+        struct plugin_set s;
+
+        assert_int_equal(plugins_load_named(plugin_dir(), names, 2, &s), 0);
+        assert_int_equal(s.n, 2);
+        assert_int_equal(s.n_problems, 3);
+        assert_null(plugins_find(&s, "nosuch"));
+        plugins_free(&s);
+}
+
 int main(void)
 {
         const struct CMUnitTest tests[] = {
@@ -133,6 +160,8 @@ int main(void)
                 cmocka_unit_test(test_not_a_shared_object),
                 cmocka_unit_test(test_scan_collects_problems),
                 cmocka_unit_test(test_duplicate_name_first_wins),
+                cmocka_unit_test(test_load_named_maps_only_those),
+                cmocka_unit_test(test_load_named_falls_back_to_scan),
         };
         return cmocka_run_group_tests_name("plugin", tests, NULL, NULL);
 }
