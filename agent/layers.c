@@ -77,20 +77,6 @@ static int merge_defaults(struct attrs *a, const struct plugin_set *plugins, str
                 r = attrs_merge(a, p->recipe->attr_root, p->defaults, label, err);
                 if (r < 0)
                         return r;
-                {
-                        json_object *tb = json_object_new_object();
-                        char path[256];
-
-                        if (!tb)
-                                return -ENOMEM;
-                        json_object_object_add(tb, "time_budget_seconds",
-                                               json_object_new_int64(p->recipe->time_budget_seconds));
-                        snprintf(path, sizeof(path), "%s", p->recipe->attr_root);
-                        r = attrs_merge(a, path, tb, label, err);
-                        json_object_put(tb);
-                        if (r < 0)
-                                return r;
-                }
         }
         return 0;
 }
@@ -192,26 +178,6 @@ out:
         return r;
 }
 
-/* Schema of a recipe as the core sees it: the recipe's own plus time_budget_seconds. */
-static json_object *effective_schema(json_object *schema)
-{
-        json_object *copy, *props;
-
-        if (!schema)
-                return NULL;
-        copy = json_deep_copy(schema);
-        if (!copy)
-                return NULL;
-        if (json_object_object_get_ex(copy, "properties", &props) && json_object_is_type(props, json_type_object) &&
-            !json_object_object_get_ex(props, "time_budget_seconds", NULL)) {
-                json_object *tb = NULL;
-
-                if (json_parse_text("{\"type\": \"integer\", \"minimum\": 0}", "budget", &tb, NULL) == 0)
-                        json_object_object_add(props, "time_budget_seconds", tb);
-        }
-        return copy;
-}
-
 int layers_validate(struct attrs *a, const struct plugin_set *plugins, const struct plugin *const *selected,
                     size_t n_selected, struct error *err)
 {
@@ -235,7 +201,6 @@ int layers_validate(struct attrs *a, const struct plugin_set *plugins, const str
         for (size_t i = 0; plugins && i < plugins->n; i++) {
                 const struct plugin *p = &plugins->items[i];
                 bool check = !selected;
-                json_object *schema;
 
                 for (size_t j = 0; selected && j < n_selected; j++)
                         check = check || selected[j] == p;
@@ -243,11 +208,7 @@ int layers_validate(struct attrs *a, const struct plugin_set *plugins, const str
                         known[n_known++] = p->recipe->attr_root;
                 if (!check || !p->schema)
                         continue;
-                schema = effective_schema(p->schema);
-                if (!schema)
-                        return error_set(err, -ENOMEM, "out of memory");
-                r = schema_validate(a, p->recipe->attr_root, schema, err);
-                json_object_put(schema);
+                r = schema_validate(a, p->recipe->attr_root, p->schema, err);
                 if (r < 0)
                         return r;
         }

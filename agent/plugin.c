@@ -21,6 +21,25 @@ static bool name_is_valid(const char *name)
         return true;
 }
 
+/* Every recipe has <root>.time_budget_seconds: its default comes from the descriptor and its
+ * schema entry is added to the recipe's own, once, here. */
+static int add_time_budget(struct plugin *p, struct error *err)
+{
+        json_object *props, *tb = NULL;
+
+        if (!json_object_object_get_ex(p->defaults, "time_budget_seconds", NULL))
+                json_object_object_add(p->defaults, "time_budget_seconds",
+                                       json_object_new_int64(p->recipe->time_budget_seconds));
+        if (!p->schema || !json_object_object_get_ex(p->schema, "properties", &props) ||
+            !json_object_is_type(props, json_type_object) ||
+            json_object_object_get_ex(props, "time_budget_seconds", NULL))
+                return 0;
+        if (json_parse_text("{\"type\": \"integer\", \"minimum\": 0}", "time budget schema", &tb, err) < 0)
+                return -ENOMEM;
+        json_object_object_add(props, "time_budget_seconds", tb);
+        return 0;
+}
+
 void plugin_clear(struct plugin *p)
 {
         free(p->file);
@@ -86,6 +105,9 @@ int plugin_load_file(const char *file, struct plugin *ret, struct error *err)
                 if (r < 0)
                         goto fail;
         }
+        r = add_time_budget(&p, err);
+        if (r < 0)
+                goto fail;
         p.file = strdup(file);
         if (!p.file) {
                 r = error_set(err, -ENOMEM, "out of memory");
