@@ -49,3 +49,4 @@ tests_unit_plugins_no_symbol_la_SOURCES = tests/unit/plugins/no_symbol.c
 tests_unit_plugins_no_symbol_la_LDFLAGS = $(test_plugin_flags)
 tests_unit_plugins_bad_defaults_la_SOURCES = tests/unit/plugins/bad_defaults.c
 tests_unit_plugins_bad_defaults_la_LDFLAGS = $(test_plugin_flags)
+EXTRA_DIST += tests/unit/testdir.h

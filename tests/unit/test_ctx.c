@@ -15,6 +15,7 @@
 #include "ctx.h"
 #include "fileio.h"
 #include "jsonutil.h"
+#include "testdir.h"
 
 struct fixture {
         char dir[64];
@@ -27,8 +28,7 @@ static int setup(void **state)
         struct fixture *f = calloc(1, sizeof(*f));
         static const struct opsagent_recipe r = { .name = "t", .attr_root = "t" };
 
-        snprintf(f->dir, sizeof(f->dir), "/tmp/opsagent-ctx-XXXXXX");
-        assert_non_null(mkdtemp(f->dir));
+        assert_non_null(testdir_new(f->dir, sizeof(f->dir), "ctx"));
         assert_int_equal(json_parse_text("{\"t\": {\"n\": 3, \"s\": \"x\", \"nul\": null, \"o\": {\"k\": true}},"
                                          " \"opsagent\": {\"instance\": {\"id\": \"i-1\", \"region\": \"eu-west-1\"}}}",
                                          "attrs", &f->attrs, NULL),
@@ -41,12 +41,10 @@ static int setup(void **state)
 static int teardown(void **state)
 {
         struct fixture *f = *state;
-        char cmd[128];
 
         ctx_done(&f->core);
         json_object_put(f->attrs);
-        snprintf(cmd, sizeof(cmd), "rm -rf '%s'", f->dir);
-        assert_int_equal(system(cmd), 0);
+        assert_int_equal(testdir_remove(f->dir), 0);
         free(f);
         return 0;
 }

@@ -13,23 +13,21 @@
 #include <cmocka.h>
 
 #include "fileio.h"
+#include "testdir.h"
 
 static int setup(void **state)
 {
-        char *dir = strdup("/tmp/opsagent-fileio-XXXXXX");
+        char *dir = malloc(64);
 
-        assert_non_null(mkdtemp(dir));
+        assert_non_null(dir);
+        assert_non_null(testdir_new(dir, 64, "fileio"));
         *state = dir;
         return 0;
 }
 
 static int teardown(void **state)
 {
-        char *cmd = NULL;
-
-        assert_true(asprintf(&cmd, "rm -rf '%s'", (char *)*state) > 0);
-        assert_int_equal(system(cmd), 0);
-        free(cmd);
+        assert_int_equal(testdir_remove(*state), 0);
         free(*state);
         return 0;
 }

@@ -17,6 +17,7 @@
 
 #include "fileio.h"
 #include "lock.h"
+#include "testdir.h"
 
 struct fixture {
         char dir[64];
@@ -29,8 +30,7 @@ static int setup(void **state)
 
         if (!f)
                 return -1;
-        strcpy(f->dir, "/tmp/opsagent-lock-XXXXXX");
-        if (!mkdtemp(f->dir))
+        if (!testdir_new(f->dir, sizeof(f->dir), "lock"))
                 return -1;
         snprintf(f->run_dir, sizeof(f->run_dir), "%s/run/opsagent", f->dir);
         *state = f;
@@ -40,10 +40,8 @@ static int setup(void **state)
 static int teardown(void **state)
 {
         struct fixture *f = *state;
-        char cmd[128];
 
-        snprintf(cmd, sizeof(cmd), "rm -rf '%s'", f->dir);
-        if (system(cmd) != 0)
+        if (testdir_remove(f->dir) != 0)
                 return -1;
         free(f);
         return 0;

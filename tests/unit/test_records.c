@@ -16,6 +16,7 @@
 #include "fileio.h"
 #include "log.h"
 #include "records.h"
+#include "testdir.h"
 
 #define SEC 1000000LL
 #define T0 1795000000LL /* 2026-11-18T11:06:40Z */
@@ -31,8 +32,7 @@ static int setup(void **state)
 
         if (!f)
                 return -1;
-        strcpy(f->dir, "/tmp/opsagent-records-XXXXXX");
-        if (!mkdtemp(f->dir))
+        if (!testdir_new(f->dir, sizeof(f->dir), "records"))
                 return -1;
         snprintf(f->runs, sizeof(f->runs), "%s/runs", f->dir);
         *state = f;
@@ -42,10 +42,8 @@ static int setup(void **state)
 static int teardown(void **state)
 {
         struct fixture *f = *state;
-        char cmd[128];
 
-        snprintf(cmd, sizeof(cmd), "rm -rf '%s'", f->dir);
-        if (system(cmd) != 0)
+        if (testdir_remove(f->dir) != 0)
                 return -1;
         free(f);
         log_forget_secrets();
