@@ -60,5 +60,14 @@ EXTRA_DIST += $(ebs_integration_tests)
 EXTRA_DIST += tests/bench/ebs_snapshots/compare.py tests/bench/ebs_snapshots/night.sh \
 	tests/bench/ebs_snapshots/README.md
 
+# Its memory floor: the agent's libraries loaded (and initialised) by a program doing nothing
+# else. Built with the tests so that the benchmark measures the libraries this build uses.
+check_PROGRAMS += tests/bench/libs_floor
+tests_bench_libs_floor_SOURCES = tests/bench/libs_floor.c
+tests_bench_libs_floor_CFLAGS = $(AM_CFLAGS) $(CURL_CFLAGS) $(JSONC_CFLAGS) $(SYSTEMD_CFLAGS) \
+	$(CRYPTO_CFLAGS) $(EXPAT_CFLAGS) $(ZLIB_CFLAGS)
+tests_bench_libs_floor_LDADD = $(CURL_LIBS) $(JSONC_LIBS) $(SYSTEMD_LIBS) $(CRYPTO_LIBS) $(EXPAT_LIBS) \
+	$(ZLIB_LIBS)
+
 # Its part of the demo (tests/demo/run sources every tests/demo/parts/*.sh).
 EXTRA_DIST += tests/demo/parts/ebs_snapshots.sh recipes/ebs_snapshots/README.md

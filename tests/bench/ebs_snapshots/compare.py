@@ -100,6 +100,23 @@ def main():
     print("%-28s %14.3f %16d" % ("shell script + AWS CLI", ccpu, crss))
     print("%-28s %14.3f %16d" % ("opsagent run", ocpu, orss))
     print("%-28s %13.0fx %15.0fx" % ("opsagent is better by", ccpu / max(ocpu, 0.001), crss / max(orss, 1)))
+    floor = os.environ.get("LIBS_FLOOR", os.path.join(TOP, "tests", "bench", "libs_floor"))
+    if not os.access(floor, os.X_OK):
+        print("(no %s: run `make check` or `make tests/bench/libs_floor` for the memory floor)" % floor)
+        return
+    print()
+    print("memory floor: the agent's libraries in a program that does nothing else (%s)" % os.path.relpath(floor))
+    for mode, what in (("load", "loaded only"), ("init", "loaded, curl + OpenSSL initialised, one HMAC")):
+        rsss = []
+        for _ in range(a.runs):
+            _, rss, p = timed([floor, mode], os.environ.copy())
+            if p.returncode != 0:
+                sys.exit("%s %s failed (%d):\n%s" % (floor, mode, p.returncode, p.stderr))
+            rsss.append(rss)
+        rsss.sort()
+        rss = rsss[len(rsss) // 2]
+        print("%-46s %14d   script / this = %.1fx" % (what, rss, crss / max(rss, 1)))
+    print("%-46s %14d" % ("10x less than the script would be at most", crss // 10))
 
 
 if __name__ == "__main__":
