@@ -45,6 +45,7 @@ struct freezer {
         int sock;
         size_t n;
         char **paths;
+        int *fds; /* the agent's own descriptors of the N mountpoints, to thaw if the watchdog dies */
 };
 
 static volatile sig_atomic_t got_signal;
@@ -251,7 +252,11 @@ static void freezer_free(struct freezer *f)
                 close(f->sock);
         for (size_t i = 0; f->paths && i < f->n; i++)
                 free(f->paths[i]);
+        for (size_t i = 0; f->fds && i < f->n; i++)
+                if (f->fds[i] >= 0)
+                        close(f->fds[i]);
         free(f->paths);
+        free(f->fds);
         free(f);
 }
 
@@ -275,10 +280,13 @@ int freeze_start(const char *const *paths, size_t n, unsigned timeout_seconds, s
                 return -ENOMEM;
         f->sock = -1;
         f->paths = calloc(n, sizeof *f->paths);
-        if (!f->paths) {
+        f->fds = calloc(n, sizeof *f->fds);
+        if (!f->paths || !f->fds) {
                 r = -ENOMEM;
                 goto out;
         }
+        for (size_t i = 0; i < n; i++)
+                f->fds[i] = -1; /* filled when the watchdog has frozen them all */
         for (size_t i = 0; i < n; i++) {
                 struct stat st;
                 bool dup = false;
@@ -334,12 +342,15 @@ int freeze_start(const char *const *paths, size_t n, unsigned timeout_seconds, s
                 (void)waitpid(f->pid, &status, 0);
                 goto out;
         }
+        /* The watchdog has its own copies; ours only serve to thaw should it die. */
+        memcpy(f->fds, fds, nfd * sizeof *fds);
+        nfd = 0;
         *ret = f;
         f = NULL;
         r = 0;
 out:
         for (size_t i = 0; i < nfd; i++)
-                close(fds[i]); /* the watchdog has its own; the agent holds nothing on them */
+                close(fds[i]);
         if (sv[0] >= 0)
                 close(sv[0]);
         if (sv[1] >= 0)
@@ -351,6 +362,25 @@ out:
 pid_t freeze_watchdog_pid(const struct freezer *f)
 {
         return f ? f->pid : -1;
+}
+
+/* The watchdog died without saying it thawed (someone SIGKILLed it): thaw from here. FITHAW
+ * answers EINVAL for a filesystem that is not frozen, which is what we hope for. */
+static int thaw_orphaned(struct freezer *f, char *err, size_t errlen)
+{
+        size_t thawed = 0;
+
+        for (size_t i = 0; i < f->n; i++) {
+                if (ioctl(f->fds[i], FITHAW, 0) == 0)
+                        thawed++;
+                else if (errno != EINVAL)
+                        return fail(err, errlen, -EIO, "freeze: the watchdog died, and FITHAW %s failed: %s; "
+                                    "thaw it with fsfreeze -u %s", f->paths[i], strerror(errno), f->paths[i]);
+        }
+        if (thawed > 0)
+                return fail(err, errlen, -ECHILD, "freeze: the watchdog died while %s was frozen; the agent "
+                            "thawed it itself%s", f->paths[0], f->n > 1 ? " (and the other mountpoints)" : "");
+        return fail(err, errlen, -ECHILD, "freeze: the watchdog died; %s was found thawed", f->paths[0]);
 }
 
 int freeze_thaw(struct freezer *f, char *err, size_t errlen)
@@ -366,8 +396,7 @@ int freeze_thaw(struct freezer *f, char *err, size_t errlen)
         while (waitpid(f->pid, &status, 0) < 0 && errno == EINTR)
                 ;
         if (r < 0 || m.kind != MSG_THAWED)
-                r = fail(err, errlen, -ECHILD, "freeze: the watchdog died; check that %s is thawed (fsfreeze -u)",
-                         f->n ? f->paths[0] : "?");
+                r = thaw_orphaned(f, err, errlen);
         else if (m.index >= 0 && (size_t)m.index < f->n)
                 r = fail(err, errlen, -EIO, "freeze: FITHAW %s: %s", f->paths[m.index], strerror(m.err));
         else if (m.reason == THAW_TIMEOUT)

@@ -3,8 +3,9 @@
  * EOF, PR_SET_PDEATHSIG, or getppid() changes), so that a SIGKILLed agent never leaves a frozen
  * filesystem. The watchdog, named "opsagent-freeze" in ps, runs in its own process group (a
  * kill of the agent's group does not take it along) and touches no file while anything is
- * frozen. A SIGKILL of the watchdog itself cannot be defended against: systemd sends SIGTERM
- * first, on which it thaws. */
+ * frozen. Should the watchdog itself die (SIGKILL), the agent thaws from its own descriptors
+ * when freeze_thaw() is called, that is when the snapshot calls return; only the death of
+ * both leaves a filesystem frozen. */
 #ifndef EBS_FREEZE_H
 #define EBS_FREEZE_H
 
@@ -34,7 +35,8 @@ pid_t freeze_watchdog_pid(const struct freezer *f);
 
 /* Tells the watchdog to thaw, waits for it and frees F (NULL is fine: returns 0). 0 when it
  * thawed on request; -ETIME when it had already thawed because the timeout passed; -EIO (ERR
- * says which path) when a thaw failed; -ECHILD when the watchdog died. */
+ * says which path) when a thaw failed; -ECHILD when the watchdog died, after thawing from the
+ * agent's side (ERR says whether anything was still frozen; -EIO if that thaw failed). */
 int freeze_thaw(struct freezer *f, char *err, size_t errlen);
 
 #endif

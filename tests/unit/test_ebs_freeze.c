@@ -247,6 +247,54 @@ static void test_sigkill_agent_group_thaws(void **state)
         sigkill_agent(true);
 }
 
+/* The watchdog itself is SIGKILLed while frozen: nothing thaws until the agent's calls return,
+ * then freeze_thaw() thaws from the agent's side and says so. */
+static void test_sigkill_watchdog_agent_thaws(void **state)
+{
+        const char *paths[] = { fx.mnt };
+        struct freezer *f = NULL;
+        char err[256] = "";
+        bool frozen, still;
+        int r;
+
+        NEED_MOUNT();
+        assert_int_equal(freeze_start(paths, 1, 120, &f, err, sizeof err), 0);
+        assert_int_equal(kill(freeze_watchdog_pid(f), SIGKILL), 0);
+        frozen = is_frozen(fx.mnt); /* the watchdog's death alone thaws nothing */
+        r = freeze_thaw(f, err, sizeof err);
+        still = is_frozen(fx.mnt);
+        if (still)
+                rescue(-1); /* so that a failure here does not hang the tests after it */
+        assert_true(frozen);
+        assert_false(still);
+        assert_int_equal(r, -ECHILD);
+        assert_non_null(strstr(err, "the agent thawed it itself"));
+        assert_non_null(strstr(err, fx.mnt));
+        assert_true(writes_go_through());
+}
+
+/* The watchdog dies after the filesystem was thawed by someone else:
+ * the agent finds the filesystem thawed and does not claim to have thawed it. */
+static void test_dead_watchdog_after_thaw(void **state)
+{
+        const char *paths[] = { fx.mnt };
+        struct freezer *f = NULL;
+        char err[256] = "";
+        int fd;
+
+        NEED_MOUNT();
+        assert_int_equal(freeze_start(paths, 1, 120, &f, err, sizeof err), 0);
+        /* Thaw behind the watchdog's back, then kill it: what an operator's fsfreeze -u does. */
+        fd = open(fx.mnt, O_RDONLY | O_DIRECTORY);
+        assert_true(fd >= 0);
+        assert_int_equal(ioctl(fd, FITHAW, 0), 0);
+        close(fd);
+        assert_int_equal(kill(freeze_watchdog_pid(f), SIGKILL), 0);
+        assert_int_equal(freeze_thaw(f, err, sizeof err), -ECHILD);
+        assert_non_null(strstr(err, "was found thawed"));
+        assert_false(is_frozen(fx.mnt));
+}
+
 /* Two paths on one filesystem are frozen once (a second FIFREEZE would fail with EBUSY). */
 static void test_same_filesystem_frozen_once(void **state)
 {
@@ -347,6 +395,8 @@ int main(void)
                 cmocka_unit_test(test_timeout_thaws),
                 cmocka_unit_test(test_sigkill_agent_thaws),
                 cmocka_unit_test(test_sigkill_agent_group_thaws),
+                cmocka_unit_test(test_sigkill_watchdog_agent_thaws),
+                cmocka_unit_test(test_dead_watchdog_after_thaw),
                 cmocka_unit_test(test_same_filesystem_frozen_once),
                 cmocka_unit_test(test_partial_failure_thaws_the_rest),
                 cmocka_unit_test(test_already_frozen_is_refused),
