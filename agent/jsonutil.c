@@ -103,27 +103,6 @@ json_object *json_get_path(json_object *obj, const char *path)
         return obj;
 }
 
-const char *json_type_label(json_object *o)
-{
-        switch (json_object_get_type(o)) {
-        case json_type_null:
-                return "null";
-        case json_type_boolean:
-                return "boolean";
-        case json_type_double:
-                return "number";
-        case json_type_int:
-                return "integer";
-        case json_type_object:
-                return "object";
-        case json_type_array:
-                return "array";
-        case json_type_string:
-                return "string";
-        }
-        return "unknown";
-}
-
 json_object *json_deep_copy(json_object *o)
 {
         json_object *copy = NULL;

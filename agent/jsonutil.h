@@ -7,6 +7,7 @@
 #include <json-c/json.h>
 
 #include "error.h"
+#include "opsagent/recipe.h"
 
 #define JSON_FILE_MAX (4u << 20)   /* attribute files larger than this are refused */
 #define JSON_MAX_DEPTH 64
@@ -19,8 +20,11 @@ int json_parse_file(const char *file, bool missing_ok, json_object **ret, struct
 
 /* Value at dotted PATH inside OBJ ("" or NULL is OBJ itself). Borrowed; NULL when absent. */
 json_object *json_get_path(json_object *obj, const char *path);
-/* "string", "integer", "number", "boolean", "object", "array", "null". */
-const char *json_type_label(json_object *o);
+/* "string", "integer", "number", "boolean", "object", "array", "null" (the SDK's helper). */
+static inline const char *json_type_label(json_object *o)
+{
+        return opsagent_json_type_label(o);
+}
 /* Deep copy (new reference), NULL on ENOMEM. */
 json_object *json_deep_copy(json_object *o);
 

@@ -7,6 +7,8 @@
 #include <string.h>
 #include <strings.h>
 
+#include <opsagent/recipe.h>
+
 #include "uu_settings.h"
 
 /* What the shipped defaults say (the core merges them first; these cover a missing key). */
@@ -52,27 +54,6 @@ __attribute__((format(printf, 2, 3))) static int set_error(char **ret_error, con
         return -EINVAL;
 }
 
-static const char *json_type_label(json_object *o)
-{
-        switch (json_object_get_type(o)) {
-        case json_type_null:
-                return "null";
-        case json_type_boolean:
-                return "boolean";
-        case json_type_double:
-                return "number";
-        case json_type_int:
-                return "integer";
-        case json_type_object:
-                return "object";
-        case json_type_array:
-                return "array";
-        case json_type_string:
-                return "string";
-        }
-        return "unknown";
-}
-
 static int get_bool(json_object *root, const char *key, bool dflt, bool *ret, char **ret_error)
 {
         json_object *o = NULL;
@@ -83,7 +64,7 @@ static int get_bool(json_object *root, const char *key, bool dflt, bool *ret, ch
         }
         if (!json_object_is_type(o, json_type_boolean))
                 return set_error(ret_error, "%s.%s: expected a boolean, found %s", UU_ATTR_ROOT, key,
-                                 json_type_label(o));
+                                 opsagent_json_type_label(o));
         *ret = json_object_get_boolean(o);
         return 0;
 }
@@ -125,7 +106,7 @@ static int get_string(json_object *root, const char *key, const char *dflt, bool
         }
         if (!json_object_is_type(o, json_type_string))
                 return set_error(ret_error, "%s.%s: expected a string, found %s", UU_ATTR_ROOT, key,
-                                 json_type_label(o));
+                                 opsagent_json_type_label(o));
         snprintf(name, sizeof name, "%s.%s", UU_ATTR_ROOT, key);
         r = check_text(name, json_object_get_string(o), allow_space, ret_error);
         if (r < 0)
@@ -152,7 +133,7 @@ static int get_list(json_object *root, const char *key, bool allow_space, const 
         }
         if (!json_object_is_type(o, json_type_array))
                 return set_error(ret_error, "%s.%s: expected an array of strings, found %s", UU_ATTR_ROOT,
-                                 key, json_type_label(o));
+                                 key, opsagent_json_type_label(o));
         n = json_object_array_length(o);
         if (n > UU_LIST_MAX)
                 return set_error(ret_error, "%s.%s: %zu entries, more than the %u allowed; shorten the list",
@@ -167,7 +148,7 @@ static int get_list(json_object *root, const char *key, bool allow_space, const 
                 snprintf(name, sizeof name, "%s.%s[%zu]", UU_ATTR_ROOT, key, i);
                 if (!e || !json_object_is_type(e, json_type_string)) {
                         r = set_error(ret_error, "%s: expected a string, found %s", name,
-                                      e ? json_type_label(e) : "null");
+                                      e ? opsagent_json_type_label(e) : "null");
                         goto fail;
                 }
                 r = check_text(name, json_object_get_string(e), allow_space, ret_error);
@@ -218,7 +199,7 @@ int uu_settings_from_json(json_object *root, struct uu_settings *ret, char **ret
 
         if (!root || !json_object_is_type(root, json_type_object))
                 return set_error(ret_error, "%s: expected an object, found %s", UU_ATTR_ROOT,
-                                 root ? json_type_label(root) : "null");
+                                 root ? opsagent_json_type_label(root) : "null");
 
         if ((r = get_bool(root, "enable", false, &s.enable, ret_error)) < 0 ||
             (r = get_bool(root, "update_package_lists", true, &s.update_package_lists, ret_error)) < 0 ||
@@ -252,7 +233,7 @@ int uu_settings_from_json(json_object *root, struct uu_settings *ret, char **ret
 
                 if (!json_object_is_type(o, json_type_int)) {
                         r = set_error(ret_error, "%s.dl_limit: expected an integer (kB/s) or null, found %s",
-                                      UU_ATTR_ROOT, json_type_label(o));
+                                      UU_ATTR_ROOT, opsagent_json_type_label(o));
                         goto fail;
                 }
                 v = json_object_get_int64(o);

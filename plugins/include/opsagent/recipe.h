@@ -216,6 +216,29 @@ static inline const char *ctx_attr_string(struct opsagent_ctx *c, const char *pa
         return o && json_object_is_type(o, json_type_string) ? json_object_get_string(o) : dflt;
 }
 
+/* The JSON Schema name of O's type, for messages: "string", "integer", "number", "boolean",
+ * "object", "array" or "null" (NULL is "null"). */
+static inline const char *opsagent_json_type_label(json_object *o)
+{
+        switch (json_object_get_type(o)) {
+        case json_type_null:
+                return "null";
+        case json_type_boolean:
+                return "boolean";
+        case json_type_double:
+                return "number";
+        case json_type_int:
+                return "integer";
+        case json_type_object:
+                return "object";
+        case json_type_array:
+                return "array";
+        case json_type_string:
+                return "string";
+        }
+        return "unknown";
+}
+
 #ifdef __cplusplus
 }
 #endif
