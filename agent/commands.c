@@ -23,7 +23,7 @@ int node_load(const struct cli *c, struct node *ret)
         if (r < 0)
                 goto fail;
         /* `run --recipe` maps only the plugins it runs: less memory at 3 a.m. */
-        if (c->cmd && c->cmd->run == cmd_run && c->n_recipes > 0)
+        if (c->cmd && (c->cmd->run == cmd_run || c->cmd->run == cmd_recover) && c->n_recipes > 0)
                 r = plugins_load_named(n.paths.plugin_path, c->recipes, c->n_recipes, &n.plugins);
         else
                 r = plugins_load(n.paths.plugin_path, &n.plugins);
@@ -109,6 +109,39 @@ static void list_installed(const struct plugin_set *ps, FILE *out)
         fprintf(out, "\n");
 }
 
+/* --recipe NAME... or --all, exactly one of the two; says what is wrong. */
+static bool recipe_args_invalid(const struct cli *c)
+{
+        if (!c->all && c->n_recipes == 0)
+                log_error("%s: say which recipes: --recipe NAME (repeatable) or --all", c->cmd->name);
+        else if (c->all && c->n_recipes > 0)
+                log_error("%s: --all and --recipe exclude each other", c->cmd->name);
+        else
+                return false;
+        return true;
+}
+
+/* The recipes named by --recipe, each once, in command-line order, into SEL; -EINVAL (having
+ * listed the installed ones) for a name that is not installed. */
+static int select_named(const struct cli *c, const struct node *n, const struct plugin **sel, size_t *n_sel)
+{
+        for (size_t i = 0; i < c->n_recipes; i++) {
+                const struct plugin *p = plugins_find(&n->plugins, c->recipes[i]);
+                bool dup = false;
+
+                if (!p) {
+                        log_error("unknown recipe \"%s\"", c->recipes[i]);
+                        list_installed(&n->plugins, stderr);
+                        return -EINVAL;
+                }
+                for (size_t j = 0; j < *n_sel; j++)
+                        dup = dup || sel[j] == p;
+                if (!dup)
+                        sel[(*n_sel)++] = p;
+        }
+        return 0;
+}
+
 int cmd_run(const struct cli *c)
 {
         const struct plugin *selected[PLUGIN_MAX];
@@ -118,14 +151,8 @@ int cmd_run(const struct cli *c)
         size_t n_sel = 0;
         int r;
 
-        if (!c->all && c->n_recipes == 0) {
-                log_error("run: say which recipes: --recipe NAME (repeatable) or --all");
+        if (recipe_args_invalid(c))
                 return EXIT_USAGE;
-        }
-        if (c->all && c->n_recipes > 0) {
-                log_error("run: --all and --recipe exclude each other");
-                return EXIT_USAGE;
-        }
         if (node_load(c, &n) < 0)
                 return EXIT_USAGE;
         if (c->all) {
@@ -138,22 +165,10 @@ int cmd_run(const struct cli *c)
                         node_free(&n);
                         return EXIT_OK;
                 }
-        } else
-                for (size_t i = 0; i < c->n_recipes; i++) {
-                        const struct plugin *p = plugins_find(&n.plugins, c->recipes[i]);
-                        bool dup = false;
-
-                        if (!p) {
-                                log_error("unknown recipe \"%s\"", c->recipes[i]);
-                                list_installed(&n.plugins, stderr);
-                                node_free(&n);
-                                return EXIT_USAGE;
-                        }
-                        for (size_t j = 0; j < n_sel; j++)
-                                dup = dup || selected[j] == p;
-                        if (!dup)
-                                selected[n_sel++] = p;
-                }
+        } else if (select_named(c, &n, selected, &n_sel) < 0) {
+                node_free(&n);
+                return EXIT_USAGE;
+        }
         if (node_load_instance(c, &n, selected, n_sel, false) < 0) {
                 node_free(&n);
                 return EXIT_USAGE;
@@ -161,6 +176,31 @@ int cmd_run(const struct cli *c)
         r = layers_validate(n.attrs, &n.plugins, selected, n_sel, &err);
         if (r < 0) {
                 log_error("%s", err.msg);
+                node_free(&n);
+                return EXIT_USAGE;
+        }
+        r = runner_run(&n.paths, n.attrs, selected, n_sel, &o);
+        node_free(&n);
+        return r;
+}
+
+int cmd_recover(const struct cli *c)
+{
+        const struct plugin *selected[PLUGIN_MAX];
+        struct run_options o = { .dry_run = c->dry_run, .no_report = true, .recover = true };
+        struct node n;
+        size_t n_sel = 0;
+        int r;
+
+        if (recipe_args_invalid(c))
+                return EXIT_USAGE;
+        if (node_load(c, &n) < 0)
+                return EXIT_USAGE;
+        /* Every installed recipe with --all, enabled or not: what a past run left matters even
+         * after the recipe was turned off. */
+        for (size_t i = 0; c->all && i < n.plugins.n; i++)
+                selected[n_sel++] = &n.plugins.items[i];
+        if (!c->all && select_named(c, &n, selected, &n_sel) < 0) {
                 node_free(&n);
                 return EXIT_USAGE;
         }

@@ -21,6 +21,7 @@ int node_load(const struct cli *c, struct node *ret);
 void node_free(struct node *n);
 
 int cmd_run(const struct cli *c);
+int cmd_recover(const struct cli *c);
 int cmd_recipes(const struct cli *c);
 int cmd_attributes(const struct cli *c);
 int cmd_status(const struct cli *c);

@@ -30,6 +30,23 @@ const struct command opsagent_commands[] = {
                 .run = cmd_run,
         },
         {
+                .name = "recover",
+                .summary = "undo what a killed run left behind",
+                .usage = "recover (--recipe NAME... | --all) [--dry-run]",
+                .help = "Calls the recover step of each named recipe (or, with --all, of every installed one):\n"
+                        "it undoes what a run that was killed may have left, and does nothing when nothing was\n"
+                        "left. ebs_snapshots thaws a filesystem that a killed run left frozen. Recipes without\n"
+                        "a recover step are skipped. Each recipe's systemd unit runs this after every stop.\n"
+                        "It waits for nobody: while a run of the recipe holds its lock, it exits 3.\n\n"
+                        "  -r, --recipe NAME     recover NAME (repeatable)\n"
+                        "  --all                 every installed recipe\n"
+                        "  -n, --dry-run         say what would be undone; change nothing\n\n"
+                        "Example:\n"
+                        "  opsagent recover --recipe ebs_snapshots\n",
+                .options = OPT_RECIPE | OPT_ALL | OPT_DRY_RUN,
+                .run = cmd_recover,
+        },
+        {
                 .name = "recipes",
                 .summary = "list installed recipes",
                 .usage = "recipes [--json]",

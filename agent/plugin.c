@@ -73,9 +73,9 @@ int plugin_load_file(const char *file, struct plugin *ret, struct error *err)
                 goto fail;
         }
         p.recipe = (const struct opsagent_recipe *)abi;
-        if (p.recipe->size < sizeof(struct opsagent_recipe)) {
+        if (p.recipe->size < OPSAGENT_RECIPE_SIZE_V1) {
                 r = error_set(err, -EPROTO, "%s: recipe descriptor is too small (%u bytes, want %zu); rebuild it", file,
-                              p.recipe->size, sizeof(struct opsagent_recipe));
+                              p.recipe->size, (size_t)OPSAGENT_RECIPE_SIZE_V1);
                 goto fail;
         }
         if (!name_is_valid(p.recipe->name)) {
@@ -277,6 +277,13 @@ int plugins_load_named(const char *path_list, const char *const *names, size_t n
         }
         *ret = s;
         return 0;
+}
+
+int (*plugin_recover(const struct plugin *p))(struct opsagent_ctx *ctx)
+{
+        if (p->recipe->size < offsetof(struct opsagent_recipe, recover) + sizeof(p->recipe->recover))
+                return NULL; /* built before recover() existed: the field is not there to read */
+        return p->recipe->recover;
 }
 
 const struct plugin *plugins_find(const struct plugin_set *s, const char *name)

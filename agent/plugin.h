@@ -39,6 +39,8 @@ int plugins_load(const char *path_list, struct plugin_set *ret);
  * back to plugins_load() when a name is not found that way. */
 int plugins_load_named(const char *path_list, const char *const *names, size_t n, struct plugin_set *ret);
 const struct plugin *plugins_find(const struct plugin_set *s, const char *name);
+/* The recipe's recover() entry, or NULL when it has none (or predates the field). */
+int (*plugin_recover(const struct plugin *p))(struct opsagent_ctx *ctx);
 void plugins_free(struct plugin_set *s);
 
 #endif

@@ -48,8 +48,9 @@ static void send_done(int fd, int r)
                 _exit(70);
 }
 
-static void child_main(const struct plugin *pl, struct attrs *a, const struct paths *p, const char *run_id,
-                       const char *state_dir, bool dry_run, uint64_t deadline, int fd)
+static void child_main(const struct plugin *pl, int (*entry)(struct opsagent_ctx *ctx), struct attrs *a,
+                       const struct paths *p, const char *run_id, const char *state_dir, bool dry_run,
+                       uint64_t deadline, int fd)
 {
         struct ctx_core core;
         int r;
@@ -60,7 +61,7 @@ static void child_main(const struct plugin *pl, struct attrs *a, const struct pa
         signal(SIGPIPE, SIG_DFL);
         log_set_context(pl->recipe->name, run_id);
         ctx_setup(&core, pl->recipe, attrs_tree(a), run_id, p->root, state_dir, p->state_dir, dry_run, deadline, fd);
-        r = pl->recipe->run(&core.pub);
+        r = entry(&core.pub);
         if (r < 0 && !ctx_fail_reason(&core)) {
                 json_object *ev = json_object_new_object();
                 char msg[256];
@@ -167,7 +168,7 @@ static void run_child(const struct plugin *pl, struct attrs *a, const struct pat
                       const char *state_dir, struct run_record *rec)
 {
         struct child_state cs = { .pending = BUF_INIT(8192) };
-        unsigned budget = budget_seconds(a, pl->recipe);
+        unsigned budget = o->recover ? RUNNER_RECOVER_BUDGET_SECONDS : budget_seconds(a, pl->recipe);
         uint64_t start = now_monotonic_usec(), deadline = budget ? start + (uint64_t)budget * 1000000u : 0;
         uint64_t kill_at = 0;
         bool exited = false, timed_out = false, eof = false;
@@ -190,7 +191,8 @@ static void run_child(const struct plugin *pl, struct attrs *a, const struct pat
         }
         if (pid == 0) {
                 close(fds[0]);
-                child_main(pl, a, p, rec->run_id, state_dir, o->dry_run, deadline, fds[1]);
+                child_main(pl, o->recover ? plugin_recover(pl) : pl->recipe->run, a, p, rec->run_id, state_dir,
+                           o->dry_run, deadline, fds[1]);
         }
         setpgid(pid, pid);
         close(fds[1]);
@@ -231,8 +233,9 @@ static void run_child(const struct plugin *pl, struct attrs *a, const struct pat
 
         if (timed_out) {
                 rec->outcome = RUN_TIMED_OUT;
-                if (asprintf(&rec->error, "timed out after %u s (time budget: %s.time_budget_seconds)", budget,
-                             pl->recipe->attr_root) < 0)
+                if (o->recover ? asprintf(&rec->error, "recover timed out after %u s", budget) < 0
+                               : asprintf(&rec->error, "timed out after %u s (time budget: %s.time_budget_seconds)",
+                                          budget, pl->recipe->attr_root) < 0)
                         rec->error = NULL;
         } else if (interrupted) {
                 rec->outcome = RUN_INTERRUPTED;
@@ -262,46 +265,78 @@ out:
                 close(fds[1]);
 }
 
-static int run_one(const struct paths *p, struct attrs *a, const struct plugin *pl, const struct run_options *o)
+/* The recipe's private state directory, created if need be, into *ret (caller frees). */
+static int recipe_state_dir(const struct paths *p, const char *name, char **ret)
 {
-        const char *name = pl->recipe->name;
-        struct run_record rec = { 0 };
-        struct run_lock *lock = NULL;
-        char *state_dir = NULL, *rel = NULL, dur[32];
-        sd_id128_t id;
-        pid_t holder = 0;
-        json_object *v;
-        int r, exit_code = EXIT_RECIPE_FAILED;
+        char *rel = NULL, *dir = NULL;
+        int r;
 
-        r = run_lock_acquire(p->run_dir, name, &lock, &holder);
+        if (asprintf(&rel, "recipes/%s", name) < 0 || !(dir = path_join(p->state_dir, rel))) {
+                log_error("out of memory");
+                r = -ENOMEM;
+                goto out;
+        }
+        r = mkdir_p(dir, 0700);
+        if (r < 0) {
+                log_error_errno(r, "%s: cannot create the state directory %s: %s", name, dir, strerror(-r));
+                goto out;
+        }
+        *ret = dir;
+        dir = NULL;
+out:
+        free(dir);
+        free(rel);
+        return r;
+}
+
+/* Takes NAME's lock; EXIT_OK, or the exit code to give up with (having said why). */
+static int take_lock(const struct paths *p, const char *name, const char *what, struct run_lock **ret)
+{
+        pid_t holder = 0;
+        int r = run_lock_acquire(p->run_dir, name, ret, &holder);
+
         if (r == -EBUSY) {
                 if (holder > 0)
-                        log_error("%s: another run holds the lock (pid %d); not started", name, (int)holder);
+                        log_error("%s: another run holds the lock (pid %d); %s", name, (int)holder, what);
                 else
-                        log_error("%s: another run holds the lock; not started", name);
+                        log_error("%s: another run holds the lock; %s", name, what);
                 return EXIT_LOCKED;
         }
         if (r < 0) {
                 log_error_errno(r, "%s: cannot take the lock in %s: %s", name, p->run_dir, strerror(-r));
                 return EXIT_RECIPE_FAILED;
         }
+        return EXIT_OK;
+}
+
+static void new_run_id(char id_ret[static SD_ID128_STRING_MAX])
+{
+        sd_id128_t id;
 
         if (sd_id128_randomize(&id) < 0)
                 memset(&id, 0, sizeof(id));
-        sd_id128_to_string(id, rec.run_id);
+        sd_id128_to_string(id, id_ret);
+}
+
+static int run_one(const struct paths *p, struct attrs *a, const struct plugin *pl, const struct run_options *o)
+{
+        const char *name = pl->recipe->name;
+        struct run_record rec = { 0 };
+        struct run_lock *lock = NULL;
+        char *state_dir = NULL, dur[32];
+        json_object *v;
+        int r, exit_code;
+
+        exit_code = take_lock(p, name, "not started", &lock);
+        if (exit_code != EXIT_OK)
+                return exit_code;
+        exit_code = EXIT_RECIPE_FAILED;
+        new_run_id(rec.run_id);
         snprintf(rec.recipe, sizeof(rec.recipe), "%s", name);
         rec.dry_run = o->dry_run;
         rec.start_usec = now_realtime_usec();
-
-        if (asprintf(&rel, "recipes/%s", name) < 0 || !(state_dir = path_join(p->state_dir, rel))) {
-                log_error("out of memory");
+        if (recipe_state_dir(p, name, &state_dir) < 0)
                 goto out;
-        }
-        r = mkdir_p(state_dir, 0700);
-        if (r < 0) {
-                log_error_errno(r, "%s: cannot create the state directory %s: %s", name, state_dir, strerror(-r));
-                goto out;
-        }
 
         log_say("%s: %s (run %.8s)", name, o->dry_run ? "planning (dry run)" : "running", rec.run_id);
         log_set_context(name, rec.run_id);
@@ -342,7 +377,42 @@ out:
         run_record_clear(&rec);
         run_lock_release(lock);
         free(state_dir);
-        free(rel);
+        return exit_code;
+}
+
+/* One recipe's recover(), in a child like a run, under the recipe's lock; no run record. */
+static int recover_one(const struct paths *p, struct attrs *a, const struct plugin *pl, bool dry_run)
+{
+        const char *name = pl->recipe->name;
+        struct run_options o = { .dry_run = dry_run, .no_report = true, .recover = true };
+        struct run_record rec = { 0 };
+        struct run_lock *lock = NULL;
+        char *state_dir = NULL;
+        int exit_code;
+
+        if (!plugin_recover(pl)) {
+                log_debug("%s: nothing to recover (the recipe has no recover step)", name);
+                return EXIT_OK;
+        }
+        exit_code = take_lock(p, name, "nothing is recovered while it runs", &lock);
+        if (exit_code != EXIT_OK)
+                return exit_code;
+        exit_code = EXIT_RECIPE_FAILED;
+        new_run_id(rec.run_id);
+        snprintf(rec.recipe, sizeof(rec.recipe), "%s", name);
+        if (recipe_state_dir(p, name, &state_dir) < 0)
+                goto out;
+        log_set_context(name, rec.run_id);
+        run_child(pl, a, p, &o, state_dir, &rec);
+        log_set_context(NULL, NULL);
+        if (rec.outcome == RUN_SUCCESS)
+                exit_code = EXIT_OK;
+        else
+                log_error("%s: recover FAILED: %s", name, rec.error ? rec.error : "unknown error");
+out:
+        run_record_clear(&rec);
+        run_lock_release(lock);
+        free(state_dir);
         return exit_code;
 }
 
@@ -356,7 +426,7 @@ int runner_run(const struct paths *p, struct attrs *a, const struct plugin *cons
         sigaction(SIGINT, &sa, &old_int);
         sigaction(SIGTERM, &sa, &old_term);
         for (size_t i = 0; i < n && !interrupted; i++) {
-                int code = run_one(p, a, recipes[i], o);
+                int code = o->recover ? recover_one(p, a, recipes[i], o->dry_run) : run_one(p, a, recipes[i], o);
 
                 any_failed = any_failed || code == EXIT_RECIPE_FAILED;
                 any_locked = any_locked || code == EXIT_LOCKED;

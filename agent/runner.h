@@ -22,13 +22,17 @@ enum {
         EXIT_LOCKED = 3,
 };
 
+#define RUNNER_RECOVER_BUDGET_SECONDS 30u /* a recover() step is meant to be quick */
+
 struct run_options {
         bool dry_run;
         bool no_report;
+        bool recover; /* call each recipe's recover() (if it has one) instead of run(); no record */
 };
 
-/* Runs the N recipes in order. Returns an exit code: EXIT_OK when all succeeded,
- * EXIT_RECIPE_FAILED when any failed, else EXIT_LOCKED when any was locked. */
+/* Runs the N recipes in order (or, with o->recover, their recover steps, skipping recipes that
+ * have none). Returns an exit code: EXIT_OK when all succeeded, EXIT_RECIPE_FAILED when any
+ * failed, else EXIT_LOCKED when any was locked. */
 int runner_run(const struct paths *p, struct attrs *a, const struct plugin *const *recipes, size_t n,
                const struct run_options *o);
 

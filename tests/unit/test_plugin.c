@@ -42,6 +42,26 @@ static void test_good_plugin_loads(void **state)
         free(f);
 }
 
+/* recover() is read only from descriptors large enough to have it: crash.so says it was built
+ * before the field existed (and has a bogus pointer there), good.so has one. */
+static void test_recover_only_within_descriptor_size(void **state)
+{
+        struct plugin good, crash;
+        char *g = plugin_file("good"), *c = plugin_file("crash");
+
+        assert_int_equal(plugin_load_file(g, &good, NULL), 0);
+        assert_int_equal(plugin_load_file(c, &crash, NULL), 0);
+        assert_int_equal(crash.recipe->size, OPSAGENT_RECIPE_SIZE_V1);
+        assert_non_null(crash.recipe->recover);
+        assert_null(plugin_recover(&crash));
+        assert_non_null(plugin_recover(&good));
+        assert_ptr_equal(plugin_recover(&good), good.recipe->recover);
+        plugin_clear(&good);
+        plugin_clear(&crash);
+        free(g);
+        free(c);
+}
+
 static void test_wrong_abi_refused_naming_file(void **state)
 {
         struct plugin p;
@@ -154,6 +174,7 @@ int main(void)
 {
         const struct CMUnitTest tests[] = {
                 cmocka_unit_test(test_good_plugin_loads),
+                cmocka_unit_test(test_recover_only_within_descriptor_size),
                 cmocka_unit_test(test_wrong_abi_refused_naming_file),
                 cmocka_unit_test(test_missing_symbol_refused),
                 cmocka_unit_test(test_bad_defaults_refused_with_position),

@@ -57,9 +57,24 @@ struct opsagent_recipe {
         unsigned time_budget_seconds; /* default budget; 0 = unlimited; <root>.time_budget_seconds overrides */
         uint32_t flags;               /* enum opsagent_recipe_flags */
         int (*run)(struct opsagent_ctx *ctx); /* 0 success, negative errno failure */
+        /* Optional (NULL: nothing to do), added within ABI 1: descriptors built before it are
+         * OPSAGENT_RECIPE_SIZE_V1 bytes and have none. Undoes what a run that was killed may have
+         * left behind (ebs_snapshots: a frozen filesystem). `opsagent recover` calls it, and the
+         * recipe's systemd unit runs that after every stop (ExecStopPost). It must be quick,
+         * idempotent, honour ctx->dry_run, and return 0 when there is nothing to undo. */
+        int (*recover)(struct opsagent_ctx *ctx);
 };
 
+/* The size of a descriptor built before recover() existed; the agent accepts it. */
+#define OPSAGENT_RECIPE_SIZE_V1 offsetof(struct opsagent_recipe, recover)
+
 #define OPSAGENT_RECIPE_DESCRIPTOR(name_, version_, summary_, root_, defaults_, schema_, budget_, flags_, run_) \
+        OPSAGENT_RECIPE_DESCRIPTOR_RECOVER(name_, version_, summary_, root_, defaults_, schema_, budget_, flags_, \
+                                           run_, NULL)
+
+/* The same, with a recover() function. */
+#define OPSAGENT_RECIPE_DESCRIPTOR_RECOVER(name_, version_, summary_, root_, defaults_, schema_, budget_, flags_, \
+                                           run_, recover_)                                                      \
         __attribute__((visibility("default"))) const struct opsagent_recipe opsagent_recipe = {               \
                 .abi = OPSAGENT_RECIPE_ABI,                                                                   \
                 .size = sizeof(struct opsagent_recipe),                                                       \
@@ -72,6 +87,7 @@ struct opsagent_recipe {
                 .time_budget_seconds = (budget_),                                                             \
                 .flags = (flags_),                                                                            \
                 .run = (run_),                                                                                \
+                .recover = (recover_),                                                                        \
         }
 
 /* Result of ctx_spawn(). */

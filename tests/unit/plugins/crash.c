@@ -23,6 +23,19 @@ static int run(struct opsagent_ctx *ctx)
         return 0;
 }
 
-OPSAGENT_RECIPE_DESCRIPTOR("crash", "0.1", "A recipe that crashes", "crash", "{ \"how\": \"segv\" }",
-                           "{ \"type\": \"object\", \"properties\": { \"how\": { \"enum\": [\"segv\", \"abort\", \"exit\", \"hang\", \"none\"] } } }",
-                           2, 0, run);
+/* Spelled out, with the size of a descriptor built before recover() existed: the agent must
+ * load it and never read past that size. */
+__attribute__((visibility("default"))) const struct opsagent_recipe opsagent_recipe = {
+        .abi = OPSAGENT_RECIPE_ABI,
+        .size = OPSAGENT_RECIPE_SIZE_V1,
+        .name = "crash",
+        .version = "0.1",
+        .summary = "A recipe that crashes",
+        .attr_root = "crash",
+        .defaults_json = "{ \"how\": \"segv\" }",
+        .schema_json = "{ \"type\": \"object\", \"properties\": { \"how\": { \"enum\": [\"segv\", \"abort\", "
+                       "\"exit\", \"hang\", \"none\"] } } }",
+        .time_budget_seconds = 2,
+        .run = run,
+        .recover = run, /* beyond .size: must never be called */
+};

@@ -1,9 +1,11 @@
 /* A well-behaved test recipe: reads its attributes, says something, records metrics, writes a
- * file under the root prefix, and fails when told to. */
+ * file under the root prefix, and fails when told to. Its recover step removes a "leftover"
+ * file from its state directory. */
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "opsagent/recipe.h"
 
@@ -42,4 +44,23 @@ static int run(struct opsagent_ctx *ctx)
         return 0;
 }
 
-OPSAGENT_RECIPE_DESCRIPTOR("good", "1.2", "A recipe that behaves", "good", defaults, schema, 30, 0, run);
+/* Undoes a "leftover" file in its state directory, as if a killed run had left it. */
+static int recover(struct opsagent_ctx *ctx)
+{
+        char path[4096];
+
+        snprintf(path, sizeof(path), "%s/leftover", ctx->state_dir);
+        if (access(path, F_OK) < 0)
+                return 0;
+        if (ctx->dry_run) {
+                ctx_say(ctx, "would remove the leftover %s", path);
+                return 0;
+        }
+        if (unlink(path) < 0)
+                return ctx_fail(ctx, -errno, "cannot remove the leftover %s", path);
+        ctx_say(ctx, "removed the leftover %s", path);
+        return 0;
+}
+
+OPSAGENT_RECIPE_DESCRIPTOR_RECOVER("good", "1.2", "A recipe that behaves", "good", defaults, schema, 30, 0, run,
+                                   recover);
