@@ -62,6 +62,7 @@ struct run {
         bool listed;                         /* DescribeSnapshots succeeded */
         unsigned created, deleted, failed, skipped;
         char failed_list[EBS_FAILED_LIST_MAX];
+        char marker[PATH_MAX];               /* what is frozen, for `opsagent recover` */
 };
 
 static const char *say_time(int64_t t, char *buf, size_t size)
@@ -528,6 +529,58 @@ static void say_plan_header(struct run *R)
                 R->cfg.freeze ? "; freeze on" : "");
 }
 
+static void marker_path(struct opsagent_ctx *ctx, char *buf, size_t size)
+{
+        snprintf(buf, size, "%s/%s", ctx->state_dir, FREEZE_MARKER_NAME);
+}
+
+/* Removes the marker once nothing it lists can still be frozen by us. */
+static void marker_remove(struct opsagent_ctx *ctx, const char *marker)
+{
+        if (unlink(marker) < 0 && errno != ENOENT)
+                ctx_log(ctx, OPSAGENT_LOG_WARNING, "ebs_snapshots: cannot remove %s: %s", marker, strerror(errno));
+}
+
+/* recover(): thaws what the marker lists, that is what a run killed together with its watchdog
+ * left frozen; nothing when there is no marker. Also run at the start of every run. */
+static int ebs_recover(struct opsagent_ctx *ctx)
+{
+        char marker[PATH_MAX], err[EBS_ERR_MAX];
+        char **paths = NULL;
+        int r, failed = 0;
+
+        marker_path(ctx, marker, sizeof marker);
+        r = freeze_marker_read(marker, &paths, err, sizeof err);
+        if (r == -ENOENT)
+                return 0;
+        if (r == -ENOMEM)
+                return ctx_fail(ctx, r, "ebs_snapshots: out of memory");
+        if (r < 0)
+                return ctx_fail(ctx, r, "ebs_snapshots: %s; check with fsfreeze -u that no volume is left frozen, "
+                                "then remove it", err);
+        for (char **p = paths; *p; p++) {
+                if (ctx->dry_run) {
+                        ctx_say(ctx, "ebs_snapshots: would thaw %s if it is still frozen (a run that was killed "
+                                "froze it; %s)", *p, marker);
+                        continue;
+                }
+                r = freeze_thaw_path(*p);
+                if (r > 0)
+                        ctx_say(ctx, "ebs_snapshots: thawed %s, which a run that was killed had left frozen", *p);
+                else if (r == 0 || r == -ENOENT)
+                        ctx_log(ctx, OPSAGENT_LOG_DEBUG, "ebs_snapshots: %s was not left frozen", *p);
+                else {
+                        failed++;
+                        ctx_fail(ctx, r, "ebs_snapshots: cannot thaw %s, which a run that was killed froze: %s; "
+                                 "run fsfreeze -u %s", *p, strerror(-r), *p);
+                }
+        }
+        if (!ctx->dry_run && failed == 0)
+                marker_remove(ctx, marker);
+        freeze_strv_free(paths);
+        return failed ? -EIO : 0;
+}
+
 static int ebs_run(struct opsagent_ctx *ctx)
 {
         struct run R = { .ctx = ctx };
@@ -544,6 +597,14 @@ static int ebs_run(struct opsagent_ctx *ctx)
         r = ebs_config_parse(ctx_attr(ctx, ""), &R.cfg, err, sizeof err);
         if (r < 0)
                 return ctx_fail(ctx, r, "%s", r == -ENOMEM ? "ebs_snapshots: out of memory" : err);
+        /* A run killed with its watchdog (and no `opsagent recover` since) may have left a
+         * filesystem frozen: thaw it before anything else, or stop here. */
+        r = ebs_recover(ctx);
+        if (r < 0) {
+                ebs_config_free(&R.cfg);
+                return r;
+        }
+        marker_path(ctx, R.marker, sizeof R.marker);
 
         r = R.aws->ec2_describe_instance(ctx, NULL, &R.inst);
         if (r < 0) {
@@ -613,10 +674,14 @@ static int ebs_run(struct opsagent_ctx *ctx)
                                 for (size_t i = 0; i < nf; i++)
                                         ctx_say(ctx, "freeze: would freeze %s for at most %u s", frz[i],
                                                 R.cfg.freeze_timeout_seconds);
+                        } else if (freeze_marker_write(R.marker, (const char *const *)frz, nf, err, sizeof err) < 0) {
+                                ctx_say(ctx, "warning: freeze: cannot record what would be frozen (%s), so nothing "
+                                        "is; snapshots will be crash-consistent only", err);
                         } else if (freeze_start((const char *const *)frz, nf, R.cfg.freeze_timeout_seconds, &fz,
                                                 err, sizeof err) < 0) {
                                 ctx_say(ctx, "warning: %s; snapshots will be crash-consistent only", err);
                                 fz = NULL;
+                                marker_remove(ctx, R.marker); /* nothing was left frozen */
                         } else {
                                 for (size_t i = 0; i < nf; i++)
                                         ctx_say(ctx, "freeze: %s frozen", frz[i]);
@@ -633,6 +698,8 @@ static int ebs_run(struct opsagent_ctx *ctx)
         if (fz) {
                 r = freeze_thaw(fz, err, sizeof err); /* as soon as the calls return */
                 fz = NULL;
+                if (r != -EIO)
+                        marker_remove(ctx, R.marker); /* else `opsagent recover` tries again */
                 if (r < 0)
                         ctx_say(ctx, "warning: %s", err);
                 else
@@ -672,8 +739,8 @@ static int ebs_run(struct opsagent_ctx *ctx)
         else
                 r = 0;
 out:
-        if (fz)
-                (void)freeze_thaw(fz, NULL, 0);
+        if (fz && freeze_thaw(fz, NULL, 0) != -EIO)
+                marker_remove(ctx, R.marker);
         devmap_strv_free(frz);
         if (nvme) {
                 for (char **p = nvme; *p; p++)
@@ -695,6 +762,7 @@ out:
         return r;
 }
 
-OPSAGENT_RECIPE_DESCRIPTOR("ebs_snapshots", "1.0", "Nightly EBS snapshots with retention of what opsagent created",
-                           "ebs_snapshots", ebs_defaults_json, ebs_schema_json, EBS_TIME_BUDGET,
-                           OPSAGENT_RECIPE_NEEDS_INSTANCE, ebs_run);
+OPSAGENT_RECIPE_DESCRIPTOR_RECOVER("ebs_snapshots", "1.0",
+                                   "Nightly EBS snapshots with retention of what opsagent created", "ebs_snapshots",
+                                   ebs_defaults_json, ebs_schema_json, EBS_TIME_BUDGET,
+                                   OPSAGENT_RECIPE_NEEDS_INSTANCE, ebs_run, ebs_recover);

@@ -19,6 +19,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include <json-c/json.h>
+
 #include "freeze.h"
 
 enum msg_kind {
@@ -405,5 +407,134 @@ int freeze_thaw(struct freezer *f, char *err, size_t errlen)
         else
                 r = 0;
         freezer_free(f);
+        return r;
+}
+
+int freeze_marker_write(const char *marker, const char *const *paths, size_t n, char *err, size_t errlen)
+{
+        json_object *arr = json_object_new_array(), *root = json_object_new_object();
+        char tmp[PATH_MAX];
+        const char *text;
+        size_t len;
+        int fd = -1, r;
+
+        if (!arr || !root) {
+                json_object_put(arr);
+                json_object_put(root);
+                return -ENOMEM;
+        }
+        json_object_object_add(root, "paths", arr);
+        for (size_t i = 0; i < n; i++)
+                if (json_object_array_add(arr, json_object_new_string(paths[i])) < 0) {
+                        r = -ENOMEM;
+                        goto out;
+                }
+        json_object_object_add(root, "pid", json_object_new_int((int)getpid()));
+        text = json_object_to_json_string_ext(root, JSON_C_TO_STRING_PLAIN);
+        if (!text) {
+                r = -ENOMEM;
+                goto out;
+        }
+        len = strlen(text);
+        if (snprintf(tmp, sizeof tmp, "%s.tmp", marker) >= (int)sizeof tmp) {
+                r = fail(err, errlen, -ENAMETOOLONG, "%s: path too long", marker);
+                goto out;
+        }
+        fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+        if (fd < 0 || write(fd, text, len) != (ssize_t)len || write(fd, "\n", 1) != 1 || fsync(fd) < 0) {
+                r = fail(err, errlen, -errno, "cannot write %s: %s", tmp, strerror(errno));
+                (void)unlink(tmp);
+                goto out;
+        }
+        if (rename(tmp, marker) < 0) {
+                r = fail(err, errlen, -errno, "cannot rename %s to %s: %s", tmp, marker, strerror(errno));
+                (void)unlink(tmp);
+                goto out;
+        }
+        r = 0;
+out:
+        if (fd >= 0)
+                close(fd);
+        json_object_put(root);
+        return r;
+}
+
+void freeze_strv_free(char **v)
+{
+        for (char **p = v; p && *p; p++)
+                free(*p);
+        free(v);
+}
+
+int freeze_marker_read(const char *marker, char ***ret, char *err, size_t errlen)
+{
+        char buf[FREEZE_MARKER_MAX + 1];
+        json_object *root = NULL, *arr;
+        char **v = NULL;
+        ssize_t got;
+        size_t n;
+        int fd, r;
+
+        fd = open(marker, O_RDONLY | O_CLOEXEC);
+        if (fd < 0)
+                return errno == ENOENT ? -ENOENT : fail(err, errlen, -errno, "cannot open %s: %s", marker,
+                                                        strerror(errno));
+        got = read(fd, buf, sizeof buf);
+        r = -errno;
+        close(fd);
+        if (got < 0)
+                return fail(err, errlen, r, "cannot read %s: %s", marker, strerror(-r));
+        if ((size_t)got > FREEZE_MARKER_MAX)
+                return fail(err, errlen, -EBADMSG, "%s: larger than %d bytes: not a freeze marker", marker,
+                            FREEZE_MARKER_MAX);
+        buf[got] = '\0';
+        root = json_tokener_parse(buf);
+        if (!root || !json_object_object_get_ex(root, "paths", &arr) || !json_object_is_type(arr, json_type_array)) {
+                r = fail(err, errlen, -EBADMSG, "%s: not a freeze marker (no \"paths\" array)", marker);
+                goto out;
+        }
+        n = json_object_array_length(arr);
+        if (n > FREEZE_PATHS_MAX) {
+                r = fail(err, errlen, -EBADMSG, "%s: more than %d paths", marker, FREEZE_PATHS_MAX);
+                goto out;
+        }
+        v = calloc(n + 1, sizeof *v);
+        if (!v) {
+                r = -ENOMEM;
+                goto out;
+        }
+        for (size_t i = 0; i < n; i++) {
+                json_object *p = json_object_array_get_idx(arr, i);
+
+                if (!json_object_is_type(p, json_type_string) || json_object_get_string(p)[0] != '/') {
+                        r = fail(err, errlen, -EBADMSG, "%s: paths[%zu] is not an absolute path", marker, i);
+                        goto out;
+                }
+                v[i] = strdup(json_object_get_string(p));
+                if (!v[i]) {
+                        r = -ENOMEM;
+                        goto out;
+                }
+        }
+        *ret = v;
+        v = NULL;
+        r = 0;
+out:
+        freeze_strv_free(v);
+        json_object_put(root);
+        return r;
+}
+
+int freeze_thaw_path(const char *path)
+{
+        int fd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC), r;
+
+        if (fd < 0)
+                return -errno;
+        if (ioctl(fd, FITHAW, 0) == 0)
+                r = 1;
+        else
+                r = errno == EINVAL ? 0 : -errno;
+        close(fd);
         return r;
 }

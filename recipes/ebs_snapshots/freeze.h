@@ -4,8 +4,8 @@
  * filesystem. The watchdog, named "opsagent-freeze" in ps, runs in its own process group (a
  * kill of the agent's group does not take it along) and touches no file while anything is
  * frozen. Should the watchdog itself die (SIGKILL), the agent thaws from its own descriptors
- * when freeze_thaw() is called, that is when the snapshot calls return; only the death of
- * both leaves a filesystem frozen. */
+ * when freeze_thaw() is called, that is when the snapshot calls return. Should both die, the
+ * marker below still says what to thaw. */
 #ifndef EBS_FREEZE_H
 #define EBS_FREEZE_H
 
@@ -29,6 +29,24 @@ int freeze_allowed(const char *path, const char *root, const char *const *protec
  * two paths is frozen once. *ret: free with freeze_thaw() (which also thaws). */
 int freeze_start(const char *const *paths, size_t n, unsigned timeout_seconds, struct freezer **ret, char *err,
                  size_t errlen);
+
+/* The marker: a file in the recipe's state directory (on a filesystem that is never frozen)
+ * that lists what a run is about to freeze, written before freezing and removed once thawed,
+ * so that `opsagent recover` (or the next run) can thaw what a run killed together with its
+ * watchdog left frozen. */
+#define FREEZE_MARKER_NAME "frozen.json"
+#define FREEZE_MARKER_MAX (64 * 1024) /* bytes; a longer marker is not ours */
+
+/* Writes the marker MARKER (temporary file, fsync, rename) listing the N PATHS. 0 or -errno,
+ * ERR naming the file. */
+int freeze_marker_write(const char *marker, const char *const *paths, size_t n, char *err, size_t errlen);
+/* Reads the marker into *ret (NULL-terminated; free with freeze_strv_free()). -ENOENT when
+ * there is none, -EBADMSG when it is not one of ours (ERR says why), -errno otherwise. */
+int freeze_marker_read(const char *marker, char ***ret, char *err, size_t errlen);
+void freeze_strv_free(char **v);
+/* FITHAW on the filesystem at PATH: 1 when it was frozen and is now thawed, 0 when it was not
+ * frozen, -errno when it cannot be opened or thawed. */
+int freeze_thaw_path(const char *path);
 
 /* The watchdog's pid (for tests). */
 pid_t freeze_watchdog_pid(const struct freezer *f);

@@ -42,7 +42,7 @@ tests_unit_test_ebs_devmap_LDADD = $(CMOCKA_LIBS)
 tests_unit_test_ebs_freeze_SOURCES = tests/unit/test_ebs_freeze.c \
 	recipes/ebs_snapshots/freeze.c recipes/ebs_snapshots/freeze.h
 tests_unit_test_ebs_freeze_CFLAGS = $(EBS_TEST_CFLAGS)
-tests_unit_test_ebs_freeze_LDADD = $(CMOCKA_LIBS)
+tests_unit_test_ebs_freeze_LDADD = $(CMOCKA_LIBS) $(JSONC_LIBS)
 
 # run() against a fake context and an in-memory EC2.
 tests_unit_test_ebs_run_SOURCES = tests/unit/test_ebs_run.c $(ebs_snapshots_modules) \

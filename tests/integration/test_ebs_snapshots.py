@@ -398,5 +398,66 @@ class Freeze(EbsCase):
         # timeout_seconds is 120: only the agent's death can have thawed it this soon
         self.assertTrue(writable(self.mnt))
 
+    def kill_everything_while_frozen(self):
+        """Starts a night whose CreateSnapshot hangs, and once the filesystem is frozen SIGKILLs
+        the watchdog first (so that it cannot thaw), then the agent and the rest: what
+        `systemctl kill -s KILL` does to the unit."""
+        self.write_json("etc/opsagent/stack.json", {"ebs_snapshots": {
+            "freeze": {"enable": True, "mountpoints": ["/mnt/data"], "timeout_seconds": 120}}})
+        self.aws.set_faults(delay=60, delay_count=10, only=["CreateSnapshot"])
+        p = subprocess.Popen([harness.OPSAGENT, "--root", self.root, "run", "--recipe", "ebs_snapshots"],
+                             env=self.env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                             start_new_session=True)
+        try:
+            deadline = time.time() + 60
+            frozen = False
+            while time.time() < deadline and not frozen and p.poll() is None:
+                frozen = not writable(self.mnt, timeout=0.5)
+            self.assertTrue(frozen, "the filesystem was never frozen")
+        finally:
+            procs = descendants(p.pid)
+            for c, comm in sorted(procs, key=lambda x: x[1] != "opsagent-freeze"):
+                try:
+                    os.kill(c, signal.SIGKILL)
+                except ProcessLookupError:
+                    pass
+            os.killpg(p.pid, signal.SIGKILL)
+            p.wait()
+        self.aws.set_faults(delay=0, delay_count=0)
+        self.assertIn("opsagent-freeze", [comm for c, comm in procs])
+        self.assertFalse(writable(self.mnt, timeout=2), "nothing should have thawed it")
+
+    def test_recover_thaws_what_a_killed_run_and_watchdog_left(self):
+        self.kill_everything_while_frozen()
+        marker = self.path("var/lib/opsagent/recipes/ebs_snapshots/frozen.json")
+        self.assertTrue(os.path.exists(marker))
+        r = self.agent("recover", "--recipe", "ebs_snapshots", "--dry-run")
+        self.assertEqual(r.returncode, 0, r.stderr)
+        self.assertIn("would thaw %s if it is still frozen" % self.mnt, r.stdout)
+        self.assertFalse(writable(self.mnt, timeout=2))
+        r = self.agent("recover", "--recipe", "ebs_snapshots")
+        self.assertEqual(r.returncode, 0, r.stderr)
+        self.assertIn("thawed %s, which a run that was killed had left frozen" % self.mnt, r.stdout)
+        self.assertTrue(writable(self.mnt))
+        self.assertFalse(os.path.exists(marker))
+        r = self.agent("recover", "--recipe", "ebs_snapshots")
+        self.assertEqual((r.returncode, r.stdout), (0, ""), r.stderr)
+
+    def test_next_run_thaws_first(self):
+        self.kill_everything_while_frozen()
+        r = self.night({"freeze": {"enable": True, "mountpoints": ["/mnt/data"]}})
+        lines = r.stdout.splitlines()
+        thawed = [i for i, l in enumerate(lines) if "which a run that was killed had left frozen" in l]
+        described = [i for i, l in enumerate(lines) if "EBS volumes attached" in l]
+        self.assertTrue(thawed and described and thawed[0] < described[0], r.stdout)
+        self.assertIn("freeze: thawed", r.stdout)
+        self.assertTrue(writable(self.mnt))
+        self.assertFalse(os.path.exists(self.path("var/lib/opsagent/recipes/ebs_snapshots/frozen.json")))
+
+    def test_marker_lives_only_while_frozen(self):
+        r = self.night({"freeze": {"enable": True, "mountpoints": ["/mnt/data"]}})
+        self.assertIn("freeze: thawed", r.stdout)
+        self.assertEqual(os.listdir(self.path("var/lib/opsagent/recipes/ebs_snapshots")), [])
+
 if __name__ == "__main__":
     tap.main()

@@ -142,6 +142,9 @@ class Units(unittest.TestCase):
         s = read_unit(os.path.join(self.unitdir, "opsagent@.service"))["Service"]
         self.assertEqual(s["Type"], ["oneshot"])
         self.assertTrue(s["ExecStart"][0].endswith("/opsagent run --recipe %i"), s["ExecStart"])
+        # whatever ended the run, what it left half done is undone (a failure there is logged)
+        self.assertEqual(len(s["ExecStopPost"]), 1)
+        self.assertRegex(s["ExecStopPost"][0], r"^-/\S+/opsagent recover --recipe %i$")
         for key, value in [("ProtectSystem", "strict"), ("PrivateTmp", "yes"),
                            ("NoNewPrivileges", "yes"), ("ProtectHome", "read-only"),
                            ("PrivateDevices", "yes")]:

@@ -388,6 +388,96 @@ static void test_limits(void **state)
         assert_int_equal(freeze_thaw(NULL, err, sizeof err), 0);
 }
 
+/* The marker round-trips what it lists; a missing one is -ENOENT; anything else is refused. */
+static void test_marker(void **state)
+{
+        char marker[PATH_MAX + 32], tmp[PATH_MAX + 40], **v = NULL, err[512] = "";
+        const char *paths[] = { "/mnt/data", "/srv/a b\nc" };
+        FILE *f;
+
+        snprintf(marker, sizeof marker, "%s/%s", fx.dir, FREEZE_MARKER_NAME);
+        snprintf(tmp, sizeof tmp, "%s.tmp", marker);
+        assert_int_equal(freeze_marker_read(marker, &v, err, sizeof err), -ENOENT);
+        assert_int_equal(freeze_marker_write(marker, paths, 2, err, sizeof err), 0);
+        assert_int_equal(access(tmp, F_OK), -1); /* renamed into place */
+        assert_int_equal(freeze_marker_read(marker, &v, err, sizeof err), 0);
+        assert_string_equal(v[0], "/mnt/data");
+        assert_string_equal(v[1], "/srv/a b\nc");
+        assert_null(v[2]);
+        freeze_strv_free(v);
+
+        static const char *const bad[] = { "not json", "{\"paths\": \"/mnt\"}", "{\"paths\": [\"relative\"]}",
+                                           "{\"paths\": [1]}", "[]" };
+        for (size_t i = 0; i < sizeof bad / sizeof *bad; i++) {
+                f = fopen(marker, "w");
+                assert_non_null(f);
+                fputs(bad[i], f);
+                fclose(f);
+                v = NULL;
+                assert_int_equal(freeze_marker_read(marker, &v, err, sizeof err), -EBADMSG);
+                assert_null(v);
+                assert_non_null(strstr(err, marker));
+        }
+        /* one byte over the limit */
+        f = fopen(marker, "w");
+        assert_non_null(f);
+        for (int i = 0; i <= FREEZE_MARKER_MAX; i++)
+                fputc(' ', f);
+        fclose(f);
+        assert_int_equal(freeze_marker_read(marker, &v, err, sizeof err), -EBADMSG);
+        assert_non_null(strstr(err, "larger than"));
+        unlink(marker);
+}
+
+/* What `opsagent recover` does after the agent and its watchdog were both killed: the
+ * filesystem stays frozen until freeze_thaw_path() on what the marker lists. */
+static void test_thaw_path_after_both_died(void **state)
+{
+        char marker[PATH_MAX + 32], **v = NULL, err[512] = "";
+        const char *paths[] = { fx.mnt };
+        struct freezer *f = NULL;
+        pid_t agent;
+        int p[2], status, r;
+        bool frozen;
+
+        NEED_MOUNT();
+        snprintf(marker, sizeof marker, "%s/%s", fx.dir, FREEZE_MARKER_NAME);
+        assert_int_equal(pipe(p), 0);
+        agent = fork();
+        assert_true(agent >= 0);
+        if (agent == 0) {
+                close(p[0]);
+                if (freeze_marker_write(marker, paths, 1, err, sizeof err) < 0 ||
+                    freeze_start(paths, 1, 120, &f, err, sizeof err) < 0)
+                        _exit(3);
+                /* report the watchdog's pid, then wait to be killed */
+                pid_t w = freeze_watchdog_pid(f);
+                if (write(p[1], &w, sizeof w) != (ssize_t)sizeof w)
+                        _exit(4);
+                for (;;)
+                        pause();
+        }
+        close(p[1]);
+        pid_t watchdog = 0;
+        assert_int_equal(read(p[0], &watchdog, sizeof watchdog), (ssize_t)sizeof watchdog);
+        close(p[0]);
+        assert_int_equal(kill(watchdog, SIGKILL), 0); /* the watchdog first, so it cannot thaw */
+        assert_int_equal(kill(agent, SIGKILL), 0);
+        assert_int_equal(waitpid(agent, &status, 0), agent);
+        frozen = is_frozen(fx.mnt);
+        assert_int_equal(freeze_marker_read(marker, &v, err, sizeof err), 0);
+        r = freeze_thaw_path(v[0]);
+        if (is_frozen(fx.mnt))
+                rescue(-1);
+        freeze_strv_free(v);
+        unlink(marker);
+        assert_true(frozen); /* both dead: nothing thawed it */
+        assert_int_equal(r, 1);
+        assert_int_equal(freeze_thaw_path(fx.mnt), 0); /* not frozen any more */
+        assert_int_equal(freeze_thaw_path("/nonexistent-opsagent"), -ENOENT);
+        assert_true(writes_go_through());
+}
+
 int main(void)
 {
         const struct CMUnitTest tests[] = {
@@ -402,6 +492,8 @@ int main(void)
                 cmocka_unit_test(test_already_frozen_is_refused),
                 cmocka_unit_test(test_allowed),
                 cmocka_unit_test(test_limits),
+                cmocka_unit_test(test_marker),
+                cmocka_unit_test(test_thaw_path_after_both_died),
         };
         return cmocka_run_group_tests_name("ebs_freeze", tests, group_setup, group_teardown);
 }
