@@ -370,18 +370,24 @@ class Freeze(EbsCase):
         self.assertIn("not freezing /var/lib:", r.stdout)
         self.assertEqual(len(self.snaps()), 2)
 
-    def test_sigkill_of_the_agent_while_frozen_leaves_it_thawed(self):
+    def start_frozen_night(self):
+        """Starts a night (in a session of its own) whose CreateSnapshot hangs, with /mnt/data to
+        freeze for up to 120 s, and returns once the filesystem is frozen."""
         self.write_json("etc/opsagent/stack.json", {"ebs_snapshots": {
             "freeze": {"enable": True, "mountpoints": ["/mnt/data"], "timeout_seconds": 120}}})
         self.aws.set_faults(delay=60, delay_count=10, only=["CreateSnapshot"])
         p = subprocess.Popen([harness.OPSAGENT, "--root", self.root, "run", "--recipe", "ebs_snapshots"],
                              env=self.env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
                              start_new_session=True)
+        deadline = time.time() + 60
+        frozen = False
+        while time.time() < deadline and not frozen and p.poll() is None:
+            frozen = not writable(self.mnt, timeout=0.5)
+        return p, frozen
+
+    def test_sigkill_of_the_agent_while_frozen_leaves_it_thawed(self):
+        p, frozen = self.start_frozen_night()
         try:
-            deadline = time.time() + 60
-            frozen = False
-            while time.time() < deadline and not frozen and p.poll() is None:
-                frozen = not writable(self.mnt, timeout=0.5)
             self.assertTrue(frozen, "the filesystem was never frozen")
         finally:
             # the agent and whatever runs the recipe die; the watchdog (named opsagent-freeze,
@@ -402,17 +408,8 @@ class Freeze(EbsCase):
         """Starts a night whose CreateSnapshot hangs, and once the filesystem is frozen SIGKILLs
         the watchdog first (so that it cannot thaw), then the agent and the rest: what
         `systemctl kill -s KILL` does to the unit."""
-        self.write_json("etc/opsagent/stack.json", {"ebs_snapshots": {
-            "freeze": {"enable": True, "mountpoints": ["/mnt/data"], "timeout_seconds": 120}}})
-        self.aws.set_faults(delay=60, delay_count=10, only=["CreateSnapshot"])
-        p = subprocess.Popen([harness.OPSAGENT, "--root", self.root, "run", "--recipe", "ebs_snapshots"],
-                             env=self.env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-                             start_new_session=True)
+        p, frozen = self.start_frozen_night()
         try:
-            deadline = time.time() + 60
-            frozen = False
-            while time.time() < deadline and not frozen and p.poll() is None:
-                frozen = not writable(self.mnt, timeout=0.5)
             self.assertTrue(frozen, "the filesystem was never frozen")
         finally:
             procs = descendants(p.pid)
