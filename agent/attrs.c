@@ -166,7 +166,8 @@ static int merge_at(struct attrs *a, const char *path, json_object *obj, const c
         int r;
 
         if (!json_object_is_type(obj, json_type_object))
-                return error_set(err, -EINVAL, "%s: must be a JSON object, found %s", origin, json_type_label(obj));
+                return error_set(err, -EINVAL, "%s: must be a JSON object, found %s", origin,
+                                 opsagent_json_type_label(obj));
         r = descend(a, path, origin, &val, &org);
         if (r < 0)
                 return error_set(err, r, "%s: cannot merge at %s: %s", origin, path, strerror(-r));
@@ -200,7 +201,7 @@ int attrs_merge_file(struct attrs *a, const char *file, bool missing_ok, struct 
                 return r;
         if (!json_object_is_type(obj, json_type_object)) {
                 r = error_set(err, -EINVAL, "%s: the top level must be a JSON object, found %s", file,
-                              json_type_label(obj));
+                              opsagent_json_type_label(obj));
                 goto out;
         }
         r = attrs_merge(a, "", obj, file, err);

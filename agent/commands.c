@@ -142,32 +142,40 @@ static int select_named(const struct cli *c, const struct node *n, const struct 
         return 0;
 }
 
+/* What run and recover share: checks --recipe/--all, loads the node into *N and selects the
+ * named recipes, or with --all every installed one (ENABLED_ONLY: those opsagent.recipes
+ * enables). -EINVAL (having said why, *N freed) on a usage or configuration error. */
+static int load_selected(const struct cli *c, bool enabled_only, struct node *n, const struct plugin **sel,
+                         size_t *n_sel)
+{
+        *n_sel = 0;
+        if (recipe_args_invalid(c) || node_load(c, n) < 0)
+                return -EINVAL;
+        for (size_t i = 0; c->all && i < n->plugins.n; i++)
+                if (!enabled_only || layers_recipe_enabled(n->attrs, n->plugins.items[i].recipe))
+                        sel[(*n_sel)++] = &n->plugins.items[i];
+        if (!c->all && select_named(c, n, sel, n_sel) < 0) {
+                node_free(n);
+                return -EINVAL;
+        }
+        return 0;
+}
+
 int cmd_run(const struct cli *c)
 {
         const struct plugin *selected[PLUGIN_MAX];
         struct run_options o = { .dry_run = c->dry_run, .no_report = c->no_report };
         struct error err = ERROR_INIT;
         struct node n;
-        size_t n_sel = 0;
+        size_t n_sel;
         int r;
 
-        if (recipe_args_invalid(c))
+        if (load_selected(c, true, &n, selected, &n_sel) < 0)
                 return EXIT_USAGE;
-        if (node_load(c, &n) < 0)
-                return EXIT_USAGE;
-        if (c->all) {
-                for (size_t i = 0; i < n.plugins.n; i++)
-                        if (layers_recipe_enabled(n.attrs, n.plugins.items[i].recipe))
-                                selected[n_sel++] = &n.plugins.items[i];
-                if (n_sel == 0) {
-                        log_say("no recipe is enabled (set opsagent.recipes.NAME to true in the Custom JSON); "
-                                "nothing to do");
-                        node_free(&n);
-                        return EXIT_OK;
-                }
-        } else if (select_named(c, &n, selected, &n_sel) < 0) {
+        if (n_sel == 0) {
+                log_say("no recipe is enabled (set opsagent.recipes.NAME to true in the Custom JSON); nothing to do");
                 node_free(&n);
-                return EXIT_USAGE;
+                return EXIT_OK;
         }
         if (node_load_instance(c, &n, selected, n_sel, false) < 0) {
                 node_free(&n);
@@ -189,21 +197,13 @@ int cmd_recover(const struct cli *c)
         const struct plugin *selected[PLUGIN_MAX];
         struct run_options o = { .dry_run = c->dry_run, .no_report = true, .recover = true };
         struct node n;
-        size_t n_sel = 0;
+        size_t n_sel;
         int r;
 
-        if (recipe_args_invalid(c))
-                return EXIT_USAGE;
-        if (node_load(c, &n) < 0)
-                return EXIT_USAGE;
         /* Every installed recipe with --all, enabled or not: what a past run left matters even
          * after the recipe was turned off. */
-        for (size_t i = 0; c->all && i < n.plugins.n; i++)
-                selected[n_sel++] = &n.plugins.items[i];
-        if (!c->all && select_named(c, &n, selected, &n_sel) < 0) {
-                node_free(&n);
+        if (load_selected(c, false, &n, selected, &n_sel) < 0)
                 return EXIT_USAGE;
-        }
         r = runner_run(&n.paths, n.attrs, selected, n_sel, &o);
         node_free(&n);
         return r;

@@ -20,11 +20,6 @@ int json_parse_file(const char *file, bool missing_ok, json_object **ret, struct
 
 /* Value at dotted PATH inside OBJ ("" or NULL is OBJ itself). Borrowed; NULL when absent. */
 json_object *json_get_path(json_object *obj, const char *path);
-/* "string", "integer", "number", "boolean", "object", "array", "null" (the SDK's helper). */
-static inline const char *json_type_label(json_object *o)
-{
-        return opsagent_json_type_label(o);
-}
 /* Deep copy (new reference), NULL on ENOMEM. */
 json_object *json_deep_copy(json_object *o);
 

@@ -381,10 +381,9 @@ out:
 }
 
 /* One recipe's recover(), in a child like a run, under the recipe's lock; no run record. */
-static int recover_one(const struct paths *p, struct attrs *a, const struct plugin *pl, bool dry_run)
+static int recover_one(const struct paths *p, struct attrs *a, const struct plugin *pl, const struct run_options *o)
 {
         const char *name = pl->recipe->name;
-        struct run_options o = { .dry_run = dry_run, .no_report = true, .recover = true };
         struct run_record rec = { 0 };
         struct run_lock *lock = NULL;
         char *state_dir = NULL;
@@ -403,7 +402,7 @@ static int recover_one(const struct paths *p, struct attrs *a, const struct plug
         if (recipe_state_dir(p, name, &state_dir) < 0)
                 goto out;
         log_set_context(name, rec.run_id);
-        run_child(pl, a, p, &o, state_dir, &rec);
+        run_child(pl, a, p, o, state_dir, &rec);
         log_set_context(NULL, NULL);
         if (rec.outcome == RUN_SUCCESS)
                 exit_code = EXIT_OK;
@@ -426,7 +425,7 @@ int runner_run(const struct paths *p, struct attrs *a, const struct plugin *cons
         sigaction(SIGINT, &sa, &old_int);
         sigaction(SIGTERM, &sa, &old_term);
         for (size_t i = 0; i < n && !interrupted; i++) {
-                int code = o->recover ? recover_one(p, a, recipes[i], o->dry_run) : run_one(p, a, recipes[i], o);
+                int code = o->recover ? recover_one(p, a, recipes[i], o) : run_one(p, a, recipes[i], o);
 
                 any_failed = any_failed || code == EXIT_RECIPE_FAILED;
                 any_locked = any_locked || code == EXIT_LOCKED;

@@ -175,7 +175,7 @@ static void expected_types(json_object *type, char *out, size_t size)
 
 static void found_text(json_object *value, char *out, size_t size, bool secret)
 {
-        const char *t = json_type_label(value);
+        const char *t = opsagent_json_type_label(value);
 
         if (secret || json_object_is_type(value, json_type_object) || json_object_is_type(value, json_type_array) ||
             json_object_is_type(value, json_type_null))

@@ -62,7 +62,6 @@ struct run {
         bool listed;                         /* DescribeSnapshots succeeded */
         unsigned created, deleted, failed, skipped;
         char failed_list[EBS_FAILED_LIST_MAX];
-        char marker[PATH_MAX];               /* what is frozen, for `opsagent recover` */
 };
 
 static const char *say_time(int64_t t, char *buf, size_t size)
@@ -534,13 +533,6 @@ static void marker_path(struct opsagent_ctx *ctx, char *buf, size_t size)
         snprintf(buf, size, "%s/%s", ctx->state_dir, FREEZE_MARKER_NAME);
 }
 
-/* Removes the marker once nothing it lists can still be frozen by us. */
-static void marker_remove(struct opsagent_ctx *ctx, const char *marker)
-{
-        if (unlink(marker) < 0 && errno != ENOENT)
-                ctx_log(ctx, OPSAGENT_LOG_WARNING, "ebs_snapshots: cannot remove %s: %s", marker, strerror(errno));
-}
-
 /* recover(): thaws what the marker lists, that is what a run killed together with its watchdog
  * left frozen; nothing when there is no marker. Also run at the start of every run. */
 static int ebs_recover(struct opsagent_ctx *ctx)
@@ -575,8 +567,8 @@ static int ebs_recover(struct opsagent_ctx *ctx)
                                  "run fsfreeze -u %s", *p, strerror(-r), *p);
                 }
         }
-        if (!ctx->dry_run && failed == 0)
-                marker_remove(ctx, marker);
+        if (!ctx->dry_run && failed == 0 && unlink(marker) < 0 && errno != ENOENT)
+                ctx_log(ctx, OPSAGENT_LOG_WARNING, "ebs_snapshots: cannot remove %s: %s", marker, strerror(errno));
         freeze_strv_free(paths);
         return failed ? -EIO : 0;
 }
@@ -585,7 +577,7 @@ static int ebs_run(struct opsagent_ctx *ctx)
 {
         struct run R = { .ctx = ctx };
         char err[EBS_ERR_MAX], aerr[1024];
-        char **nvme = NULL, **frz = NULL;
+        char **nvme = NULL, **frz = NULL, marker[PATH_MAX];
         struct freezer *fz = NULL;
         size_t n_create = 0;
         int64_t now;
@@ -604,7 +596,7 @@ static int ebs_run(struct opsagent_ctx *ctx)
                 ebs_config_free(&R.cfg);
                 return r;
         }
-        marker_path(ctx, R.marker, sizeof R.marker);
+        marker_path(ctx, marker, sizeof marker);
 
         r = R.aws->ec2_describe_instance(ctx, NULL, &R.inst);
         if (r < 0) {
@@ -674,14 +666,10 @@ static int ebs_run(struct opsagent_ctx *ctx)
                                 for (size_t i = 0; i < nf; i++)
                                         ctx_say(ctx, "freeze: would freeze %s for at most %u s", frz[i],
                                                 R.cfg.freeze_timeout_seconds);
-                        } else if (freeze_marker_write(R.marker, (const char *const *)frz, nf, err, sizeof err) < 0) {
-                                ctx_say(ctx, "warning: freeze: cannot record what would be frozen (%s), so nothing "
-                                        "is; snapshots will be crash-consistent only", err);
-                        } else if (freeze_start((const char *const *)frz, nf, R.cfg.freeze_timeout_seconds, &fz,
-                                                err, sizeof err) < 0) {
+                        } else if (freeze_start((const char *const *)frz, nf, R.cfg.freeze_timeout_seconds, marker,
+                                                &fz, err, sizeof err) < 0) {
                                 ctx_say(ctx, "warning: %s; snapshots will be crash-consistent only", err);
                                 fz = NULL;
-                                marker_remove(ctx, R.marker); /* nothing was left frozen */
                         } else {
                                 for (size_t i = 0; i < nf; i++)
                                         ctx_say(ctx, "freeze: %s frozen", frz[i]);
@@ -698,8 +686,6 @@ static int ebs_run(struct opsagent_ctx *ctx)
         if (fz) {
                 r = freeze_thaw(fz, err, sizeof err); /* as soon as the calls return */
                 fz = NULL;
-                if (r != -EIO)
-                        marker_remove(ctx, R.marker); /* else `opsagent recover` tries again */
                 if (r < 0)
                         ctx_say(ctx, "warning: %s", err);
                 else
@@ -739,8 +725,8 @@ static int ebs_run(struct opsagent_ctx *ctx)
         else
                 r = 0;
 out:
-        if (fz && freeze_thaw(fz, NULL, 0) != -EIO)
-                marker_remove(ctx, R.marker);
+        if (fz)
+                (void)freeze_thaw(fz, NULL, 0);
         devmap_strv_free(frz);
         if (nvme) {
                 for (char **p = nvme; *p; p++)

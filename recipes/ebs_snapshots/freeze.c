@@ -48,6 +48,7 @@ struct freezer {
         size_t n;
         char **paths;
         int *fds; /* the agent's own descriptors of the N mountpoints, to thaw if the watchdog dies */
+        char *marker; /* removed once nothing can be left frozen; NULL for none */
 };
 
 static volatile sig_atomic_t got_signal;
@@ -259,11 +260,12 @@ static void freezer_free(struct freezer *f)
                         close(f->fds[i]);
         free(f->paths);
         free(f->fds);
+        free(f->marker);
         free(f);
 }
 
-int freeze_start(const char *const *paths, size_t n, unsigned timeout_seconds, struct freezer **ret, char *err,
-                 size_t errlen)
+int freeze_start(const char *const *paths, size_t n, unsigned timeout_seconds, const char *marker,
+                 struct freezer **ret, char *err, size_t errlen)
 {
         struct freezer *f = NULL;
         int fds[FREEZE_PATHS_MAX];
@@ -316,6 +318,19 @@ int freeze_start(const char *const *paths, size_t n, unsigned timeout_seconds, s
                 fds[nfd++] = fd;
                 f->n = nfd;
         }
+        if (marker) {
+                f->marker = strdup(marker);
+                if (!f->marker) {
+                        r = -ENOMEM;
+                        goto out;
+                }
+                r = freeze_marker_write(marker, (const char *const *)f->paths, nfd, err, errlen);
+                if (r < 0) {
+                        free(f->marker); /* not ours to remove */
+                        f->marker = NULL;
+                        goto out;
+                }
+        }
         if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) < 0) {
                 r = fail(err, errlen, -errno, "freeze: socketpair: %s", strerror(errno));
                 goto out;
@@ -357,6 +372,8 @@ out:
                 close(sv[0]);
         if (sv[1] >= 0)
                 close(sv[1]);
+        if (f && f->marker)
+                (void)unlink(f->marker); /* failed: nothing is left frozen */
         freezer_free(f);
         return r;
 }
@@ -366,18 +383,26 @@ pid_t freeze_watchdog_pid(const struct freezer *f)
         return f ? f->pid : -1;
 }
 
-/* The watchdog died without saying it thawed (someone SIGKILLed it): thaw from here. FITHAW
- * answers EINVAL for a filesystem that is not frozen, which is what we hope for. */
+/* FITHAW: 1 when it was frozen and is now thawed, 0 when it was not frozen (EINVAL), -errno. */
+static int thaw_fd(int fd)
+{
+        if (ioctl(fd, FITHAW, 0) == 0)
+                return 1;
+        return errno == EINVAL ? 0 : -errno;
+}
+
+/* The watchdog died without saying it thawed (someone SIGKILLed it): thaw from here. */
 static int thaw_orphaned(struct freezer *f, char *err, size_t errlen)
 {
         size_t thawed = 0;
 
         for (size_t i = 0; i < f->n; i++) {
-                if (ioctl(f->fds[i], FITHAW, 0) == 0)
-                        thawed++;
-                else if (errno != EINVAL)
+                int r = thaw_fd(f->fds[i]);
+
+                if (r < 0)
                         return fail(err, errlen, -EIO, "freeze: the watchdog died, and FITHAW %s failed: %s; "
-                                    "thaw it with fsfreeze -u %s", f->paths[i], strerror(errno), f->paths[i]);
+                                    "thaw it with fsfreeze -u %s", f->paths[i], strerror(-r), f->paths[i]);
+                thawed += (size_t)r;
         }
         if (thawed > 0)
                 return fail(err, errlen, -ECHILD, "freeze: the watchdog died while %s was frozen; the agent "
@@ -406,6 +431,8 @@ int freeze_thaw(struct freezer *f, char *err, size_t errlen)
                          "snapshot calls returned: the snapshots may not be consistent");
         else
                 r = 0;
+        if (f->marker && r != -EIO)
+                (void)unlink(f->marker); /* on -EIO it stays, for `opsagent recover` to try again */
         freezer_free(f);
         return r;
 }
@@ -531,10 +558,7 @@ int freeze_thaw_path(const char *path)
 
         if (fd < 0)
                 return -errno;
-        if (ioctl(fd, FITHAW, 0) == 0)
-                r = 1;
-        else
-                r = errno == EINVAL ? 0 : -errno;
+        r = thaw_fd(fd);
         close(fd);
         return r;
 }

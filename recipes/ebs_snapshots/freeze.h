@@ -24,14 +24,16 @@ struct freezer;
 int freeze_allowed(const char *path, const char *root, const char *const *protected_paths, char *why,
                    size_t whylen);
 
-/* Opens the N PATHS, forks the watchdog and waits until it has frozen all of them. On failure
- * nothing is left frozen, ERR names the path and -errno is returned. A filesystem reached by
- * two paths is frozen once. *ret: free with freeze_thaw() (which also thaws). */
-int freeze_start(const char *const *paths, size_t n, unsigned timeout_seconds, struct freezer **ret, char *err,
-                 size_t errlen);
+/* Opens the N PATHS, writes the marker MARKER (unless NULL) listing them, forks the watchdog
+ * and waits until it has frozen all of them. On failure nothing is left frozen, the marker is
+ * removed, ERR names the path and -errno is returned. A filesystem reached by two paths is
+ * frozen once. *ret: free with freeze_thaw() (which also thaws, and removes the marker). */
+int freeze_start(const char *const *paths, size_t n, unsigned timeout_seconds, const char *marker,
+                 struct freezer **ret, char *err, size_t errlen);
 
 /* The marker: a file in the recipe's state directory (on a filesystem that is never frozen)
- * that lists what a run is about to freeze, written before freezing and removed once thawed,
+ * that lists what a run is about to freeze, written by freeze_start() before freezing and
+ * removed by freeze_thaw() once thawed (kept when a thaw failed),
  * so that `opsagent recover` (or the next run) can thaw what a run killed together with its
  * watchdog left frozen. */
 #define FREEZE_MARKER_NAME "frozen.json"

@@ -50,7 +50,7 @@ static void test_path_lookup(void **state)
         assert_null(json_get_path(o, "a.b.d"));
         assert_null(json_get_path(o, "x.y"));
         assert_ptr_equal(json_get_path(o, ""), o);
-        assert_string_equal(json_type_label(json_get_path(o, "a")), "object");
+        assert_string_equal(opsagent_json_type_label(json_get_path(o, "a")), "object");
         json_object_put(o);
 }
 
