@@ -30,7 +30,9 @@ logrotate_unit_tests = \
 	tests/unit/test_logrotate_state \
 	tests/unit/test_logrotate_names \
 	tests/unit/test_logrotate_compress \
-	tests/unit/test_logrotate_rotate
+	tests/unit/test_logrotate_rotate \
+	tests/unit/test_logrotate_copytruncate \
+	tests/unit/test_logrotate_copytruncate_onepass
 check_PROGRAMS += $(logrotate_unit_tests)
 TESTS += $(logrotate_unit_tests)
 LR_TEST_CFLAGS = $(TEST_CFLAGS) $(ARCHIVE_CFLAGS) -I$(top_srcdir)/recipes/logrotate
@@ -51,6 +53,16 @@ tests_unit_test_logrotate_rotate_SOURCES = tests/unit/test_logrotate_rotate.c te
 	recipes/logrotate/logrotate.c
 tests_unit_test_logrotate_rotate_CFLAGS = $(LR_TEST_CFLAGS)
 tests_unit_test_logrotate_rotate_LDADD = $(LR_TEST_LDADD)
+tests_unit_test_logrotate_copytruncate_SOURCES = tests/unit/test_logrotate_copytruncate.c tests/unit/lr_testutil.h \
+	recipes/logrotate/logrotate.c
+tests_unit_test_logrotate_copytruncate_CFLAGS = $(LR_TEST_CFLAGS)
+tests_unit_test_logrotate_copytruncate_LDADD = $(LR_TEST_LDADD)
+# the same test with one last pass only: its own copy of the engine's lr_rotate.c, which the
+# linker then takes instead of the library's
+tests_unit_test_logrotate_copytruncate_onepass_SOURCES = tests/unit/test_logrotate_copytruncate.c \
+	tests/unit/lr_testutil.h recipes/logrotate/logrotate.c recipes/logrotate/lr_rotate.c
+tests_unit_test_logrotate_copytruncate_onepass_CFLAGS = $(LR_TEST_CFLAGS) -DLR_FINAL_TRIES=1
+tests_unit_test_logrotate_copytruncate_onepass_LDADD = $(LR_TEST_LDADD)
 
 # Integration tests: the recipe through lr-driver (and the agent once it has `run`).
 logrotate_integration_tests = \

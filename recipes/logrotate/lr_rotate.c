@@ -11,6 +11,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/param.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -20,6 +21,10 @@
 
 #define LR_COPY_BUFSIZE (1024 * 1024)
 #define LR_CATCHUP_ROUNDS 16          /* copytruncate: copy-what-was-appended passes at most */
+#ifndef LR_FINAL_TRIES                /* (a unit test builds it with 1) */
+#define LR_FINAL_TRIES 10             /* copytruncate: last passes at most, to end between lines */
+#endif
+#define LR_FINAL_WAIT_MS 2            /* copytruncate: pause between two of them */
 #define LR_POLL_MS 10                 /* reopen: how often the files are looked at */
 #define LR_COMPARE_BYTES 65536        /* copytruncate recovery: bytes compared */
 
@@ -499,10 +504,14 @@ static int create_new_log(const struct lr_set *set, const char *log, uid_t uid, 
 
 /* ---- copytruncate ---- */
 
-static int copy_more(int in, int out, off_t *pos, char *buf)
+/* Copies from IN at *POS to OUT until EOF or LIMIT, whichever comes first: a writer faster than
+ * the copy cannot keep a pass going. *LAST_NL is moved past the last newline copied. */
+static int copy_more(int in, int out, off_t *pos, off_t limit, char *buf, off_t *last_nl)
 {
-        for (;;) {
-                ssize_t n = pread(in, buf, LR_COPY_BUFSIZE, *pos), w = 0;
+        while (*pos < limit) {
+                size_t want = (size_t)MIN((off_t)LR_COPY_BUFSIZE, limit - *pos);
+                ssize_t n = pread(in, buf, want, *pos), w = 0;
+                const char *nl;
                 if (n < 0 && errno == EINTR)
                         continue;
                 if (n < 0)
@@ -517,19 +526,36 @@ static int copy_more(int in, int out, off_t *pos, char *buf)
                                 return -errno;
                         w += k;
                 }
+                nl = memrchr(buf, '\n', (size_t)n);
+                if (nl)
+                        *last_nl = *pos + (nl - buf) + 1;
                 *pos += n;
         }
+        return 0;
 }
 
-static int copytruncate(struct lr_run *run, const char *log, const char *dst, uint64_t *ret_window_ns)
+/* How far a pass may copy: the log's size now, plus SLACK. */
+static int copy_limit(int in, off_t slack, off_t *ret)
+{
+        struct stat st;
+        if (fstat(in, &st) < 0)
+                return -errno;
+        *ret = st.st_size + slack;
+        return 0;
+}
+
+static int copytruncate(struct lr_run *run, const char *log, const char *dst, uint64_t *ret_window_ns,
+                        off_t *ret_dropped, bool *ret_truncated)
 {
         char *tmp = join3(dst, LR_TMP_SUFFIX, ""), *buf = malloc(LR_COPY_BUFSIZE), copied[32];
         int in = -1, out = -1, r;
         bool tmp_made = false, rt;
-        off_t pos = 0;
+        off_t pos = 0, last_nl = 0, limit = 0, prev = -1, grown_from;
         struct stat st;
         uint64_t t0;
 
+        *ret_dropped = 0;
+        *ret_truncated = false;
         if (!tmp || !buf) {
                 r = -ENOMEM;
                 goto out;
@@ -554,7 +580,7 @@ static int copytruncate(struct lr_run *run, const char *log, const char *dst, ui
                 r = -errno;
                 goto out;
         }
-        r = copy_more(in, out, &pos, buf);
+        r = copy_more(in, out, &pos, st.st_size, buf, &last_nl);
         if (r < 0)
                 goto out;
         if (fsync(out) < 0) {
@@ -566,29 +592,58 @@ static int copytruncate(struct lr_run *run, const char *log, const char *dst, ui
                                                                 "phase", "truncate", "copied", copied, NULL });
         if (r < 0)
                 goto out;
+        grown_from = pos;
         /* Copy what was appended meanwhile until a pass finds nothing new, then truncate at once:
-         * only what the writer appends between the last read and ftruncate() is lost. */
+         * only what the writer appends between the last read and ftruncate() is lost. A pass that
+         * finds no less than the one before means the writer is as fast as the copy: stop. */
         for (int round = 0; round < LR_CATCHUP_ROUNDS; round++) {
                 off_t before = pos;
-                r = copy_more(in, out, &pos, buf);
+                r = copy_limit(in, 0, &limit);
+                if (r >= 0)
+                        r = copy_more(in, out, &pos, limit, buf, &last_nl);
                 if (r < 0)
                         goto out;
-                if (pos == before)
+                if (pos == before || (prev >= 0 && pos - before >= prev))
                         break;
+                prev = pos - before;
         }
-        /* The last copy and the truncation run at real-time priority where we may (root): on a
-         * busy machine, being preempted between them is what loses lines. Bounded: one pass. */
-        rt = sched_getscheduler(0) == SCHED_OTHER &&
-             sched_setscheduler(0, SCHED_FIFO, &(struct sched_param){ .sched_priority = 1 }) == 0;
-        t0 = now_ns();
-        r = copy_more(in, out, &pos, buf);
-        if (r >= 0 && ftruncate(in, 0) < 0)
-                r = -errno;
-        *ret_window_ns = now_ns() - t0;
-        if (rt)
-                (void)sched_setscheduler(0, SCHED_OTHER, &(struct sched_param){ .sched_priority = 0 });
+        /* The last pass and the truncation run at real-time priority where we may (root): on a
+         * busy machine, being preempted between them is what loses lines. Bounded: what the log
+         * holds now and one buffer more. A pass that ends inside a line has most often read a
+         * write(2) still going on (a read sees it page by page): wait for it a little and pass
+         * again, LR_FINAL_TRIES times at most, so that the truncation falls between two lines. */
+        for (int try = 1;; try++) {
+                rt = sched_getscheduler(0) == SCHED_OTHER &&
+                     sched_setscheduler(0, SCHED_FIFO, &(struct sched_param){ .sched_priority = 1 }) == 0;
+                t0 = now_ns();
+                r = copy_limit(in, LR_COPY_BUFSIZE, &limit);
+                if (r >= 0)
+                        r = copy_more(in, out, &pos, limit, buf, &last_nl);
+                if (r >= 0 && (last_nl == pos || try == LR_FINAL_TRIES)) {
+                        if (ftruncate(in, 0) < 0)
+                                r = -errno;
+                        else
+                                *ret_truncated = true;
+                }
+                *ret_window_ns = now_ns() - t0;
+                if (rt)
+                        (void)sched_setscheduler(0, SCHED_OTHER, &(struct sched_param){ .sched_priority = 0 });
+                if (r < 0 || *ret_truncated)
+                        break;
+                (void)nanosleep(&(struct timespec){ .tv_nsec = LR_FINAL_WAIT_MS * 1000000L }, NULL);
+        }
         if (r < 0)
                 goto out;
+        /* Still inside a line, and the log grew since its first copy: the truncation cut a write
+         * that was going on, and its rest is gone. Keep whole lines only. A last line without
+         * newline that nobody added to meanwhile is kept (its writer is not writing). */
+        if (pos > grown_from && last_nl > 0 && last_nl < pos) {
+                if (ftruncate(out, last_nl) < 0) {
+                        r = -errno;
+                        goto out;
+                }
+                *ret_dropped = pos - last_nl;
+        }
         if (fsync(out) < 0 || close(out) < 0) {
                 out = -1;
                 r = -errno;
@@ -606,15 +661,14 @@ out:
         if (out >= 0)
                 close(out);
         if (tmp_made && r < 0) {
-                /* nothing was truncated unless ftruncate succeeded, and then rename is all that
-                 * is left: keep the copy in that case, under its final name if possible */
-                struct stat lst;
-                if (in >= 0 && fstat(in, &lst) == 0 && lst.st_size < pos && rename(tmp, dst) == 0)
-                        (void)lr_journal_clear(run->state_dir);
-                else {
+                /* Once the log is truncated, its copy is all there is: keep it, under its final
+                 * name if possible, else where it is with the journal that lets the next run
+                 * finish the rename. Before, the log is whole: drop the copy. */
+                if (!*ret_truncated) {
                         unlink(tmp);
                         (void)lr_journal_clear(run->state_dir);
-                }
+                } else if (rename(tmp, dst) == 0)
+                        (void)lr_journal_clear(run->state_dir);
         }
         if (in >= 0)
                 close(in);
@@ -886,6 +940,8 @@ static int rotate_log(struct lr_run *run, const struct lr_set *set, const char *
         const char *base = base_name(log), *method = NULL;
         struct stat dst_st;
         uint64_t window = 0;
+        off_t dropped = 0;
+        bool truncated = false;
         uid_t new_uid = st->st_uid;
         gid_t new_gid = st->st_gid;
         int r;
@@ -953,7 +1009,13 @@ static int rotate_log(struct lr_run *run, const struct lr_set *set, const char *
         }
         switch (set->method) {
         case LR_METHOD_COPYTRUNCATE:
-                r = copytruncate(run, log, dst, &window);
+                r = copytruncate(run, log, dst, &window, &dropped, &truncated);
+                if (r < 0 && truncated) {
+                        ctx_say(run->ctx, "error: copytruncate of %s failed after the log was truncated: %s; "
+                                "its copy is kept as %s, or as %s%s until the next run finishes it", logical,
+                                strerror(-r), dst, dst, LR_TMP_SUFFIX);
+                        goto out;
+                }
                 if (r < 0) {
                         ctx_say(run->ctx, "error: copytruncate of %s failed: %s; the log is untouched", logical,
                                 strerror(-r));
@@ -964,6 +1026,10 @@ static int rotate_log(struct lr_run *run, const struct lr_set *set, const char *
                 ctx_log(run->ctx, OPSAGENT_LOG_INFO, "copytruncate %s: lines written in the last %" PRIu64
                         " us before the truncation are lost (use method \"reopen\" to lose none)", logical,
                         window / 1000);
+                if (dropped > 0)
+                        ctx_log(run->ctx, OPSAGENT_LOG_INFO, "copytruncate %s: the writer was writing a line as "
+                                "the log was truncated; its first %jd bytes were left out of %s, the rest was "
+                                "truncated", logical, (intmax_t)dropped, base_name(dst));
                 break;
         case LR_METHOD_CREATE:
                 method = "create";

@@ -24,14 +24,19 @@ static int rm_one(const char *p, const struct stat *st, int flag, struct FTW *f)
         return remove(p);
 }
 
-static inline char *tdir_new(void)
+/* A fresh directory under BASE ("/tmp"; "/dev/shm" where fsync must cost nothing). */
+static inline char *tdir_new_in(const char *base)
 {
-        char tmpl[] = "/tmp/lr-unit-XXXXXX";
-        char *d = mkdtemp(tmpl);
-        if (!d)
+        char *d = NULL;
+        if (asprintf(&d, "%s/lr-unit-XXXXXX", base) < 0 || !mkdtemp(d))
                 abort();
         chmod(d, 0755);
-        return strdup(d);
+        return d;
+}
+
+static inline char *tdir_new(void)
+{
+        return tdir_new_in("/tmp");
 }
 
 static inline void tdir_free(char *d)
@@ -91,6 +96,7 @@ struct fake {
         struct opsagent_ctx ctx;
         json_object *attrs;          /* the recipe's attributes (owned) */
         char said[16384];            /* every ctx_say line, '\n'-separated */
+        char logged[16384];          /* every ctx_log line, '\n'-separated (cut when full) */
         char metrics[2048];
         char killed_unit[128];
         int killed_signo;
@@ -116,15 +122,21 @@ static inline json_object *fake_attr(struct opsagent_ctx *c, const char *path)
 }
 static inline json_object *fake_attr_abs(struct opsagent_ctx *c, const char *path) { return NULL; }
 static inline const char *fake_fact(struct opsagent_ctx *c, const char *n) { return NULL; }
-static inline void fake_logv(struct opsagent_ctx *c, int level, const char *fmt, va_list ap) { }
+static inline void fake_append(char *to, size_t size, const char *fmt, va_list ap)
+{
+        size_t n = strlen(to);
+        if (n + 2 < size) {
+                vsnprintf(to + n, size - n - 1, fmt, ap);
+                strcat(to, "\n");
+        }
+}
+static inline void fake_logv(struct opsagent_ctx *c, int level, const char *fmt, va_list ap)
+{
+        fake_append(fake_of(c)->logged, sizeof(fake_of(c)->logged), fmt, ap);
+}
 static inline void fake_sayv(struct opsagent_ctx *c, const char *fmt, va_list ap)
 {
-        struct fake *f = fake_of(c);
-        size_t n = strlen(f->said);
-        if (n + 2 < sizeof(f->said)) {
-                vsnprintf(f->said + n, sizeof(f->said) - n - 1, fmt, ap);
-                strcat(f->said, "\n");
-        }
+        fake_append(fake_of(c)->said, sizeof(fake_of(c)->said), fmt, ap);
 }
 static inline int fake_failv(struct opsagent_ctx *c, int error, const char *fmt, va_list ap)
 {

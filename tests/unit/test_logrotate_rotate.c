@@ -359,6 +359,19 @@ static void test_copytruncate_moves_content_and_keeps_inode(void **state)
         free(p);
 }
 
+static void test_copytruncate_keeps_a_last_line_without_newline(void **state)
+{
+        struct t *t = *state;
+        const char *a = "{\"sets\": {\"app\": {\"paths\": [\"/var/log/app/a.log\"], \"method\": \"copytruncate\","
+                        " \"compress\": \"none\", \"size\": 1}}}";
+
+        mklog(t, "a.log", "whole\nno newline yet");     /* no writer: nothing of it is lost */
+        assert_int_equal(run_recipe(t, a), 0);
+        assert_file(t, "a.log.1", "whole\nno newline yet");
+        assert_file(t, "a.log", "");
+        assert_null(strstr(t->f->logged, "left out"));
+}
+
 static void test_symlinked_log_is_refused(void **state)
 {
         struct t *t = *state;
@@ -689,6 +702,7 @@ int main(void)
                 T(test_create_mode),
                 T(test_unknown_owner_is_found_before_renaming),
                 T(test_copytruncate_moves_content_and_keeps_inode),
+                T(test_copytruncate_keeps_a_last_line_without_newline),
                 T(test_symlinked_log_is_refused),
                 T(test_insecure_parent_is_refused),
                 T(test_missing_log_needs_missingok),
