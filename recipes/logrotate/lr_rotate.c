@@ -25,6 +25,7 @@
 #define LR_FINAL_TRIES 10             /* copytruncate: last passes at most, to end between lines */
 #endif
 #define LR_FINAL_WAIT_MS 2            /* copytruncate: pause between two of them */
+#define LR_ACTIVE_MS 1000             /* copytruncate: a log written to this recently has a writer */
 #define LR_POLL_MS 10                 /* reopen: how often the files are looked at */
 #define LR_COMPARE_BYTES 65536        /* copytruncate recovery: bytes compared */
 
@@ -534,14 +535,26 @@ static int copy_more(int in, int out, off_t *pos, off_t limit, char *buf, off_t 
         return 0;
 }
 
-/* How far a pass may copy: the log's size now, plus SLACK. */
-static int copy_limit(int in, off_t slack, off_t *ret)
+/* How far a pass may copy: the log's size now, plus SLACK; and when it was last written to. */
+static int copy_limit(int in, off_t slack, off_t *ret, struct timespec *ret_mtime)
 {
         struct stat st;
         if (fstat(in, &st) < 0)
                 return -errno;
         *ret = st.st_size + slack;
+        if (ret_mtime)
+                *ret_mtime = st.st_mtim;
         return 0;
+}
+
+/* Was the log written to within LR_ACTIVE_MS before MTIME was read (or is MTIME ahead)? */
+static bool recently(const struct timespec *mtime)
+{
+        struct timespec now;
+        int64_t ago_ms;
+        clock_gettime(CLOCK_REALTIME, &now);
+        ago_ms = ((int64_t)now.tv_sec - (int64_t)mtime->tv_sec) * 1000 + (now.tv_nsec - mtime->tv_nsec) / 1000000;
+        return ago_ms < LR_ACTIVE_MS;
 }
 
 static int copytruncate(struct lr_run *run, const char *log, const char *dst, uint64_t *ret_window_ns,
@@ -552,6 +565,7 @@ static int copytruncate(struct lr_run *run, const char *log, const char *dst, ui
         bool tmp_made = false, rt;
         off_t pos = 0, last_nl = 0, limit = 0, prev = -1, grown_from;
         struct stat st;
+        struct timespec mtime = { 0 };
         uint64_t t0;
 
         *ret_dropped = 0;
@@ -598,7 +612,7 @@ static int copytruncate(struct lr_run *run, const char *log, const char *dst, ui
          * finds no less than the one before means the writer is as fast as the copy: stop. */
         for (int round = 0; round < LR_CATCHUP_ROUNDS; round++) {
                 off_t before = pos;
-                r = copy_limit(in, 0, &limit);
+                r = copy_limit(in, 0, &limit, NULL);
                 if (r >= 0)
                         r = copy_more(in, out, &pos, limit, buf, &last_nl);
                 if (r < 0)
@@ -616,7 +630,7 @@ static int copytruncate(struct lr_run *run, const char *log, const char *dst, ui
                 rt = sched_getscheduler(0) == SCHED_OTHER &&
                      sched_setscheduler(0, SCHED_FIFO, &(struct sched_param){ .sched_priority = 1 }) == 0;
                 t0 = now_ns();
-                r = copy_limit(in, LR_COPY_BUFSIZE, &limit);
+                r = copy_limit(in, LR_COPY_BUFSIZE, &limit, &mtime);
                 if (r >= 0)
                         r = copy_more(in, out, &pos, limit, buf, &last_nl);
                 if (r >= 0 && (last_nl == pos || try == LR_FINAL_TRIES)) {
@@ -634,10 +648,11 @@ static int copytruncate(struct lr_run *run, const char *log, const char *dst, ui
         }
         if (r < 0)
                 goto out;
-        /* Still inside a line, and the log grew since its first copy: the truncation cut a write
-         * that was going on, and its rest is gone. Keep whole lines only. A last line without
-         * newline that nobody added to meanwhile is kept (its writer is not writing). */
-        if (pos > grown_from && last_nl > 0 && last_nl < pos) {
+        /* Still inside a line, and the writer is writing (the log grew since its first copy, or
+         * was written to a moment ago: a write stalled half-way): the truncation cut a write that
+         * was going on, and its rest is gone. Keep whole lines only. The last line without newline
+         * of a log that nobody writes to is kept. */
+        if (last_nl > 0 && last_nl < pos && (pos > grown_from || recently(&mtime))) {
                 if (ftruncate(out, last_nl) < 0) {
                         r = -errno;
                         goto out;

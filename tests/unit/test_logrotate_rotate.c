@@ -359,17 +359,46 @@ static void test_copytruncate_moves_content_and_keeps_inode(void **state)
         free(p);
 }
 
+/* Sets the log's mtime SECONDS back. */
+static void log_written_ago(struct t *t, const char *rel, int seconds)
+{
+        char *p = tpath(t->dir, "root/var/log/app"), *q = tpath(p, rel);
+        struct timespec ts[2];
+        clock_gettime(CLOCK_REALTIME, &ts[0]);
+        ts[0].tv_sec -= seconds;
+        ts[1] = ts[0];
+        assert_int_equal(utimensat(AT_FDCWD, q, ts, 0), 0);
+        free(q);
+        free(p);
+}
+
 static void test_copytruncate_keeps_a_last_line_without_newline(void **state)
 {
         struct t *t = *state;
         const char *a = "{\"sets\": {\"app\": {\"paths\": [\"/var/log/app/a.log\"], \"method\": \"copytruncate\","
                         " \"compress\": \"none\", \"size\": 1}}}";
 
-        mklog(t, "a.log", "whole\nno newline yet");     /* no writer: nothing of it is lost */
+        mklog(t, "a.log", "whole\nno newline yet");
+        log_written_ago(t, "a.log", 10);        /* nobody writes to it: nothing of it is lost */
         assert_int_equal(run_recipe(t, a), 0);
         assert_file(t, "a.log.1", "whole\nno newline yet");
         assert_file(t, "a.log", "");
         assert_null(strstr(t->f->logged, "left out"));
+}
+
+static void test_copytruncate_leaves_out_a_line_cut_half_written(void **state)
+{
+        struct t *t = *state;
+        const char *a = "{\"sets\": {\"app\": {\"paths\": [\"/var/log/app/a.log\"], \"method\": \"copytruncate\","
+                        " \"compress\": \"none\", \"size\": 1}}}";
+
+        /* written to a moment ago and ending inside a line: a write(2) stalled half-way, whose
+         * rest the truncation takes */
+        mklog(t, "a.log", "whole\n{\"half\": ");
+        assert_int_equal(run_recipe(t, a), 0);
+        assert_file(t, "a.log.1", "whole\n");
+        assert_file(t, "a.log", "");
+        assert_non_null(strstr(t->f->logged, "its first 9 bytes were left out of a.log.1"));
 }
 
 static void test_symlinked_log_is_refused(void **state)
@@ -703,6 +732,7 @@ int main(void)
                 T(test_unknown_owner_is_found_before_renaming),
                 T(test_copytruncate_moves_content_and_keeps_inode),
                 T(test_copytruncate_keeps_a_last_line_without_newline),
+                T(test_copytruncate_leaves_out_a_line_cut_half_written),
                 T(test_symlinked_log_is_refused),
                 T(test_insecure_parent_is_refused),
                 T(test_missing_log_needs_missingok),
