@@ -289,11 +289,23 @@ out:
         return r;
 }
 
-/* Takes NAME's lock; EXIT_OK, or the exit code to give up with (having said why). */
-static int take_lock(const struct paths *p, const char *name, const char *what, struct run_lock **ret)
+static void new_run_id(char id_ret[static SD_ID128_STRING_MAX])
+{
+        sd_id128_t id;
+
+        if (sd_id128_randomize(&id) < 0)
+                memset(&id, 0, sizeof(id));
+        sd_id128_to_string(id, id_ret);
+}
+
+/* What a run and a recovery start with: takes NAME's lock (EXIT_LOCKED, saying WHAT, while a run
+ * holds it), names a new run in REC and makes the recipe's state directory. On EXIT_OK the caller
+ * releases *RET_LOCK and frees *RET_STATE_DIR; on anything else there is nothing to release. */
+static int begin_recipe(const struct paths *p, const char *name, const char *what, struct run_lock **ret_lock,
+                        struct run_record *rec, char **ret_state_dir)
 {
         pid_t holder = 0;
-        int r = run_lock_acquire(p->run_dir, name, ret, &holder);
+        int r = run_lock_acquire(p->run_dir, name, ret_lock, &holder);
 
         if (r == -EBUSY) {
                 if (holder > 0)
@@ -306,16 +318,14 @@ static int take_lock(const struct paths *p, const char *name, const char *what, 
                 log_error_errno(r, "%s: cannot take the lock in %s: %s", name, p->run_dir, strerror(-r));
                 return EXIT_RECIPE_FAILED;
         }
+        new_run_id(rec->run_id);
+        snprintf(rec->recipe, sizeof(rec->recipe), "%s", name);
+        if (recipe_state_dir(p, name, ret_state_dir) < 0) {
+                run_lock_release(*ret_lock);
+                *ret_lock = NULL;
+                return EXIT_RECIPE_FAILED;
+        }
         return EXIT_OK;
-}
-
-static void new_run_id(char id_ret[static SD_ID128_STRING_MAX])
-{
-        sd_id128_t id;
-
-        if (sd_id128_randomize(&id) < 0)
-                memset(&id, 0, sizeof(id));
-        sd_id128_to_string(id, id_ret);
 }
 
 static int run_one(const struct paths *p, struct attrs *a, const struct plugin *pl, const struct run_options *o)
@@ -327,17 +337,12 @@ static int run_one(const struct paths *p, struct attrs *a, const struct plugin *
         json_object *v;
         int r, exit_code;
 
-        exit_code = take_lock(p, name, "not started", &lock);
+        exit_code = begin_recipe(p, name, "not started", &lock, &rec, &state_dir);
         if (exit_code != EXIT_OK)
                 return exit_code;
         exit_code = EXIT_RECIPE_FAILED;
-        new_run_id(rec.run_id);
-        snprintf(rec.recipe, sizeof(rec.recipe), "%s", name);
         rec.dry_run = o->dry_run;
         rec.start_usec = now_realtime_usec();
-        if (recipe_state_dir(p, name, &state_dir) < 0)
-                goto out;
-
         log_say("%s: %s (run %.8s)", name, o->dry_run ? "planning (dry run)" : "running", rec.run_id);
         log_set_context(name, rec.run_id);
         run_child(pl, a, p, o, state_dir, &rec);
@@ -373,7 +378,6 @@ static int run_one(const struct paths *p, struct attrs *a, const struct plugin *
                 if (report_after_run(attrs_tree(a), p->state_dir, &rec, &rerr) < 0)
                         log_warning("%s: metrics not reported: %s", name, rerr.msg);
         }
-out:
         run_record_clear(&rec);
         run_lock_release(lock);
         free(state_dir);
@@ -393,14 +397,10 @@ static int recover_one(const struct paths *p, struct attrs *a, const struct plug
                 log_debug("%s: nothing to recover (the recipe has no recover step)", name);
                 return EXIT_OK;
         }
-        exit_code = take_lock(p, name, "nothing is recovered while it runs", &lock);
+        exit_code = begin_recipe(p, name, "nothing is recovered while it runs", &lock, &rec, &state_dir);
         if (exit_code != EXIT_OK)
                 return exit_code;
         exit_code = EXIT_RECIPE_FAILED;
-        new_run_id(rec.run_id);
-        snprintf(rec.recipe, sizeof(rec.recipe), "%s", name);
-        if (recipe_state_dir(p, name, &state_dir) < 0)
-                goto out;
         log_set_context(name, rec.run_id);
         run_child(pl, a, p, o, state_dir, &rec);
         log_set_context(NULL, NULL);
@@ -408,7 +408,6 @@ static int recover_one(const struct paths *p, struct attrs *a, const struct plug
                 exit_code = EXIT_OK;
         else
                 log_error("%s: recover FAILED: %s", name, rec.error ? rec.error : "unknown error");
-out:
         run_record_clear(&rec);
         run_lock_release(lock);
         free(state_dir);

@@ -562,7 +562,7 @@ static int copytruncate(struct lr_run *run, const char *log, const char *dst, ui
 {
         char *tmp = join3(dst, LR_TMP_SUFFIX, ""), *buf = malloc(LR_COPY_BUFSIZE), copied[32];
         int in = -1, out = -1, r;
-        bool tmp_made = false, rt;
+        bool tmp_made = false, rt, writing = false;
         off_t pos = 0, last_nl = 0, limit = 0, prev = -1, grown_from;
         struct stat st;
         struct timespec mtime = { 0 };
@@ -625,7 +625,10 @@ static int copytruncate(struct lr_run *run, const char *log, const char *dst, ui
          * busy machine, being preempted between them is what loses lines. Bounded: what the log
          * holds now and one buffer more. A pass that ends inside a line has most often read a
          * write(2) still going on (a read sees it page by page): wait for it a little and pass
-         * again, LR_FINAL_TRIES times at most, so that the truncation falls between two lines. */
+         * again, LR_FINAL_TRIES times at most, so that the truncation falls between two lines.
+         * The writer is writing if the log grew since its first copy or was written to a moment
+         * ago (a write stalled half-way); the unfinished last line of a log nobody writes to is
+         * not waited for. */
         for (int try = 1;; try++) {
                 rt = sched_getscheduler(0) == SCHED_OTHER &&
                      sched_setscheduler(0, SCHED_FIFO, &(struct sched_param){ .sched_priority = 1 }) == 0;
@@ -633,7 +636,8 @@ static int copytruncate(struct lr_run *run, const char *log, const char *dst, ui
                 r = copy_limit(in, LR_COPY_BUFSIZE, &limit, &mtime);
                 if (r >= 0)
                         r = copy_more(in, out, &pos, limit, buf, &last_nl);
-                if (r >= 0 && (last_nl == pos || try == LR_FINAL_TRIES)) {
+                writing = pos > grown_from || recently(&mtime);
+                if (r >= 0 && (last_nl == pos || !writing || try == LR_FINAL_TRIES)) {
                         if (ftruncate(in, 0) < 0)
                                 r = -errno;
                         else
@@ -648,11 +652,9 @@ static int copytruncate(struct lr_run *run, const char *log, const char *dst, ui
         }
         if (r < 0)
                 goto out;
-        /* Still inside a line, and the writer is writing (the log grew since its first copy, or
-         * was written to a moment ago: a write stalled half-way): the truncation cut a write that
-         * was going on, and its rest is gone. Keep whole lines only. The last line without newline
-         * of a log that nobody writes to is kept. */
-        if (last_nl > 0 && last_nl < pos && (pos > grown_from || recently(&mtime))) {
+        /* Still inside a line, and the writer is writing: the truncation cut a write that was
+         * going on, and its rest is gone. Keep whole lines only. */
+        if (writing && last_nl > 0 && last_nl < pos) {
                 if (ftruncate(out, last_nl) < 0) {
                         r = -errno;
                         goto out;
