@@ -9,6 +9,14 @@
 
 #include "error.h"
 
+/* opsagent's exit status (documented in opsagent(8)). */
+enum {
+        EXIT_OK = 0,
+        EXIT_RECIPE_FAILED = 1,   /* a recipe failed, or the run was interrupted */
+        EXIT_USAGE = 2,           /* usage or configuration error: nothing was run */
+        EXIT_LOCKED = 3,          /* another run of a recipe held its lock */
+};
+
 #define CLI_MAX_RECIPES 64
 #define CLI_MAX_EXTRA_JSON 16
 

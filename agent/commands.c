@@ -10,6 +10,7 @@
 #include "layers.h"
 #include "log.h"
 #include "records.h"
+#include "report.h"
 #include "runner.h"
 #include "timeutil.h"
 
@@ -161,10 +162,34 @@ static int load_selected(const struct cli *c, bool enabled_only, struct node *n,
         return 0;
 }
 
+/* After each run: its metrics to CloudWatch (a failure to report never changes the run's
+ * outcome). */
+static void report_run(void *userdata, struct attrs *a, const struct paths *p, const struct run_record *rec)
+{
+        struct error err = ERROR_INIT;
+
+        (void)userdata;
+        if (report_after_run(attrs_tree(a), p->state_dir, rec, &err) < 0)
+                log_warning("%s: metrics not reported: %s", rec->recipe, err.msg);
+}
+
+int commands_run_recipes(const struct paths *p, struct attrs *a, const struct plugin *const *sel, size_t n_sel,
+                         bool dry_run, bool recover, bool report)
+{
+        struct run_options o = { .dry_run = dry_run, .recover = recover };
+        struct runner_summary sum;
+
+        if (report && !recover)
+                o.after_run = report_run;
+        runner_run(p, a, sel, n_sel, &o, &sum);
+        if (sum.failed > 0 || sum.interrupted)
+                return EXIT_RECIPE_FAILED;
+        return sum.locked > 0 ? EXIT_LOCKED : EXIT_OK;
+}
+
 int cmd_run(const struct cli *c)
 {
         const struct plugin *selected[PLUGIN_MAX];
-        struct run_options o = { .dry_run = c->dry_run, .no_report = c->no_report };
         struct error err = ERROR_INIT;
         struct node n;
         size_t n_sel;
@@ -187,7 +212,7 @@ int cmd_run(const struct cli *c)
                 node_free(&n);
                 return EXIT_USAGE;
         }
-        r = runner_run(&n.paths, n.attrs, selected, n_sel, &o);
+        r = commands_run_recipes(&n.paths, n.attrs, selected, n_sel, c->dry_run, false, !c->no_report);
         node_free(&n);
         return r;
 }
@@ -195,7 +220,6 @@ int cmd_run(const struct cli *c)
 int cmd_recover(const struct cli *c)
 {
         const struct plugin *selected[PLUGIN_MAX];
-        struct run_options o = { .dry_run = c->dry_run, .no_report = true, .recover = true };
         struct node n;
         size_t n_sel;
         int r;
@@ -204,7 +228,7 @@ int cmd_recover(const struct cli *c)
          * after the recipe was turned off. */
         if (load_selected(c, false, &n, selected, &n_sel) < 0)
                 return EXIT_USAGE;
-        r = runner_run(&n.paths, n.attrs, selected, n_sel, &o);
+        r = commands_run_recipes(&n.paths, n.attrs, selected, n_sel, c->dry_run, true, false);
         node_free(&n);
         return r;
 }
@@ -366,5 +390,60 @@ int cmd_history(const struct cli *c)
         }
         records_free(recs, n);
         paths_free(&p);
+        return EXIT_OK;
+}
+
+int cmd_report(const struct cli *c)
+{
+        const struct plugin *none[1] = { NULL };
+        const char *recipes[REPORT_MAX_RECIPES];
+        struct error err = ERROR_INIT;
+        enum report_outcome o = REPORT_DISABLED;
+        json_object *enabled;
+        struct node n;
+        size_t nr = 0;
+        int r;
+
+        if (node_load(c, &n) < 0)
+                return EXIT_USAGE;
+        /* The core sections only: a recipe's bad attribute must not silence the heartbeat. */
+        r = layers_validate(n.attrs, &n.plugins, none, 0, &err);
+        if (r < 0) {
+                log_error("%s", err.msg);
+                node_free(&n);
+                return EXIT_USAGE;
+        }
+        /* Every recipe opsagent.recipes enables, installed or not: a job that was removed
+         * but is still wanted must show up as not succeeding. */
+        enabled = attrs_get(n.attrs, "opsagent.recipes");
+        if (enabled && json_object_is_type(enabled, json_type_object)) {
+                json_object_object_foreach(enabled, name, v) {
+                        if (!json_object_is_type(v, json_type_boolean) || !json_object_get_boolean(v))
+                                continue;
+                        if (nr == REPORT_MAX_RECIPES) {
+                                log_warning("more than %d recipes enabled: SecondsSinceLastSuccess is sent for "
+                                            "the first %d only", REPORT_MAX_RECIPES, REPORT_MAX_RECIPES);
+                                break;
+                        }
+                        recipes[nr++] = name;
+                }
+        }
+        r = report_heartbeat(attrs_tree(n.attrs), n.paths.state_dir, n.paths.root, recipes, nr, &o, &err);
+        node_free(&n);
+        if (r < 0) {
+                log_error("report: %s", err.msg);
+                return EXIT_RECIPE_FAILED;
+        }
+        switch (o) {
+        case REPORT_SENT:
+                log_say("heartbeat sent to CloudWatch");
+                break;
+        case REPORT_SPOOLED:
+                log_say("CloudWatch cannot be reached: the heartbeat was kept in the spool");
+                break;
+        case REPORT_DISABLED:
+                log_say("reporting is off (cloudwatch.enabled is false); nothing sent");
+                break;
+        }
         return EXIT_OK;
 }

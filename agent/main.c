@@ -7,8 +7,6 @@
 #include "commands.h"
 #include "log.h"
 #include "logrotate_import.h"
-#include "report.h"
-#include "runner.h"
 #include "setup.h"
 
 const struct command opsagent_commands[] = {

@@ -9,13 +9,10 @@
 
 #include "aws_session.h"
 #include "cloudwatch.h"
-#include "commands.h"
 #include "facts.h"
 #include "fileio.h"
-#include "layers.h"
 #include "log.h"
 #include "report.h"
-#include "runner.h"
 
 const char report_attr_defaults[] =
         "{"
@@ -786,61 +783,6 @@ int report_heartbeat(json_object *attrs, const char *state_dir, const char *root
         }
         json_object_put(a);
         return r;
-}
-
-int cmd_report(const struct cli *c)
-{
-        const struct plugin *none[1] = { NULL };
-        const char *recipes[REPORT_MAX_RECIPES];
-        struct error err = ERROR_INIT;
-        enum report_outcome o = REPORT_DISABLED;
-        json_object *enabled;
-        struct node n;
-        size_t nr = 0;
-        int r;
-
-        if (node_load(c, &n) < 0)
-                return EXIT_USAGE;
-        /* The core sections only: a recipe's bad attribute must not silence the heartbeat. */
-        r = layers_validate(n.attrs, &n.plugins, none, 0, &err);
-        if (r < 0) {
-                log_error("%s", err.msg);
-                node_free(&n);
-                return EXIT_USAGE;
-        }
-        /* Every recipe opsagent.recipes enables, installed or not: a job that was removed
-         * but is still wanted must show up as not succeeding. */
-        enabled = attrs_get(n.attrs, "opsagent.recipes");
-        if (enabled && json_object_is_type(enabled, json_type_object)) {
-                json_object_object_foreach(enabled, name, v) {
-                        if (!json_object_is_type(v, json_type_boolean) || !json_object_get_boolean(v))
-                                continue;
-                        if (nr == REPORT_MAX_RECIPES) {
-                                log_warning("more than %d recipes enabled: SecondsSinceLastSuccess is sent for "
-                                            "the first %d only", REPORT_MAX_RECIPES, REPORT_MAX_RECIPES);
-                                break;
-                        }
-                        recipes[nr++] = name;
-                }
-        }
-        r = report_heartbeat(attrs_tree(n.attrs), n.paths.state_dir, n.paths.root, recipes, nr, &o, &err);
-        node_free(&n);
-        if (r < 0) {
-                log_error("report: %s", err.msg);
-                return EXIT_RECIPE_FAILED;
-        }
-        switch (o) {
-        case REPORT_SENT:
-                log_say("heartbeat sent to CloudWatch");
-                break;
-        case REPORT_SPOOLED:
-                log_say("CloudWatch cannot be reached: the heartbeat was kept in the spool");
-                break;
-        case REPORT_DISABLED:
-                log_say("reporting is off (cloudwatch.enabled is false); nothing sent");
-                break;
-        }
-        return EXIT_OK;
 }
 
 /* ---- the CloudWatch sender ---- */

@@ -133,12 +133,6 @@ int report_heartbeat_with(json_object *attrs, const char *state_dir, const char 
 /* SecondsSinceLastSuccess is sent for at most this many enabled recipes. */
 #define REPORT_MAX_RECIPES 256
 
-struct cli;
-/* `opsagent report`: loads the node like every command, sends the heartbeat. Exit code:
- * 0 sent, spooled or disabled; 1 when CloudWatch refused the data or the spool failed;
- * 2 for a configuration error. */
-int cmd_report(const struct cli *c);
-
 /* The wall clock in milliseconds since the epoch. */
 int64_t report_now_ms(void);
 

@@ -16,7 +16,6 @@
 #include "lock.h"
 #include "log.h"
 #include "records.h"
-#include "report.h"
 #include "runner.h"
 #include "timeutil.h"
 
@@ -298,11 +297,18 @@ static void new_run_id(char id_ret[static SD_ID128_STRING_MAX])
         sd_id128_to_string(id, id_ret);
 }
 
-/* What a run and a recovery start with: takes NAME's lock (EXIT_LOCKED, saying WHAT, while a run
- * holds it), names a new run in REC and makes the recipe's state directory. On EXIT_OK the caller
+/* How one recipe's turn ended. */
+enum turn {
+        TURN_OK,
+        TURN_FAILED,
+        TURN_LOCKED,
+};
+
+/* What a run and a recovery start with: takes NAME's lock (TURN_LOCKED, saying WHAT, while a run
+ * holds it), names a new run in REC and makes the recipe's state directory. On TURN_OK the caller
  * releases *RET_LOCK and frees *RET_STATE_DIR; on anything else there is nothing to release. */
-static int begin_recipe(const struct paths *p, const char *name, const char *what, struct run_lock **ret_lock,
-                        struct run_record *rec, char **ret_state_dir)
+static enum turn begin_recipe(const struct paths *p, const char *name, const char *what, struct run_lock **ret_lock,
+                              struct run_record *rec, char **ret_state_dir)
 {
         pid_t holder = 0;
         int r = run_lock_acquire(p->run_dir, name, ret_lock, &holder);
@@ -312,35 +318,35 @@ static int begin_recipe(const struct paths *p, const char *name, const char *wha
                         log_error("%s: another run holds the lock (pid %d); %s", name, (int)holder, what);
                 else
                         log_error("%s: another run holds the lock; %s", name, what);
-                return EXIT_LOCKED;
+                return TURN_LOCKED;
         }
         if (r < 0) {
                 log_error_errno(r, "%s: cannot take the lock in %s: %s", name, p->run_dir, strerror(-r));
-                return EXIT_RECIPE_FAILED;
+                return TURN_FAILED;
         }
         new_run_id(rec->run_id);
         snprintf(rec->recipe, sizeof(rec->recipe), "%s", name);
         if (recipe_state_dir(p, name, ret_state_dir) < 0) {
                 run_lock_release(*ret_lock);
                 *ret_lock = NULL;
-                return EXIT_RECIPE_FAILED;
+                return TURN_FAILED;
         }
-        return EXIT_OK;
+        return TURN_OK;
 }
 
-static int run_one(const struct paths *p, struct attrs *a, const struct plugin *pl, const struct run_options *o)
+static enum turn run_one(const struct paths *p, struct attrs *a, const struct plugin *pl, const struct run_options *o)
 {
         const char *name = pl->recipe->name;
         struct run_record rec = { 0 };
         struct run_lock *lock = NULL;
         char *state_dir = NULL, dur[32];
+        enum turn t;
         json_object *v;
-        int r, exit_code;
+        int r;
 
-        exit_code = begin_recipe(p, name, "not started", &lock, &rec, &state_dir);
-        if (exit_code != EXIT_OK)
-                return exit_code;
-        exit_code = EXIT_RECIPE_FAILED;
+        t = begin_recipe(p, name, "not started", &lock, &rec, &state_dir);
+        if (t != TURN_OK)
+                return t;
         rec.dry_run = o->dry_run;
         rec.start_usec = now_realtime_usec();
         log_say("%s: %s (run %.8s)", name, o->dry_run ? "planning (dry run)" : "running", rec.run_id);
@@ -351,9 +357,11 @@ static int run_one(const struct paths *p, struct attrs *a, const struct plugin *
         format_duration(rec.end_usec - rec.start_usec, dur, sizeof(dur));
         if (rec.outcome == RUN_SUCCESS) {
                 log_say("%s: %s in %s", name, o->dry_run ? "planned" : "succeeded", dur);
-                exit_code = EXIT_OK;
-        } else
+                t = TURN_OK;
+        } else {
                 log_say("%s: FAILED after %s: %s", name, dur, rec.error ? rec.error : "unknown error");
+                t = TURN_FAILED;
+        }
 
         r = records_write(p->state_dir, &rec);
         if (r < 0)
@@ -372,66 +380,70 @@ static int run_one(const struct paths *p, struct attrs *a, const struct plugin *
                 if (r < 0)
                         log_warning_errno(r, "cannot prune old run records: %s", strerror(-r));
         }
-        if (!o->no_report) {
-                struct error rerr = ERROR_INIT;
-
-                if (report_after_run(attrs_tree(a), p->state_dir, &rec, &rerr) < 0)
-                        log_warning("%s: metrics not reported: %s", name, rerr.msg);
-        }
+        if (o->after_run)
+                o->after_run(o->userdata, a, p, &rec);
         run_record_clear(&rec);
         run_lock_release(lock);
         free(state_dir);
-        return exit_code;
+        return t;
 }
 
 /* One recipe's recover(), in a child like a run, under the recipe's lock; no run record. */
-static int recover_one(const struct paths *p, struct attrs *a, const struct plugin *pl, const struct run_options *o)
+static enum turn recover_one(const struct paths *p, struct attrs *a, const struct plugin *pl,
+                             const struct run_options *o)
 {
         const char *name = pl->recipe->name;
         struct run_record rec = { 0 };
         struct run_lock *lock = NULL;
         char *state_dir = NULL;
-        int exit_code;
+        enum turn t;
 
         if (!plugin_recover(pl)) {
                 log_debug("%s: nothing to recover (the recipe has no recover step)", name);
-                return EXIT_OK;
+                return TURN_OK;
         }
-        exit_code = begin_recipe(p, name, "nothing is recovered while it runs", &lock, &rec, &state_dir);
-        if (exit_code != EXIT_OK)
-                return exit_code;
-        exit_code = EXIT_RECIPE_FAILED;
+        t = begin_recipe(p, name, "nothing is recovered while it runs", &lock, &rec, &state_dir);
+        if (t != TURN_OK)
+                return t;
         log_set_context(name, rec.run_id);
         run_child(pl, a, p, o, state_dir, &rec);
         log_set_context(NULL, NULL);
         if (rec.outcome == RUN_SUCCESS)
-                exit_code = EXIT_OK;
-        else
+                t = TURN_OK;
+        else {
                 log_error("%s: recover FAILED: %s", name, rec.error ? rec.error : "unknown error");
+                t = TURN_FAILED;
+        }
         run_record_clear(&rec);
         run_lock_release(lock);
         free(state_dir);
-        return exit_code;
+        return t;
 }
 
-int runner_run(const struct paths *p, struct attrs *a, const struct plugin *const *recipes, size_t n,
-               const struct run_options *o)
+void runner_run(const struct paths *p, struct attrs *a, const struct plugin *const *recipes, size_t n,
+                const struct run_options *o, struct runner_summary *ret)
 {
         struct sigaction sa = { .sa_handler = on_signal }, old_int, old_term;
-        bool any_failed = false, any_locked = false;
+        struct runner_summary sum = { 0 };
 
         sigemptyset(&sa.sa_mask);
         sigaction(SIGINT, &sa, &old_int);
         sigaction(SIGTERM, &sa, &old_term);
         for (size_t i = 0; i < n && !interrupted; i++) {
-                int code = o->recover ? recover_one(p, a, recipes[i], o) : run_one(p, a, recipes[i], o);
-
-                any_failed = any_failed || code == EXIT_RECIPE_FAILED;
-                any_locked = any_locked || code == EXIT_LOCKED;
+                switch (o->recover ? recover_one(p, a, recipes[i], o) : run_one(p, a, recipes[i], o)) {
+                case TURN_OK:
+                        sum.succeeded++;
+                        break;
+                case TURN_FAILED:
+                        sum.failed++;
+                        break;
+                case TURN_LOCKED:
+                        sum.locked++;
+                        break;
+                }
         }
         sigaction(SIGINT, &old_int, NULL);
         sigaction(SIGTERM, &old_term, NULL);
-        if (any_failed || interrupted)
-                return EXIT_RECIPE_FAILED;
-        return any_locked ? EXIT_LOCKED : EXIT_OK;
+        sum.interrupted = interrupted != 0;
+        *ret = sum;
 }

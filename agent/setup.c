@@ -11,7 +11,7 @@
 #include "layers.h"
 #include "log.h"
 #include "paths.h"
-#include "runner.h"
+#include "commands.h"
 #include "setup.h"
 #include "systemd.h"
 
@@ -246,7 +246,6 @@ static int apply_units(const struct setup_unit *plan, size_t n, bool dry_run, co
 
 int cmd_setup(const struct cli *c)
 {
-        struct run_options o = { .dry_run = c->dry_run, .no_report = c->no_report };
         struct error err = ERROR_INIT;
         struct paths p = { 0 };
         struct plugin_set plugins = { 0 };
@@ -305,7 +304,7 @@ int cmd_setup(const struct cli *c)
         exit_code = EXIT_OK;
         n_sel = setup_select_recipes(a, &plugins, selected);
         if (n_sel > 0)
-                exit_code = runner_run(&p, a, selected, n_sel, &o);
+                exit_code = commands_run_recipes(&p, a, selected, n_sel, c->dry_run, false, !c->no_report);
 
         r = apply_units(plan, n_plan, c->dry_run, p.root, &n_changed);
         if (r < 0 && exit_code == EXIT_OK)
