@@ -11,7 +11,7 @@ agent_libopsagent_la_SOURCES += \
 	agent/ec2.c agent/ec2.h \
 	agent/cloudwatch.c agent/cloudwatch.h \
 	agent/facts.c agent/facts.h \
-	agent/ctx_aws.c
+	agent/ctx_aws.c agent/ctx_aws.h
 
 aws_unit_tests = tests/unit/test_sigv4 tests/unit/test_xml tests/unit/test_retry tests/unit/test_credentials \
 	tests/unit/test_query tests/unit/test_ec2 tests/unit/test_http tests/unit/test_imds tests/unit/test_facts

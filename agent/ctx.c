@@ -339,7 +339,7 @@ void ctx_setup(struct ctx_core *core, const struct opsagent_recipe *recipe, json
         core->pub.log_dir = NULL;
         core->pub.dry_run = dry_run;
         core->pub.ops = &ctx_ops;
-        core->pub.aws = &ctx_aws_ops;
+        core->pub.aws = NULL;
         core->pub.core = core;
 }
 
@@ -350,7 +350,8 @@ const char *ctx_fail_reason(struct ctx_core *core)
 
 void ctx_done(struct ctx_core *core)
 {
-        ctx_aws_done(core);
+        if (core->on_done)
+                core->on_done(core);
         free(core->fail_reason);
         core->fail_reason = NULL;
 }

@@ -9,6 +9,7 @@
 #include "opsagent/recipe.h"
 
 struct aws_session;   /* agent/aws_session.h: credentials, signing, the Query client */
+struct ctx_core;
 
 struct ctx_core {
         struct opsagent_ctx pub;
@@ -19,8 +20,9 @@ struct ctx_core {
         int events_fd;              /* pipe to the parent: metrics, failure reason */
         uint64_t deadline_usec;     /* CLOCK_MONOTONIC; 0 = no budget */
         char *fail_reason;          /* first failure recorded with ctx_fail() */
-        struct aws_session *aws;    /* created on first AWS call, freed by ctx_done() */
+        struct aws_session *aws;    /* the AWS half's session (agent/ctx_aws.h), may be NULL */
         struct opsagent_aws_error aws_error; /* last AWS failure (ctx->aws->last_error) */
+        void (*on_done)(struct ctx_core *core); /* set by a half attached to the context; may be NULL */
 };
 
 static inline struct ctx_core *ctx_core_of(struct opsagent_ctx *c)
@@ -29,18 +31,14 @@ static inline struct ctx_core *ctx_core_of(struct opsagent_ctx *c)
 }
 
 /* Fills CORE (caller-allocated) for one run of RECIPE. ATTRS is the whole merged tree; every
- * string must outlive the run. ctx->aws is set when the agent has AWS support. */
+ * string must outlive the run. ctx->aws stays NULL until an AWS half is attached
+ * (ctx_aws_attach() in agent/ctx_aws.h). */
 void ctx_setup(struct ctx_core *core, const struct opsagent_recipe *recipe, json_object *attrs, const char *run_id,
                const char *root, const char *state_dir, const char *agent_state_dir, bool dry_run,
                uint64_t deadline_usec, int events_fd);
 /* The reasons recorded with ctx_fail(), joined ("; "), or NULL. Owned by CORE. */
 const char *ctx_fail_reason(struct ctx_core *core);
-/* Frees what the context allocated during the run. */
+/* Frees what the context (and any half attached to it) allocated during the run. */
 void ctx_done(struct ctx_core *core);
-
-/* The AWS half of the context (agent/ctx_aws.c). */
-extern const struct opsagent_aws_ops ctx_aws_ops;
-/* Frees what the AWS half created for this context (the session). */
-void ctx_aws_done(struct ctx_core *core);
 
 #endif

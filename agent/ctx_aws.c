@@ -5,7 +5,7 @@
 #include <string.h>
 
 #include "aws_session.h"
-#include "ctx.h"
+#include "ctx_aws.h"
 #include "ec2.h"
 #include "log.h"
 
@@ -164,7 +164,7 @@ static int op_create_tags(struct opsagent_ctx *ctx, const char *const *resource_
         return done(ctx, "CreateTags", ec2_create_tags(s, resource_ids, tags, n_tags));
 }
 
-const struct opsagent_aws_ops ctx_aws_ops = {
+static const struct opsagent_aws_ops ctx_aws_ops = {
         .size = sizeof(struct opsagent_aws_ops),
         .last_error = op_last_error,
         .ec2_describe_instance = op_describe_instance,
@@ -180,10 +180,14 @@ const struct opsagent_aws_ops ctx_aws_ops = {
         .ec2_create_tags = op_create_tags,
 };
 
-void ctx_aws_done(struct ctx_core *core)
+static void ctx_aws_done(struct ctx_core *core)
 {
-        if (!core)
-                return;
         aws_session_free(core->aws);
         core->aws = NULL;
+}
+
+void ctx_aws_attach(struct ctx_core *core)
+{
+        core->pub.aws = &ctx_aws_ops;
+        core->on_done = ctx_aws_done;
 }

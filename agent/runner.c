@@ -10,7 +10,7 @@
 #include <systemd/sd-id128.h>
 
 #include "buf.h"
-#include "ctx.h"
+#include "ctx_aws.h"
 #include "fileio.h"
 #include "jsonutil.h"
 #include "lock.h"
@@ -60,6 +60,7 @@ static void child_main(const struct plugin *pl, int (*entry)(struct opsagent_ctx
         signal(SIGPIPE, SIG_DFL);
         log_set_context(pl->recipe->name, run_id);
         ctx_setup(&core, pl->recipe, attrs_tree(a), run_id, p->root, state_dir, p->state_dir, dry_run, deadline, fd);
+        ctx_aws_attach(&core);
         r = entry(&core.pub);
         if (r < 0 && !ctx_fail_reason(&core)) {
                 json_object *ev = json_object_new_object();

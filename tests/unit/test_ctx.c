@@ -12,7 +12,7 @@
 #include <unistd.h>
 #include <cmocka.h>
 
-#include "ctx.h"
+#include "ctx_aws.h"
 #include "fileio.h"
 #include "jsonutil.h"
 #include "testdir.h"
@@ -34,6 +34,7 @@ static int setup(void **state)
                                          "attrs", &f->attrs, NULL),
                          0);
         ctx_setup(&f->core, &r, f->attrs, "run1", f->dir, f->dir, f->dir, false, 0, -1);
+        ctx_aws_attach(&f->core);
         *state = f;
         return 0;
 }
