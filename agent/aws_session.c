@@ -7,40 +7,8 @@
 #include "aws_session.h"
 #include "http.h"
 #include "imds.h"
+#include "jsonutil.h"
 #include "log.h"
-
-json_object *aws_attr_path(json_object *attrs, const char *path)
-{
-        json_object *cur = attrs;
-        char key[128];
-
-        while (cur && *path) {
-                const char *dot = strchr(path, '.');
-                size_t l = dot ? (size_t)(dot - path) : strlen(path);
-
-                if (l >= sizeof(key) || !json_object_is_type(cur, json_type_object))
-                        return NULL;
-                memcpy(key, path, l);
-                key[l] = '\0';
-                if (!json_object_object_get_ex(cur, key, &cur))
-                        return NULL;
-                path += l;
-                if (*path == '.')
-                        path++;
-        }
-        if (cur && json_object_is_type(cur, json_type_null))
-                return NULL;
-        return cur;
-}
-
-static const char *attr_str(json_object *attrs, const char *path)
-{
-        json_object *o = aws_attr_path(attrs, path);
-
-        return o && json_object_is_type(o, json_type_string) && *json_object_get_string(o)
-                       ? json_object_get_string(o)
-                       : NULL;
-}
 
 static const char *env_nonempty(const char *name)
 {
@@ -126,21 +94,21 @@ int aws_session_new(json_object *attrs, json_object *recipe_attrs, struct aws_se
         s = calloc(1, sizeof(*s));
         if (!s)
                 return -ENOMEM;
-        o = aws_attr_path(attrs, "aws.max_attempts");
+        o = json_get_value(attrs, "aws.max_attempts");
         retry_policy_init(&s->retry, o ? (unsigned)json_object_get_int(o) : RETRY_DEFAULT_MAX_ATTEMPTS);
-        o = aws_attr_path(attrs, "aws.parallel_requests");
+        o = json_get_value(attrs, "aws.parallel_requests");
         s->parallel = o ? (unsigned)json_object_get_int(o) : AWS_DEFAULT_PARALLEL;
         if (s->parallel < 1)
                 s->parallel = 1;
         if (s->parallel > AWS_MAX_PARALLEL)
                 s->parallel = AWS_MAX_PARALLEL;
-        o = aws_attr_path(attrs, "aws.snapshots_page_size");
+        o = json_get_value(attrs, "aws.snapshots_page_size");
         s->snapshots_page = o ? (unsigned)json_object_get_int(o) : 500;
         if (s->snapshots_page < 5)
                 s->snapshots_page = 5;
         if (s->snapshots_page > 1000)
                 s->snapshots_page = 1000;
-        o = aws_attr_path(attrs, "aws.timeout_seconds");
+        o = json_get_value(attrs, "aws.timeout_seconds");
         s->timeout_ms = o && json_object_get_int(o) > 0 ? (long)json_object_get_int(o) * 1000L : 30000L;
 
         r = http_client_new(0, &s->http);
@@ -149,7 +117,7 @@ int aws_session_new(json_object *attrs, json_object *recipe_attrs, struct aws_se
         if (!imds_disabled_by_env()) {
                 struct imds_config ic = { 0 };
 
-                o = aws_attr_path(attrs, "aws.imds.allow_v1");
+                o = json_get_value(attrs, "aws.imds.allow_v1");
                 ic.allow_v1 = o && json_object_get_boolean(o);
                 r = imds_new(&ic, &s->imds);
                 if (r < 0)
@@ -158,22 +126,22 @@ int aws_session_new(json_object *attrs, json_object *recipe_attrs, struct aws_se
         s->creds.recipe_attrs = recipe_attrs;
         s->creds.imds = s->imds;
 
-        iid = attr_str(attrs, "aws.instance_id");
+        iid = json_get_nonempty_string(attrs, "aws.instance_id");
         if (!iid)
-                iid = attr_str(attrs, "opsagent.instance.id");
+                iid = json_get_nonempty_string(attrs, "opsagent.instance.id");
         if (iid && !(s->instance_id = strdup(iid))) {
                 r = -ENOMEM;
                 goto fail;
         }
 
         /* Region: aws.region, AWS_REGION, AWS_DEFAULT_REGION, the instance's, IMDS. */
-        region = attr_str(attrs, "aws.region");
+        region = json_get_nonempty_string(attrs, "aws.region");
         if (!region)
                 region = env_nonempty("AWS_REGION");
         if (!region)
                 region = env_nonempty("AWS_DEFAULT_REGION");
         if (!region)
-                region = attr_str(attrs, "opsagent.instance.region");
+                region = json_get_nonempty_string(attrs, "opsagent.instance.region");
         if (!region && s->imds) {
                 r = imds_get(s->imds, "/latest/meta-data/placement/region", &imds_region, err);
                 if (r < 0 && r != -ENOENT)

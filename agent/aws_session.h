@@ -73,9 +73,6 @@ int aws_session_set_config_dir(struct aws_session *s, const char *dir);
 /* The IMDS client, created on first use; NULL (with err set) when metadata is disabled. */
 struct imds *aws_session_imds(struct aws_session *s, struct error *err);
 
-/* The attribute at dotted PATH of ATTRS, or NULL. Borrowed. */
-json_object *aws_attr_path(json_object *attrs, const char *path);
-
 /* Negative errno for an AWS error code (see opsagent/aws.h for the mapping). */
 int aws_errno_for_code(const char *code, long http_status);
 

@@ -6,6 +6,8 @@
 #include <stdarg.h>
 #include <stddef.h>
 
+/* The members are the API's own (as curl's DYNBUF.md says of its members): read them through
+ * buf_str() and buf_len(), change them only through the functions below. */
 struct buf {
         char *data;     /* always NUL-terminated when len > 0 or after buf_str() */
         size_t len;
@@ -26,6 +28,12 @@ const char *buf_str(struct buf *b);
 /* Hands the contents to the caller (caller frees; never NULL unless ENOMEM) and resets b. */
 char *buf_steal(struct buf *b);
 void buf_reset(struct buf *b);  /* keeps the allocation */
+/* Cuts the contents back to their first LEN bytes (LEN larger than the length: no change). */
+void buf_truncate(struct buf *b, size_t len);
+static inline size_t buf_len(const struct buf *b)
+{
+        return b->len;
+}
 void buf_free(struct buf *b);
 
 #endif

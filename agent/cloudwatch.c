@@ -9,31 +9,31 @@
 #include "query.h"
 #include "xml.h"
 
-static int check_datum(const struct cw_datum *d, size_t i, struct error *err)
+static int check_datum(const struct metric *d, size_t i, struct error *err)
 {
         if (!d->name || !*d->name)
                 return error_set(err, -EINVAL, "PutMetricData: datum %zu has no metric name", i);
-        if (strlen(d->name) > CW_MAX_NAME)
+        if (strlen(d->name) > METRIC_NAME_MAX)
                 return error_set(err, -EINVAL, "PutMetricData: metric name of datum %zu is longer than %d", i,
-                                 CW_MAX_NAME);
+                                 METRIC_NAME_MAX);
         if (!isfinite(d->value))
                 return error_set(err, -EINVAL, "PutMetricData: metric %s has a value that is not a finite number",
                                  d->name);
-        if (d->n_dims > CW_MAX_DIMENSIONS)
+        if (d->n_dims > METRIC_MAX_DIMS)
                 return error_set(err, -EINVAL, "PutMetricData: metric %s has %zu dimensions, at most %d allowed",
-                                 d->name, d->n_dims, CW_MAX_DIMENSIONS);
+                                 d->name, d->n_dims, METRIC_MAX_DIMS);
         for (size_t k = 0; k < d->n_dims; k++) {
                 if (!d->dims[k].name || !*d->dims[k].name || !d->dims[k].value || !*d->dims[k].value)
                         return error_set(err, -EINVAL, "PutMetricData: metric %s has an empty dimension", d->name);
-                if (strlen(d->dims[k].name) > CW_MAX_NAME || strlen(d->dims[k].value) > CW_MAX_NAME)
+                if (strlen(d->dims[k].name) > METRIC_NAME_MAX || strlen(d->dims[k].value) > METRIC_NAME_MAX)
                         return error_set(err, -EINVAL, "PutMetricData: metric %s has a dimension longer than %d",
-                                         d->name, CW_MAX_NAME);
+                                         d->name, METRIC_NAME_MAX);
         }
         return 0;
 }
 
 /* Appends datum D as member M of a request. */
-static int add_datum(struct query_request *q, const struct cw_datum *d, size_t m)
+static int add_datum(struct query_request *q, const struct metric *d, size_t m)
 {
         char v[64];
         int r;
@@ -63,83 +63,57 @@ static int add_datum(struct query_request *q, const struct cw_datum *d, size_t m
         return r;
 }
 
-static int send_batch(struct aws_session *s, struct query_request *q, struct error *err)
+/* One request for the whole of B (a piece metric_batch_split() made). */
+static int put_one(struct aws_session *s, const struct metric_batch *b, struct error *err)
 {
+        struct query_request q;
         struct xml_node *doc = NULL;
         struct opsagent_aws_error e = { 0 };
         int r;
 
-        r = query_call(s, q, &doc, &e);
+        r = query_request_init(&q, AWS_SERVICE_CLOUDWATCH, "PutMetricData");
+        if (r >= 0)
+                r = query_add(&q, "Namespace", b->namespace_);
+        for (size_t i = 0; i < b->n && r >= 0; i++)
+                r = add_datum(&q, &b->items[i], i + 1);
+        if (r >= 0 && query_body_length(&q) > METRIC_MAX_REQUEST_BYTES)
+                r = -E2BIG;
+        if (r < 0) {
+                query_request_clear(&q);
+                return error_set(err, r, "PutMetricData: cannot build the request for %zu datums: %s", b->n,
+                                 strerror(-r));
+        }
+        q.gzip = true;
+        r = query_call(s, &q, &doc, &e);
         xml_free(doc);
+        query_request_clear(&q);
         if (r < 0)
                 return error_set(err, r, "PutMetricData: %s: %s (request id %s)", e.code, e.message,
                                  e.request_id[0] ? e.request_id : "unknown");
         return 0;
 }
 
-int cloudwatch_put_metric_data(struct aws_session *s, const char *namespace_, const struct cw_datum *data,
-                               size_t n, struct error *err)
+int cloudwatch_put_metric_data(struct aws_session *s, const struct metric_batch *b, struct error *err)
 {
-        struct query_request q;
-        bool open = false;
-        size_t in_batch = 0;
-        int r = 0;
+        const char *ns = b->namespace_;
+        struct metric_batch *pieces = NULL;
+        size_t n = 0;
+        int r;
 
-        if (!namespace_ || !*namespace_ || strlen(namespace_) > CW_MAX_NAME || strncmp(namespace_, "AWS/", 4) == 0)
-                return error_set(err, -EINVAL, "PutMetricData: namespace \"%s\" is not allowed",
-                                 namespace_ ? namespace_ : "");
-        for (size_t i = 0; i < n; i++) {
-                r = check_datum(&data[i], i, err);
+        if (!ns || !*ns || strlen(ns) > METRIC_NAME_MAX || strncmp(ns, "AWS/", 4) == 0)
+                return error_set(err, -EINVAL, "PutMetricData: namespace \"%s\" is not allowed", ns ? ns : "");
+        for (size_t i = 0; i < b->n; i++) {
+                r = check_datum(&b->items[i], i, err);
                 if (r < 0)
                         return r;
         }
-        for (size_t i = 0; i < n; i++) {
-                size_t before;
-
-                if (!open) {
-                        r = query_request_init(&q, AWS_SERVICE_CLOUDWATCH, "PutMetricData");
-                        if (r >= 0)
-                                r = query_add(&q, "Namespace", namespace_);
-                        if (r < 0)
-                                goto fail;
-                        q.gzip = true;
-                        open = true;
-                        in_batch = 0;
-                }
-                before = q.params.len;
-                r = add_datum(&q, &data[i], in_batch + 1);
-                if (r >= 0 && q.params.len > CW_MAX_REQUEST_BYTES)
-                        r = -E2BIG;
-                if (r == -E2BIG && in_batch > 0) {
-                        /* This datum starts the next request. */
-                        q.params.len = before;
-                        q.params.data[before] = '\0';
-                        r = send_batch(s, &q, err);
-                        query_request_clear(&q);
-                        open = false;
-                        if (r < 0)
-                                return r;
-                        i--;
-                        continue;
-                }
-                if (r < 0)
-                        goto fail;
-                in_batch++;
-                if (in_batch == CW_MAX_DATUMS_PER_REQUEST) {
-                        r = send_batch(s, &q, err);
-                        query_request_clear(&q);
-                        open = false;
-                        if (r < 0)
-                                return r;
-                }
-        }
-        if (open) {
-                r = send_batch(s, &q, err);
-                query_request_clear(&q);
-        }
+        r = metric_batch_split(b, &pieces, &n);
+        if (r < 0)
+                return error_set(err, r, "PutMetricData: %s", strerror(-r));
+        for (size_t i = 0; i < n && r >= 0; i++)
+                r = put_one(s, &pieces[i], err);
+        for (size_t i = 0; i < n; i++)
+                metric_batch_free(&pieces[i]);
+        free(pieces);
         return r;
-fail:
-        if (open)
-                query_request_clear(&q);
-        return error_set(err, r, "PutMetricData: cannot build the request: %s", strerror(-r));
 }

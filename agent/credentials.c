@@ -8,6 +8,7 @@
 #include "credentials.h"
 #include "fileio.h"
 #include "imds.h"
+#include "jsonutil.h"
 #include "log.h"
 
 #define KEY_FILE_MAX (4 * 1024 * 1024)
@@ -127,15 +128,6 @@ out:
         return r;
 }
 
-static const char *attr_string(json_object *o, const char *key)
-{
-        json_object *v;
-
-        if (!o || !json_object_object_get_ex(o, key, &v) || !json_object_is_type(v, json_type_string))
-                return NULL;
-        return json_object_get_string(v);
-}
-
 static bool file_contains(const char *path, const char *needle)
 {
         char *text = NULL;
@@ -240,8 +232,8 @@ int credentials_get(struct credentials_provider *p, const struct aws_credentials
                 }
         }
         /* 1. The recipe's own keys. */
-        key = attr_string(p->recipe_attrs, "aws_key");
-        secret = attr_string(p->recipe_attrs, "aws_secret");
+        key = json_get_string(p->recipe_attrs, "aws_key");
+        secret = json_get_string(p->recipe_attrs, "aws_secret");
         if (secret && *secret)
                 log_register_secret(secret);
         if ((key && *key) || (secret && *secret)) {

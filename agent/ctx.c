@@ -15,6 +15,7 @@
 #include "fileio.h"
 #include "jsonutil.h"
 #include "log.h"
+#include "metric.h"
 #include "spawn.h"
 #include "systemd.h"
 #include "textdiff.h"
@@ -119,30 +120,25 @@ static int op_failv(struct opsagent_ctx *c, int error, const char *fmt, va_list 
 static int op_metric(struct opsagent_ctx *c, const char *name, double value, const char *unit)
 {
         struct ctx_core *core = ctx_core_of(c);
-        json_object *ev, *m;
-        struct timespec ts;
+        struct metric m = { .name = (char *)name, .unit = (char *)(unit && *unit ? unit : "None"), .value = value };
+        json_object *ev, *mj = NULL;
+        int r;
 
-        if (!name || !*name || strlen(name) > 255)
+        if (!name || !*name || strlen(name) > METRIC_NAME_MAX)
                 return log_warning_errno(EINVAL, "metric without a valid name ignored");
         if (!isfinite(value))
                 return log_warning_errno(EINVAL, "metric %s: value is not a finite number; ignored", name);
-        clock_gettime(CLOCK_REALTIME, &ts);
+        m.timestamp_ms = now_realtime_usec() / 1000;
         ev = json_object_new_object();
-        m = json_object_new_object();
-        if (!ev || !m) {
-                json_object_put(ev);
-                json_object_put(m);
+        if (!ev)
                 return -ENOMEM;
-        }
-        json_object_object_add(m, "name", json_object_new_string(name));
-        json_object_object_add(m, "value", json_object_new_double(value));
-        json_object_object_add(m, "unit", json_object_new_string(unit && *unit ? unit : "None"));
-        json_object_object_add(m, "timestamp",
-                               json_object_new_int64((int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000));
-        json_object_object_add(ev, "metric", m);
-        send_event(core, ev);
+        r = metric_to_json(&m, &mj);
+        if (r >= 0)
+                r = json_add(ev, "metric", mj);
+        if (r >= 0)
+                send_event(core, ev);
         json_object_put(ev);
-        return 0;
+        return r;
 }
 
 static char *op_path(struct opsagent_ctx *c, const char *path)

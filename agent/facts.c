@@ -6,41 +6,8 @@
 #include "aws_session.h"
 #include "facts.h"
 #include "imds.h"
+#include "jsonutil.h"
 #include "log.h"
-
-static int put_string(json_object *o, const char *key, const char *value)
-{
-        json_object *v;
-
-        if (!value)
-                return 0;
-        v = json_object_new_string(value);
-        if (!v)
-                return -ENOMEM;
-        if (json_object_object_add(o, key, v) < 0) {
-                json_object_put(v);
-                return -ENOMEM;
-        }
-        return 0;
-}
-
-static const char *attr_str(json_object *attrs, const char *path)
-{
-        json_object *o = aws_attr_path(attrs, path);
-
-        return o && json_object_is_type(o, json_type_string) && *json_object_get_string(o)
-                       ? json_object_get_string(o)
-                       : NULL;
-}
-
-static const char *json_str(json_object *o, const char *key)
-{
-        json_object *v;
-
-        return o && json_object_object_get_ex(o, key, &v) && json_object_is_type(v, json_type_string)
-                       ? json_object_get_string(v)
-                       : NULL;
-}
 
 static void chomp(char *s)
 {
@@ -56,10 +23,10 @@ static int load_disabled(json_object *attrs, json_object *facts)
         int r;
 
         if (!region || !*region)
-                region = attr_str(attrs, "aws.region");
-        r = put_string(facts, "region", region);
+                region = json_get_nonempty_string(attrs, "aws.region");
+        r = json_add_string(facts, "region", region);
         if (r >= 0)
-                r = put_string(facts, "id", attr_str(attrs, "aws.instance_id"));
+                r = json_add_string(facts, "id", json_get_nonempty_string(attrs, "aws.instance_id"));
         return r;
 }
 
@@ -90,7 +57,7 @@ static int load_block_devices(struct imds *m, json_object *facts, struct error *
                 if (r < 0)
                         goto out;
                 chomp(dev);
-                r = put_string(bd, name, dev);
+                r = json_add_string(bd, name, dev);
                 free(dev);
                 if (r < 0)
                         goto out;
@@ -125,7 +92,7 @@ int instance_facts_load(json_object *attrs, json_object **ret_facts, char **ret_
                         goto out;
                 goto done;
         }
-        o = aws_attr_path(attrs, "aws.imds.allow_v1");
+        o = json_get_value(attrs, "aws.imds.allow_v1");
         ic.allow_v1 = o && json_object_get_boolean(o);
         r = imds_new(&ic, &m);
         if (r < 0)
@@ -141,21 +108,21 @@ int instance_facts_load(json_object *attrs, json_object **ret_facts, char **ret_
                 r = error_set(err, -EBADMSG, "instance metadata: the identity document is not a JSON object");
                 goto out;
         }
-        r = put_string(facts, "id", json_str(ident, "instanceId"));
+        r = json_add_string(facts, "id", json_get_string(ident, "instanceId"));
         if (r >= 0)
-                r = put_string(facts, "region", json_str(ident, "region"));
+                r = json_add_string(facts, "region", json_get_string(ident, "region"));
         if (r >= 0)
-                r = put_string(facts, "availability_zone", json_str(ident, "availabilityZone"));
+                r = json_add_string(facts, "availability_zone", json_get_string(ident, "availabilityZone"));
         if (r >= 0)
-                r = put_string(facts, "account_id", json_str(ident, "accountId"));
+                r = json_add_string(facts, "account_id", json_get_string(ident, "accountId"));
         if (r >= 0)
-                r = put_string(facts, "instance_type", json_str(ident, "instanceType"));
+                r = json_add_string(facts, "instance_type", json_get_string(ident, "instanceType"));
         if (r < 0)
                 goto out;
         r = imds_get(m, "/latest/meta-data/hostname", &hostname, err);
         if (r >= 0) {
                 chomp(hostname);
-                r = put_string(facts, "hostname", hostname);
+                r = json_add_string(facts, "hostname", hostname);
         } else if (r == -ENOENT) {
                 r = 0;
         }

@@ -154,7 +154,7 @@ static int ensure_token(struct imds *m, struct error *err)
         r = imds_request(m, "PUT", "/latest/api/token", "X-aws-ec2-metadata-token-ttl-seconds", ttl, &x, err);
         if (r < 0)
                 goto out;
-        if (x.status == 200 && x.body.len > 0) {
+        if (x.status == 200 && buf_len(&x.body) > 0) {
                 free(m->token);
                 m->token = buf_steal(&x.body);
                 if (!m->token) {

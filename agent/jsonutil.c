@@ -103,6 +103,27 @@ json_object *json_get_path(json_object *obj, const char *path)
         return obj;
 }
 
+json_object *json_get_value(json_object *obj, const char *path)
+{
+        json_object *v = json_get_path(obj, path);
+
+        return v && !json_object_is_type(v, json_type_null) ? v : NULL;
+}
+
+const char *json_get_string(json_object *obj, const char *path)
+{
+        json_object *v = json_get_path(obj, path);
+
+        return v && json_object_is_type(v, json_type_string) ? json_object_get_string(v) : NULL;
+}
+
+const char *json_get_nonempty_string(json_object *obj, const char *path)
+{
+        const char *s = json_get_string(obj, path);
+
+        return s && *s ? s : NULL;
+}
+
 json_object *json_deep_copy(json_object *o)
 {
         json_object *copy = NULL;
@@ -112,4 +133,31 @@ json_object *json_deep_copy(json_object *o)
         if (json_object_deep_copy(o, &copy, NULL) < 0)
                 return NULL;
         return copy;
+}
+
+int json_add(json_object *o, const char *key, json_object *v)
+{
+        if (!v)
+                return -ENOMEM;
+        if (json_object_object_add(o, key, v) < 0) {
+                json_object_put(v);
+                return -ENOMEM;
+        }
+        return 0;
+}
+
+int json_push(json_object *a, json_object *v)
+{
+        if (!v)
+                return -ENOMEM;
+        if (json_object_array_add(a, v) < 0) {
+                json_object_put(v);
+                return -ENOMEM;
+        }
+        return 0;
+}
+
+int json_add_string(json_object *o, const char *key, const char *value)
+{
+        return value ? json_add(o, key, json_object_new_string(value)) : 0;
 }

@@ -6,6 +6,7 @@ agent_libopsagent_la_SOURCES = \
 	agent/fileio.c agent/fileio.h \
 	agent/log.c agent/log.h \
 	agent/timeutil.c agent/timeutil.h \
+	agent/metric.c agent/metric.h \
 	agent/jsonutil.c agent/jsonutil.h \
 	agent/attrs.c agent/attrs.h \
 	agent/schema.c agent/schema.h \

@@ -27,6 +27,11 @@ int query_request_init(struct query_request *q, enum aws_service service, const 
         return buf_printf(&q->params, "Action=%s&Version=%s", operation, service_version[service]);
 }
 
+size_t query_body_length(const struct query_request *q)
+{
+        return buf_len(&q->params);
+}
+
 void query_request_clear(struct query_request *q)
 {
         if (q)
@@ -40,7 +45,7 @@ static int form_encode(struct buf *b, const char *s)
 
 int query_add(struct query_request *q, const char *key, const char *value)
 {
-        size_t old = q->params.len;
+        size_t old = buf_len(&q->params);
         int r;
 
         r = buf_puts(&q->params, "&");
@@ -50,11 +55,8 @@ int query_add(struct query_request *q, const char *key, const char *value)
                 r = buf_puts(&q->params, "=");
         if (r >= 0)
                 r = form_encode(&q->params, value ? value : "");
-        if (r < 0) {
-                q->params.len = old;
-                if (q->params.data)
-                        q->params.data[old] = '\0';
-        }
+        if (r < 0)
+                buf_truncate(&q->params, old);
         return r;
 }
 
@@ -225,8 +227,8 @@ static int job_start(struct aws_session *s, struct job *j)
         struct error err = ERROR_INIT;
         struct sigv4_signed sig = { 0 };
         struct buf gz = BUF_INIT(0);
-        const void *body = j->q->params.data ? j->q->params.data : "";
-        size_t body_len = j->q->params.len;
+        const void *body = buf_str(&j->q->params);
+        size_t body_len = buf_len(&j->q->params);
         const char *endpoint = s->endpoint[j->q->service];
         CURLU *u = NULL;
         char *host = NULL, *port = NULL, *path = NULL, hostport[512];
@@ -337,7 +339,7 @@ static void job_done(struct aws_session *s, struct job *j)
 
         j->running = false;
         if (r == 0 && x->status >= 200 && x->status < 300) {
-                r = xml_parse(x->body.data ? x->body.data : "", x->body.len, &doc, &perr);
+                r = xml_parse(buf_str(&x->body), buf_len(&x->body), &doc, &perr);
                 if (r >= 0) {
                         j->res->doc = doc;
                         j->res->result = 0;
@@ -364,14 +366,14 @@ static void job_done(struct aws_session *s, struct job *j)
                 goto out;
         }
         if (r == 0) {
-                if (xml_parse(x->body.data ? x->body.data : "", x->body.len, &doc, &perr) >= 0)
+                if (xml_parse(buf_str(&x->body), buf_len(&x->body), &doc, &perr) >= 0)
                         parsed_error = query_parse_error(doc, &e);
                 xml_free(doc);
                 doc = NULL;
                 if (!parsed_error) {
                         snprintf(e.code, sizeof(e.code), "HTTP%ld", x->status);
                         snprintf(e.message, sizeof(e.message), "HTTP %ld with %s", x->status,
-                                 x->body.len ? "an unreadable error document" : "no error document");
+                                 buf_len(&x->body) ? "an unreadable error document" : "no error document");
                 }
                 if (!e.request_id[0])
                         copy_str(e.request_id, sizeof(e.request_id), x->request_id);

@@ -27,6 +27,8 @@ struct query_request {
 /* Starts a request for OPERATION on SERVICE. Clear with query_request_clear(). */
 int query_request_init(struct query_request *q, enum aws_service service, const char *operation);
 void query_request_clear(struct query_request *q);
+/* The form-encoded body so far, in bytes (uncompressed). */
+size_t query_body_length(const struct query_request *q);
 /* Adds KEY=VALUE (both form-encoded here). -E2BIG past QUERY_MAX_BODY. */
 int query_add(struct query_request *q, const char *key, const char *value);
 /* Adds VALUE under the key printf(KEYFMT, ...): query_addf(q, "vol-1", "VolumeId.%zu", i). */

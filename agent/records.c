@@ -7,6 +7,7 @@
 #include <unistd.h>
 
 #include "fileio.h"
+#include "jsonutil.h"
 #include "log.h"
 #include "records.h"
 
@@ -43,7 +44,7 @@ void run_record_clear(struct run_record *r)
         if (!r)
                 return;
         free(r->error);
-        json_object_put(r->metrics);
+        metric_batch_free(&r->metrics);
         memset(r, 0, sizeof(*r));
 }
 
@@ -144,21 +145,10 @@ static char *runs_dir(const char *state_dir)
         return path_join(state_dir, RECORDS_SUBDIR);
 }
 
-/* Adds V (taken) under KEY; -ENOMEM when V is NULL (a failed allocation) or adding fails. */
-static int add(json_object *o, const char *key, json_object *v)
-{
-        if (!v)
-                return -ENOMEM;
-        if (json_object_object_add(o, key, v) < 0) {
-                json_object_put(v);
-                return -ENOMEM;
-        }
-        return 0;
-}
-
 json_object *run_record_to_json(const struct run_record *r)
 {
         json_object *o = json_object_new_object();
+        json_object *metrics = NULL;
         char start[40], end[40];
         char *error = NULL;
 
@@ -173,22 +163,22 @@ json_object *run_record_to_json(const struct run_record *r)
                 if (!error)
                         goto fail;
         }
-        if (add(o, "run_id", json_object_new_string(r->run_id)) < 0 ||
-            add(o, "recipe", json_object_new_string(r->recipe)) < 0 ||
-            add(o, "start", json_object_new_string(start)) < 0 ||
-            add(o, "end", json_object_new_string(end)) < 0 ||
-            add(o, "start_usec", json_object_new_int64(r->start_usec)) < 0 ||
-            add(o, "end_usec", json_object_new_int64(r->end_usec)) < 0 ||
-            add(o, "duration_sec", json_object_new_double((double)(r->end_usec - r->start_usec) / 1e6)) < 0 ||
-            add(o, "outcome", json_object_new_string(run_outcome_to_string(r->outcome))) < 0 ||
-            add(o, "dry_run", json_object_new_boolean(r->dry_run)) < 0)
+        if (json_add(o, "run_id", json_object_new_string(r->run_id)) < 0 ||
+            json_add(o, "recipe", json_object_new_string(r->recipe)) < 0 ||
+            json_add(o, "start", json_object_new_string(start)) < 0 ||
+            json_add(o, "end", json_object_new_string(end)) < 0 ||
+            json_add(o, "start_usec", json_object_new_int64(r->start_usec)) < 0 ||
+            json_add(o, "end_usec", json_object_new_int64(r->end_usec)) < 0 ||
+            json_add(o, "duration_sec", json_object_new_double((double)(r->end_usec - r->start_usec) / 1e6)) < 0 ||
+            json_add(o, "outcome", json_object_new_string(run_outcome_to_string(r->outcome))) < 0 ||
+            json_add(o, "dry_run", json_object_new_boolean(r->dry_run)) < 0)
                 goto fail;
         if (error) {
-                if (add(o, "error", json_object_new_string(error)) < 0)
+                if (json_add(o, "error", json_object_new_string(error)) < 0)
                         goto fail;
         } else if (json_object_object_add(o, "error", NULL) < 0)
                 goto fail;
-        if (add(o, "metrics", r->metrics ? json_object_get(r->metrics) : json_object_new_array()) < 0)
+        if (metric_batch_metrics_to_json(&r->metrics, &metrics) < 0 || json_add(o, "metrics", metrics) < 0)
                 goto fail;
         free(error);
         return o;
@@ -246,18 +236,18 @@ int run_record_from_json(json_object *o, struct run_record *ret)
                 r.dry_run = json_object_get_boolean(v);
         }
         if (json_object_object_get_ex(o, "metrics", &v) && v) {
-                if (!json_object_is_type(v, json_type_array))
-                        return -EINVAL;
-                r.metrics = json_object_get(v);
+                k = metric_batch_metrics_from_json(v, &r.metrics);
+                if (k < 0)
+                        return k == -ENOMEM ? k : -EINVAL;
         }
         if (json_object_object_get_ex(o, "error", &v) && v) {
                 if (!json_object_is_type(v, json_type_string)) {
-                        json_object_put(r.metrics);
+                        metric_batch_free(&r.metrics);
                         return -EINVAL;
                 }
                 r.error = strdup(json_object_get_string(v));
                 if (!r.error) {
-                        json_object_put(r.metrics);
+                        metric_batch_free(&r.metrics);
                         return -ENOMEM;
                 }
         }

@@ -9,6 +9,8 @@
 #include <stdint.h>
 #include <json-c/json.h>
 
+#include "metric.h"
+
 #define RECORDS_SUBDIR "runs"
 #define RECORDS_FILE_MAX (1024 * 1024)   /* a larger record file is skipped as corrupt */
 #define RECORDS_SCAN_MAX 100000          /* files looked at in STATE_DIR/runs at most */
@@ -26,7 +28,7 @@ struct run_record {
         int64_t start_usec, end_usec;   /* CLOCK_REALTIME */
         enum run_outcome outcome;
         char *error;                    /* NULL on success; owned */
-        json_object *metrics;           /* array of {"name","value","unit","timestamp"} (ms); owned, may be NULL */
+        struct metric_batch metrics;    /* the recipe's own metrics (no namespace); owned */
         bool dry_run;
 };
 
@@ -60,7 +62,8 @@ int records_prune(const char *state_dir, size_t keep_per_recipe, int64_t max_age
 
 /* R as a JSON object (new reference; error scrubbed), NULL on ENOMEM. Holds "run_id",
  * "recipe", "start_usec", "end_usec", "start" and "end" (ISO 8601 UTC), "duration_sec",
- * "outcome", "error" (or null), "metrics" (array, maybe empty), "dry_run". */
+ * "outcome", "error" (or null), "metrics" (array of agent/metric.h's JSON, maybe empty),
+ * "dry_run". */
 json_object *run_record_to_json(const struct run_record *r);
 /* Fills *ret from O (as written by run_record_to_json); -EINVAL when a field is missing,
  * of the wrong type or too long. *ret is written only on success. */

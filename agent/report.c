@@ -11,6 +11,7 @@
 #include "cloudwatch.h"
 #include "facts.h"
 #include "fileio.h"
+#include "jsonutil.h"
 #include "log.h"
 #include "report.h"
 
@@ -32,50 +33,11 @@ const char report_attr_schema[] =
         "  \"spool_max_age_seconds\": { \"type\": \"integer\", \"minimum\": 60, \"maximum\": 1209600 }"
         "} }";
 
-static const char *const standard_units[] = {
-        "Seconds", "Microseconds", "Milliseconds", "Bytes", "Kilobytes", "Megabytes", "Gigabytes",
-        "Terabytes", "Bits", "Kilobits", "Megabits", "Gigabits", "Terabits", "Percent", "Count",
-        "Bytes/Second", "Kilobytes/Second", "Megabytes/Second", "Gigabytes/Second",
-        "Terabytes/Second", "Bits/Second", "Kilobits/Second", "Megabits/Second",
-        "Gigabits/Second", "Terabits/Second", "Count/Second", "None",
-};
-
-bool report_unit_is_valid(const char *unit)
-{
-        if (!unit)
-                return false;
-        for (size_t i = 0; i < sizeof(standard_units) / sizeof(standard_units[0]); i++)
-                if (strcmp(unit, standard_units[i]) == 0)
-                        return true;
-        return false;
-}
-
 /* ---- configuration ---- */
-
-/* The value at dotted PATH ("cloudwatch.enabled") in ATTRS, or NULL. */
-static json_object *attr_get(json_object *attrs, const char *path)
-{
-        char key[128];
-        json_object *o = attrs;
-
-        while (o && *path) {
-                const char *dot = strchr(path, '.');
-                size_t n = dot ? (size_t)(dot - path) : strlen(path);
-
-                if (n >= sizeof(key) || !json_object_is_type(o, json_type_object))
-                        return NULL;
-                memcpy(key, path, n);
-                key[n] = '\0';
-                if (!json_object_object_get_ex(o, key, &o))
-                        return NULL;
-                path += n + (dot ? 1 : 0);
-        }
-        return o;
-}
 
 static int attr_bool(json_object *attrs, const char *path, bool def, bool *ret, struct error *err)
 {
-        json_object *v = attr_get(attrs, path);
+        json_object *v = json_get_path(attrs, path);
 
         if (!v || json_object_is_type(v, json_type_null)) {
                 *ret = def;
@@ -91,7 +53,7 @@ static int attr_bool(json_object *attrs, const char *path, bool def, bool *ret, 
 static int attr_int(json_object *attrs, const char *path, int64_t def, int64_t min, int64_t max,
                     int64_t *ret, struct error *err)
 {
-        json_object *v = attr_get(attrs, path);
+        json_object *v = json_get_path(attrs, path);
         int64_t x;
 
         if (!v || json_object_is_type(v, json_type_null)) {
@@ -112,7 +74,7 @@ static int attr_int(json_object *attrs, const char *path, int64_t def, int64_t m
 /* A copy of the string at PATH (NULL when unset or empty), or DEF's copy. */
 static int attr_str(json_object *attrs, const char *path, const char *def, char **ret, struct error *err)
 {
-        json_object *v = attr_get(attrs, path);
+        json_object *v = json_get_path(attrs, path);
         const char *s = def;
 
         if (v && !json_object_is_type(v, json_type_null)) {
@@ -224,13 +186,13 @@ static int add_checked(struct metric_batch *b, const char *name, const char *uni
 {
         int r;
 
-        if (!isfinite(value) || fabs(value) > REPORT_MAX_ABS_VALUE) {
+        if (!isfinite(value) || fabs(value) > METRIC_MAX_ABS_VALUE) {
                 log_warning("metric %s: value %g cannot be sent to CloudWatch; skipped", name, value);
                 return 0;
         }
-        if (value != 0 && fabs(value) < 8.515920e-109)
+        if (value != 0 && fabs(value) < METRIC_MIN_ABS_VALUE)
                 value = 0;
-        if (!report_unit_is_valid(unit)) {
+        if (!metric_unit_is_valid(unit)) {
                 log_warning("metric %s: \"%s\" is not a CloudWatch unit; sent as None", name, unit ? unit : "");
                 unit = "None";
         }
@@ -250,39 +212,9 @@ static int ensure_namespace(const struct report_config *cfg, struct metric_batch
         return metric_batch_set_namespace(b, cfg->namespace_);
 }
 
-/* A run record metric's "timestamp": seconds, milliseconds or microseconds since the epoch
- * (told apart by magnitude), or an RFC 3339 UTC string. DEF when absent or unreadable. */
-static int64_t metric_timestamp_ms(json_object *m, int64_t def)
-{
-        json_object *t;
-
-        if (!json_object_object_get_ex(m, "timestamp", &t))
-                return def;
-        if (json_object_is_type(t, json_type_int) || json_object_is_type(t, json_type_double)) {
-                double v = json_object_get_double(t);
-
-                if (!(v > 0) || !isfinite(v))
-                        return def;
-                if (v > 1e17)
-                        return (int64_t)(v / 1e6);         /* nanoseconds */
-                if (v > 1e14)
-                        return (int64_t)(v / 1e3);         /* microseconds */
-                if (v > 1e11)
-                        return (int64_t)v;                 /* milliseconds */
-                return (int64_t)(v * 1e3);                 /* seconds */
-        }
-        if (json_object_is_type(t, json_type_string)) {
-                struct tm tm = { 0 };
-                const char *end = strptime(json_object_get_string(t), "%Y-%m-%dT%H:%M:%S", &tm);
-
-                if (end && (*end == 'Z' || *end == '.' || *end == '+' || *end == '\0'))
-                        return (int64_t)timegm(&tm) * 1000;
-        }
-        return def;
-}
-
 int report_build_run(const struct report_config *cfg, const char *recipe, uint64_t start_usec,
-                     uint64_t end_usec, bool succeeded, json_object *metrics, struct metric_batch *b)
+                     uint64_t end_usec, bool succeeded, const struct metric_batch *metrics,
+                     struct metric_batch *b)
 {
         struct metric_dim dims[4];
         size_t nd = base_dims(cfg, recipe, dims), n;
@@ -295,27 +227,19 @@ int report_build_run(const struct report_config *cfg, const char *recipe, uint64
                 r = add_checked(b, "RecipeSucceeded", "Count", succeeded ? 1 : 0, end_ms, dims, nd);
         if (r >= 0)
                 r = add_checked(b, "RecipeDuration", "Seconds", duration, end_ms, dims, nd);
-        if (r < 0 || !metrics || !json_object_is_type(metrics, json_type_array))
+        if (r < 0 || !metrics)
                 return r;
-        n = json_object_array_length(metrics);
+        n = metrics->n;
         if (n > REPORT_MAX_RECIPE_METRICS) {
                 log_warning("recipe %s put %zu metrics; only the first %d are sent", recipe, n,
                             REPORT_MAX_RECIPE_METRICS);
                 n = REPORT_MAX_RECIPE_METRICS;
         }
         for (size_t i = 0; i < n && r >= 0; i++) {
-                json_object *m = json_object_array_get_idx(metrics, i), *name, *value, *unit;
+                const struct metric *m = &metrics->items[i];
 
-                if (!json_object_object_get_ex(m, "name", &name) || !json_object_is_type(name, json_type_string) ||
-                    !json_object_object_get_ex(m, "value", &value) ||
-                    !(json_object_is_type(value, json_type_double) || json_object_is_type(value, json_type_int))) {
-                        log_warning("recipe %s: metric #%zu has no name or no numeric value; skipped", recipe, i);
-                        continue;
-                }
-                if (!json_object_object_get_ex(m, "unit", &unit) || !json_object_is_type(unit, json_type_string))
-                        unit = NULL;
-                r = add_checked(b, json_object_get_string(name), unit ? json_object_get_string(unit) : "None",
-                                json_object_get_double(value), metric_timestamp_ms(m, end_ms), dims, nd);
+                r = add_checked(b, m->name, m->unit, m->value, m->timestamp_ms > 0 ? m->timestamp_ms : end_ms, dims,
+                                nd);
         }
         return r;
 }
@@ -352,60 +276,6 @@ int report_build_heartbeat(const struct report_config *cfg, int64_t now_ms, cons
                                 now_usec > since ? (double)((now_usec - since) / 1000000) : 0, now_ms, dims, n);
         }
         return r;
-}
-
-/* ---- requests within PutMetricData's limits ---- */
-
-/* A generous estimate of one datum's share of a form-encoded PutMetricData body: every
- * character may be percent-encoded (3 bytes), plus the parameter names. */
-static size_t datum_cost(const struct metric *m)
-{
-        size_t c = 64 + 3 * strlen(m->name) + 64 + 48 + 3 * strlen(m->unit) + 80;
-
-        for (size_t i = 0; i < m->n_dims; i++)
-                c += 96 + 3 * (strlen(m->dims[i].name) + strlen(m->dims[i].value));
-        return c;
-}
-
-int report_split(const struct metric_batch *b, struct metric_batch **ret, size_t *ret_n)
-{
-        struct metric_batch *out = NULL;
-        size_t n = 0, bytes = 0;
-        int r = 0;
-
-        for (size_t i = 0; i < b->n; i++) {
-                size_t cost = datum_cost(&b->items[i]);
-
-                if (n == 0 || out[n - 1].n >= REPORT_MAX_DATUMS_PER_REQUEST ||
-                    bytes + cost > REPORT_MAX_REQUEST_BYTES) {
-                        struct metric_batch *p = reallocarray(out, n + 1, sizeof(*out));
-
-                        if (!p) {
-                                r = -ENOMEM;
-                                break;
-                        }
-                        out = p;
-                        out[n] = (struct metric_batch)METRIC_BATCH_INIT;
-                        n++;
-                        bytes = 0;
-                        r = metric_batch_set_namespace(&out[n - 1], b->namespace_ ? b->namespace_ : REPORT_DEFAULT_NAMESPACE);
-                        if (r < 0)
-                                break;
-                }
-                r = metric_batch_add_metric(&out[n - 1], &b->items[i]);
-                if (r < 0)
-                        break;
-                bytes += cost;
-        }
-        if (r < 0) {
-                for (size_t i = 0; i < n; i++)
-                        metric_batch_free(&out[i]);
-                free(out);
-                return r;
-        }
-        *ret = out;
-        *ret_n = n;
-        return 0;
 }
 
 /* ---- delivery ---- */
@@ -472,7 +342,7 @@ int report_deliver(const struct report_config *cfg, const struct report_sender *
                 *ret_outcome = REPORT_DISABLED;
                 return 0;
         }
-        r = report_split(b, &chunks, &n_chunks);
+        r = metric_batch_split(b, &chunks, &n_chunks);
         if (r < 0)
                 return error_set(err, r, "cannot prepare metrics: %s", strerror(-r));
         r = spool_open(cfg->spool_dir, &cfg->spool, &sp, &send_err);
@@ -622,7 +492,7 @@ int report_after_run_with(json_object *attrs, const char *state_dir, const struc
         if (cfg.enabled && !rec->dry_run) {
                 r = report_build_run(&cfg, rec->recipe, (uint64_t)(rec->start_usec > 0 ? rec->start_usec : 0),
                                      (uint64_t)(rec->end_usec > 0 ? rec->end_usec : 0),
-                                     rec->outcome == RUN_SUCCESS, rec->metrics, &b);
+                                     rec->outcome == RUN_SUCCESS, &rec->metrics, &b);
                 if (r < 0) {
                         error_set(err, r, "cannot prepare the metrics of run %s: %s", rec->run_id, strerror(-r));
                         goto out;
@@ -716,7 +586,7 @@ static json_object *attrs_with_instance(json_object *attrs)
         struct error err = ERROR_INIT;
         char *user_data = NULL;
 
-        if (attr_get(attrs, "opsagent.instance.id") || attr_get(attrs, "aws.instance_id"))
+        if (json_get_path(attrs, "opsagent.instance.id") || json_get_path(attrs, "aws.instance_id"))
                 return json_object_get(attrs);
         if (instance_facts_load(attrs, &facts, &user_data, &err) < 0 || !facts) {
                 log_debug("no instance id from the instance metadata (%s); the host name stands in", err.msg);
@@ -746,7 +616,7 @@ int report_after_run(json_object *attrs, const char *state_dir, const struct run
 {
         struct report_sender snd;
         enum report_outcome o;
-        json_object *a, *on = attr_get(attrs, "cloudwatch.enabled");
+        json_object *a, *on = json_get_path(attrs, "cloudwatch.enabled");
         int r;
 
         /* A dry run changed nothing; reporting off: nothing to look up either. */
@@ -790,8 +660,6 @@ int report_heartbeat(json_object *attrs, const char *state_dir, const char *root
 struct cw_sender {
         json_object *attrs;            /* borrowed */
         struct aws_session *session;   /* made on first send */
-        struct cw_datum *datums;
-        size_t alloc;
 };
 
 static enum send_status cw_send(void *userdata, const struct metric_batch *b, struct error *err)
@@ -810,31 +678,7 @@ static enum send_status cw_send(void *userdata, const struct metric_batch *b, st
                         return SEND_RETRY_LATER;
                 }
         }
-        if (b->n > cs->alloc) {
-                struct cw_datum *p = reallocarray(cs->datums, b->n, sizeof(*p));
-
-                if (!p) {
-                        error_set(err, -ENOMEM, "PutMetricData: out of memory");
-                        return SEND_RETRY_LATER;
-                }
-                cs->datums = p;
-                cs->alloc = b->n;
-        }
-        for (size_t i = 0; i < b->n; i++) {
-                const struct metric *m = &b->items[i];
-                struct cw_datum *d = &cs->datums[i];
-
-                d->name = m->name;
-                d->unit = m->unit;
-                d->value = m->value;
-                d->timestamp_ms = m->timestamp_ms;
-                d->n_dims = m->n_dims;
-                for (size_t k = 0; k < m->n_dims; k++) {
-                        d->dims[k].name = m->dims[k].name;
-                        d->dims[k].value = m->dims[k].value;
-                }
-        }
-        r = cloudwatch_put_metric_data(cs->session, b->namespace_, cs->datums, b->n, err);
+        r = cloudwatch_put_metric_data(cs->session, b, err);
         if (r >= 0)
                 return SEND_OK;
         return report_error_is_transient(r) ? SEND_RETRY_LATER : SEND_REJECTED;
@@ -859,7 +703,6 @@ void report_cloudwatch_sender_free(struct report_sender *s)
                 return;
         cs = s->userdata;
         aws_session_free(cs->session);
-        free(cs->datums);
         free(cs);
         s->userdata = NULL;
 }

@@ -19,14 +19,8 @@
 #include "records.h"
 #include "spool.h"
 
-/* PutMetricData: at most 1000 datums and 1 MB per request. Batches are cut below both
- * (the size by an estimate of the form-encoded body, with a margin). */
-#define REPORT_MAX_DATUMS_PER_REQUEST 1000
-#define REPORT_MAX_REQUEST_BYTES (900 * 1000)
 /* A recipe's own metrics per run beyond this are dropped (with a warning). */
 #define REPORT_MAX_RECIPE_METRICS 5000
-/* CloudWatch rejects values above 2^360 in magnitude. */
-#define REPORT_MAX_ABS_VALUE 2.3485425827738332e+108
 
 #define REPORT_DEFAULT_NAMESPACE "OpsAgent"
 #define REPORT_DEFAULT_HEARTBEAT_SECONDS 300
@@ -74,7 +68,7 @@ enum report_outcome {
         REPORT_DISABLED,       /* cloudwatch.enabled is false: nothing sent */
 };
 
-/* Sends B (cut into requests within PutMetricData's limits). The spool goes first, oldest
+/* Sends B (cut into requests by metric_batch_split()). The spool goes first, oldest
  * first; whatever cannot be sent now is spooled; the count of datums the spool's bound
  * dropped goes out as MetricsDropped once sending works. Fills *ret_outcome. An error
  * (ERR set) when CloudWatch refused the data or the spool cannot be written. */
@@ -82,11 +76,13 @@ int report_deliver(const struct report_config *cfg, const struct report_sender *
                    const struct metric_batch *b, enum report_outcome *ret_outcome, struct error *err);
 
 /* One recipe run's metrics, in B (namespace set, appended to): RecipeSucceeded (1/0, Count)
- * and RecipeDuration (Seconds) at END_USEC, then each of METRICS (a run record's array of
- * {"name","value","unit","timestamp"}; may be NULL). Dimensions InstanceId, Recipe and
- * StackName when set. Bad metrics (NaN, unknown unit, ...) are skipped with a warning. */
+ * and RecipeDuration (Seconds) at END_USEC, then each of METRICS (the run record's; may be
+ * NULL; one without a timestamp gets END_USEC's). Dimensions InstanceId, Recipe and StackName
+ * when set. Values CloudWatch would refuse are skipped, unknown units sent as None, with a
+ * warning. */
 int report_build_run(const struct report_config *cfg, const char *recipe, uint64_t start_usec,
-                     uint64_t end_usec, bool succeeded, json_object *metrics, struct metric_batch *b);
+                     uint64_t end_usec, bool succeeded, const struct metric_batch *metrics,
+                     struct metric_batch *b);
 
 /* A recipe's last success, for SecondsSinceLastSuccess. */
 struct report_recipe_age {
@@ -101,10 +97,6 @@ struct report_recipe_age {
  * since its first run; nothing for a recipe that never ran. */
 int report_build_heartbeat(const struct report_config *cfg, int64_t now_ms, const struct hostmetrics *hm,
                            const struct report_recipe_age *ages, size_t n_ages, struct metric_batch *b);
-
-/* Cuts B into pieces within PutMetricData's limits, in order: *ret (n_ret batches, each to be
- * freed with metric_batch_free(), the array with free()). */
-int report_split(const struct metric_batch *b, struct metric_batch **ret, size_t *ret_n);
 
 /* SecondsSinceLastSuccess inputs for RECIPES from the run records in STATE_DIR (dry runs do
  * not count). *ret has N entries (free() it; recipe names borrowed from RECIPES). */
@@ -135,8 +127,5 @@ int report_heartbeat_with(json_object *attrs, const char *state_dir, const char 
 
 /* The wall clock in milliseconds since the epoch. */
 int64_t report_now_ms(void);
-
-/* A CloudWatch StandardUnit name? */
-bool report_unit_is_valid(const char *unit);
 
 #endif

@@ -87,7 +87,7 @@ static void child_main(const struct plugin *pl, int (*entry)(struct opsagent_ctx
 struct child_state {
         struct buf pending;      /* partial line */
         size_t total;
-        json_object *metrics;    /* array */
+        struct metric_batch metrics;
         char *fail;              /* last reported reason */
         bool done;
         int done_code;
@@ -104,9 +104,10 @@ static void handle_event(struct child_state *cs, const char *line)
                 return;
         }
         if (json_object_object_get_ex(ev, "metric", &v) && json_object_is_type(v, json_type_object)) {
-                if (json_object_array_length(cs->metrics) < RUNNER_METRICS_MAX)
-                        json_object_array_add(cs->metrics, json_object_get(v));
-                else if (!cs->overflow) {
+                if (cs->metrics.n < RUNNER_METRICS_MAX) {
+                        if (metric_batch_add_json(&cs->metrics, v) < 0)
+                                log_debug("ignoring a malformed metric from the recipe");
+                } else if (!cs->overflow) {
                         cs->overflow = true;
                         log_warning("more than %u metrics in one run; the rest are dropped", RUNNER_METRICS_MAX);
                 }
@@ -175,8 +176,7 @@ static void run_child(const struct plugin *pl, struct attrs *a, const struct pat
         int fds[2] = { -1, -1 }, status = 0;
         pid_t pid;
 
-        cs.metrics = json_object_new_array();
-        if (!cs.metrics || pipe2(fds, O_CLOEXEC) < 0) {
+        if (pipe2(fds, O_CLOEXEC) < 0) {
                 rec->outcome = RUN_FAILED;
                 rec->error = strdup("cannot start the recipe: out of resources");
                 goto out;
@@ -255,8 +255,6 @@ static void run_child(const struct plugin *pl, struct attrs *a, const struct pat
                 rec->outcome = RUN_SUCCESS;
 out:
         rec->metrics = cs.metrics;
-        cs.metrics = NULL;
-        json_object_put(cs.metrics);
         free(cs.fail);
         buf_free(&cs.pending);
         if (fds[0] >= 0)

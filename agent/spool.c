@@ -14,6 +14,7 @@
 
 #include "buf.h"
 #include "fileio.h"
+#include "jsonutil.h"
 #include "log.h"
 #include "spool.h"
 
@@ -26,267 +27,6 @@
 /* Whole spool file read into memory; anything larger is refused with advice. */
 #define SPOOL_FILE_HARD_MAX (256ULL << 20)
 #define CURSOR_FILE_MAX 4096
-
-/* ---- metric batches ---- */
-
-static bool name_ok(const char *s)
-{
-        size_t n;
-
-        if (!s)
-                return false;
-        n = strlen(s);
-        return n > 0 && n <= METRIC_NAME_MAX;
-}
-
-static void metric_clear(struct metric *m)
-{
-        free(m->name);
-        free(m->unit);
-        for (size_t i = 0; i < m->n_dims; i++) {
-                free(m->dims[i].name);
-                free(m->dims[i].value);
-        }
-        memset(m, 0, sizeof(*m));
-}
-
-int metric_batch_set_namespace(struct metric_batch *b, const char *namespace_)
-{
-        char *copy;
-
-        if (!name_ok(namespace_))
-                return -EINVAL;
-        copy = strdup(namespace_);
-        if (!copy)
-                return -ENOMEM;
-        free(b->namespace_);
-        b->namespace_ = copy;
-        return 0;
-}
-
-int metric_batch_add(struct metric_batch *b, const char *name, const char *unit, double value,
-                     int64_t timestamp_ms, const struct metric_dim *dims, size_t n_dims)
-{
-        struct metric m = { 0 };
-
-        if (!name_ok(name) || !isfinite(value) || n_dims > METRIC_MAX_DIMS)
-                return -EINVAL;
-        if (unit && strlen(unit) > 64)
-                return -EINVAL;
-        for (size_t i = 0; i < n_dims; i++)
-                if (!name_ok(dims[i].name) || !name_ok(dims[i].value))
-                        return -EINVAL;
-        if (b->n == b->alloc) {
-                size_t na = b->alloc ? b->alloc * 2 : 16;
-                struct metric *p = reallocarray(b->items, na, sizeof(*p));
-
-                if (!p)
-                        return -ENOMEM;
-                b->items = p;
-                b->alloc = na;
-        }
-        m.name = strdup(name);
-        m.unit = strdup(unit ? unit : "None");
-        if (!m.name || !m.unit)
-                goto oom;
-        m.value = value;
-        m.timestamp_ms = timestamp_ms;
-        for (size_t i = 0; i < n_dims; i++) {
-                m.dims[i].name = strdup(dims[i].name);
-                m.dims[i].value = strdup(dims[i].value);
-                m.n_dims = i + 1;
-                if (!m.dims[i].name || !m.dims[i].value)
-                        goto oom;
-        }
-        b->items[b->n++] = m;
-        return 0;
-oom:
-        metric_clear(&m);
-        return -ENOMEM;
-}
-
-int metric_batch_add_metric(struct metric_batch *b, const struct metric *m)
-{
-        return metric_batch_add(b, m->name, m->unit, m->value, m->timestamp_ms, m->dims, m->n_dims);
-}
-
-void metric_batch_remove(struct metric_batch *b, size_t i)
-{
-        if (i >= b->n)
-                return;
-        metric_clear(&b->items[i]);
-        memmove(&b->items[i], &b->items[i + 1], (b->n - i - 1) * sizeof(b->items[0]));
-        b->n--;
-}
-
-void metric_batch_free(struct metric_batch *b)
-{
-        if (!b)
-                return;
-        for (size_t i = 0; i < b->n; i++)
-                metric_clear(&b->items[i]);
-        free(b->items);
-        free(b->namespace_);
-        memset(b, 0, sizeof(*b));
-}
-
-static int json_add(json_object *o, const char *key, json_object *v)
-{
-        if (!v)
-                return -ENOMEM;
-        if (json_object_object_add(o, key, v) < 0) {
-                json_object_put(v);
-                return -ENOMEM;
-        }
-        return 0;
-}
-
-static int json_push(json_object *a, json_object *v)
-{
-        if (!v)
-                return -ENOMEM;
-        if (json_object_array_add(a, v) < 0) {
-                json_object_put(v);
-                return -ENOMEM;
-        }
-        return 0;
-}
-
-static int metric_to_json(const struct metric *m, json_object **ret)
-{
-        json_object *o = json_object_new_object(), *dims = NULL;
-        int r = -ENOMEM;
-
-        if (!o)
-                return -ENOMEM;
-        if (json_add(o, "name", json_object_new_string(m->name)) < 0 ||
-            json_add(o, "unit", json_object_new_string(m->unit)) < 0 ||
-            json_add(o, "value", json_object_new_double(m->value)) < 0 ||
-            json_add(o, "timestamp_ms", json_object_new_int64(m->timestamp_ms)) < 0)
-                goto out;
-        dims = json_object_new_array();
-        if (!dims)
-                goto out;
-        for (size_t i = 0; i < m->n_dims; i++) {
-                json_object *pair = json_object_new_array();
-
-                if (json_push(dims, pair) < 0 ||
-                    json_push(pair, json_object_new_string(m->dims[i].name)) < 0 ||
-                    json_push(pair, json_object_new_string(m->dims[i].value)) < 0)
-                        goto out;
-        }
-        r = json_add(o, "dimensions", dims);
-        dims = NULL;
-        if (r < 0)
-                goto out;
-        *ret = o;
-        o = NULL;
-out:
-        json_object_put(dims);
-        json_object_put(o);
-        return r;
-}
-
-int metric_batch_to_json(const struct metric_batch *b, json_object **ret)
-{
-        json_object *o = json_object_new_object(), *arr = NULL;
-        int r = -ENOMEM;
-
-        if (!o)
-                return -ENOMEM;
-        if (json_add(o, "namespace", json_object_new_string(b->namespace_ ? b->namespace_ : "")) < 0)
-                goto out;
-        arr = json_object_new_array_ext((int)b->n);
-        if (!arr)
-                goto out;
-        for (size_t i = 0; i < b->n; i++) {
-                json_object *m = NULL;
-
-                r = metric_to_json(&b->items[i], &m);
-                if (r < 0)
-                        goto out;
-                r = json_push(arr, m);
-                if (r < 0)
-                        goto out;
-        }
-        r = json_add(o, "metrics", arr);
-        arr = NULL;
-        if (r < 0)
-                goto out;
-        *ret = o;
-        o = NULL;
-out:
-        json_object_put(arr);
-        json_object_put(o);
-        return r;
-}
-
-static const char *json_str(json_object *o, const char *key)
-{
-        json_object *v;
-
-        if (!json_object_object_get_ex(o, key, &v) || !json_object_is_type(v, json_type_string))
-                return NULL;
-        return json_object_get_string(v);
-}
-
-int metric_batch_from_json(json_object *o, struct metric_batch *ret)
-{
-        struct metric_batch b = METRIC_BATCH_INIT;
-        json_object *arr;
-        const char *ns;
-        int r = -EBADMSG;
-
-        if (!json_object_is_type(o, json_type_object))
-                return -EBADMSG;
-        ns = json_str(o, "namespace");
-        if (!ns || !json_object_object_get_ex(o, "metrics", &arr) ||
-            !json_object_is_type(arr, json_type_array))
-                return -EBADMSG;
-        r = metric_batch_set_namespace(&b, ns);
-        if (r < 0)
-                goto fail;
-        for (size_t i = 0; i < json_object_array_length(arr); i++) {
-                json_object *m = json_object_array_get_idx(arr, i), *v, *ts, *dims;
-                struct metric_dim d[METRIC_MAX_DIMS];
-                const char *name = json_str(m, "name"), *unit = json_str(m, "unit");
-                size_t nd;
-
-                r = -EBADMSG;
-                if (!name || !unit || !json_object_object_get_ex(m, "value", &v) ||
-                    !(json_object_is_type(v, json_type_double) || json_object_is_type(v, json_type_int)) ||
-                    !json_object_object_get_ex(m, "timestamp_ms", &ts) ||
-                    !json_object_is_type(ts, json_type_int) ||
-                    !json_object_object_get_ex(m, "dimensions", &dims) ||
-                    !json_object_is_type(dims, json_type_array))
-                        goto fail;
-                nd = json_object_array_length(dims);
-                if (nd > METRIC_MAX_DIMS)
-                        goto fail;
-                for (size_t k = 0; k < nd; k++) {
-                        json_object *pair = json_object_array_get_idx(dims, k);
-
-                        if (!json_object_is_type(pair, json_type_array) ||
-                            json_object_array_length(pair) != 2 ||
-                            !json_object_is_type(json_object_array_get_idx(pair, 0), json_type_string) ||
-                            !json_object_is_type(json_object_array_get_idx(pair, 1), json_type_string))
-                                goto fail;
-                        d[k].name = (char *)json_object_get_string(json_object_array_get_idx(pair, 0));
-                        d[k].value = (char *)json_object_get_string(json_object_array_get_idx(pair, 1));
-                }
-                r = metric_batch_add(&b, name, unit, json_object_get_double(v),
-                                     json_object_get_int64(ts), d, nd);
-                if (r == -EINVAL)
-                        r = -EBADMSG;
-                if (r < 0)
-                        goto fail;
-        }
-        *ret = b;
-        return 0;
-fail:
-        metric_batch_free(&b);
-        return r;
-}
 
 /* ---- the spool ---- */
 
@@ -359,7 +99,7 @@ static int cursor_load(struct spool *s, char ret_id[SPOOL_ID_LEN + 1], uint64_t 
                 return r;
         }
         o = json_tokener_parse(text);
-        id = o ? json_str(o, "spool_id") : NULL;
+        id = o ? json_get_string(o, "spool_id") : NULL;
         if (!id || strlen(id) > SPOOL_ID_LEN) {
                 log_warning("%s: not a spool cursor; the spool is sent from its start", s->cursor_path);
                 goto out;
@@ -606,7 +346,7 @@ int spool_open(const char *dir, const struct spool_limits *lim, struct spool **r
         s->lock_fd = -1;
         s->lim.max_bytes = lim && lim->max_bytes ? lim->max_bytes : SPOOL_DEFAULT_MAX_BYTES;
         s->lim.max_age_ms = lim && lim->max_age_ms > 0 ? lim->max_age_ms : SPOOL_DEFAULT_MAX_AGE_MS;
-        s->lim.flush_max_datums = lim && lim->flush_max_datums ? lim->flush_max_datums : SPOOL_FLUSH_MAX_DATUMS;
+        s->lim.flush_max_datums = lim && lim->flush_max_datums ? lim->flush_max_datums : METRIC_MAX_PER_REQUEST;
         if (s->lim.max_bytes < SPOOL_MIN_MAX_BYTES)
                 s->lim.max_bytes = SPOOL_MIN_MAX_BYTES;
         if (s->lim.max_age_ms > METRIC_MAX_AGE_MS)
@@ -937,8 +677,12 @@ static int collect_group(struct spool *s, const char *data, size_t len, int64_t 
                         off = gend = end;
                         continue;
                 }
+                size_t bcost = 0;
+
+                for (size_t i = 0; i < b.n; i++)
+                        bcost += metric_request_cost(&b.items[i]);
                 if (records > 0 && (single || g.n + b.n > s->lim.flush_max_datums ||
-                                    gbytes + (end - off) > SPOOL_FLUSH_MAX_BYTES ||
+                                    gbytes + bcost > METRIC_SPLIT_BYTES ||
                                     strcmp(g.namespace_, b.namespace_) != 0)) {
                         metric_batch_free(&b);
                         break;
@@ -951,7 +695,7 @@ static int collect_group(struct spool *s, const char *data, size_t len, int64_t 
                 metric_batch_free(&b);
                 if (r < 0)
                         break;
-                gbytes += end - off;
+                gbytes += bcost;
                 records++;
                 off = gend = end;
                 if (single)

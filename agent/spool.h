@@ -1,4 +1,4 @@
-/* Metric batches and the offline spool. A batch is what one PutMetricData request carries;
+/* The offline metrics spool. A batch (agent/metric.h) is what one PutMetricData request carries;
  * batches that cannot be sent (network down, 5xx, throttling) are appended to a spool file
  * under the state dir with their original timestamps and sent later, oldest first, once.
  *
@@ -22,65 +22,16 @@
 #include <json-c/json.h>
 
 #include "error.h"
-
-/* CloudWatch's limits for one datum. */
-#define METRIC_MAX_DIMS 30
-#define METRIC_NAME_MAX 255            /* metric name, dimension name and value */
-/* CloudWatch accepts datums up to two weeks old. */
-#define METRIC_MAX_AGE_MS (14LL * 24 * 3600 * 1000)
+#include "metric.h"
 
 /* Spool bounds. */
 #define SPOOL_DEFAULT_MAX_BYTES (8ULL << 20)
 #define SPOOL_MIN_MAX_BYTES 4096ULL
 #define SPOOL_DEFAULT_MAX_AGE_MS (METRIC_MAX_AGE_MS - 3600LL * 1000)  /* an hour's margin */
 #define SPOOL_RECORD_MAX_BYTES (4ULL << 20)     /* one line; longer ones are corrupt */
-/* A flush sends consecutive records together, up to this many datums and this much spooled
- * JSON per request (well below PutMetricData's 1 MB even when form-encoding triples it, so
- * that one group is always one request: all sent or none). */
-#define SPOOL_FLUSH_MAX_DATUMS 1000
-#define SPOOL_FLUSH_MAX_BYTES (256U * 1024)
-
-struct metric_dim {
-        char *name;
-        char *value;
-};
-
-struct metric {
-        char *name;
-        char *unit;                    /* CloudWatch StandardUnit: "Count", "Seconds", ... */
-        double value;                  /* always finite */
-        int64_t timestamp_ms;          /* Unix epoch, milliseconds */
-        size_t n_dims;
-        struct metric_dim dims[METRIC_MAX_DIMS];
-};
-
-/* Owns everything it points to. Zero-initialised (METRIC_BATCH_INIT) is an empty batch. */
-struct metric_batch {
-        char *namespace_;
-        struct metric *items;
-        size_t n;
-        size_t alloc;
-};
-
-#define METRIC_BATCH_INIT { NULL, NULL, 0, 0 }
-
-int metric_batch_set_namespace(struct metric_batch *b, const char *namespace_);
-/* Appends a copy of one datum. -EINVAL (and nothing added) for a NaN or infinite value, an
- * empty or over-long name, dimension name or value, or more than METRIC_MAX_DIMS dims. */
-int metric_batch_add(struct metric_batch *b, const char *name, const char *unit, double value,
-                     int64_t timestamp_ms, const struct metric_dim *dims, size_t n_dims);
-/* Appends a copy of M (same checks). */
-int metric_batch_add_metric(struct metric_batch *b, const struct metric *m);
-/* Removes item I (order kept). */
-void metric_batch_remove(struct metric_batch *b, size_t i);
-void metric_batch_free(struct metric_batch *b);   /* leaves an empty batch */
-
-/* {"namespace": ..., "metrics": [{"name","unit","value","timestamp_ms","dimensions":[[n,v]]}]}
- * New reference in *ret. */
-int metric_batch_to_json(const struct metric_batch *b, json_object **ret);
-/* Fills *ret (an empty batch) from what metric_batch_to_json() wrote; -EBADMSG when the
- * shape or a value is wrong (ret then stays empty). */
-int metric_batch_from_json(json_object *o, struct metric_batch *ret);
+/* A flush sends consecutive records together, as long as they stay one PutMetricData request
+ * by the metric model's own measure (metric_request_cost(), METRIC_SPLIT_BYTES): one group is
+ * always one request, all sent or none. */
 
 /* What a sender made of one batch: the spool keeps a batch for later only on RETRY_LATER. */
 enum send_status {
@@ -96,7 +47,7 @@ typedef enum send_status (*metric_send_fn)(void *userdata, const struct metric_b
 struct spool_limits {
         uint64_t max_bytes;           /* pending records; 0 = SPOOL_DEFAULT_MAX_BYTES */
         int64_t max_age_ms;           /* older datums are dropped; 0 = SPOOL_DEFAULT_MAX_AGE_MS */
-        size_t flush_max_datums;      /* per request when flushing; 0 = SPOOL_FLUSH_MAX_DATUMS */
+        size_t flush_max_datums;      /* per request when flushing; 0 = METRIC_MAX_PER_REQUEST */
 };
 
 struct spool;

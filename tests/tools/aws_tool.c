@@ -235,33 +235,36 @@ int main(int argc, char **argv)
         } else if (strcmp(cmd, "put-metrics") == 0 && i < argc) {
                 size_t n = strtoul(argv[i], NULL, 10);
                 const char *ns = i + 1 < argc ? argv[i + 1] : "OpsAgentTest";
-                struct cw_datum *d = calloc(n ? n : 1, sizeof(*d));
+                struct metric *d = calloc(n ? n : 1, sizeof(*d));
+                struct metric_batch b = { .namespace_ = (char *)ns, .items = d, .n = n, .alloc = n };
                 bool nan_value = getenv("AWS_TOOL_NAN") != NULL;
                 bool big = getenv("AWS_TOOL_BIG_DIMENSIONS") != NULL;
-                static char long_value[CW_MAX_NAME + 1];
-                static char dim_names[CW_MAX_DIMENSIONS][16];
+                static char long_value[METRIC_NAME_MAX + 1];
+                static char dim_names[METRIC_MAX_DIMS][16];
 
-                memset(long_value, 'v', CW_MAX_NAME);
+                memset(long_value, 'v', METRIC_NAME_MAX);
 
                 if (!d)
                         return 1;
+                /* Built by hand (not with metric_batch_add()) so that a NaN gets through to the
+                 * client's own checks. */
                 for (size_t k = 0; k < n; k++) {
-                        d[k].name = k % 2 ? "Duration" : "Success";
-                        d[k].unit = k % 2 ? "Seconds" : "Count";
+                        d[k].name = (char *)(k % 2 ? "Duration" : "Success");
+                        d[k].unit = (char *)(k % 2 ? "Seconds" : "Count");
                         d[k].value = nan_value && k == n - 1 ? NAN : (double)k;
                         d[k].timestamp_ms = (int64_t)time(NULL) * 1000;
                         d[k].n_dims = 2;
-                        d[k].dims[0] = (struct cw_dimension){ "InstanceId", "i-test" };
-                        d[k].dims[1] = (struct cw_dimension){ "Recipe", "aws_tool" };
+                        d[k].dims[0] = (struct metric_dim){ (char *)"InstanceId", (char *)"i-test" };
+                        d[k].dims[1] = (struct metric_dim){ (char *)"Recipe", (char *)"aws_tool" };
                         if (big) {
-                                d[k].n_dims = CW_MAX_DIMENSIONS;
-                                for (size_t j = 2; j < CW_MAX_DIMENSIONS; j++) {
+                                d[k].n_dims = METRIC_MAX_DIMS;
+                                for (size_t j = 2; j < METRIC_MAX_DIMS; j++) {
                                         snprintf(dim_names[j], sizeof(dim_names[j]), "Dim%zu", j);
-                                        d[k].dims[j] = (struct cw_dimension){ dim_names[j], long_value };
+                                        d[k].dims[j] = (struct metric_dim){ dim_names[j], long_value };
                                 }
                         }
                 }
-                r = cloudwatch_put_metric_data(s, ns, d, n, &err);
+                r = cloudwatch_put_metric_data(s, &b, &err);
                 free(d);
                 if (r < 0) {
                         char *clean = log_scrub(err.msg);

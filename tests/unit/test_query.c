@@ -151,27 +151,30 @@ static void test_parse_time(void **state)
 /* cloudwatch_put_metric_data checks every datum before sending anything (no session needed). */
 static void test_cloudwatch_rejects_before_sending(void **state)
 {
-        struct cw_datum d = { .name = "Success", .unit = "Count", .value = 1 };
+        /* Built by hand: metric_batch_add() would refuse these datums itself. */
+        struct metric d = { .name = "Success", .unit = "Count", .value = 1 };
+        struct metric_batch b = { .namespace_ = (char *)"OpsAgent", .items = &d, .n = 1, .alloc = 1 };
         struct error err = ERROR_INIT;
 
         d.value = NAN;
-        assert_int_equal(cloudwatch_put_metric_data(NULL, "OpsAgent", &d, 1, &err), -EINVAL);
+        assert_int_equal(cloudwatch_put_metric_data(NULL, &b, &err), -EINVAL);
         assert_non_null(strstr(err.msg, "Success"));
         error_clear(&err);
         d.value = INFINITY;
-        assert_int_equal(cloudwatch_put_metric_data(NULL, "OpsAgent", &d, 1, &err), -EINVAL);
+        assert_int_equal(cloudwatch_put_metric_data(NULL, &b, &err), -EINVAL);
         error_clear(&err);
         d.value = 1;
-        d.n_dims = CW_MAX_DIMENSIONS + 1;
-        assert_int_equal(cloudwatch_put_metric_data(NULL, "OpsAgent", &d, 1, &err), -EINVAL);
+        d.n_dims = METRIC_MAX_DIMS + 1;
+        assert_int_equal(cloudwatch_put_metric_data(NULL, &b, &err), -EINVAL);
         assert_non_null(strstr(err.msg, "dimensions"));
         error_clear(&err);
         d.n_dims = 0;
-        d.name = "";
-        assert_int_equal(cloudwatch_put_metric_data(NULL, "OpsAgent", &d, 1, &err), -EINVAL);
+        d.name = (char *)"";
+        assert_int_equal(cloudwatch_put_metric_data(NULL, &b, &err), -EINVAL);
         error_clear(&err);
-        d.name = "Success";
-        assert_int_equal(cloudwatch_put_metric_data(NULL, "AWS/EC2", &d, 1, &err), -EINVAL);
+        d.name = (char *)"Success";
+        b.namespace_ = (char *)"AWS/EC2";
+        assert_int_equal(cloudwatch_put_metric_data(NULL, &b, &err), -EINVAL);
 }
 
 /* Limits of the typed calls are enforced before anything is sent (the endpoint is unusable). */

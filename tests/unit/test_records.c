@@ -132,7 +132,6 @@ static void test_write_and_read_back(void **state)
 {
         struct fixture *f = *state;
         struct run_record r = { 0 }, *got = NULL;
-        json_object *m = json_object_new_object();
         char name[256];
         struct stat st;
         size_t n = 0;
@@ -144,12 +143,7 @@ static void test_write_and_read_back(void **state)
         r.outcome = RUN_FAILED;
         r.error = strdup("DescribeVolumes: UnauthorizedOperation (request id abc)");
         r.dry_run = true;
-        r.metrics = json_object_new_array();
-        json_object_object_add(m, "name", json_object_new_string("SnapshotsCreated"));
-        json_object_object_add(m, "value", json_object_new_double(3));
-        json_object_object_add(m, "unit", json_object_new_string("Count"));
-        json_object_object_add(m, "timestamp", json_object_new_int64(T0 * 1000));
-        json_object_array_add(r.metrics, m);
+        assert_int_equal(metric_batch_add(&r.metrics, "SnapshotsCreated", "Count", 3, T0 * 1000, NULL, 0), 0);
         assert_int_equal(records_write(f->dir, &r), 0);
 
         snprintf(name, sizeof(name), "%s/20261118T110640.123456Z-ebs_snapshots-%s.json", f->runs, r.run_id);
@@ -167,7 +161,11 @@ static void test_write_and_read_back(void **state)
         assert_int_equal(got[0].outcome, RUN_FAILED);
         assert_string_equal(got[0].error, r.error);
         assert_true(got[0].dry_run);
-        assert_true(json_object_equal(got[0].metrics, r.metrics));
+        assert_int_equal(got[0].metrics.n, 1);
+        assert_string_equal(got[0].metrics.items[0].name, "SnapshotsCreated");
+        assert_string_equal(got[0].metrics.items[0].unit, "Count");
+        assert_true(got[0].metrics.items[0].value == 3);
+        assert_int_equal(got[0].metrics.items[0].timestamp_ms, T0 * 1000);
         records_free(got, n);
         run_record_clear(&r);
         assert_null(r.error);

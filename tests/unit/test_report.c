@@ -39,7 +39,7 @@ static enum send_status fake_send(void *userdata, const struct metric_batch *b, 
 
         f->calls++;
         assert_true(b->n > 0);
-        assert_true(b->n <= REPORT_MAX_DATUMS_PER_REQUEST);
+        assert_true(b->n <= METRIC_MAX_PER_REQUEST);
         if (f->down)
                 st = SEND_RETRY_LATER;
         if (st != SEND_OK) {
@@ -89,6 +89,17 @@ static json_object *attrs_from(const char *text)
 
         assert_non_null(o);
         return o;
+}
+
+/* A run record's metrics, from their JSON. */
+static struct metric_batch metrics_from(const char *text)
+{
+        struct metric_batch b = METRIC_BATCH_INIT;
+        json_object *o = attrs_from(text);
+
+        assert_int_equal(metric_batch_metrics_from_json(o, &b), 0);
+        json_object_put(o);
+        return b;
 }
 
 static void config(struct fake *f, const char *attrs_text, struct report_config *c)
@@ -222,14 +233,14 @@ static void test_run_metrics(void **state)
         struct fake *f = *state;
         struct report_config c;
         struct metric_batch b = METRIC_BATCH_INIT;
-        json_object *metrics = attrs_from(
-                "[{\"name\": \"SnapshotsCreated\", \"value\": 3, \"unit\": \"Count\", \"timestamp\": 1799999999},"
-                " {\"name\": \"BytesFreed\", \"value\": 1.5e9, \"unit\": \"Bytes\"}]");
+        struct metric_batch metrics = metrics_from(
+                "[{\"name\": \"SnapshotsCreated\", \"value\": 3, \"unit\": \"Count\", \"timestamp\": 1799999999000},"
+                " {\"name\": \"BytesFreed\", \"value\": 1.5e9, \"unit\": \"Bytes\", \"timestamp\": 0}]");
         const struct metric *m;
 
         config(f, BASE_ATTRS, &c);
         assert_int_equal(report_build_run(&c, "ebs_snapshots", USEC(NOW_MS - 2500), USEC(NOW_MS), true,
-                                          metrics, &b), 0);
+                                          &metrics, &b), 0);
         assert_string_equal(b.namespace_, "OpsAgent");
         assert_int_equal(b.n, 4);
         m = find(&b, "RecipeSucceeded");
@@ -250,7 +261,7 @@ static void test_run_metrics(void **state)
         assert_string_equal(m->unit, "Bytes");
         assert_int_equal(m->timestamp_ms, NOW_MS);
         metric_batch_free(&b);
-        json_object_put(metrics);
+        metric_batch_free(&metrics);
         report_config_free(&c);
 }
 
@@ -281,29 +292,25 @@ static void test_run_metrics_sanitised(void **state)
         struct fake *f = *state;
         struct report_config c;
         struct metric_batch b = METRIC_BATCH_INIT;
-        json_object *metrics = json_object_new_array();
-        json_object *m;
+        /* Built by hand: metric_batch_add() itself refuses some of these. */
+        struct metric m[] = {
+                { .name = (char *)"Nan", .unit = (char *)"Count", .value = NAN },
+                { .name = (char *)"Inf", .unit = (char *)"Count", .value = INFINITY },
+                { .name = (char *)"Huge", .unit = (char *)"None", .value = 1e300 },
+                { .name = NULL, .unit = (char *)"None", .value = 1 },
+                { .name = (char *)"Odd", .unit = (char *)"Widgets", .value = 2 },
+                { .name = (char *)"Tiny", .unit = (char *)"Count", .value = 1e-200 },
+        };
+        struct metric_batch metrics = { .items = m, .n = sizeof(m) / sizeof(m[0]) };
 
         config(f, BASE_ATTRS, &c);
-        m = attrs_from("{\"name\": \"Nan\", \"unit\": \"Count\"}");
-        json_object_object_add(m, "value", json_object_new_double(NAN));
-        json_object_array_add(metrics, m);
-        m = attrs_from("{\"name\": \"Inf\", \"unit\": \"Count\"}");
-        json_object_object_add(m, "value", json_object_new_double(INFINITY));
-        json_object_array_add(metrics, m);
-        json_object_array_add(metrics, attrs_from("{\"name\": \"Huge\", \"value\": 1e300}"));
-        json_object_array_add(metrics, attrs_from("{\"value\": 1}"));
-        json_object_array_add(metrics, attrs_from("{\"name\": \"Str\", \"value\": \"1\"}"));
-        json_object_array_add(metrics, attrs_from("{\"name\": \"Odd\", \"value\": 2, \"unit\": \"Widgets\"}"));
-        json_object_array_add(metrics, attrs_from("{\"name\": \"Tiny\", \"value\": 1e-200, \"unit\": \"Count\"}"));
-        assert_int_equal(report_build_run(&c, "r", 0, 1, true, metrics, &b), 0);
+        assert_int_equal(report_build_run(&c, "r", 0, 1, true, &metrics, &b), 0);
         assert_int_equal(b.n, 4);
         assert_string_equal(find(&b, "Odd")->unit, "None");
         assert_true(find(&b, "Tiny")->value == 0);
         for (size_t i = 0; i < b.n; i++)
                 assert_true(isfinite(b.items[i].value));
         metric_batch_free(&b);
-        json_object_put(metrics);
         report_config_free(&c);
 }
 
@@ -312,21 +319,15 @@ static void test_recipe_metric_limit(void **state)
 {
         struct fake *f = *state;
         struct report_config c;
-        struct metric_batch b = METRIC_BATCH_INIT;
-        json_object *metrics = json_object_new_array();
+        struct metric_batch b = METRIC_BATCH_INIT, metrics = METRIC_BATCH_INIT;
 
         config(f, BASE_ATTRS, &c);
-        for (int i = 0; i < REPORT_MAX_RECIPE_METRICS + 10; i++) {
-                json_object *m = json_object_new_object();
-
-                json_object_object_add(m, "name", json_object_new_string("M"));
-                json_object_object_add(m, "value", json_object_new_int(i));
-                json_object_array_add(metrics, m);
-        }
-        assert_int_equal(report_build_run(&c, "r", 0, 1, true, metrics, &b), 0);
+        for (int i = 0; i < REPORT_MAX_RECIPE_METRICS + 10; i++)
+                assert_int_equal(metric_batch_add(&metrics, "M", NULL, i, 0, NULL, 0), 0);
+        assert_int_equal(report_build_run(&c, "r", 0, 1, true, &metrics, &b), 0);
         assert_int_equal(b.n, 2 + REPORT_MAX_RECIPE_METRICS);
         metric_batch_free(&b);
-        json_object_put(metrics);
+        metric_batch_free(&metrics);
         report_config_free(&c);
 }
 
@@ -383,66 +384,6 @@ static void test_heartbeat(void **state)
 }
 
 /* ---- requests ---- */
-
-static void test_split_at_1000_datums(void **state)
-{
-        struct metric_batch b = METRIC_BATCH_INIT, *parts = NULL;
-        size_t n = 0;
-
-        assert_int_equal(metric_batch_set_namespace(&b, "OpsAgent"), 0);
-        for (int i = 0; i < 2500; i++)
-                assert_int_equal(metric_batch_add(&b, "M", "Count", i, NOW_MS, NULL, 0), 0);
-        assert_int_equal(report_split(&b, &parts, &n), 0);
-        assert_int_equal(n, 3);
-        assert_int_equal(parts[0].n, 1000);
-        assert_int_equal(parts[1].n, 1000);
-        assert_int_equal(parts[2].n, 500);
-        assert_true(parts[1].items[0].value == 1000);
-        assert_true(parts[2].items[499].value == 2499);
-        assert_string_equal(parts[2].namespace_, "OpsAgent");
-        for (size_t i = 0; i < n; i++)
-                metric_batch_free(&parts[i]);
-        free(parts);
-        metric_batch_free(&b);
-}
-
-/* Datums with 30 long dimensions: requests are cut by size, well before 1000 datums. */
-static void test_split_by_request_size(void **state)
-{
-        struct metric_batch b = METRIC_BATCH_INIT, *parts = NULL;
-        struct metric_dim dims[METRIC_MAX_DIMS];
-        char names[METRIC_MAX_DIMS][16], value[201];
-        size_t n = 0, total = 0;
-
-        memset(value, 'v', 200);
-        value[200] = '\0';
-        for (int i = 0; i < METRIC_MAX_DIMS; i++) {
-                snprintf(names[i], sizeof(names[i]), "dim%d", i);
-                dims[i] = (struct metric_dim){ names[i], value };
-        }
-        assert_int_equal(metric_batch_set_namespace(&b, "OpsAgent"), 0);
-        for (int i = 0; i < 600; i++)
-                assert_int_equal(metric_batch_add(&b, "M", "Count", i, NOW_MS, dims, METRIC_MAX_DIMS), 0);
-        assert_int_equal(report_split(&b, &parts, &n), 0);
-        assert_true(n > 1);
-        for (size_t i = 0; i < n; i++) {
-                size_t bytes = 0;
-
-                for (size_t k = 0; k < parts[i].n; k++) {
-                        bytes += strlen("&MetricData.member.1000.MetricName=M&MetricData.member.1000.Value=600"
-                                        "&MetricData.member.1000.Unit=Count&MetricData.member.1000.Timestamp=2027-01-15T08%3A00%3A00Z");
-                        for (int d = 0; d < METRIC_MAX_DIMS; d++)
-                                bytes += strlen("&MetricData.member.1000.Dimensions.member.30.Name=dim29"
-                                                "&MetricData.member.1000.Dimensions.member.30.Value=") + 200;
-                }
-                assert_true(bytes < 1000 * 1000);
-                total += parts[i].n;
-                metric_batch_free(&parts[i]);
-        }
-        assert_int_equal(total, 600);
-        free(parts);
-        metric_batch_free(&b);
-}
 
 /* ---- delivery ---- */
 
@@ -640,17 +581,6 @@ static void test_error_classification(void **state)
         assert_false(report_error_is_transient(-E2BIG));
 }
 
-static void test_units(void **state)
-{
-        assert_true(report_unit_is_valid("Count"));
-        assert_true(report_unit_is_valid("Bytes/Second"));
-        assert_true(report_unit_is_valid("None"));
-        assert_false(report_unit_is_valid("count"));
-        assert_false(report_unit_is_valid(""));
-        assert_false(report_unit_is_valid(NULL));
-}
-
-
 /* ---- entry points ---- */
 
 static void write_record(const char *state_dir, const char *recipe, const char *run_id, int64_t start_ms,
@@ -706,7 +636,7 @@ static void test_after_run(void **state)
         r.start_usec = (NOW_MS - 4000) * 1000;
         r.end_usec = NOW_MS * 1000;
         r.outcome = RUN_FAILED;
-        r.metrics = attrs_from("[{\"name\": \"FilesRotated\", \"value\": 7, \"unit\": \"Count\", \"timestamp\": 1799999998000}]");
+        r.metrics = metrics_from("[{\"name\": \"FilesRotated\", \"value\": 7, \"unit\": \"Count\", \"timestamp\": 1799999998000}]");
         assert_int_equal(report_after_run_with(attrs, f->tmp, &r, &s, NOW_MS + 5, &o, &err), 0);
         assert_int_equal(o, REPORT_SENT);
         assert_int_equal(f->n_got, 1);
@@ -784,8 +714,6 @@ int main(void)
                 T(test_run_metrics_sanitised),
                 T(test_recipe_metric_limit),
                 T(test_heartbeat),
-                T(test_split_at_1000_datums),
-                T(test_split_by_request_size),
                 T(test_deliver_sends_everything),
                 T(test_disabled_sends_nothing),
                 T(test_outage_then_recovery),
@@ -794,7 +722,6 @@ int main(void)
                 T(test_rejected_is_error_not_spooled),
                 T(test_unusable_spool_still_sends),
                 T(test_error_classification),
-                T(test_units),
                 T(test_recipe_ages_from_records),
                 T(test_after_run),
                 T(test_heartbeat_entry_point),

@@ -154,75 +154,6 @@ static off_t file_size(const char *p)
         return st.st_size;
 }
 
-/* ---- batches ---- */
-
-static void test_batch_rejects_nan_inf_and_limits(void **state)
-{
-        struct metric_batch b = METRIC_BATCH_INIT;
-        struct metric_dim dims[METRIC_MAX_DIMS + 1];
-        char longname[METRIC_NAME_MAX + 2];
-
-        for (size_t i = 0; i < METRIC_MAX_DIMS + 1; i++)
-                dims[i] = (struct metric_dim){ "d", "v" };
-        memset(longname, 'x', sizeof(longname) - 1);
-        longname[sizeof(longname) - 1] = '\0';
-        assert_int_equal(metric_batch_add(&b, "m", "Count", NAN, 0, NULL, 0), -EINVAL);
-        assert_int_equal(metric_batch_add(&b, "m", "Count", INFINITY, 0, NULL, 0), -EINVAL);
-        assert_int_equal(metric_batch_add(&b, "m", "Count", -INFINITY, 0, NULL, 0), -EINVAL);
-        assert_int_equal(metric_batch_add(&b, "", "Count", 1, 0, NULL, 0), -EINVAL);
-        assert_int_equal(metric_batch_add(&b, longname, "Count", 1, 0, NULL, 0), -EINVAL);
-        assert_int_equal(metric_batch_add(&b, "m", "Count", 1, 0, dims, METRIC_MAX_DIMS + 1), -EINVAL);
-        assert_int_equal(b.n, 0);
-        longname[METRIC_NAME_MAX] = '\0';
-        assert_int_equal(metric_batch_add(&b, longname, "Count", 1, 0, dims, METRIC_MAX_DIMS), 0);
-        assert_int_equal(b.n, 1);
-        metric_batch_free(&b);
-}
-
-static void test_batch_json_round_trip(void **state)
-{
-        struct metric_batch a = METRIC_BATCH_INIT, b = METRIC_BATCH_INIT;
-        json_object *o = NULL;
-
-        make_batch(&a, "rt", 3, NOW_MS);
-        assert_int_equal(metric_batch_add(&a, "tiny", "Percent", 0.1 + 0.2, NOW_MS, NULL, 0), 0);
-        assert_int_equal(metric_batch_to_json(&a, &o), 0);
-        assert_int_equal(metric_batch_from_json(o, &b), 0);
-        assert_string_equal(b.namespace_, "OpsAgent");
-        assert_int_equal(b.n, 4);
-        for (size_t i = 0; i < 4; i++) {
-                assert_string_equal(a.items[i].name, b.items[i].name);
-                assert_string_equal(a.items[i].unit, b.items[i].unit);
-                assert_true(a.items[i].value == b.items[i].value);
-                assert_int_equal(a.items[i].timestamp_ms, b.items[i].timestamp_ms);
-                assert_int_equal(a.items[i].n_dims, b.items[i].n_dims);
-        }
-        assert_string_equal(b.items[0].dims[1].value, "ebs_snapshots");
-        json_object_put(o);
-        metric_batch_free(&a);
-        metric_batch_free(&b);
-}
-
-static void test_batch_from_json_rejects_bad_shapes(void **state)
-{
-        const char *bad[] = {
-                "[]",
-                "{\"namespace\":\"N\"}",
-                "{\"namespace\":\"N\",\"metrics\":[{\"name\":\"a\",\"unit\":\"Count\",\"value\":\"x\",\"timestamp_ms\":1,\"dimensions\":[]}]}",
-                "{\"namespace\":\"N\",\"metrics\":[{\"name\":\"a\",\"unit\":\"Count\",\"value\":1,\"timestamp_ms\":1,\"dimensions\":[[\"only\"]]}]}",
-                "{\"namespace\":\"N\",\"metrics\":[{\"name\":\"a\",\"unit\":\"Count\",\"value\":NaN,\"timestamp_ms\":1,\"dimensions\":[]}]}",
-        };
-
-        for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
-                struct metric_batch b = METRIC_BATCH_INIT;
-                json_object *o = json_tokener_parse(bad[i]);
-
-                assert_int_equal(metric_batch_from_json(o, &b), -EBADMSG);
-                assert_int_equal(b.n, 0);
-                json_object_put(o);
-        }
-}
-
 /* ---- spool ---- */
 
 /* Spooled batches go out oldest first, with the timestamps they were made with. */
@@ -652,9 +583,6 @@ static void test_files_are_private(void **state)
 int main(void)
 {
         const struct CMUnitTest tests[] = {
-                T(test_batch_rejects_nan_inf_and_limits),
-                T(test_batch_json_round_trip),
-                T(test_batch_from_json_rejects_bad_shapes),
                 T(test_flush_sends_oldest_first_with_original_timestamps),
                 T(test_outage_keeps_rest_and_nothing_sent_twice),
                 T(test_crash_before_removal_sends_nothing_twice),
