@@ -15,6 +15,7 @@
 #include "fileio.h"
 #include "jsonutil.h"
 #include "log.h"
+#include "events.h"
 #include "metric.h"
 #include "spawn.h"
 #include "systemd.h"
@@ -65,33 +66,11 @@ static void op_sayv(struct opsagent_ctx *c, const char *fmt, va_list ap)
         free(line);
 }
 
-/* Sends one event to the parent; events are small, so one write() is atomic. */
-static void send_event(struct ctx_core *core, json_object *ev)
-{
-        const char *s;
-        char *clean;
-        size_t len;
-
-        if (core->events_fd < 0)
-                return;
-        s = json_object_to_json_string_ext(ev, JSON_C_TO_STRING_PLAIN);
-        clean = log_scrub(s);
-        if (!clean)
-                return;
-        len = strlen(clean);
-        if (len < 4000) {
-                clean[len] = '\n';
-                if (write(core->events_fd, clean, len + 1) < 0)
-                        log_debug_errno(errno, "cannot report an event to the agent: %m");
-        }
-        free(clean);
-}
-
 static int op_failv(struct opsagent_ctx *c, int error, const char *fmt, va_list ap)
 {
         struct ctx_core *core = ctx_core_of(c);
         char *msg = NULL, *joined = NULL;
-        json_object *ev;
+        int r;
 
         if (error >= 0)
                 error = -EIO;
@@ -107,12 +86,9 @@ static int op_failv(struct opsagent_ctx *c, int error, const char *fmt, va_list 
                 free(core->fail_reason);
                 core->fail_reason = joined;
         }
-        ev = json_object_new_object();
-        if (ev) {
-                json_object_object_add(ev, "fail", json_object_new_string(core->fail_reason ? core->fail_reason : msg));
-                send_event(core, ev);
-                json_object_put(ev);
-        }
+        r = events_send_fail(core->events_fd, core->fail_reason ? core->fail_reason : msg);
+        if (r < 0)
+                log_debug_errno(r, "cannot report the failure to the agent: %m");
         free(msg);
         return error;
 }
@@ -121,7 +97,6 @@ static int op_metric(struct opsagent_ctx *c, const char *name, double value, con
 {
         struct ctx_core *core = ctx_core_of(c);
         struct metric m = { .name = (char *)name, .unit = (char *)(unit && *unit ? unit : "None"), .value = value };
-        json_object *ev, *mj = NULL;
         int r;
 
         if (!name || !*name || strlen(name) > METRIC_NAME_MAX)
@@ -129,16 +104,10 @@ static int op_metric(struct opsagent_ctx *c, const char *name, double value, con
         if (!isfinite(value))
                 return log_warning_errno(EINVAL, "metric %s: value is not a finite number; ignored", name);
         m.timestamp_ms = now_realtime_usec() / 1000;
-        ev = json_object_new_object();
-        if (!ev)
-                return -ENOMEM;
-        r = metric_to_json(&m, &mj);
-        if (r >= 0)
-                r = json_add(ev, "metric", mj);
-        if (r >= 0)
-                send_event(core, ev);
-        json_object_put(ev);
-        return r;
+        r = events_send_metric(core->events_fd, &m);
+        if (r < 0)
+                log_debug_errno(r, "cannot report metric %s to the agent: %m", name);
+        return r == -ENOMEM ? r : 0;
 }
 
 static char *op_path(struct opsagent_ctx *c, const char *path)

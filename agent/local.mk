@@ -15,6 +15,7 @@ agent_libopsagent_la_SOURCES = \
 	agent/paths.c agent/paths.h \
 	agent/plugin.c agent/plugin.h \
 	agent/ctx.c agent/ctx.h \
+	agent/events.c agent/events.h \
 	agent/runner.c agent/runner.h \
 	agent/cli.c agent/cli.h \
 	agent/commands.c agent/commands.h

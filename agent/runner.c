@@ -9,8 +9,8 @@
 #include <unistd.h>
 #include <systemd/sd-id128.h>
 
-#include "buf.h"
 #include "ctx_aws.h"
+#include "events.h"
 #include "fileio.h"
 #include "jsonutil.h"
 #include "lock.h"
@@ -38,15 +38,6 @@ static unsigned budget_seconds(struct attrs *a, const struct opsagent_recipe *r)
         return r->time_budget_seconds;
 }
 
-static void send_done(int fd, int r)
-{
-        char line[64];
-        int n = snprintf(line, sizeof(line), "{\"done\":%d}\n", r);
-
-        if (write(fd, line, (size_t)n) < 0)
-                _exit(70);
-}
-
 static void child_main(const struct plugin *pl, int (*entry)(struct opsagent_ctx *ctx), struct attrs *a,
                        const struct paths *p, const char *run_id, const char *state_dir, bool dry_run,
                        uint64_t deadline, int fd)
@@ -63,77 +54,21 @@ static void child_main(const struct plugin *pl, int (*entry)(struct opsagent_ctx
         ctx_aws_attach(&core);
         r = entry(&core.pub);
         if (r < 0 && !ctx_fail_reason(&core)) {
-                json_object *ev = json_object_new_object();
                 char msg[256];
 
                 snprintf(msg, sizeof(msg), "failed: %s", strerror(-r));
-                if (ev) {
-                        const char *s;
-
-                        json_object_object_add(ev, "fail", json_object_new_string(msg));
-                        s = json_object_to_json_string_ext(ev, JSON_C_TO_STRING_PLAIN);
-                        if (write(fd, s, strlen(s)) < 0 || write(fd, "\n", 1) < 0)
-                                r = -EPIPE;
-                        json_object_put(ev);
-                }
+                (void)events_send_fail(fd, msg);
         }
-        send_done(fd, r < 0 ? r : 0);
+        if (events_send_done(fd, r < 0 ? r : 0) < 0)
+                _exit(70);
         ctx_done(&core);
         fflush(stdout);
         fflush(stderr);
         _exit(r < 0 ? 1 : 0);
 }
 
-struct child_state {
-        struct buf pending;      /* partial line */
-        size_t total;
-        struct metric_batch metrics;
-        char *fail;              /* last reported reason */
-        bool done;
-        int done_code;
-        bool overflow;
-};
-
-static void handle_event(struct child_state *cs, const char *line)
-{
-        json_object *ev = NULL, *v;
-
-        if (json_parse_text(line, "event", &ev, NULL) < 0 || !json_object_is_type(ev, json_type_object)) {
-                log_debug("ignoring a malformed event from the recipe");
-                json_object_put(ev);
-                return;
-        }
-        if (json_object_object_get_ex(ev, "metric", &v) && json_object_is_type(v, json_type_object)) {
-                if (cs->metrics.n < RUNNER_METRICS_MAX) {
-                        if (metric_batch_add_json(&cs->metrics, v) < 0)
-                                log_debug("ignoring a malformed metric from the recipe");
-                } else if (!cs->overflow) {
-                        cs->overflow = true;
-                        log_warning("more than %u metrics in one run; the rest are dropped", RUNNER_METRICS_MAX);
-                }
-        } else if (json_object_object_get_ex(ev, "fail", &v) && json_object_is_type(v, json_type_string)) {
-                free(cs->fail);
-                cs->fail = strdup(json_object_get_string(v));
-        } else if (json_object_object_get_ex(ev, "done", &v)) {
-                cs->done = true;
-                cs->done_code = json_object_get_int(v);
-        }
-        json_object_put(ev);
-}
-
-static void consume(struct child_state *cs, const char *data, size_t n)
-{
-        for (size_t i = 0; i < n; i++) {
-                if (data[i] == '\n') {
-                        handle_event(cs, buf_str(&cs->pending));
-                        buf_reset(&cs->pending);
-                } else if (buf_append(&cs->pending, data + i, 1) < 0)
-                        buf_reset(&cs->pending);
-        }
-}
-
 /* Reads what is available; false at EOF. */
-static bool drain(int fd, struct child_state *cs)
+static bool drain(int fd, struct events_reader *ev)
 {
         char chunk[4096];
 
@@ -141,9 +76,7 @@ static bool drain(int fd, struct child_state *cs)
                 ssize_t k = read(fd, chunk, sizeof(chunk));
 
                 if (k > 0) {
-                        if (cs->total + (size_t)k <= RUNNER_EVENTS_MAX)
-                                consume(cs, chunk, (size_t)k);
-                        cs->total += (size_t)k;
+                        events_reader_feed(ev, chunk, (size_t)k);
                         continue;
                 }
                 if (k == 0)
@@ -168,7 +101,7 @@ static char *describe_signal(int sig)
 static void run_child(const struct plugin *pl, struct attrs *a, const struct paths *p, const struct run_options *o,
                       const char *state_dir, struct run_record *rec)
 {
-        struct child_state cs = { .pending = BUF_INIT(8192) };
+        struct events_reader ev;
         unsigned budget = o->recover ? RUNNER_RECOVER_BUDGET_SECONDS : budget_seconds(a, pl->recipe);
         uint64_t start = now_monotonic_usec(), deadline = budget ? start + (uint64_t)budget * 1000000u : 0;
         uint64_t kill_at = 0;
@@ -176,6 +109,7 @@ static void run_child(const struct plugin *pl, struct attrs *a, const struct pat
         int fds[2] = { -1, -1 }, status = 0;
         pid_t pid;
 
+        events_reader_init(&ev);
         if (pipe2(fds, O_CLOEXEC) < 0) {
                 rec->outcome = RUN_FAILED;
                 rec->error = strdup("cannot start the recipe: out of resources");
@@ -218,16 +152,20 @@ static void run_child(const struct plugin *pl, struct attrs *a, const struct pat
                 }
                 if (!eof) {
                         if (poll(&pfd, 1, wait_ms) > 0)
-                                eof = !drain(fds[0], &cs);
+                                eof = !drain(fds[0], &ev);
                 } else
                         poll(NULL, 0, 20);
                 if (waitpid(pid, &status, WNOHANG) == pid)
                         exited = true;
         }
         if (!eof)
-                drain(fds[0], &cs);
-        if (cs.pending.len)
-                handle_event(&cs, buf_str(&cs.pending));
+                drain(fds[0], &ev);
+        events_reader_finish(&ev);
+        if (ev.metrics_dropped > 0)
+                log_warning("%s: more than %u metrics in one run; %zu were dropped", pl->recipe->name,
+                            EVENTS_MAX_METRICS, ev.metrics_dropped);
+        if (ev.malformed > 0)
+                log_debug("%s: ignored %zu malformed events from the recipe", pl->recipe->name, ev.malformed);
         /* Whatever the recipe started in its group goes with it. */
         kill(-pid, SIGKILL);
 
@@ -243,20 +181,20 @@ static void run_child(const struct plugin *pl, struct attrs *a, const struct pat
         } else if (WIFSIGNALED(status)) {
                 rec->outcome = RUN_CRASHED;
                 rec->error = describe_signal(WTERMSIG(status));
-        } else if (!cs.done) {
+        } else if (!ev.done) {
                 rec->outcome = RUN_FAILED;
                 if (asprintf(&rec->error, "exited with status %d before finishing (a recipe must return from run())",
                              WEXITSTATUS(status)) < 0)
                         rec->error = NULL;
-        } else if (cs.done_code < 0 || WEXITSTATUS(status) != 0) {
+        } else if (ev.done_code < 0 || WEXITSTATUS(status) != 0) {
                 rec->outcome = RUN_FAILED;
-                rec->error = strdup(cs.fail ? cs.fail : "failed");
+                rec->error = strdup(ev.fail ? ev.fail : "failed");
         } else
                 rec->outcome = RUN_SUCCESS;
 out:
-        rec->metrics = cs.metrics;
-        free(cs.fail);
-        buf_free(&cs.pending);
+        rec->metrics = ev.metrics;
+        ev.metrics = (struct metric_batch)METRIC_BATCH_INIT;
+        events_reader_clear(&ev);
         if (fds[0] >= 0)
                 close(fds[0]);
         if (fds[1] >= 0)

@@ -12,8 +12,6 @@
 #include "plugin.h"
 #include "records.h"
 
-#define RUNNER_EVENTS_MAX (1u << 20)   /* bytes of events a recipe may send */
-#define RUNNER_METRICS_MAX 10000       /* metrics kept per run */
 #define RUNNER_KILL_GRACE_USEC (3u * 1000000u)
 
 #define RUNNER_RECOVER_BUDGET_SECONDS 30u /* a recover() step is meant to be quick */

@@ -1,7 +1,7 @@
 # Unit tests of the core modules (cmocka), and the test plugins the loader and runner tests use.
 core_unit_tests = tests/unit/test_buf tests/unit/test_jsonutil tests/unit/test_attrs tests/unit/test_schema \
 	tests/unit/test_cli tests/unit/test_plugin tests/unit/test_log tests/unit/test_fileio \
-	tests/unit/test_ctx tests/unit/test_metric
+	tests/unit/test_ctx tests/unit/test_metric tests/unit/test_events
 check_PROGRAMS += $(core_unit_tests)
 TESTS += $(core_unit_tests)
 
@@ -32,6 +32,9 @@ tests_unit_test_fileio_LDADD = $(TEST_LDADD)
 tests_unit_test_metric_SOURCES = tests/unit/test_metric.c
 tests_unit_test_metric_CFLAGS = $(TEST_CFLAGS)
 tests_unit_test_metric_LDADD = $(TEST_LDADD) -lm
+tests_unit_test_events_SOURCES = tests/unit/test_events.c
+tests_unit_test_events_CFLAGS = $(TEST_CFLAGS)
+tests_unit_test_events_LDADD = $(TEST_LDADD)
 tests_unit_test_ctx_SOURCES = tests/unit/test_ctx.c
 tests_unit_test_ctx_CFLAGS = $(TEST_CFLAGS)
 tests_unit_test_ctx_LDADD = $(TEST_LDADD)
