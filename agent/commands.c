@@ -5,6 +5,7 @@
 #include <strings.h>
 
 #include "commands.h"
+#include "coreattrs.h"
 #include "facts.h"
 #include "jsonutil.h"
 #include "layers.h"
@@ -34,7 +35,7 @@ int node_load(const struct cli *c, struct node *ret)
         }
         for (size_t i = 0; i < n.plugins.n_problems; i++)
                 log_warning("%s", n.plugins.problems[i]);
-        r = layers_load(&n.paths, &n.plugins, (char *const *)c->extra_json, c->n_extra_json, NULL, &n.attrs, &err);
+        r = layers_load(&n.paths, core_attr_sections, &n.plugins, (char *const *)c->extra_json, c->n_extra_json, NULL, &n.attrs, &err);
         if (r < 0)
                 goto fail;
         attrs_register_secrets(n.attrs);
@@ -81,7 +82,7 @@ static int node_load_instance(const struct cli *c, struct node *n, const struct 
         if (user_data) {
                 struct attrs *a = NULL;
 
-                r = layers_load(&n->paths, &n->plugins, (char *const *)c->extra_json, c->n_extra_json, user_data,
+                r = layers_load(&n->paths, core_attr_sections, &n->plugins, (char *const *)c->extra_json, c->n_extra_json, user_data,
                                 &a, &err);
                 if (r < 0) {
                         log_error("%s", err.msg);
@@ -206,7 +207,7 @@ int cmd_run(const struct cli *c)
                 node_free(&n);
                 return EXIT_USAGE;
         }
-        r = layers_validate(n.attrs, &n.plugins, selected, n_sel, &err);
+        r = layers_validate(n.attrs, core_attr_sections, &n.plugins, selected, n_sel, &err);
         if (r < 0) {
                 log_error("%s", err.msg);
                 node_free(&n);
@@ -279,7 +280,7 @@ int cmd_attributes(const struct cli *c)
         /* Show the instance facts where there are any; off EC2 say why there are none. */
         if (!getenv("AWS_EC2_METADATA_DISABLED") || strcasecmp(getenv("AWS_EC2_METADATA_DISABLED"), "true") != 0)
                 node_load_instance(c, &n, NULL, 0, true);
-        r = layers_validate(n.attrs, &n.plugins, NULL, 0, &err);
+        r = layers_validate(n.attrs, core_attr_sections, &n.plugins, NULL, 0, &err);
         if (r < 0) {
                 log_error("%s", err.msg);
                 node_free(&n);
@@ -407,7 +408,7 @@ int cmd_report(const struct cli *c)
         if (node_load(c, &n) < 0)
                 return EXIT_USAGE;
         /* The core sections only: a recipe's bad attribute must not silence the heartbeat. */
-        r = layers_validate(n.attrs, &n.plugins, none, 0, &err);
+        r = layers_validate(n.attrs, core_attr_sections, &n.plugins, none, 0, &err);
         if (r < 0) {
                 log_error("%s", err.msg);
                 node_free(&n);

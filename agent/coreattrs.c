@@ -24,7 +24,7 @@ static const char opsagent_schema[] =
         "  \"instance\": { \"type\": \"object\" }"
         "} }";
 
-const struct core_attr_section core_attr_sections[] = {
+const struct attr_section core_attr_sections[] = {
         { "opsagent", opsagent_defaults, opsagent_schema },
         { "aws", AWS_ATTR_DEFAULTS_JSON, AWS_ATTR_SCHEMA_JSON },
         { "cloudwatch", report_attr_defaults, report_attr_schema },

@@ -3,13 +3,9 @@
 #ifndef OPSAGENT_COREATTRS_H
 #define OPSAGENT_COREATTRS_H
 
-struct core_attr_section {
-        const char *root;          /* top-level key */
-        const char *defaults_json; /* JSON object */
-        const char *schema_json;   /* schema (see schema.h) */
-};
+#include "layers.h"
 
-/* Terminated by an entry whose root is NULL. */
-extern const struct core_attr_section core_attr_sections[];
+/* Terminated by an entry whose root is NULL; handed to layers_load() and layers_validate(). */
+extern const struct attr_section core_attr_sections[];
 
 #endif

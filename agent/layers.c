@@ -4,7 +4,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "coreattrs.h"
 #include "fileio.h"
 #include "jsonutil.h"
 #include "layers.h"
@@ -52,9 +51,10 @@ static int name_cmp(const struct dirent **x, const struct dirent **y)
         return strcmp((*x)->d_name, (*y)->d_name);
 }
 
-static int merge_defaults(struct attrs *a, const struct plugin_set *plugins, struct error *err)
+static int merge_defaults(struct attrs *a, const struct attr_section *core, const struct plugin_set *plugins,
+                          struct error *err)
 {
-        for (const struct core_attr_section *s = core_attr_sections; s->root; s++) {
+        for (const struct attr_section *s = core; s && s->root; s++) {
                 json_object *d = NULL;
                 char label[128];
                 int r;
@@ -81,8 +81,9 @@ static int merge_defaults(struct attrs *a, const struct plugin_set *plugins, str
         return 0;
 }
 
-int layers_load(const struct paths *p, const struct plugin_set *plugins, char *const *extra_files, size_t n_extra,
-                const char *user_data, struct attrs **ret, struct error *err)
+int layers_load(const struct paths *p, const struct attr_section *core, const struct plugin_set *plugins,
+                char *const *extra_files, size_t n_extra, const char *user_data, struct attrs **ret,
+                struct error *err)
 {
         struct attrs *a = NULL;
         char *file = NULL, *dir = NULL;
@@ -92,7 +93,7 @@ int layers_load(const struct paths *p, const struct plugin_set *plugins, char *c
         r = attrs_new(&a);
         if (r < 0)
                 return error_set(err, r, "out of memory");
-        r = merge_defaults(a, plugins, err);
+        r = merge_defaults(a, core, plugins, err);
         if (r < 0)
                 goto out;
 
@@ -178,14 +179,14 @@ out:
         return r;
 }
 
-int layers_validate(struct attrs *a, const struct plugin_set *plugins, const struct plugin *const *selected,
-                    size_t n_selected, struct error *err)
+int layers_validate(struct attrs *a, const struct attr_section *core, const struct plugin_set *plugins,
+                    const struct plugin *const *selected, size_t n_selected, struct error *err)
 {
         const char *known[PLUGIN_MAX + 16];
         size_t n_known = 0;
         int r;
 
-        for (const struct core_attr_section *s = core_attr_sections; s->root; s++) {
+        for (const struct attr_section *s = core; s && s->root; s++) {
                 json_object *schema = NULL;
 
                 r = json_parse_text(s->schema_json, s->root, &schema, err);

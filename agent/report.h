@@ -38,7 +38,7 @@ struct report_config {
 };
 
 /* The `cloudwatch` section's defaults and schema as JSON text, for the core's attribute
- * table (core_attr_sections). */
+ * table (core_attr_sections in agent/coreattrs.c). */
 extern const char report_attr_defaults[];
 extern const char report_attr_schema[];
 

@@ -5,6 +5,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "coreattrs.h"
 #include "facts.h"
 #include "fileio.h"
 #include "jsonutil.h"
@@ -162,7 +163,7 @@ static int load_attrs(const struct cli *c, const struct paths *p, const struct p
         char *user_data = NULL;
         int r;
 
-        r = layers_load(p, plugins, (char *const *)c->extra_json, c->n_extra_json, NULL, &a, err);
+        r = layers_load(p, core_attr_sections, plugins, (char *const *)c->extra_json, c->n_extra_json, NULL, &a, err);
         if (r < 0)
                 goto out;
         r = instance_facts_load(attrs_tree(a), &facts, &user_data, err);
@@ -172,7 +173,7 @@ static int load_attrs(const struct cli *c, const struct paths *p, const struct p
         }
         attrs_free(a);
         a = NULL;
-        r = layers_load(p, plugins, (char *const *)c->extra_json, c->n_extra_json, user_data, &a, err);
+        r = layers_load(p, core_attr_sections, plugins, (char *const *)c->extra_json, c->n_extra_json, user_data, &a, err);
         if (r < 0)
                 goto out;
         r = attrs_set_protected(a, facts, "instance metadata");
@@ -271,7 +272,7 @@ int cmd_setup(const struct cli *c)
                 goto config_error;
         attrs_register_secrets(a);
         /* Bad input changes nothing: validate everything before the first change. */
-        r = layers_validate(a, &plugins, NULL, 0, &err);
+        r = layers_validate(a, core_attr_sections, &plugins, NULL, 0, &err);
         if (r < 0)
                 goto config_error;
         warn_unknown_enabled(a, &plugins);
