@@ -3,11 +3,11 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "cli.h"
-#include "commands.h"
-#include "log.h"
-#include "logrotate_import.h"
-#include "setup.h"
+#include "cmd/cli.h"
+#include "cmd/commands.h"
+#include "cmd/logrotate_import.h"
+#include "cmd/setup.h"
+#include "util/log.h"
 
 const struct command opsagent_commands[] = {
         {

@@ -18,11 +18,11 @@
 #include "opsagent/aws.h"
 #include "opsagent/recipe.h"
 
-#include "settings.h"
-#include "devmap.h"
-#include "freeze.h"
-#include "retention.h"
-#include "volumes.h"
+#include "ebs_devmap.h"
+#include "ebs_freeze.h"
+#include "ebs_retention.h"
+#include "ebs_settings.h"
+#include "ebs_volumes.h"
 
 #define EBS_CREATE_PARALLEL 4      /* CreateSnapshot calls in flight */
 #define EBS_TIME_BUDGET 1800       /* seconds, unless ebs_snapshots.time_budget_seconds says */

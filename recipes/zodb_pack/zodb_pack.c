@@ -10,7 +10,7 @@
 
 #include <opsagent/recipe.h>
 
-#include "zeo.h"
+#include "zodb_zeo.h"
 
 #define ZODB_PACK_MAX_SERVERS   64u  /* zodb_pack.servers entries */
 #define ZODB_PACK_MAX_STORAGES  64u  /* storages per server */

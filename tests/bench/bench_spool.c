@@ -8,8 +8,8 @@
 #include <sys/stat.h>
 #include <time.h>
 
-#include "fileio.h"
-#include "spool.h"
+#include "report/spool.h"
+#include "util/fileio.h"
 
 static enum send_status accept_all(void *userdata, const struct metric_batch *b, struct error *err)
 {

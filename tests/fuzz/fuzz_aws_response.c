@@ -13,10 +13,10 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "ec2.h"
-#include "query.h"
-#include "sigv4.h"
-#include "xml.h"
+#include "aws/ec2.h"
+#include "aws/query.h"
+#include "aws/sigv4.h"
+#include "aws/xml.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 

@@ -14,9 +14,9 @@
 
 #include <cmocka.h>
 
-#include "attrs.h"
-#include "fileio.h"
-#include "setup.h"
+#include "cmd/setup.h"
+#include "config/attrs.h"
+#include "util/fileio.h"
 
 static int run_nop(struct opsagent_ctx *ctx)
 {

@@ -16,11 +16,11 @@
 
 #include <json-c/json.h>
 
-#include "aws_session.h"
-#include "cloudwatch.h"
-#include "ec2.h"
-#include "facts.h"
-#include "log.h"
+#include "aws/cloudwatch.h"
+#include "aws/ec2.h"
+#include "aws/facts.h"
+#include "aws/session.h"
+#include "util/log.h"
 
 static int fail(struct aws_session *s, int r)
 {

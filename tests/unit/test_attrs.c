@@ -10,9 +10,9 @@
 #include <unistd.h>
 #include <cmocka.h>
 
-#include "attrs.h"
-#include "jsonutil.h"
-#include "log.h"
+#include "config/attrs.h"
+#include "util/jsonutil.h"
+#include "util/log.h"
 
 static json_object *J(const char *text)
 {

@@ -8,7 +8,7 @@
 #include <string.h>
 #include <cmocka.h>
 
-#include "buf.h"
+#include "util/buf.h"
 
 static void test_append_and_printf(void **state)
 {

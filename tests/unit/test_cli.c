@@ -7,7 +7,7 @@
 #include <string.h>
 #include <cmocka.h>
 
-#include "cli.h"
+#include "cmd/cli.h"
 
 static int dummy(const struct cli *c)
 {

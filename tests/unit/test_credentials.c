@@ -12,10 +12,10 @@
 #include <unistd.h>
 #include <cmocka.h>
 
-#include "credentials.h"
-#include "fileio.h"
-#include "imds.h"
-#include "log.h"
+#include "aws/credentials.h"
+#include "aws/imds.h"
+#include "util/fileio.h"
+#include "util/log.h"
 
 static time_t fake_time;
 

@@ -12,10 +12,10 @@
 #include <unistd.h>
 #include <cmocka.h>
 
-#include "ctx_aws.h"
-#include "fileio.h"
-#include "jsonutil.h"
 #include "testdir.h"
+#include "run/ctx_aws.h"
+#include "util/fileio.h"
+#include "util/jsonutil.h"
 
 struct fixture {
         char dir[64];

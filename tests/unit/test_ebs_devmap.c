@@ -12,7 +12,7 @@
 #include <unistd.h>
 #include <cmocka.h>
 
-#include "devmap.h"
+#include "ebs_devmap.h"
 
 static void mkdirs(const char *path)
 {

@@ -19,7 +19,7 @@
 #include <unistd.h>
 #include <cmocka.h>
 
-#include "freeze.h"
+#include "ebs_freeze.h"
 
 #define WRITE_WAIT_MS 15000 /* generous: a thawed filesystem takes a few ms */
 

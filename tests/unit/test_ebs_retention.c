@@ -10,7 +10,7 @@
 #include <time.h>
 #include <cmocka.h>
 
-#include "retention.h"
+#include "ebs_retention.h"
 
 #define DAY 86400
 #define SIM_MAX 2048

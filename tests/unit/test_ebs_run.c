@@ -11,9 +11,9 @@
 #include <time.h>
 #include <cmocka.h>
 
+#include "ebs_settings.h"
 #include "opsagent/aws.h"
 #include "opsagent/recipe.h"
-#include "settings.h"
 
 extern const struct opsagent_recipe opsagent_recipe;
 

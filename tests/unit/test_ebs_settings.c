@@ -9,8 +9,8 @@
 #include <string.h>
 #include <cmocka.h>
 
-#include "settings.h"
-#include "volumes.h"
+#include "ebs_settings.h"
+#include "ebs_volumes.h"
 
 static json_object *defaults_with(const char *overlay)
 {

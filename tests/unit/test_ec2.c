@@ -10,9 +10,9 @@
 #include <string.h>
 #include <cmocka.h>
 
-#include "ec2.h"
-#include "fileio.h"
-#include "xml.h"
+#include "aws/ec2.h"
+#include "aws/xml.h"
+#include "util/fileio.h"
 
 static struct xml_node *fixture(const char *name)
 {

@@ -12,8 +12,8 @@
 #include <unistd.h>
 #include <cmocka.h>
 
-#include "events.h"
-#include "log.h"
+#include "run/events.h"
+#include "util/log.h"
 
 /* Everything written to a pipe so far, fed to R in odd-sized pieces. */
 static void read_back(int fds[2], struct events_reader *r)

@@ -11,7 +11,7 @@
 #include <cmocka.h>
 
 #include "canned_server.h"
-#include "facts.h"
+#include "aws/facts.h"
 
 static void test_disabled_uses_environment_and_attributes(void **state)
 {

@@ -12,8 +12,8 @@
 #include <unistd.h>
 #include <cmocka.h>
 
-#include "fileio.h"
 #include "testdir.h"
+#include "util/fileio.h"
 
 static int setup(void **state)
 {

@@ -13,8 +13,8 @@
 #include <unistd.h>
 #include <cmocka.h>
 
-#include "fileio.h"
-#include "hostmetrics.h"
+#include "report/hostmetrics.h"
+#include "util/fileio.h"
 
 static char *root;
 

@@ -11,7 +11,7 @@
 #include <cmocka.h>
 
 #include "canned_server.h"
-#include "http.h"
+#include "aws/http.h"
 
 static void test_status_headers_and_reuse(void **state)
 {

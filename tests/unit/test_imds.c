@@ -11,8 +11,8 @@
 #include <cmocka.h>
 
 #include "canned_server.h"
-#include "imds.h"
-#include "log.h"
+#include "aws/imds.h"
+#include "util/log.h"
 
 static void test_token_then_get(void **state)
 {

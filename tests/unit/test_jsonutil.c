@@ -7,7 +7,7 @@
 #include <string.h>
 #include <cmocka.h>
 
-#include "jsonutil.h"
+#include "util/jsonutil.h"
 
 static void expect_error(const char *text, const char *msg)
 {

@@ -15,9 +15,9 @@
 #include <unistd.h>
 #include <cmocka.h>
 
-#include "fileio.h"
-#include "lock.h"
 #include "testdir.h"
+#include "run/lock.h"
+#include "util/fileio.h"
 
 struct fixture {
         char dir[64];

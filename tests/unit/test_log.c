@@ -10,7 +10,7 @@
 #include <unistd.h>
 #include <cmocka.h>
 
-#include "log.h"
+#include "util/log.h"
 
 static void test_stderr_by_default(void **state)
 {

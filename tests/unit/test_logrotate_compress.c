@@ -9,8 +9,8 @@
 #include <archive.h>
 #include <archive_entry.h>
 
-#include "lr_testutil.h"
 #include "lr_compress.h"
+#include "lr_testutil.h"
 
 static int setup(void **state)
 {

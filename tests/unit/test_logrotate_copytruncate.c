@@ -10,9 +10,9 @@
 #include <sys/prctl.h>
 #include <sys/resource.h>
 
-#include "lr_testutil.h"
 #include "logrotate_recipe.h"
 #include "lr_rotate.h"
+#include "lr_testutil.h"
 
 struct t {
         char *dir;

@@ -10,7 +10,7 @@
 #include <cmocka.h>
 #include <unistd.h>
 
-#include "logrotate_import.h"
+#include "cmd/logrotate_import.h"
 
 /* Imports TEXT as /etc/logrotate.d/FILE; returns the set NAME (borrowed from *ret_all). */
 static json_object *import_set(const char *text, const char *name, json_object **ret_all, char **ret_notes)

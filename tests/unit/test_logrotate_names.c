@@ -5,8 +5,8 @@
 #include <stdint.h>
 #include <cmocka.h>
 
-#include "lr_testutil.h"
 #include "lr_names.h"
+#include "lr_testutil.h"
 
 static int setup(void **state)
 {

@@ -6,11 +6,11 @@
 #include <stdint.h>
 #include <cmocka.h>
 
-#include "lr_testutil.h"
 #include "logrotate_recipe.h"
 #include "lr_compress.h"
 #include "lr_names.h"
 #include "lr_rotate.h"
+#include "lr_testutil.h"
 
 #define DAY 86400
 #define T0 1795435200   /* Monday 2026-11-23 12:00:00 UTC */

@@ -11,7 +11,7 @@
 #include <string.h>
 #include <cmocka.h>
 
-#include "metric.h"
+#include "util/metric.h"
 
 #define NOW_MS 1800000000000LL   /* 2027-01-15 */
 

@@ -10,7 +10,7 @@
 #include <unistd.h>
 #include <cmocka.h>
 
-#include "plugin.h"
+#include "config/plugin.h"
 
 static const char *plugin_dir(void)
 {

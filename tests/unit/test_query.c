@@ -12,11 +12,11 @@
 #include <zlib.h>
 #include <cmocka.h>
 
-#include "cloudwatch.h"
-#include "ec2.h"
-#include "fileio.h"
-#include "query.h"
-#include "xml.h"
+#include "aws/cloudwatch.h"
+#include "aws/ec2.h"
+#include "aws/query.h"
+#include "aws/xml.h"
+#include "util/fileio.h"
 
 static struct xml_node *fixture(const char *name)
 {

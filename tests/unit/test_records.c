@@ -13,10 +13,10 @@
 #include <unistd.h>
 #include <cmocka.h>
 
-#include "fileio.h"
-#include "log.h"
-#include "records.h"
 #include "testdir.h"
+#include "run/records.h"
+#include "util/fileio.h"
+#include "util/log.h"
 
 #define SEC 1000000LL
 #define T0 1795000000LL /* 2026-11-18T11:06:40Z */

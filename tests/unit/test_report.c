@@ -14,8 +14,8 @@
 #include <unistd.h>
 #include <cmocka.h>
 
-#include "fileio.h"
-#include "report.h"
+#include "report/report.h"
+#include "util/fileio.h"
 
 #define NOW_MS 1800000000000LL
 #define USEC(ms) ((uint64_t)(ms) * 1000)

@@ -8,7 +8,7 @@
 #include <string.h>
 #include <cmocka.h>
 
-#include "retry.h"
+#include "aws/retry.h"
 
 struct fake {
         double rnd;

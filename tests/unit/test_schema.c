@@ -8,9 +8,9 @@
 #include <string.h>
 #include <cmocka.h>
 
-#include "attrs.h"
-#include "jsonutil.h"
-#include "schema.h"
+#include "config/attrs.h"
+#include "config/schema.h"
+#include "util/jsonutil.h"
 
 static const char schema_text[] =
         "{ \"type\": \"object\", \"properties\": {"

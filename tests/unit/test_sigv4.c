@@ -13,9 +13,9 @@
 #include <cmocka.h>
 #include <json-c/json.h>
 
-#include "buf.h"
-#include "fileio.h"
-#include "sigv4.h"
+#include "aws/sigv4.h"
+#include "util/buf.h"
+#include "util/fileio.h"
 
 #define SUITE TEST_DATA_DIR "/sigv4"
 #define MAX_CASES 128

@@ -15,7 +15,7 @@
 #include <unistd.h>
 #include <cmocka.h>
 
-#include "spawn.h"
+#include "run/spawn.h"
 
 #define MSEC 1000ULL
 

@@ -15,8 +15,8 @@
 #include <unistd.h>
 #include <cmocka.h>
 
-#include "fileio.h"
-#include "spool.h"
+#include "report/spool.h"
+#include "util/fileio.h"
 
 #define NOW_MS 1800000000000LL   /* 2027-01-15 */
 #define MAX_SENT 4096

@@ -16,9 +16,9 @@
 #include <cmocka.h>
 #include <systemd/sd-bus.h>
 
-#include "buf.h"
-#include "fileio.h"
-#include "systemd.h"
+#include "run/systemd.h"
+#include "util/buf.h"
+#include "util/fileio.h"
 
 #define SD_DEST "org.freedesktop.systemd1"
 #define SD_PATH "/org/freedesktop/systemd1"

@@ -10,9 +10,9 @@
 #include <unistd.h>
 #include <cmocka.h>
 
-#include "buf.h"
-#include "fileio.h"
-#include "textdiff.h"
+#include "run/textdiff.h"
+#include "util/buf.h"
+#include "util/fileio.h"
 
 static char tmpdir[64];
 

@@ -9,9 +9,9 @@
 #include <string.h>
 #include <cmocka.h>
 
-#include "buf.h"
-#include "fileio.h"
-#include "xml.h"
+#include "aws/xml.h"
+#include "util/buf.h"
+#include "util/fileio.h"
 
 static struct xml_node *parse_fixture(const char *name, int *ret_r, struct error *err)
 {

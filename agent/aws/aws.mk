@@ -1,0 +1,75 @@
+# agent/aws: AWS access. HTTP over libcurl, SigV4, XML answers, the retry policy, IMDSv2, the
+# credentials chain, the session, the Query client and the typed EC2 and CloudWatch calls, and
+# the instance facts. Sources, unit tests, the stand-in's tests and their tools.
+agent_libopsagent_la_SOURCES += \
+	agent/aws/sigv4.c agent/aws/sigv4.h \
+	agent/aws/http.c agent/aws/http.h \
+	agent/aws/xml.c agent/aws/xml.h \
+	agent/aws/retry.c agent/aws/retry.h \
+	agent/aws/imds.c agent/aws/imds.h \
+	agent/aws/credentials.c agent/aws/credentials.h \
+	agent/aws/session.c agent/aws/session.h \
+	agent/aws/query.c agent/aws/query.h \
+	agent/aws/ec2.c agent/aws/ec2.h \
+	agent/aws/cloudwatch.c agent/aws/cloudwatch.h \
+	agent/aws/facts.c agent/aws/facts.h
+
+aws_unit_tests = tests/unit/test_sigv4 tests/unit/test_xml tests/unit/test_retry tests/unit/test_credentials \
+	tests/unit/test_query tests/unit/test_ec2 tests/unit/test_http tests/unit/test_imds tests/unit/test_facts
+check_PROGRAMS += $(aws_unit_tests)
+TESTS += $(aws_unit_tests)
+
+tests_unit_test_xml_SOURCES = tests/unit/test_xml.c
+tests_unit_test_xml_CFLAGS = $(TEST_CFLAGS)
+tests_unit_test_xml_LDADD = $(TEST_LDADD)
+tests_unit_test_retry_SOURCES = tests/unit/test_retry.c
+tests_unit_test_retry_CFLAGS = $(TEST_CFLAGS)
+tests_unit_test_retry_LDADD = $(TEST_LDADD)
+tests_unit_test_credentials_SOURCES = tests/unit/test_credentials.c
+tests_unit_test_credentials_CFLAGS = $(TEST_CFLAGS)
+tests_unit_test_credentials_LDADD = $(TEST_LDADD)
+tests_unit_test_query_SOURCES = tests/unit/test_query.c
+tests_unit_test_query_CFLAGS = $(TEST_CFLAGS)
+tests_unit_test_query_LDADD = $(TEST_LDADD) $(ZLIB_LIBS) -lm
+tests_unit_test_ec2_SOURCES = tests/unit/test_ec2.c
+tests_unit_test_ec2_CFLAGS = $(TEST_CFLAGS)
+tests_unit_test_ec2_LDADD = $(TEST_LDADD)
+# http, imds and facts talk to a canned loopback server thread (tests/unit/canned_server.h).
+tests_unit_test_http_SOURCES = tests/unit/test_http.c tests/unit/canned_server.h
+tests_unit_test_http_CFLAGS = $(TEST_CFLAGS) $(CURL_CFLAGS) -pthread
+tests_unit_test_http_LDADD = $(TEST_LDADD) $(CURL_LIBS) -lpthread
+tests_unit_test_imds_SOURCES = tests/unit/test_imds.c tests/unit/canned_server.h
+tests_unit_test_imds_CFLAGS = $(TEST_CFLAGS) -pthread
+tests_unit_test_imds_LDADD = $(TEST_LDADD) -lpthread
+tests_unit_test_facts_SOURCES = tests/unit/test_facts.c tests/unit/canned_server.h
+tests_unit_test_facts_CFLAGS = $(TEST_CFLAGS) -pthread
+tests_unit_test_facts_LDADD = $(TEST_LDADD) -lpthread
+
+tests_unit_test_sigv4_SOURCES = tests/unit/test_sigv4.c
+tests_unit_test_sigv4_CFLAGS = $(TEST_CFLAGS)
+tests_unit_test_sigv4_LDADD = $(TEST_LDADD)
+
+# AWS's SigV4 suite (Apache-2.0, LICENSE and NOTICE inside) and the metadata mock's values.
+EXTRA_DIST += tests/data/sigv4 tests/data/imds tests/data/aws
+
+# The local AWS stand-in (moto + a SigV4/model-checking front) and its own tests.
+EXTRA_DIST += tests/standin/__init__.py tests/standin/aws_standin.py tests/standin/README.md \
+	tests/bench/aws_bench.py tests/fuzz/fuzz_aws_response.c tests/fuzz/aws.dict tests/integration/aws_common.py
+aws_integration_tests = tests/integration/test_aws_standin.py tests/integration/test_aws_calls.py \
+	tests/integration/test_aws_probe.py tests/integration/test_aws_faults.py
+TESTS += $(aws_integration_tests)
+EXTRA_DIST += $(aws_integration_tests)
+
+# A test-only driver of the AWS modules, for the integration tests.
+check_PROGRAMS += tests/tools/aws_tool
+tests_tools_aws_tool_SOURCES = tests/tools/aws_tool.c
+tests_tools_aws_tool_CFLAGS = $(TEST_CFLAGS)
+tests_tools_aws_tool_LDADD = $(TEST_LDADD) -lm
+
+# A test-only recipe that calls the ctx->aws ops named in its attributes (integration tests
+# add its .libs to OPSAGENT_PLUGIN_PATH themselves: it is not a real recipe).
+check_LTLIBRARIES += tests/plugins/aws_probe.la
+tests_plugins_aws_probe_la_SOURCES = tests/plugins/aws_probe.c
+tests_plugins_aws_probe_la_CFLAGS = $(AM_CFLAGS)
+tests_plugins_aws_probe_la_LDFLAGS = -module -rpath /nowhere -avoid-version -shared
+tests_plugins_aws_probe_la_LIBADD = $(JSONC_LIBS)

@@ -1,0 +1,713 @@
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "ec2.h"
+#include "imds.h"
+#include "query.h"
+#include "xml.h"
+#include "util/log.h"
+
+int ec2_parse_time(const char *s, int64_t *ret)
+{
+        struct tm tm = { 0 };
+        const char *end;
+
+        if (!s)
+                return -EINVAL;
+        end = strptime(s, "%Y-%m-%dT%H:%M:%S", &tm);
+        if (!end)
+                return -EINVAL;
+        if (*end == '.')
+                while (*++end >= '0' && *end <= '9')
+                        ;
+        if (*end != 'Z' && *end != '\0')
+                return -EINVAL;
+        *ret = (int64_t)timegm(&tm);
+        return 0;
+}
+
+static void set_local_error(struct aws_session *s, const char *op, int r, const char *fmt, ...)
+        __attribute__((format(printf, 4, 5)));
+
+static void set_local_error(struct aws_session *s, const char *op, int r, const char *fmt, ...)
+{
+        va_list ap;
+
+        memset(&s->last_error, 0, sizeof(s->last_error));
+        snprintf(s->last_error.operation, sizeof(s->last_error.operation), "%s", op);
+        snprintf(s->last_error.code, sizeof(s->last_error.code), "%s", r == -ENOMEM ? "OutOfMemory" : "ClientError");
+        va_start(ap, fmt);
+        vsnprintf(s->last_error.message, sizeof(s->last_error.message), fmt, ap);
+        va_end(ap);
+}
+
+/* strdup of a possibly missing text; *ok cleared on ENOMEM. */
+static char *dup_text(const struct xml_node *n, const char *path, bool *ok)
+{
+        const char *t = xml_path_text(n, path);
+        char *d;
+
+        if (!t)
+                return NULL;
+        d = strdup(t);
+        if (!d)
+                *ok = false;
+        return d;
+}
+
+static int64_t int_text(const struct xml_node *n, const char *path)
+{
+        const char *t = xml_path_text(n, path);
+
+        return t ? strtoll(t, NULL, 10) : 0;
+}
+
+static void tags_free(struct opsagent_ec2_tag *t, size_t n)
+{
+        for (size_t i = 0; i < n; i++) {
+                free(t[i].key);
+                free(t[i].value);
+        }
+        free(t);
+}
+
+static int parse_tags(const struct xml_node *item, struct opsagent_ec2_tag **ret, size_t *ret_n)
+{
+        struct xml_node *set = xml_child(item, "tagSet"), *t;
+        struct opsagent_ec2_tag *tags = NULL;
+        size_t n = 0, cap = 0;
+        bool ok = true;
+
+        for (t = set ? xml_child(set, "item") : NULL; t; t = xml_next_named(t)) {
+                if (n == cap) {
+                        size_t nc = cap ? cap * 2 : 4;
+                        struct opsagent_ec2_tag *nt = realloc(tags, nc * sizeof(*nt));
+
+                        if (!nt) {
+                                tags_free(tags, n);
+                                return -ENOMEM;
+                        }
+                        tags = nt;
+                        cap = nc;
+                }
+                tags[n].key = dup_text(t, "key", &ok);
+                tags[n].value = dup_text(t, "value", &ok);
+                n++;
+                if (!ok) {
+                        tags_free(tags, n);
+                        return -ENOMEM;
+                }
+        }
+        *ret = tags;
+        *ret_n = n;
+        return 0;
+}
+
+int ec2_self_instance_id(struct aws_session *s, const char **ret)
+{
+        struct error err = ERROR_INIT;
+        struct imds *m;
+        char *id = NULL;
+        int r;
+
+        if (s->instance_id) {
+                *ret = s->instance_id;
+                return 0;
+        }
+        m = aws_session_imds(s, &err);
+        if (!m) {
+                set_local_error(s, "DescribeInstances", -ENXIO,
+                                "this instance's id is unknown: set the attribute aws.instance_id "
+                                "(instance metadata is disabled)");
+                return -ENXIO;
+        }
+        r = imds_get(m, "/latest/meta-data/instance-id", &id, &err);
+        if (r < 0) {
+                set_local_error(s, "DescribeInstances", r, "%s",
+                                err.msg[0] ? err.msg : "cannot read the instance id from instance metadata");
+                return r;
+        }
+        id[strcspn(id, "\r\n")] = '\0';
+        s->instance_id = id;
+        *ret = id;
+        return 0;
+}
+
+/* ---- DescribeInstances ------------------------------------------------------------------ */
+
+void ec2_instance_free(struct opsagent_ec2_instance *i)
+{
+        if (!i)
+                return;
+        free(i->instance_id);
+        free(i->root_device_name);
+        free(i->availability_zone);
+        free(i->instance_type);
+        for (size_t k = 0; k < i->n_attachments; k++) {
+                free(i->attachments[k].device);
+                free(i->attachments[k].volume_id);
+                free(i->attachments[k].status);
+        }
+        free(i->attachments);
+        tags_free(i->tags, i->n_tags);
+        free(i);
+}
+
+static int parse_instance(const struct xml_node *it, struct opsagent_ec2_instance **ret)
+{
+        struct opsagent_ec2_instance *i = calloc(1, sizeof(*i));
+        struct xml_node *bdm, *m;
+        bool ok = true;
+        size_t n = 0;
+        int r;
+
+        if (!i)
+                return -ENOMEM;
+        i->instance_id = dup_text(it, "instanceId", &ok);
+        i->root_device_name = dup_text(it, "rootDeviceName", &ok);
+        i->availability_zone = dup_text(it, "placement/availabilityZone", &ok);
+        i->instance_type = dup_text(it, "instanceType", &ok);
+        if (!ok) {
+                r = -ENOMEM;
+                goto fail;
+        }
+        bdm = xml_child(it, "blockDeviceMapping");
+        for (m = bdm ? xml_child(bdm, "item") : NULL; m; m = xml_next_named(m))
+                if (xml_child(m, "ebs"))
+                        n++;
+        if (n > 0) {
+                i->attachments = calloc(n, sizeof(*i->attachments));
+                if (!i->attachments) {
+                        r = -ENOMEM;
+                        goto fail;
+                }
+        }
+        for (m = bdm ? xml_child(bdm, "item") : NULL; m; m = xml_next_named(m)) {
+                struct opsagent_ec2_attachment *a;
+                const char *dot;
+
+                if (!xml_child(m, "ebs"))
+                        continue;
+                a = &i->attachments[i->n_attachments++];
+                a->device = dup_text(m, "deviceName", &ok);
+                a->volume_id = dup_text(m, "ebs/volumeId", &ok);
+                a->status = dup_text(m, "ebs/status", &ok);
+                dot = xml_path_text(m, "ebs/deleteOnTermination");
+                a->delete_on_termination = dot && strcmp(dot, "true") == 0;
+                a->is_root = a->device && i->root_device_name && strcmp(a->device, i->root_device_name) == 0;
+                if (!ok) {
+                        r = -ENOMEM;
+                        goto fail;
+                }
+        }
+        r = parse_tags(it, &i->tags, &i->n_tags);
+        if (r < 0)
+                goto fail;
+        *ret = i;
+        return 0;
+fail:
+        ec2_instance_free(i);
+        return r;
+}
+
+int ec2_parse_instance_response(const struct xml_node *doc, struct opsagent_ec2_instance **ret)
+{
+        struct xml_node *it = xml_path(doc, "reservationSet/item/instancesSet/item");
+
+        return it ? parse_instance(it, ret) : -ENOENT;
+}
+
+int ec2_describe_instance(struct aws_session *s, const char *instance_id, struct opsagent_ec2_instance **ret)
+{
+        struct query_request q;
+        struct xml_node *doc = NULL;
+        int r;
+
+        if (!instance_id) {
+                r = ec2_self_instance_id(s, &instance_id);
+                if (r < 0)
+                        return r;
+        }
+        r = query_request_init(&q, AWS_SERVICE_EC2, "DescribeInstances");
+        if (r >= 0)
+                r = query_add(&q, "InstanceId.1", instance_id);
+        if (r < 0) {
+                set_local_error(s, "DescribeInstances", r, "cannot build the request: %s", strerror(-r));
+                goto out;
+        }
+        r = query_call(s, &q, &doc, NULL);
+        if (r < 0)
+                goto out;
+        r = ec2_parse_instance_response(doc, ret);
+        if (r == -ENOENT) {
+                set_local_error(s, "DescribeInstances", -ENOENT, "instance %s not found", instance_id);
+                snprintf(s->last_error.code, sizeof(s->last_error.code), "InvalidInstanceID.NotFound");
+        } else if (r < 0) {
+                set_local_error(s, "DescribeInstances", r, "out of memory");
+        }
+out:
+        xml_free(doc);
+        query_request_clear(&q);
+        return r;
+}
+
+/* ---- DescribeVolumes -------------------------------------------------------------------- */
+
+void ec2_volumes_free(struct opsagent_ec2_volume *v, size_t n)
+{
+        for (size_t i = 0; v && i < n; i++) {
+                free(v[i].volume_id);
+                free(v[i].state);
+                free(v[i].volume_type);
+                free(v[i].availability_zone);
+        }
+        free(v);
+}
+
+/* Runs a Describe* request page by page: BUILD adds the parameters, EACH takes one page. */
+typedef int (*page_fn)(const struct xml_node *doc, void *userdata);
+
+static int paginate(struct aws_session *s, const char *operation, int (*build)(struct query_request *, void *),
+                    page_fn each, void *userdata)
+{
+        char *token = NULL;
+        int r = 0;
+
+        for (unsigned page = 0; page < EC2_MAX_PAGES; page++) {
+                struct query_request q;
+                struct xml_node *doc = NULL;
+                const char *next;
+                bool has_next;
+
+                r = query_request_init(&q, AWS_SERVICE_EC2, operation);
+                if (r >= 0)
+                        r = build(&q, userdata);
+                if (r >= 0 && token)
+                        r = query_add(&q, "NextToken", token);
+                if (r < 0) {
+                        set_local_error(s, operation, r, "cannot build the request: %s", strerror(-r));
+                        query_request_clear(&q);
+                        break;
+                }
+                r = query_call(s, &q, &doc, NULL);
+                query_request_clear(&q);
+                if (r < 0)
+                        break;
+                r = each(doc, userdata);
+                if (r < 0) {
+                        set_local_error(s, operation, r, "cannot read the answer: %s", strerror(-r));
+                        xml_free(doc);
+                        break;
+                }
+                next = xml_path_text(doc, "nextToken");
+                has_next = next && *next;
+                free(token);
+                token = has_next ? strdup(next) : NULL;
+                xml_free(doc);
+                if (has_next && !token) {
+                        r = -ENOMEM;
+                        break;
+                }
+                if (!token)
+                        break;
+                if (page + 1 == EC2_MAX_PAGES) {
+                        set_local_error(s, operation, -E2BIG, "more than %d pages of results", EC2_MAX_PAGES);
+                        r = -E2BIG;
+                }
+        }
+        free(token);
+        return r;
+}
+
+struct volumes_ctx {
+        const char *const *ids;
+        struct opsagent_ec2_volume *v;
+        size_t n, cap;
+};
+
+static int volumes_build(struct query_request *q, void *userdata)
+{
+        struct volumes_ctx *c = userdata;
+        int r = 0;
+
+        for (size_t i = 0; c->ids && c->ids[i] && r >= 0; i++)
+                r = i >= EC2_MAX_IDS ? -E2BIG : query_addf(q, c->ids[i], "VolumeId.%zu", i + 1);
+        return r;
+}
+
+static int volumes_page(const struct xml_node *doc, void *userdata)
+{
+        struct volumes_ctx *c = userdata;
+        struct xml_node *set = xml_child(doc, "volumeSet"), *it;
+
+        for (it = set ? xml_child(set, "item") : NULL; it; it = xml_next_named(it)) {
+                struct opsagent_ec2_volume *v;
+                bool ok = true;
+
+                if (c->n == c->cap) {
+                        size_t nc = c->cap ? c->cap * 2 : 8;
+                        struct opsagent_ec2_volume *nv = realloc(c->v, nc * sizeof(*nv));
+
+                        if (!nv)
+                                return -ENOMEM;
+                        c->v = nv;
+                        c->cap = nc;
+                }
+                v = &c->v[c->n++];
+                memset(v, 0, sizeof(*v));
+                v->volume_id = dup_text(it, "volumeId", &ok);
+                v->state = dup_text(it, "status", &ok);
+                v->volume_type = dup_text(it, "volumeType", &ok);
+                v->availability_zone = dup_text(it, "availabilityZone", &ok);
+                v->size_gib = int_text(it, "size");
+                if (!ok)
+                        return -ENOMEM;
+        }
+        return 0;
+}
+
+int ec2_parse_volumes_response(const struct xml_node *doc, struct opsagent_ec2_volume **ret, size_t *ret_n)
+{
+        struct volumes_ctx c = { 0 };
+        int r = volumes_page(doc, &c);
+
+        if (r < 0) {
+                ec2_volumes_free(c.v, c.n);
+                return r;
+        }
+        *ret = c.v;
+        *ret_n = c.n;
+        return 0;
+}
+
+int ec2_describe_volumes(struct aws_session *s, const char *const *volume_ids, struct opsagent_ec2_volume **ret,
+                         size_t *ret_n)
+{
+        struct volumes_ctx c = { .ids = volume_ids };
+        int r;
+
+        r = paginate(s, "DescribeVolumes", volumes_build, volumes_page, &c);
+        if (r < 0) {
+                ec2_volumes_free(c.v, c.n);
+                return r;
+        }
+        *ret = c.v;
+        *ret_n = c.n;
+        return 0;
+}
+
+/* ---- DescribeSnapshots ------------------------------------------------------------------ */
+
+void ec2_snapshots_free(struct opsagent_ec2_snapshot *v, size_t n)
+{
+        for (size_t i = 0; v && i < n; i++) {
+                free(v[i].snapshot_id);
+                free(v[i].volume_id);
+                free(v[i].state);
+                free(v[i].progress);
+                free(v[i].description);
+                tags_free(v[i].tags, v[i].n_tags);
+        }
+        free(v);
+}
+
+struct snapshots_ctx {
+        const struct opsagent_ec2_filter *filters;
+        unsigned page;
+        struct opsagent_ec2_snapshot *v;
+        size_t n, cap;
+};
+
+static int snapshots_build(struct query_request *q, void *userdata)
+{
+        struct snapshots_ctx *c = userdata;
+        char page[16];
+        int r;
+
+        snprintf(page, sizeof(page), "%u", c->page ? c->page : EC2_SNAPSHOTS_PAGE);
+        r = query_add(q, "Owner.1", "self");
+        if (r >= 0)
+                r = query_add(q, "MaxResults", page);
+        for (size_t i = 0; c->filters && c->filters[i].name && r >= 0; i++) {
+                r = query_addf(q, c->filters[i].name, "Filter.%zu.Name", i + 1);
+                for (size_t k = 0; c->filters[i].values && c->filters[i].values[k] && r >= 0; k++)
+                        r = query_addf(q, c->filters[i].values[k], "Filter.%zu.Value.%zu", i + 1, k + 1);
+        }
+        return r;
+}
+
+/* One <item> of snapshotSet (DescribeSnapshots: <status>; CreateSnapshots: <state>). */
+static int parse_snapshot(const struct xml_node *it, struct opsagent_ec2_snapshot *v)
+{
+        bool ok = true;
+        int r;
+
+        memset(v, 0, sizeof(*v));
+        v->snapshot_id = dup_text(it, "snapshotId", &ok);
+        v->volume_id = dup_text(it, "volumeId", &ok);
+        v->state = dup_text(it, xml_child(it, "status") ? "status" : "state", &ok);
+        v->progress = dup_text(it, "progress", &ok);
+        v->description = dup_text(it, "description", &ok);
+        v->volume_size_gib = int_text(it, "volumeSize");
+        if (!ok)
+                return -ENOMEM;
+        if (ec2_parse_time(xml_path_text(it, "startTime"), &v->start_time) < 0)
+                v->start_time = 0;
+        r = parse_tags(it, &v->tags, &v->n_tags);
+        return r;
+}
+
+static int snapshots_page(const struct xml_node *doc, void *userdata)
+{
+        struct snapshots_ctx *c = userdata;
+        struct xml_node *set = xml_child(doc, "snapshotSet"), *it;
+        int r;
+
+        for (it = set ? xml_child(set, "item") : NULL; it; it = xml_next_named(it)) {
+                if (c->n == c->cap) {
+                        size_t nc = c->cap ? c->cap * 2 : 16;
+                        struct opsagent_ec2_snapshot *nv = realloc(c->v, nc * sizeof(*nv));
+
+                        if (!nv)
+                                return -ENOMEM;
+                        c->v = nv;
+                        c->cap = nc;
+                }
+                r = parse_snapshot(it, &c->v[c->n]);
+                c->n++;
+                if (r < 0)
+                        return r;
+        }
+        return 0;
+}
+
+int ec2_parse_snapshots_response(const struct xml_node *doc, struct opsagent_ec2_snapshot **ret, size_t *ret_n)
+{
+        struct snapshots_ctx c = { 0 };
+        int r = snapshots_page(doc, &c);
+
+        if (r < 0) {
+                ec2_snapshots_free(c.v, c.n);
+                return r;
+        }
+        *ret = c.v;
+        *ret_n = c.n;
+        return 0;
+}
+
+int ec2_describe_snapshots(struct aws_session *s, const struct opsagent_ec2_filter *filters,
+                           struct opsagent_ec2_snapshot **ret, size_t *ret_n)
+{
+        struct snapshots_ctx c = { .filters = filters, .page = s->snapshots_page };
+        int r;
+
+        r = paginate(s, "DescribeSnapshots", snapshots_build, snapshots_page, &c);
+        if (r < 0) {
+                ec2_snapshots_free(c.v, c.n);
+                return r;
+        }
+        *ret = c.v;
+        *ret_n = c.n;
+        return 0;
+}
+
+/* ---- CreateSnapshot (fan-out) ----------------------------------------------------------- */
+
+static int add_tag_spec(struct query_request *q, const char *type, const struct opsagent_tag *tags, size_t n)
+{
+        int r = 0;
+
+        if (n == 0)
+                return 0;
+        if (n > EC2_MAX_TAGS)
+                return -E2BIG;
+        r = query_add(q, "TagSpecification.1.ResourceType", type);
+        for (size_t i = 0; i < n && r >= 0; i++) {
+                r = query_addf(q, tags[i].key, "TagSpecification.1.Tag.%zu.Key", i + 1);
+                if (r >= 0)
+                        r = query_addf(q, tags[i].value ? tags[i].value : "", "TagSpecification.1.Tag.%zu.Value", i + 1);
+        }
+        return r;
+}
+
+void ec2_create_snapshot_clear(struct opsagent_ec2_create_snapshot *req)
+{
+        if (!req)
+                return;
+        free(req->snapshot_id);
+        req->snapshot_id = NULL;
+}
+
+int ec2_create_snapshots_each(struct aws_session *s, struct opsagent_ec2_create_snapshot *reqs, size_t n,
+                              unsigned parallel)
+{
+        struct query_request *qs = NULL;
+        struct query_result *res = NULL;
+        size_t built = 0;
+        int r = 0, first = 0;
+
+        if (n == 0)
+                return 0;
+        qs = calloc(n, sizeof(*qs));
+        res = calloc(n, sizeof(*res));
+        if (!qs || !res) {
+                r = -ENOMEM;
+                set_local_error(s, "CreateSnapshot", r, "out of memory");
+                goto out;
+        }
+        for (built = 0; built < n; built++) {
+                struct opsagent_ec2_create_snapshot *c = &reqs[built];
+
+                c->result = 0;
+                c->snapshot_id = NULL;
+                memset(&c->error, 0, sizeof(c->error));
+                r = query_request_init(&qs[built], AWS_SERVICE_EC2, "CreateSnapshot");
+                if (r >= 0)
+                        r = query_add(&qs[built], "VolumeId", c->volume_id);
+                if (r >= 0 && c->description)
+                        r = query_add(&qs[built], "Description", c->description);
+                if (r >= 0)
+                        r = add_tag_spec(&qs[built], "snapshot", c->tags, c->n_tags);
+                if (r < 0) {
+                        built++;
+                        set_local_error(s, "CreateSnapshot", r, "cannot build the request for %s: %s",
+                                        c->volume_id, strerror(-r));
+                        goto out;
+                }
+        }
+        query_call_many(s, qs, n, parallel, res);
+        for (size_t i = 0; i < n; i++) {
+                struct opsagent_ec2_create_snapshot *c = &reqs[i];
+
+                if (res[i].result < 0) {
+                        c->result = res[i].result;
+                        c->error = res[i].error;
+                } else {
+                        const char *id = xml_path_text(res[i].doc, "snapshotId");
+
+                        if (!id || !*id) {
+                                c->result = -EIO;
+                                snprintf(c->error.operation, sizeof(c->error.operation), "CreateSnapshot");
+                                snprintf(c->error.code, sizeof(c->error.code), "MalformedResponse");
+                                snprintf(c->error.message, sizeof(c->error.message),
+                                         "the answer has no snapshotId");
+                        } else if (!(c->snapshot_id = strdup(id))) {
+                                c->result = -ENOMEM;
+                        } else if (ec2_parse_time(xml_path_text(res[i].doc, "startTime"), &c->start_time) < 0) {
+                                c->start_time = 0;
+                        }
+                }
+                if (c->result < 0 && first == 0) {
+                        first = c->result;
+                        s->last_error = c->error;
+                }
+        }
+        r = first;
+out:
+        for (size_t i = 0; i < built; i++)
+                query_request_clear(&qs[i]);
+        for (size_t i = 0; res && i < n; i++)
+                query_result_clear(&res[i]);
+        free(qs);
+        free(res);
+        return r;
+}
+
+/* ---- CreateSnapshots (multi-volume) ----------------------------------------------------- */
+
+int ec2_create_snapshots_multi(struct aws_session *s, const char *instance_id, bool exclude_boot,
+                               const char *const *exclude_volume_ids, const char *description,
+                               const struct opsagent_tag *tags, size_t n_tags, struct opsagent_ec2_snapshot **ret,
+                               size_t *ret_n)
+{
+        struct query_request q;
+        struct xml_node *doc = NULL;
+        struct snapshots_ctx c = { 0 };
+        int r;
+
+        if (!instance_id) {
+                r = ec2_self_instance_id(s, &instance_id);
+                if (r < 0)
+                        return r;
+        }
+        r = query_request_init(&q, AWS_SERVICE_EC2, "CreateSnapshots");
+        if (r >= 0)
+                r = query_add(&q, "InstanceSpecification.InstanceId", instance_id);
+        if (r >= 0 && exclude_boot)
+                r = query_add(&q, "InstanceSpecification.ExcludeBootVolume", "true");
+        for (size_t i = 0; exclude_volume_ids && exclude_volume_ids[i] && r >= 0; i++)
+                r = query_addf(&q, exclude_volume_ids[i], "InstanceSpecification.ExcludeDataVolumeId.%zu", i + 1);
+        if (r >= 0 && description)
+                r = query_add(&q, "Description", description);
+        if (r >= 0)
+                r = add_tag_spec(&q, "snapshot", tags, n_tags);
+        if (r < 0) {
+                set_local_error(s, "CreateSnapshots", r, "cannot build the request: %s", strerror(-r));
+                goto out;
+        }
+        r = query_call(s, &q, &doc, NULL);
+        if (r < 0)
+                goto out;
+        r = snapshots_page(doc, &c);
+        if (r < 0) {
+                set_local_error(s, "CreateSnapshots", r, "cannot read the answer: %s", strerror(-r));
+                ec2_snapshots_free(c.v, c.n);
+                goto out;
+        }
+        *ret = c.v;
+        *ret_n = c.n;
+out:
+        xml_free(doc);
+        query_request_clear(&q);
+        return r;
+}
+
+/* ---- DeleteSnapshot, CreateTags --------------------------------------------------------- */
+
+int ec2_delete_snapshot(struct aws_session *s, const char *snapshot_id)
+{
+        struct query_request q;
+        struct xml_node *doc = NULL;
+        int r;
+
+        r = query_request_init(&q, AWS_SERVICE_EC2, "DeleteSnapshot");
+        if (r >= 0)
+                r = query_add(&q, "SnapshotId", snapshot_id);
+        if (r < 0)
+                set_local_error(s, "DeleteSnapshot", r, "cannot build the request: %s", strerror(-r));
+        else
+                r = query_call(s, &q, &doc, NULL);
+        xml_free(doc);
+        query_request_clear(&q);
+        return r;
+}
+
+int ec2_create_tags(struct aws_session *s, const char *const *resource_ids, const struct opsagent_tag *tags,
+                    size_t n_tags)
+{
+        struct query_request q;
+        struct xml_node *doc = NULL;
+        int r;
+
+        r = query_request_init(&q, AWS_SERVICE_EC2, "CreateTags");
+        for (size_t i = 0; resource_ids && resource_ids[i] && r >= 0; i++)
+                r = i >= EC2_MAX_IDS ? -E2BIG : query_addf(&q, resource_ids[i], "ResourceId.%zu", i + 1);
+        if (r >= 0 && n_tags > EC2_MAX_TAGS)
+                r = -E2BIG;
+        for (size_t i = 0; i < n_tags && r >= 0; i++) {
+                r = query_addf(&q, tags[i].key, "Tag.%zu.Key", i + 1);
+                if (r >= 0)
+                        r = query_addf(&q, tags[i].value ? tags[i].value : "", "Tag.%zu.Value", i + 1);
+        }
+        if (r < 0)
+                set_local_error(s, "CreateTags", r, "cannot build the request: %s", strerror(-r));
+        else
+                r = query_call(s, &q, &doc, NULL);
+        xml_free(doc);
+        query_request_clear(&q);
+        return r;
+}

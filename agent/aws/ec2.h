@@ -1,0 +1,58 @@
+/* Typed EC2 calls over the Query client: what recipes need (see opsagent/aws.h for the types
+ * and the errno mapping). Results are owned by the caller and freed with the matching *_free. */
+#ifndef OPSAGENT_EC2_H
+#define OPSAGENT_EC2_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "session.h"
+#include "xml.h"
+#include "opsagent/aws.h"
+
+#define EC2_SNAPSHOTS_PAGE 500      /* MaxResults per DescribeSnapshots page (5..1000) */
+#define EC2_MAX_PAGES 1000          /* a NextToken loop longer than this is a bug somewhere */
+#define EC2_MAX_TAGS 50             /* AWS's limit per resource */
+#define EC2_MAX_IDS 1000
+
+/* INSTANCE_ID NULL: the session's instance (aws.instance_id, opsagent.instance.id, IMDS). */
+int ec2_describe_instance(struct aws_session *s, const char *instance_id, struct opsagent_ec2_instance **ret);
+void ec2_instance_free(struct opsagent_ec2_instance *i);
+
+int ec2_describe_volumes(struct aws_session *s, const char *const *volume_ids, struct opsagent_ec2_volume **ret,
+                         size_t *ret_n);
+void ec2_volumes_free(struct opsagent_ec2_volume *v, size_t n);
+
+int ec2_describe_snapshots(struct aws_session *s, const struct opsagent_ec2_filter *filters,
+                           struct opsagent_ec2_snapshot **ret, size_t *ret_n);
+void ec2_snapshots_free(struct opsagent_ec2_snapshot *v, size_t n);
+
+int ec2_create_snapshots_each(struct aws_session *s, struct opsagent_ec2_create_snapshot *reqs, size_t n,
+                              unsigned parallel);
+void ec2_create_snapshot_clear(struct opsagent_ec2_create_snapshot *req);
+
+int ec2_create_snapshots_multi(struct aws_session *s, const char *instance_id, bool exclude_boot,
+                               const char *const *exclude_volume_ids, const char *description,
+                               const struct opsagent_tag *tags, size_t n_tags, struct opsagent_ec2_snapshot **ret,
+                               size_t *ret_n);
+
+int ec2_delete_snapshot(struct aws_session *s, const char *snapshot_id);
+
+int ec2_create_tags(struct aws_session *s, const char *const *resource_ids, const struct opsagent_tag *tags,
+                    size_t n_tags);
+
+/* Parsers of the answers (exposed for tests with recorded responses). Each fills fresh
+ * results owned by the caller; -ENOENT when DOC holds no instance; -ENOMEM. */
+int ec2_parse_instance_response(const struct xml_node *doc, struct opsagent_ec2_instance **ret);
+int ec2_parse_volumes_response(const struct xml_node *doc, struct opsagent_ec2_volume **ret, size_t *ret_n);
+/* DescribeSnapshots and CreateSnapshots answers (<snapshotSet>). */
+int ec2_parse_snapshots_response(const struct xml_node *doc, struct opsagent_ec2_snapshot **ret, size_t *ret_n);
+
+/* "2026-11-23T17:41:42.000Z" -> Unix seconds. -EINVAL when it is not that. */
+int ec2_parse_time(const char *s, int64_t *ret);
+
+/* The session's instance id: aws.instance_id / opsagent.instance.id, else IMDS. Borrowed. */
+int ec2_self_instance_id(struct aws_session *s, const char **ret);
+
+#endif

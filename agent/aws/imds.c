@@ -1,0 +1,222 @@
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "http.h"
+#include "imds.h"
+#include "util/log.h"
+
+struct imds {
+        struct http_client *http;
+        char *endpoint;         /* without trailing slash */
+        bool allow_v1;
+        bool use_v1;            /* token refused and v1 allowed */
+        long timeout_ms;
+        unsigned attempts;
+        char *token;
+        time_t token_expires;
+        time_t unreachable_until; /* nothing answered: fail fast until then */
+        int unreachable_error;
+};
+
+bool imds_disabled_by_env(void)
+{
+        const char *v = getenv("AWS_EC2_METADATA_DISABLED");
+
+        return v && strcasecmp(v, "true") == 0;
+}
+
+int imds_new(const struct imds_config *cfg, struct imds **ret)
+{
+        const char *ep = cfg && cfg->endpoint ? cfg->endpoint : getenv("AWS_EC2_METADATA_SERVICE_ENDPOINT");
+        const char *v1_off = getenv("AWS_EC2_METADATA_V1_DISABLED");
+        struct imds *m;
+        size_t l;
+        int r;
+
+        if (!ep || !*ep) {
+                const char *mode = getenv("AWS_EC2_METADATA_SERVICE_ENDPOINT_MODE");
+
+                ep = mode && strcasecmp(mode, "IPv6") == 0 ? IMDS_DEFAULT_ENDPOINT_IPV6 : IMDS_DEFAULT_ENDPOINT;
+        }
+        m = calloc(1, sizeof(*m));
+        if (!m)
+                return -ENOMEM;
+        m->endpoint = strdup(ep);
+        if (!m->endpoint) {
+                free(m);
+                return -ENOMEM;
+        }
+        l = strlen(m->endpoint);
+        while (l > 0 && m->endpoint[l - 1] == '/')
+                m->endpoint[--l] = '\0';
+        m->allow_v1 = cfg && cfg->allow_v1 && !(v1_off && strcasecmp(v1_off, "true") == 0);
+        m->timeout_ms = cfg && cfg->timeout_ms > 0 ? cfg->timeout_ms : IMDS_TIMEOUT_MS;
+        m->attempts = cfg && cfg->attempts > 0 ? cfg->attempts : IMDS_ATTEMPTS;
+        r = http_client_new(HTTP_NO_PROXY, &m->http);
+        if (r < 0) {
+                free(m->endpoint);
+                free(m);
+                return r;
+        }
+        *ret = m;
+        return 0;
+}
+
+void imds_free(struct imds *m)
+{
+        if (!m)
+                return;
+        http_client_free(m->http);
+        if (m->token)
+                log_register_secret(m->token);
+        free(m->token);
+        free(m->endpoint);
+        free(m);
+}
+
+static int unreachable(struct imds *m, int r, const char *what, struct error *err)
+{
+        m->unreachable_until = time(NULL) + IMDS_UNREACHABLE_MEMO_S;
+        m->unreachable_error = r;
+        return error_set(err, r,
+                         "instance metadata service at %s did not answer (%s): not on EC2? Set "
+                         "AWS_EC2_METADATA_SERVICE_ENDPOINT to reach another one, or "
+                         "AWS_EC2_METADATA_DISABLED=true and give aws.region / aws.instance_id",
+                         m->endpoint, what);
+}
+
+/* One request with the IMDS retry rule: retry connection failures and 5xx, not timeouts (a
+ * timeout means nothing is there, and the next one would cost another second). */
+static int imds_request(struct imds *m, const char *method, const char *path, const char *hname,
+                        const char *hvalue, struct http_xfer *x, struct error *err)
+{
+        char url[1024];
+        int r = 0;
+
+        if (m->unreachable_until && time(NULL) < m->unreachable_until) {
+                time_t until = m->unreachable_until;
+
+                r = unreachable(m, m->unreachable_error, "earlier attempt", err);
+                m->unreachable_until = until;   /* the memo does not extend itself */
+                return r;
+        }
+        snprintf(url, sizeof(url), "%s%s", m->endpoint, path);
+        for (unsigned attempt = 1; attempt <= m->attempts; attempt++) {
+                struct http_request req = {
+                        .method = method,
+                        .url = url,
+                        .timeout_ms = m->timeout_ms,
+                        .connect_timeout_ms = m->timeout_ms,
+                        .max_response = IMDS_MAX_VALUE,
+                };
+
+                if (hname) {
+                        req.headers[0] = (struct http_header){ hname, hvalue };
+                        req.n_headers = 1;
+                }
+                http_xfer_clear(m->http, x);
+                r = http_perform(m->http, &req, x);
+                if (r >= 0)
+                        r = x->result;
+                if (r == -ETIMEDOUT)
+                        return unreachable(m, r, "timed out", err);
+                if (r < 0 || x->status >= 500) {
+                        if (attempt < m->attempts) {
+                                usleep(100 * 1000);
+                                continue;
+                        }
+                        if (r < 0)
+                                return unreachable(m, r, x->errbuf[0] ? x->errbuf : strerror(-r), err);
+                        return error_set(err, -EIO, "instance metadata service: %s %s answered HTTP %ld", method,
+                                         path, x->status);
+                }
+                return 0;
+        }
+        return r;
+}
+
+static int ensure_token(struct imds *m, struct error *err)
+{
+        struct http_xfer x = { 0 };
+        char ttl[16];
+        int r;
+
+        if (m->use_v1)
+                return 0;
+        if (m->token && time(NULL) + 60 < m->token_expires)
+                return 0;
+        snprintf(ttl, sizeof(ttl), "%d", IMDS_TOKEN_TTL_S);
+        r = imds_request(m, "PUT", "/latest/api/token", "X-aws-ec2-metadata-token-ttl-seconds", ttl, &x, err);
+        if (r < 0)
+                goto out;
+        if (x.status == 200 && buf_len(&x.body) > 0) {
+                free(m->token);
+                m->token = buf_steal(&x.body);
+                if (!m->token) {
+                        r = -ENOMEM;
+                        goto out;
+                }
+                m->token_expires = time(NULL) + IMDS_TOKEN_TTL_S;
+                log_register_secret(m->token);
+                r = 0;
+                goto out;
+        }
+        if (m->allow_v1 && (x.status == 403 || x.status == 404 || x.status == 405)) {
+                log_warning("instance metadata: token refused (HTTP %ld), falling back to IMDSv1 as "
+                            "aws.imds.allow_v1 permits", x.status);
+                m->use_v1 = true;
+                r = 0;
+                goto out;
+        }
+        r = error_set(err, -EACCES,
+                      "instance metadata service at %s refused a session token (HTTP %ld); IMDSv1 is not "
+                      "allowed (set aws.imds.allow_v1 to true to permit it)", m->endpoint, x.status);
+out:
+        http_xfer_clear(m->http, &x);
+        return r;
+}
+
+int imds_get(struct imds *m, const char *path, char **ret, struct error *err)
+{
+        struct http_xfer x = { 0 };
+        int r;
+
+        for (int round = 0; round < 2; round++) {
+                r = ensure_token(m, err);
+                if (r < 0)
+                        goto out;
+                r = imds_request(m, "GET", path, m->use_v1 ? NULL : "X-aws-ec2-metadata-token", m->token, &x,
+                                 err);
+                if (r < 0)
+                        goto out;
+                if (x.status == 401 && !m->use_v1 && round == 0) {
+                        /* token expired or revoked: get a new one once */
+                        free(m->token);
+                        m->token = NULL;
+                        continue;
+                }
+                break;
+        }
+        if (x.status == 404) {
+                r = -ENOENT;
+                goto out;
+        }
+        if (x.status == 401 || x.status == 403) {
+                r = error_set(err, -EACCES, "instance metadata service refused %s (HTTP %ld)", path, x.status);
+                goto out;
+        }
+        if (x.status != 200) {
+                r = error_set(err, -EIO, "instance metadata service: GET %s answered HTTP %ld", path, x.status);
+                goto out;
+        }
+        *ret = buf_steal(&x.body);
+        r = *ret ? 0 : -ENOMEM;
+out:
+        http_xfer_clear(m->http, &x);
+        return r;
+}

@@ -1,0 +1,43 @@
+/* Instance metadata (IMDSv2): a session token from PUT /latest/api/token, renewed before it
+ * expires, sent with every GET. Short timeouts and few attempts so that a machine that is not
+ * on EC2 learns it fast. Never through a proxy. IMDSv1 only when allowed. */
+#ifndef OPSAGENT_IMDS_H
+#define OPSAGENT_IMDS_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "util/error.h"
+
+#define IMDS_DEFAULT_ENDPOINT "http://169.254.169.254"
+#define IMDS_DEFAULT_ENDPOINT_IPV6 "http://[fd00:ec2::254]"   /* AWS_EC2_METADATA_SERVICE_ENDPOINT_MODE=IPv6 */
+#define IMDS_TOKEN_TTL_S 21600
+#define IMDS_TIMEOUT_MS 1000
+#define IMDS_ATTEMPTS 2
+#define IMDS_MAX_VALUE (64 * 1024)
+#define IMDS_UNREACHABLE_MEMO_S 60      /* after nothing answered, fail at once for this long */
+
+struct imds_config {
+        const char *endpoint;   /* NULL: AWS_EC2_METADATA_SERVICE_ENDPOINT or the link-local address */
+        bool allow_v1;          /* fall back to IMDSv1 when the token is refused */
+        long timeout_ms;        /* per request; 0: IMDS_TIMEOUT_MS */
+        unsigned attempts;      /* 0: IMDS_ATTEMPTS */
+};
+
+struct imds;
+
+/* Caller frees with imds_free(). Reads no environment but AWS_EC2_METADATA_SERVICE_ENDPOINT
+ * and AWS_EC2_METADATA_V1_DISABLED. */
+int imds_new(const struct imds_config *cfg, struct imds **ret);
+void imds_free(struct imds *m);
+
+/* Reads PATH ("/latest/meta-data/instance-id") into *ret (NUL-terminated, caller frees).
+ * -ENOENT for a 404, -ETIMEDOUT / -ECONNREFUSED / -EHOSTUNREACH when nothing answers (err names
+ * AWS_EC2_METADATA_SERVICE_ENDPOINT and AWS_EC2_METADATA_DISABLED), -EACCES when the token is
+ * refused and IMDSv1 is not allowed. */
+int imds_get(struct imds *m, const char *path, char **ret, struct error *err);
+
+/* True when AWS_EC2_METADATA_DISABLED is "true" (any case). */
+bool imds_disabled_by_env(void);
+
+#endif

@@ -1,0 +1,62 @@
+/* The AWS Query protocol client: form-encoded POST, SigV4, retries (standard mode), errors with
+ * operation, code, message and request id. EC2 Version=2016-11-15, CloudWatch 2010-08-01.
+ * Several calls can run at once (curl multi), with a bound. */
+#ifndef OPSAGENT_QUERY_H
+#define OPSAGENT_QUERY_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "session.h"
+#include "xml.h"
+#include "util/buf.h"
+
+#define QUERY_MAX_BODY (1024 * 1024 + 64 * 1024)  /* PutMetricData's 1 MB plus headroom */
+#define QUERY_MAX_RESPONSE (16 * 1024 * 1024)
+#define EC2_API_VERSION "2016-11-15"
+#define CLOUDWATCH_API_VERSION "2010-08-01"
+
+struct query_request {
+        enum aws_service service;
+        char operation[64];
+        struct buf params;          /* form-encoded, Action and Version first */
+        bool idempotent;            /* safe to retry after a malformed answer (Describe*) */
+        bool gzip;                  /* send the body gzip-compressed (Content-Encoding: gzip) */
+};
+
+/* Starts a request for OPERATION on SERVICE. Clear with query_request_clear(). */
+int query_request_init(struct query_request *q, enum aws_service service, const char *operation);
+void query_request_clear(struct query_request *q);
+/* The form-encoded body so far, in bytes (uncompressed). */
+size_t query_body_length(const struct query_request *q);
+/* Adds KEY=VALUE (both form-encoded here). -E2BIG past QUERY_MAX_BODY. */
+int query_add(struct query_request *q, const char *key, const char *value);
+/* Adds VALUE under the key printf(KEYFMT, ...): query_addf(q, "vol-1", "VolumeId.%zu", i). */
+int query_addf(struct query_request *q, const char *value, const char *keyfmt, ...)
+        __attribute__((format(printf, 3, 4)));
+
+/* One outcome of a call. */
+struct query_result {
+        int result;                         /* 0 or negative errno (opsagent/aws.h mapping) */
+        struct xml_node *doc;               /* the parsed answer on success (free with xml_free) */
+        struct opsagent_aws_error error;    /* when result < 0 */
+        unsigned attempts;
+};
+
+/* Runs Q with retries. 0 and *ret_doc (caller frees with xml_free), or negative errno with
+ * *ret_error (may be NULL) and s->last_error filled. */
+int query_call(struct aws_session *s, struct query_request *q, struct xml_node **ret_doc,
+               struct opsagent_aws_error *ret_error);
+/* Runs the N requests, at most PARALLEL at once (0: the session's default), each with its own
+ * retries; RESULTS[i] for QS[i]. 0 when all succeeded, otherwise the first failure's errno. */
+int query_call_many(struct aws_session *s, struct query_request *qs, size_t n, unsigned parallel,
+                    struct query_result *results);
+void query_result_clear(struct query_result *r);
+
+/* Fills E from an error document (EC2's <Response><Errors><Error>, CloudWatch's
+ * <ErrorResponse>). false when DOC is neither. */
+bool query_parse_error(const struct xml_node *doc, struct opsagent_aws_error *e);
+/* gzip-compresses IN into *out (a fresh buf capped at CAP). */
+int query_gzip(const void *in, size_t len, struct buf *out, size_t cap);
+
+#endif

@@ -1,0 +1,44 @@
+/* The opsagent commands (each returns an exit code) and what they share: loading the
+ * paths, plugins and merged attributes for a command line. */
+#ifndef OPSAGENT_COMMANDS_H
+#define OPSAGENT_COMMANDS_H
+
+#include <stdbool.h>
+
+#include "cli.h"
+#include "config/attrs.h"
+#include "config/paths.h"
+#include "config/plugin.h"
+
+/* Everything a command works on, loaded from a command line. */
+struct node {
+        struct paths paths;
+        struct plugin_set plugins;
+        struct attrs *attrs;
+};
+
+/* Loads paths, plugins (problems printed as warnings) and attributes. On a configuration
+ * error prints one line and returns -EINVAL (the command exits 2). */
+int node_load(const struct cli *c, struct node *ret);
+void node_free(struct node *n);
+
+/* Runs (RECOVER: recovers) the N_SEL recipes SEL with the runner, sending each run's metrics
+ * to CloudWatch when REPORT. Returns the exit code: EXIT_OK when all succeeded,
+ * EXIT_RECIPE_FAILED when any failed or a signal interrupted the run, else EXIT_LOCKED when
+ * any was locked. */
+int commands_run_recipes(const struct paths *p, struct attrs *a, const struct plugin *const *sel, size_t n_sel,
+                         bool dry_run, bool recover, bool report);
+
+int cmd_run(const struct cli *c);
+int cmd_recover(const struct cli *c);
+int cmd_recipes(const struct cli *c);
+int cmd_attributes(const struct cli *c);
+int cmd_status(const struct cli *c);
+int cmd_history(const struct cli *c);
+/* `opsagent report`: the heartbeat (exit 0 sent, spooled or disabled; 1 when CloudWatch refused
+ * the data or the spool failed; 2 for a configuration error). */
+int cmd_report(const struct cli *c);
+
+extern const struct command opsagent_commands[];
+
+#endif

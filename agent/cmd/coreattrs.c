@@ -1,0 +1,32 @@
+#include <stddef.h>
+
+#include "coreattrs.h"
+#include "aws/session.h"
+#include "report/report.h"
+
+/* opsagent.*: which recipes run with `--all` and get timers, how long run records are kept.
+ * opsagent.instance holds the instance facts and cannot be set from JSON. */
+static const char opsagent_defaults[] =
+        "{"
+        " \"recipes\": {},"
+        " \"stack_name\": null,"
+        " \"records\": { \"keep\": 200, \"max_age_days\": 90 }"
+        "}";
+
+static const char opsagent_schema[] =
+        "{ \"type\": \"object\", \"properties\": {"
+        "  \"recipes\": { \"type\": \"object\", \"additionalProperties\": { \"type\": \"boolean\" },"
+        "    \"description\": \"recipe name -> enabled (run by --all, timers enabled by setup)\" },"
+        "  \"stack_name\": { \"type\": [\"string\", \"null\"] },"
+        "  \"records\": { \"type\": \"object\", \"properties\": {"
+        "    \"keep\": { \"type\": \"integer\", \"minimum\": 1 },"
+        "    \"max_age_days\": { \"type\": \"integer\", \"minimum\": 1 } } },"
+        "  \"instance\": { \"type\": \"object\" }"
+        "} }";
+
+const struct attr_section core_attr_sections[] = {
+        { "opsagent", opsagent_defaults, opsagent_schema },
+        { "aws", AWS_ATTR_DEFAULTS_JSON, AWS_ATTR_SCHEMA_JSON },
+        { "cloudwatch", report_attr_defaults, report_attr_schema },
+        { NULL, NULL, NULL },
+};

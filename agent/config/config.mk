@@ -1,0 +1,22 @@
+# agent/config: where things live, the attribute tree, its schema, the recipe plugins and the
+# layers merged into the node's attributes.
+agent_libopsagent_la_SOURCES += \
+	agent/config/attrs.c agent/config/attrs.h \
+	agent/config/schema.c agent/config/schema.h \
+	agent/config/layers.c agent/config/layers.h \
+	agent/config/paths.c agent/config/paths.h \
+	agent/config/plugin.c agent/config/plugin.h
+
+config_unit_tests = tests/unit/test_attrs tests/unit/test_schema tests/unit/test_plugin
+check_PROGRAMS += $(config_unit_tests)
+TESTS += $(config_unit_tests)
+
+tests_unit_test_attrs_SOURCES = tests/unit/test_attrs.c
+tests_unit_test_attrs_CFLAGS = $(TEST_CFLAGS)
+tests_unit_test_attrs_LDADD = $(TEST_LDADD)
+tests_unit_test_schema_SOURCES = tests/unit/test_schema.c
+tests_unit_test_schema_CFLAGS = $(TEST_CFLAGS)
+tests_unit_test_schema_LDADD = $(TEST_LDADD)
+tests_unit_test_plugin_SOURCES = tests/unit/test_plugin.c
+tests_unit_test_plugin_CFLAGS = $(TEST_CFLAGS)
+tests_unit_test_plugin_LDADD = $(TEST_LDADD)

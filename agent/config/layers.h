@@ -1,0 +1,39 @@
+/* The attribute layers of a node, merged in precedence order (lowest first):
+ * core defaults and each recipe's defaults; the stack Custom JSON (CONFIG/stack.json, or the
+ * instance user-data when that file is absent and the user-data is a JSON object); layer JSON
+ * (CONFIG/layers/ *.json, name order); CONFIG/local.json; then every -j file in order. */
+#ifndef OPSAGENT_LAYERS_H
+#define OPSAGENT_LAYERS_H
+
+#include <stddef.h>
+
+#include "attrs.h"
+#include "paths.h"
+#include "plugin.h"
+#include "util/error.h"
+
+#define LAYERS_MAX_FILES 256
+
+/* An attribute section of the agent itself (opsagent.*, aws.*, cloudwatch.*): its defaults
+ * and schema, merged and validated like a recipe's. Tables of them end with a NULL root; the
+ * command layer owns the agent's (agent/cmd/coreattrs.h). */
+struct attr_section {
+        const char *root;          /* top-level key */
+        const char *defaults_json; /* JSON object */
+        const char *schema_json;   /* schema (see schema.h) */
+};
+
+/* CORE: the agent's sections. USER_DATA may be NULL. *ret: caller frees with attrs_free(). */
+int layers_load(const struct paths *p, const struct attr_section *core, const struct plugin_set *plugins,
+                char *const *extra_files, size_t n_extra, const char *user_data, struct attrs **ret,
+                struct error *err);
+
+/* Validates the CORE sections and the SELECTED recipes (every loaded recipe when SELECTED is
+ * NULL), and refuses a top-level key that is a near miss of a known one. */
+int layers_validate(struct attrs *a, const struct attr_section *core, const struct plugin_set *plugins,
+                    const struct plugin *const *selected, size_t n_selected, struct error *err);
+
+/* Whether recipe R is enabled: opsagent.recipes.NAME is true. */
+bool layers_recipe_enabled(struct attrs *a, const struct opsagent_recipe *r);
+
+#endif

@@ -1,0 +1,31 @@
+/* Validation of attributes against a JSON Schema subset, so that bad input is refused before
+ * anything runs, with one line naming the file, the key, the expected and the found type.
+ *
+ * Supported keywords: type (a name or an array of names: null, boolean, integer, number,
+ * string, array, object), properties, additionalProperties (false, true or a schema; objects
+ * with `properties` are closed unless it says otherwise), items, enum, minimum, maximum,
+ * minLength, minItems, description (ignored). */
+#ifndef OPSAGENT_SCHEMA_H
+#define OPSAGENT_SCHEMA_H
+
+#include <json-c/json.h>
+
+#include "attrs.h"
+#include "util/error.h"
+
+#define SCHEMA_MAX_DEPTH 32
+
+/* Checks that SCHEMA itself uses only what this validator understands. */
+int schema_check(json_object *schema, const char *label, struct error *err);
+
+/* Validates the attributes at PATH against SCHEMA. The first problem fills err:
+ * "FILE: KEY: expected integer, found string \"15\"" or
+ * "FILE: unknown key KEY (did you mean NEAR?)". -EINVAL on a problem. */
+int schema_validate(struct attrs *a, const char *path, json_object *schema, struct error *err);
+
+/* Levenshtein distance between A and B, capped at CAP+1 (cheap "did you mean"). */
+unsigned edit_distance(const char *a, const char *b, unsigned cap);
+/* The candidate closest to WORD when close enough to be a likely typo, else NULL. */
+const char *did_you_mean(const char *word, const char *const *candidates, size_t n);
+
+#endif

@@ -1,0 +1,34 @@
+# Test harness. C tests are cmocka programs printing TAP; Python tests (integration, run
+# against the built opsagent and the local stand-ins) print TAP through tests/tap.py.
+# Every test gets a fresh temporary directory from its own fixture.
+TEST_EXTENSIONS = .py
+LOG_DRIVER = env AM_TAP_AWK='$(AWK)' $(SHELL) $(top_srcdir)/build-aux/tap-driver.sh
+PY_LOG_DRIVER = $(LOG_DRIVER)
+PY_LOG_COMPILER = $(PYTHON) -B
+
+AM_TESTS_ENVIRONMENT = \
+	export CMOCKA_MESSAGE_OUTPUT=TAP; \
+	export abs_top_srcdir='$(abs_top_srcdir)'; \
+	export abs_top_builddir='$(abs_top_builddir)'; \
+	export OPSAGENT='$(abs_top_builddir)/opsagent'; \
+	export OPSAGENT_PLUGIN_PATH="$$(echo $(RECIPE_BUILD_DIRS) | tr ' ' ':')"; \
+	export OPSAGENT_TEST_PLUGIN_DIR='$(abs_top_builddir)/tests/unit/plugins/.libs'; \
+	export PYTHON='$(PYTHON)'; \
+	export PYTHONDONTWRITEBYTECODE=1; \
+	export PYTHONPATH='$(abs_top_srcdir)/tests'; \
+	export LC_ALL=C.UTF-8;
+
+# Unit tests link the core library; cmocka provides the runner.
+TEST_CFLAGS = $(AM_CFLAGS) $(CMOCKA_CFLAGS) -DTEST_DATA_DIR=\"$(abs_top_srcdir)/tests/data\"
+TEST_LDADD = agent/libopsagent.la $(CMOCKA_LIBS)
+
+EXTRA_DIST += tests/tap.py tests/harness.py
+
+include tests/unit/unit.mk
+
+EXTRA_DIST += tests/demo/run tests/demo/parts/10-aws.sh
+
+# For the demo script: the directories holding the built recipe plugins.
+print-recipe-dirs:
+	@echo '$(RECIPE_BUILD_DIRS)' | tr ' ' ':'
+.PHONY: print-recipe-dirs
