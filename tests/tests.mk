@@ -26,6 +26,11 @@ EXTRA_DIST += tests/tap.py tests/harness.py
 
 include tests/unit/unit.mk
 
+# The shape of the tree: no include up a layer, none across to a peer, no cycle
+# (docs/internals.md).
+TESTS += tests/tools/check_layers.py
+EXTRA_DIST += tests/tools/check_layers.py
+
 EXTRA_DIST += tests/demo/run tests/demo/parts/10-aws.sh
 
 # For the demo script: the directories holding the built recipe plugins.
