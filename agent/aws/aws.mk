@@ -9,6 +9,8 @@ agent_libopsagent_la_SOURCES += \
 	agent/aws/imds.c agent/aws/imds.h \
 	agent/aws/credentials.c agent/aws/credentials.h \
 	agent/aws/session.c agent/aws/session.h \
+	agent/aws/awserror.c agent/aws/awserror.h \
+	agent/aws/call.c agent/aws/call.h \
 	agent/aws/query.c agent/aws/query.h \
 	agent/aws/ec2.c agent/aws/ec2.h \
 	agent/aws/cloudwatch.c agent/aws/cloudwatch.h \

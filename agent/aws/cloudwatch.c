@@ -5,6 +5,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "awserror.h"
 #include "cloudwatch.h"
 #include "query.h"
 #include "xml.h"
@@ -87,9 +88,11 @@ static int put_one(struct aws_session *s, const struct metric_batch *b, struct e
         r = query_call(s, &q, &doc, &e);
         xml_free(doc);
         query_request_clear(&q);
-        if (r < 0)
-                return error_set(err, r, "PutMetricData: %s: %s (request id %s)", e.code, e.message,
-                                 e.request_id[0] ? e.request_id : "unknown");
+        if (r < 0) {
+                char text[sizeof(e.operation) + sizeof(e.code) + sizeof(e.message) + sizeof(e.request_id) + 32];
+
+                return error_set(err, r, "%s", aws_error_format(&e, text, sizeof(text)));
+        }
         return 0;
 }
 

@@ -5,7 +5,16 @@
 #include <string.h>
 #include <strings.h>
 
+#include <curl/curl.h>
+
 #include "http.h"
+
+/* What a transfer holds of libcurl's. */
+struct transfer {
+        CURL *easy;
+        struct curl_slist *hdrs;
+        char errbuf[CURL_ERROR_SIZE];
+};
 
 struct http_client {
         CURLM *multi;
@@ -23,9 +32,9 @@ static void curl_global(void)
         }
 }
 
-int http_errno_from_curl(CURLcode code)
+int http_errno_from_curl(int code)
 {
-        switch (code) {
+        switch ((CURLcode)code) {
         case CURLE_OK:
                 return 0;
         case CURLE_OPERATION_TIMEDOUT:
@@ -107,61 +116,120 @@ static size_t on_header(char *ptr, size_t size, size_t nmemb, void *userdata)
         if (!colon)
                 return n;
         name_len = (size_t)(colon - ptr);
-        if (name_len == 4 && strncasecmp(ptr, "date", 4) == 0)
-                copy_trimmed(x->date, sizeof(x->date), colon + 1, n - name_len - 1);
-        else if ((name_len == 16 && strncasecmp(ptr, "x-amzn-requestid", 16) == 0) ||
-                 (name_len == 16 && strncasecmp(ptr, "x-amz-request-id", 16) == 0))
-                copy_trimmed(x->request_id, sizeof(x->request_id), colon + 1, n - name_len - 1);
+        for (size_t i = 0; i < HTTP_MAX_KEPT_HEADERS && x->kept_name[i]; i++)
+                if (strlen(x->kept_name[i]) == name_len && strncasecmp(ptr, x->kept_name[i], name_len) == 0) {
+                        copy_trimmed(x->kept_value[i], sizeof(x->kept_value[i]), colon + 1, n - name_len - 1);
+                        x->kept_found[i] = true;
+                }
         return n;
+}
+
+const char *http_xfer_header(const struct http_xfer *x, const char *name)
+{
+        for (size_t i = 0; i < HTTP_MAX_KEPT_HEADERS && x->kept_name[i]; i++)
+                if (x->kept_found[i] && strcasecmp(x->kept_name[i], name) == 0)
+                        return x->kept_value[i];
+        return NULL;
+}
+
+int http_url_split(const char *url, char **ret_hostport, char **ret_path)
+{
+        CURLU *u = curl_url();
+        char *host = NULL, *port = NULL, *path = NULL, *hp = NULL, *p = NULL;
+        int r = -EINVAL;
+
+        if (!u)
+                return -ENOMEM;
+        if (curl_url_set(u, CURLUPART_URL, url, 0) != CURLUE_OK ||
+            curl_url_get(u, CURLUPART_HOST, &host, 0) != CURLUE_OK)
+                goto out;
+        if (curl_url_get(u, CURLUPART_PORT, &port, 0) != CURLUE_OK)
+                port = NULL;
+        if (curl_url_get(u, CURLUPART_PATH, &path, 0) != CURLUE_OK)
+                path = NULL;
+        r = -ENOMEM;
+        if (asprintf(&hp, "%s%s%s", host, port ? ":" : "", port ? port : "") < 0) {
+                hp = NULL;
+                goto out;
+        }
+        p = strdup(path && *path ? path : "/");
+        if (!p)
+                goto out;
+        *ret_hostport = hp;
+        *ret_path = p;
+        hp = p = NULL;
+        r = 0;
+out:
+        free(hp);
+        free(p);
+        curl_free(host);
+        curl_free(port);
+        curl_free(path);
+        curl_url_cleanup(u);
+        return r;
 }
 
 void http_xfer_clear(struct http_client *c, struct http_xfer *x)
 {
+        struct transfer *t;
+
         if (!x)
                 return;
-        if (x->easy) {
-                if (x->active && c) {
-                        curl_multi_remove_handle(c->multi, x->easy);
-                        c->n_active--;
+        t = x->transfer;
+        if (t) {
+                if (t->easy) {
+                        if (x->active && c) {
+                                curl_multi_remove_handle(c->multi, t->easy);
+                                c->n_active--;
+                        }
+                        curl_easy_cleanup(t->easy);
                 }
-                curl_easy_cleanup(x->easy);
+                curl_slist_free_all(t->hdrs);
+                free(t);
         }
-        curl_slist_free_all(x->hdrs);
         buf_free(&x->body);
-        x->easy = NULL;
-        x->hdrs = NULL;
+        x->transfer = NULL;
         x->active = false;
 }
 
 int http_xfer_start(struct http_client *c, struct http_xfer *x, const struct http_request *req)
 {
         void *userdata = x->userdata;
+        struct transfer *t;
         CURL *e;
         int r = -ENOMEM;
 
         memset(x, 0, sizeof(*x));
         x->userdata = userdata;
+        for (size_t i = 0; i < HTTP_MAX_KEPT_HEADERS; i++)
+                x->kept_name[i] = req->keep_headers[i];
         buf_init(&x->body, req->max_response ? req->max_response : HTTP_MAX_RESPONSE);
-        e = curl_easy_init();
-        if (!e)
+        t = calloc(1, sizeof(*t));
+        if (!t)
                 return -ENOMEM;
-        x->easy = e;
+        x->transfer = t;
+        e = t->easy = curl_easy_init();
+        if (!e)
+                goto fail;
         for (size_t i = 0; i < req->n_headers; i++) {
-                char line[8192];
+                /* No limit but memory: an STS session token may be far longer than 8 KiB. */
+                char *line = NULL;
                 struct curl_slist *l;
 
-                snprintf(line, sizeof(line), "%s: %s", req->headers[i].name, req->headers[i].value);
-                l = curl_slist_append(x->hdrs, line);
+                if (asprintf(&line, "%s: %s", req->headers[i].name, req->headers[i].value) < 0)
+                        goto fail;
+                l = curl_slist_append(t->hdrs, line);
+                free(line);
                 if (!l)
                         goto fail;
-                x->hdrs = l;
+                t->hdrs = l;
         }
         /* No "Expect: 100-continue" round trip, no default Accept. */
         {
-                struct curl_slist *l = curl_slist_append(x->hdrs, "Expect:");
+                struct curl_slist *l = curl_slist_append(t->hdrs, "Expect:");
                 if (!l)
                         goto fail;
-                x->hdrs = l;
+                t->hdrs = l;
         }
         if (curl_easy_setopt(e, CURLOPT_URL, req->url) != CURLE_OK) {
                 r = -EINVAL;
@@ -174,12 +242,12 @@ int http_xfer_start(struct http_client *c, struct http_xfer *x, const struct htt
 #endif
         curl_easy_setopt(e, CURLOPT_NOSIGNAL, 1L);
         curl_easy_setopt(e, CURLOPT_PRIVATE, (char *)x);
-        curl_easy_setopt(e, CURLOPT_HTTPHEADER, x->hdrs);
+        curl_easy_setopt(e, CURLOPT_HTTPHEADER, t->hdrs);
         curl_easy_setopt(e, CURLOPT_WRITEFUNCTION, on_body);
         curl_easy_setopt(e, CURLOPT_WRITEDATA, x);
         curl_easy_setopt(e, CURLOPT_HEADERFUNCTION, on_header);
         curl_easy_setopt(e, CURLOPT_HEADERDATA, x);
-        curl_easy_setopt(e, CURLOPT_ERRORBUFFER, x->errbuf);
+        curl_easy_setopt(e, CURLOPT_ERRORBUFFER, t->errbuf);
         curl_easy_setopt(e, CURLOPT_TIMEOUT_MS, req->timeout_ms > 0 ? req->timeout_ms : 30000L);
         curl_easy_setopt(e, CURLOPT_CONNECTTIMEOUT_MS,
                          req->connect_timeout_ms > 0 ? req->connect_timeout_ms : 5000L);
@@ -237,9 +305,13 @@ int http_client_run(struct http_client *c, int timeout_ms, struct http_xfer **re
                 x->result = http_errno_from_curl(msg->data.result);
                 if (x->result == 0 || x->result == -E2BIG)
                         curl_easy_getinfo(msg->easy_handle, CURLINFO_RESPONSE_CODE, &x->status);
-                if (x->result < 0 && !x->errbuf[0])
-                        snprintf(x->errbuf, sizeof(x->errbuf), "%s", curl_easy_strerror(msg->data.result));
-                curl_multi_remove_handle(c->multi, x->easy);
+                if (x->result < 0) {
+                        struct transfer *t = x->transfer;
+
+                        snprintf(x->error, sizeof(x->error), "%s",
+                                 t->errbuf[0] ? t->errbuf : curl_easy_strerror(msg->data.result));
+                }
+                curl_multi_remove_handle(c->multi, msg->easy_handle);
                 c->n_active--;
                 x->active = false;
                 x->done = true;

@@ -1,19 +1,22 @@
 /* HTTP over libcurl: one multi handle per client, so that connections are reused between
- * requests and several transfers can run at once. Response bodies are size-capped (agent/util/buf.h).
- * A client made with HTTP_NO_PROXY never goes through a proxy (IMDS); the others honour the
- * usual proxy variables and AWS_CA_BUNDLE. */
+ * requests and several transfers can run at once. Response bodies are size-capped
+ * (agent/util/buf.h). A client made with HTTP_NO_PROXY never goes through a proxy (IMDS); the
+ * others honour the usual proxy variables and AWS_CA_BUNDLE. Nothing here knows AWS: which
+ * response headers matter (Date, request ids) is the caller's to say. libcurl's types stay
+ * inside http.c. */
 #ifndef OPSAGENT_HTTP_H
 #define OPSAGENT_HTTP_H
 
 #include <stdbool.h>
 #include <stddef.h>
 
-#include <curl/curl.h>
-
 #include "util/buf.h"
 
 #define HTTP_MAX_RESPONSE (8 * 1024 * 1024)   /* default cap on a response body */
-#define HTTP_MAX_HEADERS 16
+#define HTTP_MAX_HEADERS 16                   /* request headers; a value may be of any length */
+#define HTTP_MAX_KEPT_HEADERS 4               /* response headers a caller can ask to keep */
+#define HTTP_KEPT_HEADER_MAX 1024             /* a kept header's value is cut at this length */
+#define HTTP_ERROR_MAX 256                    /* curl's explanation of a transport failure */
 
 enum http_client_flags {
         HTTP_NO_PROXY = 1u << 0,
@@ -34,18 +37,21 @@ struct http_request {
         long timeout_ms;                        /* whole transfer; 0: 30 s */
         long connect_timeout_ms;                /* 0: 5 s */
         size_t max_response;                    /* 0: HTTP_MAX_RESPONSE */
+        /* Names of response headers to keep (case does not matter), at most
+         * HTTP_MAX_KEPT_HEADERS; the strings must outlive the transfer. */
+        const char *keep_headers[HTTP_MAX_KEPT_HEADERS];
 };
 
 /* One transfer. Filled by http_xfer_start(); results valid once it is done. */
 struct http_xfer {
-        CURL *easy;
-        struct curl_slist *hdrs;
+        void *transfer;                         /* private to http.c */
         struct buf body;                        /* the response body (capped) */
         long status;                            /* HTTP status, 0 when no answer */
         int result;                             /* 0, or negative errno for transport failures */
-        char date[64];                          /* the Date header, "" when none */
-        char request_id[128];                   /* x-amzn-RequestId / x-amz-request-id */
-        char errbuf[CURL_ERROR_SIZE];           /* curl's explanation when result < 0 */
+        char error[HTTP_ERROR_MAX];             /* curl's explanation when result < 0 */
+        const char *kept_name[HTTP_MAX_KEPT_HEADERS];
+        char kept_value[HTTP_MAX_KEPT_HEADERS][HTTP_KEPT_HEADER_MAX];
+        bool kept_found[HTTP_MAX_KEPT_HEADERS];
         bool done;
         bool active;
         void *userdata;                         /* the caller's */
@@ -57,7 +63,8 @@ struct http_client;
 int http_client_new(unsigned flags, struct http_client **ret);
 void http_client_free(struct http_client *c);  /* NULL is fine */
 
-/* Starts X for REQ on C (REQ's strings need only live until this returns). */
+/* Starts X for REQ on C (REQ's strings need only live until this returns, but for the names
+ * in keep_headers). */
 int http_xfer_start(struct http_client *c, struct http_xfer *x, const struct http_request *req);
 /* Drives C's transfers for at most TIMEOUT_MS; *ret_done: a finished transfer (marked done and
  * detached) or NULL. 0, or negative errno when curl itself fails. */
@@ -68,8 +75,16 @@ void http_xfer_clear(struct http_client *c, struct http_xfer *x);
 /* Runs REQ to completion (start + run). *x must be cleared with http_xfer_clear(). */
 int http_perform(struct http_client *c, const struct http_request *req, struct http_xfer *x);
 
-/* Negative errno for a curl error code: -ETIMEDOUT, -ECONNREFUSED, -EHOSTUNREACH, -E2BIG
- * (body over the cap), -ENOMEM, -EIO. */
-int http_errno_from_curl(CURLcode code);
+/* The value of the response header NAME that the request asked to keep (borrowed from X), or
+ * NULL when the answer had none. */
+const char *http_xfer_header(const struct http_xfer *x, const char *name);
+
+/* Splits URL into "host[:port]" and its path ("/" when empty), both caller-freed. -EINVAL for
+ * a URL that is not valid, -ENOMEM. */
+int http_url_split(const char *url, char **ret_hostport, char **ret_path);
+
+/* Negative errno for a libcurl CURLcode: -ETIMEDOUT, -ECONNREFUSED, -EHOSTUNREACH, -E2BIG
+ * (body over the cap), -ENOMEM, -EINVAL, -EIO. */
+int http_errno_from_curl(int curl_code);
 
 #endif

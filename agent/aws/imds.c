@@ -131,7 +131,7 @@ static int imds_request(struct imds *m, const char *method, const char *path, co
                                 continue;
                         }
                         if (r < 0)
-                                return unreachable(m, r, x->errbuf[0] ? x->errbuf : strerror(-r), err);
+                                return unreachable(m, r, x->error[0] ? x->error : strerror(-r), err);
                         return error_set(err, -EIO, "instance metadata service: %s %s answered HTTP %ld", method,
                                          path, x->status);
                 }

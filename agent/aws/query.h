@@ -1,6 +1,6 @@
-/* The AWS Query protocol client: form-encoded POST, SigV4, retries (standard mode), errors with
- * operation, code, message and request id. EC2 Version=2016-11-15, CloudWatch 2010-08-01.
- * Several calls can run at once (curl multi), with a bound. */
+/* The AWS Query protocol: form-encoded POST bodies and XML answers, over the call engine
+ * (agent/aws/call.h: signing, retries, several calls at once), with errors naming operation,
+ * code, message and request id. EC2 Version=2016-11-15, CloudWatch 2010-08-01. */
 #ifndef OPSAGENT_QUERY_H
 #define OPSAGENT_QUERY_H
 
@@ -56,7 +56,5 @@ void query_result_clear(struct query_result *r);
 /* Fills E from an error document (EC2's <Response><Errors><Error>, CloudWatch's
  * <ErrorResponse>). false when DOC is neither. */
 bool query_parse_error(const struct xml_node *doc, struct opsagent_aws_error *e);
-/* gzip-compresses IN into *out (a fresh buf capped at CAP). */
-int query_gzip(const void *in, size_t len, struct buf *out, size_t cap);
 
 #endif

@@ -17,30 +17,9 @@ static const char *env_nonempty(const char *name)
         return v && *v ? v : NULL;
 }
 
-int aws_errno_for_code(const char *code, long http_status)
+const char *aws_service_signing_name(enum aws_service svc)
 {
-        size_t l = code ? strlen(code) : 0;
-
-        if (!code || !*code)
-                return http_status >= 500 ? -EIO : http_status == 403 || http_status == 401 ? -EACCES : -EINVAL;
-        if (strcmp(code, "InvalidSnapshot.InUse") == 0)
-                return -EBUSY;
-        if (l > 9 && strcmp(code + l - 9, ".NotFound") == 0)
-                return -ENOENT;
-        if (l > 10 && strcmp(code + l - 10, ".Malformed") == 0)
-                return -EINVAL;
-        if (strcmp(code, "AuthFailure") == 0 || strcmp(code, "UnauthorizedOperation") == 0 ||
-            strcmp(code, "InvalidClientTokenId") == 0 || strcmp(code, "SignatureDoesNotMatch") == 0 ||
-            strcmp(code, "AccessDenied") == 0 || strcmp(code, "AccessDeniedException") == 0 ||
-            strcmp(code, "ExpiredToken") == 0 || strcmp(code, "ExpiredTokenException") == 0 ||
-            strcmp(code, "RequestExpired") == 0 || strcmp(code, "RequestTimeTooSkewed") == 0 ||
-            strcmp(code, "RequestInTheFuture") == 0 || strcmp(code, "SignatureExpired") == 0 ||
-            strcmp(code, "OptInRequired") == 0 || strcmp(code, "MissingAuthenticationToken") == 0 ||
-            strcmp(code, "IncompleteSignature") == 0 || strcmp(code, "InvalidAccessKeyId") == 0)
-                return -EACCES;
-        if (http_status >= 500)
-                return -EIO;
-        return -EINVAL;
+        return svc == AWS_SERVICE_EC2 ? "ec2" : "monitoring";
 }
 
 static int make_endpoint(struct aws_session *s, enum aws_service svc)

@@ -41,6 +41,9 @@ enum aws_service {
         AWS_SERVICE_CLOUDWATCH,
 };
 
+/* The name SigV4 signs SVC's requests with ("ec2", "monitoring"). */
+const char *aws_service_signing_name(enum aws_service svc);
+
 struct aws_session {
         char *region;
         char *endpoint[2];              /* by enum aws_service: "https://ec2.REGION.amazonaws.com" */
@@ -73,7 +76,5 @@ int aws_session_set_config_dir(struct aws_session *s, const char *dir);
 /* The IMDS client, created on first use; NULL (with err set) when metadata is disabled. */
 struct imds *aws_session_imds(struct aws_session *s, struct error *err);
 
-/* Negative errno for an AWS error code (see opsagent/aws.h for the mapping). */
-int aws_errno_for_code(const char *code, long http_status);
 
 #endif

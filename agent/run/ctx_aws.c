@@ -5,21 +5,10 @@
 #include <string.h>
 
 #include "ctx_aws.h"
+#include "aws/awserror.h"
 #include "aws/ec2.h"
 #include "aws/session.h"
 #include "util/log.h"
-
-static void set_error(struct ctx_core *core, const char *op, const char *code, int r, const char *msg)
-{
-        struct opsagent_aws_error *e = &core->aws_error;
-        char *clean = log_scrub(msg ? msg : strerror(-r));
-
-        memset(e, 0, sizeof(*e));
-        snprintf(e->operation, sizeof(e->operation), "%s", op);
-        snprintf(e->code, sizeof(e->code), "%s", code);
-        snprintf(e->message, sizeof(e->message), "%s", clean ? clean : "(message withheld)");
-        free(clean);
-}
 
 /* The run's session, created on first use. */
 static struct aws_session *session(struct opsagent_ctx *ctx, const char *op, int *ret_r)
@@ -33,7 +22,8 @@ static struct aws_session *session(struct opsagent_ctx *ctx, const char *op, int
                 return core->aws;
         r = aws_session_new(core->attrs, core->recipe_attrs, &core->aws, &err);
         if (r < 0) {
-                set_error(core, op, "Configuration", r, err.msg[0] ? err.msg : NULL);
+                aws_error_set(&core->aws_error, op, "Configuration", 0, NULL, "%s",
+                              err.msg[0] ? err.msg : strerror(-r));
                 *ret_r = r;
                 return NULL;
         }
@@ -48,11 +38,13 @@ static int done(struct opsagent_ctx *ctx, const char *op, int r)
         struct ctx_core *core = ctx_core_of(ctx);
 
         if (r < 0 && core->aws) {
-                core->aws_error = core->aws->last_error;
-                if (!core->aws_error.operation[0])
-                        snprintf(core->aws_error.operation, sizeof(core->aws_error.operation), "%s", op);
-                if (!core->aws_error.message[0])
-                        snprintf(core->aws_error.message, sizeof(core->aws_error.message), "%s", strerror(-r));
+                const struct opsagent_aws_error *e = &core->aws->last_error;
+
+                if (e->operation[0] && e->message[0])
+                        core->aws_error = *e;
+                else
+                        aws_error_set(&core->aws_error, e->operation[0] ? e->operation : op, e->code, e->http_status,
+                                      e->request_id, "%s", e->message[0] ? e->message : strerror(-r));
         }
         return r;
 }
@@ -64,11 +56,8 @@ static int refuse_in_dry_run(struct opsagent_ctx *ctx, const char *op)
 
         if (!ctx->dry_run)
                 return 0;
-        memset(&core->aws_error, 0, sizeof(core->aws_error));
-        snprintf(core->aws_error.operation, sizeof(core->aws_error.operation), "%s", op);
-        snprintf(core->aws_error.code, sizeof(core->aws_error.code), "DryRun");
-        snprintf(core->aws_error.message, sizeof(core->aws_error.message),
-                 "not sent: this is a dry run, and %s changes things", op);
+        aws_error_set(&core->aws_error, op, "DryRun", 0, NULL, "not sent: this is a dry run, and %s changes things",
+                      op);
         log_warning("%s refused: dry run (a recipe must not make mutating calls with --dry-run)", op);
         return -EROFS;
 }

@@ -14,6 +14,8 @@
 
 #include "aws/cloudwatch.h"
 #include "aws/ec2.h"
+#include "aws/awserror.h"
+#include "aws/call.h"
 #include "aws/query.h"
 #include "aws/xml.h"
 #include "util/fileio.h"
@@ -120,7 +122,7 @@ static void test_gzip_round_trip(void **state)
         char out[256];
         z_stream zs = { 0 };
 
-        assert_int_equal(query_gzip(text, strlen(text), &gz, 4096), 0);
+        assert_int_equal(aws_gzip(text, strlen(text), &gz, 4096), 0);
         assert_true(gz.len > 10);
         assert_int_equal((unsigned char)gz.data[0], 0x1f);
         assert_int_equal((unsigned char)gz.data[1], 0x8b);
