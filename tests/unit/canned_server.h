@@ -39,7 +39,7 @@ static void *canned_main(void *userdata)
                         break;
                 s->connections++;
                 while (next < s->n) {
-                        char head[8192];
+                        char head[65536];
                         size_t len = 0;
                         ssize_t k;
 

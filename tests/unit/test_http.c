@@ -53,6 +53,37 @@ static void test_status_headers_and_reuse(void **state)
         canned_free(&srv);
 }
 
+/* A header value is sent whole whatever its length: an STS session token can be longer than
+ * 8 KiB, and a cut one made every signature wrong. */
+static void test_long_header_sent_whole(void **state)
+{
+        const char *responses[] = { "HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n" };
+        struct canned_server srv;
+        struct http_client *c = NULL;
+        struct http_xfer x = { 0 };
+        char url[64], *token = malloc(20001), *line = NULL;
+        struct http_request req = { .method = "GET", .url = url };
+
+        assert_non_null(token);
+        memset(token, 'T', 20000);
+        token[20000] = '\0';
+        assert_int_equal(canned_start(&srv, responses, 1), 0);
+        snprintf(url, sizeof(url), "http://127.0.0.1:%d/", srv.port);
+        req.headers[0] = (struct http_header){ "X-Amz-Security-Token", token };
+        req.n_headers = 1;
+        assert_int_equal(http_client_new(HTTP_NO_PROXY, &c), 0);
+        assert_int_equal(http_perform(c, &req, &x), 0);
+        assert_int_equal(x.status, 200);
+        http_xfer_clear(c, &x);
+        http_client_free(c);
+        canned_stop(&srv);
+        assert_true(asprintf(&line, "X-Amz-Security-Token: %s\r\n", token) > 0);
+        assert_non_null(strstr(srv.requests[0], line));
+        free(line);
+        free(token);
+        canned_free(&srv);
+}
+
 static void test_body_cap(void **state)
 {
         const char *responses[] = { "HTTP/1.1 200 OK\r\nContent-Length: 10\r\n\r\n0123456789" };
@@ -100,6 +131,7 @@ int main(void)
 {
         const struct CMUnitTest tests[] = {
                 cmocka_unit_test(test_status_headers_and_reuse),
+                cmocka_unit_test(test_long_header_sent_whole),
                 cmocka_unit_test(test_body_cap),
                 cmocka_unit_test(test_transport_errors),
         };
