@@ -181,6 +181,53 @@ int credentials_warn_exposed_key_files(const char *config_dir, const char *secre
         return n;
 }
 
+/* The instance role's credentials as this process last fetched them: the other providers of
+ * the process, and the recipe children it forks, take them from here until they are due for
+ * a refresh, instead of asking IMDS again. */
+static struct {
+        char *role;
+        struct aws_credentials cur;
+} shared_role;
+
+static bool shared_role_take(struct credentials_provider *p)
+{
+        const struct aws_credentials *c = &shared_role.cur;
+        char *role;
+
+        if (!c->access_key_id || now_of(p) + CREDENTIALS_REFRESH_BEFORE_S >= c->expiration)
+                return false;
+        role = strdup(shared_role.role);
+        if (!role || set_creds(&p->cur, c->access_key_id, c->secret_access_key, c->session_token, c->expiration,
+                               CREDENTIALS_IMDS) < 0) {
+                free(role);
+                return false;
+        }
+        free(p->role);
+        p->role = role;
+        return true;
+}
+
+static void shared_role_put(const struct credentials_provider *p)
+{
+        char *role = strdup(p->role);
+
+        if (!role)
+                return;
+        credentials_clear(&shared_role.cur);
+        free(shared_role.role);
+        shared_role.role = role;
+        if (set_creds(&shared_role.cur, p->cur.access_key_id, p->cur.secret_access_key, p->cur.session_token,
+                      p->cur.expiration, CREDENTIALS_IMDS) < 0)
+                credentials_clear(&shared_role.cur);
+}
+
+void credentials_forget_shared(void)
+{
+        credentials_clear(&shared_role.cur);
+        free(shared_role.role);
+        shared_role.role = NULL;
+}
+
 static int fetch_role(struct credentials_provider *p, struct error *err)
 {
         struct aws_credentials c = { 0 };
@@ -213,6 +260,7 @@ static int fetch_role(struct credentials_provider *p, struct error *err)
                 goto out;
         credentials_clear(&p->cur);
         p->cur = c;
+        shared_role_put(p);
         log_debug("AWS credentials: instance role %s, expiring at %lld", p->role, (long long)c.expiration);
 out:
         free(doc);      /* its secret and token were registered by the parser */
@@ -266,6 +314,10 @@ int credentials_get(struct credentials_provider *p, const struct aws_credentials
                 return error_set(err, -ENOKEY,
                                  "no AWS credentials: set aws_key/aws_secret in the recipe's attributes or "
                                  "AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY (instance metadata is disabled)");
+        if (shared_role_take(p)) {
+                *ret = &p->cur;
+                return 0;
+        }
         r = fetch_role(p, err);
         if (r < 0) {
                 /* Keep using role credentials that have not expired yet. */
@@ -286,6 +338,7 @@ bool credentials_invalidate(struct credentials_provider *p)
         if (p->cur.source != CREDENTIALS_IMDS)
                 return false;
         credentials_clear(&p->cur);
+        credentials_forget_shared();  /* AWS said they expired: nobody should take them */
         return true;
 }
 

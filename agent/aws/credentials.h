@@ -1,7 +1,8 @@
 /* AWS credentials, first found wins: the recipe's own aws_key/aws_secret attributes, the
  * standard environment variables (AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY, AWS_SESSION_TOKEN),
- * the instance role from IMDS (refreshed before its Expiration). Every secret is registered
- * with the log scrubber as soon as it is read. */
+ * the instance role from IMDS (refreshed before its Expiration; fetched once per process and
+ * shared by its providers and the recipe children it forks). Every secret is registered with
+ * the log scrubber as soon as it is read. */
 #ifndef OPSAGENT_CREDENTIALS_H
 #define OPSAGENT_CREDENTIALS_H
 
@@ -51,6 +52,8 @@ int credentials_get(struct credentials_provider *p, const struct aws_credentials
  * Returns false when refreshing cannot help (static keys). */
 bool credentials_invalidate(struct credentials_provider *p);
 void credentials_provider_done(struct credentials_provider *p);
+/* Forgets the instance role's credentials that the providers of this process share (tests). */
+void credentials_forget_shared(void);
 
 /* Parses IMDS's role credentials document into *ret (caller clears with credentials_clear). */
 int credentials_parse_role_json(const char *text, struct aws_credentials *ret, struct error *err);

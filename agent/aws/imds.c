@@ -23,6 +23,56 @@ struct imds {
         int unreachable_error;
 };
 
+/* What every client of this process shares, and the recipe children it forks inherit: the
+ * session token of the endpoint last used, and whether it answered at all. A run then asks
+ * IMDS for a token once, and waits for a silent endpoint once. */
+static struct {
+        char *endpoint;
+        char *token;
+        time_t token_expires;
+        bool use_v1;
+        time_t unreachable_until;
+        int unreachable_error;
+} shared;
+
+/* Takes over what the process knows of M's endpoint. */
+static void shared_load(struct imds *m)
+{
+        if (!shared.endpoint || strcmp(shared.endpoint, m->endpoint) != 0)
+                return;
+        if (shared.token && (m->token = strdup(shared.token)))
+                m->token_expires = shared.token_expires;
+        m->use_v1 = m->allow_v1 && shared.use_v1;
+        m->unreachable_until = shared.unreachable_until;
+        m->unreachable_error = shared.unreachable_error;
+}
+
+/* Tells the process what M learnt. */
+static void shared_store(const struct imds *m)
+{
+        if (!shared.endpoint || strcmp(shared.endpoint, m->endpoint) != 0) {
+                char *e = strdup(m->endpoint);
+
+                if (!e)
+                        return;
+                free(shared.endpoint);
+                shared.endpoint = e;
+        }
+        free(shared.token);
+        shared.token = m->token ? strdup(m->token) : NULL;
+        shared.token_expires = shared.token ? m->token_expires : 0;
+        shared.use_v1 = m->use_v1;
+        shared.unreachable_until = m->unreachable_until;
+        shared.unreachable_error = m->unreachable_error;
+}
+
+void imds_forget_shared(void)
+{
+        free(shared.endpoint);
+        free(shared.token);
+        memset(&shared, 0, sizeof(shared));
+}
+
 bool imds_disabled_by_env(void)
 {
         const char *v = getenv("AWS_EC2_METADATA_DISABLED");
@@ -63,6 +113,7 @@ int imds_new(const struct imds_config *cfg, struct imds **ret)
                 free(m);
                 return r;
         }
+        shared_load(m);
         *ret = m;
         return 0;
 }
@@ -83,6 +134,7 @@ static int unreachable(struct imds *m, int r, const char *what, struct error *er
 {
         m->unreachable_until = time(NULL) + IMDS_UNREACHABLE_MEMO_S;
         m->unreachable_error = r;
+        shared_store(m);
         return error_set(err, r,
                          "instance metadata service at %s did not answer (%s): not on EC2? Set "
                          "AWS_EC2_METADATA_SERVICE_ENDPOINT to reach another one, or "
@@ -103,6 +155,7 @@ static int imds_request(struct imds *m, const char *method, const char *path, co
 
                 r = unreachable(m, m->unreachable_error, "earlier attempt", err);
                 m->unreachable_until = until;   /* the memo does not extend itself */
+                shared_store(m);
                 return r;
         }
         snprintf(url, sizeof(url), "%s%s", m->endpoint, path);
@@ -125,6 +178,11 @@ static int imds_request(struct imds *m, const char *method, const char *path, co
                         r = x->result;
                 if (r == -ETIMEDOUT)
                         return unreachable(m, r, "timed out", err);
+                if (r == -E2BIG)
+                        return error_set(err, r,
+                                         "instance metadata service at %s: %s %s answered with more than %d "
+                                         "bytes; is that the metadata service? (AWS_EC2_METADATA_SERVICE_ENDPOINT)",
+                                         m->endpoint, method, path, IMDS_MAX_VALUE);
                 if (r < 0 || x->status >= 500) {
                         if (attempt < m->attempts) {
                                 usleep(100 * 1000);
@@ -163,6 +221,7 @@ static int ensure_token(struct imds *m, struct error *err)
                 }
                 m->token_expires = time(NULL) + IMDS_TOKEN_TTL_S;
                 log_register_secret(m->token);
+                shared_store(m);
                 r = 0;
                 goto out;
         }
@@ -170,6 +229,7 @@ static int ensure_token(struct imds *m, struct error *err)
                 log_warning("instance metadata: token refused (HTTP %ld), falling back to IMDSv1 as "
                             "aws.imds.allow_v1 permits", x.status);
                 m->use_v1 = true;
+                shared_store(m);
                 r = 0;
                 goto out;
         }
@@ -198,6 +258,7 @@ int imds_get(struct imds *m, const char *path, char **ret, struct error *err)
                         /* token expired or revoked: get a new one once */
                         free(m->token);
                         m->token = NULL;
+                        shared_store(m);
                         continue;
                 }
                 break;

@@ -1,6 +1,8 @@
 /* Instance metadata (IMDSv2): a session token from PUT /latest/api/token, renewed before it
  * expires, sent with every GET. Short timeouts and few attempts so that a machine that is not
- * on EC2 learns it fast. Never through a proxy. IMDSv1 only when allowed. */
+ * on EC2 learns it fast. Never through a proxy. IMDSv1 only when allowed. The token, and the
+ * memory that nothing answered, are shared by every client of the process (and inherited by
+ * the recipe children it forks): one token and at most one wait per run. */
 #ifndef OPSAGENT_IMDS_H
 #define OPSAGENT_IMDS_H
 
@@ -36,6 +38,9 @@ void imds_free(struct imds *m);
  * AWS_EC2_METADATA_SERVICE_ENDPOINT and AWS_EC2_METADATA_DISABLED), -EACCES when the token is
  * refused and IMDSv1 is not allowed. */
 int imds_get(struct imds *m, const char *path, char **ret, struct error *err);
+
+/* Forgets the token and the reachability every client of this process shares (tests). */
+void imds_forget_shared(void);
 
 /* True when AWS_EC2_METADATA_DISABLED is "true" (any case). */
 bool imds_disabled_by_env(void);

@@ -7,6 +7,7 @@
 #include "commands.h"
 #include "coreattrs.h"
 #include "aws/facts.h"
+#include "aws/imds.h"
 #include "config/layers.h"
 #include "report/report.h"
 #include "run/records.h"
@@ -15,7 +16,7 @@
 #include "util/log.h"
 #include "util/timeutil.h"
 
-int node_load(const struct cli *c, struct node *ret)
+int node_load(const struct cli *c, unsigned flags, struct node *ret)
 {
         struct error err = ERROR_INIT;
         struct node n = { 0 };
@@ -35,10 +36,17 @@ int node_load(const struct cli *c, struct node *ret)
         }
         for (size_t i = 0; i < n.plugins.n_problems; i++)
                 log_warning("%s", n.plugins.problems[i]);
-        r = layers_load(&n.paths, core_attr_sections, &n.plugins, (char *const *)c->extra_json, c->n_extra_json, NULL, &n.attrs, &err);
+        r = layers_read(&n.paths, (char *const *)c->extra_json, c->n_extra_json, &n.files, &err);
+        if (r >= 0)
+                r = layers_merge(n.files, core_attr_sections, &n.plugins, NULL, &n.attrs, &err);
         if (r < 0)
                 goto fail;
         attrs_register_secrets(n.attrs);
+        if ((flags & NODE_USER_DATA) && !layers_have_stack(n.files) && !imds_disabled_by_env() &&
+            node_load_instance(&n, INSTANCE_QUIET) == -EINVAL) {
+                node_free(&n);
+                return -EINVAL;
+        }
         *ret = n;
         return 0;
 fail:
@@ -50,55 +58,59 @@ fail:
 void node_free(struct node *n)
 {
         attrs_free(n->attrs);
+        layers_free(n->files);
+        free(n->user_data);
         plugins_free(&n->plugins);
         paths_free(&n->paths);
         memset(n, 0, sizeof(*n));
 }
 
-/* Instance facts (IMDS) for recipes that need them: merged under opsagent.instance; user-data
- * that is a JSON object stands in for a missing stack.json (agent/aws/facts.h). */
-static int node_load_instance(const struct cli *c, struct node *n, const struct plugin *const *sel, size_t n_sel,
-                              bool best_effort)
+int node_load_instance(struct node *n, enum instance_need need)
 {
         struct error err = ERROR_INIT;
         json_object *facts = NULL;
-        char *user_data = NULL;
-        bool needed = best_effort;
         int r;
 
-        for (size_t i = 0; i < n_sel; i++)
-                needed = needed || (sel[i]->recipe->flags & OPSAGENT_RECIPE_NEEDS_INSTANCE);
-        if (!needed)
-                return 0;
-        r = instance_facts_load(attrs_tree(n->attrs), &facts, &user_data, &err);
-        if (r < 0 && best_effort) {
-                log_warning("instance facts unavailable: %s", err.msg[0] ? err.msg : strerror(-r));
-                return 0;
-        }
-        if (r < 0) {
-                log_error("%s", err.msg[0] ? err.msg : strerror(-r));
-                return r;
-        }
-        if (user_data) {
-                struct attrs *a = NULL;
+        if (n->instance == 0) {
+                r = instance_facts_load(attrs_tree(n->attrs), &facts, &n->user_data, &err);
+                if (r >= 0 && n->user_data && !layers_have_stack(n->files)) {
+                        struct attrs *a = NULL;
 
-                r = layers_load(&n->paths, core_attr_sections, &n->plugins, (char *const *)c->extra_json, c->n_extra_json, user_data,
-                                &a, &err);
-                if (r < 0) {
-                        log_error("%s", err.msg);
-                        goto out;
+                        r = layers_merge(n->files, core_attr_sections, &n->plugins, n->user_data, &a, &err);
+                        if (r < 0) {
+                                log_error("%s", err.msg);
+                                json_object_put(facts);
+                                return -EINVAL;
+                        }
+                        attrs_free(n->attrs);
+                        n->attrs = a;
+                        attrs_register_secrets(n->attrs);
                 }
-                attrs_free(n->attrs);
-                n->attrs = a;
-                attrs_register_secrets(n->attrs);
+                if (r >= 0) {
+                        r = attrs_set_protected(n->attrs, facts, "instance metadata");
+                        if (r < 0)
+                                error_set(&err, r, "cannot record the instance facts: %s", strerror(-r));
+                }
+                json_object_put(facts);
+                n->instance = r < 0 ? r : 1;
+                if (r < 0) {
+                        free(n->user_data);
+                        n->user_data = NULL;
+                        if (!err.msg[0])
+                                error_set(&err, r, "%s", strerror(-r));
+                        n->instance_error = err;
+                }
         }
-        r = attrs_set_protected(n->attrs, facts, "instance metadata");
-        if (r < 0)
-                log_error("cannot record the instance facts: %s", strerror(-r));
-out:
-        json_object_put(facts);
-        free(user_data);
-        return r;
+        if (n->instance > 0)
+                return 0;
+        /* Said each time a command asks, at the level it asks with; IMDS is asked once. */
+        if (need == INSTANCE_REQUIRED)
+                log_error("%s", n->instance_error.msg);
+        else if (need == INSTANCE_WANTED)
+                log_warning("instance facts unavailable: %s", n->instance_error.msg);
+        else
+                log_debug("instance facts unavailable: %s", n->instance_error.msg);
+        return need == INSTANCE_REQUIRED ? -EINVAL : n->instance;
 }
 
 static void list_installed(const struct plugin_set *ps, FILE *out)
@@ -147,11 +159,11 @@ static int select_named(const struct cli *c, const struct node *n, const struct 
 /* What run and recover share: checks --recipe/--all, loads the node into *N and selects the
  * named recipes, or with --all every installed one (ENABLED_ONLY: those opsagent.recipes
  * enables). -EINVAL (having said why, *N freed) on a usage or configuration error. */
-static int load_selected(const struct cli *c, bool enabled_only, struct node *n, const struct plugin **sel,
-                         size_t *n_sel)
+static int load_selected(const struct cli *c, bool enabled_only, unsigned node_flags, struct node *n,
+                         const struct plugin **sel, size_t *n_sel)
 {
         *n_sel = 0;
-        if (recipe_args_invalid(c) || node_load(c, n) < 0)
+        if (recipe_args_invalid(c) || node_load(c, node_flags, n) < 0)
                 return -EINVAL;
         for (size_t i = 0; c->all && i < n->plugins.n; i++)
                 if (!enabled_only || layers_recipe_enabled(n->attrs, n->plugins.items[i].recipe))
@@ -180,33 +192,51 @@ int commands_run_recipes(const struct paths *p, struct attrs *a, const struct pl
         struct run_options o = { .dry_run = dry_run, .recover = recover };
         struct runner_summary sum;
 
-        if (report && !recover)
+        if (report && !recover) {
                 o.after_run = report_run;
+                if (!dry_run)
+                        report_warm_up(attrs_tree(a));
+        }
         runner_run(p, a, sel, n_sel, &o, &sum);
         if (sum.failed > 0 || sum.interrupted)
                 return EXIT_RECIPE_FAILED;
         return sum.locked > 0 ? EXIT_LOCKED : EXIT_OK;
 }
 
+/* Whether this command's runs will be reported (and so need the instance id and AWS). */
+static bool will_report(const struct cli *c, struct attrs *a)
+{
+        json_object *on = attrs_get(a, "cloudwatch.enabled");
+
+        return !c->no_report && !c->dry_run && !(on && json_object_is_type(on, json_type_boolean) &&
+                                                 !json_object_get_boolean(on));
+}
+
 int cmd_run(const struct cli *c)
 {
         const struct plugin *selected[PLUGIN_MAX];
         struct error err = ERROR_INIT;
+        bool needs_instance = false;
         struct node n;
         size_t n_sel;
         int r;
 
-        if (load_selected(c, true, &n, selected, &n_sel) < 0)
+        if (load_selected(c, true, NODE_USER_DATA, &n, selected, &n_sel) < 0)
                 return EXIT_USAGE;
         if (n_sel == 0) {
                 log_say("no recipe is enabled (set opsagent.recipes.NAME to true in the Custom JSON); nothing to do");
                 node_free(&n);
                 return EXIT_OK;
         }
-        if (node_load_instance(c, &n, selected, n_sel, false) < 0) {
+        for (size_t i = 0; i < n_sel; i++)
+                needs_instance = needs_instance || (selected[i]->recipe->flags & OPSAGENT_RECIPE_NEEDS_INSTANCE);
+        if (needs_instance && node_load_instance(&n, INSTANCE_REQUIRED) < 0) {
                 node_free(&n);
                 return EXIT_USAGE;
         }
+        /* The run's metrics name the instance: read its facts once here, not once per report. */
+        if (will_report(c, n.attrs))
+                (void)node_load_instance(&n, INSTANCE_QUIET);
         r = layers_validate(n.attrs, core_attr_sections, &n.plugins, selected, n_sel, &err);
         if (r < 0) {
                 log_error("%s", err.msg);
@@ -227,7 +257,7 @@ int cmd_recover(const struct cli *c)
 
         /* Every installed recipe with --all, enabled or not: what a past run left matters even
          * after the recipe was turned off. */
-        if (load_selected(c, false, &n, selected, &n_sel) < 0)
+        if (load_selected(c, false, 0, &n, selected, &n_sel) < 0)
                 return EXIT_USAGE;
         r = commands_run_recipes(&n.paths, n.attrs, selected, n_sel, c->dry_run, true, false);
         node_free(&n);
@@ -239,7 +269,7 @@ int cmd_recipes(const struct cli *c)
         struct node n;
         json_object *arr = NULL;
 
-        if (node_load(c, &n) < 0)
+        if (node_load(c, 0, &n) < 0)
                 return EXIT_USAGE;
         if (c->json)
                 arr = json_object_new_array();
@@ -275,11 +305,11 @@ int cmd_attributes(const struct cli *c)
         struct node n;
         int r;
 
-        if (node_load(c, &n) < 0)
+        if (node_load(c, NODE_USER_DATA, &n) < 0)
                 return EXIT_USAGE;
         /* Show the instance facts where there are any; off EC2 say why there are none. */
-        if (!getenv("AWS_EC2_METADATA_DISABLED") || strcasecmp(getenv("AWS_EC2_METADATA_DISABLED"), "true") != 0)
-                node_load_instance(c, &n, NULL, 0, true);
+        if (!imds_disabled_by_env())
+                (void)node_load_instance(&n, INSTANCE_WANTED);
         r = layers_validate(n.attrs, core_attr_sections, &n.plugins, NULL, 0, &err);
         if (r < 0) {
                 log_error("%s", err.msg);
@@ -312,7 +342,7 @@ int cmd_status(const struct cli *c)
         json_object *arr = NULL;
         struct node n;
 
-        if (node_load(c, &n) < 0)
+        if (node_load(c, 0, &n) < 0)
                 return EXIT_USAGE;
         if (c->json)
                 arr = json_object_new_array();
@@ -405,7 +435,7 @@ int cmd_report(const struct cli *c)
         size_t nr = 0;
         int r;
 
-        if (node_load(c, &n) < 0)
+        if (node_load(c, NODE_USER_DATA, &n) < 0)
                 return EXIT_USAGE;
         /* The core sections only: a recipe's bad attribute must not silence the heartbeat. */
         r = layers_validate(n.attrs, core_attr_sections, &n.plugins, none, 0, &err);
@@ -414,6 +444,10 @@ int cmd_report(const struct cli *c)
                 node_free(&n);
                 return EXIT_USAGE;
         }
+        /* The heartbeat names the instance (off EC2 the host name stands in). */
+        if (!attrs_get(n.attrs, "aws.instance_id") || json_object_is_type(attrs_get(n.attrs, "aws.instance_id"),
+                                                                            json_type_null))
+                (void)node_load_instance(&n, INSTANCE_QUIET);
         /* Every recipe opsagent.recipes enables, installed or not: a job that was removed
          * but is still wanted must show up as not succeeding. */
         enabled = attrs_get(n.attrs, "opsagent.recipes");

@@ -153,45 +153,6 @@ static void warn_unknown_enabled(struct attrs *a, const struct plugin_set *plugi
         }
 }
 
-/* Loads the attributes with the instance facts: first without user-data (for the metadata
- * settings), then, once IMDS gave the user-data, again with it. */
-static int load_attrs(const struct cli *c, const struct paths *p, const struct plugin_set *plugins,
-                      char **ret_user_data, struct attrs **ret, struct error *err)
-{
-        struct attrs *a = NULL;
-        json_object *facts = NULL;
-        char *user_data = NULL;
-        int r;
-
-        r = layers_load(p, core_attr_sections, plugins, (char *const *)c->extra_json, c->n_extra_json, NULL, &a, err);
-        if (r < 0)
-                goto out;
-        r = instance_facts_load(attrs_tree(a), &facts, &user_data, err);
-        if (r < 0) {
-                error_prefix(err, "setup needs the instance metadata");
-                goto out;
-        }
-        attrs_free(a);
-        a = NULL;
-        r = layers_load(p, core_attr_sections, plugins, (char *const *)c->extra_json, c->n_extra_json, user_data, &a, err);
-        if (r < 0)
-                goto out;
-        r = attrs_set_protected(a, facts, "instance metadata");
-        if (r < 0) {
-                error_set(err, r, "cannot record the instance facts: %s", strerror(-r));
-                goto out;
-        }
-        *ret = a;
-        a = NULL;
-        *ret_user_data = user_data;
-        user_data = NULL;
-out:
-        json_object_put(facts);
-        free(user_data);
-        attrs_free(a);
-        return r;
-}
-
 /* Under a root prefix the host's systemd is not the sandbox's: it is left alone unless a bus
  * is named explicitly (DBUS_SYSTEM_BUS_ADDRESS, as tests do), as the recipe context does. */
 static bool host_systemd_off_limits(const char *root)
@@ -248,54 +209,45 @@ static int apply_units(const struct setup_unit *plan, size_t n, bool dry_run, co
 int cmd_setup(const struct cli *c)
 {
         struct error err = ERROR_INIT;
-        struct paths p = { 0 };
-        struct plugin_set plugins = { 0 };
-        struct attrs *a = NULL;
+        struct node n = { 0 };
         const struct plugin **selected = NULL;
         struct setup_unit *plan = NULL;
-        char *user_data = NULL, *stack_file = NULL;
+        char *stack_file = NULL;
         size_t n_sel = 0, n_plan = 0, n_changed = 0, n_enabled = 0;
         int exit_code = EXIT_USAGE, saved = 0, r;
 
-        r = paths_init(&p, c->root, c->config_dir, c->state_dir, c->run_dir, &err);
-        if (r < 0)
-                goto config_error;
-        r = plugins_load(p.plugin_path, &plugins);
+        if (node_load(c, NODE_USER_DATA, &n) < 0)
+                return EXIT_USAGE;
+        r = node_load_instance(&n, INSTANCE_QUIET);
         if (r < 0) {
-                error_set(&err, r, "cannot load plugins from %s: %s", p.plugin_path, strerror(-r));
+                error_set(&err, r, "setup needs the instance metadata: %s", n.instance_error.msg);
                 goto config_error;
         }
-        for (size_t i = 0; i < plugins.n_problems; i++)
-                log_warning("%s", plugins.problems[i]);
-        r = load_attrs(c, &p, &plugins, &user_data, &a, &err);
-        if (r < 0)
-                goto config_error;
-        attrs_register_secrets(a);
         /* Bad input changes nothing: validate everything before the first change. */
-        r = layers_validate(a, core_attr_sections, &plugins, NULL, 0, &err);
+        r = layers_validate(n.attrs, core_attr_sections, &n.plugins, NULL, 0, &err);
         if (r < 0)
                 goto config_error;
-        warn_unknown_enabled(a, &plugins);
-        r = setup_plan_units(a, &plugins, p.root, &plan, &n_plan);
+        warn_unknown_enabled(n.attrs, &n.plugins);
+        r = setup_plan_units(n.attrs, &n.plugins, n.paths.root, &plan, &n_plan);
         if (r < 0) {
                 error_set(&err, r, "out of memory");
                 goto config_error;
         }
-        selected = calloc(plugins.n + 1, sizeof(*selected));
-        stack_file = path_join(p.config_dir, SETUP_STACK_FILE);
+        selected = calloc(n.plugins.n + 1, sizeof(*selected));
+        stack_file = path_join(n.paths.config_dir, SETUP_STACK_FILE);
         if (!selected || !stack_file) {
                 error_set(&err, -ENOMEM, "out of memory");
                 goto config_error;
         }
         if (!c->dry_run) {
-                r = mkdir_p(p.config_dir, 0755);
+                r = mkdir_p(n.paths.config_dir, 0755);
                 if (r < 0) {
-                        error_set(&err, r, "%s: cannot create it: %s", p.config_dir, strerror(-r));
+                        error_set(&err, r, "%s: cannot create it: %s", n.paths.config_dir, strerror(-r));
                         goto config_error;
                 }
         }
 
-        saved = setup_save_user_data(user_data, stack_file, c->dry_run, &err);
+        saved = setup_save_user_data(n.user_data, stack_file, c->dry_run, &err);
         if (saved < 0) {
                 log_error("%s", err.msg);
                 exit_code = EXIT_RECIPE_FAILED;
@@ -303,11 +255,11 @@ int cmd_setup(const struct cli *c)
         }
 
         exit_code = EXIT_OK;
-        n_sel = setup_select_recipes(a, &plugins, selected);
+        n_sel = setup_select_recipes(n.attrs, &n.plugins, selected);
         if (n_sel > 0)
-                exit_code = commands_run_recipes(&p, a, selected, n_sel, c->dry_run, false, !c->no_report);
+                exit_code = commands_run_recipes(&n.paths, n.attrs, selected, n_sel, c->dry_run, false, !c->no_report);
 
-        r = apply_units(plan, n_plan, c->dry_run, p.root, &n_changed);
+        r = apply_units(plan, n_plan, c->dry_run, n.paths.root, &n_changed);
         if (r < 0 && exit_code == EXIT_OK)
                 exit_code = EXIT_RECIPE_FAILED;
         for (size_t i = 0; i < n_plan; i++)
@@ -330,9 +282,6 @@ out:
         free(stack_file);
         free(selected);
         free(plan);
-        free(user_data);
-        attrs_free(a);
-        plugins_free(&plugins);
-        paths_free(&p);
+        node_free(&n);
         return exit_code;
 }

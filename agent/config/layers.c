@@ -21,22 +21,70 @@ static bool has_secret_value(json_object *o, bool secret)
         return secret && json_object_is_type(o, json_type_string) && json_object_get_string_len(o) > 0;
 }
 
-static int merge_file(struct attrs *a, const char *file, bool missing_ok, struct error *err)
-{
-        int r = attrs_merge_file(a, file, missing_ok, err);
+struct layer {
+        char *file;              /* its path: the origin of its values */
+        json_object *obj;        /* an object */
+};
 
+struct layers {
+        struct layer *items;     /* stack.json (when there is one) first, in precedence order */
+        size_t n;
+        bool have_stack;
+};
+
+/* Reads FILE into L (nothing when it is missing and MISSING_OK). */
+static int read_file(struct layers *l, const char *file, bool missing_ok, struct error *err)
+{
+        json_object *obj = NULL;
+        struct layer *p;
+        int r;
+
+        r = json_parse_file(file, missing_ok, &obj, err);
+        if (r == -ENOENT && missing_ok)
+                return 0;
         if (r < 0)
                 return r;
-        if (file_readable_by_others(file)) {
-                json_object *obj = NULL;
-
-                if (json_parse_file(file, true, &obj, NULL) == 0 && has_secret_value(obj, false))
-                        log_warning("%s holds secrets (keys or passwords) but others can read it; "
-                                    "run: chmod 600 %s",
-                                    file, file);
-                json_object_put(obj);
+        if (!json_object_is_type(obj, json_type_object)) {
+                r = error_set(err, -EINVAL, "%s: the top level must be a JSON object, found %s", file,
+                              opsagent_json_type_label(obj));
+                goto fail;
         }
-        return 0;
+        if (file_readable_by_others(file) && has_secret_value(obj, false))
+                log_warning("%s holds secrets (keys or passwords) but others can read it; run: chmod 600 %s",
+                            file, file);
+        p = reallocarray(l->items, l->n + 1, sizeof(*p));
+        if (!p) {
+                r = error_set(err, -ENOMEM, "out of memory");
+                goto fail;
+        }
+        l->items = p;
+        p[l->n].file = strdup(file);
+        if (!p[l->n].file) {
+                r = error_set(err, -ENOMEM, "out of memory");
+                goto fail;
+        }
+        p[l->n++].obj = obj;
+        return 1;
+fail:
+        json_object_put(obj);
+        return r;
+}
+
+void layers_free(struct layers *l)
+{
+        if (!l)
+                return;
+        for (size_t i = 0; i < l->n; i++) {
+                free(l->items[i].file);
+                json_object_put(l->items[i].obj);
+        }
+        free(l->items);
+        free(l);
+}
+
+bool layers_have_stack(const struct layers *l)
+{
+        return l->have_stack;
 }
 
 static int json_filter(const struct dirent *d)
@@ -81,43 +129,25 @@ static int merge_defaults(struct attrs *a, const struct attr_section *core, cons
         return 0;
 }
 
-int layers_load(const struct paths *p, const struct attr_section *core, const struct plugin_set *plugins,
-                char *const *extra_files, size_t n_extra, const char *user_data, struct attrs **ret,
+int layers_read(const struct paths *p, char *const *extra_files, size_t n_extra, struct layers **ret,
                 struct error *err)
 {
-        struct attrs *a = NULL;
+        struct layers *l = calloc(1, sizeof(*l));
         char *file = NULL, *dir = NULL;
         struct dirent **list = NULL;
         int n = 0, r;
 
-        r = attrs_new(&a);
-        if (r < 0)
-                return error_set(err, r, "out of memory");
-        r = merge_defaults(a, core, plugins, err);
-        if (r < 0)
-                goto out;
-
+        if (!l)
+                return error_set(err, -ENOMEM, "out of memory");
         file = path_join(p->config_dir, "stack.json");
         if (!file) {
                 r = -ENOMEM;
                 goto out;
         }
-        r = merge_file(a, file, true, err);
-        if (r == -ENOENT && user_data) {
-                json_object *ud = NULL;
-
-                r = json_parse_text(user_data, "instance user-data", &ud, err);
-                if (r == 0 && json_object_is_type(ud, json_type_object))
-                        r = attrs_merge(a, "", ud, "instance user-data", err);
-                else if (r < 0) {
-                        /* User-data that is not JSON is somebody else's (a shell script): not ours. */
-                        error_clear(err);
-                        r = 0;
-                }
-                json_object_put(ud);
-        }
-        if (r < 0 && r != -ENOENT)
+        r = read_file(l, file, true, err);
+        if (r < 0)
                 goto out;
+        l->have_stack = r > 0;
 
         dir = path_join(p->config_dir, "layers");
         if (!dir) {
@@ -143,7 +173,7 @@ int layers_load(const struct paths *p, const struct attr_section *core, const st
                         r = -ENOMEM;
                         goto out;
                 }
-                r = merge_file(a, lf, false, err);
+                r = read_file(l, lf, false, err);
                 free(lf);
                 if (r < 0)
                         goto out;
@@ -155,18 +185,17 @@ int layers_load(const struct paths *p, const struct attr_section *core, const st
                 r = -ENOMEM;
                 goto out;
         }
-        r = merge_file(a, file, true, err);
-        if (r < 0 && r != -ENOENT)
+        r = read_file(l, file, true, err);
+        if (r < 0)
                 goto out;
-
         for (size_t i = 0; i < n_extra; i++) {
-                r = merge_file(a, extra_files[i], false, err);
+                r = read_file(l, extra_files[i], false, err);
                 if (r < 0)
                         goto out;
         }
         r = 0;
-        *ret = a;
-        a = NULL;
+        *ret = l;
+        l = NULL;
 out:
         if (r == -ENOMEM)
                 error_set(err, r, "out of memory");
@@ -175,7 +204,60 @@ out:
         free(list);
         free(file);
         free(dir);
+        layers_free(l);
+        return r;
+}
+
+int layers_merge(const struct layers *l, const struct attr_section *core, const struct plugin_set *plugins,
+                 const char *user_data, struct attrs **ret, struct error *err)
+{
+        struct attrs *a = NULL;
+        int r;
+
+        r = attrs_new(&a);
+        if (r < 0)
+                return error_set(err, r, "out of memory");
+        r = merge_defaults(a, core, plugins, err);
+        if (r < 0)
+                goto out;
+        if (!l->have_stack && user_data) {
+                json_object *ud = NULL;
+
+                r = json_parse_text(user_data, "instance user-data", &ud, err);
+                if (r == 0 && json_object_is_type(ud, json_type_object))
+                        r = attrs_merge(a, "", ud, "instance user-data", err);
+                else if (r < 0) {
+                        /* User-data that is not JSON is somebody else's (a shell script): not ours. */
+                        error_clear(err);
+                        r = 0;
+                }
+                json_object_put(ud);
+                if (r < 0)
+                        goto out;
+        }
+        for (size_t i = 0; i < l->n; i++) {
+                r = attrs_merge(a, "", l->items[i].obj, l->items[i].file, err);
+                if (r < 0)
+                        goto out;
+        }
+        *ret = a;
+        a = NULL;
+out:
         attrs_free(a);
+        return r;
+}
+
+int layers_load(const struct paths *p, const struct attr_section *core, const struct plugin_set *plugins,
+                char *const *extra_files, size_t n_extra, const char *user_data, struct attrs **ret,
+                struct error *err)
+{
+        struct layers *l = NULL;
+        int r;
+
+        r = layers_read(p, extra_files, n_extra, &l, err);
+        if (r >= 0)
+                r = layers_merge(l, core, plugins, user_data, ret, err);
+        layers_free(l);
         return r;
 }
 

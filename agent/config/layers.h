@@ -23,7 +23,26 @@ struct attr_section {
         const char *schema_json;   /* schema (see schema.h) */
 };
 
-/* CORE: the agent's sections. USER_DATA may be NULL. *ret: caller frees with attrs_free(). */
+/* The layer files of a node (stack.json, layers/ *.json, local.json, the -j files), each read
+ * and parsed once. */
+struct layers;
+
+/* Reads them (a missing stack.json or local.json is no error). A file that is not a JSON
+ * object is an error naming it; so is a file holding secrets that others can read only a
+ * warning. *ret: caller frees with layers_free(). */
+int layers_read(const struct paths *p, char *const *extra_files, size_t n_extra, struct layers **ret,
+                struct error *err);
+void layers_free(struct layers *l);  /* NULL is fine */
+/* Whether there is a stack.json (else JSON user-data stands in for it). */
+bool layers_have_stack(const struct layers *l);
+
+/* Merges the defaults (CORE: the agent's sections; each plugin's) and L's layers, USER_DATA
+ * (may be NULL) in stack.json's place when there is no stack.json and it is a JSON object.
+ * *ret: caller frees with attrs_free(). */
+int layers_merge(const struct layers *l, const struct attr_section *core, const struct plugin_set *plugins,
+                 const char *user_data, struct attrs **ret, struct error *err);
+
+/* layers_read() and layers_merge() in one. */
 int layers_load(const struct paths *p, const struct attr_section *core, const struct plugin_set *plugins,
                 char *const *extra_files, size_t n_extra, const char *user_data, struct attrs **ret,
                 struct error *err);

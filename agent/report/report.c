@@ -9,7 +9,6 @@
 
 #include "report.h"
 #include "aws/cloudwatch.h"
-#include "aws/facts.h"
 #include "aws/session.h"
 #include "util/fileio.h"
 #include "util/jsonutil.h"
@@ -577,38 +576,18 @@ out:
         return r;
 }
 
-/* ATTRS with opsagent.instance.id filled from the instance metadata when the core has not
- * put the instance facts there (new reference). Off EC2 this fails fast and the host name
- * stands in. */
-static json_object *attrs_with_instance(json_object *attrs)
+void report_warm_up(json_object *attrs)
 {
-        json_object *copy = NULL, *facts = NULL, *ops;
+        json_object *on = json_get_path(attrs, "cloudwatch.enabled");
+        const struct aws_credentials *cred;
+        struct aws_session *s = NULL;
         struct error err = ERROR_INIT;
-        char *user_data = NULL;
 
-        if (json_get_path(attrs, "opsagent.instance.id") || json_get_path(attrs, "aws.instance_id"))
-                return json_object_get(attrs);
-        if (instance_facts_load(attrs, &facts, &user_data, &err) < 0 || !facts) {
-                log_debug("no instance id from the instance metadata (%s); the host name stands in", err.msg);
-                goto plain;
-        }
-        free(user_data);
-        if (json_object_deep_copy(attrs, &copy, NULL) < 0 || !copy)
-                goto plain;
-        if (!json_object_object_get_ex(copy, "opsagent", &ops)) {
-                ops = json_object_new_object();
-                if (!ops || json_object_object_add(copy, "opsagent", ops) < 0) {
-                        json_object_put(ops);
-                        goto plain;
-                }
-        }
-        if (json_object_object_add(ops, "instance", facts) < 0)
-                goto plain;
-        return copy;
-plain:
-        json_object_put(facts);
-        json_object_put(copy);
-        return json_object_get(attrs);
+        if (on && json_object_is_type(on, json_type_boolean) && !json_object_get_boolean(on))
+                return;
+        if (aws_session_new(attrs, NULL, &s, &err) < 0 || credentials_get(&s->creds, &cred, &err) < 0)
+                log_debug("reporting: not ready before the run (%s); tried again after it", err.msg);
+        aws_session_free(s);
 }
 
 int report_after_run(json_object *attrs, const char *state_dir, const struct run_record *rec,
@@ -616,21 +595,19 @@ int report_after_run(json_object *attrs, const char *state_dir, const struct run
 {
         struct report_sender snd;
         enum report_outcome o;
-        json_object *a, *on = json_get_path(attrs, "cloudwatch.enabled");
+        json_object *on = json_get_path(attrs, "cloudwatch.enabled");
         int r;
 
         /* A dry run changed nothing; reporting off: nothing to look up either. */
         if (rec->dry_run || (on && json_object_is_type(on, json_type_boolean) && !json_object_get_boolean(on)))
                 return 0;
-        a = attrs_with_instance(attrs);
-        r = report_cloudwatch_sender_new(a, &snd, err);
+        r = report_cloudwatch_sender_new(attrs, &snd, err);
         if (r >= 0) {
-                r = report_after_run_with(a, state_dir, rec, &snd, report_now_ms(), &o, err);
+                r = report_after_run_with(attrs, state_dir, rec, &snd, report_now_ms(), &o, err);
                 if (r >= 0)
                         say_outcome("run metrics", o);
                 report_cloudwatch_sender_free(&snd);
         }
-        json_object_put(a);
         return r;
 }
 
@@ -640,18 +617,15 @@ int report_heartbeat(json_object *attrs, const char *state_dir, const char *root
 {
         struct report_sender snd;
         enum report_outcome o;
-        json_object *a;
         int r;
 
-        a = attrs_with_instance(attrs);
-        r = report_cloudwatch_sender_new(a, &snd, err);
+        r = report_cloudwatch_sender_new(attrs, &snd, err);
         if (r >= 0) {
-                r = report_heartbeat_with(a, state_dir, root, recipes, n_recipes, &snd, report_now_ms(), &o, err);
+                r = report_heartbeat_with(attrs, state_dir, root, recipes, n_recipes, &snd, report_now_ms(), &o, err);
                 if (r >= 0 && ret_outcome)
                         *ret_outcome = o;
                 report_cloudwatch_sender_free(&snd);
         }
-        json_object_put(a);
         return r;
 }
 

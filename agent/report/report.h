@@ -103,6 +103,12 @@ int report_build_heartbeat(const struct report_config *cfg, int64_t now_ms, cons
 int report_recipe_ages(const char *state_dir, const char *const *recipes, size_t n,
                        struct report_recipe_age **ret);
 
+/* Resolves now what reporting will need (region, credentials), before recipes are forked, so
+ * that they and the reports after them find it cached in the process instead of asking IMDS
+ * again. Nothing when cloudwatch.enabled is false. Best effort: a failure is left for the
+ * report to say. */
+void report_warm_up(json_object *attrs);
+
 /* After a run: builds and delivers REC's metrics (nothing for a dry run). ATTRS is the merged
  * tree the run used. A reporting failure is an error for the caller to log; it must not
  * change the run's exit status. */

@@ -324,6 +324,22 @@ def descendants(pid):
     return out
 
 
+class MetadataOnce(EbsCase):
+    """A night reads the instance facts, runs the recipe in a child that calls EC2, and reports
+    to CloudWatch: all three need the metadata service, which is asked for a token once and for
+    the instance role's credentials once."""
+
+    def test_one_token_and_one_credentials_fetch_per_run(self):
+        for k in ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN"):
+            self.env.pop(k, None)
+        self.night()
+        calls = self.aws.calls()
+        self.assertGreaterEqual(calls.get("PutMetricData", 0), 1, calls)
+        self.assertGreaterEqual(calls.get("CreateSnapshot", 0), 1, calls)
+        self.assertEqual(calls.get("IMDS:PUT token"), 1, calls)
+        self.assertEqual(calls.get("IMDS:credentials"), 1, calls)
+
+
 class Freeze(EbsCase):
     n_volumes = 2
 
