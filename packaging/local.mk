@@ -102,6 +102,6 @@ EXTRA_DIST += \
 	packaging/debian/changelog packaging/debian/control packaging/debian/copyright \
 	packaging/debian/rules packaging/debian/source/format \
 	packaging/debian/opsagent.install packaging/debian/opsagent-dev.install \
-	packaging/debian/opsagent.postrm packaging/debian/opsagent.prerm \
+	packaging/debian/opsagent.postinst packaging/debian/opsagent.postrm packaging/debian/opsagent.prerm \
 	packaging/rpm/opsagent.spec packaging/rpm/opsagent.rpmlintrc \
 	.ci/checks/deb-package .ci/checks/rpm-package
