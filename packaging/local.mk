@@ -104,4 +104,5 @@ EXTRA_DIST += \
 	packaging/debian/opsagent.install packaging/debian/opsagent-dev.install \
 	packaging/debian/opsagent.postinst packaging/debian/opsagent.postrm packaging/debian/opsagent.prerm \
 	packaging/rpm/opsagent.spec packaging/rpm/opsagent.rpmlintrc \
-	.ci/checks/deb-package .ci/checks/rpm-package
+	.ci/checks/deb-package .ci/checks/rpm-package \
+	tests/system/run
