@@ -39,6 +39,21 @@ packaging/units/opsagent-report.service: $(top_srcdir)/packaging/systemd/opsagen
 
 CLEANFILES += $(packaging_units_generated)
 
+# The man pages' footer names the release, `.Os opsagent VERSION`: the sources (man/) have
+# a placeholder (VERSION between at-signs) there, and the installed copies get configure's
+# version, rewritten in place so that they keep the mode `make install` gave them. (A
+# prerequisite-only hook rule, so that other fragments may hook installation too.)
+packaging_man_installed = $(man3dir)/opsagent-recipe.3 $(man5dir)/opsagent.json.5 \
+	$(man7dir)/opsagent-recipes.7 $(man8dir)/opsagent.8
+install-data-hook: install-man-version
+install-man-version:
+	@for f in $(packaging_man_installed); do \
+		f="$(DESTDIR)$$f"; \
+		$(SED) -e 's|^\.Os opsagent @VERSION[@]$$|.Os opsagent $(VERSION)|' "$$f" >"$$f.tmp" && \
+			cat "$$f.tmp" >"$$f" && rm -f "$$f.tmp" || exit 1; \
+	done
+.PHONY: install-man-version
+
 # The least-privilege IAM policy for what the recipes and the report call.
 packagingdocdir = $(docdir)
 dist_packagingdoc_DATA = packaging/iam-policy.json packaging/cloudwatch-alarms.yaml README.md
@@ -79,6 +94,7 @@ EXTRA_DIST += \
 	packaging/debian/changelog packaging/debian/control packaging/debian/copyright \
 	packaging/debian/rules packaging/debian/source/format \
 	packaging/debian/opsagent.install packaging/debian/opsagent-dev.install \
-	packaging/debian/opsagent.postrm packaging/debian/opsagent.prerm \
+	packaging/debian/opsagent.postinst packaging/debian/opsagent.postrm packaging/debian/opsagent.prerm \
 	packaging/rpm/opsagent.spec packaging/rpm/opsagent.rpmlintrc \
-	.ci/checks/deb-package .ci/checks/rpm-package
+	.ci/checks/deb-package .ci/checks/rpm-package \
+	tests/system/run
