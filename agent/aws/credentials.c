@@ -10,6 +10,7 @@
 #include "util/fileio.h"
 #include "util/jsonutil.h"
 #include "util/log.h"
+#include "util/timeutil.h"
 
 #define KEY_FILE_MAX (4 * 1024 * 1024)
 
@@ -64,29 +65,12 @@ static int set_creds(struct aws_credentials *c, const char *key, const char *sec
         return 0;
 }
 
-static int parse_iso8601(const char *s, time_t *ret)
-{
-        struct tm tm = { 0 };
-        const char *end = strptime(s, "%Y-%m-%dT%H:%M:%S", &tm);
-
-        if (!end)
-                return -EINVAL;
-        /* fractional seconds and the zone designator (always Z from IMDS) */
-        if (*end == '.')
-                while (*++end >= '0' && *end <= '9')
-                        ;
-        if (*end != 'Z' && *end != '\0')
-                return -EINVAL;
-        *ret = timegm(&tm);
-        return 0;
-}
-
 int credentials_parse_role_json(const char *text, struct aws_credentials *ret, struct error *err)
 {
         json_object *o = json_tokener_parse(text), *v;
         const char *key = NULL, *secret = NULL, *token = NULL, *exp = NULL, *code = NULL;
         struct aws_credentials c = { 0 };
-        time_t expiration = 0;
+        int64_t expiration = 0;
         int r;
 
         if (!o || !json_object_is_type(o, json_type_object)) {
@@ -115,7 +99,7 @@ int credentials_parse_role_json(const char *text, struct aws_credentials *ret, s
                 r = error_set(err, -EBADMSG, "instance role credentials: AccessKeyId or SecretAccessKey missing");
                 goto out;
         }
-        if (exp && parse_iso8601(exp, &expiration) < 0) {
+        if (exp && parse_iso8601_utc(exp, &expiration) < 0) {
                 r = error_set(err, -EBADMSG, "instance role credentials: bad Expiration \"%s\"", exp);
                 goto out;
         }

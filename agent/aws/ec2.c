@@ -10,25 +10,7 @@
 #include "query.h"
 #include "xml.h"
 #include "util/log.h"
-
-int ec2_parse_time(const char *s, int64_t *ret)
-{
-        struct tm tm = { 0 };
-        const char *end;
-
-        if (!s)
-                return -EINVAL;
-        end = strptime(s, "%Y-%m-%dT%H:%M:%S", &tm);
-        if (!end)
-                return -EINVAL;
-        if (*end == '.')
-                while (*++end >= '0' && *end <= '9')
-                        ;
-        if (*end != 'Z' && *end != '\0')
-                return -EINVAL;
-        *ret = (int64_t)timegm(&tm);
-        return 0;
-}
+#include "util/timeutil.h"
 
 static void set_local_error(struct aws_session *s, const char *op, int r, const char *fmt, ...)
         __attribute__((format(printf, 4, 5)));
@@ -428,7 +410,7 @@ static int snapshots_build(struct query_request *q, void *userdata)
         char page[16];
         int r;
 
-        snprintf(page, sizeof(page), "%u", c->page ? c->page : EC2_SNAPSHOTS_PAGE);
+        snprintf(page, sizeof(page), "%u", c->page ? c->page : AWS_DEFAULT_SNAPSHOTS_PAGE);
         r = query_add(q, "Owner.1", "self");
         if (r >= 0)
                 r = query_add(q, "MaxResults", page);
@@ -455,7 +437,7 @@ static int parse_snapshot(const struct xml_node *it, struct opsagent_ec2_snapsho
         v->volume_size_gib = int_text(it, "volumeSize");
         if (!ok)
                 return -ENOMEM;
-        if (ec2_parse_time(xml_path_text(it, "startTime"), &v->start_time) < 0)
+        if (parse_iso8601_utc(xml_path_text(it, "startTime"), &v->start_time) < 0)
                 v->start_time = 0;
         r = parse_tags(it, &v->tags, &v->n_tags);
         return r;
@@ -597,7 +579,7 @@ int ec2_create_snapshots_each(struct aws_session *s, struct opsagent_ec2_create_
                                          "the answer has no snapshotId");
                         } else if (!(c->snapshot_id = strdup(id))) {
                                 c->result = -ENOMEM;
-                        } else if (ec2_parse_time(xml_path_text(res[i].doc, "startTime"), &c->start_time) < 0) {
+                        } else if (parse_iso8601_utc(xml_path_text(res[i].doc, "startTime"), &c->start_time) < 0) {
                                 c->start_time = 0;
                         }
                 }

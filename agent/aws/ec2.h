@@ -11,7 +11,6 @@
 #include "xml.h"
 #include "opsagent/aws.h"
 
-#define EC2_SNAPSHOTS_PAGE 500      /* MaxResults per DescribeSnapshots page (5..1000) */
 #define EC2_MAX_PAGES 1000          /* a NextToken loop longer than this is a bug somewhere */
 #define EC2_MAX_TAGS 50             /* AWS's limit per resource */
 #define EC2_MAX_IDS 1000
@@ -49,8 +48,6 @@ int ec2_parse_volumes_response(const struct xml_node *doc, struct opsagent_ec2_v
 /* DescribeSnapshots and CreateSnapshots answers (<snapshotSet>). */
 int ec2_parse_snapshots_response(const struct xml_node *doc, struct opsagent_ec2_snapshot **ret, size_t *ret_n);
 
-/* "2026-11-23T17:41:42.000Z" -> Unix seconds. -EINVAL when it is not that. */
-int ec2_parse_time(const char *s, int64_t *ret);
 
 /* The session's instance id: aws.instance_id / opsagent.instance.id, else IMDS. Borrowed. */
 int ec2_self_instance_id(struct aws_session *s, const char **ret);

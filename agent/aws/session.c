@@ -82,13 +82,14 @@ int aws_session_new(json_object *attrs, json_object *recipe_attrs, struct aws_se
         if (s->parallel > AWS_MAX_PARALLEL)
                 s->parallel = AWS_MAX_PARALLEL;
         o = json_get_value(attrs, "aws.snapshots_page_size");
-        s->snapshots_page = o ? (unsigned)json_object_get_int(o) : 500;
+        s->snapshots_page = o ? (unsigned)json_object_get_int(o) : AWS_DEFAULT_SNAPSHOTS_PAGE;
         if (s->snapshots_page < 5)
                 s->snapshots_page = 5;
         if (s->snapshots_page > 1000)
                 s->snapshots_page = 1000;
         o = json_get_value(attrs, "aws.timeout_seconds");
-        s->timeout_ms = o && json_object_get_int(o) > 0 ? (long)json_object_get_int(o) * 1000L : 30000L;
+        s->timeout_ms = o && json_object_get_int(o) > 0 ? (long)json_object_get_int(o) * 1000L
+                                                        : AWS_DEFAULT_TIMEOUT_SECONDS * 1000L;
 
         r = http_client_new(0, &s->http);
         if (r < 0)

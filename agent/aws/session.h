@@ -17,6 +17,10 @@
 
 #define AWS_DEFAULT_PARALLEL 4
 #define AWS_MAX_PARALLEL 16
+#define AWS_DEFAULT_SNAPSHOTS_PAGE 500  /* MaxResults per DescribeSnapshots page (5..1000) */
+#define AWS_DEFAULT_TIMEOUT_SECONDS 30  /* per attempt */
+#define AWS_STR_(x) #x
+#define AWS_STR(x) AWS_STR_(x)
 
 struct http_client;
 struct imds;
@@ -24,8 +28,10 @@ struct imds;
 /* The `aws` attribute section: shipped defaults and schema (for the core's attribute table). */
 #define AWS_ATTR_DEFAULTS_JSON                                                                      \
         "{\"imds\": {\"allow_v1\": false}, \"region\": null, \"instance_id\": null, "                \
-        "\"max_attempts\": 3, \"timeout_seconds\": 30, \"parallel_requests\": 4, "                  \
-        "\"snapshots_page_size\": 500}"
+        "\"max_attempts\": " AWS_STR(RETRY_DEFAULT_MAX_ATTEMPTS) ", "                                    \
+        "\"timeout_seconds\": " AWS_STR(AWS_DEFAULT_TIMEOUT_SECONDS) ", "                                 \
+        "\"parallel_requests\": " AWS_STR(AWS_DEFAULT_PARALLEL) ", "                                      \
+        "\"snapshots_page_size\": " AWS_STR(AWS_DEFAULT_SNAPSHOTS_PAGE) "}"
 #define AWS_ATTR_SCHEMA_JSON                                                                        \
         "{\"type\": \"object\", \"properties\": {"                                                    \
         "\"imds\": {\"type\": \"object\", \"properties\": {\"allow_v1\": {\"type\": \"boolean\"}}},"    \

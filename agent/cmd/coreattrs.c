@@ -1,8 +1,12 @@
 #include <stddef.h>
 
 #include "coreattrs.h"
+#include "run/records.h"
 #include "aws/session.h"
 #include "report/report.h"
+
+#define STR_(x) #x
+#define STR(x) STR_(x)
 
 /* opsagent.*: which recipes run with `--all` and get timers, how long run records are kept.
  * opsagent.instance holds the instance facts and cannot be set from JSON. */
@@ -10,7 +14,8 @@ static const char opsagent_defaults[] =
         "{"
         " \"recipes\": {},"
         " \"stack_name\": null,"
-        " \"records\": { \"keep\": 200, \"max_age_days\": 90 }"
+        " \"records\": { \"keep\": " STR(RECORDS_DEFAULT_KEEP) ", \"max_age_days\": "
+        STR(RECORDS_DEFAULT_MAX_AGE_DAYS) " }"
         "}";
 
 static const char opsagent_schema[] =

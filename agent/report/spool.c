@@ -239,19 +239,6 @@ static int header_parse(const char *data, size_t len, char id[SPOOL_ID_LEN + 1])
         return 0;
 }
 
-static int fsync_dir(const char *dir)
-{
-        int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-        int r = 0;
-
-        if (fd < 0)
-                return -errno;
-        if (fsync(fd) < 0 && errno != EINVAL)
-                r = -errno;
-        close(fd);
-        return r;
-}
-
 /* Loads the spool file: header, valid length (repairing a torn tail), cursor. */
 static int spool_load(struct spool *s, struct error *err)
 {
@@ -778,7 +765,7 @@ int spool_flush(struct spool *s, int64_t now_ms, metric_send_fn send, void *user
                 r = error_set(err, -errno, "%s: cannot remove the sent spool: %m", s->path);
                 goto out;
         }
-        (void)fsync_dir(s->dir);
+        (void)fsync_directory(s->dir);
         s->id[0] = '\0';
         s->size = s->cursor = 0;
         r = 0;

@@ -14,6 +14,8 @@
 #define RECORDS_SUBDIR "runs"
 #define RECORDS_FILE_MAX (1024 * 1024)   /* a larger record file is skipped as corrupt */
 #define RECORDS_SCAN_MAX 100000          /* files looked at in STATE_DIR/runs at most */
+#define RECORDS_DEFAULT_KEEP 200         /* opsagent.records.keep */
+#define RECORDS_DEFAULT_MAX_AGE_DAYS 90  /* opsagent.records.max_age_days */
 
 enum run_outcome { RUN_SUCCESS, RUN_FAILED, RUN_TIMED_OUT, RUN_CRASHED, RUN_INTERRUPTED };
 

@@ -304,7 +304,7 @@ static enum turn run_one(const struct paths *p, struct attrs *a, const struct pl
         if (r < 0)
                 log_warning_errno(r, "%s: cannot write the run record under %s: %s", name, p->state_dir, strerror(-r));
         else {
-                int64_t keep = 200, days = 90;
+                int64_t keep = RECORDS_DEFAULT_KEEP, days = RECORDS_DEFAULT_MAX_AGE_DAYS;
                 size_t removed = 0;
 
                 v = attrs_get(a, "opsagent.records.keep");

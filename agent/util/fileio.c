@@ -71,77 +71,149 @@ fail:
         return r;
 }
 
-static int fsync_parent_dir(const char *path)
+int fsync_directory(const char *dir)
+{
+        int fd, r = 0;
+
+        fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+        if (fd < 0)
+                return -errno;
+        if (fsync(fd) < 0 && errno != EINVAL)
+                r = -errno;
+        close(fd);
+        return r;
+}
+
+int fsync_parent_dir(const char *path)
 {
         char *copy = strdup(path);
-        int fd, r = 0;
+        int r;
 
         if (!copy)
                 return -ENOMEM;
-        fd = open(dirname(copy), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-        if (fd < 0)
-                r = -errno;
-        else {
-                if (fsync(fd) < 0 && errno != EINVAL)
-                        r = -errno;
-                close(fd);
-        }
+        r = fsync_directory(dirname(copy));
         free(copy);
+        return r;
+}
+
+int atomic_file_open(const char *path, const char *tmp, mode_t mode, struct atomic_file *ret)
+{
+        struct atomic_file f = { .fd = -1 };
+        int r;
+
+        f.path = strdup(path);
+        if (!f.path)
+                return -ENOMEM;
+        if (tmp) {
+                f.tmp = strdup(tmp);
+                if (!f.tmp) {
+                        r = -ENOMEM;
+                        goto fail;
+                }
+                if (unlink(f.tmp) < 0 && errno != ENOENT) {
+                        r = -errno;
+                        goto fail;
+                }
+                f.fd = open(f.tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, mode);
+        } else {
+                if (asprintf(&f.tmp, "%s.tmp.XXXXXX", path) < 0) {
+                        f.tmp = NULL;
+                        r = -ENOMEM;
+                        goto fail;
+                }
+                f.fd = mkostemp(f.tmp, O_CLOEXEC);
+        }
+        if (f.fd < 0) {
+                r = -errno;
+                goto fail;
+        }
+        /* The mode itself, not what the umask leaves of it. */
+        if (fchmod(f.fd, mode) < 0) {
+                r = -errno;
+                atomic_file_abort(&f);
+                return r;
+        }
+        *ret = f;
+        return 0;
+fail:
+        free(f.path);
+        free(f.tmp);
+        return r;
+}
+
+int atomic_file_write(struct atomic_file *f, const void *data, size_t len)
+{
+        const char *p = data;
+
+        while (len > 0) {
+                ssize_t n = write(f->fd, p, len);
+
+                if (n < 0) {
+                        if (errno == EINTR)
+                                continue;
+                        return -errno;
+                }
+                p += n;
+                len -= (size_t)n;
+        }
+        return 0;
+}
+
+void atomic_file_abort(struct atomic_file *f)
+{
+        if (!f || !f->path)
+                return;
+        if (f->fd >= 0)
+                close(f->fd);
+        if (f->tmp)
+                (void)unlink(f->tmp);
+        free(f->tmp);
+        free(f->path);
+        *f = (struct atomic_file){ .fd = -1 };
+}
+
+int atomic_file_commit(struct atomic_file *f)
+{
+        int r;
+
+        if (fsync(f->fd) < 0) {
+                r = -errno;
+                goto fail;
+        }
+        r = close(f->fd);
+        f->fd = -1;
+        if (r < 0) {
+                r = -errno;
+                goto fail;
+        }
+        if (rename(f->tmp, f->path) < 0) {
+                r = -errno;
+                goto fail;
+        }
+        r = fsync_parent_dir(f->path);
+        free(f->tmp);
+        free(f->path);
+        *f = (struct atomic_file){ .fd = -1 };
+        return r;
+fail:
+        atomic_file_abort(f);
         return r;
 }
 
 int write_file_atomic(const char *path, const void *data, size_t len, mode_t mode)
 {
-        char *tmp = NULL;
-        const char *p = data;
-        int fd = -1, r;
+        struct atomic_file f;
+        int r;
 
-        if (asprintf(&tmp, "%s.tmp.XXXXXX", path) < 0)
-                return -ENOMEM;
-        fd = mkostemp(tmp, O_CLOEXEC);
-        if (fd < 0) {
-                r = -errno;
-                free(tmp);
+        r = atomic_file_open(path, NULL, mode, &f);
+        if (r < 0)
+                return r;
+        r = atomic_file_write(&f, data, len);
+        if (r < 0) {
+                atomic_file_abort(&f);
                 return r;
         }
-        if (fchmod(fd, mode) < 0) {
-                r = -errno;
-                goto fail;
-        }
-        while (len > 0) {
-                ssize_t n = write(fd, p, len);
-
-                if (n < 0) {
-                        if (errno == EINTR)
-                                continue;
-                        r = -errno;
-                        goto fail;
-                }
-                p += n;
-                len -= (size_t)n;
-        }
-        if (fsync(fd) < 0) {
-                r = -errno;
-                goto fail;
-        }
-        if (close(fd) < 0) {
-                fd = -1;
-                r = -errno;
-                goto fail;
-        }
-        fd = -1;
-        if (rename(tmp, path) < 0) {
-                r = -errno;
-                goto fail;
-        }
-        free(tmp);
-        return fsync_parent_dir(path);
-fail:
-        if (fd >= 0)
-                close(fd);
-        unlink(tmp);
-        free(tmp);
-        return r;
+        return atomic_file_commit(&f);
 }
 
 int mkdir_p(const char *dir, mode_t mode)

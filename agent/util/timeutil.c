@@ -1,3 +1,4 @@
+#include <errno.h>
 #include <inttypes.h>
 #include <stdio.h>
 #include <time.h>
@@ -43,4 +44,23 @@ char *format_duration(int64_t usec, char *buf, size_t size)
         else
                 snprintf(buf, size, "%" PRId64 " h %" PRId64 " min", s / 3600, (s % 3600) / 60);
         return buf;
+}
+
+int parse_iso8601_utc(const char *s, int64_t *ret)
+{
+        struct tm tm = { 0 };
+        const char *end;
+
+        if (!s)
+                return -EINVAL;
+        end = strptime(s, "%Y-%m-%dT%H:%M:%S", &tm);
+        if (!end)
+                return -EINVAL;
+        if (*end == '.')
+                while (*++end >= '0' && *end <= '9')
+                        ;
+        if (*end != 'Z' && *end != '\0')
+                return -EINVAL;
+        *ret = (int64_t)timegm(&tm);
+        return 0;
 }

@@ -1,13 +1,20 @@
 # agent/util: buffers, errors, logging, files, time, JSON, the metric model. Depends on
-# nothing else of the agent; the recipes may link its pure helpers too.
-agent_libopsagent_la_SOURCES += \
+# nothing else of the agent. All but the logging is pure (no output, no global state) and
+# also built into libutil.la, which the recipes link as curl's tool links its curlx files:
+# one copy of each helper, inside each plugin (a plugin exports nothing but its descriptor).
+noinst_LTLIBRARIES += agent/util/libutil.la
+agent_util_libutil_la_SOURCES = \
 	agent/util/error.c agent/util/error.h \
 	agent/util/buf.c agent/util/buf.h \
 	agent/util/fileio.c agent/util/fileio.h \
-	agent/util/log.c agent/util/log.h \
 	agent/util/timeutil.c agent/util/timeutil.h \
 	agent/util/metric.c agent/util/metric.h \
 	agent/util/jsonutil.c agent/util/jsonutil.h
+agent_util_libutil_la_LIBADD = $(JSONC_LIBS) -lm
+UTIL_LIBS = agent/util/libutil.la
+
+agent_libopsagent_la_SOURCES += agent/util/log.c agent/util/log.h
+agent_libopsagent_la_LIBADD += $(UTIL_LIBS)
 
 util_unit_tests = tests/unit/test_buf tests/unit/test_jsonutil tests/unit/test_log tests/unit/test_fileio \
 	tests/unit/test_metric

@@ -22,6 +22,7 @@
 #include <json-c/json.h>
 
 #include "ebs_freeze.h"
+#include "util/fileio.h"
 
 enum msg_kind {
         MSG_FROZEN = 1,        /* all frozen */
@@ -440,10 +441,9 @@ int freeze_thaw(struct freezer *f, char *err, size_t errlen)
 int freeze_marker_write(const char *marker, const char *const *paths, size_t n, char *err, size_t errlen)
 {
         json_object *arr = json_object_new_array(), *root = json_object_new_object();
-        char tmp[PATH_MAX];
         const char *text;
-        size_t len;
-        int fd = -1, r;
+        char *line = NULL;
+        int r;
 
         if (!arr || !root) {
                 json_object_put(arr);
@@ -462,26 +462,16 @@ int freeze_marker_write(const char *marker, const char *const *paths, size_t n, 
                 r = -ENOMEM;
                 goto out;
         }
-        len = strlen(text);
-        if (snprintf(tmp, sizeof tmp, "%s.tmp", marker) >= (int)sizeof tmp) {
-                r = fail(err, errlen, -ENAMETOOLONG, "%s: path too long", marker);
+        if (asprintf(&line, "%s\n", text) < 0) {
+                line = NULL;
+                r = -ENOMEM;
                 goto out;
         }
-        fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
-        if (fd < 0 || write(fd, text, len) != (ssize_t)len || write(fd, "\n", 1) != 1 || fsync(fd) < 0) {
-                r = fail(err, errlen, -errno, "cannot write %s: %s", tmp, strerror(errno));
-                (void)unlink(tmp);
-                goto out;
-        }
-        if (rename(tmp, marker) < 0) {
-                r = fail(err, errlen, -errno, "cannot rename %s to %s: %s", tmp, marker, strerror(errno));
-                (void)unlink(tmp);
-                goto out;
-        }
-        r = 0;
+        r = write_file_atomic(marker, line, strlen(line), 0600);
+        if (r < 0)
+                r = fail(err, errlen, r, "cannot write %s: %s", marker, strerror(-r));
 out:
-        if (fd >= 0)
-                close(fd);
+        free(line);
         json_object_put(root);
         return r;
 }

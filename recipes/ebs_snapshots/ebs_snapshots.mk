@@ -12,7 +12,7 @@ recipes_ebs_snapshots_ebs_snapshots_la_SOURCES = $(ebs_snapshots_modules) \
 	recipes/ebs_snapshots/ebs_snapshots.c
 recipes_ebs_snapshots_ebs_snapshots_la_CFLAGS = $(AM_CFLAGS)
 recipes_ebs_snapshots_ebs_snapshots_la_LDFLAGS = $(recipe_module_flags)
-recipes_ebs_snapshots_ebs_snapshots_la_LIBADD = $(JSONC_LIBS)
+recipes_ebs_snapshots_ebs_snapshots_la_LIBADD = $(UTIL_LIBS) $(JSONC_LIBS)
 RECIPE_BUILD_DIRS += $(abs_top_builddir)/recipes/ebs_snapshots/.libs
 
 # Unit tests: one binary per module, built from the module's own sources.
@@ -42,13 +42,13 @@ tests_unit_test_ebs_devmap_LDADD = $(CMOCKA_LIBS)
 tests_unit_test_ebs_freeze_SOURCES = tests/unit/test_ebs_freeze.c \
 	recipes/ebs_snapshots/ebs_freeze.c recipes/ebs_snapshots/ebs_freeze.h
 tests_unit_test_ebs_freeze_CFLAGS = $(EBS_TEST_CFLAGS)
-tests_unit_test_ebs_freeze_LDADD = $(CMOCKA_LIBS) $(JSONC_LIBS)
+tests_unit_test_ebs_freeze_LDADD = $(UTIL_LIBS) $(CMOCKA_LIBS) $(JSONC_LIBS)
 
 # run() against a fake context and an in-memory EC2.
 tests_unit_test_ebs_run_SOURCES = tests/unit/test_ebs_run.c $(ebs_snapshots_modules) \
 	recipes/ebs_snapshots/ebs_snapshots.c
 tests_unit_test_ebs_run_CFLAGS = $(EBS_TEST_CFLAGS)
-tests_unit_test_ebs_run_LDADD = $(CMOCKA_LIBS) $(JSONC_LIBS)
+tests_unit_test_ebs_run_LDADD = $(UTIL_LIBS) $(CMOCKA_LIBS) $(JSONC_LIBS)
 
 # Integration tests: the built opsagent against the AWS stand-in (and a loop-mounted image
 # for freeze, when this machine allows it).

@@ -8,7 +8,7 @@ recipes_logrotate_liblrengine_la_SOURCES = \
 	recipes/logrotate/lr_state.c recipes/logrotate/lr_state.h \
 	recipes/logrotate/lr_rotate.c recipes/logrotate/lr_rotate.h
 recipes_logrotate_liblrengine_la_CFLAGS = $(AM_CFLAGS) $(ARCHIVE_CFLAGS)
-recipes_logrotate_liblrengine_la_LIBADD = $(JSONC_LIBS) $(ARCHIVE_LIBS)
+recipes_logrotate_liblrengine_la_LIBADD = $(UTIL_LIBS) $(JSONC_LIBS) $(ARCHIVE_LIBS)
 
 plugin_LTLIBRARIES += recipes/logrotate/logrotate.la
 recipes_logrotate_logrotate_la_SOURCES = recipes/logrotate/logrotate.c recipes/logrotate/logrotate_recipe.h

@@ -11,6 +11,7 @@
 #include <archive_entry.h>
 
 #include "lr_compress.h"
+#include "util/fileio.h"
 
 uint64_t lr_compress_fail_after;
 
@@ -32,32 +33,6 @@ int lr_compress_default_level(enum lr_compression c)
         case LR_COMP_XZ: return 6;
         default: return 0;
         }
-}
-
-int lr_fsync_parent(const char *path)
-{
-        char *dir = strdup(path), *slash;
-        int fd, r = 0;
-
-        if (!dir)
-                return -ENOMEM;
-        slash = strrchr(dir, '/');
-        if (slash == dir)
-                slash[1] = '\0';
-        else if (slash)
-                *slash = '\0';
-        else
-                strcpy(dir, ".");
-        fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-        if (fd < 0)
-                r = -errno;
-        else {
-                if (fsync(fd) < 0 && errno != EINVAL)
-                        r = -errno;
-                close(fd);
-        }
-        free(dir);
-        return r;
 }
 
 static int add_filter(struct archive *a, enum lr_compression c, int level)
@@ -91,11 +66,11 @@ int lr_compress_file(const char *src, const char *dst, enum lr_compression c, in
 {
         struct archive *a = NULL;
         struct archive_entry *entry = NULL;
+        struct atomic_file out = { .fd = -1 };
         char *tmp = NULL, *buf = NULL;
-        int in = -1, out = -1, r;
+        int in = -1, r;
         uint64_t total_in = 0;
         struct stat st, ost;
-        bool tmp_created = false;
 
         if (asprintf(&tmp, "%s%s", dst, LR_TMP_SUFFIX) < 0) {
                 tmp = NULL;
@@ -120,22 +95,11 @@ int lr_compress_file(const char *src, const char *dst, enum lr_compression c, in
                 r = -EEXIST;
                 goto out;
         }
-        if (unlink(tmp) < 0 && errno != ENOENT) {
-                r = -errno;
+        r = atomic_file_open(dst, tmp, st.st_mode & 07777, &out);
+        if (r < 0)
                 goto out;
-        }
-        out = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, st.st_mode & 07777);
-        if (out < 0) {
-                r = -errno;
-                goto out;
-        }
-        tmp_created = true;
-        /* Keep the rotated file's owner and mode (fchmod: the umask applied at open). */
-        if (fchown(out, st.st_uid, st.st_gid) < 0 && errno != EPERM) {
-                r = -errno;
-                goto out;
-        }
-        if (fchmod(out, st.st_mode & 07777) < 0) {
+        /* Keep the rotated file's owner (and mode, which atomic_file_open() set). */
+        if (fchown(out.fd, st.st_uid, st.st_gid) < 0 && errno != EPERM) {
                 r = -errno;
                 goto out;
         }
@@ -150,7 +114,7 @@ int lr_compress_file(const char *src, const char *dst, enum lr_compression c, in
                 goto out;
         if (archive_write_set_format_raw(a) != ARCHIVE_OK ||
             archive_write_set_bytes_in_last_block(a, 1) != ARCHIVE_OK ||
-            archive_write_open_fd(a, out) != ARCHIVE_OK) {
+            archive_write_open_fd(a, out.fd) != ARCHIVE_OK) {
                 r = archive_err(a);
                 goto out;
         }
@@ -184,22 +148,11 @@ int lr_compress_file(const char *src, const char *dst, enum lr_compression c, in
                 r = archive_err(a);
                 goto out;
         }
-        if (fsync(out) < 0 || fstat(out, &ost) < 0) {
+        if (fstat(out.fd, &ost) < 0) {
                 r = -errno;
                 goto out;
         }
-        if (close(out) < 0) {
-                out = -1;
-                r = -errno;
-                goto out;
-        }
-        out = -1;
-        if (rename(tmp, dst) < 0) {
-                r = -errno;
-                goto out;
-        }
-        tmp_created = false;
-        r = lr_fsync_parent(dst);
+        r = atomic_file_commit(&out);
         if (r < 0)
                 goto out;
         if (ret_in)
@@ -211,10 +164,7 @@ out:
         if (a)
                 archive_write_free(a);   /* closes nothing of ours: open_fd leaves the fd */
         archive_entry_free(entry);
-        if (out >= 0)
-                close(out);
-        if (tmp_created)
-                unlink(tmp);
+        atomic_file_abort(&out);
         if (in >= 0)
                 close(in);
         free(buf);

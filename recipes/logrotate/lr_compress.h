@@ -26,7 +26,5 @@ int lr_compress_file(const char *src, const char *dst, enum lr_compression c, in
  * input. Never set by the recipe itself. */
 extern uint64_t lr_compress_fail_after;
 
-/* fsync of the directory holding PATH. */
-int lr_fsync_parent(const char *path);
 
 #endif

@@ -18,6 +18,7 @@
 #include "lr_compress.h"
 #include "lr_names.h"
 #include "lr_rotate.h"
+#include "util/fileio.h"
 
 #define LR_COPY_BUFSIZE (1024 * 1024)
 #define LR_CATCHUP_ROUNDS 16          /* copytruncate: copy-what-was-appended passes at most */
@@ -235,7 +236,7 @@ static int compress_step(struct lr_run *run, const struct lr_set *set, const cha
                 r = -errno;
                 goto out;
         }
-        (void)lr_fsync_parent(src);
+        (void)fsync_parent_dir(src);
         r = lr_journal_clear(run->state_dir);
         run->stats.bytes_compressed += out;
         ctx_log(run->ctx, OPSAGENT_LOG_INFO, "compressed %s (%s -> %s)", src, human(in, b1, sizeof(b1)),
@@ -672,7 +673,7 @@ static int copytruncate(struct lr_run *run, const char *log, const char *dst, ui
                 goto out;
         }
         tmp_made = false;
-        (void)lr_fsync_parent(dst);
+        (void)fsync_parent_dir(dst);
         r = lr_journal_clear(run->state_dir);
 out:
         if (out >= 0)
@@ -1070,7 +1071,7 @@ static int rotate_log(struct lr_run *run, const struct lr_set *set, const char *
                         (void)lr_journal_clear(run->state_dir);
                         goto out;
                 }
-                (void)lr_fsync_parent(dst);
+                (void)fsync_parent_dir(dst);
                 if (set->method == LR_METHOD_CREATE) {
                         r = create_new_log(set, log, new_uid, new_gid);
                         if (r < 0) {

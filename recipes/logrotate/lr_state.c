@@ -10,102 +10,33 @@
 
 #include "lr_compress.h"
 #include "lr_state.h"
+#include "util/fileio.h"
 
 struct lr_state {
         char *path;
         json_object *logs;   /* { "/var/log/x.log": { "last_rotated": EPOCH }, ... } */
 };
 
-static int read_capped(const char *path, size_t cap, char **ret)
+/* Writes DATA to PATH atomically with MODE, through PATH LR_TMP_SUFFIX: a fixed name, so that a
+ * temporary a killed write left is found and removed (remove_stale_tmp()). */
+static int write_atomic(const char *path, const char *data, size_t len, mode_t mode)
 {
-        int fd, r;
-        struct stat st;
-        char *buf = NULL;
-        size_t len = 0;
-
-        fd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
-        if (fd < 0)
-                return -errno;
-        if (fstat(fd, &st) < 0) {
-                r = -errno;
-                goto out;
-        }
-        if ((uint64_t)st.st_size > cap) {
-                r = -EFBIG;
-                goto out;
-        }
-        buf = malloc((size_t)st.st_size + 1);
-        if (!buf) {
-                r = -ENOMEM;
-                goto out;
-        }
-        while (len < (size_t)st.st_size) {
-                ssize_t n = read(fd, buf + len, (size_t)st.st_size - len);
-                if (n < 0 && errno == EINTR)
-                        continue;
-                if (n < 0) {
-                        r = -errno;
-                        goto out;
-                }
-                if (n == 0)
-                        break;
-                len += (size_t)n;
-        }
-        buf[len] = '\0';
-        *ret = buf;
-        buf = NULL;
-        r = 0;
-out:
-        free(buf);
-        close(fd);
-        return r;
-}
-
-int lr_write_atomic(const char *path, const char *data, size_t len, mode_t mode)
-{
+        struct atomic_file f;
         char *tmp = NULL;
-        int fd = -1, r;
-        size_t done = 0;
+        int r;
 
         if (asprintf(&tmp, "%s%s", path, LR_TMP_SUFFIX) < 0)
                 return -ENOMEM;
-        (void)unlink(tmp);
-        fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, mode);
-        if (fd < 0) {
-                r = -errno;
-                goto out;
-        }
-        while (done < len) {
-                ssize_t n = write(fd, data + done, len - done);
-                if (n < 0 && errno == EINTR)
-                        continue;
-                if (n < 0) {
-                        r = -errno;
-                        goto out;
-                }
-                done += (size_t)n;
-        }
-        if (fsync(fd) < 0) {
-                r = -errno;
-                goto out;
-        }
-        r = close(fd);
-        fd = -1;
-        if (r < 0 || rename(tmp, path) < 0) {
-                r = -errno;
-                goto out;
-        }
+        r = atomic_file_open(path, tmp, mode, &f);
         free(tmp);
-        tmp = NULL;
-        r = lr_fsync_parent(path);
-out:
-        if (fd >= 0)
-                close(fd);
-        if (tmp) {
-                unlink(tmp);
-                free(tmp);
+        if (r < 0)
+                return r;
+        r = atomic_file_write(&f, data, len);
+        if (r < 0) {
+                atomic_file_abort(&f);
+                return r;
         }
-        return r;
+        return atomic_file_commit(&f);
 }
 
 /* A temporary left by a write that a kill -9 interrupted: the file it was to replace is still
@@ -154,7 +85,7 @@ int lr_state_load(const char *dir, struct lr_state **ret, char **ret_warning)
                 goto out;
         }
         remove_stale_tmp(s->path);
-        r = read_capped(s->path, LR_STATE_MAX_BYTES, &text);
+        r = read_file_capped(s->path, LR_STATE_MAX_BYTES, &text, NULL);
         if (r == 0) {
                 root = json_tokener_parse(text);
                 if (root && state_shape_ok(root)) {
@@ -248,7 +179,7 @@ int lr_state_save(struct lr_state *s)
                 r = -ENOMEM;
                 goto out;
         }
-        r = lr_write_atomic(s->path, text, strlen(text), 0644);
+        r = write_atomic(s->path, text, strlen(text), 0644);
 out:
         json_object_put(root);
         return r;
@@ -280,7 +211,7 @@ int lr_journal_write(const char *dir, json_object *step)
         if (!path)
                 return -ENOMEM;
         text = json_object_to_json_string_ext(step, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE);
-        r = text ? lr_write_atomic(path, text, strlen(text), 0600) : -ENOMEM;
+        r = text ? write_atomic(path, text, strlen(text), 0600) : -ENOMEM;
         free(path);
         return r;
 }
@@ -294,7 +225,7 @@ int lr_journal_read(const char *dir, json_object **ret)
         if (!path)
                 return -ENOMEM;
         remove_stale_tmp(path);
-        r = read_capped(path, 1024 * 1024, &text);
+        r = read_file_capped(path, 1024 * 1024, &text, NULL);
         if (r < 0)
                 goto out;
         obj = json_tokener_parse(text);
@@ -323,7 +254,7 @@ int lr_journal_clear(const char *dir)
         if (unlink(path) < 0 && errno != ENOENT)
                 r = -errno;
         else
-                r = lr_fsync_parent(path);
+                r = fsync_parent_dir(path);
         free(path);
         return r;
 }

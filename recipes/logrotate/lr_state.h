@@ -24,9 +24,6 @@ int lr_state_set(struct lr_state *s, const char *log, time_t when);
 int lr_state_save(struct lr_state *s);
 void lr_state_free(struct lr_state *s);   /* NULL is fine */
 
-/* Writes DATA to PATH atomically with MODE (PATH.opsagent-tmp, fsync, rename, fsync dir). */
-int lr_write_atomic(const char *path, const char *data, size_t len, mode_t mode);
-
 /* The journal: one JSON object describing the step in flight, or none. */
 int lr_journal_write(const char *dir, json_object *step);
 /* *ret: the step (caller puts), or -ENOENT when there is none. A corrupt journal is removed

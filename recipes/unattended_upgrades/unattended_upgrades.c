@@ -13,6 +13,7 @@
 
 #include "uu_attrs.h"
 #include "uu_os_release.h"
+#include "util/fileio.h"
 #include "uu_plan.h"
 #include "uu_settings.h"
 
@@ -39,7 +40,7 @@ static int read_os_release(struct opsagent_ctx *ctx, char **ret_text, char **ret
                         free(first);
                         return -ENOMEM;
                 }
-                r = uu_read_file_capped(path, UU_OS_RELEASE_MAX_BYTES, &text);
+                r = read_file_capped(path, UU_OS_RELEASE_MAX_BYTES, &text, NULL);
                 if (r != -ENOENT) {
                         /* Read, or there but unreadable: an error of its own, named by its path. */
                         free(first);

@@ -10,7 +10,7 @@ recipes_unattended_upgrades_unattended_upgrades_la_SOURCES = \
 	recipes/unattended_upgrades/unattended_upgrades.c $(uu_core_sources)
 recipes_unattended_upgrades_unattended_upgrades_la_CFLAGS = $(AM_CFLAGS) -fvisibility=hidden
 recipes_unattended_upgrades_unattended_upgrades_la_LDFLAGS = $(recipe_module_flags)
-recipes_unattended_upgrades_unattended_upgrades_la_LIBADD = $(JSONC_LIBS)
+recipes_unattended_upgrades_unattended_upgrades_la_LIBADD = $(UTIL_LIBS) $(JSONC_LIBS)
 RECIPE_BUILD_DIRS += $(abs_top_builddir)/recipes/unattended_upgrades/.libs
 
 # Unit tests: one binary per module, linked against the recipe's own sources.
@@ -22,7 +22,7 @@ uu_unit_tests = \
 check_PROGRAMS += $(uu_unit_tests)
 TESTS += $(uu_unit_tests)
 uu_test_cflags = $(TEST_CFLAGS) -I$(top_srcdir)/recipes/unattended_upgrades
-uu_test_ldadd = $(JSONC_LIBS) $(CMOCKA_LIBS)
+uu_test_ldadd = $(UTIL_LIBS) $(JSONC_LIBS) $(CMOCKA_LIBS)
 
 tests_unit_test_unattended_os_release_SOURCES = tests/unit/test_unattended_os_release.c \
 	recipes/unattended_upgrades/uu_os_release.c recipes/unattended_upgrades/uu_os_release.h

@@ -177,47 +177,6 @@ out:
         return r;
 }
 
-int uu_read_file_capped(const char *path, size_t cap, char **ret)
-{
-        char *buf = NULL;
-        size_t len = 0;
-        int fd, r;
-
-        fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
-        if (fd < 0)
-                return -errno;
-        buf = malloc(cap + 2);
-        if (!buf) {
-                r = -ENOMEM;
-                goto out;
-        }
-        while (len <= cap) {
-                ssize_t n = read(fd, buf + len, cap + 1 - len);
-
-                if (n < 0) {
-                        if (errno == EINTR)
-                                continue;
-                        r = -errno;
-                        goto out;
-                }
-                if (n == 0)
-                        break;
-                len += (size_t)n;
-        }
-        if (len > cap) {
-                r = -EFBIG;
-                goto out;
-        }
-        buf[len] = '\0';
-        *ret = buf;
-        buf = NULL;
-        r = 0;
-out:
-        free(buf);
-        close(fd);
-        return r;
-}
-
 void uu_os_done(struct uu_os *os)
 {
         if (!os)

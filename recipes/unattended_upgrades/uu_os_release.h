@@ -32,8 +32,6 @@ int uu_os_release_value(const char *text, const char *key, char **ret);
  * uu_os_done()). -EOPNOTSUPP when neither names a system this recipe knows. */
 int uu_os_detect(const char *text, struct uu_os *ret);
 
-/* Reads PATH (at most UU_OS_RELEASE_MAX_BYTES, -EFBIG beyond) into *ret (caller frees). */
-int uu_read_file_capped(const char *path, size_t cap, char **ret);
 
 void uu_os_done(struct uu_os *os);   /* frees the strings; NULL is fine */
 

@@ -19,6 +19,7 @@
 #include "aws/query.h"
 #include "aws/xml.h"
 #include "util/fileio.h"
+#include "util/timeutil.h"
 
 static struct xml_node *fixture(const char *name)
 {
@@ -142,12 +143,12 @@ static void test_parse_time(void **state)
 {
         int64_t t;
 
-        assert_int_equal(ec2_parse_time("2016-06-18T21:29:36.000Z", &t), 0);
+        assert_int_equal(parse_iso8601_utc("2016-06-18T21:29:36.000Z", &t), 0);
         assert_int_equal(t, 1466285376);
-        assert_int_equal(ec2_parse_time("2016-06-18T21:29:36Z", &t), 0);
+        assert_int_equal(parse_iso8601_utc("2016-06-18T21:29:36Z", &t), 0);
         assert_int_equal(t, 1466285376);
-        assert_int_equal(ec2_parse_time("yesterday", &t), -EINVAL);
-        assert_int_equal(ec2_parse_time(NULL, &t), -EINVAL);
+        assert_int_equal(parse_iso8601_utc("yesterday", &t), -EINVAL);
+        assert_int_equal(parse_iso8601_utc(NULL, &t), -EINVAL);
 }
 
 /* cloudwatch_put_metric_data checks every datum before sending anything (no session needed). */

@@ -10,6 +10,7 @@
 #include <cmocka.h>
 
 #include "uu_os_release.h"
+#include "util/fileio.h"
 
 #define FIXTURES TEST_DATA_DIR "/unattended_upgrades/os-release/"
 
@@ -19,7 +20,7 @@ static char *fixture(const char *name)
         char *text = NULL;
 
         snprintf(path, sizeof path, "%s%s", FIXTURES, name);
-        assert_int_equal(uu_read_file_capped(path, UU_OS_RELEASE_MAX_BYTES, &text), 0);
+        assert_int_equal(read_file_capped(path, UU_OS_RELEASE_MAX_BYTES, &text, NULL), 0);
         return text;
 }
 
@@ -186,14 +187,14 @@ static void test_read_capped_limit(void **state)
         for (unsigned i = 0; i < 100; i++)
                 fputc('x', f);
         assert_int_equal(fclose(f), 0);
-        assert_int_equal(uu_read_file_capped(path, 100, &text), 0);
+        assert_int_equal(read_file_capped(path, 100, &text, NULL), 0);
         assert_int_equal(strlen(text), 100);
         free(text);
         text = NULL;
-        assert_int_equal(uu_read_file_capped(path, 99, &text), -EFBIG);
+        assert_int_equal(read_file_capped(path, 99, &text, NULL), -EFBIG);
         assert_null(text);
         unlink(path);
-        assert_int_equal(uu_read_file_capped(path, 100, &text), -ENOENT);
+        assert_int_equal(read_file_capped(path, 100, &text, NULL), -ENOENT);
         rmdir(dir);
 }
 
