@@ -9,6 +9,7 @@
 
 #include "logrotate_recipe.h"
 #include "lr_config.h"
+#include "lr_recover.h"
 #include "lr_rotate.h"
 #include "lr_state.h"
 

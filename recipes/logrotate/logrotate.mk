@@ -6,6 +6,13 @@ recipes_logrotate_liblrengine_la_SOURCES = \
 	recipes/logrotate/lr_compress.c recipes/logrotate/lr_compress.h \
 	recipes/logrotate/lr_names.c recipes/logrotate/lr_names.h \
 	recipes/logrotate/lr_state.c recipes/logrotate/lr_state.h \
+	recipes/logrotate/lr_util.c recipes/logrotate/lr_util.h \
+	recipes/logrotate/lr_journal.c recipes/logrotate/lr_journal.h \
+	recipes/logrotate/lr_steps.c recipes/logrotate/lr_steps.h \
+	recipes/logrotate/lr_copytruncate.c recipes/logrotate/lr_copytruncate.h \
+	recipes/logrotate/lr_reopen.c recipes/logrotate/lr_reopen.h \
+	recipes/logrotate/lr_prune.c recipes/logrotate/lr_prune.h \
+	recipes/logrotate/lr_recover.c recipes/logrotate/lr_recover.h \
 	recipes/logrotate/lr_rotate.c recipes/logrotate/lr_rotate.h
 recipes_logrotate_liblrengine_la_CFLAGS = $(AM_CFLAGS) $(ARCHIVE_CFLAGS)
 recipes_logrotate_liblrengine_la_LIBADD = $(UTIL_LIBS) $(JSONC_LIBS) $(ARCHIVE_LIBS)
@@ -57,10 +64,10 @@ tests_unit_test_logrotate_copytruncate_SOURCES = tests/unit/test_logrotate_copyt
 	recipes/logrotate/logrotate.c
 tests_unit_test_logrotate_copytruncate_CFLAGS = $(LR_TEST_CFLAGS)
 tests_unit_test_logrotate_copytruncate_LDADD = $(LR_TEST_LDADD)
-# the same test with one last pass only: its own copy of the engine's lr_rotate.c, which the
-# linker then takes instead of the library's
+# the same test with one last pass only: its own copy of the engine's lr_copytruncate.c, which
+# the linker then takes instead of the library's
 tests_unit_test_logrotate_copytruncate_onepass_SOURCES = tests/unit/test_logrotate_copytruncate.c \
-	tests/unit/lr_testutil.h recipes/logrotate/logrotate.c recipes/logrotate/lr_rotate.c
+	tests/unit/lr_testutil.h recipes/logrotate/logrotate.c recipes/logrotate/lr_copytruncate.c
 tests_unit_test_logrotate_copytruncate_onepass_CFLAGS = $(LR_TEST_CFLAGS) -DLR_FINAL_TRIES=1
 tests_unit_test_logrotate_copytruncate_onepass_LDADD = $(LR_TEST_LDADD)
 

@@ -1,7 +1,8 @@
-/* logrotate recipe: the engine. Decides which logs are due, rotates them by the set's method,
- * compresses, prunes, keeps the state file, and journals each step so that a run killed at
- * any point is finished or undone by the next one. Everything goes through the recipe
- * context (output, logging, metrics, commands, systemd). */
+/* logrotate recipe: the engine. Decides which logs are due and rotates them by the set's
+ * method (lr_copytruncate.h, lr_reopen.h, create), compresses (lr_steps.h), prunes
+ * (lr_prune.h), keeps the state file (lr_state.h), and journals each step (lr_journal.h) so
+ * that a run killed at any point is finished or undone by the next one (lr_recover.h).
+ * Everything goes through the recipe context (output, logging, metrics, commands, systemd). */
 #ifndef LR_ROTATE_H
 #define LR_ROTATE_H
 
@@ -45,13 +46,6 @@ enum lr_due lr_is_due(const struct lr_set *s, const struct stat *st, bool have_l
 /* 0 when DIR may hold rotated logs; -EPERM when group (other than root) or others can write it,
  * as logrotate refuses; *ret_reason then explains (caller frees). */
 int lr_check_dir_secure(const char *dir, char **ret_reason);
-
-/* 1 when a process holds PATH open for writing, 0 when none does, -errno when /proc cannot
- * tell. */
-int lr_open_for_writing(const char *path);
-
-/* Finishes or undoes the step a killed run left in the journal. */
-int lr_recover(struct lr_run *run);
 
 /* Rotates every due log of SET. Goes on past a failing log; returns the first error. */
 int lr_process_set(struct lr_run *run, const struct lr_set *set);

@@ -9,6 +9,7 @@
 #include "logrotate_recipe.h"
 #include "lr_compress.h"
 #include "lr_names.h"
+#include "lr_reopen.h"
 #include "lr_rotate.h"
 #include "lr_testutil.h"
 

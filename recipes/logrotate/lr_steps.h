@@ -1,0 +1,19 @@
+/* logrotate recipe: steps a rotation and a recovery share. */
+#ifndef LR_STEPS_H
+#define LR_STEPS_H
+
+#include <sys/types.h>
+
+#include "lr_rotate.h"
+
+/* Compresses rotated file SRC (full path) to SRC + the set's extension (journaled), then
+ * removes SRC. -EEXIST (said) when the destination exists. */
+int lr_compress_step(struct lr_run *run, const struct lr_set *set, const char *src);
+/* The owner and group of the new log: create.owner and create.group, else *UID and *GID as
+ * given (the old log's). -ESRCH (said) for an unknown user or group. */
+int lr_resolve_owner(struct lr_run *run, const struct lr_set *set, uid_t *uid, gid_t *gid);
+/* Creates the new, empty LOG with the set's mode, owned by UID:GID; 0 when the writer made it
+ * already. */
+int lr_create_new_log(const struct lr_set *set, const char *log, uid_t uid, gid_t gid);
+
+#endif

@@ -1,0 +1,24 @@
+/* logrotate recipe: small helpers the engine's modules share: clocks, paths, sizes. */
+#ifndef LR_UTIL_H
+#define LR_UTIL_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <time.h>
+
+uint64_t lr_now_ms(void);              /* CLOCK_MONOTONIC */
+uint64_t lr_now_ns(void);
+void lr_sleep_ms(unsigned ms);
+bool lr_exists(const char *path);      /* lstat(2) finds it */
+/* "DIR/NAME" and "A B C" concatenated; caller frees; NULL on ENOMEM. */
+char *lr_join(const char *dir, const char *name);
+char *lr_join3(const char *a, const char *b, const char *c);
+/* "1.5 MiB" into BUF; returns BUF. */
+const char *lr_human(uint64_t n, char *buf, size_t len);
+/* The last component of PATH (borrowed). */
+const char *lr_base_name(const char *path);
+/* Days since 1970-01-01 of the calendar date in TM (its time of day ignored). */
+int64_t lr_civil_day(const struct tm *tm);
+
+#endif
