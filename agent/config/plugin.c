@@ -22,7 +22,8 @@ static bool name_is_valid(const char *name)
 }
 
 /* Every recipe has <root>.time_budget_seconds: its default comes from the descriptor and its
- * schema entry is added to the recipe's own, once, here. */
+ * schema entry is the agent's, written here once (a recipe's own declaration of it is
+ * replaced: the runner reads whole seconds, so a budget that is not one is a type error). */
 static int add_time_budget(struct plugin *p, struct error *err)
 {
         json_object *props, *tb = NULL;
@@ -31,10 +32,9 @@ static int add_time_budget(struct plugin *p, struct error *err)
                 json_object_object_add(p->defaults, "time_budget_seconds",
                                        json_object_new_int64(p->recipe->time_budget_seconds));
         if (!p->schema || !json_object_object_get_ex(p->schema, "properties", &props) ||
-            !json_object_is_type(props, json_type_object) ||
-            json_object_object_get_ex(props, "time_budget_seconds", NULL))
+            !json_object_is_type(props, json_type_object))
                 return 0;
-        if (json_parse_text("{\"type\": \"integer\", \"minimum\": 0}", "time budget schema", &tb, err) < 0)
+        if (json_parse_text(PLUGIN_TIME_BUDGET_SCHEMA, "time budget schema", &tb, err) < 0)
                 return -ENOMEM;
         json_object_object_add(props, "time_budget_seconds", tb);
         return 0;

@@ -10,6 +10,11 @@
 #include "util/error.h"
 
 #define PLUGIN_MAX 256  /* plugins loaded from all directories together */
+/* <root>.time_budget_seconds of every recipe: whole seconds, 0 for none, at most a week. */
+#define PLUGIN_TIME_BUDGET_MAX 604800
+#define PLUGIN_TIME_BUDGET_SCHEMA                                                                  \
+        "{\"type\": \"integer\", \"minimum\": 0, \"maximum\": 604800, "                           \
+        "\"description\": \"seconds the run may take (0: no limit)\"}"
 
 struct plugin {
         char *file;                          /* owned */

@@ -59,8 +59,7 @@ const char ebs_schema_json[] =
         "   \"timeout_seconds\": {\"type\": \"integer\", \"minimum\": 1, \"maximum\": 300,"
         "    \"description\": \"thaw after this long whatever happens\"}}},"
         " \"aws_key\": {\"type\": [\"string\", \"null\"], \"description\": \"access key id of an IAM user for the snapshots\"},"
-        " \"aws_secret\": {\"type\": [\"string\", \"null\"], \"description\": \"its secret access key\"},"
-        " \"time_budget_seconds\": {\"type\": \"integer\", \"minimum\": 0}"
+        " \"aws_secret\": {\"type\": [\"string\", \"null\"], \"description\": \"its secret access key\"}"
         "}}";
 
 static int fail(char *err, size_t errlen, const char *fmt, ...) __attribute__((format(printf, 3, 4)));

@@ -43,7 +43,6 @@ const char logrotate_schema_json[] =
         "{\n"
         " \"type\": \"object\",\n"
         " \"properties\": {\n"
-        "  \"time_budget_seconds\": {\"type\": \"integer\", \"minimum\": 0},\n"
         "  \"sets\": {\n"
         "   \"type\": \"object\",\n"
         "   \"description\": \"rotation sets by name\",\n"

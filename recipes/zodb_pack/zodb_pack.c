@@ -46,8 +46,7 @@ static const char schema_json[] =
         "  \"connect_timeout_seconds\": {\"type\": \"number\", \"minimum\": 1, \"maximum\": 3600,"
         "              \"description\": \"connect, greeting, register and get_info\"},"
         "  \"pack_timeout_seconds\": {\"type\": [\"number\", \"null\"], \"minimum\": 1, \"maximum\": 2000000,"
-        "              \"description\": \"null: wait for the pack as long as it takes\"},"
-        "  \"time_budget_seconds\": {\"type\": [\"number\", \"null\"], \"minimum\": 0}"
+        "              \"description\": \"null: wait for the pack as long as it takes\"}"
         "}"
         "}";
 

@@ -130,6 +130,16 @@ class Core(harness.AgentTestCase):
         self.assertEqual(rec["outcome"], "timeout")
         self.assertIn("timed out after 1 s", rec["error"])
 
+    def test_time_budget_is_whole_seconds_or_refused(self):
+        # A budget the runner cannot use is a configuration error naming the key, for every
+        # recipe (one of them once declared it number|null, and the runner then ignored it).
+        for bad in (1.5, 1e30, "60", -1, 604801):
+            self.write_json("etc/opsagent/local.json", {"crash": {"time_budget_seconds": bad}})
+            r = self.agent("run", "--recipe", "crash")
+            self.assertEqual(r.returncode, 2, (bad, r.stdout, r.stderr))
+            self.assertIn("crash.time_budget_seconds", r.stderr)
+            self.assertNotIn("crash: running", r.stdout)
+
     def test_all_runs_enabled_recipes_only(self):
         self.write_json("etc/opsagent/stack.json",
                         {"opsagent": {"recipes": {"good": True, "crash": False}}, "crash": {"how": "segv"}})
