@@ -68,7 +68,8 @@ static void new_id(char id[SPOOL_ID_LEN + 1])
                 snprintf(id + 2 * i, 3, "%02x", rnd[i]);
 }
 
-static int cursor_save(struct spool *s)
+/* Writes the cursor; ERR (may be NULL) says what failed. */
+static int cursor_save(struct spool *s, struct error *err)
 {
         char text[256];
         int n, r;
@@ -77,7 +78,7 @@ static int cursor_save(struct spool *s)
                      s->id, s->cursor, s->dropped);
         r = write_file_atomic(s->cursor_path, text, (size_t)n, 0600);
         if (r < 0)
-                log_error_errno(r, "%s: cannot write the spool cursor: %s", s->cursor_path, strerror(-r));
+                error_set(err, r, "%s: cannot write the spool cursor: %s", s->cursor_path, strerror(-r));
         return r;
 }
 
@@ -94,10 +95,8 @@ static int cursor_load(struct spool *s, char ret_id[SPOOL_ID_LEN + 1], uint64_t 
         r = read_file_capped(s->cursor_path, CURSOR_FILE_MAX, &text, NULL);
         if (r == -ENOENT)
                 return 0;
-        if (r < 0) {
-                log_error_errno(r, "%s: cannot read the spool cursor: %s", s->cursor_path, strerror(-r));
+        if (r < 0)
                 return r;
-        }
         o = json_tokener_parse(text);
         id = o ? json_get_string(o, "spool_id") : NULL;
         if (!id || strlen(id) > SPOOL_ID_LEN) {
@@ -391,13 +390,13 @@ int spool_count_dropped(struct spool *s, uint64_t n)
         if (n == 0)
                 return 0;
         s->dropped += n;
-        return cursor_save(s);
+        return cursor_save(s, NULL);
 }
 
 int spool_ack_dropped(struct spool *s, uint64_t n)
 {
         s->dropped = n > s->dropped ? 0 : s->dropped - n;
-        return cursor_save(s);
+        return cursor_save(s, NULL);
 }
 
 /* Removes datums older than the age bound from B; returns how many. */
@@ -462,9 +461,7 @@ static int spool_compact(struct spool *s, struct error *err)
         }
         s->size = out.len;
         s->cursor = SPOOL_HEADER_LEN;
-        r = cursor_save(s);
-        if (r < 0)
-                error_set(err, r, "%s: cannot write the spool cursor: %s", s->cursor_path, strerror(-r));
+        r = cursor_save(s, err);
 out:
         buf_free(&out);
         free(data);
@@ -506,9 +503,7 @@ static int make_room(struct spool *s, uint64_t need, struct error *err)
         log_warning("%s: the metrics spool is full (cloudwatch.spool_max_bytes = %" PRIu64
                     "): dropped its %" PRIu64 " oldest batches (%" PRIu64 " datums)",
                     s->path, s->lim.max_bytes, dropped_records, dropped_datums);
-        r = cursor_save(s);
-        if (r < 0)
-                error_set(err, r, "%s: cannot write the spool cursor: %s", s->cursor_path, strerror(-r));
+        r = cursor_save(s, err);
 out:
         free(data);
         return r;
@@ -566,7 +561,7 @@ int spool_append(struct spool *s, const struct metric_batch *b, int64_t now_ms, 
                 s->dropped += expired;
         }
         if (copy.n == 0) {
-                r = expired > 0 ? cursor_save(s) : 0;
+                r = expired > 0 ? cursor_save(s, err) : 0;
                 goto out;
         }
         r = record_format(&copy, &line);
@@ -574,7 +569,8 @@ int spool_append(struct spool *s, const struct metric_batch *b, int64_t now_ms, 
                 log_warning("%s: a batch of %zu datums is larger than the spool's bound "
                             "(cloudwatch.spool_max_bytes = %" PRIu64 "); dropped",
                             s->path, copy.n, s->lim.max_bytes);
-                r = spool_count_dropped(s, copy.n);
+                s->dropped += copy.n;
+                r = cursor_save(s, err);
                 goto out;
         }
         if (r < 0) {
@@ -597,7 +593,7 @@ int spool_append(struct spool *s, const struct metric_batch *b, int64_t now_ms, 
         }
         r = append_line(s, line.data, line.len, err);
         if (r >= 0 && expired > 0)
-                r = cursor_save(s);
+                r = cursor_save(s, err);
 out:
         buf_free(&line);
         metric_batch_free(&copy);
@@ -752,11 +748,9 @@ int spool_flush(struct spool *s, int64_t now_ms, metric_send_fn send, void *user
                 metric_batch_free(&g);
                 /* Sent: move the cursor on before anything else, so it is never sent again. */
                 s->cursor = end;
-                r = cursor_save(s);
-                if (r < 0) {
-                        error_set(err, r, "%s: cannot write the spool cursor: %s", s->cursor_path, strerror(-r));
+                r = cursor_save(s, err);
+                if (r < 0)
                         goto out;
-                }
         }
         if (sent > 0)
                 log_info("%s: sent %zu spooled datums", s->path, sent);

@@ -156,6 +156,40 @@ static off_t file_size(const char *p)
 
 /* ---- spool ---- */
 
+/* A spool that cannot write its cursor says so once, in the error it returns; it logs
+ * nothing itself (its caller logs the error). */
+static void test_cursor_failure_reported_once(void **state)
+{
+        struct fake *f = *state;
+        struct spool *s = open_spool(f, 1 << 20);
+        struct metric_batch b = METRIC_BATCH_INIT;
+        struct error err = ERROR_INIT;
+        char *cursor = path_join(f->dir, "cursor.json"), *text = NULL, logpath[] = "/tmp/test-spool-log-XXXXXX";
+        int logfd = mkstemp(logpath), saved = dup(2);
+
+        assert_true(logfd >= 0 && saved >= 0);
+        append_batch(s, "m", 2, NOW_MS);
+        assert_int_equal(mkdir(cursor, 0700), 0);      /* renaming a file over it fails */
+        make_batch(&b, "n", 1, NOW_MS);
+        fflush(stderr);
+        assert_int_equal(dup2(logfd, 2), 2);
+        assert_true(spool_flush(s, NOW_MS, fake_send, f, &err) < 0);
+        fflush(stderr);
+        assert_int_equal(dup2(saved, 2), 2);
+        assert_non_null(strstr(err.msg, "cannot write the spool cursor"));
+        assert_non_null(strstr(err.msg, "cursor.json"));
+        assert_int_equal(read_file_capped(logpath, 1 << 20, &text, NULL), 0);
+        assert_null(strstr(text, "cursor"));
+        free(text);
+        close(logfd);
+        close(saved);
+        unlink(logpath);
+        rmdir(cursor);
+        free(cursor);
+        metric_batch_free(&b);
+        spool_free(s);
+}
+
 /* Spooled batches go out oldest first, with the timestamps they were made with. */
 static void test_flush_sends_oldest_first_with_original_timestamps(void **state)
 {
@@ -583,6 +617,7 @@ static void test_files_are_private(void **state)
 int main(void)
 {
         const struct CMUnitTest tests[] = {
+                T(test_cursor_failure_reported_once),
                 T(test_flush_sends_oldest_first_with_original_timestamps),
                 T(test_outage_keeps_rest_and_nothing_sent_twice),
                 T(test_crash_before_removal_sends_nothing_twice),
