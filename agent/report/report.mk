@@ -3,6 +3,10 @@
 agent_libopsagent_la_SOURCES += \
 	agent/report/spool.c agent/report/spool.h \
 	agent/report/hostmetrics.c agent/report/hostmetrics.h \
+	agent/report/report_config.c agent/report/report_config.h \
+	agent/report/report_build.c agent/report/report_build.h \
+	agent/report/report_deliver.c agent/report/report_deliver.h \
+	agent/report/report_sender.c agent/report/report_sender.h \
 	agent/report/report.c agent/report/report.h
 
 report_unit_tests = tests/unit/test_spool tests/unit/test_hostmetrics \
