@@ -152,6 +152,9 @@ static int op_write_file(struct opsagent_ctx *c, const char *path, const void *d
                                 log_say("%s", diff);
                         else if (r == 0)
                                 log_say("  %s: mode would change to %04o", path, (unsigned)mode);
+                        else
+                                log_say("  %s: would be rewritten (%zu bytes; no diff: %s)", path, len,
+                                        r == -ENOENT ? "diff(1) is not installed" : strerror(-r));
                 } else
                         log_say("  %s: would be rewritten (contents not shown)", path);
                 r = 1;

@@ -11,6 +11,7 @@
 #include <unistd.h>
 
 #include "spawn.h"
+#include "util/buf.h"
 
 #define NO_PIDFD_TICK_MSEC 100  /* how often to look for the child's exit without a pidfd */
 
@@ -23,6 +24,8 @@ struct output {
         size_t tail_len;
         bool tail_cut;          /* bytes before tail[] were dropped */
         char before_tail;       /* the last byte dropped */
+        struct buf *all;        /* everything, when asked for (capped) */
+        bool all_full;          /* ... and more came than its cap */
 };
 
 static uint64_t now_usec(void)
@@ -43,6 +46,8 @@ static void flush_line(struct output *o)
 
 static void output_feed(struct output *o, const char *data, size_t len)
 {
+        if (o->all && !o->all_full && buf_append(o->all, data, len) < 0)
+                o->all_full = true;
         for (size_t i = 0; i < len; i++) {
                 char c = data[i] == '\0' ? '?' : data[i];  /* keep both C strings whole */
 
@@ -170,9 +175,9 @@ static void read_output(int *fd, struct output *o)
         output_feed(o, chunk, (size_t)n);
 }
 
-int spawn_run_grace(char *const argv[], uint64_t timeout_usec, uint64_t grace_usec,
-                    void (*line_cb)(void *userdata, const char *line), void *userdata,
-                    struct opsagent_spawn_result *ret)
+static int spawn_internal(char *const argv[], uint64_t timeout_usec, uint64_t grace_usec,
+                          void (*line_cb)(void *userdata, const char *line), void *userdata, struct buf *all,
+                          bool *ret_all_full, struct opsagent_spawn_result *ret)
 {
         struct output *o = NULL;
         int out[2] = { -1, -1 }, status[2] = { -1, -1 };
@@ -189,6 +194,7 @@ int spawn_run_grace(char *const argv[], uint64_t timeout_usec, uint64_t grace_us
                 return -ENOMEM;
         o->line_cb = line_cb;
         o->userdata = userdata;
+        o->all = all;
         if (pipe2(out, O_CLOEXEC) < 0 || pipe2(status, O_CLOEXEC) < 0) {
                 r = -errno;
                 goto out;
@@ -296,6 +302,8 @@ int spawn_run_grace(char *const argv[], uint64_t timeout_usec, uint64_t grace_us
         ret->term_signal = WIFSIGNALED(wstatus) ? WTERMSIG(wstatus) : 0;
         ret->exit_status = !timed_out && WIFEXITED(wstatus) ? WEXITSTATUS(wstatus) : -1;
         ret->output_tail = tail;
+        if (ret_all_full)
+                *ret_all_full = o->all_full;
         r = 0;
 out:
         for (int i = 0; i < 2; i++) {
@@ -314,4 +322,41 @@ int spawn_run(char *const argv[], uint64_t timeout_usec, void (*line_cb)(void *u
               void *userdata, struct opsagent_spawn_result *ret)
 {
         return spawn_run_grace(argv, timeout_usec, SPAWN_KILL_GRACE_USEC, line_cb, userdata, ret);
+}
+
+int spawn_run_grace(char *const argv[], uint64_t timeout_usec, uint64_t grace_usec,
+                    void (*line_cb)(void *userdata, const char *line), void *userdata,
+                    struct opsagent_spawn_result *ret)
+{
+        return spawn_internal(argv, timeout_usec, grace_usec, line_cb, userdata, NULL, NULL, ret);
+}
+
+int spawn_capture(char *const argv[], uint64_t timeout_usec, size_t max, char **ret_output,
+                  struct opsagent_spawn_result *ret)
+{
+        struct buf all = BUF_INIT(max);
+        struct opsagent_spawn_result res = { 0 };
+        bool full = false;
+        char *text;
+        int r;
+
+        r = spawn_internal(argv, timeout_usec, SPAWN_KILL_GRACE_USEC, NULL, NULL, &all, &full, &res);
+        if (r < 0)
+                goto out;
+        if (full) {
+                free(res.output_tail);
+                r = -E2BIG;
+                goto out;
+        }
+        text = buf_steal(&all);
+        if (!text) {
+                free(res.output_tail);
+                r = -ENOMEM;
+                goto out;
+        }
+        *ret_output = text;
+        *ret = res;
+out:
+        buf_free(&all);
+        return r;
 }

@@ -23,6 +23,11 @@
 int spawn_run(char *const argv[], uint64_t timeout_usec, void (*line_cb)(void *userdata, const char *line),
               void *userdata, struct opsagent_spawn_result *ret);
 
+/* The same, keeping all of the output (at most MAX bytes) in *ret_output (caller frees; "" when
+ * there was none) instead of passing it line by line. -E2BIG when there was more. */
+int spawn_capture(char *const argv[], uint64_t timeout_usec, size_t max, char **ret_output,
+                  struct opsagent_spawn_result *ret);
+
 /* The same with the SIGTERM-to-SIGKILL grace given (tests). */
 int spawn_run_grace(char *const argv[], uint64_t timeout_usec, uint64_t grace_usec,
                     void (*line_cb)(void *userdata, const char *line), void *userdata,

@@ -284,6 +284,26 @@ static void test_long_line_split(void **state)
         lines_free(&l);
 }
 
+/* spawn_capture() keeps all of the output, lines of any length whole; more than its cap is
+ * -E2BIG, nothing returned. */
+static void test_capture_whole_output(void **state)
+{
+        char *argv[] = { (char *)"sh", (char *)"-c", (char *)"head -c 10000 /dev/zero | tr '\\0' x; echo; echo end", NULL };
+        struct opsagent_spawn_result res = { 0 };
+        char *out = NULL;
+
+        assert_int_equal(spawn_capture(argv, 0, 20000, &out, &res), 0);
+        assert_int_equal(res.exit_status, 0);
+        assert_int_equal(strlen(out), 10000 + 1 + 4);
+        assert_int_equal(strspn(out, "x"), 10000);
+        assert_string_equal(out + 10000, "\nend\n");
+        free(out);
+        free(res.output_tail);
+        out = (char *)"untouched";
+        assert_int_equal(spawn_capture(argv, 0, 9999, &out, &res), -E2BIG);
+        assert_string_equal(out, "untouched");
+}
+
 int main(void)
 {
         const struct CMUnitTest tests[] = {
@@ -302,6 +322,7 @@ int main(void)
                 cmocka_unit_test(test_fast_command_not_timed_out),
                 cmocka_unit_test(test_tail_is_capped),
                 cmocka_unit_test(test_long_line_split),
+                cmocka_unit_test(test_capture_whole_output),
         };
         return cmocka_run_group_tests_name("spawn", tests, NULL, NULL);
 }
