@@ -202,10 +202,15 @@ fail:
 
 int write_file_atomic(const char *path, const void *data, size_t len, mode_t mode)
 {
+        return write_file_atomic_via(path, NULL, data, len, mode);
+}
+
+int write_file_atomic_via(const char *path, const char *tmp, const void *data, size_t len, mode_t mode)
+{
         struct atomic_file f;
         int r;
 
-        r = atomic_file_open(path, NULL, mode, &f);
+        r = atomic_file_open(path, tmp, mode, &f);
         if (r < 0)
                 return r;
         r = atomic_file_write(&f, data, len);

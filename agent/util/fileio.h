@@ -15,6 +15,8 @@ int read_file_capped(const char *path, size_t cap, char **ret, size_t *ret_len);
 /* Writes DATA to PATH atomically: PATH.tmp.XXXXXX in the same directory, fsync, rename,
  * fsync the directory. The file gets MODE. Nothing is left behind on failure. */
 int write_file_atomic(const char *path, const void *data, size_t len, mode_t mode);
+/* The same through the temporary TMP (see atomic_file_open()). */
+int write_file_atomic_via(const char *path, const char *tmp, const void *data, size_t len, mode_t mode);
 
 /* A file that replaces PATH atomically once complete, written through FD: a temporary in the
  * same directory, then fsync, rename over PATH and fsync of the directory. For content written

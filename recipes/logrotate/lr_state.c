@@ -21,22 +21,14 @@ struct lr_state {
  * temporary a killed write left is found and removed (remove_stale_tmp()). */
 static int write_atomic(const char *path, const char *data, size_t len, mode_t mode)
 {
-        struct atomic_file f;
         char *tmp = NULL;
         int r;
 
         if (asprintf(&tmp, "%s%s", path, LR_TMP_SUFFIX) < 0)
                 return -ENOMEM;
-        r = atomic_file_open(path, tmp, mode, &f);
+        r = write_file_atomic_via(path, tmp, data, len, mode);
         free(tmp);
-        if (r < 0)
-                return r;
-        r = atomic_file_write(&f, data, len);
-        if (r < 0) {
-                atomic_file_abort(&f);
-                return r;
-        }
-        return atomic_file_commit(&f);
+        return r;
 }
 
 /* A temporary left by a write that a kill -9 interrupted: the file it was to replace is still
