@@ -1,6 +1,7 @@
 /* zodb_pack: packs ZODB storages over the ZEO 5 protocol (no Python on the node), or runs a
  * pack command (ZEO 4 sites, RelStorage's zodbpack). Weekly, Sunday 01:00 (zodb_pack.timer). */
 #include <errno.h>
+#include <ftw.h>
 #include <inttypes.h>
 #include <math.h>
 #include <stdio.h>
@@ -16,6 +17,8 @@
 #define ZODB_PACK_MAX_STORAGES  64u  /* storages per server */
 #define ZODB_PACK_MAX_ARGV      64u  /* zodb_pack.command words */
 #define ZODB_PACK_SUMMARY_MAX   2048u
+#define ZODB_PACK_MARGIN_MS     1000 /* a pack bounded by the budget times out this long before it */
+#define ZODB_PACK_MAX_BLOB_FILES 10000000u /* a blob directory with more files is not measured */
 
 static const char defaults_json[] =
         "{"
@@ -38,7 +41,9 @@ static const char schema_json[] =
         "    \"items\": {\"type\": \"object\", \"additionalProperties\": false, \"properties\": {"
         "      \"address\": {\"type\": \"string\", \"minLength\": 1, \"description\": \"HOST:PORT, [IPV6]:PORT or a Unix socket path\"},"
         "      \"storages\": {\"type\": \"array\", \"items\": {\"type\": \"string\", \"minLength\": 1},"
-        "                     \"description\": \"storage names as in zeo.conf (default [\\\"1\\\"])\"}}}},"
+        "                     \"description\": \"storage names as in zeo.conf (default [\\\"1\\\"])\"},"
+        "      \"blob_dirs\": {\"type\": \"object\", \"additionalProperties\": {\"type\": \"string\", \"minLength\": 1},"
+        "                     \"description\": \"storage name -> its blob directory on this host: its size is reported too\"}}}},"
         "  \"method\": {\"type\": \"string\", \"enum\": [\"zeo\", \"command\"],"
         "              \"description\": \"zeo: speak ZEO 5 directly; command: run zodb_pack.command\"},"
         "  \"command\": {\"type\": [\"array\", \"null\"], \"items\": {\"type\": \"string\"},"
@@ -51,17 +56,22 @@ static const char schema_json[] =
         "}";
 
 struct summary {
-        char text[ZODB_PACK_SUMMARY_MAX];
+        char text[ZODB_PACK_SUMMARY_MAX];      /* the failed ones */
+        char packed[ZODB_PACK_SUMMARY_MAX];    /* the ones that were packed */
         unsigned failed;
         unsigned total;
 };
 
+static void list_add(char *list, size_t size, const char *address, const char *storage)
+{
+        size_t len = strlen(list);
+
+        snprintf(list + len, size - len, "%s%s storage \"%s\"", len ? ", " : "", address, storage);
+}
+
 static void summary_add(struct summary *s, const char *address, const char *storage)
 {
-        size_t len = strlen(s->text);
-
-        snprintf(s->text + len, sizeof(s->text) - len, "%s%s storage \"%s\"", len ? ", " : "", address,
-                 storage);
+        list_add(s->text, sizeof(s->text), address, storage);
 }
 
 static void log_cb(void *userdata, int level, const char *msg)
@@ -85,17 +95,90 @@ static double unix_now(void)
         return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
 }
 
-/* TIMEOUT seconds (<= 0: none) clamped to the run's remaining budget, in ms (-1: none). */
-static int timeout_ms(struct opsagent_ctx *ctx, double seconds)
+/* A timeout of SECONDS (<= 0: none) that also ends ZODB_PACK_MARGIN_MS before the run's time
+ * budget does, so that the recipe, not the runner, stops and reports; read at the moment it is
+ * needed, since each pack uses some of the budget. In ms, -1 for none; *ret_what (may be NULL)
+ * names the setting that decided it. */
+static int timeout_ms(struct opsagent_ctx *ctx, double seconds, const char *setting, const char **ret_what)
 {
         uint32_t left = ctx->ops->time_left ? ctx->ops->time_left(ctx) : UINT32_MAX;
         double ms = seconds > 0 ? seconds * 1000.0 : -1;
+        const char *what = setting;
 
-        if (left != UINT32_MAX && (ms < 0 || ms > (double)left * 1000.0))
-                ms = (double)left * 1000.0;
+        if (left != UINT32_MAX) {
+                double budget = (double)left * 1000.0 - ZODB_PACK_MARGIN_MS;
+
+                if (budget < 0)
+                        budget = 0;
+                if (ms < 0 || ms > budget) {
+                        ms = budget;
+                        what = "what was left of zodb_pack.time_budget_seconds";
+                }
+        }
         if (ms > 2e9)
                 ms = 2e9;
+        if (ret_what)
+                *ret_what = what;
         return ms < 0 ? -1 : (int)ms;
+}
+
+/* nftw() has no user data: one walk at a time. */
+static struct {
+        uint64_t bytes;
+        size_t files;
+} blob_walk;
+
+static int blob_file(const char *path, const struct stat *st, int type, struct FTW *ftw)
+{
+        (void)path;
+        (void)ftw;
+        if (type == FTW_F && S_ISREG(st->st_mode)) {
+                blob_walk.bytes += (uint64_t)st->st_size;
+                if (++blob_walk.files > ZODB_PACK_MAX_BLOB_FILES)
+                        return 1;
+        }
+        return 0;
+}
+
+/* The bytes of the regular files under DIR (under the root prefix), links not followed. */
+static int blob_bytes(struct opsagent_ctx *ctx, const char *dir, uint64_t *ret)
+{
+        char *full = dir[0] == '/' ? ctx_path(ctx, dir) : NULL;
+        int r;
+
+        if (!full)
+                return dir[0] == '/' ? -ENOMEM : -EINVAL;
+        blob_walk.bytes = 0;
+        blob_walk.files = 0;
+        r = nftw(full, blob_file, 16, FTW_PHYS | FTW_MOUNT);
+        free(full);
+        if (r < 0)
+                return -errno;
+        if (r > 0)
+                return -E2BIG;
+        *ret = blob_walk.bytes;
+        return 0;
+}
+
+/* Says and reports the size of STORAGE's blob directory DIR (NULL: none), WHEN "before" or
+ * "after". */
+static void blob_size(struct opsagent_ctx *ctx, const char *address, const char *storage, const char *dir,
+                      const char *when)
+{
+        uint64_t n = 0;
+        int r;
+
+        if (!dir)
+                return;
+        r = blob_bytes(ctx, dir, &n);
+        if (r < 0) {
+                ctx_say(ctx, "%s storage \"%s\": blob directory %s %s: cannot be measured: %s", address, storage,
+                        dir, when, r == -E2BIG ? "more files than measured" : strerror(-r));
+                return;
+        }
+        ctx_say(ctx, "%s storage \"%s\": blobs %s: %" PRIu64 " bytes (%.1f MiB) in %s", address, storage, when, n,
+                (double)n / 1048576.0, dir);
+        ctx_metric(ctx, strcmp(when, "before") == 0 ? "BlobBytesBefore" : "BlobBytesAfter", (double)n, "Bytes");
 }
 
 static void say_size(struct opsagent_ctx *ctx, const char *address, const char *storage, const char *when,
@@ -113,17 +196,24 @@ static void say_size(struct opsagent_ctx *ctx, const char *address, const char *
                         info->size, (double)info->size / 1048576.0);
 }
 
-/* Packs one storage on one server over its own connection (register is once per connection). */
-static int pack_one(struct opsagent_ctx *ctx, const char *address, const char *storage, double days,
-                    int connect_ms, int pack_ms, struct zeo_error *err)
+/* Packs one storage on one server over its own connection (register is once per connection).
+ * The timeouts are read now: CONNECT_S and PACK_S (<= 0: none) as bounded by the budget.
+ * BLOB_DIR: the storage's blob directory on this host, or NULL. */
+static int pack_one(struct opsagent_ctx *ctx, const char *address, const char *storage, const char *blob_dir,
+                    double days, double connect_s, double pack_s, struct zeo_error *err)
 {
         struct zeo_client *c = NULL;
         struct zeo_info before = { 0 }, after = { 0 };
         char *path = NULL;
-        const char *target = address;
+        const char *target = address, *pack_what = NULL;
         double t, start, seconds;
-        int r;
+        int connect_ms = timeout_ms(ctx, connect_s, "zodb_pack.connect_timeout_seconds", NULL), pack_ms, r;
 
+        if (connect_ms == 0) {
+                snprintf(err->msg, sizeof(err->msg), "not started: the time budget "
+                         "(zodb_pack.time_budget_seconds) is used up");
+                return -ETIMEDOUT;
+        }
         if (address[0] == '/') {
                 path = ctx_path(ctx, address);
                 if (!path) {
@@ -145,6 +235,7 @@ static int pack_one(struct opsagent_ctx *ctx, const char *address, const char *s
         say_size(ctx, address, storage, "before", &before);
         if (before.has_size)
                 ctx_metric(ctx, "StorageBytesBefore", (double)before.size, "Bytes");
+        blob_size(ctx, address, storage, blob_dir, "before");
         t = unix_now() - days * 86400.0;
         if (ctx->dry_run) {
                 ctx_say(ctx, "%s storage \"%s\": would pack, keeping %g day%s of history (dry run)", address,
@@ -153,15 +244,22 @@ static int pack_one(struct opsagent_ctx *ctx, const char *address, const char *s
         }
         ctx_say(ctx, "%s storage \"%s\": packing, keeping %g day%s of history", address, storage, days,
                 days == 1 ? "" : "s");
+        pack_ms = timeout_ms(ctx, pack_s, "zodb_pack.pack_timeout_seconds", &pack_what);
         start = mono_seconds();
         r = zeo_pack(c, t, pack_ms, err);
         seconds = mono_seconds() - start;
+        if (r == -ETIMEDOUT) {
+                size_t len = strlen(err->msg);
+
+                snprintf(err->msg + len, sizeof(err->msg) - len, " (the limit is %s)", pack_what);
+        }
         if (r < 0)
                 goto out;
         ctx_metric(ctx, "PackSeconds", seconds, "Seconds");
         /* The server announces the new size with an `info` message; ask if it did not. */
         if (!zeo_last_info(c, &after) || !after.has_size) {
-                r = zeo_get_info(c, connect_ms, &after, err);
+                r = zeo_get_info(c, timeout_ms(ctx, connect_s, "zodb_pack.connect_timeout_seconds", NULL), &after,
+                                 err);
                 if (r < 0)
                         goto out;
         }
@@ -175,6 +273,7 @@ static int pack_one(struct opsagent_ctx *ctx, const char *address, const char *s
                         say_size(ctx, address, storage, "after", &after);
         } else
                 ctx_say(ctx, "%s storage \"%s\": packed in %.1f s", address, storage, seconds);
+        blob_size(ctx, address, storage, blob_dir, "after");
 out:
         zeo_close(c);
         free(path);
@@ -187,7 +286,6 @@ static int run_zeo(struct opsagent_ctx *ctx)
         struct summary sum = { .text = "" };
         double days = 1, connect_s = 10, pack_s = 0;
         json_object *o;
-        int connect_ms, pack_ms;
         size_t i, j, nservers;
 
         o = ctx_attr(ctx, "days");
@@ -201,8 +299,6 @@ static int run_zeo(struct opsagent_ctx *ctx)
                 pack_s = json_object_get_double(o);
         if (!isfinite(days) || days < 0)
                 return ctx_fail(ctx, -EINVAL, "zodb_pack.days must be a number of days >= 0");
-        connect_ms = timeout_ms(ctx, connect_s);
-        pack_ms = timeout_ms(ctx, pack_s);
 
         if (!servers || !json_object_is_type(servers, json_type_array) ||
             json_object_array_length(servers) == 0)
@@ -213,13 +309,14 @@ static int run_zeo(struct opsagent_ctx *ctx)
                 return ctx_fail(ctx, -E2BIG, "zodb_pack.servers lists %zu servers (at most %u)", nservers,
                                 ZODB_PACK_MAX_SERVERS);
         for (i = 0; i < nservers; i++) {
-                json_object *srv = json_object_array_get_idx(servers, i), *addr = NULL, *stor = NULL;
+                json_object *srv = json_object_array_get_idx(servers, i), *addr = NULL, *stor = NULL, *blobs = NULL;
                 const char *address;
                 size_t nstor;
 
                 if (srv && json_object_is_type(srv, json_type_object)) {
                         json_object_object_get_ex(srv, "address", &addr);
                         json_object_object_get_ex(srv, "storages", &stor);
+                        json_object_object_get_ex(srv, "blob_dirs", &blobs);
                 }
                 if (!addr || !json_object_is_type(addr, json_type_string) ||
                     json_object_get_string_len(addr) == 0) {
@@ -242,10 +339,18 @@ static int run_zeo(struct opsagent_ctx *ctx)
                 for (j = 0; j < (nstor ? nstor : 1); j++) {
                         const char *storage = nstor ? json_object_get_string(json_object_array_get_idx(stor, j)) : "1";
                         struct zeo_error err = { 0, "" };
+                        json_object *bd = NULL;
                         int r;
 
                         sum.total++;
-                        r = pack_one(ctx, address, storage, days, connect_ms, pack_ms, &err);
+                        if (blobs && json_object_is_type(blobs, json_type_object))
+                                json_object_object_get_ex(blobs, storage, &bd);
+                        r = pack_one(ctx, address, storage,
+                                     bd && json_object_is_type(bd, json_type_string) ? json_object_get_string(bd)
+                                                                                     : NULL,
+                                     days, connect_s, pack_s, &err);
+                        if (r >= 0)
+                                list_add(sum.packed, sizeof(sum.packed), address, storage);
                         if (r < 0) {
                                 sum.failed++;
                                 summary_add(&sum, address, storage);
@@ -257,8 +362,8 @@ static int run_zeo(struct opsagent_ctx *ctx)
                 }
         }
         if (sum.failed > 0)
-                return ctx_fail(ctx, -EREMOTEIO, "%u of %u packs failed: %s (see the lines above for why)",
-                                sum.failed, sum.total, sum.text);
+                return ctx_fail(ctx, -EREMOTEIO, "%u of %u packs failed: %s (see the lines above for why)%s%s",
+                                sum.failed, sum.total, sum.text, sum.packed[0] ? "; packed: " : "", sum.packed);
         return 0;
 }
 

@@ -348,12 +348,52 @@ fail:
         return r;
 }
 
+/* Calls are small request/reply messages: no Nagle delay. A pack may wait for hours with
+ * nothing on the wire: keepalive probes notice a server host that vanished without a reset
+ * (after ZEO_KEEPALIVE_IDLE_S + ZEO_KEEPALIVE_COUNT * ZEO_KEEPALIVE_INTERVAL_S). */
+static void set_tcp_options(int fd)
+{
+        int one = 1, idle = ZEO_KEEPALIVE_IDLE_S, intvl = ZEO_KEEPALIVE_INTERVAL_S, cnt = ZEO_KEEPALIVE_COUNT;
+
+        (void)setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+        (void)setsockopt(fd, SOL_SOCKET, SO_KEEPALIVE, &one, sizeof(one));
+        (void)setsockopt(fd, IPPROTO_TCP, TCP_KEEPIDLE, &idle, sizeof(idle));
+        (void)setsockopt(fd, IPPROTO_TCP, TCP_KEEPINTVL, &intvl, sizeof(intvl));
+        (void)setsockopt(fd, IPPROTO_TCP, TCP_KEEPCNT, &cnt, sizeof(cnt));
+}
+
+int zeo_connect_first(const struct addrinfo *list, int64_t deadline)
+{
+        size_t n = 0;
+        int fd = -EHOSTUNREACH;
+
+        for (const struct addrinfo *ai = list; ai; ai = ai->ai_next)
+                n++;
+        for (const struct addrinfo *ai = list; ai; ai = ai->ai_next, n--) {
+                /* Each address gets its share of the time left, so that one that never answers
+                 * leaves time for the next. */
+                int64_t share = deadline;
+
+                if (deadline >= 0 && n > 1) {
+                        int64_t left = deadline - now_ms();
+
+                        share = now_ms() + (left > 0 ? left / (int64_t)n : 0);
+                }
+                fd = connect_one(ai->ai_family, ai->ai_addr, ai->ai_addrlen, share);
+                if (fd >= 0) {
+                        set_tcp_options(fd);
+                        break;
+                }
+        }
+        return fd;
+}
+
 static int connect_address(const char *address, int64_t deadline, struct zeo_error *err)
 {
         char host[ZEO_MAX_ADDRESS + 1];
         const char *port, *colon;
         struct addrinfo hints = { .ai_socktype = SOCK_STREAM, .ai_flags = AI_NUMERICSERV };
-        struct addrinfo *res = NULL, *ai;
+        struct addrinfo *res = NULL;
         size_t hl;
         int fd = -EINVAL, r;
 
@@ -397,18 +437,7 @@ static int connect_address(const char *address, int64_t deadline, struct zeo_err
         if (r != 0)
                 return set_err(err, -EHOSTUNREACH, "cannot resolve the ZEO server's host %s: %s", host,
                                gai_strerror(r));
-        for (ai = res; ai; ai = ai->ai_next) {
-                fd = connect_one(ai->ai_family, ai->ai_addr, ai->ai_addrlen, deadline);
-                if (fd >= 0) {
-                        int one = 1;
-
-                        /* Calls are small request/reply messages: no Nagle delay. */
-                        (void)setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
-                        break;
-                }
-                if (fd == -ETIMEDOUT)
-                        break;
-        }
+        fd = zeo_connect_first(res, deadline);
         freeaddrinfo(res);
         if (fd == -ETIMEDOUT)
                 return set_err(err, fd, "ZEO server at %s: connect timed out", address);
@@ -551,6 +580,8 @@ static void exception_parts(const struct pickle_value *res, char *cls, size_t cl
         first = args && args->kind == PICKLE_TUPLE && args->n == 1 ? args->items[0] : NULL;
         if (first && first->kind == PICKLE_STR)
                 snprintf(msg, msg_size, "%s", first->data);
+        else if (args && args->kind == PICKLE_TUPLE && args->n == 0)
+                msg[0] = '\0';                /* ReadOnlyError(): the class says it all */
         else
                 pickle_repr(args ? args : res, msg, msg_size);
         /* Never print control characters the server chose. */
@@ -678,8 +709,8 @@ int zeo_register(struct zeo_client *c, const char *storage, bool read_only, int 
                                     "zodb_pack.servers[].storages against the server's zeo.conf",
                                     c->name, storage, cls, emsg);
                 else
-                        r = set_err(err, r, "ZEO server at %s refused register(\"%s\"): %s: %s", c->name,
-                                    storage, cls, emsg);
+                        r = set_err(err, r, "ZEO server at %s refused register(\"%s\"): %s%s%s", c->name,
+                                    storage, cls, emsg[0] ? ": " : "", emsg);
         }
 out:
         pickle_doc_free(doc);
@@ -705,7 +736,8 @@ int zeo_get_info(struct zeo_client *c, int timeout_ms, struct zeo_info *ret, str
         r = call_and_check(c, "get_info()", frame, len, timeout_ms, &doc, &res, cls, sizeof(cls), emsg,
                            sizeof(emsg), err);
         if (r == -EREMOTEIO)
-                r = set_err(err, r, "ZEO server at %s: get_info() failed: %s: %s", c->name, cls, emsg);
+                r = set_err(err, r, "ZEO server at %s: get_info() failed: %s%s%s", c->name, cls,
+                            emsg[0] ? ": " : "", emsg);
         if (r < 0)
                 goto out;
         if (!res || res->kind != PICKLE_DICT) {
@@ -746,12 +778,16 @@ int zeo_pack(struct zeo_client *c, double t, int timeout_ms, struct zeo_error *e
                         r = set_err(err, -EBUSY,
                                     "ZEO server at %s is already packing this storage (%s: %s): another "
                                     "pack is running; let it finish", c->name, cls, emsg);
+                else if (strstr(cls, "ReadOnlyError"))
+                        r = set_err(err, r, "ZEO server at %s: pack refused: %s%s%s: the storage is "
+                                    "read-only on the server (read-only = true in zeo.conf?)", c->name, cls,
+                                    emsg[0] ? ": " : "", emsg);
                 else
-                        r = set_err(err, r, "ZEO server at %s: pack failed: %s: %s", c->name, cls, emsg);
+                        r = set_err(err, r, "ZEO server at %s: pack failed: %s%s%s", c->name, cls,
+                                    emsg[0] ? ": " : "", emsg);
         } else if (r == -ETIMEDOUT)
-                r = set_err(err, r, "ZEO server at %s: no reply to pack() within %d s "
-                            "(zodb_pack.pack_timeout_seconds); the server may still be packing",
-                            c->name, timeout_ms / 1000);
+                r = set_err(err, r, "ZEO server at %s: no reply to pack() within %.1f s; the server may still "
+                            "be packing", c->name, timeout_ms / 1000.0);
 out:
         pickle_doc_free(doc);
         free(frame);

@@ -13,6 +13,9 @@
 #define ZEO_MAX_FRAME     (16u << 20) /* largest message accepted from a server */
 #define ZEO_MAX_GREETING  64u         /* largest greeting (protocol id) accepted */
 #define ZEO_MAX_ADDRESS   512u        /* longest address string */
+#define ZEO_KEEPALIVE_IDLE_S 60       /* TCP keepalive: probes after this much silence, */
+#define ZEO_KEEPALIVE_INTERVAL_S 10   /* this far apart, */
+#define ZEO_KEEPALIVE_COUNT 6         /* this many unanswered before the connection is dead */
 
 struct zeo_error {
         int code;       /* negative errno */
@@ -41,6 +44,12 @@ int zeo_connect(const char *address, int timeout_ms, zeo_log_fn log, void *userd
                 struct zeo_client **ret, struct zeo_error *err);
 /* The same over an already connected socket FD (taken over: zeo_close() closes it). NAME is
  * used in messages. */
+/* Connects to the first of LIST's addresses that answers before DEADLINE (CLOCK_MONOTONIC ms,
+ * -1: none), each given its share of the time left; TCP sockets get keepalive and no Nagle.
+ * The fd, or the last address's -errno. (zeo_connect() resolves and calls it; tests too.) */
+struct addrinfo;
+int zeo_connect_first(const struct addrinfo *list, int64_t deadline);
+
 int zeo_open_fd(int fd, const char *name, int timeout_ms, zeo_log_fn log, void *userdata,
                 struct zeo_client **ret, struct zeo_error *err);
 void zeo_close(struct zeo_client *c); /* NULL is fine */

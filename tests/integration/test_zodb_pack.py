@@ -224,6 +224,55 @@ class ZeoBehaviours:
         self.assertIn('%s storage "1"' % a2, r.output)
 
 
+    def test_budget_bounds_each_pack_when_it_starts(self):
+        # The first storage packs at once, the second would take 30 s; no pack_timeout_seconds,
+        # a 6 s budget: the second is given what is left of the budget (less a margin) when it
+        # starts, times out cleanly inside the recipe, and the summary names both.
+        z, addr = self.zeo("--storage", "1", "--storage", "slow:::30")
+        self.configure([{"address": addr, "storages": ["1", "slow"]}], time_budget_seconds=6)
+        r = self.run_pack()
+        self.assertExit(r, 1)
+        rec = self.agent_json("history", "--recipe", "zodb_pack", "--json")[0]
+        self.assertEqual(rec["outcome"], "failed", rec)        # not "timeout": the runner did not kill it
+        self.assertIn('storage "slow"', rec["error"])
+        self.assertIn('packed: %s storage "1"' % addr, rec["error"])
+        self.assertIn("what was left of zodb_pack.time_budget_seconds", r.output)
+        self.assertNotIn("(the limit is zodb_pack.pack_timeout_seconds)", r.output)
+
+    def test_pack_timeout_in_tenths(self):
+        z, addr = self.zeo("--pack-delay", "30")
+        self.configure([{"address": addr, "storages": ["1"]}], pack_timeout_seconds=1.5)
+        r = self.run_pack()
+        self.assertExit(r, 1)
+        self.assertIn("within 1.5 s", r.output)
+        self.assertIn("(the limit is zodb_pack.pack_timeout_seconds)", r.output)
+
+    def test_read_only_storage_is_named_not_shown_as_empty_args(self):
+        z, addr = self.zeo("--read-only")
+        self.configure([{"address": addr, "storages": ["1"]}])
+        r = self.run_pack()
+        self.assertExit(r, 1)
+        self.assertIn("ReadOnlyError", r.output)
+        self.assertIn("read-only", r.output)
+        self.assertNotIn("()", r.output)
+
+    def test_blob_directory_sizes(self):
+        blobs = self.path("srv/zeo/blobs")
+        os.makedirs(os.path.join(blobs, "0x00", "0x01"))
+        for i, n in enumerate((1000, 2345)):
+            with open(os.path.join(blobs, "0x00", "0x01", "%d.blob" % i), "wb") as f:
+                f.write(b"b" * n)
+        os.symlink("/etc/passwd", os.path.join(blobs, "link"))      # not followed
+        z, addr = self.zeo()
+        self.configure([{"address": addr, "storages": ["1"], "blob_dirs": {"1": "/srv/zeo/blobs"}}])
+        r = self.run_pack()
+        self.assertExit(r, 0)
+        self.assertIn("blobs before: 3345 bytes", r.output)
+        m = self.metrics()
+        self.assertEqual(m["BlobBytesBefore"], [3345])
+        self.assertEqual(m["BlobBytesAfter"], [3345])
+
+
 class ZeoOverTcp(ZodbPackCase, ZeoBehaviours):
     unix = False
 

@@ -103,8 +103,9 @@ def decode(data):
 
 
 class Storage:
-    def __init__(self, name, size, packed_size, length=201, packed_length=2, path=RECORDED_NAME):
+    def __init__(self, name, size, packed_size, length=201, packed_length=2, path=RECORDED_NAME, delay=None):
         self.name = name
+        self.delay = delay              # seconds a pack takes (None: --pack-delay)
         self.size = size
         self.packed_size = packed_size
         self.length = length
@@ -116,12 +117,13 @@ class Storage:
 
 
 def parse_storage(spec):
-    """NAME[:SIZE[:PACKED_SIZE]]"""
+    """NAME[:SIZE[:PACKED_SIZE[:PACK_SECONDS]]]"""
     parts = spec.split(':')
     name = parts[0]
-    size = int(parts[1]) if len(parts) > 1 else 2059566
-    packed = int(parts[2]) if len(parts) > 2 else 10301
-    return Storage(name, size, packed)
+    size = int(parts[1]) if len(parts) > 1 and parts[1] else 2059566
+    packed = int(parts[2]) if len(parts) > 2 and parts[2] else 10301
+    delay = float(parts[3]) if len(parts) > 3 and parts[3] else None
+    return Storage(name, size, packed, delay=delay)
 
 
 def jsonable(v):
@@ -258,7 +260,10 @@ class Handler(socketserver.BaseRequestHandler):
                 self.noise()
                 time.sleep(0.1)
                 return False
-            deadline = time.time() + opts.pack_delay
+            if opts.read_only:
+                self.send(encode_error(msgid, 'ZODB.POSException.ReadOnlyError', ()))
+                return True
+            deadline = time.time() + (st.delay if st.delay is not None else opts.pack_delay)
             while time.time() < deadline:
                 time.sleep(min(0.1, max(0.0, deadline - time.time())))
                 if opts.noise:
@@ -357,9 +362,10 @@ def main(argv=None):
     ap = argparse.ArgumentParser(description=__doc__.split('\n')[0])
     ap.add_argument('--tcp', help='HOST:PORT (127.0.0.1 only; port 0 = any)')
     ap.add_argument('--unix', help='Unix socket path')
-    ap.add_argument('--storage', action='append', help='NAME[:SIZE[:PACKED_SIZE]] (default 1)')
+    ap.add_argument('--storage', action='append', help='NAME[:SIZE[:PACKED_SIZE[:PACK_SECONDS]]] (default 1)')
     ap.add_argument('--greeting', default='Z5')
     ap.add_argument('--already-packing', action='store_true')
+    ap.add_argument('--read-only', action='store_true', help='answer pack() with ReadOnlyError()')
     ap.add_argument('--pack-delay', type=float, default=0.0)
     ap.add_argument('--noise', action='store_true')
     ap.add_argument('--close-mid-pack', action='store_true')
