@@ -116,24 +116,29 @@ out:
         return 0;
 }
 
+/* Whether one line of the spool file (without its newline, "CRC32HEX JSON") is whole: its CRC
+ * matches. This is all a load needs to find a torn tail; only a flush parses the JSON. */
+static bool record_whole(const char *line, size_t len)
+{
+        unsigned long want;
+        char hex[9], *end;
+
+        if (len < 10 || line[8] != ' ')
+                return false;
+        memcpy(hex, line, 8);
+        hex[8] = '\0';
+        want = strtoul(hex, &end, 16);
+        return !*end && want == crc32(0L, (const Bytef *)line + 9, (uInt)(len - 9));
+}
+
 /* One line of the spool file, without its newline: "CRC32HEX JSON". */
 static int record_parse(const char *line, size_t len, struct metric_batch *ret)
 {
         json_tokener *tok = NULL;
         json_object *o = NULL;
-        unsigned long want, got;
-        char hex[9], *end;
         int r = -EBADMSG;
 
-        if (len < 10 || line[8] != ' ')
-                return -EBADMSG;
-        memcpy(hex, line, 8);
-        hex[8] = '\0';
-        want = strtoul(hex, &end, 16);
-        if (*end)
-                return -EBADMSG;
-        got = crc32(0L, (const Bytef *)line + 9, (uInt)(len - 9));
-        if (want != got)
+        if (!record_whole(line, len))
                 return -EBADMSG;
         tok = json_tokener_new();
         if (!tok)
@@ -194,8 +199,9 @@ static int spool_read(struct spool *s, char **ret, size_t *ret_len, struct error
 }
 
 /* Iterates the records of DATA from OFF: *ret_end is the offset after the line, *ret_ok
- * whether it parsed (then *ret_b holds it; caller frees). 0 at the end of the data. A last
- * line without its newline counts as a bad record ending at LEN. */
+ * whether it parsed (then *ret_b holds it; caller frees) or, when RET_B is NULL, whether it is
+ * whole. 0 at the end of the data. A last line without its newline counts as a bad record
+ * ending at LEN. */
 static int next_record(const char *data, size_t len, uint64_t off, uint64_t *ret_end, bool *ret_ok,
                        struct metric_batch *ret_b)
 {
@@ -213,6 +219,10 @@ static int next_record(const char *data, size_t len, uint64_t off, uint64_t *ret
         *ret_end = (uint64_t)(nl - data) + 1;
         if ((size_t)(nl - data) - off > SPOOL_RECORD_MAX_BYTES) {
                 *ret_ok = false;
+                return 1;
+        }
+        if (!ret_b) {
+                *ret_ok = record_whole(data + off, (size_t)(nl - data) - off);
                 return 1;
         }
         r = record_parse(data + off, (size_t)(nl - data) - off, ret_b);
@@ -277,21 +287,15 @@ static int spool_load(struct spool *s, struct error *err)
                 s->size = s->cursor = 0;
                 goto out;
         }
-        /* The last good record's end; a torn tail (power loss) is cut off. */
+        /* The last whole record's end; a torn tail (power loss) is cut off. Whole is a matching
+         * CRC: the JSON is parsed once, when the record is sent. */
         off = valid_end = SPOOL_HEADER_LEN;
         for (;;) {
-                struct metric_batch b = METRIC_BATCH_INIT;
                 uint64_t end;
                 bool ok;
 
-                r = next_record(data, len, off, &end, &ok, &b);
-                if (r < 0) {
-                        error_set(err, r, "out of memory reading %s", s->path);
-                        goto out;
-                }
-                if (r == 0)
+                if (next_record(data, len, off, &end, &ok, NULL) == 0)
                         break;
-                metric_batch_free(&b);
                 if (ok)
                         valid_end = end;
                 off = end;
