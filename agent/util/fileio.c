@@ -10,15 +10,12 @@
 
 #include "fileio.h"
 
-int read_file_capped(const char *path, size_t cap, char **ret, size_t *ret_len)
+int read_fd_capped(int fd, size_t cap, char **ret, size_t *ret_len)
 {
         char *data = NULL, *p;
         size_t len = 0, alloc = 0;
-        int fd, r;
+        int r;
 
-        fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
-        if (fd < 0)
-                return -errno;
         for (;;) {
                 ssize_t n;
 
@@ -54,7 +51,6 @@ int read_file_capped(const char *path, size_t cap, char **ret, size_t *ret_len)
                         goto fail;
                 }
         }
-        close(fd);
         if (!data) {
                 data = malloc(1);
                 if (!data)
@@ -66,8 +62,19 @@ int read_file_capped(const char *path, size_t cap, char **ret, size_t *ret_len)
                 *ret_len = len;
         return 0;
 fail:
-        close(fd);
         free(data);
+        return r;
+}
+
+int read_file_capped(const char *path, size_t cap, char **ret, size_t *ret_len)
+{
+        int fd, r;
+
+        fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
+        if (fd < 0)
+                return -errno;
+        r = read_fd_capped(fd, cap, ret, ret_len);
+        close(fd);
         return r;
 }
 

@@ -11,6 +11,8 @@
 /* Reads PATH into *ret (NUL-terminated, caller frees), length in *ret_len (may be NULL).
  * -EFBIG when the file is larger than CAP bytes; other negative errno from open/read. */
 int read_file_capped(const char *path, size_t cap, char **ret, size_t *ret_len);
+/* The same from the descriptor FD (read to its end; not closed). */
+int read_fd_capped(int fd, size_t cap, char **ret, size_t *ret_len);
 
 /* Writes DATA to PATH atomically: PATH.tmp.XXXXXX in the same directory, fsync, rename,
  * fsync the directory. The file gets MODE. Nothing is left behind on failure. */
