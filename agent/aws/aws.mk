@@ -12,12 +12,13 @@ agent_libopsagent_la_SOURCES += \
 	agent/aws/awserror.c agent/aws/awserror.h \
 	agent/aws/call.c agent/aws/call.h \
 	agent/aws/query.c agent/aws/query.h \
+	agent/aws/awsjson.c agent/aws/awsjson.h \
 	agent/aws/ec2.c agent/aws/ec2.h \
 	agent/aws/cloudwatch.c agent/aws/cloudwatch.h \
 	agent/aws/facts.c agent/aws/facts.h
 
 aws_unit_tests = tests/unit/test_sigv4 tests/unit/test_xml tests/unit/test_retry tests/unit/test_credentials \
-	tests/unit/test_query tests/unit/test_ec2 tests/unit/test_http tests/unit/test_imds tests/unit/test_facts
+	tests/unit/test_query tests/unit/test_awsjson tests/unit/test_ec2 tests/unit/test_http tests/unit/test_imds tests/unit/test_facts
 check_PROGRAMS += $(aws_unit_tests)
 TESTS += $(aws_unit_tests)
 
@@ -33,6 +34,10 @@ tests_unit_test_credentials_LDADD = $(TEST_LDADD)
 tests_unit_test_query_SOURCES = tests/unit/test_query.c
 tests_unit_test_query_CFLAGS = $(TEST_CFLAGS)
 tests_unit_test_query_LDADD = $(TEST_LDADD) $(ZLIB_LIBS) -lm
+# awsjson talks to the canned loopback server too.
+tests_unit_test_awsjson_SOURCES = tests/unit/test_awsjson.c tests/unit/canned_server.h
+tests_unit_test_awsjson_CFLAGS = $(TEST_CFLAGS) -pthread
+tests_unit_test_awsjson_LDADD = $(TEST_LDADD) -lpthread
 tests_unit_test_ec2_SOURCES = tests/unit/test_ec2.c
 tests_unit_test_ec2_CFLAGS = $(TEST_CFLAGS)
 tests_unit_test_ec2_LDADD = $(TEST_LDADD)
@@ -58,7 +63,7 @@ EXTRA_DIST += tests/data/sigv4 tests/data/imds tests/data/aws
 EXTRA_DIST += tests/standin/__init__.py tests/standin/aws_standin.py tests/standin/README.md \
 	tests/bench/aws_bench.py tests/fuzz/fuzz_aws_response.c tests/fuzz/aws.dict tests/integration/aws_common.py
 aws_integration_tests = tests/integration/test_aws_standin.py tests/integration/test_aws_calls.py \
-	tests/integration/test_aws_probe.py tests/integration/test_aws_faults.py
+	tests/integration/test_aws_probe.py tests/integration/test_aws_faults.py tests/integration/test_aws_json.py
 TESTS += $(aws_integration_tests)
 EXTRA_DIST += $(aws_integration_tests)
 

@@ -63,6 +63,12 @@ int aws_errno_for_code(const char *code, long http_status)
                 return -ENOENT;
         if (l > 10 && strcmp(code + l - 10, ".Malformed") == 0)
                 return -EINVAL;
+        /* JSON protocols: ResourceNotFoundException, ParameterNotFound, ResourceAlreadyExistsException */
+        if ((l > 17 && strcmp(code + l - 17, "NotFoundException") == 0) ||
+            (l > 8 && strcmp(code + l - 8, "NotFound") == 0))
+                return -ENOENT;
+        if (l > 22 && strcmp(code + l - 22, "AlreadyExistsException") == 0)
+                return -EEXIST;
         for (size_t i = 0; i < sizeof(auth) / sizeof(auth[0]); i++)
                 if (strcmp(code, auth[i]) == 0)
                         return -EACCES;

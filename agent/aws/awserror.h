@@ -18,8 +18,9 @@ void aws_error_set(struct opsagent_aws_error *e, const char *operation, const ch
  * returns BUF. */
 char *aws_error_format(const struct opsagent_aws_error *e, char *buf, size_t size);
 
-/* Negative errno for an AWS error code (see <opsagent/aws.h> for the mapping); the HTTP status
- * decides when there is no code. */
+/* Negative errno for an AWS error code (see <opsagent/aws.h> for the mapping; besides, the JSON
+ * protocols' *NotFoundException and *NotFound are -ENOENT, *AlreadyExistsException -EEXIST); the
+ * HTTP status decides when there is no code. */
 int aws_errno_for_code(const char *code, long http_status);
 
 #endif

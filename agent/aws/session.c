@@ -17,16 +17,28 @@ static const char *env_nonempty(const char *name)
         return v && *v ? v : NULL;
 }
 
+/* By enum aws_service: the signing name (also the endpoint's host prefix) and the variable
+ * that overrides the endpoint. */
+static const struct {
+        const char *signing_name;
+        const char *endpoint_env;
+} services[AWS_SERVICE_COUNT] = {
+        [AWS_SERVICE_EC2] = { "ec2", "AWS_ENDPOINT_URL_EC2" },
+        [AWS_SERVICE_CLOUDWATCH] = { "monitoring", "AWS_ENDPOINT_URL_CLOUDWATCH" },
+        [AWS_SERVICE_LOGS] = { "logs", "AWS_ENDPOINT_URL_LOGS" },
+        [AWS_SERVICE_SSM] = { "ssm", "AWS_ENDPOINT_URL_SSM" },
+};
+
 const char *aws_service_signing_name(enum aws_service svc)
 {
-        return svc == AWS_SERVICE_EC2 ? "ec2" : "monitoring";
+        return (unsigned)svc < AWS_SERVICE_COUNT ? services[svc].signing_name : "unknown";
 }
 
 static int make_endpoint(struct aws_session *s, enum aws_service svc)
 {
-        const char *specific = env_nonempty(svc == AWS_SERVICE_EC2 ? "AWS_ENDPOINT_URL_EC2" : "AWS_ENDPOINT_URL_CLOUDWATCH");
+        const char *specific = env_nonempty(services[svc].endpoint_env);
         const char *general = env_nonempty("AWS_ENDPOINT_URL");
-        const char *prefix = svc == AWS_SERVICE_EC2 ? "ec2" : "monitoring";
+        const char *prefix = services[svc].signing_name;
         char *e = NULL;
 
         if (specific)
@@ -139,9 +151,9 @@ int aws_session_new(json_object *attrs, json_object *recipe_attrs, struct aws_se
                 r = -ENOMEM;
                 goto fail;
         }
-        r = make_endpoint(s, AWS_SERVICE_EC2);
-        if (r >= 0)
-                r = make_endpoint(s, AWS_SERVICE_CLOUDWATCH);
+        r = 0;
+        for (unsigned svc = 0; svc < AWS_SERVICE_COUNT && r >= 0; svc++)
+                r = make_endpoint(s, (enum aws_service)svc);
         if (r < 0)
                 goto fail;
         free(imds_region);
@@ -161,8 +173,8 @@ void aws_session_free(struct aws_session *s)
         imds_free(s->imds);
         http_client_free(s->http);
         free(s->region);
-        free(s->endpoint[0]);
-        free(s->endpoint[1]);
+        for (unsigned svc = 0; svc < AWS_SERVICE_COUNT; svc++)
+                free(s->endpoint[svc]);
         free(s->config_dir);
         free(s->instance_id);
         free(s);

@@ -45,14 +45,17 @@ struct imds;
 enum aws_service {
         AWS_SERVICE_EC2,
         AWS_SERVICE_CLOUDWATCH,
+        AWS_SERVICE_LOGS,               /* CloudWatch Logs (JSON 1.1, agent/aws/awsjson.h) */
+        AWS_SERVICE_SSM,                /* Systems Manager (JSON 1.1) */
+        AWS_SERVICE_COUNT,
 };
 
-/* The name SigV4 signs SVC's requests with ("ec2", "monitoring"). */
+/* The name SigV4 signs SVC's requests with ("ec2", "monitoring", "logs", "ssm"). */
 const char *aws_service_signing_name(enum aws_service svc);
 
 struct aws_session {
         char *region;
-        char *endpoint[2];              /* by enum aws_service: "https://ec2.REGION.amazonaws.com" */
+        char *endpoint[AWS_SERVICE_COUNT]; /* by enum aws_service: "https://ec2.REGION.amazonaws.com" */
         struct http_client *http;
         struct imds *imds;              /* NULL when AWS_EC2_METADATA_DISABLED=true */
         struct credentials_provider creds;

@@ -68,7 +68,18 @@ _session = botocore.session.get_session()
 _models = {
     "ec2": _session.get_service_model("ec2"),
     "monitoring": _session.get_service_model("cloudwatch"),
+    # JSON 1.1 services (X-Amz-Target), checked against their models too
+    "logs": _session.get_service_model("logs"),
+    "ssm": _session.get_service_model("ssm"),
 }
+JSON_SERVICES = ("logs", "ssm")
+
+# CloudWatch Logs' PutLogEvents limits (its API reference), which moto does not all enforce.
+LOGS_MAX_BATCH_BYTES = 1048576        # sum of the messages' UTF-8 sizes + 26 bytes per event
+LOGS_EVENT_OVERHEAD = 26
+LOGS_MAX_BATCH_EVENTS = 10000
+LOGS_MAX_EVENT_BYTES = 262144         # one event, overhead included
+LOGS_MAX_SPAN_MS = 24 * 3600 * 1000
 
 MUTATING_PREFIXES = ("Create", "Delete", "Put", "Modify", "Attach", "Detach", "Run", "Terminate",
                      "Start", "Stop", "Copy", "Register", "Deregister", "Set", "Enable", "Disable")
@@ -242,6 +253,10 @@ class AwsStandin:
         self._calls = {}
         self._ok_calls = {}
         self._metric_data = []
+        self._log_events = {}             # (group, stream) -> [(timestamp, message, accepted unix time)]
+        self._put_log_events_sizes = []   # per accepted PutLogEvents: (events, bytes as the API counts them)
+        self.logs_sink = None             # callable(group, stream, events, now): PutLogEvents answered here
+        self._sequence = {}
         self._body_sizes = {}             # operation -> uncompressed body sizes received
         self._connections = 0             # TCP connections accepted (keep-alive reuse shows here)
         self._in_flight = 0
@@ -331,6 +346,8 @@ class AwsStandin:
         e = {
             "AWS_ENDPOINT_URL_EC2": self.url,
             "AWS_ENDPOINT_URL_CLOUDWATCH": self.url,
+            "AWS_ENDPOINT_URL_LOGS": self.url,
+            "AWS_ENDPOINT_URL_SSM": self.url,
             "AWS_REGION": self.region,
             "AWS_DEFAULT_REGION": self.region,
         }
@@ -393,11 +410,31 @@ class AwsStandin:
         with self._lock:
             return {k: v for k, v in self._ok_calls.items() if k.startswith(MUTATING_PREFIXES)}
 
+    def log_events(self, group, stream):
+        """Events CloudWatch Logs accepted into GROUP/STREAM, in order: (timestamp ms, message,
+        accepted at, unix seconds)."""
+        with self._lock:
+            return list(self._log_events.get((group, stream), []))
+
+    def log_streams(self):
+        """(group, stream) pairs that received events."""
+        with self._lock:
+            return sorted(self._log_events)
+
+    def put_log_events_sizes(self):
+        """(events, bytes as the API counts them) of every accepted PutLogEvents."""
+        with self._lock:
+            return list(self._put_log_events_sizes)
+
+    def logs_client(self):
+        return self.client("logs", direct=True)
+
     def reset_calls(self):
         with self._lock:
             self._calls.clear()
             self._ok_calls.clear()
             self._metric_data.clear()
+            self._put_log_events_sizes.clear()
             self._body_sizes.clear()
             self._connections = 0
             self._max_in_flight = 0
@@ -425,14 +462,17 @@ class AwsStandin:
 
     # -- faults -------------------------------------------------------------------------------
     FAULTS = ("throttle", "http_500", "http_503", "delay_count", "truncated_xml", "malformed_xml",
-              "imds_token_refused", "credentials_expired", "connection_reset")
+              "imds_token_refused", "credentials_expired", "connection_reset",
+              "data_already_accepted", "invalid_sequence_token")
 
     def set_faults(self, **kw):
         """throttle=N, http_500=N, http_503=N (next N AWS calls); delay=SECONDS with
         delay_count=N; truncated_xml=N, malformed_xml=N; imds_token_refused=N (-1: always);
         credentials_expired=N (the next N calls get ExpiredToken, and the instance role's
         credentials are rotated); skew=SECONDS (the stand-in's clock runs that far off);
-        connection_reset=N. Only for operations in `only` (list) when given."""
+        connection_reset=N; data_already_accepted=N, invalid_sequence_token=N (PutLogEvents
+        answers as an endpoint that still checks sequence tokens would: the first after
+        storing the events). Only for operations in `only` (list) when given."""
         with self._lock:
             for k, v in kw.items():
                 if k not in self.FAULTS + ("delay", "skew", "only"):
@@ -687,6 +727,61 @@ def _parse_keep_ns(body):
     return root
 
 
+def validate_json(service, target, body):
+    """A JSON 1.1 request: returns (operation name, parsed input) or raises AwsError."""
+    model = _models[service]
+    prefix, _, action = target.partition(".")
+    if prefix != model.metadata.get("targetPrefix") or not action:
+        raise AwsError(400, "UnknownOperationException", "X-Amz-Target %r is not an operation of %s" % (target, service))
+    try:
+        op = model.operation_model(action)
+    except Exception:
+        raise AwsError(400, "UnknownOperationException", "Unknown operation %s" % action)
+    try:
+        parsed = json.loads(body.decode("utf-8")) if body else {}
+    except (UnicodeDecodeError, ValueError) as e:
+        raise AwsError(400, "SerializationException", "The request body is not valid JSON: %s" % e)
+    if not isinstance(parsed, dict):
+        raise AwsError(400, "SerializationException", "The request body is not a JSON object")
+    if op.input_shape is not None:
+        report = botocore.validate.ParamValidator().validate(parsed, op.input_shape)
+        if report.has_errors():
+            raise AwsError(400, "InvalidParameterException" if service == "logs" else "ValidationException",
+                           report.generate_report().replace("\n", " "))
+    if service == "logs" and action == "PutLogEvents":
+        check_log_events(parsed.get("logEvents", []))
+    return op.name, parsed
+
+
+def check_log_events(events):
+    """PutLogEvents' limits, as CloudWatch Logs answers them."""
+    if len(events) > LOGS_MAX_BATCH_EVENTS:
+        raise AwsError(400, "InvalidParameterException",
+                       "1 validation error detected: Value at 'logEvents' failed to satisfy constraint: "
+                       "Member must have length less than or equal to %d" % LOGS_MAX_BATCH_EVENTS)
+    size = 0
+    for e in events:
+        n = len(e["message"].encode("utf-8")) + LOGS_EVENT_OVERHEAD
+        if n > LOGS_MAX_EVENT_BYTES:
+            raise AwsError(400, "InvalidParameterException", "Log event too large: %d bytes exceeds limit of %d"
+                           % (n, LOGS_MAX_EVENT_BYTES))
+        size += n
+    if size > LOGS_MAX_BATCH_BYTES:
+        raise AwsError(400, "InvalidParameterException", "Upload too large: %d bytes exceeds limit of %d"
+                       % (size, LOGS_MAX_BATCH_BYTES))
+    for a, b in zip(events, events[1:]):
+        if b["timestamp"] < a["timestamp"]:
+            raise AwsError(400, "InvalidParameterException",
+                           "Log events in a single PutLogEvents request must be in chronological order.")
+    if events and events[-1]["timestamp"] - events[0]["timestamp"] > LOGS_MAX_SPAN_MS:
+        raise AwsError(400, "InvalidParameterException",
+                       "The batch of log events in a single PutLogEvents request cannot span more than 24 hours.")
+
+
+def error_json(code, message):
+    return json.dumps({"__type": code, "message": message}).encode()
+
+
 def error_xml(service, code, message, request_id):
     if service == "ec2":
         return ('<?xml version="1.0" encoding="UTF-8"?>\n<Response><Errors><Error><Code>%s</Code>'
@@ -894,12 +989,20 @@ class _Handler(http.server.BaseHTTPRequestHandler):
             self._check_signature(service, raw)
             if query_protocol:
                 op, parsed = validate_query(service, params)
+            elif service in JSON_SERVICES:
+                if not ctype.startswith("application/x-amz-json-1.1"):
+                    raise AwsError(400, "SerializationException", "Content-Type %r is not JSON 1.1" % ctype)
+                op, parsed = validate_json(service, self.headers.get("X-Amz-Target", ""), body)
+                return self._forward_json(service, op, parsed, body, request_id)
             else:
                 parsed = None
             return self._forward(service, op, params, parsed, body, query_protocol, request_id)
         except AwsError as e:
             if self.aws.verbose:
                 sys.stderr.write("standin: %s %s: %s\n" % (op, e.code, e.message))
+            if service in JSON_SERVICES:
+                return self._send(e.status, error_json(e.code, e.message), "application/x-amz-json-1.1",
+                                  headers={"x-amzn-RequestId": request_id})
             self._send(e.status, error_xml(service, e.code, e.message, request_id),
                        headers={"x-amzn-RequestId": request_id})
 
@@ -988,7 +1091,8 @@ class _Handler(http.server.BaseHTTPRequestHandler):
                            "The request signature we calculated does not match the signature you provided. "
                            "Check your AWS Secret Access Key and signing method.")
 
-    def _forward(self, service, op, params, parsed, body, query_protocol, request_id):
+    def _faults_before(self, service, op):
+        """The switches every call is subject to, as the service would answer them."""
         a = self.aws
         ec2 = service == "ec2"
         delay = a.faults().get("delay")
@@ -997,17 +1101,92 @@ class _Handler(http.server.BaseHTTPRequestHandler):
         if a._take_fault("connection_reset", op):
             self.close_connection = True
             self.connection.shutdown(socket.SHUT_RDWR)
-            return
+            return False
         if a._take_fault("throttle", op):
             if ec2:
                 raise AwsError(503, "RequestLimitExceeded", "Request limit exceeded.")
-            raise AwsError(400, "Throttling", "Rate exceeded")
+            raise AwsError(400, "ThrottlingException" if service in JSON_SERVICES else "Throttling", "Rate exceeded")
         if a._take_fault("http_500", op):
             raise AwsError(500, "InternalError" if ec2 else "InternalFailure",
                            "An internal error has occurred", sender=False)
         if a._take_fault("http_503", op):
-            raise AwsError(503, "Unavailable" if ec2 else "ServiceUnavailable",
+            raise AwsError(503, "Unavailable" if ec2 else
+                           "ServiceUnavailableException" if service in JSON_SERVICES else "ServiceUnavailable",
                            "The service is unavailable. Please try again shortly.", sender=False)
+        return True
+
+    def _forward_json(self, service, op, parsed, body, request_id):
+        """A JSON 1.1 call: faults, then moto (or the logs sink), recording accepted events."""
+        a = self.aws
+        if not self._faults_before(service, op):
+            return
+        sink = a.logs_sink if service == "logs" and op == "PutLogEvents" else None
+        stored_but_failed = None
+        if service == "logs" and op == "PutLogEvents":
+            if a._take_fault("invalid_sequence_token", op):
+                with a._lock:
+                    token = a._sequence.get((parsed["logGroupName"], parsed["logStreamName"]), "1" * 56)
+                return self._send(400, json.dumps({
+                    "__type": "InvalidSequenceTokenException", "expectedSequenceToken": token,
+                    "message": "The given sequenceToken is invalid. The next expected sequenceToken is: %s" % token}),
+                    "application/x-amz-json-1.1", {"x-amzn-RequestId": request_id})
+            if a._take_fault("data_already_accepted", op):
+                stored_but_failed = "DataAlreadyAcceptedException"
+        now = time.time()
+        if sink is not None:
+            status, out = 200, json.dumps({"nextSequenceToken": "%056d" % int(now * 1000)}).encode()
+            sink(parsed["logGroupName"], parsed["logStreamName"], parsed["logEvents"], now)
+        else:
+            headers = {k: v for k, v in self.headers.items()
+                       if k.lower() not in ("content-length", "content-encoding", "host", "connection")}
+            conn = http.client.HTTPConnection("127.0.0.1", a._moto_port, timeout=120)
+            try:
+                conn.request("POST", "/", body=body, headers=headers)
+                resp = conn.getresponse()
+                out = resp.read()
+                status = resp.status
+            finally:
+                conn.close()
+        if 200 <= status < 300:
+            a._count(a._ok_calls, op, self)
+            if service == "logs" and op == "PutLogEvents":
+                self._record_log_events(parsed, out, now, sink is not None)
+        if stored_but_failed and 200 <= status < 300:
+            return self._send(400, json.dumps({
+                "__type": stored_but_failed, "expectedSequenceToken": "%056d" % 7,
+                "message": "The given batch of log events has already been accepted. The next batch can be sent "
+                           "with sequenceToken: %056d" % 7}), "application/x-amz-json-1.1",
+                {"x-amzn-RequestId": request_id})
+        self._send(status, out, "application/x-amz-json-1.1", {"x-amzn-RequestId": request_id})
+
+    def _record_log_events(self, parsed, out, now, sink):
+        a = self.aws
+        events = parsed.get("logEvents", [])
+        try:
+            answer = json.loads(out) if out else {}
+        except ValueError:
+            answer = {}
+        rej = answer.get("rejectedLogEventsInfo") or {}
+        lo = rej.get("tooOldLogEventEndIndex", -1)
+        hi = rej.get("tooNewLogEventStartIndex", len(events))
+        key = (parsed["logGroupName"], parsed["logStreamName"])
+        with a._lock:
+            a._put_log_events_sizes.append((len(events), sum(len(e["message"].encode()) + LOGS_EVENT_OVERHEAD
+                                                              for e in events)))
+            if answer.get("nextSequenceToken"):
+                a._sequence[key] = answer["nextSequenceToken"]
+            if sink:
+                return
+            stored = a._log_events.setdefault(key, [])
+            for i, e in enumerate(events):
+                if lo < i < hi:
+                    stored.append((e["timestamp"], e["message"], now))
+
+    def _forward(self, service, op, params, parsed, body, query_protocol, request_id):
+        a = self.aws
+        ec2 = service == "ec2"
+        if not self._faults_before(service, op):
+            return
 
         # What moto lacks.
         page = None

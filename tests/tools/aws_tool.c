@@ -6,6 +6,7 @@
  *   facts | describe-instance [ID] | describe-volumes ID... | describe-snapshots [NAME=V1,V2]...
  *   create-snapshot VOL... | create-snapshots-multi [--exclude-boot] | delete-snapshot ID
  *   create-tags ID KEY=VALUE... | put-metrics N [NAMESPACE]
+ *   json-call logs|ssm OPERATION [JSON]     (the JSON 1.1 protocol; prints the answer)
  */
 #include <errno.h>
 #include <math.h>
@@ -16,6 +17,7 @@
 
 #include <json-c/json.h>
 
+#include "aws/awsjson.h"
 #include "aws/cloudwatch.h"
 #include "aws/ec2.h"
 #include "aws/facts.h"
@@ -274,6 +276,22 @@ int main(int argc, char **argv)
                 } else {
                         printf("sent %zu\n", n);
                 }
+        } else if (strcmp(cmd, "json-call") == 0 && i + 1 < argc) {
+                enum aws_service svc = strcmp(argv[i], "ssm") == 0 ? AWS_SERVICE_SSM : AWS_SERVICE_LOGS;
+                json_object *in = i + 2 < argc ? json_tokener_parse(argv[i + 2]) : NULL, *out = NULL;
+
+                if (i + 2 < argc && !in) {
+                        fprintf(stderr, "json-call: the input is not JSON\n");
+                        rc = 2;
+                        goto out;
+                }
+                r = awsjson_call(s, svc, argv[i + 1], in, &out, NULL);
+                json_object_put(in);
+                if (r < 0)
+                        rc = fail(s, r);
+                else
+                        printf("%s\n", json_object_to_json_string_ext(out, JSON_C_TO_STRING_PLAIN));
+                json_object_put(out);
         } else {
                 fprintf(stderr, "unknown command %s\n", cmd);
                 rc = 2;

@@ -1,6 +1,7 @@
 /* Test helper: a loopback TCP server thread that answers each request it receives with the
  * next canned response, byte for byte (test code only: it parses nothing but the blank line
- * ending the request head). It records the request heads for assertions. */
+ * ending the request head and a Content-Length). It records each request, head and body, for
+ * assertions. */
 #ifndef CANNED_SERVER_H
 #define CANNED_SERVER_H
 
@@ -52,6 +53,20 @@ static void *canned_main(void *userdata)
                         if (len == 0 || !(len >= 4 && memcmp(head + len - 4, "\r\n\r\n", 4) == 0))
                                 break;
                         head[len] = '\0';
+                        {
+                                /* the body, when the head announces one, is recorded after it */
+                                const char *cl = strcasestr(head, "\r\ncontent-length:");
+                                size_t body = cl ? strtoul(cl + 17, NULL, 10) : 0;
+
+                                while (body > 0 && len < sizeof(head) - 1) {
+                                        k = read(c, head + len, 1);
+                                        if (k <= 0)
+                                                break;
+                                        len += (size_t)k;
+                                        body--;
+                                }
+                                head[len] = '\0';
+                        }
                         if (s->n_requests < CANNED_MAX)
                                 s->requests[s->n_requests++] = strdup(head);
                         if (write(c, s->responses[next], s->response_len[next]) < 0)
