@@ -12,7 +12,11 @@ Measuring one command (measure()):
     and each `aws` of a script are found) and reads /proc/PID/smaps_rollup of every process
     in it: USS = Private_Clean + Private_Dirty, PSS = Pss. For each sample it adds the
     figures of all the processes alive at that moment (what the node pays then); the result
-    is the largest such sum. The largest single process's USS is kept too.
+    is the largest such sum. The largest single process's USS is kept too, and Private_Dirty
+    alone (the pages the process wrote: heap, stacks, relocated library data), which does not
+    depend on what else runs on the machine. USS does: the clean pages of a library that no
+    other process maps count as private, and turn shared when another process maps it (or
+    when the agent forks its recipe child).
 """
 import json
 import os
@@ -85,7 +89,7 @@ def _children(pid):
 
 
 def _rollup(pid):
-    """(uss_kb, pss_kb, rss_kb) of PID from smaps_rollup, or None once it is gone."""
+    """(uss_kb, pss_kb, rss_kb, private_dirty_kb) of PID from smaps_rollup, or None once gone."""
     try:
         with open("/proc/%d/smaps_rollup" % pid) as f:
             text = f.read()
@@ -95,7 +99,7 @@ def _rollup(pid):
     if not vals:
         return None   # a zombie: nothing mapped any more
     uss = int(vals.get("Private_Clean", 0)) + int(vals.get("Private_Dirty", 0))
-    return uss, int(vals.get("Pss", 0)), int(vals.get("Rss", 0))
+    return uss, int(vals.get("Pss", 0)), int(vals.get("Rss", 0)), int(vals.get("Private_Dirty", 0))
 
 
 def _comm(pid):
@@ -114,13 +118,14 @@ class _Sampler(threading.Thread):
         self.samples = 0
         self.tree_uss = 0
         self.tree_pss = 0
+        self.tree_dirty = 0
         self.proc_uss = {}        # "comm" -> largest USS seen of a process of that name
         self.processes = set()
 
     def run(self):
         while not self.stop.is_set():
             todo = _children(self.pid)      # the root is the rusage helper: not counted
-            uss = pss = 0
+            uss = pss = dirty = 0
             seen = False
             while todo:
                 p = todo.pop()
@@ -129,6 +134,7 @@ class _Sampler(threading.Thread):
                     seen = True
                     uss += r[0]
                     pss += r[1]
+                    dirty += r[3]
                     name = _comm(p)
                     self.processes.add((p, name))
                     if r[0] > self.proc_uss.get(name, 0):
@@ -138,6 +144,7 @@ class _Sampler(threading.Thread):
                 self.samples += 1
                 self.tree_uss = max(self.tree_uss, uss)
                 self.tree_pss = max(self.tree_pss, pss)
+                self.tree_dirty = max(self.tree_dirty, dirty)
             self.stop.wait(SAMPLE_INTERVAL)
 
 
@@ -190,7 +197,8 @@ def measure(argv, env=None, cwd=None, sample=False, timeout=3600, stdin=None, ch
                                                                                     text[-2000:]))
     res = {"cpu": u + sy, "user": u, "sys": sy, "wall": wall, "maxrss_kb": m, "rc": x, "out": text}
     if s:
-        res.update(uss_kb=s.tree_uss, pss_kb=s.tree_pss, proc_uss=dict(s.proc_uss), samples=s.samples)
+        res.update(uss_kb=s.tree_uss, pss_kb=s.tree_pss, dirty_kb=s.tree_dirty, proc_uss=dict(s.proc_uss),
+                   samples=s.samples)
     if check and x != 0:
         raise RuntimeError("%s exited %d:\n%s" % (" ".join(map(str, argv)), x, text[-3000:]))
     return res
@@ -356,7 +364,7 @@ def import_path(name, path):
 
 
 def smaps_by_file(pid):
-    """{mapping name: [rss_kb, private_kb]} of PID from /proc/PID/smaps, or None."""
+    """{mapping name: [rss_kb, private_kb, private_dirty_kb]} of PID from /proc/PID/smaps, or None."""
     try:
         with open("/proc/%d/smaps" % pid) as f:
             text = f.read()
@@ -371,11 +379,13 @@ def smaps_by_file(pid):
         if not parts[0].endswith(":") or "-" in parts[0] and len(parts) >= 5:
             name = parts[5] if len(parts) > 5 else "[anon]"
             name = os.path.basename(name) if name.startswith("/") else name
-            out.setdefault(name, [0, 0])
+            out.setdefault(name, [0, 0, 0])
         elif parts[0] == "Rss:" and name:
             out[name][0] += int(parts[1])
         elif parts[0] in ("Private_Clean:", "Private_Dirty:") and name:
             out[name][1] += int(parts[1])
+            if parts[0] == "Private_Dirty:":
+                out[name][2] += int(parts[1])
     return out or None
 
 

@@ -2,7 +2,8 @@
 # A callgrind profile of a full `opsagent run --all`, set up as the demo sets it up
 # (tests/demo/parts/*.sh: the AWS stand-in with snapshots to retire, a writer whose log is
 # rotated, the ZEO stand-in, an Ubuntu sandbox for unattended_upgrades), every recipe enabled.
-# Writes one callgrind file per process (the agent and each forked recipe child) to OUTDIR.
+# Writes callgrind files to OUTDIR: the agent's, dumped and zeroed before every fork (so that a
+# forked recipe child's file holds only what the child did), and one per child.
 #
 #   OPSAGENT=... OPSAGENT_PLUGIN_PATH=... tests/bench/profile_run_all.sh SANDBOX OUTDIR
 set -euo pipefail
@@ -29,5 +30,5 @@ stack.setdefault("opsagent", {}).setdefault("recipes", {}).update({n: True for n
 json.dump(stack, open(path, "w"), indent=2)
 PY
 chmod 600 "$sandbox/etc/opsagent/stack.json"
-valgrind --tool=callgrind --callgrind-out-file="$out/callgrind.out.%p" \
+valgrind --tool=callgrind --callgrind-out-file="$out/callgrind.out.%p" --dump-before="*fork" --compress-strings=no --compress-pos=no \
   "$agent" --root "$sandbox" run --all >"$out/run.out" 2>&1 || { cat "$out/run.out"; exit 1; }

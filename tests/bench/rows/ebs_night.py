@@ -94,12 +94,13 @@ def _memory_map(ctx, cmp, volumes):
             continue
         priv, m = s.best[who]
         rss = sum(v[0] for v in m.values())
-        data[who] = {k: {"rss_kb": v[0], "private_kb": v[1]} for k, v in m.items()}
-        lines.append("%s: RSS %d KiB, private %d KiB at its peak; by mapping (RSS / private KiB):" % (who, rss, priv))
+        data[who] = {k: {"rss_kb": v[0], "private_kb": v[1], "private_dirty_kb": v[2]} for k, v in m.items()}
+        lines.append("%s: RSS %d KiB, private %d KiB (dirty %d) at its peak; by mapping (RSS / private / "
+                     "private dirty KiB):" % (who, rss, priv, sum(v[2] for v in m.values())))
         libs = sorted(m.items(), key=lambda kv: -kv[1][1] * 1000 - kv[1][0])
         shown = [(k, v) for k, v in libs if v[0] >= 64 or v[1] >= 16][:18]
         for k, v in shown:
-            lines.append("    %-34s %6d / %5d" % (k, v[0], v[1]))
+            lines.append("    %-34s %6d / %5d / %5d" % (k, v[0], v[1], v[2]))
         mapped = sorted(k for k in m if k.startswith("lib"))
         for lib in ("libarchive", "libexpat", "libzstd", "liblzma", "libxml2", "libssl", "libsystemd",
                     "libcurl", "libgnutls", "libldap", "libkrb5", "libssh2", "librtmp", "libnghttp2"):
@@ -107,7 +108,8 @@ def _memory_map(ctx, cmp, volumes):
             if hit:
                 rs = sum(m[k][0] for k in hit)
                 pv = sum(m[k][1] for k in hit)
-                lines.append("    %s mapped: %d KiB resident, %d KiB private" % (lib, rs, pv))
+                lines.append("    %s mapped: %d KiB resident, %d KiB private (%d dirty)"
+                             % (lib, rs, pv, sum(m[k][2] for k in hit)))
             else:
                 lines.append("    %s not mapped" % lib)
         lines.append("    %d shared objects mapped in all" % sum(1 for k in m if ".so" in k))
@@ -139,6 +141,8 @@ def rows(ctx):
     yield row("peak RSS KiB (largest process)", "maxrss_kb", "KiB")
     yield row("USS KiB (private, whole tree at peak)", "uss_kb", "KiB",
               "opsagent: agent + recipe child; script: bash + aws")
+    yield row("private dirty KiB (whole tree at peak)", "dirty_kb", "KiB",
+              "the part of USS the processes wrote; does not depend on what else maps the libraries")
     yield row("PSS KiB (whole tree at peak)", "pss_kb", "KiB")
     yield row("wall s", "wall", "s", "includes moto's time")
 
@@ -147,7 +151,8 @@ def rows(ctx):
         f = benchlib.repeat(ctx.runs, lambda: benchlib.measure([floor, mode], env=ctx.agent_env(), sample=True))
         fw = "library floor (libs_floor %s)" % mode
         for measure, key, unit in (("CPU s (user+sys)", "cpu", "s"), ("peak RSS KiB", "maxrss_kb", "KiB"),
-                                   ("USS KiB (sampled)", "uss_kb", "KiB"), ("PSS KiB (sampled)", "pss_kb", "KiB")):
+                                   ("USS KiB (sampled)", "uss_kb", "KiB"), ("private dirty KiB (sampled)", "dirty_kb", "KiB"),
+                                   ("PSS KiB (sampled)", "pss_kb", "KiB")):
             yield Row(GROUP, fw, measure, median(o[key]), median(f[key]), "libs_floor " + mode, unit, runs=n,
                       note="opsagent's night vs a program that only loads%s the same libraries"
                       % ("" if mode == "load" else " and initialises"),

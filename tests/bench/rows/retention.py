@@ -68,7 +68,8 @@ def rows(ctx):
         work = "retention over %s snapshots" % format(n, ",")
         alt = "aws ec2 describe-snapshots (listing only)" if cli else None
         for measure, key, unit in (("DescribeSnapshots calls", "describe_calls", ""), ("CPU s (user+sys)", "cpu", "s"),
-                                   ("peak RSS KiB", "maxrss_kb", "KiB"), ("USS KiB (tree at peak)", "uss_kb", "KiB")):
+                                   ("peak RSS KiB", "maxrss_kb", "KiB"), ("USS KiB (tree at peak)", "uss_kb", "KiB"),
+                                   ("private dirty KiB (tree at peak)", "dirty_kb", "KiB")):
             yield Row(GROUP, work, measure, median(o[key]), median(c.get(key, [])) if cli else None, alt, unit,
                       runs=ctx.runs, spread={"opsagent": spread(o[key]), "alternative": spread(c.get(key, []))},
                       note="" if cli else "AWS CLI not installed")
