@@ -28,7 +28,7 @@ def _one(ctx, cmp, which, volumes):
         if which == "cli":
             env["AWS_EC2_METADATA_DISABLED"] = "true"
             env.pop("AWS_EC2_METADATA_SERVICE_ENDPOINT", None)
-            r = benchlib.measure([os.path.join(benchlib.HERE, "ebs_snapshots", "night.sh"), aws.instance_id,
+            r = benchlib.measure(["bash", os.path.join(benchlib.HERE, "ebs_snapshots", "night.sh"), aws.instance_id,
                                   str(cmp.KEEP)], env=env, sample=True, check=False)
         else:
             env.pop("AWS_EC2_METADATA_DISABLED", None)

@@ -70,7 +70,7 @@ def rows(ctx):
     d = ctx.tmpdir("profile-")
     env = ctx.agent_env(OPSAGENT=ctx.opsagent)
     env.pop("AWS_EC2_METADATA_DISABLED", None)
-    r = subprocess.run([os.path.join(benchlib.HERE, "profile_run_all.sh"), os.path.join(d, "sandbox"),
+    r = subprocess.run(["bash", os.path.join(benchlib.HERE, "profile_run_all.sh"), os.path.join(d, "sandbox"),
                         os.path.join(d, "cg")], env=env, capture_output=True, text=True)
     if r.returncode != 0:
         raise RuntimeError("profile_run_all.sh failed:\n" + r.stdout[-3000:] + r.stderr[-3000:])
