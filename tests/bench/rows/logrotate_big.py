@@ -1,5 +1,5 @@
 """Rotation and compression of one big access log (tests/bench/logrotate/genlog.py; 1 GiB,
-4 MiB with --smoke). Every side gets a fresh copy of the same file with the page cache warm,
+1 MiB with --smoke). Every side gets a fresh copy of the same file with the page cache warm,
 on the same disk, in the same run:
   * opsagent run --recipe logrotate, method create, in its default (zstd 2), gzip (6) and
     xz (6) modes;
@@ -8,7 +8,7 @@ on the same disk, in the same run:
     this runs as root; the row is skipped with the reason otherwise).
 CPU is user+sys of everything the command ran (logrotate's gzip child included). xz at level
 6 takes about 9 minutes a GiB on this machine, so the xz rows use the first 32 MiB of the log
-(4 MiB with --smoke) for both sides: opsagent's xz mode against `xz -6` of the same bytes."""
+(512 KiB with --smoke) for both sides: opsagent's xz mode against `xz -6` of the same bytes."""
 import os
 import shutil
 import subprocess
@@ -121,8 +121,8 @@ def ensure_pigz(ctx):
 
 
 def rows(ctx):
-    size = 4 << 20 if ctx.smoke else 1 << 30
-    xz_size = 4 << 20 if ctx.smoke else 32 << 20
+    size = 1 << 20 if ctx.smoke else 1 << 30
+    xz_size = 512 << 10 if ctx.smoke else 32 << 20
     if not benchlib.have("logrotate"):
         raise benchlib.Skip("logrotate is not installed")
     src = source(ctx, size)
@@ -139,8 +139,8 @@ def rows(ctx):
     res["xz"] = benchlib.repeat(n, lambda: opsagent(ctx, xsrc, "xz"))
     res["xz -6"] = benchlib.repeat(n, lambda: command(ctx, xsrc, ["xz", "-6", "-T1", "-c"])) \
         if benchlib.have("xz") else None
-    big = "%s access log" % ("1 GiB" if size == 1 << 30 else "%d MiB" % (size >> 20))
-    small = "%d MiB access log" % (xz_size >> 20)
+    big = "%s access log" % ("1 GiB" if size == 1 << 30 else "%d KiB" % (size >> 10))
+    small = "%d KiB access log" % (xz_size >> 10) if xz_size < 1 << 20 else "%d MiB access log" % (xz_size >> 20)
     pairs = [
         ("default (zstd 2)", "default", "logrotate 3.21 + gzip -6", "logrotate", big),
         ("gzip mode (6)", "gzip", "logrotate 3.21 + gzip -6", "logrotate", big),

@@ -87,7 +87,7 @@ def rows(ctx):
         raise benchlib.Skip("logrotate is not installed")
     big = benchlib.import_path("lr_big", os.path.join(benchlib.HERE, "rows", "logrotate_big.py"))
     sizes = [10, 100] if ctx.smoke else [10, 100, 1000, 5000]
-    with open(big.source(ctx, 4 << 20 if ctx.smoke else 32 << 20), "rb") as f:
+    with open(big.source(ctx, 1 << 20 if ctx.smoke else 32 << 20), "rb") as f:
         data = f.read()
     chunk = [data[i:i + 4096] for i in range(0, len(data) - 4096, 4096)]
     strace = benchlib.have("strace")
