@@ -1,0 +1,14 @@
+"""Hook for the fleet night: many instances' ebs_snapshots nights against one stand-in.
+
+Not built yet. Whoever builds it: make rows() yield benchlib.Row(GROUP, work, measure,
+opsagent_figure, alternative_figure, alternative_name, unit, runs=ctx.runs) for each figure,
+with the alternative run in the same invocation on the same input (see ebs_night.py), and
+sizes that shrink under ctx.smoke. While it yields nothing, the runner lists it as pending."""
+
+TITLE = "fleet night (pending)"
+GROUP = "fleet night"
+PENDING = "not built yet: tests/bench/rows/fleet_night.py"
+
+
+def rows(ctx):
+    return []
