@@ -76,7 +76,7 @@ struct decoder {
         size_t sp;
         size_t marks[PICKLE_MAX_MARKS];
         size_t nmarks;
-        struct pickle_value *memo[PICKLE_MAX_MEMO];
+        struct pickle_value *memo[PICKLE_MAX_MEMO]; /* below memo_len: set, or NULL (never set) */
         size_t memo_len; /* MEMOIZE's next index: highest index set + 1 */
         struct pickle_error *err;
 };
@@ -376,15 +376,19 @@ static int memo_put(struct decoder *d, size_t at, uint64_t idx)
         r = top(d, at, &v);
         if (r < 0)
                 return r;
-        d->memo[idx] = v;
-        if (idx + 1 > d->memo_len)
+        /* The arrays are not zeroed when the decoder is made (66 KB for every message): the
+         * memo is cleared as far as it is used. */
+        if (idx >= d->memo_len) {
+                memset(&d->memo[d->memo_len], 0, (size_t)(idx - d->memo_len) * sizeof(d->memo[0]));
                 d->memo_len = (size_t)idx + 1;
+        }
+        d->memo[idx] = v;
         return 0;
 }
 
 static int memo_get(struct decoder *d, size_t at, uint64_t idx)
 {
-        if (idx >= PICKLE_MAX_MEMO || !d->memo[idx])
+        if (idx >= d->memo_len || !d->memo[idx])
                 return fail(d, -EBADMSG, at, "memo index %" PRIu64 " was never set", idx);
         return push(d, at, d->memo[idx]);
 }
@@ -742,11 +746,15 @@ int pickle_decode(const void *data, size_t len, struct pickle_doc **ret, struct 
                 goto out;
         }
         doc = calloc(1, sizeof(*doc));
-        d = calloc(1, sizeof(*d));
+        d = malloc(sizeof(*d));    /* its arrays are written before they are read */
         if (!doc || !d) {
                 r = -ENOMEM;
                 goto out;
         }
+        d->pos = 0;
+        d->sp = 0;
+        d->nmarks = 0;
+        d->memo_len = 0;
         d->p = data;
         d->len = len;
         d->doc = doc;
