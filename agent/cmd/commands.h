@@ -27,6 +27,9 @@ enum node_flags {
          * INSTANCE_QUIET) so that JSON user-data takes its place: for the commands that act on
          * the attributes. */
         NODE_USER_DATA = 1u << 0,
+        /* Load no recipe plugin (nor the libraries they map): for commands that need none of
+         * their attributes. The near-miss check of top-level keys is then skipped. */
+        NODE_NO_PLUGINS = 1u << 1,
 };
 
 /* Loads paths, plugins (problems printed as warnings) and attributes (FLAGS: enum

@@ -295,7 +295,10 @@ int layers_validate(struct attrs *a, const struct attr_section *core, const stru
                 if (r < 0)
                         return r;
         }
-        /* Other tools' keys may share the stack JSON; a near miss of ours is a typo. */
+        /* Other tools' keys may share the stack JSON; a near miss of ours is a typo. Without
+         * the plugins, the recipes' keys are not known: nothing is a near miss then. */
+        if (!plugins)
+                return 0;
         json_object_object_foreach(attrs_tree(a), key, v) {
                 char tops[PLUGIN_MAX + 16][64];
                 const char *cands[PLUGIN_MAX + 16], *near;

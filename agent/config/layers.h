@@ -48,7 +48,8 @@ int layers_load(const struct paths *p, const struct attr_section *core, const st
                 struct error *err);
 
 /* Validates the CORE sections and the SELECTED recipes (every loaded recipe when SELECTED is
- * NULL), and refuses a top-level key that is a near miss of a known one. */
+ * NULL), and refuses a top-level key that is a near miss of a known one. PLUGINS NULL: the
+ * recipes are not loaded; only the core sections are validated. */
 int layers_validate(struct attrs *a, const struct attr_section *core, const struct plugin_set *plugins,
                     const struct plugin *const *selected, size_t n_selected, struct error *err);
 
