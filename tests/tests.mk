@@ -25,6 +25,7 @@ TEST_LDADD = agent/libopsagent.la $(CMOCKA_LIBS)
 EXTRA_DIST += tests/tap.py tests/harness.py
 
 include tests/unit/unit.mk
+include tests/fuzz/fuzz.mk
 
 # The shape of the tree: no include up a layer, none across to a peer, no cycle
 # (docs/internals.md).
