@@ -12,12 +12,28 @@ import os
 import shutil
 import subprocess
 import tempfile
+import time
 import unittest
 
 SRCDIR = os.environ.get("abs_top_srcdir", os.path.abspath(os.path.join(os.path.dirname(__file__), "..")))
 BUILDDIR = os.environ.get("abs_top_builddir", SRCDIR)
 OPSAGENT = os.environ.get("OPSAGENT", os.path.join(BUILDDIR, "opsagent"))
 DATA = os.path.join(SRCDIR, "tests", "data")
+
+# How long a test waits for something that should happen at once: generous, because a loaded
+# machine (CI beside other builds, ASan) can be slow; a wait ends as soon as its condition holds.
+DEADLINE = 60
+
+
+def wait_until(pred, timeout=DEADLINE, step=0.02):
+    """Polls PRED until it returns something true or TIMEOUT seconds pass; returns what it last
+    returned. For a condition, never a moment: `assertTrue(wait_until(lambda: ...), why)`."""
+    end = time.monotonic() + timeout
+    while True:
+        v = pred()
+        if v or time.monotonic() >= end:
+            return v
+        time.sleep(step)
 
 
 def clean_env(**extra):
