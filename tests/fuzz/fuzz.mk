@@ -112,4 +112,4 @@ tests_fuzz_fuzz_zeo_LDFLAGS = $(FUZZ_LINK)
 tests_fuzz_fuzz_zeo_LDADD = $(fuzz_ldadd) -lm
 
 # The seeds (a directory: dist copies it whole), the script that fuzzes, its dictionaries.
-EXTRA_DIST += tests/fuzz/corpus tests/fuzz/run tests/fuzz/aws.dict tests/fuzz/README.md .ci/checks/fuzz
+EXTRA_DIST += tests/fuzz/corpus tests/fuzz/run tests/fuzz/aws.dict tests/fuzz/run_record.dict tests/fuzz/README.md .ci/checks/fuzz
