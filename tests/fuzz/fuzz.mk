@@ -19,6 +19,7 @@ fuzz_targets = \
 	tests/fuzz/fuzz_run_record \
 	tests/fuzz/fuzz_lr_state \
 	tests/fuzz/fuzz_lr_set \
+	tests/fuzz/fuzz_lr_journal \
 	tests/fuzz/fuzz_os_release \
 	tests/fuzz/fuzz_uu_settings \
 	tests/fuzz/fuzz_ebs_devmap \
@@ -80,6 +81,11 @@ tests_fuzz_fuzz_lr_set_SOURCES = tests/fuzz/fuzz_lr_set.c
 tests_fuzz_fuzz_lr_set_CFLAGS = $(fuzz_lr_cflags)
 tests_fuzz_fuzz_lr_set_LDFLAGS = $(FUZZ_LINK)
 tests_fuzz_fuzz_lr_set_LDADD = $(fuzz_lr_ldadd)
+
+tests_fuzz_fuzz_lr_journal_SOURCES = tests/fuzz/fuzz_lr_journal.c
+tests_fuzz_fuzz_lr_journal_CFLAGS = $(fuzz_lr_cflags)
+tests_fuzz_fuzz_lr_journal_LDFLAGS = $(FUZZ_LINK)
+tests_fuzz_fuzz_lr_journal_LDADD = $(fuzz_lr_ldadd)
 
 tests_fuzz_fuzz_os_release_SOURCES = tests/fuzz/fuzz_os_release.c recipes/unattended_upgrades/uu_os_release.c
 tests_fuzz_fuzz_os_release_CFLAGS = $(fuzz_cflags) -I$(top_srcdir)/recipes/unattended_upgrades
