@@ -80,8 +80,10 @@ class AgentTestCase(unittest.TestCase):
     def write_json(self, rel, obj, mode=0o644):
         return self.write(rel, json.dumps(obj, indent=1), mode)
 
-    def agent(self, *args, env=None, timeout=120, root=True, input=None):
-        """Runs `opsagent [--root ROOT] ARGS...`; returns the CompletedProcess (text)."""
+    def agent(self, *args, env=None, timeout=600, root=True, input=None):
+        """Runs `opsagent [--root ROOT] ARGS...`; returns the CompletedProcess (text). TIMEOUT
+        only catches a hang: a night of thousands of snapshots under ASan on a loaded machine
+        takes minutes."""
         argv = [OPSAGENT]
         if root:
             argv += ["--root", self.root]

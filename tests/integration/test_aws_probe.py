@@ -36,7 +36,7 @@ class ProbeTest(harness.AgentTestCase):
         self.env.update(self.aws.env())
         self.env["OPSAGENT_PLUGIN_PATH"] = (path + ":" if path else "") + PROBE_DIR
 
-    def probe(self, ops, extra=None, env=None, mode=0o600, timeout=120):
+    def probe(self, ops, extra=None, env=None, mode=0o600, timeout=600):
         attrs = {"aws_probe": {"ops": ops}}
         if extra:
             attrs["aws_probe"].update(extra)

@@ -127,7 +127,7 @@ class Core(harness.AgentTestCase):
         self.write_json("etc/opsagent/stack.json", {"crash": {"how": "hang"}})
         t0 = time.monotonic()
         r = self.agent("run", "--recipe", "crash", "--recipe", "good")
-        # Killed at its budget, not left to hang: far less than the run's own 120 s timeout,
+        # Killed at its budget, not left to hang: far less than the hang guard of the run (600 s),
         # with room for a loaded machine.
         self.assertLess(time.monotonic() - t0, harness.DEADLINE)
         self.assertEqual(r.returncode, 1, r.stdout + r.stderr)
