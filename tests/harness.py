@@ -12,12 +12,28 @@ import os
 import shutil
 import subprocess
 import tempfile
+import time
 import unittest
 
 SRCDIR = os.environ.get("abs_top_srcdir", os.path.abspath(os.path.join(os.path.dirname(__file__), "..")))
 BUILDDIR = os.environ.get("abs_top_builddir", SRCDIR)
 OPSAGENT = os.environ.get("OPSAGENT", os.path.join(BUILDDIR, "opsagent"))
 DATA = os.path.join(SRCDIR, "tests", "data")
+
+# How long a test waits for something that should happen at once: generous, because a loaded
+# machine (CI beside other builds, ASan) can be slow; a wait ends as soon as its condition holds.
+DEADLINE = 60
+
+
+def wait_until(pred, timeout=DEADLINE, step=0.02):
+    """Polls PRED until it returns something true or TIMEOUT seconds pass; returns what it last
+    returned. For a condition, never a moment: `assertTrue(wait_until(lambda: ...), why)`."""
+    end = time.monotonic() + timeout
+    while True:
+        v = pred()
+        if v or time.monotonic() >= end:
+            return v
+        time.sleep(step)
 
 
 def clean_env(**extra):
@@ -64,8 +80,10 @@ class AgentTestCase(unittest.TestCase):
     def write_json(self, rel, obj, mode=0o644):
         return self.write(rel, json.dumps(obj, indent=1), mode)
 
-    def agent(self, *args, env=None, timeout=120, root=True, input=None):
-        """Runs `opsagent [--root ROOT] ARGS...`; returns the CompletedProcess (text)."""
+    def agent(self, *args, env=None, timeout=600, root=True, input=None):
+        """Runs `opsagent [--root ROOT] ARGS...`; returns the CompletedProcess (text). TIMEOUT
+        only catches a hang: a night of thousands of snapshots under ASan on a loaded machine
+        takes minutes."""
         argv = [OPSAGENT]
         if root:
             argv += ["--root", self.root]

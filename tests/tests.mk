@@ -22,9 +22,10 @@ AM_TESTS_ENVIRONMENT = \
 TEST_CFLAGS = $(AM_CFLAGS) $(CMOCKA_CFLAGS) -DTEST_DATA_DIR=\"$(abs_top_srcdir)/tests/data\"
 TEST_LDADD = agent/libopsagent.la $(CMOCKA_LIBS)
 
-EXTRA_DIST += tests/tap.py tests/harness.py
+EXTRA_DIST += tests/tap.py tests/harness.py tests/README.md
 
 include tests/unit/unit.mk
+include tests/fuzz/fuzz.mk
 
 # The shape of the tree: no include up a layer, none across to a peer, no cycle
 # (docs/internals.md).

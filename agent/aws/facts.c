@@ -75,11 +75,34 @@ out:
         return r;
 }
 
+int instance_facts_from_identity(const char *doc, json_object *facts, struct error *err)
+{
+        json_object *ident = json_tokener_parse(doc);
+        int r;
+
+        if (!ident || !json_object_is_type(ident, json_type_object)) {
+                r = error_set(err, -EBADMSG, "instance metadata: the identity document is not a JSON object");
+                goto out;
+        }
+        r = json_add_string(facts, "id", json_get_string(ident, "instanceId"));
+        if (r >= 0)
+                r = json_add_string(facts, "region", json_get_string(ident, "region"));
+        if (r >= 0)
+                r = json_add_string(facts, "availability_zone", json_get_string(ident, "availabilityZone"));
+        if (r >= 0)
+                r = json_add_string(facts, "account_id", json_get_string(ident, "accountId"));
+        if (r >= 0)
+                r = json_add_string(facts, "instance_type", json_get_string(ident, "instanceType"));
+out:
+        json_object_put(ident);
+        return r;
+}
+
 int instance_facts_load(json_object *attrs, json_object **ret_facts, char **ret_user_data, struct error *err)
 {
         struct imds_config ic = { 0 };
         struct imds *m = NULL;
-        json_object *facts = NULL, *ident = NULL, *o;
+        json_object *facts = NULL, *o;
         char *doc = NULL, *hostname = NULL, *user_data = NULL;
         int r;
 
@@ -103,20 +126,7 @@ int instance_facts_load(json_object *attrs, json_object **ret_facts, char **ret_
                         r = error_set(err, -EIO, "instance metadata has no identity document");
                 goto out;
         }
-        ident = json_tokener_parse(doc);
-        if (!ident || !json_object_is_type(ident, json_type_object)) {
-                r = error_set(err, -EBADMSG, "instance metadata: the identity document is not a JSON object");
-                goto out;
-        }
-        r = json_add_string(facts, "id", json_get_string(ident, "instanceId"));
-        if (r >= 0)
-                r = json_add_string(facts, "region", json_get_string(ident, "region"));
-        if (r >= 0)
-                r = json_add_string(facts, "availability_zone", json_get_string(ident, "availabilityZone"));
-        if (r >= 0)
-                r = json_add_string(facts, "account_id", json_get_string(ident, "accountId"));
-        if (r >= 0)
-                r = json_add_string(facts, "instance_type", json_get_string(ident, "instanceType"));
+        r = instance_facts_from_identity(doc, facts, err);
         if (r < 0)
                 goto out;
         r = imds_get(m, "/latest/meta-data/hostname", &hostname, err);
@@ -154,7 +164,6 @@ done:
         r = 0;
 out:
         json_object_put(facts);
-        json_object_put(ident);
         free(doc);
         free(hostname);
         free(user_data);

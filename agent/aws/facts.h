@@ -17,4 +17,9 @@
  * AWS_EC2_METADATA_SERVICE_ENDPOINT and AWS_EC2_METADATA_DISABLED. */
 int instance_facts_load(json_object *attrs, json_object **ret_facts, char **ret_user_data, struct error *err);
 
+/* Adds what the identity document DOC (the text of /latest/dynamic/instance-identity/document)
+ * tells to FACTS: "id", "region", "availability_zone", "account_id", "instance_type" (each only
+ * when the document has it as a string). -EBADMSG (err set) when DOC is not a JSON object. */
+int instance_facts_from_identity(const char *doc, json_object *facts, struct error *err);
+
 #endif

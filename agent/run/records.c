@@ -224,6 +224,7 @@ int run_record_from_json(json_object *o, struct run_record *ret)
         if (get_string(o, "run_id", r.run_id, sizeof(r.run_id)) < 0 || !valid_run_id(r.run_id, sizeof(r.run_id)) ||
             get_string(o, "recipe", r.recipe, sizeof(r.recipe)) < 0 || !valid_recipe(r.recipe, sizeof(r.recipe)) ||
             get_int64(o, "start_usec", &r.start_usec) < 0 || get_int64(o, "end_usec", &r.end_usec) < 0 ||
+            r.start_usec < 0 || r.end_usec < 0 ||      /* never written; and end - start stays in range */
             get_string(o, "outcome", outcome, sizeof(outcome)) < 0)
                 return -EINVAL;
         k = run_outcome_from_string(outcome);

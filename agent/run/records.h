@@ -68,7 +68,7 @@ int records_prune(const char *state_dir, size_t keep_per_recipe, int64_t max_age
  * "dry_run". */
 json_object *run_record_to_json(const struct run_record *r);
 /* Fills *ret from O (as written by run_record_to_json); -EINVAL when a field is missing,
- * of the wrong type or too long. *ret is written only on success. */
+ * of the wrong type or too long, or a time is negative. *ret is written only on success. */
 int run_record_from_json(json_object *o, struct run_record *ret);
 
 #endif

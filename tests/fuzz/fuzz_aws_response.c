@@ -1,13 +1,7 @@
 /* libFuzzer target for what an AWS endpoint (or anything pretending to be one) can send the
- * agent: the XML answer, parsed by agent/xml.c, read as an error envelope and as every typed
+ * agent: the XML answer, parsed by agent/aws/xml.c, read as an error envelope and as every typed
  * EC2 answer; and the same bytes as a query string for the signer's canonicalization.
- * Not part of `make check`; build and run by hand from the top of the tree:
- *   clang -g -O1 -fsanitize=fuzzer,address,undefined -include config.h -Iagent -Iplugins/include \
- *         tests/fuzz/fuzz_aws_response.c agent/xml.c agent/ec2.c agent/query.c agent/sigv4.c \
- *         agent/buf.c agent/error.c agent/log.c agent/aws_session.c agent/credentials.c agent/imds.c \
- *         agent/http.c agent/retry.c agent/fileio.c \
- *         $(pkg-config --cflags --libs expat libcurl json-c libcrypto zlib libsystemd) -o fuzz_aws_response
- *   ./fuzz_aws_response -max_total_time=60 -dict=tests/fuzz/aws.dict tests/data/aws */
+ * Built and run by tests/fuzz/run (README.md); seeds: corpus/aws_response (tests/data/aws). */
 #include <stddef.h>
 #include <stdint.h>
 #include <stdlib.h>

@@ -1,8 +1,6 @@
 /* libFuzzer target for the zodb_pack pickle decoder and the ZEO message handling around it.
- * Not part of `make check`; build and run by hand (see README.md):
- *   clang -g -O1 -fsanitize=fuzzer,address,undefined -Irecipes/zodb_pack \
- *         tests/fuzz/fuzz_pickle.c recipes/zodb_pack/pickle.c -o fuzz_pickle
- *   ./fuzz_pickle -max_total_time=60 tests/fuzz/corpus */
+ * Built and run by tests/fuzz/run (README.md); seeds: corpus/pickle, the recorded ZEO frames
+ * (tests/data/zeo, written by seed_pickle_corpus.py). */
 #include <stddef.h>
 #include <stdint.h>
 

@@ -9,6 +9,7 @@ import gzip
 import json
 import lzma
 import os
+import random
 import shutil
 import signal
 import subprocess
@@ -152,7 +153,18 @@ def kill9(proc):
     proc.communicate()
 
 
-def wait_for(pred, timeout=10.0, step=0.005):
+def trial_seed(default_env="LR_TEST_SEED"):
+    """The seed of a kill -9 trial loop: $LR_TEST_SEED when set (to replay a failure), else a
+    fresh one. Printed as a TAP comment, so that the log of a failure says how to replay it."""
+    v = os.environ.get(default_env)
+    seed = int(v) if v else random.SystemRandom().randrange(1 << 31)
+    print("# kill -9 trials: seed %d (%s=%d replays the same kill points)" % (seed, default_env, seed),
+          flush=True)
+    return seed
+
+
+def wait_for(pred, timeout=harness.DEADLINE, step=0.005):
+    """True once PRED holds, False if it still does not after TIMEOUT seconds."""
     end = time.monotonic() + timeout
     while time.monotonic() < end:
         if pred():

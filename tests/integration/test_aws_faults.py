@@ -42,8 +42,10 @@ class AwsFaultsTest(StandinCase):
         self.assertIn("Input/output error", err)
 
     def test_delay_past_timeout_retried(self):
-        self.aws.set_faults(delay=3, delay_count=1)
-        self.ok("--attrs", '{"aws":{"timeout_seconds":1}}', "describe-volumes")
+        # The first answer comes long after the timeout; the retry has the whole timeout to be
+        # answered, even on a loaded machine (with 1 s it could time out too).
+        self.aws.set_faults(delay=25, delay_count=1)
+        self.ok("--attrs", '{"aws":{"timeout_seconds":10}}', "describe-volumes")
         self.assertEqual(self.aws.calls()["DescribeVolumes"], 2)
 
     def test_truncated_xml_on_a_read_is_retried(self):

@@ -8,6 +8,7 @@ import json
 import os
 import socket
 import subprocess
+import time
 import unittest
 
 import harness
@@ -35,7 +36,7 @@ class ProbeTest(harness.AgentTestCase):
         self.env.update(self.aws.env())
         self.env["OPSAGENT_PLUGIN_PATH"] = (path + ":" if path else "") + PROBE_DIR
 
-    def probe(self, ops, extra=None, env=None, mode=0o600, timeout=120):
+    def probe(self, ops, extra=None, env=None, mode=0o600, timeout=600):
         attrs = {"aws_probe": {"ops": ops}}
         if extra:
             attrs["aws_probe"].update(extra)
@@ -123,8 +124,11 @@ class ProbeTest(harness.AgentTestCase):
         with socket.socket() as s:
             s.bind(("127.0.0.1", 0))
             s.listen(16)
-            r = self.probe([{"op": "describe_instance"}], timeout=20,
+            t0 = time.monotonic()
+            r = self.probe([{"op": "describe_instance"}],
                            env={"AWS_EC2_METADATA_SERVICE_ENDPOINT": "http://127.0.0.1:%d" % s.getsockname()[1]})
+            # fast: the metadata service's 1 s timeouts, not the AWS calls' 30 s ones
+            self.assertLess(time.monotonic() - t0, 30, r.stderr)
         self.assertEqual(r.returncode, 2, r.stdout + r.stderr)
         lines = [l for l in r.stderr.splitlines() if l.strip()]
         self.assertEqual(len(lines), 1, r.stderr)
@@ -227,8 +231,9 @@ class ProbeTest(harness.AgentTestCase):
         self.assertEqual(self.aws.calls()["CreateTags"], 3)
 
     def test_delay_past_timeout_then_success(self):
-        self.write_json("etc/opsagent/local.json", {"aws": {"timeout_seconds": 1}})
-        self.aws.set_faults(delay=3, delay_count=1, only=["DescribeVolumes"])
+        # As in test_aws_faults: a retry with time to be answered on a loaded machine.
+        self.write_json("etc/opsagent/local.json", {"aws": {"timeout_seconds": 10}})
+        self.aws.set_faults(delay=25, delay_count=1, only=["DescribeVolumes"])
         r = self.probe([{"op": "describe_volumes"}])
         self.assertEqual(r.returncode, 0, r.stdout + r.stderr)
         self.assertEqual(self.aws.calls()["DescribeVolumes"], 2)

@@ -214,7 +214,7 @@ class StandinCommandLineTest(unittest.TestCase):
                     self.assertTrue(json.loads(r.read())["instance_id"].startswith("i-"))
             finally:
                 p.terminate()
-                self.assertEqual(p.wait(30), 0)
+                self.assertEqual(p.wait(60), 0)
 
 
 if __name__ == "__main__":

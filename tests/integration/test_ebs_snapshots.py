@@ -291,8 +291,9 @@ def loop_mount(mnt):
     return img, None
 
 
-def writable(path, timeout=15):
-    """True when a file can be written and fsynced under PATH within TIMEOUT seconds."""
+def writable(path, timeout=harness.DEADLINE):
+    """True when a file can be written and fsynced under PATH within TIMEOUT seconds. With the
+    default, False means frozen; a short TIMEOUT only shows that nothing thawed it meanwhile."""
     code = "import os,sys; f=os.open(sys.argv[1], os.O_WRONLY|os.O_CREAT, 0o644); os.write(f, b'x'); os.fsync(f)"
     p = subprocess.Popen([sys.executable, "-c", code, os.path.join(path, "probe")])
     try:
@@ -388,18 +389,24 @@ class Freeze(EbsCase):
 
     def start_frozen_night(self):
         """Starts a night (in a session of its own) whose CreateSnapshot hangs, with /mnt/data to
-        freeze for up to 120 s, and returns once the filesystem is frozen."""
+        freeze for up to 120 s, and returns once the filesystem is frozen: the freeze marker is
+        there, the watchdog runs and CreateSnapshot has reached the stand-in (the recipe freezes
+        before it creates, and thaws only when the calls return). A write that is merely slow
+        is not taken for a freeze."""
         self.write_json("etc/opsagent/stack.json", {"ebs_snapshots": {
             "freeze": {"enable": True, "mountpoints": ["/mnt/data"], "timeout_seconds": 120}}})
+        self.aws.reset_calls()
         self.aws.set_faults(delay=60, delay_count=10, only=["CreateSnapshot"])
         p = subprocess.Popen([harness.OPSAGENT, "--root", self.root, "run", "--recipe", "ebs_snapshots"],
                              env=self.env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
                              start_new_session=True)
-        deadline = time.time() + 60
-        frozen = False
-        while time.time() < deadline and not frozen and p.poll() is None:
-            frozen = not writable(self.mnt, timeout=0.5)
-        return p, frozen
+        marker = self.path("var/lib/opsagent/recipes/ebs_snapshots/frozen.json")
+
+        def frozen():
+            return (os.path.exists(marker) and self.aws.calls().get("CreateSnapshot", 0) > 0 and
+                    "opsagent-freeze" in [comm for c, comm in descendants(p.pid)])
+        harness.wait_until(lambda: frozen() or p.poll() is not None)
+        return p, p.poll() is None and frozen()
 
     def test_sigkill_of_the_agent_while_frozen_leaves_it_thawed(self):
         p, frozen = self.start_frozen_night()

@@ -7,7 +7,7 @@ import subprocess
 import unittest
 
 import tap
-from logrotate_helper import LogrotateCase, agent_has_run, decompress, kill9, wait_for
+from logrotate_helper import LogrotateCase, agent_has_run, decompress, kill9, trial_seed, wait_for
 
 
 def app_set(**kw):
@@ -129,9 +129,10 @@ class TestLogrotate(LogrotateCase):
         exactly once and no temporary file is left."""
         p = self.run_recipe(attrs, start=True)
         if delay is None:
-            wait_for(lambda: self.leftover_temporaries(), timeout=20)
+            self.assertTrue(wait_for(lambda: self.leftover_temporaries()),
+                            "no compression under way to kill")
         else:
-            wait_for(lambda: False, timeout=delay)
+            wait_for(lambda: False, timeout=delay)     # a random kill point, not a wait
         kill9(p)
         r = self.run_recipe(attrs)
         self.assertIn(r.returncode, (0,), r.stdout + r.stderr)
@@ -146,7 +147,7 @@ class TestLogrotate(LogrotateCase):
         self.check_killed_run(attrs, None, 200000)
 
     def test_kill9_at_random_points(self):
-        rnd = random.Random(int(os.environ.get("LR_TEST_SEED", "5")))
+        rnd = random.Random(trial_seed())
         total = 0
         for i, method in enumerate(["create", "copytruncate"] * 3):
             attrs = app_set(size=1, method=method, compress="xz", compress_level=1 + i, rotate=100)

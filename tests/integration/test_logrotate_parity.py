@@ -78,8 +78,18 @@ class TestParity(LogrotateCase):
         for name in ours:
             self.assertEqual(ours[name], theirs[name], "contents of %s differ" % name)
 
+    def clear_of_boundary(self, period, margin=120):
+        """Waits (at most MARGIN seconds) until the clock is more than MARGIN seconds before the
+        next multiple of PERIOD (UTC midnight, or the top of the hour): each tool decides and
+        names by the clock, and the two must not run on either side of a day's or an hour's
+        end."""
+        left = period - time.time() % period
+        if left <= margin:
+            time.sleep(left + 1)
+
     def simulate(self, days, conf, attrs, logs=("a.log",), step=86400, write=None):
         """DAYS runs of both tools, STEP seconds apart, each after appending a day's lines."""
+        self.clear_of_boundary(3600 if step < 86400 else 86400)
         for day in range(days):
             for log in logs:
                 text = write(day, log) if write else "".join(
@@ -151,7 +161,7 @@ class TestParity(LogrotateCase):
         self.simulate(2, "ROOT/var/log/app/a.log {\n daily\n rotate 2\n create\n compress\n dateext\n}\n",
                       {"sets": {"app": {"paths": ["/var/log/app/a.log"], "rotate": 2, "method": "create",
                                         "compress": "gzip", "dateext": True}}})
-        today = time.strftime("-%Y%m%d", time.gmtime())
+        today = time.strftime("-%Y%m%d", time.gmtime())     # simulate() kept clear of midnight
         self.assertIn("a.log%s.gz" % today, os.listdir(self.path("var/log/app")))
 
 

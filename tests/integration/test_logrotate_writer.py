@@ -5,9 +5,9 @@ import os
 import signal
 import subprocess
 import sys
-import time
 import unittest
 
+import harness
 import tap
 from logrotate_helper import HERE, LOGROTATE, LogrotateCase, decompress, wait_for
 
@@ -27,19 +27,24 @@ class WriterCase(LogrotateCase):
         self.writer = subprocess.Popen([sys.executable, WRITER, self.log, self.pidfile, self.countfile] +
                                        ([str(rate)] if rate else []))
         self.addCleanup(self.kill_writer, self.writer)
-        self.assertTrue(wait_for(lambda: os.path.exists(self.pidfile) and os.path.getsize(self.log) > 100000,
-                                 timeout=20),
+        self.assertTrue(wait_for(lambda: os.path.exists(self.pidfile) and os.path.getsize(self.log) > 100000),
                         "the writer did not start")
+
+    def wait_written(self, size=1):
+        """Waits until the writer has put SIZE bytes into the log it has open now (after a
+        rotation, the new one), so that the next run has something to rotate."""
+        self.assertTrue(wait_for(lambda: os.path.exists(self.log) and os.path.getsize(self.log) >= size),
+                        "the writer wrote nothing after the rotation")
 
     def kill_writer(self, w):
         if w.poll() is None:
             w.kill()
-            w.wait(30)
+            w.wait(harness.DEADLINE)
 
     def stop_writer(self):
         if self.writer.poll() is None:
             self.writer.send_signal(signal.SIGTERM)
-            self.writer.wait(30)
+            self.writer.wait(harness.DEADLINE)
         with open(self.countfile) as f:
             return int(f.read())
 
@@ -68,8 +73,9 @@ class TestReopenLosesNothing(WriterCase):
         self.start_writer()
         attrs = {"sets": {"w": {"paths": ["/var/log/app/w.log"], "size": 1, "rotate": 10,
                                 "reopen": {"pidfile": "/run/writer.pid", "signal": "SIGUSR2",
-                                           "timeout": 20}}}}
+                                           "timeout": harness.DEADLINE}}}}
         for _ in range(ROTATIONS):
+            self.wait_written()
             r = self.run_recipe(attrs)
             self.assertEqual(r.returncode, 0, r.stdout + r.stderr)
             self.assertNotIn("did not reopen", r.stdout)
@@ -84,16 +90,16 @@ class TestReopenKilled(WriterCase):
 
     def test_kill9_at_random_points_of_reopen_rotations_loses_no_line(self):
         import random
-        from logrotate_helper import kill9
-        rnd = random.Random(int(os.environ.get("LR_TEST_SEED", "7")))
+        from logrotate_helper import kill9, trial_seed
+        rnd = random.Random(trial_seed())
         self.start_writer(rate=100000)     # bounded, so that the logs stay small
         attrs = {"sets": {"w": {"paths": ["/var/log/app/w.log"], "size": 1, "rotate": 100,
                                 "compress": "xz", "compress_level": 3,
                                 "reopen": {"pidfile": "/run/writer.pid", "signal": "SIGUSR2",
-                                           "timeout": 20}}}}
+                                           "timeout": harness.DEADLINE}}}}
         for _ in range(5):
             p = self.run_recipe(attrs, start=True)
-            wait_for(lambda: False, timeout=rnd.uniform(0.0, 0.4))
+            wait_for(lambda: False, timeout=rnd.uniform(0.0, 0.4))     # a random kill point, not a wait
             kill9(p)
         r = self.run_recipe(attrs)
         self.assertEqual(r.returncode, 0, r.stdout + r.stderr)
@@ -136,7 +142,7 @@ class TestSystemdKillUnit(WriterCase):
     def stop(self, p):
         if p.poll() is None:
             p.terminate()
-            p.wait(10)
+            p.wait(harness.DEADLINE)
 
     def start_mock(self):
         env = dict(self.env)
@@ -150,7 +156,8 @@ class TestSystemdKillUnit(WriterCase):
                 "open(%r, 'a').write('%%s %%s %%d\\n' %% (args[0], args[1], args[2]))\n"
                 "os.kill(int(open(%r).read()), args[2])\n") % (self.calls, self.pidfile)
         add = ("import dbus, sys, time\n"
-               "for i in range(200):\n"
+               "end = time.monotonic() + %d\n"
+               "while time.monotonic() < end:\n"
                "    try:\n"
                "        bus = dbus.SystemBus()\n"
                "        obj = bus.get_object('org.freedesktop.systemd1', '/org/freedesktop/systemd1')\n"
@@ -160,8 +167,9 @@ class TestSystemdKillUnit(WriterCase):
                "    except dbus.exceptions.DBusException:\n"
                "        time.sleep(0.05)\n"
                "else:\n"
-               "    sys.exit('systemd mock did not come up')\n")
-        r = subprocess.run([SYSTEM_PYTHON, "-c", add, code], env=env, capture_output=True, text=True, timeout=60)
+               "    sys.exit('systemd mock did not come up')\n") % harness.DEADLINE
+        r = subprocess.run([SYSTEM_PYTHON, "-c", add, code], env=env, capture_output=True, text=True,
+                           timeout=2 * harness.DEADLINE)
         self.assertEqual(r.returncode, 0, r.stderr)
 
     def test_reopen_through_killunit_loses_no_line(self):
@@ -169,8 +177,9 @@ class TestSystemdKillUnit(WriterCase):
         self.start_mock()
         attrs = {"sets": {"zope": {"paths": ["/var/log/app/w.log"], "size": 1, "rotate": 10,
                                    "reopen": {"unit": "zope-instance.service", "signal": "SIGUSR2",
-                                              "timeout": 20}}}}
+                                              "timeout": harness.DEADLINE}}}}
         for _ in range(ROTATIONS):
+            self.wait_written()
             r = self.run_recipe(attrs)
             self.assertEqual(r.returncode, 0, r.stdout + r.stderr)
             self.assertNotIn("did not reopen", r.stdout)
@@ -192,7 +201,7 @@ class TestCopytruncateLoss(WriterCase):
         self.start_writer()
         for _ in range(ROTATIONS):
             rotate_once()
-            time.sleep(0.2)
+            self.wait_written(100000)   # the writer goes on writing into the truncated log
         written = self.stop_writer()
         numbers = self.lines_everywhere()
         duplicated = len(numbers) - len(set(numbers))

@@ -7,7 +7,6 @@ import os
 import shutil
 import subprocess
 import tempfile
-import time
 import unittest
 
 import harness
@@ -92,11 +91,9 @@ class SystemdMock:
                               capture_output=True, text=True, timeout=30)
 
     def _wait(self, ready, what):
-        for _ in range(200):   # a readiness poll, not a timing assertion
-            if ready():
-                return
-            time.sleep(0.05)
-        raise RuntimeError("%s did not come up" % what)
+        """A readiness poll with a deadline (dbusmock is slow to start on a loaded machine)."""
+        if not harness.wait_until(ready, step=0.05):
+            raise RuntimeError("%s did not come up within %d s" % (what, harness.DEADLINE))
 
     def call(self, iface, method, sig, *args):
         r = self._busctl("call", "org.freedesktop.systemd1", "/org/freedesktop/systemd1", iface, method,
@@ -138,7 +135,7 @@ class SystemdMock:
         for p in (self.mock, self.bus):
             p.terminate()
             try:
-                p.wait(timeout=10)
+                p.wait(timeout=harness.DEADLINE)
             except subprocess.TimeoutExpired:
                 p.kill()
                 p.wait()

@@ -72,7 +72,7 @@ class Live(unittest.TestCase):
 
     def replay(self, name, zeo, family):
         s = socket.socket(family, socket.SOCK_STREAM)
-        s.settimeout(10)
+        s.settimeout(60)
         if family == socket.AF_UNIX:
             s.connect(zeo.address)
         else:
@@ -101,7 +101,7 @@ class Live(unittest.TestCase):
         rec = os.path.join(self.tmp, "calls.jsonl")
         with zeo_standin.Process(["--storage", "1:5000000:4000"], record=rec) as zeo:
             host, port = zeo.address.rsplit(":", 1)
-            with socket.create_connection((host, int(port)), timeout=10) as s:
+            with socket.create_connection((host, int(port)), timeout=60) as s:
                 self.assertEqual(recv_frame(s), b"Z5")
                 for data in (b"Z5", zeo_standin.encode(1, False, "register", ("1", 1)),
                              zeo_standin.encode(2, False, "get_info", ())):

@@ -66,7 +66,7 @@ class Setup(harness.AgentTestCase):
         cls.mock = subprocess.Popen([SYSTEM_PYTHON, "-m", "dbusmock", "--system", "--template", MOCK],
                                     env=dict(os.environ, DBUS_SYSTEM_BUS_ADDRESS=cls.address),
                                     stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-        deadline = time.time() + 30
+        deadline = time.time() + harness.DEADLINE
         while subprocess.run(["busctl", "--address=" + cls.address, "status", "org.freedesktop.systemd1"],
                              capture_output=True).returncode != 0:
             if time.time() > deadline or cls.mock.poll() is not None:
@@ -80,7 +80,7 @@ class Setup(harness.AgentTestCase):
             if p.poll() is None:
                 p.send_signal(signal.SIGTERM)
                 try:
-                    p.wait(10)
+                    p.wait(harness.DEADLINE)
                 except subprocess.TimeoutExpired:
                     p.kill()
                     p.wait()

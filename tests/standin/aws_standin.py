@@ -297,10 +297,10 @@ class AwsStandin:
             stdout=subprocess.DEVNULL, stderr=None if self.verbose else subprocess.DEVNULL,
             env=dict({k: v for k, v in os.environ.items() if not k.startswith("AWS_")},
                      MOTO_EC2_LOAD_DEFAULT_AMIS="false"))
-        deadline = time.time() + 30
+        deadline = time.time() + 60     # moto imports a lot: slow on a loaded machine
         while True:
             try:
-                c = http.client.HTTPConnection("127.0.0.1", self._moto_port, timeout=2)
+                c = http.client.HTTPConnection("127.0.0.1", self._moto_port, timeout=10)
                 c.request("GET", "/moto-api/")
                 c.getresponse().read()
                 c.close()

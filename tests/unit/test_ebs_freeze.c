@@ -21,7 +21,7 @@
 
 #include "ebs_freeze.h"
 
-#define WRITE_WAIT_MS 15000 /* generous: a thawed filesystem takes a few ms */
+#define WRITE_WAIT_MS 60000 /* generous (a loaded machine): a thawed filesystem takes a few ms */
 
 struct fixture {
         char dir[256];

@@ -93,12 +93,34 @@ static void test_off_ec2(void **state)
         unsetenv("AWS_EC2_METADATA_SERVICE_ENDPOINT");
 }
 
+/* The identity document alone: its strings become facts; what is missing or not a string is
+ * left out; anything but a JSON object is refused. */
+static void test_identity_document(void **state)
+{
+        json_object *facts = json_object_new_object();
+        struct error err = ERROR_INIT;
+
+        assert_int_equal(instance_facts_from_identity("{\"instanceId\": \"i-0abc\", \"region\": \"eu-west-1\", "
+                                                      "\"accountId\": 123, \"instanceType\": \"t3.micro\"}",
+                                                      facts, &err), 0);
+        assert_string_equal(json_object_to_json_string_ext(facts, JSON_C_TO_STRING_PLAIN),
+                            "{\"id\":\"i-0abc\",\"region\":\"eu-west-1\",\"instance_type\":\"t3.micro\"}");
+        json_object_put(facts);
+        facts = json_object_new_object();
+        assert_int_equal(instance_facts_from_identity("[\"i-0abc\"]", facts, &err), -EBADMSG);
+        assert_non_null(strstr(err.msg, "identity document"));
+        assert_int_equal(json_object_object_length(facts), 0);
+        assert_int_equal(instance_facts_from_identity("{\"instanceId\": ", facts, &err), -EBADMSG);
+        json_object_put(facts);
+}
+
 int main(void)
 {
         const struct CMUnitTest tests[] = {
                 cmocka_unit_test(test_disabled_uses_environment_and_attributes),
                 cmocka_unit_test(test_from_imds),
                 cmocka_unit_test(test_off_ec2),
+                cmocka_unit_test(test_identity_document),
         };
         return cmocka_run_group_tests_name("facts", tests, NULL, NULL);
 }

@@ -117,7 +117,7 @@ static void test_copytruncate_under_a_busy_writer_keeps_whole_lines(void **state
         const char *a = "{\"sets\": {\"app\": {\"paths\": [\"/var/log/app/a.log\"], \"method\": \"copytruncate\","
                         " \"compress\": \"none\", \"size\": 1, \"rotate\": 1}}}";
         char *log, *rotated;
-        int dropped = 0, status;
+        int dropped = 0, status = 0;
 
         for (const char *const *d = (const char *const[]){ "root", "root/var", "root/var/log", "root/var/log/app",
                                                             NULL }; *d; d++) {
@@ -130,10 +130,16 @@ static void test_copytruncate_under_a_busy_writer_keeps_whole_lines(void **state
         close(open(log, O_WRONLY | O_CREAT | O_CLOEXEC, 0644));
         t->writer = busy_writer(log);
         for (int i = 0; i < BUSY_ROTATIONS; i++) {
+                time_t deadline = time(NULL) + 60;      /* the writer's next MiB, on a loaded machine */
                 struct stat st;
-                do
+
+                for (;;) {
                         assert_int_equal(stat(log, &st), 0);
-                while (st.st_size < 1024 * 1024);
+                        if (st.st_size >= 1024 * 1024)
+                                break;
+                        if (waitpid(t->writer, &status, WNOHANG) != 0 || time(NULL) > deadline)
+                                fail_msg("the writer wrote no MiB within 60 s (wait status %#x)", status);
+                }
                 assert_int_equal(run_recipe(t, a), 0);
                 assert_null(strstr(t->f->said, "error"));
                 if (waitpid(t->writer, &status, WNOHANG) != 0)

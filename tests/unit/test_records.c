@@ -210,6 +210,11 @@ static void test_from_json_rejects_bad_fields(void **state)
                 "\"end_usec\":2,\"outcome\":\"success\"}",
                 "{\"run_id\":\"x\",\"recipe\":\"a\",\"start_usec\":1,\"end_usec\":2,\"outcome\":\"failed\",\"error\":5}",
                 "{\"run_id\":\"x\",\"recipe\":\"a\",\"start_usec\":1,\"end_usec\":2,\"outcome\":\"failed\",\"metrics\":{}}",
+                /* times no run has: end - start overflowed (undefined behaviour) when such a
+                 * record was listed by `history` or turned back into JSON */
+                "{\"run_id\":\"x\",\"recipe\":\"a\",\"start_usec\":-9000000000000000000,"
+                "\"end_usec\":9000000000000000000,\"outcome\":\"success\"}",
+                "{\"run_id\":\"x\",\"recipe\":\"a\",\"start_usec\":1,\"end_usec\":-1,\"outcome\":\"success\"}",
                 "[]",
         };
         struct run_record r;

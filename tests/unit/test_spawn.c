@@ -18,6 +18,7 @@
 #include "run/spawn.h"
 
 #define MSEC 1000ULL
+#define READY_DEADLINE (60 * 1000 * MSEC)  /* a loaded machine: see the timeout tests */
 
 struct lines {
         char *v[64];
@@ -204,7 +205,17 @@ static void test_timeout_terminates_group(void **state)
 
         /* Orphans come back to us, so the background sleep can be waited for. */
         assert_int_equal(prctl(PR_SET_CHILD_SUBREAPER, 1), 0);
-        assert_int_equal(run_sh("sleep 60 & echo $!; wait", 200 * MSEC, &l, &res), 0);
+        /* The shell must have started the sleep (and said so) before the timeout: on a loaded
+         * machine that can take longer than 200 ms, so the timeout doubles until it has. */
+        for (uint64_t timeout = 200 * MSEC;; timeout *= 2) {
+                assert_int_equal(run_sh("sleep 60 & echo $!; wait", timeout, &l, &res), 0);
+                if (l.n > 0 || timeout >= READY_DEADLINE)
+                        break;
+                free(res.output_tail);
+                res = (struct opsagent_spawn_result){ 0 };
+                while (waitpid(-1, &st, WNOHANG) > 0)
+                        ;
+        }
         assert_true(res.timed_out);
         assert_int_equal(res.exit_status, -1);
         assert_int_equal(res.term_signal, SIGTERM);
@@ -226,7 +237,14 @@ static void test_timeout_escalates_to_sigkill(void **state)
                          NULL };
         struct lines l = { 0 };
 
-        assert_int_equal(spawn_run_grace(argv, 200 * MSEC, 200 * MSEC, collect, &l, &res), 0);
+        /* The trap must be set (the shell says "ready") before the timeout: see above. */
+        for (uint64_t timeout = 200 * MSEC;; timeout *= 2) {
+                assert_int_equal(spawn_run_grace(argv, timeout, 200 * MSEC, collect, &l, &res), 0);
+                if (l.n > 0 || timeout >= READY_DEADLINE)
+                        break;
+                free(res.output_tail);
+                res = (struct opsagent_spawn_result){ 0 };
+        }
         assert_true(res.timed_out);
         assert_int_equal(res.exit_status, -1);
         assert_int_equal(res.term_signal, SIGKILL);
