@@ -52,6 +52,7 @@ static void child_main(const struct plugin *pl, int (*entry)(struct opsagent_ctx
         signal(SIGPIPE, SIG_DFL);
         log_set_context(pl->recipe->name, run_id);
         ctx_setup(&core, pl->recipe, attrs_tree(a), run_id, p->root, state_dir, p->state_dir, dry_run, deadline, fd);
+        core.origins = a; /* where each value came from: commands from configuration need to know */
         ctx_aws_attach(&core);
         r = entry(&core.pub);
         if (r < 0 && !ctx_fail_reason(&core)) {

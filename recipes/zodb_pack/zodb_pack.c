@@ -1,6 +1,7 @@
 /* zodb_pack: packs ZODB storages over the ZEO 5 protocol (no Python on the node), or runs a
  * pack command (ZEO 4 sites, RelStorage's zodbpack). Weekly, Sunday 01:00 (zodb_pack.timer). */
 #include <errno.h>
+#include <fcntl.h>
 #include <ftw.h>
 #include <inttypes.h>
 #include <math.h>
@@ -8,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 #include <opsagent/recipe.h>
 
@@ -372,6 +374,7 @@ static int run_command(struct opsagent_ctx *ctx)
 {
         json_object *cmd = ctx_attr(ctx, "command");
         struct opsagent_spawn_result res = { 0 };
+        struct opsagent_command spec = { .size = sizeof(spec), .attr = "command" };
         char *argv[ZODB_PACK_MAX_ARGV + 1];
         char shown[512] = "";
         double pack_s = 0, start;
@@ -403,9 +406,17 @@ static int run_command(struct opsagent_ctx *ctx)
                 ctx_say(ctx, "would run: %s (dry run)", shown);
                 return 0;
         }
+        if (!OPSAGENT_CTX_HAS_OP(ctx, spawn_command))
+                return ctx_fail(ctx, -ENOSYS, "zodb_pack.command: this agent cannot run a command from "
+                                "configuration safely (no spawn_command); upgrade opsagent");
         ctx_say(ctx, "running: %s", shown);
         start = mono_seconds();
-        r = ctx->ops->spawn(ctx, argv, pack_s > 0 ? (unsigned)(pack_s > 4e9 ? 4e9 : ceil(pack_s)) : 0, &res);
+        /* From configuration: only if a file only root can write said so, with a minimal environment. */
+        spec.timeout_seconds = pack_s > 0 ? (unsigned)(pack_s > 4e9 ? 4e9 : ceil(pack_s)) : 0;
+        r = ctx->ops->spawn_command(ctx, argv, &spec, &res);
+        if (r == -EPERM)
+                return ctx_fail(ctx, r, "zodb_pack.command: not run: it does not come from a trusted file "
+                                "(see the error above)");
         if (r < 0)
                 return ctx_fail(ctx, r, "zodb_pack.command: cannot run %s: %s", argv[0], strerror(-r));
         if (res.timed_out)
