@@ -208,9 +208,9 @@ static int pack_one(struct opsagent_ctx *ctx, const char *address, const char *s
         struct zeo_client *c = NULL;
         struct zeo_info before = { 0 }, after = { 0 };
         char *path = NULL;
-        const char *target = address, *pack_what = NULL;
+        const char *pack_what = NULL;
         double t, start, seconds;
-        int connect_ms = timeout_ms(ctx, connect_s, "zodb_pack.connect_timeout_seconds", NULL), pack_ms, r;
+        int connect_ms = timeout_ms(ctx, connect_s, "zodb_pack.connect_timeout_seconds", NULL), pack_ms, sock_fd = -1, r;
 
         if (connect_ms == 0) {
                 snprintf(err->msg, sizeof(err->msg), "not started: the time budget "
@@ -218,15 +218,24 @@ static int pack_one(struct opsagent_ctx *ctx, const char *address, const char *s
                 return -ETIMEDOUT;
         }
         if (address[0] == '/') {
+                /* The socket beneath the root, no link on the way: a user who owns a directory of
+                 * the path cannot point the agent at another socket. */
                 path = ctx_path(ctx, address);
                 if (!path) {
                         r = -ENOMEM;
                         snprintf(err->msg, sizeof(err->msg), "out of memory");
                         goto out;
                 }
-                target = path;
-        }
-        r = zeo_connect(target, connect_ms, log_cb, ctx, &c, err);
+                sock_fd = ctx_open(ctx, address, O_PATH, 0, 0);
+                if (sock_fd < 0) {
+                        r = sock_fd;
+                        snprintf(err->msg, sizeof(err->msg), "cannot connect to the ZEO server at %s: %s", path,
+                                 r == -ELOOP ? "a symbolic link is on the way, which is not followed" : strerror(-r));
+                        goto out;
+                }
+                r = zeo_connect_unix_fd(sock_fd, path, connect_ms, log_cb, ctx, &c, err);
+        } else
+                r = zeo_connect(address, connect_ms, log_cb, ctx, &c, err);
         if (r < 0)
                 goto out;
         r = zeo_register(c, storage, true, connect_ms, err);
@@ -279,6 +288,8 @@ static int pack_one(struct opsagent_ctx *ctx, const char *address, const char *s
         blob_size(ctx, address, storage, blob_dir, "after");
 out:
         zeo_close(c);
+        if (sock_fd >= 0)
+                close(sock_fd);
         free(path);
         return r;
 }

@@ -352,6 +352,29 @@ static void test_pack_over_unix_socket(void **state)
         assert_non_null(strstr(f->said, "2059566 -> 10301 bytes"));
 }
 
+/* A link on the way to the socket (a directory someone else owns, swapped for a link to another
+ * server's socket) is not followed: that server is not packed. */
+static void test_unix_socket_through_a_link_refused(void **state)
+{
+        struct sockaddr_un sun = { .sun_family = AF_UNIX };
+        struct fake *f = *state;
+        int lfd = socket(AF_UNIX, SOCK_STREAM, 0);
+        char link[300];
+
+        /* a listener nobody should reach: the link is refused before any connect */
+        snprintf(sun.sun_path, sizeof(sun.sun_path), "%s/zeo.sock", f->root);
+        assert_int_equal(bind(lfd, (struct sockaddr *)&sun, sizeof(sun)), 0);
+        assert_int_equal(listen(lfd, 8), 0);
+        snprintf(link, sizeof(link), "%s/run", f->root);
+        assert_int_equal(symlink(".", link), 0);
+        set_attrs(f, "{\"servers\": [{\"address\": \"/run/zeo.sock\", \"storages\": [\"1\"]}]}");
+        assert_int_equal(run(f), -EREMOTEIO);
+        assert_non_null(strstr(f->logged, "a symbolic link is on the way, which is not followed"));
+        assert_int_equal(count_metric(f, "PackSeconds", NULL), 0);
+        close(lfd);
+        unlink(link);
+}
+
 static void test_pack_over_tcp(void **state)
 {
         static const char *const sessions[] = { "pack-success", NULL };
@@ -567,6 +590,7 @@ int main(void)
 {
         const struct CMUnitTest tests[] = {
                 T(test_descriptor),
+                T(test_unix_socket_through_a_link_refused),
                 T(test_pack_over_unix_socket),
                 T(test_pack_over_tcp),
                 T(test_pack_without_info_asks_get_info),
