@@ -209,9 +209,15 @@ struct vstate {
 static int fail_at(struct vstate *st, const char *path, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
 static int fail_at(struct vstate *st, const char *path, const char *fmt, ...)
 {
-        char msg[768];
+        char msg[768], array[1024];
         const char *origin = attrs_origin(st->a, path);
         va_list ap;
+
+        /* An entry of an array ("x.paths[1]"): the array's origin is the entry's. */
+        if (!origin && strchr(path, '[')) {
+                snprintf(array, sizeof(array), "%.*s", (int)strcspn(path, "["), path);
+                origin = attrs_origin(st->a, array);
+        }
 
         va_start(ap, fmt);
         vsnprintf(msg, sizeof(msg), fmt, ap);

@@ -206,6 +206,7 @@ static void test_format_path(void **state)
                                        &err),
                          -EINVAL);
         assert_non_null(strstr(err.msg, "r.paths[1]: the path \"/../../../../tmp/victim/root1.log.1\" has a \"..\""));
+        assert_int_equal(strncmp(err.msg, "/etc/opsagent/stack.json: ", 26), 0); /* an entry names its file */
         error_clear(&err);
         /* json-c keeps \u0000 inside the string: the length, not strlen, decides */
         assert_int_equal(validate_fresh(*state, "{\"r\": {\"paths\": \"/srv/x\\u0000/../../etc/shadow\"}}", &err), -EINVAL);
