@@ -24,3 +24,7 @@ tests_unit_test_plugin_LDADD = $(TEST_LDADD)
 tests_unit_test_trust_SOURCES = tests/unit/test_trust.c
 tests_unit_test_trust_CFLAGS = $(TEST_CFLAGS)
 tests_unit_test_trust_LDADD = $(TEST_LDADD)
+
+# Issue 14's attacks, as a real unprivileged user (created with useradd; skipped when not root).
+TESTS += tests/integration/test_security.py
+EXTRA_DIST += tests/integration/test_security.py
