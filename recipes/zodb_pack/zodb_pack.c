@@ -1,8 +1,8 @@
 /* zodb_pack: packs ZODB storages over the ZEO 5 protocol (no Python on the node), or runs a
  * pack command (ZEO 4 sites, RelStorage's zodbpack). Weekly, Sunday 01:00 (zodb_pack.timer). */
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
-#include <ftw.h>
 #include <inttypes.h>
 #include <math.h>
 #include <stdio.h>
@@ -21,6 +21,7 @@
 #define ZODB_PACK_SUMMARY_MAX   2048u
 #define ZODB_PACK_MARGIN_MS     1000 /* a pack bounded by the budget times out this long before it */
 #define ZODB_PACK_MAX_BLOB_FILES 10000000u /* a blob directory with more files is not measured */
+#define ZODB_PACK_MAX_BLOB_DEPTH 64u       /* nor one with more levels of directories */
 
 static const char defaults_json[] =
         "{"
@@ -44,7 +45,7 @@ static const char schema_json[] =
         "      \"address\": {\"type\": \"string\", \"minLength\": 1, \"format\": \"path\", \"description\": \"HOST:PORT, [IPV6]:PORT or a Unix socket path\"},"
         "      \"storages\": {\"type\": \"array\", \"items\": {\"type\": \"string\", \"minLength\": 1},"
         "                     \"description\": \"storage names as in zeo.conf (default [\\\"1\\\"])\"},"
-        "      \"blob_dirs\": {\"type\": \"object\", \"additionalProperties\": {\"type\": \"string\", \"minLength\": 1},"
+        "      \"blob_dirs\": {\"type\": \"object\", \"additionalProperties\": {\"type\": \"string\", \"minLength\": 1, \"format\": \"path\"},"
         "                     \"description\": \"storage name -> its blob directory on this host: its size is reported too\"}}}},"
         "  \"method\": {\"type\": \"string\", \"enum\": [\"zeo\", \"command\"],"
         "              \"description\": \"zeo: speak ZEO 5 directly; command: run zodb_pack.command\"},"
@@ -125,41 +126,77 @@ static int timeout_ms(struct opsagent_ctx *ctx, double seconds, const char *sett
         return ms < 0 ? -1 : (int)ms;
 }
 
-/* nftw() has no user data: one walk at a time. */
-static struct {
+struct blob_count {
         uint64_t bytes;
         size_t files;
-} blob_walk;
+        dev_t dev;      /* the blob directory's filesystem: mounts below it are not counted */
+};
 
-static int blob_file(const char *path, const struct stat *st, int type, struct FTW *ftw)
+/* Adds the regular files under the directory DFD (taken over and closed) to C, DEPTH levels
+ * down; links are not followed, other filesystems not entered. -E2BIG past
+ * ZODB_PACK_MAX_BLOB_FILES files or ZODB_PACK_MAX_BLOB_DEPTH levels. */
+static int blob_count_dir(int dfd, unsigned depth, struct blob_count *c)
 {
-        (void)path;
-        (void)ftw;
-        if (type == FTW_F && S_ISREG(st->st_mode)) {
-                blob_walk.bytes += (uint64_t)st->st_size;
-                if (++blob_walk.files > ZODB_PACK_MAX_BLOB_FILES)
-                        return 1;
+        DIR *d;
+        struct dirent *e;
+        int r = 0;
+
+        if (depth > ZODB_PACK_MAX_BLOB_DEPTH) {
+                close(dfd);
+                return -E2BIG;
         }
-        return 0;
+        d = fdopendir(dfd);
+        if (!d) {
+                r = -errno;
+                close(dfd);
+                return r;
+        }
+        while (r >= 0 && (errno = 0, e = readdir(d))) {
+                struct stat st;
+                int sub;
+
+                if (strcmp(e->d_name, ".") == 0 || strcmp(e->d_name, "..") == 0)
+                        continue;
+                if (fstatat(dirfd(d), e->d_name, &st, AT_SYMLINK_NOFOLLOW) < 0)
+                        continue; /* gone meanwhile */
+                if (S_ISREG(st.st_mode)) {
+                        c->bytes += (uint64_t)st.st_size;
+                        if (++c->files > ZODB_PACK_MAX_BLOB_FILES)
+                                r = -E2BIG;
+                } else if (S_ISDIR(st.st_mode) && st.st_dev == c->dev) {
+                        sub = openat(dirfd(d), e->d_name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+                        if (sub >= 0)
+                                r = blob_count_dir(sub, depth + 1, c);
+                }
+        }
+        if (r >= 0 && errno != 0)
+                r = -errno;
+        closedir(d);
+        return r;
 }
 
-/* The bytes of the regular files under DIR (under the root prefix), links not followed. */
+/* The bytes of the regular files under DIR (beneath the root, no link on the way or below). */
 static int blob_bytes(struct opsagent_ctx *ctx, const char *dir, uint64_t *ret)
 {
-        char *full = dir[0] == '/' ? ctx_path(ctx, dir) : NULL;
-        int r;
+        struct blob_count c = { 0 };
+        struct stat st;
+        int fd, r;
 
-        if (!full)
-                return dir[0] == '/' ? -ENOMEM : -EINVAL;
-        blob_walk.bytes = 0;
-        blob_walk.files = 0;
-        r = nftw(full, blob_file, 16, FTW_PHYS | FTW_MOUNT);
-        free(full);
+        if (dir[0] != '/')
+                return -EINVAL;
+        fd = ctx_open(ctx, dir, O_RDONLY | O_DIRECTORY, 0, 0);
+        if (fd < 0)
+                return fd;
+        if (fstat(fd, &st) < 0) {
+                r = -errno;
+                close(fd);
+                return r;
+        }
+        c.dev = st.st_dev;
+        r = blob_count_dir(fd, 0, &c);
         if (r < 0)
-                return -errno;
-        if (r > 0)
-                return -E2BIG;
-        *ret = blob_walk.bytes;
+                return r;
+        *ret = c.bytes;
         return 0;
 }
 
@@ -176,7 +213,10 @@ static void blob_size(struct opsagent_ctx *ctx, const char *address, const char 
         r = blob_bytes(ctx, dir, &n);
         if (r < 0) {
                 ctx_say(ctx, "%s storage \"%s\": blob directory %s %s: cannot be measured: %s", address, storage,
-                        dir, when, r == -E2BIG ? "more files than measured" : strerror(-r));
+                        dir, when,
+                        r == -E2BIG   ? "more files, or levels of directories, than measured"
+                        : r == -ELOOP ? "a symbolic link is on the way, which is not followed"
+                                      : strerror(-r));
                 return;
         }
         ctx_say(ctx, "%s storage \"%s\": blobs %s: %" PRIu64 " bytes (%.1f MiB) in %s", address, storage, when, n,
