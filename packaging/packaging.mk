@@ -56,7 +56,7 @@ install-man-version:
 
 # The least-privilege IAM policy for what the recipes and the report call.
 packagingdocdir = $(docdir)
-dist_packagingdoc_DATA = packaging/iam-policy.json packaging/cloudwatch-alarms.yaml README.md
+dist_packagingdoc_DATA = packaging/iam-policy.json packaging/cloudwatch-alarms.yaml README.md SECURITY.md
 
 EXTRA_DIST += $(packaging_unit_templates) \
 	packaging/systemd/opsagent-report.timer \

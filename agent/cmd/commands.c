@@ -23,15 +23,17 @@ int node_load(const struct cli *c, unsigned flags, struct node *ret)
         int r;
 
         r = paths_init(&n.paths, c->root, c->config_dir, c->state_dir, c->run_dir, &err);
+        if (r >= 0)
+                r = paths_check_trust(&n.paths, &err);
         if (r < 0)
                 goto fail;
         /* `run --recipe` maps only the plugins it runs: less memory at 3 a.m. */
         if (flags & NODE_NO_PLUGINS)
                 r = 0;
         else if (c->cmd && (c->cmd->run == cmd_run || c->cmd->run == cmd_recover) && c->n_recipes > 0)
-                r = plugins_load_named(n.paths.plugin_path, c->recipes, c->n_recipes, &n.plugins);
+                r = plugins_load_named(n.paths.plugin_path, c->recipes, c->n_recipes, &n.plugins, &err);
         else
-                r = plugins_load(n.paths.plugin_path, &n.plugins);
+                r = plugins_load(n.paths.plugin_path, &n.plugins, &err);
         if (r < 0) {
                 error_set(&err, r, "cannot load plugins from %s: %s", n.paths.plugin_path, strerror(-r));
                 goto fail;
@@ -398,6 +400,8 @@ int cmd_history(const struct cli *c)
                 return EXIT_USAGE;
         }
         r = paths_init(&p, c->root, c->config_dir, c->state_dir, c->run_dir, &err);
+        if (r >= 0 && (r = paths_check_trust(&p, &err)) < 0)
+                paths_free(&p);
         if (r < 0) {
                 log_error("%s", err.msg);
                 return EXIT_USAGE;

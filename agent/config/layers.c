@@ -6,6 +6,7 @@
 
 #include "layers.h"
 #include "schema.h"
+#include "trust.h"
 #include "util/fileio.h"
 #include "util/jsonutil.h"
 #include "util/log.h"
@@ -39,6 +40,10 @@ static int read_file(struct layers *l, const char *file, bool missing_ok, struct
         struct layer *p;
         int r;
 
+        /* A file that someone else could have written is not configuration. */
+        r = trust_check(file, "configuration file", TRUST_MISSING_OK, err);
+        if (r < 0)
+                return r;
         r = json_parse_file(file, missing_ok, &obj, err);
         if (r == -ENOENT && missing_ok)
                 return 0;
@@ -154,6 +159,9 @@ int layers_read(const struct paths *p, char *const *extra_files, size_t n_extra,
                 r = -ENOMEM;
                 goto out;
         }
+        r = trust_check(dir, "configuration directory", TRUST_MISSING_OK, err);
+        if (r < 0)
+                goto out;
         n = scandir(dir, &list, json_filter, name_cmp);
         if (n < 0) {
                 if (errno != ENOENT) {
@@ -189,6 +197,12 @@ int layers_read(const struct paths *p, char *const *extra_files, size_t n_extra,
         if (r < 0)
                 goto out;
         for (size_t i = 0; i < n_extra; i++) {
+                /* Its name is the origin of its values: it must not read as a built-in one. */
+                if (strncmp(extra_files[i], "defaults of ", 12) == 0 || strncmp(extra_files[i], "instance ", 9) == 0) {
+                        r = error_set(err, -EINVAL, "-j %s: a file name that reads like a built-in origin; name it "
+                                      "./%s", extra_files[i], extra_files[i]);
+                        goto out;
+                }
                 r = read_file(l, extra_files[i], false, err);
                 if (r < 0)
                         goto out;

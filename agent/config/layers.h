@@ -28,8 +28,9 @@ struct attr_section {
 struct layers;
 
 /* Reads them (a missing stack.json or local.json is no error). A file that is not a JSON
- * object is an error naming it; so is a file holding secrets that others can read only a
- * warning. *ret: caller frees with layers_free(). */
+ * object is an error naming it; a file holding secrets that others can read only a warning.
+ * A file, or a directory above it, that someone other than root could have written is refused
+ * (-EPERM; agent/config/trust.h). *ret: caller frees with layers_free(). */
 int layers_read(const struct paths *p, char *const *extra_files, size_t n_extra, struct layers **ret,
                 struct error *err);
 void layers_free(struct layers *l);  /* NULL is fine */

@@ -3,6 +3,7 @@
 #include <string.h>
 
 #include "paths.h"
+#include "trust.h"
 #include "util/fileio.h"
 
 static char *pick(const char *opt, const char *env, const char *root, const char *rooted, const char *compiled)
@@ -54,4 +55,16 @@ void paths_free(struct paths *p)
         free(p->run_dir);
         free(p->plugin_path);
         memset(p, 0, sizeof(*p));
+}
+
+int paths_check_trust(const struct paths *p, struct error *err)
+{
+        int r;
+
+        r = trust_check(p->config_dir, "configuration directory", TRUST_MISSING_OK, err);
+        if (r >= 0)
+                r = trust_check(p->state_dir, "state directory", TRUST_MISSING_OK, err);
+        if (r >= 0)
+                r = trust_check(p->run_dir, "run directory", TRUST_MISSING_OK, err);
+        return r;
 }

@@ -20,4 +20,9 @@ int paths_init(struct paths *p, const char *root, const char *config_dir, const 
                const char *run_dir, struct error *err);
 void paths_free(struct paths *p);
 
+/* Checks that the configuration, state and run directories (or, when missing, the directory
+ * they would be created in) are trusted (agent/config/trust.h); -EPERM with ERR saying which
+ * and how to fix it. */
+int paths_check_trust(const struct paths *p, struct error *err);
+
 #endif

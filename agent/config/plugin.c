@@ -8,6 +8,7 @@
 
 #include "plugin.h"
 #include "schema.h"
+#include "trust.h"
 #include "util/fileio.h"
 #include "util/jsonutil.h"
 
@@ -56,6 +57,10 @@ int plugin_load_file(const char *file, struct plugin *ret, struct error *err)
         char label[1024];
         int r;
 
+        /* dlopen runs the library's constructors: only code no one but root could have put there. */
+        r = trust_check(file, "plugin", 0, err);
+        if (r < 0)
+                return r;
         p.handle = dlopen(file, RTLD_NOW | RTLD_LOCAL);
         if (!p.handle)
                 return error_set(err, -ENOEXEC, "%s: cannot load plugin: %s", file, dlerror());
@@ -148,11 +153,14 @@ static int so_filter(const struct dirent *d)
         return l > 3 && strcmp(d->d_name + l - 3, ".so") == 0 && d->d_name[0] != '.';
 }
 
-static int load_dir(struct plugin_set *s, const char *dir)
+static int load_dir(struct plugin_set *s, const char *dir, struct error *ret_err)
 {
         struct dirent **list = NULL;
-        int n, r = 0;
+        int n, r;
 
+        r = trust_check(dir, "plugin directory", TRUST_MISSING_OK, ret_err);
+        if (r < 0)
+                return r;
         n = scandir(dir, &list, so_filter, name_cmp);
         if (n < 0)
                 return 0; /* a missing directory on the path is not a problem */
@@ -171,7 +179,9 @@ static int load_dir(struct plugin_set *s, const char *dir)
                 if (s->n >= PLUGIN_MAX) {
                         error_set(&err, -E2BIG, "%s: more than %d plugins; ignored", file, PLUGIN_MAX);
                         r = add_problem(s, err.msg);
-                } else if (plugin_load_file(file, &p, &err) < 0)
+                } else if ((r = plugin_load_file(file, &p, &err)) == -EPERM) {
+                        error_set(ret_err, r, "%s", err.msg); /* not a problem: a refusal */
+                } else if (r < 0)
                         r = add_problem(s, err.msg);
                 else if (plugins_find(s, p.recipe->name)) {
                         error_set(&err, -EEXIST, "%s: recipe %s is already provided by %s; ignored", file,
@@ -197,7 +207,7 @@ next:
         return r;
 }
 
-int plugins_load(const char *path_list, struct plugin_set *ret)
+int plugins_load(const char *path_list, struct plugin_set *ret, struct error *err)
 {
         struct plugin_set s = { 0 };
         char *copy, *save = NULL;
@@ -207,7 +217,7 @@ int plugins_load(const char *path_list, struct plugin_set *ret)
         if (!copy)
                 return -ENOMEM;
         for (char *d = strtok_r(copy, ":", &save); d; d = strtok_r(NULL, ":", &save)) {
-                r = load_dir(&s, d);
+                r = load_dir(&s, d, err);
                 if (r < 0)
                         break;
         }
@@ -221,7 +231,7 @@ int plugins_load(const char *path_list, struct plugin_set *ret)
 }
 
 /* Finds NAME.so in the first directory of PATH_LIST that has it and whose descriptor is NAME. */
-static int load_by_file_name(struct plugin_set *s, const char *path_list, const char *name)
+static int load_by_file_name(struct plugin_set *s, const char *path_list, const char *name, struct error *err)
 {
         char *copy = strdup(path_list ? path_list : ""), *save = NULL;
         int r = -ENOENT;
@@ -237,16 +247,25 @@ static int load_by_file_name(struct plugin_set *s, const char *path_list, const 
                         r = -ENOMEM;
                         break;
                 }
-                if (access(file, F_OK) == 0 && plugin_load_file(file, &p, NULL) == 0) {
-                        if (strcmp(p.recipe->name, name) != 0)
+                if (access(file, F_OK) == 0) {
+                        struct error e = ERROR_INIT;
+
+                        r = trust_check(d, "plugin directory", 0, &e);
+                        if (r == 0)
+                                r = plugin_load_file(file, &p, &e);
+                        if (r == -EPERM)
+                                error_set(err, r, "%s", e.msg); /* refused: no looking elsewhere */
+                        else if (r < 0)
+                                r = -ENOENT; /* the full scan says what is wrong with it */
+                        else if (strcmp(p.recipe->name, name) != 0) {
                                 plugin_clear(&p);
-                        else if (!(items = realloc(s->items, (s->n + 1) * sizeof(*items)))) {
+                                r = -ENOENT;
+                        } else if (!(items = realloc(s->items, (s->n + 1) * sizeof(*items)))) {
                                 plugin_clear(&p);
                                 r = -ENOMEM;
                         } else {
                                 s->items = items;
                                 s->items[s->n++] = p;
-                                r = 0;
                         }
                 }
                 free(file);
@@ -255,7 +274,8 @@ static int load_by_file_name(struct plugin_set *s, const char *path_list, const 
         return r;
 }
 
-int plugins_load_named(const char *path_list, const char *const *names, size_t n, struct plugin_set *ret)
+int plugins_load_named(const char *path_list, const char *const *names, size_t n, struct plugin_set *ret,
+                       struct error *err)
 {
         struct plugin_set s = { 0 };
 
@@ -264,15 +284,15 @@ int plugins_load_named(const char *path_list, const char *const *names, size_t n
 
                 if (plugins_find(&s, names[i]))
                         continue;
-                r = load_by_file_name(&s, path_list, names[i]);
-                if (r == -ENOMEM) {
+                r = load_by_file_name(&s, path_list, names[i], err);
+                if (r == -ENOMEM || r == -EPERM) {
                         plugins_free(&s);
                         return r;
                 }
                 if (r < 0) {
                         /* Not where the convention puts it: look at everything. */
                         plugins_free(&s);
-                        return plugins_load(path_list, ret);
+                        return plugins_load(path_list, ret, err);
                 }
         }
         *ret = s;

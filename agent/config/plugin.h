@@ -31,18 +31,21 @@ struct plugin_set {
         size_t n_problems;
 };
 
-/* Loads and checks one file. The error names FILE and says what to do. */
+/* Loads and checks one file. The error names FILE and says what to do. A file that someone
+ * other than root could have written (agent/config/trust.h) is refused before dlopen: -EPERM. */
 int plugin_load_file(const char *file, struct plugin *ret, struct error *err);
 void plugin_clear(struct plugin *p);
 
 /* Loads every *.so in the directories of PATH_LIST (colon-separated), in name order; the first
  * plugin of a given name wins and later ones are reported as problems. Files that cannot be
- * used are kept in ret->problems, not fatal. -ENOMEM only. */
-int plugins_load(const char *path_list, struct plugin_set *ret);
+ * used are kept in ret->problems, not fatal. -ENOMEM, or -EPERM (ERR says which and how to fix
+ * it) when a directory on the path or a plugin in it is not trusted: nothing is loaded then. */
+int plugins_load(const char *path_list, struct plugin_set *ret, struct error *err);
 /* Loads only the recipes NAMES, from files named NAME.so on PATH_LIST (the convention of every
  * shipped recipe), so that a run does not map the libraries of recipes it will not run. Falls
  * back to plugins_load() when a name is not found that way. */
-int plugins_load_named(const char *path_list, const char *const *names, size_t n, struct plugin_set *ret);
+int plugins_load_named(const char *path_list, const char *const *names, size_t n, struct plugin_set *ret,
+                       struct error *err);
 const struct plugin *plugins_find(const struct plugin_set *s, const char *name);
 /* The recipe's recover() entry, or NULL when it has none (or predates the field). */
 int (*plugin_recover(const struct plugin *p))(struct opsagent_ctx *ctx);

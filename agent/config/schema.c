@@ -9,6 +9,7 @@
 
 #include "schema.h"
 #include "util/jsonutil.h"
+#include "util/pathres.h"
 
 unsigned edit_distance(const char *a, const char *b, unsigned cap)
 {
@@ -74,9 +75,10 @@ static bool type_name_known(const char *t)
 int schema_check(json_object *schema, const char *label, struct error *err)
 {
         static const char *const keywords[] = { "type",    "properties", "additionalProperties",
-                                                "items",   "enum",       "minimum",
-                                                "maximum", "minLength",  "minItems",
-                                                "description", "default", "title" };
+                                                "items",   "prefixItems", "enum",
+                                                "minimum", "maximum",    "minLength",
+                                                "minItems", "format",    "description",
+                                                "default", "title" };
         json_object *v;
 
         if (!json_object_is_type(schema, json_type_object))
@@ -132,6 +134,20 @@ int schema_check(json_object *schema, const char *label, struct error *err)
                 if (r < 0)
                         return r;
         }
+        if (json_object_object_get_ex(schema, "prefixItems", &v)) {
+                if (!json_object_is_type(v, json_type_array))
+                        return error_set(err, -EINVAL, "%s: \"prefixItems\" must be an array of schemas", label);
+                for (size_t i = 0; i < json_object_array_length(v); i++) {
+                        int r = schema_check(json_object_array_get_idx(v, i), label, err);
+
+                        if (r < 0)
+                                return r;
+                }
+        }
+        if (json_object_object_get_ex(schema, "format", &v) &&
+            (!json_object_is_type(v, json_type_string) || strcmp(json_object_get_string(v), SCHEMA_FORMAT_PATH) != 0))
+                return error_set(err, -EINVAL, "%s: unknown \"format\" %s (known: \"" SCHEMA_FORMAT_PATH "\")", label,
+                                 json_object_to_json_string_ext(v, JSON_C_TO_STRING_PLAIN));
         return 0;
 }
 
@@ -193,9 +209,15 @@ struct vstate {
 static int fail_at(struct vstate *st, const char *path, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
 static int fail_at(struct vstate *st, const char *path, const char *fmt, ...)
 {
-        char msg[768];
+        char msg[768], array[1024];
         const char *origin = attrs_origin(st->a, path);
         va_list ap;
+
+        /* An entry of an array ("x.paths[1]"): the array's origin is the entry's. */
+        if (!origin && strchr(path, '[')) {
+                snprintf(array, sizeof(array), "%.*s", (int)strcspn(path, "["), path);
+                origin = attrs_origin(st->a, array);
+        }
 
         va_start(ap, fmt);
         vsnprintf(msg, sizeof(msg), fmt, ap);
@@ -277,8 +299,24 @@ static int validate(struct vstate *st, const char *path, json_object *schema, js
                 return fail_at(st, path, "%s: must not be shorter than %" PRId64 " characters", path,
                                json_object_get_int64(v));
         }
+        if (json_object_is_type(value, json_type_string) && json_object_object_get_ex(schema, "format", &v)) {
+                const char *why = NULL;
+
+                /* json-c keeps "\u0000" inside a string: its length, not strlen, is the truth. */
+                if (pathres_check(json_object_get_string(value), (size_t)json_object_get_string_len(value), &why) < 0) {
+                        if (path_has_secret(path))
+                                snprintf(found, sizeof(found), "%s", ATTRS_REDACTED);
+                        else
+                                snprintf(found, sizeof(found), "%.100s",
+                                         json_object_to_json_string_ext(value, JSON_C_TO_STRING_PLAIN |
+                                                                               JSON_C_TO_STRING_NOSLASHESCAPE));
+                        st->depth--;
+                        return fail_at(st, path, "%s: the path %s %s; write it out plainly (a path is used as it is "
+                                       "written, never normalized)", path, found, why);
+                }
+        }
         if (json_object_is_type(value, json_type_array)) {
-                json_object *items;
+                json_object *items, *prefix;
 
                 if (json_object_object_get_ex(schema, "minItems", &v) &&
                     (int64_t)json_object_array_length(value) < json_object_get_int64(v)) {
@@ -286,6 +324,20 @@ static int validate(struct vstate *st, const char *path, json_object *schema, js
                         return fail_at(st, path, "%s: needs at least %" PRId64 " entries", path,
                                        json_object_get_int64(v));
                 }
+                if (json_object_object_get_ex(schema, "prefixItems", &prefix))
+                        for (size_t i = 0; i < json_object_array_length(value) && i < json_object_array_length(prefix);
+                             i++) {
+                                char sub[1024];
+                                int r;
+
+                                snprintf(sub, sizeof(sub), "%s[%zu]", path, i);
+                                r = validate(st, sub, json_object_array_get_idx(prefix, i),
+                                             json_object_array_get_idx(value, i));
+                                if (r < 0) {
+                                        st->depth--;
+                                        return r;
+                                }
+                        }
                 if (json_object_object_get_ex(schema, "items", &items))
                         for (size_t i = 0; i < json_object_array_length(value); i++) {
                                 char sub[1024];

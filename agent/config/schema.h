@@ -3,8 +3,15 @@
  *
  * Supported keywords: type (a name or an array of names: null, boolean, integer, number,
  * string, array, object), properties, additionalProperties (false, true or a schema; objects
- * with `properties` are closed unless it says otherwise), items, enum, minimum, maximum,
- * minLength, minItems, description (ignored). */
+ * with `properties` are closed unless it says otherwise), items (every entry), prefixItems (an
+ * array of schemas for the first entries, checked as well as items), enum, minimum, maximum,
+ * minLength, minItems, format, description (ignored).
+ *
+ * "format": "path" says a string is a path: a NUL byte, a ".." component or an empty one
+ * ("a//b", a trailing "/") is refused (pathres_check() in agent/util/pathres.h), so that no
+ * configured path can climb out of --root or a prefix check, or be cut short by "\u0000".
+ * It does not ask for an absolute path, nor for a path at all in a string that has no "/":
+ * "HOST:PORT" passes. */
 #ifndef OPSAGENT_SCHEMA_H
 #define OPSAGENT_SCHEMA_H
 
@@ -14,6 +21,7 @@
 #include "util/error.h"
 
 #define SCHEMA_MAX_DEPTH 32
+#define SCHEMA_FORMAT_PATH "path"
 
 /* Checks that SCHEMA itself uses only what this validator understands. */
 int schema_check(json_object *schema, const char *label, struct error *err);

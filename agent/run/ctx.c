@@ -2,6 +2,7 @@
  * the forked child; anything the parent must know (metrics, the failure reason) travels as
  * JSON lines over core->events_fd. */
 #include <errno.h>
+#include <fcntl.h>
 #include <math.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -16,9 +17,12 @@
 #include "spawn.h"
 #include "systemd.h"
 #include "textdiff.h"
+#include "config/attrs.h"
+#include "config/trust.h"
 #include "util/fileio.h"
 #include "util/jsonutil.h"
 #include "util/log.h"
+#include "util/pathres.h"
 #include "util/metric.h"
 #include "util/timeutil.h"
 
@@ -115,27 +119,116 @@ static char *op_path(struct opsagent_ctx *c, const char *path)
         return path_under_root(c->root, path);
 }
 
+/* The root's descriptor, opened once: every file op resolves beneath it. */
+static int root_dirfd(struct ctx_core *core)
+{
+        const char *root = core->pub.root[0] ? core->pub.root : "/";
+
+        if (core->root_fd < 0) {
+                core->root_fd = open(root, O_PATH | O_DIRECTORY | O_CLOEXEC);
+                if (core->root_fd < 0)
+                        return log_error_errno(errno, "%s: cannot open the root: %m", root);
+        }
+        return core->root_fd;
+}
+
+static int op_root_fd(struct opsagent_ctx *c)
+{
+        return root_dirfd(ctx_core_of(c));
+}
+
+static unsigned resolve_flags(unsigned flags)
+{
+        return (flags & OPSAGENT_PATH_FOLLOW) ? PATHRES_IN_ROOT : 0;
+}
+
+/* What went wrong with a path, for the message: the errno's text, or what a refusal means. */
+static const char *path_error(int r)
+{
+        if (r == -ELOOP)
+                return "a symbolic link is on the way, which is not followed (use the real path, or replace the link "
+                       "with what it points to)";
+        if (r == -EINVAL)
+                return "not a path the agent accepts (\"..\", an empty component or a NUL byte)";
+        return strerror(-r);
+}
+
+static int op_open_path(struct opsagent_ctx *c, const char *path, int oflags, mode_t mode, unsigned flags)
+{
+        int rfd = root_dirfd(ctx_core_of(c));
+
+        if (!path || path[0] != '/')
+                return -EINVAL;
+        return rfd < 0 ? rfd : pathres_open(rfd, path, oflags, mode, resolve_flags(flags));
+}
+
+static int op_read_path(struct opsagent_ctx *c, const char *path, size_t cap, char **ret, size_t *ret_len,
+                        unsigned flags)
+{
+        int rfd = root_dirfd(ctx_core_of(c));
+
+        if (!path || path[0] != '/')
+                return -EINVAL;
+        return rfd < 0 ? rfd : pathres_read_capped(rfd, path, cap, ret, ret_len, resolve_flags(flags));
+}
+
+static int op_stat_path(struct opsagent_ctx *c, const char *path, struct stat *ret, unsigned flags)
+{
+        int rfd = root_dirfd(ctx_core_of(c));
+
+        if (!path || path[0] != '/')
+                return -EINVAL;
+        return rfd < 0 ? rfd : pathres_stat(rfd, path, ret, resolve_flags(flags));
+}
+
+static int op_mkdir_path(struct opsagent_ctx *c, const char *path, mode_t mode)
+{
+        int rfd = root_dirfd(ctx_core_of(c)), r;
+        struct stat st;
+
+        if (!path || path[0] != '/')
+                return -EINVAL;
+        if (rfd < 0)
+                return rfd;
+        r = pathres_stat(rfd, path, &st, 0);
+        if (r == 0 && S_ISDIR(st.st_mode))
+                return 0;
+        if (c->dry_run) {
+                if (r == 0 || (r < 0 && r != -ENOENT))
+                        return r < 0 ? r : -ENOTDIR;
+                log_say("  %s: directory would be created", path);
+                return 1;
+        }
+        r = pathres_mkdir_p(rfd, path, mode, 0);
+        return r < 0 ? r : 1;
+}
+
 static int op_write_file(struct opsagent_ctx *c, const char *path, const void *data, size_t len, mode_t mode,
                          unsigned flags)
 {
         char *full = NULL, *old = NULL, *dir = NULL, *newtext = NULL, *diff = NULL;
         size_t old_len = 0;
-        int r;
+        int rfd, r;
 
         if (!path || path[0] != '/')
                 return log_error_errno(EINVAL, "write_file: %s is not an absolute path", path ? path : "(null)");
         full = op_path(c, path);
         if (!full)
                 return -ENOMEM;
-        r = read_file_capped(full, CTX_WRITE_FILE_MAX, &old, &old_len);
+        rfd = root_dirfd(ctx_core_of(c));
+        if (rfd < 0) {
+                r = rfd;
+                goto out;
+        }
+        r = pathres_read_capped(rfd, path, CTX_WRITE_FILE_MAX, &old, &old_len, 0);
         if (r < 0 && r != -ENOENT) {
-                log_error_errno(r, "%s: cannot read: %s", full, strerror(-r));
+                log_error_errno(r, "%s: cannot read: %s", full, path_error(r));
                 goto out;
         }
         if (r == 0 && old_len == len && memcmp(old, data, len) == 0) {
                 struct stat st;
 
-                if (stat(full, &st) == 0 && (st.st_mode & 07777) == mode) {
+                if (pathres_stat(rfd, path, &st, 0) == 0 && (st.st_mode & 07777) == mode) {
                         r = 0;
                         goto out;
                 }
@@ -160,22 +253,22 @@ static int op_write_file(struct opsagent_ctx *c, const char *path, const void *d
                 r = 1;
                 goto out;
         }
-        dir = strdup(full);
+        dir = strdup(path);
         if (!dir) {
                 r = -ENOMEM;
                 goto out;
         }
         *strrchr(dir, '/') = '\0';
         if (*dir) {
-                r = mkdir_p(dir, 0755);
+                r = pathres_mkdir_p(rfd, dir, 0755, 0);
                 if (r < 0) {
-                        log_error_errno(r, "%s: cannot create directory: %s", dir, strerror(-r));
+                        log_error_errno(r, "%s%s: cannot create directory: %s", c->root, dir, path_error(r));
                         goto out;
                 }
         }
-        r = write_file_atomic(full, data, len, mode);
+        r = pathres_write_atomic(rfd, path, data, len, mode, 0);
         if (r < 0) {
-                log_error_errno(r, "%s: cannot write: %s", full, strerror(-r));
+                log_error_errno(r, "%s: cannot write: %s", full, path_error(r));
                 goto out;
         }
         r = 1;
@@ -220,6 +313,72 @@ static int op_spawn(struct opsagent_ctx *c, char *const argv[], unsigned timeout
         else
                 timeout_usec = (uint64_t)timeout_seconds * 1000000u;
         return spawn_run(argv, timeout_usec, spawn_line, (void *)argv[0], ret);
+}
+
+/* Whether the value at ATTR (under the recipe's root) came from somewhere only root can write:
+ * a recipe's shipped defaults, the instance user-data (from the metadata service, not a file),
+ * or a file that passes the trust check now as it did when it was read. -EPERM with ERR. */
+static int origin_trusted(struct ctx_core *core, const char *attr, struct error *err)
+{
+        char full[512];
+        const char *origin;
+        int r;
+
+        if ((size_t)snprintf(full, sizeof(full), "%s.%s", core->recipe->attr_root, attr) >= sizeof(full))
+                return error_set(err, -ENAMETOOLONG, "%s: attribute path too long", attr);
+        origin = core->origins ? attrs_origin(core->origins, full) : NULL;
+        if (!origin)
+                return error_set(err, -EPERM, "%s: where this command was configured is not known; not run", full);
+        if (strncmp(origin, "defaults of ", 12) == 0 || strcmp(origin, "instance user-data") == 0)
+                return 0;
+        r = trust_check(origin, "configuration file", 0, err);
+        if (r == -EPERM)
+                error_prefix(err, "%s is not run", full);
+        else if (r < 0) {
+                char why[ERROR_MSG_MAX];
+
+                snprintf(why, sizeof(why), "%s", err->msg);
+                error_reset(err, -EPERM, "%s is not run: %s", full, why);
+        }
+        return r < 0 ? -EPERM : 0;
+}
+
+static int op_spawn_command(struct opsagent_ctx *c, char *const argv[], const struct opsagent_command *cmd,
+                            struct opsagent_spawn_result *ret)
+{
+        struct ctx_core *core = ctx_core_of(c);
+        struct spawn_options o = { .minimal_env = true };
+        struct error err = ERROR_INIT;
+        gid_t *groups = NULL;
+        uint32_t left = op_time_left(c);
+        int r;
+
+        if (!argv || !argv[0] || !cmd || cmd->size < offsetof(struct opsagent_command, gid) + sizeof(cmd->gid))
+                return -EINVAL;
+        if (cmd->attr) {
+                r = origin_trusted(core, cmd->attr, &err);
+                if (r < 0) {
+                        log_error("%s", err.msg);
+                        return r;
+                }
+        }
+        if (cmd->timeout_seconds == 0)
+                o.timeout_usec = left == UINT32_MAX ? 0 : (uint64_t)left * 1000000u;
+        else
+                o.timeout_usec = (uint64_t)cmd->timeout_seconds * 1000000u;
+        if (cmd->as_user) {
+                o.as_user = true;
+                o.uid = cmd->uid;
+                o.gid = cmd->gid;
+                r = spawn_user_groups(cmd->uid, cmd->gid, &groups, &o.n_groups);
+                if (r < 0)
+                        return log_error_errno(r, "%s: cannot list the groups of uid %u: %s", argv[0],
+                                               (unsigned)cmd->uid, strerror(-r));
+                o.groups = groups;
+        }
+        r = spawn_run_opts(argv, &o, spawn_line, (void *)argv[0], ret);
+        free(groups);
+        return r;
 }
 
 /* Under a root prefix the host's systemd is not the sandbox's: leave it alone unless a bus was
@@ -283,6 +442,12 @@ static const struct opsagent_ctx_ops ctx_ops = {
         .systemd_kill_unit = op_systemd_kill_unit,
         .systemd_units = op_systemd_units,
         .time_left = op_time_left,
+        .spawn_command = op_spawn_command,
+        .open_path = op_open_path,
+        .read_path = op_read_path,
+        .stat_path = op_stat_path,
+        .mkdir_path = op_mkdir_path,
+        .root_fd = op_root_fd,
 };
 
 void ctx_setup(struct ctx_core *core, const struct opsagent_recipe *recipe, json_object *attrs, const char *run_id,
@@ -309,6 +474,7 @@ void ctx_setup(struct ctx_core *core, const struct opsagent_recipe *recipe, json
         core->pub.ops = &ctx_ops;
         core->pub.aws = NULL;
         core->pub.core = core;
+        core->root_fd = -1;
 }
 
 const char *ctx_fail_reason(struct ctx_core *core)
@@ -322,4 +488,7 @@ void ctx_done(struct ctx_core *core)
                 core->on_done(core);
         free(core->fail_reason);
         core->fail_reason = NULL;
+        if (core->root_fd >= 0)
+                close(core->root_fd);
+        core->root_fd = -1;
 }

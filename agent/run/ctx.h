@@ -8,6 +8,7 @@
 #include "opsagent/aws.h"
 #include "opsagent/recipe.h"
 
+struct attrs;         /* agent/config/attrs.h: the values with their origins */
 struct aws_session;   /* agent/aws/session.h: credentials, signing, the Query client */
 struct ctx_core;
 
@@ -17,12 +18,15 @@ struct ctx_core {
         json_object *attrs;         /* the whole merged tree (borrowed from the runner) */
         json_object *recipe_attrs;  /* subtree at recipe->attr_root (borrowed), never NULL */
         json_object *facts;         /* attrs' opsagent.instance (borrowed), may be NULL */
+        struct attrs *origins;      /* the same attributes with their origins (borrowed), may be NULL:
+                                     * then no command from configuration runs */
         int events_fd;              /* pipe to the parent: metrics, failure reason */
         uint64_t deadline_usec;     /* CLOCK_MONOTONIC; 0 = no budget */
         char *fail_reason;          /* first failure recorded with ctx_fail() */
         struct aws_session *aws;    /* the AWS half's session (agent/run/ctx_aws.h), may be NULL */
         struct opsagent_aws_error aws_error; /* last AWS failure (ctx->aws->last_error) */
         void (*on_done)(struct ctx_core *core); /* set by a half attached to the context; may be NULL */
+        int root_fd;                /* O_PATH of the root, opened on first use; -1 before */
 };
 
 static inline struct ctx_core *ctx_core_of(struct opsagent_ctx *c)

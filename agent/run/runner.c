@@ -14,6 +14,7 @@
 #include "lock.h"
 #include "records.h"
 #include "runner.h"
+#include "config/trust.h"
 #include "util/fileio.h"
 #include "util/jsonutil.h"
 #include "util/log.h"
@@ -51,6 +52,7 @@ static void child_main(const struct plugin *pl, int (*entry)(struct opsagent_ctx
         signal(SIGPIPE, SIG_DFL);
         log_set_context(pl->recipe->name, run_id);
         ctx_setup(&core, pl->recipe, attrs_tree(a), run_id, p->root, state_dir, p->state_dir, dry_run, deadline, fd);
+        core.origins = a; /* where each value came from: commands from configuration need to know */
         ctx_aws_attach(&core);
         r = entry(&core.pub);
         if (r < 0 && !ctx_fail_reason(&core)) {
@@ -204,6 +206,7 @@ out:
 /* The recipe's private state directory, created if need be, into *ret (caller frees). */
 static int recipe_state_dir(const struct paths *p, const char *name, char **ret)
 {
+        struct error err = ERROR_INIT;
         char *rel = NULL, *dir = NULL;
         int r;
 
@@ -215,6 +218,12 @@ static int recipe_state_dir(const struct paths *p, const char *name, char **ret)
         r = mkdir_p(dir, 0700);
         if (r < 0) {
                 log_error_errno(r, "%s: cannot create the state directory %s: %s", name, dir, strerror(-r));
+                goto out;
+        }
+        /* What a recipe keeps there (a freeze marker, a rotation journal) steers its next run. */
+        r = trust_check(dir, "recipe state directory", 0, &err);
+        if (r < 0) {
+                log_error("%s: %s", name, err.msg);
                 goto out;
         }
         *ret = dir;

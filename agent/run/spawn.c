@@ -1,6 +1,9 @@
 #include <errno.h>
 #include <fcntl.h>
+#include <grp.h>
+#include <limits.h>
 #include <poll.h>
+#include <pwd.h>
 #include <signal.h>
 #include <stdbool.h>
 #include <stdlib.h>
@@ -101,10 +104,67 @@ static char *output_tail(const struct output *o)
         return s;
 }
 
+int spawn_drop_to_user(const struct spawn_options *o)
+{
+        uid_t r, e, s;
+        gid_t rg, eg, sg;
+
+        /* Groups first (setgroups and setgid need the privilege setuid gives up). */
+        if (o->n_groups > SPAWN_GROUPS_MAX) {
+                errno = E2BIG;
+                return -1;
+        }
+        if (setgroups(o->n_groups, o->n_groups ? o->groups : NULL) < 0 || setgid(o->gid) < 0 || setuid(o->uid) < 0)
+                return -1;
+        /* Then make sure it took, all of it (real, effective, saved), and that there is no way back. */
+        if (getresuid(&r, &e, &s) < 0 || getresgid(&rg, &eg, &sg) < 0)
+                return -1;
+        if (r != o->uid || e != o->uid || s != o->uid || rg != o->gid || eg != o->gid || sg != o->gid ||
+            (o->uid != 0 && (setuid(0) == 0 || seteuid(0) == 0))) {
+                errno = EPERM;
+                return -1;
+        }
+        return 0;
+}
+
+/* execve of FILE searched in SPAWN_MINIMAL_PATH when it has no "/" (execvp would search the
+ * agent's own PATH). Async-signal-safe. Returns only on failure, errno set. */
+static void exec_minimal(char *const argv[], char *const envp[])
+{
+        const char *dirs = SPAWN_MINIMAL_PATH, *file = argv[0];
+        char buf[PATH_MAX];
+        bool eacces = false;
+        size_t fl = strlen(file);
+
+        if (strchr(file, '/')) {
+                execve(file, argv, envp);
+                return;
+        }
+        while (*dirs) {
+                size_t dl = strcspn(dirs, ":");
+
+                if (dl + 1 + fl < sizeof(buf)) {
+                        memcpy(buf, dirs, dl);
+                        buf[dl] = '/';
+                        memcpy(buf + dl + 1, file, fl + 1);
+                        execve(buf, argv, envp);
+                        if (errno == EACCES)
+                                eacces = true;
+                        else if (errno != ENOENT && errno != ENOTDIR)
+                                return;
+                }
+                dirs += dl;
+                if (*dirs == ':')
+                        dirs++;
+        }
+        errno = eacces ? EACCES : ENOENT;
+}
+
 /* In the child, between fork() and exec: only async-signal-safe calls. Reports errno on
  * STATUS_FD (close-on-exec, so the parent reads EOF when exec worked). */
-static _Noreturn void child(char *const argv[], int out_fd, int status_fd)
+static _Noreturn void child(char *const argv[], const struct spawn_options *o, int out_fd, int status_fd)
 {
+        static char *const minimal_env[] = { "PATH=" SPAWN_MINIMAL_PATH, "LANG=" SPAWN_MINIMAL_LANG, NULL };
         sigset_t all;
         int null_fd, e;
 
@@ -123,7 +183,14 @@ static _Noreturn void child(char *const argv[], int out_fd, int status_fd)
                 goto fail;
         /* Nothing of ours beyond stdio leaks into the command. */
         (void)close_range(3, ~0U, CLOSE_RANGE_CLOEXEC);
-        execvp(argv[0], argv);
+        if (o->as_user && spawn_drop_to_user(o) < 0)
+                goto fail;
+        if (o->minimal_env) {
+                if (chdir("/") < 0)
+                        goto fail;
+                exec_minimal(argv, minimal_env);
+        } else
+                execvp(argv[0], argv);
 fail:
         e = errno;
         while (write(status_fd, &e, sizeof(e)) < 0 && errno == EINTR)
@@ -175,10 +242,12 @@ static void read_output(int *fd, struct output *o)
         output_feed(o, chunk, (size_t)n);
 }
 
-static int spawn_internal(char *const argv[], uint64_t timeout_usec, uint64_t grace_usec,
+static int spawn_internal(char *const argv[], const struct spawn_options *opts,
                           void (*line_cb)(void *userdata, const char *line), void *userdata, struct buf *all,
                           bool *ret_all_full, struct opsagent_spawn_result *ret)
 {
+        uint64_t timeout_usec = opts->timeout_usec;
+        uint64_t grace_usec = opts->grace_usec ? opts->grace_usec : SPAWN_KILL_GRACE_USEC;
         struct output *o = NULL;
         int out[2] = { -1, -1 }, status[2] = { -1, -1 };
         int pidfd = -1, wstatus = 0, r;
@@ -189,6 +258,8 @@ static int spawn_internal(char *const argv[], uint64_t timeout_usec, uint64_t gr
 
         if (!argv || !argv[0] || !argv[0][0])
                 return -EINVAL;
+        if (opts->as_user && opts->n_groups > SPAWN_GROUPS_MAX)
+                return -E2BIG;
         o = calloc(1, sizeof(*o));
         if (!o)
                 return -ENOMEM;
@@ -206,7 +277,7 @@ static int spawn_internal(char *const argv[], uint64_t timeout_usec, uint64_t gr
                 goto out;
         }
         if (pid == 0)
-                child(argv, out[1], status[1]);
+                child(argv, opts, out[1], status[1]);
 
         (void)setpgid(pid, pid);  /* also in the child: whichever runs first */
         close(out[1]);
@@ -318,29 +389,39 @@ out:
         return r;
 }
 
-int spawn_run(char *const argv[], uint64_t timeout_usec, void (*line_cb)(void *userdata, const char *line),
-              void *userdata, struct opsagent_spawn_result *ret)
+int spawn_run_opts(char *const argv[], const struct spawn_options *opts,
+                   void (*line_cb)(void *userdata, const char *line), void *userdata,
+                   struct opsagent_spawn_result *ret)
 {
-        return spawn_run_grace(argv, timeout_usec, SPAWN_KILL_GRACE_USEC, line_cb, userdata, ret);
+        return spawn_internal(argv, opts, line_cb, userdata, NULL, NULL, ret);
 }
 
 int spawn_run_grace(char *const argv[], uint64_t timeout_usec, uint64_t grace_usec,
                     void (*line_cb)(void *userdata, const char *line), void *userdata,
                     struct opsagent_spawn_result *ret)
 {
-        return spawn_internal(argv, timeout_usec, grace_usec, line_cb, userdata, NULL, NULL, ret);
+        struct spawn_options o = { .timeout_usec = timeout_usec, .grace_usec = grace_usec };
+
+        return spawn_run_opts(argv, &o, line_cb, userdata, ret);
+}
+
+int spawn_run(char *const argv[], uint64_t timeout_usec, void (*line_cb)(void *userdata, const char *line),
+              void *userdata, struct opsagent_spawn_result *ret)
+{
+        return spawn_run_grace(argv, timeout_usec, SPAWN_KILL_GRACE_USEC, line_cb, userdata, ret);
 }
 
 int spawn_capture(char *const argv[], uint64_t timeout_usec, size_t max, char **ret_output,
                   struct opsagent_spawn_result *ret)
 {
+        struct spawn_options o = { .timeout_usec = timeout_usec };
         struct buf all = BUF_INIT(max);
         struct opsagent_spawn_result res = { 0 };
         bool full = false;
         char *text;
         int r;
 
-        r = spawn_internal(argv, timeout_usec, SPAWN_KILL_GRACE_USEC, NULL, NULL, &all, &full, &res);
+        r = spawn_internal(argv, &o, NULL, NULL, &all, &full, &res);
         if (r < 0)
                 goto out;
         if (full) {
@@ -359,4 +440,24 @@ int spawn_capture(char *const argv[], uint64_t timeout_usec, size_t max, char **
 out:
         buf_free(&all);
         return r;
+}
+
+int spawn_user_groups(uid_t uid, gid_t gid, gid_t **ret, size_t *ret_n)
+{
+        struct passwd *pw = getpwuid(uid);
+        int n = SPAWN_GROUPS_MAX;
+        gid_t *g = calloc(SPAWN_GROUPS_MAX, sizeof(*g));
+
+        if (!g)
+                return -ENOMEM;
+        if (!pw || !pw->pw_name) {
+                g[0] = gid;
+                n = 1;
+        } else if (getgrouplist(pw->pw_name, gid, g, &n) < 0) {
+                free(g);
+                return -E2BIG;
+        }
+        *ret = g;
+        *ret_n = (size_t)n;
+        return 0;
 }

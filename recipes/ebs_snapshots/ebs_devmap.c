@@ -2,6 +2,7 @@
 #include <ctype.h>
 #include <dirent.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <limits.h>
 #include <stdbool.h>
 #include <stdio.h>
@@ -10,6 +11,7 @@
 #include <unistd.h>
 
 #include "ebs_devmap.h"
+#include "util/pathres.h"
 
 #define BYID_PREFIX "nvme-Amazon_Elastic_Block_Store_"
 
@@ -23,17 +25,45 @@ struct kdevs {
         size_t n;
 };
 
-/* Reads the first line of ROOT/REL into BUF, without surrounding blanks. */
-static int read_line(const char *root, const char *rel, char *buf, size_t size)
+/* REL beneath the root ROOTFD, links followed but never out of it (sysfs is links). */
+static FILE *open_under(int rootfd, const char *rel)
 {
-        char path[PATH_MAX];
+        int fd = pathres_open(rootfd, rel, O_RDONLY, 0, PATHRES_IN_ROOT);
+        FILE *f;
+
+        if (fd < 0) {
+                errno = -fd;
+                return NULL;
+        }
+        f = fdopen(fd, "re");
+        if (!f)
+                close(fd);
+        return f;
+}
+
+static DIR *opendir_under(int rootfd, const char *rel)
+{
+        int fd = pathres_open(rootfd, rel, O_RDONLY | O_DIRECTORY, 0, PATHRES_IN_ROOT);
+        DIR *d;
+
+        if (fd < 0) {
+                errno = -fd;
+                return NULL;
+        }
+        d = fdopendir(fd);
+        if (!d)
+                close(fd);
+        return d;
+}
+
+/* Reads the first line of ROOT/REL into BUF, without surrounding blanks. */
+static int read_line(int rootfd, const char *rel, char *buf, size_t size)
+{
         FILE *f;
         size_t len, start = 0;
         int r = 0;
 
-        if ((size_t)snprintf(path, sizeof path, "%s%s", root, rel) >= sizeof path)
-                return -ENAMETOOLONG;
-        f = fopen(path, "re");
+        f = open_under(rootfd, rel);
         if (!f)
                 return -errno;
         if (!fgets(buf, (int)size, f)) {
@@ -60,13 +90,32 @@ static void volume_compact(const char *volume_id, char *buf, size_t size)
                 snprintf(buf, size, "%s", volume_id);
 }
 
-static bool sys_block_exists(const char *root, const char *name)
+static bool sys_block_exists(int rootfd, const char *name)
 {
         char path[PATH_MAX];
+        struct stat st;
 
-        if ((size_t)snprintf(path, sizeof path, "%s/sys/block/%s", root, name) >= sizeof path)
+        if ((size_t)snprintf(path, sizeof path, "/sys/block/%s", name) >= sizeof path)
                 return false;
-        return access(path, F_OK) == 0;
+        return pathres_stat(rootfd, path, &st, PATHRES_IN_ROOT) == 0;
+}
+
+/* readlink(2) of REL (its last component not followed) beneath ROOTFD. */
+static ssize_t readlink_under(int rootfd, const char *rel, char *buf, size_t size)
+{
+        char *name = NULL;
+        int pfd, r;
+        ssize_t n;
+
+        r = pathres_parent(rootfd, rel, PATHRES_IN_ROOT, &pfd, &name);
+        if (r < 0)
+                return r;
+        n = readlinkat(pfd, name, buf, size);
+        if (n < 0)
+                n = -errno;
+        close(pfd);
+        free(name);
+        return n;
 }
 
 static bool valid_name(const char *s)
@@ -74,7 +123,7 @@ static bool valid_name(const char *s)
         return s[0] && s[0] != '.' && !strchr(s, '/') && strlen(s) <= NAME_MAX;
 }
 
-int devmap_volume_of_nvme(const char *root, const char *kname, char *buf, size_t size)
+int devmap_volume_of_nvme(int root, const char *kname, char *buf, size_t size)
 {
         char rel[PATH_MAX], serial[128];
         int r;
@@ -94,7 +143,7 @@ int devmap_volume_of_nvme(const char *root, const char *kname, char *buf, size_t
         return 0;
 }
 
-int devmap_disk_of_volume(const char *root, const char *device, const char *volume_id, char *buf, size_t size)
+int devmap_disk_of_volume(int root, const char *device, const char *volume_id, char *buf, size_t size)
 {
         char compact[128], path[PATH_MAX], target[PATH_MAX], name[NAME_MAX + 1];
         ssize_t len;
@@ -104,9 +153,8 @@ int devmap_disk_of_volume(const char *root, const char *device, const char *volu
         if (volume_id) {
                 /* 1. udev's by-id link (Nitro) */
                 volume_compact(volume_id, compact, sizeof compact);
-                if ((size_t)snprintf(path, sizeof path, "%s/dev/disk/by-id/" BYID_PREFIX "%s", root, compact) <
-                    sizeof path) {
-                        len = readlink(path, target, sizeof target - 1);
+                if ((size_t)snprintf(path, sizeof path, "/dev/disk/by-id/" BYID_PREFIX "%s", compact) < sizeof path) {
+                        len = readlink_under(root, path, target, sizeof target - 1);
                         if (len > 0) {
                                 const char *base;
                                 target[len] = '\0';
@@ -119,8 +167,7 @@ int devmap_disk_of_volume(const char *root, const char *device, const char *volu
                         }
                 }
                 /* 2. the NVMe controller's serial number is the volume id */
-                snprintf(path, sizeof path, "%s/sys/block", root);
-                d = opendir(path);
+                d = opendir_under(root, "/sys/block");
                 if (d) {
                         bool found = false;
                         while (!found && (e = readdir(d))) {
@@ -160,7 +207,7 @@ int devmap_disk_of_volume(const char *root, const char *device, const char *volu
         return -ENOENT;
 }
 
-static int kdevs_add(const char *root, struct kdevs *k, const char *sysrel, const char *name)
+static int kdevs_add(int root, struct kdevs *k, const char *sysrel, const char *name)
 {
         char rel[PATH_MAX];
 
@@ -178,7 +225,7 @@ static int kdevs_add(const char *root, struct kdevs *k, const char *sysrel, cons
 }
 
 /* Adds what is stacked on SYSREL (its holders/: dm-0, md0), recursively. */
-static int add_holders(const char *root, struct kdevs *k, const char *sysrel, int depth)
+static int add_holders(int root, struct kdevs *k, const char *sysrel, int depth)
 {
         char path[PATH_MAX];
         DIR *d;
@@ -187,9 +234,9 @@ static int add_holders(const char *root, struct kdevs *k, const char *sysrel, in
 
         if (depth > DEVMAP_HOLDER_DEPTH)
                 return 0;
-        if ((size_t)snprintf(path, sizeof path, "%s%s/holders", root, sysrel) >= sizeof path)
+        if ((size_t)snprintf(path, sizeof path, "%s/holders", sysrel) >= sizeof path)
                 return -ENAMETOOLONG;
-        d = opendir(path);
+        d = opendir_under(root, path);
         if (!d)
                 return 0;
         while (r >= 0 && (e = readdir(d))) {
@@ -206,9 +253,9 @@ static int add_holders(const char *root, struct kdevs *k, const char *sysrel, in
 }
 
 /* The disk, its partitions (ROOT/sys/block/DISK/DISK*), and their holders. */
-static int collect(const char *root, const char *disk, struct kdevs *k)
+static int collect(int root, const char *disk, struct kdevs *k)
 {
-        char rel[PATH_MAX], path[PATH_MAX];
+        char rel[PATH_MAX];
         DIR *d;
         struct dirent *e;
         int r;
@@ -219,8 +266,7 @@ static int collect(const char *root, const char *disk, struct kdevs *k)
                 r = add_holders(root, k, rel, 1);
         if (r < 0)
                 return r;
-        snprintf(path, sizeof path, "%s%s", root, rel);
-        d = opendir(path);
+        d = opendir_under(root, rel);
         if (!d)
                 return 0;
         while (r >= 0 && (e = readdir(d))) {
@@ -307,11 +353,11 @@ void devmap_strv_free(char **v)
         free(v);
 }
 
-int devmap_mountpoints(const char *root, const char *device, const char *volume_id, char ***ret)
+int devmap_mountpoints(int root, const char *device, const char *volume_id, char ***ret)
 {
         static struct kdevs empty;
         struct kdevs *k = NULL;
-        char disk[NAME_MAX + 1], path[PATH_MAX];
+        char disk[NAME_MAX + 1];
         char *line = NULL, **out = NULL;
         size_t cap = 0, n = 0, lines = 0;
         FILE *f = NULL;
@@ -329,8 +375,7 @@ int devmap_mountpoints(const char *root, const char *device, const char *volume_
         r = collect(root, disk, k);
         if (r < 0)
                 goto out;
-        snprintf(path, sizeof path, "%s/proc/self/mountinfo", root);
-        f = fopen(path, "re");
+        f = open_under(root, "/proc/self/mountinfo");
         if (!f) {
                 r = -errno;
                 goto out;

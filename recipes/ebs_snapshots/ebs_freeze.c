@@ -230,9 +230,21 @@ static __attribute__((noreturn)) void watchdog(int sock, const int *fds, size_t 
 int freeze_allowed(const char *path, const char *root, const char *const *protected_paths, char *why,
                    size_t whylen)
 {
+        int fd = open(path, O_PATH | O_CLOEXEC), r;
+
+        if (fd < 0)
+                return fail(why, whylen, -errno, "%s: cannot stat: %s", path, strerror(errno));
+        r = freeze_allowed_fd(fd, path, root, protected_paths, why, whylen);
+        close(fd);
+        return r;
+}
+
+int freeze_allowed_fd(int fd, const char *path, const char *root, const char *const *protected_paths, char *why,
+                      size_t whylen)
+{
         struct stat st, other;
 
-        if (stat(path, &st) < 0)
+        if (fstat(fd, &st) < 0)
                 return fail(why, whylen, -errno, "%s: cannot stat: %s", path, strerror(errno));
         if (!S_ISDIR(st.st_mode))
                 return fail(why, whylen, -ENOTDIR, "%s: not a directory", path);
@@ -265,8 +277,8 @@ static void freezer_free(struct freezer *f)
         free(f);
 }
 
-int freeze_start(const char *const *paths, size_t n, unsigned timeout_seconds, const char *marker,
-                 struct freezer **ret, char *err, size_t errlen)
+int freeze_start(const char *const *paths, const int *given_fds, size_t n, unsigned timeout_seconds,
+                 const char *marker, struct freezer **ret, char *err, size_t errlen)
 {
         struct freezer *f = NULL;
         int fds[FREEZE_PATHS_MAX];
@@ -295,7 +307,8 @@ int freeze_start(const char *const *paths, size_t n, unsigned timeout_seconds, c
         for (size_t i = 0; i < n; i++) {
                 struct stat st;
                 bool dup = false;
-                int fd = open(paths[i], O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+                int fd = given_fds ? fcntl(given_fds[i], F_DUPFD_CLOEXEC, 3)
+                                   : open(paths[i], O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 
                 if (fd < 0 || fstat(fd, &st) < 0) {
                         r = fail(err, errlen, -errno, "freeze: cannot open %s: %s", paths[i], strerror(errno));

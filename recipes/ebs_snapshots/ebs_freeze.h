@@ -23,12 +23,17 @@ struct freezer;
  * may; -EPERM with WHY filled when not; -errno when PATH cannot be examined. */
 int freeze_allowed(const char *path, const char *root, const char *const *protected_paths, char *why,
                    size_t whylen);
+/* The same for the directory already open as FD (PATH names it in WHY). */
+int freeze_allowed_fd(int fd, const char *path, const char *root, const char *const *protected_paths, char *why,
+                      size_t whylen);
 
-/* Opens the N PATHS, writes the marker MARKER (unless NULL) listing them, forks the watchdog
- * and waits until it has frozen all of them. On failure nothing is left frozen, the marker is
- * removed, ERR names the path and -errno is returned. A filesystem reached by two paths is
- * frozen once. *ret: free with freeze_thaw() (which also thaws, and removes the marker). */
-int freeze_start(const char *const *paths, size_t n, unsigned timeout_seconds, const char *marker,
+/* Opens the N PATHS (or, when FDS is not NULL, uses their directories already open as FDS[i],
+ * which stay the caller's: opened beneath the root with no link followed), writes the marker
+ * MARKER (unless NULL) listing them, forks the watchdog and waits until it has frozen all of
+ * them. On failure nothing is left frozen, the marker is removed, ERR names the path and -errno
+ * is returned. A filesystem reached by two paths is frozen once. *ret: free with freeze_thaw()
+ * (which also thaws, and removes the marker). */
+int freeze_start(const char *const *paths, const int *fds, size_t n, unsigned timeout_seconds, const char *marker,
                  struct freezer **ret, char *err, size_t errlen);
 
 /* The marker: a file in the recipe's state directory (on a filesystem that is never frozen)

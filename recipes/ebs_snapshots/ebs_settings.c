@@ -54,7 +54,7 @@ const char ebs_schema_json[] =
         "  \"description\": \"skip a volume whose previous snapshot is still pending\"},"
         " \"freeze\": {\"type\": \"object\", \"additionalProperties\": false, \"properties\": {"
         "   \"enable\": {\"type\": \"boolean\", \"description\": \"fsfreeze the volumes' filesystems while snapshotting\"},"
-        "   \"mountpoints\": {\"type\": \"array\", \"items\": {\"type\": \"string\"},"
+        "   \"mountpoints\": {\"type\": \"array\", \"items\": {\"type\": \"string\", \"format\": \"path\"},"
         "    \"description\": \"mountpoints to freeze; empty: those on the selected volumes\"},"
         "   \"timeout_seconds\": {\"type\": \"integer\", \"minimum\": 1, \"maximum\": 300,"
         "    \"description\": \"thaw after this long whatever happens\"}}},"

@@ -6,6 +6,7 @@
  * (or one CreateSnapshots) -> thaw -> retention per volume whose snapshot was created. One
  * volume's failure does not stop the others; the run fails naming them. */
 #include <errno.h>
+#include <fcntl.h>
 #include <stdarg.h>
 #include <inttypes.h>
 #include <limits.h>
@@ -62,6 +63,8 @@ struct run {
         bool listed;                         /* DescribeSnapshots succeeded */
         unsigned created, deleted, failed, skipped;
         char failed_list[EBS_FAILED_LIST_MAX];
+        int frz_fds[FREEZE_PATHS_MAX];       /* the mountpoints to freeze, opened beneath the root */
+        size_t n_frz_fds;
 };
 
 static const char *say_time(int64_t t, char *buf, size_t size)
@@ -155,7 +158,7 @@ static char **nvme_map(struct run *R)
                                 e += 5;
                         if (strncmp(e, "nvme", 4) != 0)
                                 continue;
-                        if (devmap_volume_of_nvme(R->ctx->root, e, vol, sizeof vol) < 0) {
+                        if (devmap_volume_of_nvme(ctx_root_fd(R->ctx), e, vol, sizeof vol) < 0) {
                                 ctx_log(R->ctx, OPSAGENT_LOG_WARNING, "%s: not an EBS NVMe disk on this instance", e);
                                 continue;
                         }
@@ -255,16 +258,27 @@ static void add_freeze_paths(struct run *R, const char *const *list, const char 
         for (const char *const *p = list; *p; p++) {
                 char *path = ctx_path(R->ctx, *p);
                 char why[PATH_MAX + 256];
+                int fd;
 
                 if (!path)
                         continue;
-                if (freeze_allowed(path, R->ctx->root, protected_paths, why, sizeof why) < 0) {
+                /* Opened beneath the root with no link followed: what gets frozen is what was checked. */
+                fd = ctx_open(R->ctx, *p, O_RDONLY | O_DIRECTORY, 0, 0);
+                if (fd < 0) {
+                        ctx_say(R->ctx, "freeze: not freezing %s: %s: cannot open: %s", *p, path,
+                                fd == -ELOOP ? "a symbolic link is on the way, which is not followed" : strerror(-fd));
+                        free(path);
+                } else if (freeze_allowed_fd(fd, path, R->ctx->root, protected_paths, why, sizeof why) < 0) {
                         ctx_say(R->ctx, "freeze: not freezing %s: %s", *p, why);
+                        close(fd);
                         free(path);
                 } else if (*n >= FREEZE_PATHS_MAX) {
                         ctx_say(R->ctx, "freeze: not freezing %s: more than %d mountpoints", *p, FREEZE_PATHS_MAX);
+                        close(fd);
                         free(path);
                 } else {
+                        R->frz_fds[*n] = fd;
+                        R->n_frz_fds = *n + 1;
                         out[(*n)++] = path;
                 }
         }
@@ -300,7 +314,7 @@ static char **freeze_targets(struct run *R)
 
                 if (v->state != VOL_CREATE)
                         continue;
-                r = devmap_mountpoints(R->ctx->root, v->t->device, v->t->volume_id, &mps);
+                r = devmap_mountpoints(ctx_root_fd(R->ctx), v->t->device, v->t->volume_id, &mps);
                 if (r < 0) {
                         ctx_say(R->ctx, "freeze: volume %s %s: no mounted filesystem found (%s)", v->t->device,
                                 v->t->volume_id, strerror(-r));
@@ -666,8 +680,8 @@ static int ebs_run(struct opsagent_ctx *ctx)
                                 for (size_t i = 0; i < nf; i++)
                                         ctx_say(ctx, "freeze: would freeze %s for at most %u s", frz[i],
                                                 R.cfg.freeze_timeout_seconds);
-                        } else if (freeze_start((const char *const *)frz, nf, R.cfg.freeze_timeout_seconds, marker,
-                                                &fz, err, sizeof err) < 0) {
+                        } else if (freeze_start((const char *const *)frz, R.frz_fds, nf, R.cfg.freeze_timeout_seconds,
+                                                marker, &fz, err, sizeof err) < 0) {
                                 ctx_say(ctx, "warning: %s; snapshots will be crash-consistent only", err);
                                 fz = NULL;
                         } else {
@@ -728,6 +742,8 @@ out:
         if (fz)
                 (void)freeze_thaw(fz, NULL, 0);
         devmap_strv_free(frz);
+        for (size_t i = 0; i < R.n_frz_fds; i++)
+                close(R.frz_fds[i]);
         if (nvme) {
                 for (char **p = nvme; *p; p++)
                         free(*p);

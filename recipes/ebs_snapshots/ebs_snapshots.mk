@@ -36,7 +36,7 @@ tests_unit_test_ebs_settings_LDADD = $(CMOCKA_LIBS) $(JSONC_LIBS)
 tests_unit_test_ebs_devmap_SOURCES = tests/unit/test_ebs_devmap.c \
 	recipes/ebs_snapshots/ebs_devmap.c recipes/ebs_snapshots/ebs_devmap.h
 tests_unit_test_ebs_devmap_CFLAGS = $(EBS_TEST_CFLAGS)
-tests_unit_test_ebs_devmap_LDADD = $(CMOCKA_LIBS)
+tests_unit_test_ebs_devmap_LDADD = $(UTIL_LIBS) $(CMOCKA_LIBS)
 
 # Freezes a loop-mounted ext4 image when run as root with loop devices; says SKIP otherwise.
 tests_unit_test_ebs_freeze_SOURCES = tests/unit/test_ebs_freeze.c \

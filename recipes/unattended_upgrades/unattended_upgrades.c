@@ -13,7 +13,6 @@
 
 #include "uu_attrs.h"
 #include "uu_os_release.h"
-#include "util/fileio.h"
 #include "uu_plan.h"
 #include "uu_settings.h"
 
@@ -40,7 +39,9 @@ static int read_os_release(struct opsagent_ctx *ctx, char **ret_text, char **ret
                         free(first);
                         return -ENOMEM;
                 }
-                r = read_file_capped(path, UU_OS_RELEASE_MAX_BYTES, &text, NULL);
+                /* Beneath the root; /etc/os-release is a link to ../usr/lib/os-release: followed,
+                 * but never out of the root. */
+                r = ctx_read_file(ctx, candidates[i], UU_OS_RELEASE_MAX_BYTES, &text, NULL, OPSAGENT_PATH_FOLLOW);
                 if (r != -ENOENT) {
                         /* Read, or there but unreadable: an error of its own, named by its path. */
                         free(first);
@@ -109,14 +110,10 @@ out:
 static int installed(struct opsagent_ctx *ctx, const struct uu_package *pkg, bool *ret)
 {
         for (const char *const *m = pkg->markers; *m; m++) {
-                char *path = ctx_path(ctx, *m);
-                bool there;
+                struct stat st;
 
-                if (!path)
-                        return -ENOMEM;
-                there = access(path, F_OK) == 0;
-                free(path);
-                if (there) {
+                /* /usr/sbin and the like are links on merged-/usr systems: followed within the root. */
+                if (ctx_stat(ctx, *m, &st, OPSAGENT_PATH_FOLLOW) == 0) {
                         *ret = true;
                         return 0;
                 }

@@ -1,13 +1,15 @@
 /* zodb_pack: packs ZODB storages over the ZEO 5 protocol (no Python on the node), or runs a
  * pack command (ZEO 4 sites, RelStorage's zodbpack). Weekly, Sunday 01:00 (zodb_pack.timer). */
+#include <dirent.h>
 #include <errno.h>
-#include <ftw.h>
+#include <fcntl.h>
 #include <inttypes.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 #include <opsagent/recipe.h>
 
@@ -19,6 +21,7 @@
 #define ZODB_PACK_SUMMARY_MAX   2048u
 #define ZODB_PACK_MARGIN_MS     1000 /* a pack bounded by the budget times out this long before it */
 #define ZODB_PACK_MAX_BLOB_FILES 10000000u /* a blob directory with more files is not measured */
+#define ZODB_PACK_MAX_BLOB_DEPTH 64u       /* nor one with more levels of directories */
 
 static const char defaults_json[] =
         "{"
@@ -39,14 +42,15 @@ static const char schema_json[] =
         "            \"description\": \"days of history kept by the pack (plone.recipe.zeoserver's pack-days)\"},"
         "  \"servers\": {\"type\": \"array\", \"description\": \"ZEO servers to pack, in order\","
         "    \"items\": {\"type\": \"object\", \"additionalProperties\": false, \"properties\": {"
-        "      \"address\": {\"type\": \"string\", \"minLength\": 1, \"description\": \"HOST:PORT, [IPV6]:PORT or a Unix socket path\"},"
+        "      \"address\": {\"type\": \"string\", \"minLength\": 1, \"format\": \"path\", \"description\": \"HOST:PORT, [IPV6]:PORT or a Unix socket path\"},"
         "      \"storages\": {\"type\": \"array\", \"items\": {\"type\": \"string\", \"minLength\": 1},"
         "                     \"description\": \"storage names as in zeo.conf (default [\\\"1\\\"])\"},"
-        "      \"blob_dirs\": {\"type\": \"object\", \"additionalProperties\": {\"type\": \"string\", \"minLength\": 1},"
+        "      \"blob_dirs\": {\"type\": \"object\", \"additionalProperties\": {\"type\": \"string\", \"minLength\": 1, \"format\": \"path\"},"
         "                     \"description\": \"storage name -> its blob directory on this host: its size is reported too\"}}}},"
         "  \"method\": {\"type\": \"string\", \"enum\": [\"zeo\", \"command\"],"
         "              \"description\": \"zeo: speak ZEO 5 directly; command: run zodb_pack.command\"},"
         "  \"command\": {\"type\": [\"array\", \"null\"], \"items\": {\"type\": \"string\"},"
+        "               \"prefixItems\": [{\"type\": \"string\", \"format\": \"path\"}],"
         "               \"description\": \"argv run by method command, e.g. [\\\"/srv/plone/bin/zeopack\\\"]\"},"
         "  \"connect_timeout_seconds\": {\"type\": \"number\", \"minimum\": 1, \"maximum\": 3600,"
         "              \"description\": \"connect, greeting, register and get_info\"},"
@@ -122,41 +126,77 @@ static int timeout_ms(struct opsagent_ctx *ctx, double seconds, const char *sett
         return ms < 0 ? -1 : (int)ms;
 }
 
-/* nftw() has no user data: one walk at a time. */
-static struct {
+struct blob_count {
         uint64_t bytes;
         size_t files;
-} blob_walk;
+        dev_t dev;      /* the blob directory's filesystem: mounts below it are not counted */
+};
 
-static int blob_file(const char *path, const struct stat *st, int type, struct FTW *ftw)
+/* Adds the regular files under the directory DFD (taken over and closed) to C, DEPTH levels
+ * down; links are not followed, other filesystems not entered. -E2BIG past
+ * ZODB_PACK_MAX_BLOB_FILES files or ZODB_PACK_MAX_BLOB_DEPTH levels. */
+static int blob_count_dir(int dfd, unsigned depth, struct blob_count *c)
 {
-        (void)path;
-        (void)ftw;
-        if (type == FTW_F && S_ISREG(st->st_mode)) {
-                blob_walk.bytes += (uint64_t)st->st_size;
-                if (++blob_walk.files > ZODB_PACK_MAX_BLOB_FILES)
-                        return 1;
+        DIR *d;
+        struct dirent *e;
+        int r = 0;
+
+        if (depth > ZODB_PACK_MAX_BLOB_DEPTH) {
+                close(dfd);
+                return -E2BIG;
         }
-        return 0;
+        d = fdopendir(dfd);
+        if (!d) {
+                r = -errno;
+                close(dfd);
+                return r;
+        }
+        while (r >= 0 && (errno = 0, e = readdir(d))) {
+                struct stat st;
+                int sub;
+
+                if (strcmp(e->d_name, ".") == 0 || strcmp(e->d_name, "..") == 0)
+                        continue;
+                if (fstatat(dirfd(d), e->d_name, &st, AT_SYMLINK_NOFOLLOW) < 0)
+                        continue; /* gone meanwhile */
+                if (S_ISREG(st.st_mode)) {
+                        c->bytes += (uint64_t)st.st_size;
+                        if (++c->files > ZODB_PACK_MAX_BLOB_FILES)
+                                r = -E2BIG;
+                } else if (S_ISDIR(st.st_mode) && st.st_dev == c->dev) {
+                        sub = openat(dirfd(d), e->d_name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+                        if (sub >= 0)
+                                r = blob_count_dir(sub, depth + 1, c);
+                }
+        }
+        if (r >= 0 && errno != 0)
+                r = -errno;
+        closedir(d);
+        return r;
 }
 
-/* The bytes of the regular files under DIR (under the root prefix), links not followed. */
+/* The bytes of the regular files under DIR (beneath the root, no link on the way or below). */
 static int blob_bytes(struct opsagent_ctx *ctx, const char *dir, uint64_t *ret)
 {
-        char *full = dir[0] == '/' ? ctx_path(ctx, dir) : NULL;
-        int r;
+        struct blob_count c = { 0 };
+        struct stat st;
+        int fd, r;
 
-        if (!full)
-                return dir[0] == '/' ? -ENOMEM : -EINVAL;
-        blob_walk.bytes = 0;
-        blob_walk.files = 0;
-        r = nftw(full, blob_file, 16, FTW_PHYS | FTW_MOUNT);
-        free(full);
+        if (dir[0] != '/')
+                return -EINVAL;
+        fd = ctx_open(ctx, dir, O_RDONLY | O_DIRECTORY, 0, 0);
+        if (fd < 0)
+                return fd;
+        if (fstat(fd, &st) < 0) {
+                r = -errno;
+                close(fd);
+                return r;
+        }
+        c.dev = st.st_dev;
+        r = blob_count_dir(fd, 0, &c);
         if (r < 0)
-                return -errno;
-        if (r > 0)
-                return -E2BIG;
-        *ret = blob_walk.bytes;
+                return r;
+        *ret = c.bytes;
         return 0;
 }
 
@@ -173,7 +213,10 @@ static void blob_size(struct opsagent_ctx *ctx, const char *address, const char 
         r = blob_bytes(ctx, dir, &n);
         if (r < 0) {
                 ctx_say(ctx, "%s storage \"%s\": blob directory %s %s: cannot be measured: %s", address, storage,
-                        dir, when, r == -E2BIG ? "more files than measured" : strerror(-r));
+                        dir, when,
+                        r == -E2BIG   ? "more files, or levels of directories, than measured"
+                        : r == -ELOOP ? "a symbolic link is on the way, which is not followed"
+                                      : strerror(-r));
                 return;
         }
         ctx_say(ctx, "%s storage \"%s\": blobs %s: %" PRIu64 " bytes (%.1f MiB) in %s", address, storage, when, n,
@@ -205,9 +248,9 @@ static int pack_one(struct opsagent_ctx *ctx, const char *address, const char *s
         struct zeo_client *c = NULL;
         struct zeo_info before = { 0 }, after = { 0 };
         char *path = NULL;
-        const char *target = address, *pack_what = NULL;
+        const char *pack_what = NULL;
         double t, start, seconds;
-        int connect_ms = timeout_ms(ctx, connect_s, "zodb_pack.connect_timeout_seconds", NULL), pack_ms, r;
+        int connect_ms = timeout_ms(ctx, connect_s, "zodb_pack.connect_timeout_seconds", NULL), pack_ms, sock_fd = -1, r;
 
         if (connect_ms == 0) {
                 snprintf(err->msg, sizeof(err->msg), "not started: the time budget "
@@ -215,15 +258,24 @@ static int pack_one(struct opsagent_ctx *ctx, const char *address, const char *s
                 return -ETIMEDOUT;
         }
         if (address[0] == '/') {
+                /* The socket beneath the root, no link on the way: a user who owns a directory of
+                 * the path cannot point the agent at another socket. */
                 path = ctx_path(ctx, address);
                 if (!path) {
                         r = -ENOMEM;
                         snprintf(err->msg, sizeof(err->msg), "out of memory");
                         goto out;
                 }
-                target = path;
-        }
-        r = zeo_connect(target, connect_ms, log_cb, ctx, &c, err);
+                sock_fd = ctx_open(ctx, address, O_PATH, 0, 0);
+                if (sock_fd < 0) {
+                        r = sock_fd;
+                        snprintf(err->msg, sizeof(err->msg), "cannot connect to the ZEO server at %s: %s", path,
+                                 r == -ELOOP ? "a symbolic link is on the way, which is not followed" : strerror(-r));
+                        goto out;
+                }
+                r = zeo_connect_unix_fd(sock_fd, path, connect_ms, log_cb, ctx, &c, err);
+        } else
+                r = zeo_connect(address, connect_ms, log_cb, ctx, &c, err);
         if (r < 0)
                 goto out;
         r = zeo_register(c, storage, true, connect_ms, err);
@@ -276,6 +328,8 @@ static int pack_one(struct opsagent_ctx *ctx, const char *address, const char *s
         blob_size(ctx, address, storage, blob_dir, "after");
 out:
         zeo_close(c);
+        if (sock_fd >= 0)
+                close(sock_fd);
         free(path);
         return r;
 }
@@ -371,6 +425,7 @@ static int run_command(struct opsagent_ctx *ctx)
 {
         json_object *cmd = ctx_attr(ctx, "command");
         struct opsagent_spawn_result res = { 0 };
+        struct opsagent_command spec = { .size = sizeof(spec), .attr = "command" };
         char *argv[ZODB_PACK_MAX_ARGV + 1];
         char shown[512] = "";
         double pack_s = 0, start;
@@ -402,9 +457,17 @@ static int run_command(struct opsagent_ctx *ctx)
                 ctx_say(ctx, "would run: %s (dry run)", shown);
                 return 0;
         }
+        if (!OPSAGENT_CTX_HAS_OP(ctx, spawn_command))
+                return ctx_fail(ctx, -ENOSYS, "zodb_pack.command: this agent cannot run a command from "
+                                "configuration safely (no spawn_command); upgrade opsagent");
         ctx_say(ctx, "running: %s", shown);
         start = mono_seconds();
-        r = ctx->ops->spawn(ctx, argv, pack_s > 0 ? (unsigned)(pack_s > 4e9 ? 4e9 : ceil(pack_s)) : 0, &res);
+        /* From configuration: only if a file only root can write said so, with a minimal environment. */
+        spec.timeout_seconds = pack_s > 0 ? (unsigned)(pack_s > 4e9 ? 4e9 : ceil(pack_s)) : 0;
+        r = ctx->ops->spawn_command(ctx, argv, &spec, &res);
+        if (r == -EPERM)
+                return ctx_fail(ctx, r, "zodb_pack.command: not run: it does not come from a trusted file "
+                                "(see the error above)");
         if (r < 0)
                 return ctx_fail(ctx, r, "zodb_pack.command: cannot run %s: %s", argv[0], strerror(-r));
         if (res.timed_out)

@@ -27,7 +27,7 @@ tests_unit_test_zodb_zeo_LDADD = $(CMOCKA_LIBS) $(JSONC_LIBS) -lm
 tests_unit_test_zodb_recipe_SOURCES = tests/unit/test_zodb_recipe.c tests/unit/zodb_frames.c tests/unit/zodb_frames.h \
 	recipes/zodb_pack/zodb_pack.c recipes/zodb_pack/zodb_zeo.c recipes/zodb_pack/zodb_pickle.c
 tests_unit_test_zodb_recipe_CFLAGS = $(TEST_CFLAGS) -I$(top_srcdir)/recipes/zodb_pack
-tests_unit_test_zodb_recipe_LDADD = $(CMOCKA_LIBS) $(JSONC_LIBS) -lm
+tests_unit_test_zodb_recipe_LDADD = $(UTIL_LIBS) $(CMOCKA_LIBS) $(JSONC_LIBS) -lm
 
 zodb_pack_integration_tests = tests/integration/test_zodb_pack.py tests/integration/test_zodb_pack_standin.py
 TESTS += $(zodb_pack_integration_tests)

@@ -388,6 +388,24 @@ int zeo_connect_first(const struct addrinfo *list, int64_t deadline)
         return fd;
 }
 
+/* A Unix socket at SUN_PATH, named SHOWN in messages. */
+static int connect_unix(const char *sun_path, const char *shown, int64_t deadline, struct zeo_error *err)
+{
+        struct sockaddr_un sun = { .sun_family = AF_UNIX };
+        int fd;
+
+        if (strlen(sun_path) >= sizeof(sun.sun_path))
+                return set_err(err, -ENAMETOOLONG, "ZEO socket path %s is longer than %zu bytes: use a shorter path",
+                               shown, sizeof(sun.sun_path) - 1);
+        memcpy(sun.sun_path, sun_path, strlen(sun_path) + 1);
+        fd = connect_one(AF_UNIX, (struct sockaddr *)&sun, sizeof(sun), deadline);
+        if (fd == -ETIMEDOUT)
+                return set_err(err, fd, "ZEO server at %s: connect timed out", shown);
+        if (fd < 0)
+                return set_err(err, fd, "cannot connect to the ZEO server at %s: %s", shown, strerror(-fd));
+        return fd;
+}
+
 static int connect_address(const char *address, int64_t deadline, struct zeo_error *err)
 {
         char host[ZEO_MAX_ADDRESS + 1];
@@ -397,22 +415,8 @@ static int connect_address(const char *address, int64_t deadline, struct zeo_err
         size_t hl;
         int fd = -EINVAL, r;
 
-        if (address[0] == '/') {
-                struct sockaddr_un sun = { .sun_family = AF_UNIX };
-
-                if (strlen(address) >= sizeof(sun.sun_path))
-                        return set_err(err, -ENAMETOOLONG,
-                                       "ZEO socket path %s is longer than %zu bytes: use a shorter path",
-                                       address, sizeof(sun.sun_path) - 1);
-                memcpy(sun.sun_path, address, strlen(address) + 1);
-                fd = connect_one(AF_UNIX, (struct sockaddr *)&sun, sizeof(sun), deadline);
-                if (fd == -ETIMEDOUT)
-                        return set_err(err, fd, "ZEO server at %s: connect timed out", address);
-                if (fd < 0)
-                        return set_err(err, fd, "cannot connect to the ZEO server at %s: %s", address,
-                                       strerror(-fd));
-                return fd;
-        }
+        if (address[0] == '/')
+                return connect_unix(address, address, deadline, err);
         if (address[0] == '[') {
                 const char *end = strchr(address, ']');
 
@@ -448,6 +452,26 @@ bad:
         return set_err(err, -EINVAL,
                        "zodb_pack.servers[].address \"%s\" is neither HOST:PORT, [IPV6]:PORT nor an "
                        "absolute Unix socket path", address);
+}
+
+int zeo_connect_unix_fd(int fd, const char *shown, int timeout_ms, zeo_log_fn log, void *userdata,
+                        struct zeo_client **ret, struct zeo_error *err)
+{
+        int64_t deadline = deadline_of(timeout_ms);
+        char via[64];
+        int sock, remaining = -1;
+
+        /* The descriptor's magic link: connect(2) reaches the very socket that was opened. */
+        snprintf(via, sizeof(via), "/proc/self/fd/%d", fd);
+        sock = connect_unix(via, shown, deadline, err);
+        if (sock < 0)
+                return sock;
+        if (deadline >= 0) {
+                int64_t left = deadline - now_ms();
+
+                remaining = left < 0 ? 0 : left > INT_MAX ? INT_MAX : (int)left;
+        }
+        return zeo_open_fd(sock, shown, remaining, log, userdata, ret, err);
 }
 
 int zeo_connect(const char *address, int timeout_ms, zeo_log_fn log, void *userdata,

@@ -40,6 +40,10 @@ struct zeo_client;
  * zeo_close(). Errors: -EINVAL bad address, connect(2)'s errno, -ETIMEDOUT, -EPROTONOSUPPORT
  * for a ZEO 4/3 server (the message says to use method "command"), -EPROTO for anything that
  * is not a ZEO 5 greeting, -EMSGSIZE for an absurd greeting length. */
+/* The same for the Unix socket FD (an O_PATH descriptor of it, opened beneath the root: no
+ * link on the way followed), named SHOWN in messages. FD stays the caller's. */
+int zeo_connect_unix_fd(int fd, const char *shown, int timeout_ms, zeo_log_fn log, void *userdata,
+                        struct zeo_client **ret, struct zeo_error *err);
 int zeo_connect(const char *address, int timeout_ms, zeo_log_fn log, void *userdata,
                 struct zeo_client **ret, struct zeo_error *err);
 /* The same over an already connected socket FD (taken over: zeo_close() closes it). NAME is

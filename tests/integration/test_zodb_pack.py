@@ -274,6 +274,29 @@ class ZeoBehaviours:
         self.assertEqual(m["BlobBytesBefore"], [3345])
         self.assertEqual(m["BlobBytesAfter"], [3345])
 
+    def test_blob_directory_depth_limit_and_links(self):
+        # ZODB_PACK_MAX_BLOB_DEPTH (64) levels are measured, one more is not; a blob directory
+        # reached through a link is not measured either (the pack itself goes on).
+        blobs = self.path("srv/zeo/blobs")
+        deep = os.path.join(blobs, *(["d"] * 64))
+        os.makedirs(deep)
+        with open(os.path.join(deep, "x.blob"), "wb") as f:
+            f.write(b"b" * 7)
+        os.symlink(blobs, self.path("srv/zeo/link"))
+        z, addr = self.zeo()
+        self.configure([{"address": addr, "storages": ["1"], "blob_dirs": {"1": "/srv/zeo/blobs"}}])
+        r = self.run_pack()
+        self.assertExit(r, 0)
+        self.assertIn("blobs before: 7 bytes", r.output)
+        os.makedirs(os.path.join(deep, "d"))
+        r = self.run_pack()
+        self.assertExit(r, 0)
+        self.assertIn("cannot be measured: more files, or levels of directories, than measured", r.output)
+        self.configure([{"address": addr, "storages": ["1"], "blob_dirs": {"1": "/srv/zeo/link"}}])
+        r = self.run_pack()
+        self.assertExit(r, 0)
+        self.assertIn("cannot be measured: a symbolic link is on the way", r.output)
+
 
 class ZeoOverTcp(ZodbPackCase, ZeoBehaviours):
     unix = False

@@ -1,6 +1,7 @@
 /* ctx: the recipe context as the core implements it: attribute lookups, paths under the root,
  * atomic writes with dry-run diffs, and the dry-run safety net on mutating AWS calls. */
 #include <errno.h>
+#include <fcntl.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -13,6 +14,7 @@
 #include <cmocka.h>
 
 #include "testdir.h"
+#include "config/attrs.h"
 #include "run/ctx_aws.h"
 #include "util/fileio.h"
 #include "util/jsonutil.h"
@@ -109,6 +111,50 @@ static void test_write_file_dry_run_writes_nothing(void **state)
         free(full);
 }
 
+/* Every file op resolves beneath the root: a link on the way (a directory someone swapped for
+ * a link to /etc, say) is refused, and so is "..": nothing outside the root is touched. */
+static void test_file_ops_stay_beneath_the_root(void **state)
+{
+        struct fixture *f = *state;
+        struct opsagent_ctx *c = &f->core.pub;
+        char outside[64], link[128], target[128], *text = NULL;
+        struct stat st;
+        int fd;
+
+        assert_non_null(testdir_new(outside, sizeof(outside), "ctx-outside"));
+        snprintf(link, sizeof(link), "%s/etc", f->dir);
+        assert_int_equal(symlink(outside, link), 0);
+        assert_int_equal(c->ops->write_file(c, "/etc/apt.conf", "x\n", 2, 0644, 0), -ELOOP);
+        snprintf(target, sizeof(target), "%s/apt.conf", outside);
+        assert_int_equal(access(target, F_OK), -1);
+        assert_int_equal(c->ops->write_file(c, "/srv/../etc/apt.conf", "x\n", 2, 0644, 0), -EINVAL);
+        assert_int_equal(ctx_mkdir(c, "/etc/sub", 0755), -ELOOP);
+        assert_int_equal(ctx_open(c, "/etc", O_RDONLY | O_DIRECTORY, 0, 0), -ELOOP);
+        assert_int_equal(ctx_stat(c, "/etc", &st, 0), 0);
+        assert_true(S_ISLNK(st.st_mode));
+        /* followed when asked, but as if the root were "/": the absolute link names ROOT/tmp/... */
+        assert_int_equal(ctx_stat(c, "/etc", &st, OPSAGENT_PATH_FOLLOW), -ENOENT);
+        assert_int_equal(unlink(link), 0);
+        assert_int_equal(symlink("usr/lib", link), 0);  /* like /etc/os-release -> ../usr/lib/os-release */
+        assert_int_equal(ctx_mkdir(c, "/usr/lib", 0755), 1);
+        assert_int_equal(ctx_mkdir(c, "/usr/lib", 0755), 0);
+        assert_int_equal(c->ops->write_file(c, "/usr/lib/os-release", "ID=debian\n", 10, 0644, 0), 1);
+        assert_int_equal(ctx_read_file(c, "/etc/os-release", 100, &text, NULL, OPSAGENT_PATH_FOLLOW), 0);
+        assert_string_equal(text, "ID=debian\n");
+        free(text);
+        assert_int_equal(ctx_read_file(c, "/etc/os-release", 100, &text, NULL, 0), -ELOOP);
+        assert_int_equal(ctx_read_file(c, "/usr/lib/os-release", 4, &text, NULL, 0), -EFBIG);
+        fd = ctx_open(c, "/usr/lib/os-release", O_RDONLY, 0, 0);
+        assert_true(fd >= 0);
+        close(fd);
+        assert_true(ctx_root_fd(c) >= 0);
+        assert_int_equal(ctx_root_fd(c), ctx_root_fd(c)); /* one, borrowed */
+        c->dry_run = true;
+        assert_int_equal(ctx_mkdir(c, "/var/new", 0755), 1);
+        assert_int_equal(ctx_stat(c, "/var", &st, 0), -ENOENT);
+        assert_int_equal(testdir_remove(outside), 0);
+}
+
 /* The safety net: mutating AWS calls are refused in a dry run, before any network use. */
 static void test_mutating_aws_calls_refused_in_dry_run(void **state)
 {
@@ -129,6 +175,88 @@ static void test_mutating_aws_calls_refused_in_dry_run(void **state)
         assert_null(f->core.aws); /* no session was even created */
 }
 
+static void merge(struct attrs *a, const char *json, const char *origin)
+{
+        json_object *o = NULL;
+
+        assert_int_equal(json_parse_text(json, origin, &o, NULL), 0);
+        assert_int_equal(attrs_merge(a, "", o, origin, NULL), 0);
+        json_object_put(o);
+}
+
+static char *put_file(const char *dir, const char *name, mode_t mode)
+{
+        char *p = NULL;
+
+        assert_true(asprintf(&p, "%s/%s", dir, name) > 0);
+        assert_int_equal(write_file_atomic(p, "{}", 2, mode), 0);
+        return p;
+}
+
+/* A command from configuration runs only when its attribute came from a trusted origin: the
+ * recipe's defaults, the user-data, a file only root can write (checked again when it runs). */
+static void test_spawn_command_origin(void **state)
+{
+        struct fixture *f = *state;
+        struct opsagent_ctx *c = &f->core.pub;
+        char *argv[] = { (char *)"/bin/true", NULL };
+        struct opsagent_command cmd = { .size = sizeof(cmd) };
+        struct opsagent_spawn_result res = { 0 };
+        char *good = put_file(f->dir, "local.json", 0600), *bad = put_file(f->dir, "open.json", 0666);
+        struct attrs *a = NULL;
+
+        assert_int_equal(attrs_new(&a), 0);
+        merge(a, "{\"t\": {\"d\": [\"x\"], \"u\": [\"x\"], \"g\": [\"x\"], \"b\": [\"x\"]}}", "defaults of recipe t");
+        merge(a, "{\"t\": {\"u\": [\"x\"]}}", "instance user-data");
+        merge(a, "{\"t\": {\"g\": [\"x\"]}}", good);
+        merge(a, "{\"t\": {\"b\": [\"x\"]}}", bad);
+
+        cmd.attr = "d";
+        assert_int_equal(c->ops->spawn_command(c, argv, &cmd, &res), -EPERM); /* no origins known: refused */
+        f->core.origins = a;
+        assert_int_equal(c->ops->spawn_command(c, argv, &cmd, &res), 0);
+        assert_int_equal(res.exit_status, 0);
+        free(res.output_tail);
+        cmd.attr = "u";
+        assert_int_equal(c->ops->spawn_command(c, argv, &cmd, &res), 0);
+        free(res.output_tail);
+        cmd.attr = "g";
+        assert_int_equal(c->ops->spawn_command(c, argv, &cmd, &res), 0);
+        free(res.output_tail);
+        cmd.attr = "b";
+        assert_int_equal(c->ops->spawn_command(c, argv, &cmd, &res), -EPERM);
+        cmd.attr = "missing";
+        assert_int_equal(c->ops->spawn_command(c, argv, &cmd, &res), -EPERM);
+        /* the trusted file, made writable by others after it was read: refused when it would run */
+        assert_int_equal(chmod(good, 0666), 0);
+        cmd.attr = "g";
+        assert_int_equal(c->ops->spawn_command(c, argv, &cmd, &res), -EPERM);
+        /* a struct from the future that is too small for what it claims */
+        cmd.size = 4;
+        assert_int_equal(c->ops->spawn_command(c, argv, &cmd, &res), -EINVAL);
+        f->core.origins = NULL;
+        attrs_free(a);
+        free(good);
+        free(bad);
+}
+
+/* What such a command sees: PATH and LANG, nothing of the agent's environment. */
+static void test_spawn_command_environment(void **state)
+{
+        struct fixture *f = *state;
+        struct opsagent_ctx *c = &f->core.pub;
+        char *argv[] = { (char *)"env", NULL };
+        struct opsagent_command cmd = { .size = sizeof(cmd) };
+        struct opsagent_spawn_result res = { 0 };
+
+        setenv("AWS_SECRET_ACCESS_KEY", "hunter2", 1);
+        assert_int_equal(c->ops->spawn_command(c, argv, &cmd, &res), 0);
+        assert_int_equal(res.exit_status, 0);
+        assert_string_equal(res.output_tail, "PATH=/usr/sbin:/usr/bin:/sbin:/bin\nLANG=C.UTF-8\n");
+        free(res.output_tail);
+        unsetenv("AWS_SECRET_ACCESS_KEY");
+}
+
 int main(void)
 {
         const struct CMUnitTest tests[] = {
@@ -137,6 +265,9 @@ int main(void)
                 cmocka_unit_test_setup_teardown(test_write_file_changed_then_unchanged, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_write_file_dry_run_writes_nothing, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_mutating_aws_calls_refused_in_dry_run, setup, teardown),
+                cmocka_unit_test_setup_teardown(test_file_ops_stay_beneath_the_root, setup, teardown),
+                cmocka_unit_test_setup_teardown(test_spawn_command_origin, setup, teardown),
+                cmocka_unit_test_setup_teardown(test_spawn_command_environment, setup, teardown),
         };
         return cmocka_run_group_tests_name("ctx", tests, NULL, NULL);
 }

@@ -1,5 +1,6 @@
 /* ebs_snapshots devmap: volume -> mountpoints on fake /proc, /dev and /sys trees. */
 #include <errno.h>
+#include <fcntl.h>
 #include <limits.h>
 #include <setjmp.h>
 #include <stdarg.h>
@@ -54,11 +55,15 @@ static void link_to(const char *root, const char *rel, const char *target)
         assert_int_equal(symlink(target, path), 0);
 }
 
+static int rootfd = -1; /* the fake tree's root, as the recipe gets it from ctx_root_fd() */
+
 static int setup(void **state)
 {
         char *root = strdup("/tmp/test_ebs_devmap.XXXXXX");
 
         assert_non_null(mkdtemp(root));
+        rootfd = open(root, O_PATH | O_DIRECTORY | O_CLOEXEC);
+        assert_true(rootfd >= 0);
         *state = root;
         return 0;
 }
@@ -67,6 +72,8 @@ static int teardown(void **state)
 {
         char cmd[PATH_MAX + 16];
 
+        close(rootfd);
+        rootfd = -1;
         snprintf(cmd, sizeof cmd, "rm -rf '%s'", (char *)*state);
         if (system(cmd) != 0)
                 return -1;
@@ -114,9 +121,9 @@ static void test_nvme_by_id(void **state)
         char **mp = NULL, disk[64];
 
         nitro_tree(root);
-        assert_int_equal(devmap_disk_of_volume(root, "/dev/sdf", "vol-0f", disk, sizeof disk), 0);
+        assert_int_equal(devmap_disk_of_volume(rootfd, "/dev/sdf", "vol-0f", disk, sizeof disk), 0);
         assert_string_equal(disk, "nvme1n1");
-        assert_int_equal(devmap_mountpoints(root, "/dev/sdf", "vol-0f", &mp), 0);
+        assert_int_equal(devmap_mountpoints(rootfd, "/dev/sdf", "vol-0f", &mp), 0);
         assert_int_equal(strv_len(mp), 2);
         assert_string_equal(mp[0], "/data");
         assert_string_equal(mp[1], "/srv/my dir");
@@ -130,16 +137,16 @@ static void test_nvme_serial(void **state)
         char **mp = NULL, vol[64];
 
         nitro_tree(root);
-        assert_int_equal(devmap_mountpoints(root, "/dev/sdg", "vol-0g", &mp), 0);
+        assert_int_equal(devmap_mountpoints(rootfd, "/dev/sdg", "vol-0g", &mp), 0);
         assert_int_equal(strv_len(mp), 1);
         assert_string_equal(mp[0], "/g");
         devmap_strv_free(mp);
-        assert_int_equal(devmap_volume_of_nvme(root, "nvme2n1", vol, sizeof vol), 0);
+        assert_int_equal(devmap_volume_of_nvme(rootfd, "nvme2n1", vol, sizeof vol), 0);
         assert_string_equal(vol, "vol-0g");
-        assert_int_equal(devmap_volume_of_nvme(root, "nvme9n1", vol, sizeof vol), -ENOENT);
-        assert_int_equal(devmap_volume_of_nvme(root, "../x", vol, sizeof vol), -EINVAL);
+        assert_int_equal(devmap_volume_of_nvme(rootfd, "nvme9n1", vol, sizeof vol), -ENOENT);
+        assert_int_equal(devmap_volume_of_nvme(rootfd, "../x", vol, sizeof vol), -EINVAL);
         put(root, "/sys/block/nvme3n1/device/serial", "AWS1234 instance store\n");
-        assert_int_equal(devmap_volume_of_nvme(root, "nvme3n1", vol, sizeof vol), -ENOENT);
+        assert_int_equal(devmap_volume_of_nvme(rootfd, "nvme3n1", vol, sizeof vol), -ENOENT);
 }
 
 /* Xen: /dev/sdf in the mapping is the kernel's xvdf; the root mapping /dev/sda1 is xvda. An LVM
@@ -162,13 +169,13 @@ static void test_xen_and_holders(void **state)
             MI(21, "202:80", "/", "/xen", "/dev/xvdf")
             MI(22, "253:0", "/", "/lvm", "/dev/mapper/vg-data")
             MI(23, "0:45", "/", "/btr", "/dev/xvdg2"));
-        assert_int_equal(devmap_disk_of_volume(root, "/dev/sda1", "vol-root", disk, sizeof disk), 0);
+        assert_int_equal(devmap_disk_of_volume(rootfd, "/dev/sda1", "vol-root", disk, sizeof disk), 0);
         assert_string_equal(disk, "xvda");
-        assert_int_equal(devmap_mountpoints(root, "/dev/sdf", "vol-f", &mp), 0);
+        assert_int_equal(devmap_mountpoints(rootfd, "/dev/sdf", "vol-f", &mp), 0);
         assert_int_equal(strv_len(mp), 1);
         assert_string_equal(mp[0], "/xen");
         devmap_strv_free(mp);
-        assert_int_equal(devmap_mountpoints(root, "sdg", "vol-g", &mp), 0);
+        assert_int_equal(devmap_mountpoints(rootfd, "sdg", "vol-g", &mp), 0);
         assert_int_equal(strv_len(mp), 2);
         assert_string_equal(mp[0], "/lvm");
         assert_string_equal(mp[1], "/btr");
@@ -181,11 +188,11 @@ static void test_not_found_and_unmounted(void **state)
         char **mp = (char **)state;
 
         nitro_tree(root);
-        assert_int_equal(devmap_mountpoints(root, "/dev/sdz", "vol-0zz", &mp), -ENOENT);
+        assert_int_equal(devmap_mountpoints(rootfd, "/dev/sdz", "vol-0zz", &mp), -ENOENT);
         assert_ptr_equal(mp, (char **)state);
         put(root, "/sys/block/nvme4n1/dev", "259:9\n");
         put(root, "/sys/block/nvme4n1/device/serial", "vol0e\n");
-        assert_int_equal(devmap_mountpoints(root, "/dev/sde", "vol-0e", &mp), 0);
+        assert_int_equal(devmap_mountpoints(rootfd, "/dev/sde", "vol-0e", &mp), 0);
         assert_null(mp[0]);
         devmap_strv_free(mp);
 }
@@ -204,12 +211,29 @@ static void test_mountinfo_limit(void **state)
         for (int i = 0; i < DEVMAP_MOUNTS_MAX; i++)
                 fprintf(f, "%d 1 0:%d / /m%d rw - tmpfs tmpfs rw\n", i + 100, i + 100, i);
         fclose(f);
-        assert_int_equal(devmap_mountpoints(root, "/dev/sdf", "vol-0f", &mp), 0);
+        assert_int_equal(devmap_mountpoints(rootfd, "/dev/sdf", "vol-0f", &mp), 0);
         devmap_strv_free(mp);
         f = fopen(path, "a");
         fprintf(f, MI(99, "259:2", "/", "/late", "/dev/nvme1n1p1"));
         fclose(f);
-        assert_int_equal(devmap_mountpoints(root, "/dev/sdf", "vol-0f", &mp), -E2BIG);
+        assert_int_equal(devmap_mountpoints(rootfd, "/dev/sdf", "vol-0f", &mp), -E2BIG);
+}
+
+/* Links are followed as sysfs needs, but within the root: an absolute target names a path
+ * under it, and one that climbs with ".." stops at it. */
+static void test_links_stay_in_the_root(void **state)
+{
+        const char *root = *state;
+        char vol[64];
+
+        put(root, "/fake/devices/nvme5n1/device/serial", "vol05\n");
+        link_to(root, "/sys/block/nvme5n1", "/fake/devices/nvme5n1");
+        link_to(root, "/sys/block/nvme6n1", "../../../../../../../../fake/devices/nvme5n1");
+        link_to(root, "/sys/block/nvme7n1", "/etc");  /* the host's /etc has no device/serial under ROOT */
+        assert_int_equal(devmap_volume_of_nvme(rootfd, "nvme5n1", vol, sizeof vol), 0);
+        assert_string_equal(vol, "vol-05");
+        assert_int_equal(devmap_volume_of_nvme(rootfd, "nvme6n1", vol, sizeof vol), 0);
+        assert_int_equal(devmap_volume_of_nvme(rootfd, "nvme7n1", vol, sizeof vol), -ENOENT);
 }
 
 int main(void)
@@ -220,6 +244,7 @@ int main(void)
                 cmocka_unit_test_setup_teardown(test_xen_and_holders, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_not_found_and_unmounted, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_mountinfo_limit, setup, teardown),
+                cmocka_unit_test_setup_teardown(test_links_stay_in_the_root, setup, teardown),
         };
         return cmocka_run_group_tests_name("ebs_devmap", tests, NULL, NULL);
 }

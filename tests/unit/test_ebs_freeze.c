@@ -173,7 +173,7 @@ static void test_freeze_then_thaw_on_request(void **state)
 
         NEED_MOUNT();
         snprintf(marker, sizeof marker, "%s/%s", fx.dir, FREEZE_MARKER_NAME);
-        assert_int_equal(freeze_start(paths, 1, 60, marker, &f, err, sizeof err), 0);
+        assert_int_equal(freeze_start(paths, NULL, 1, 60, marker, &f, err, sizeof err), 0);
         assert_true(is_frozen(fx.mnt));
         assert_int_equal(access(marker, F_OK), 0);
         assert_int_equal(freeze_thaw(f, err, sizeof err), 0);
@@ -192,7 +192,7 @@ static void test_timeout_thaws(void **state)
         bool done;
 
         NEED_MOUNT();
-        assert_int_equal(freeze_start(paths, 1, 1, NULL, &f, err, sizeof err), 0);
+        assert_int_equal(freeze_start(paths, NULL, 1, 1, NULL, &f, err, sizeof err), 0);
         w = start_writer(fx.mnt); /* blocks until the watchdog thaws */
         done = writer_done(w);
         if (!done)
@@ -220,7 +220,7 @@ static void sigkill_agent(bool whole_group)
                 char err[256];
                 setpgid(0, 0);
                 close(p[0]);
-                if (freeze_start(paths, 1, 120, NULL, &f, err, sizeof err) < 0)
+                if (freeze_start(paths, NULL, 1, 120, NULL, &f, err, sizeof err) < 0)
                         _exit(3);
                 if (write(p[1], "F", 1) != 1)
                         _exit(4);
@@ -262,7 +262,7 @@ static void test_sigkill_watchdog_agent_thaws(void **state)
         int r;
 
         NEED_MOUNT();
-        assert_int_equal(freeze_start(paths, 1, 120, NULL, &f, err, sizeof err), 0);
+        assert_int_equal(freeze_start(paths, NULL, 1, 120, NULL, &f, err, sizeof err), 0);
         assert_int_equal(kill(freeze_watchdog_pid(f), SIGKILL), 0);
         frozen = is_frozen(fx.mnt); /* the watchdog's death alone thaws nothing */
         r = freeze_thaw(f, err, sizeof err);
@@ -287,7 +287,7 @@ static void test_dead_watchdog_after_thaw(void **state)
         int fd;
 
         NEED_MOUNT();
-        assert_int_equal(freeze_start(paths, 1, 120, NULL, &f, err, sizeof err), 0);
+        assert_int_equal(freeze_start(paths, NULL, 1, 120, NULL, &f, err, sizeof err), 0);
         /* Thaw behind the watchdog's back, then kill it: what an operator's fsfreeze -u does. */
         fd = open(fx.mnt, O_RDONLY | O_DIRECTORY);
         assert_true(fd >= 0);
@@ -310,7 +310,7 @@ static void test_same_filesystem_frozen_once(void **state)
         NEED_MOUNT();
         snprintf(sub, sizeof sub, "%s/sub", fx.mnt);
         mkdir(sub, 0755);
-        assert_int_equal(freeze_start(paths, 2, 60, NULL, &f, err, sizeof err), 0);
+        assert_int_equal(freeze_start(paths, NULL, 2, 60, NULL, &f, err, sizeof err), 0);
         assert_true(is_frozen(fx.mnt));
         assert_int_equal(freeze_thaw(f, err, sizeof err), 0);
         assert_true(writes_go_through());
@@ -326,7 +326,7 @@ static void test_partial_failure_thaws_the_rest(void **state)
         int r;
 
         NEED_MOUNT();
-        r = freeze_start(paths, 2, 60, NULL, &f, err, sizeof err);
+        r = freeze_start(paths, NULL, 2, 60, NULL, &f, err, sizeof err);
         assert_true(r < 0);
         assert_null(f);
         assert_non_null(strstr(err, "/dev/shm"));
@@ -347,7 +347,7 @@ static void test_already_frozen_is_refused(void **state)
         fd = open(fx.mnt, O_RDONLY | O_DIRECTORY);
         assert_true(fd >= 0);
         assert_int_equal(ioctl(fd, FIFREEZE, 0), 0);
-        assert_int_equal(freeze_start(paths, 1, 60, marker, &f, err, sizeof err), -EBUSY);
+        assert_int_equal(freeze_start(paths, NULL, 1, 60, marker, &f, err, sizeof err), -EBUSY);
         assert_non_null(strstr(err, fx.mnt));
         assert_int_equal(access(marker, F_OK), -1); /* we froze nothing: no marker is left */
         assert_true(is_frozen(fx.mnt)); /* still frozen: the watchdog did not thaw it */
@@ -384,11 +384,11 @@ static void test_limits(void **state)
 
         for (int i = 0; i <= FREEZE_PATHS_MAX; i++)
                 paths[i] = "/nonexistent";
-        assert_int_equal(freeze_start(paths, 0, 10, NULL, &f, err, sizeof err), -EINVAL);
-        assert_int_equal(freeze_start(paths, FREEZE_PATHS_MAX + 1, 10, NULL, &f, err, sizeof err), -EINVAL);
-        assert_int_equal(freeze_start(paths, 1, 0, NULL, &f, err, sizeof err), -EINVAL);
+        assert_int_equal(freeze_start(paths, NULL, 0, 10, NULL, &f, err, sizeof err), -EINVAL);
+        assert_int_equal(freeze_start(paths, NULL, FREEZE_PATHS_MAX + 1, 10, NULL, &f, err, sizeof err), -EINVAL);
+        assert_int_equal(freeze_start(paths, NULL, 1, 0, NULL, &f, err, sizeof err), -EINVAL);
         /* at the limit the count is accepted; the paths themselves then fail */
-        assert_int_equal(freeze_start(paths, FREEZE_PATHS_MAX, 10, NULL, &f, err, sizeof err), -ENOENT);
+        assert_int_equal(freeze_start(paths, NULL, FREEZE_PATHS_MAX, 10, NULL, &f, err, sizeof err), -ENOENT);
         assert_non_null(strstr(err, "/nonexistent"));
         assert_null(f);
         assert_int_equal(freeze_thaw(NULL, err, sizeof err), 0);
@@ -453,7 +453,7 @@ static void test_thaw_path_after_both_died(void **state)
         assert_true(agent >= 0);
         if (agent == 0) {
                 close(p[0]);
-                if (freeze_start(paths, 1, 120, marker, &f, err, sizeof err) < 0)
+                if (freeze_start(paths, NULL, 1, 120, marker, &f, err, sizeof err) < 0)
                         _exit(3);
                 /* report the watchdog's pid, then wait to be killed */
                 pid_t w = freeze_watchdog_pid(f);

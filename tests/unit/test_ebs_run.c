@@ -1,6 +1,7 @@
 /* ebs_snapshots run(): the whole night against a fake context and a fake EC2 held in memory
  * (the integration tests do the same against the AWS stand-in through `opsagent run`). */
 #include <errno.h>
+#include <fcntl.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -94,11 +95,20 @@ static int f_metric(struct opsagent_ctx *c, const char *name, double value, cons
         return 0;
 }
 static char *f_path(struct opsagent_ctx *c, const char *path) { return strdup(path); }
+/* No root prefix: the root is "/", opened once. */
+static int f_root_fd(struct opsagent_ctx *c)
+{
+        static int fd = -1;
+
+        if (fd < 0)
+                fd = open("/", O_PATH | O_DIRECTORY | O_CLOEXEC);
+        return fd;
+}
 
 static const struct opsagent_ctx_ops f_ops = {
         .size = sizeof(struct opsagent_ctx_ops),
         .attr = f_attr, .attr_abs = f_attr_abs, .fact = f_fact, .logv = f_logv, .sayv = f_sayv,
-        .failv = f_failv, .metric = f_metric, .path = f_path,
+        .failv = f_failv, .metric = f_metric, .path = f_path, .root_fd = f_root_fd,
 };
 
 /* ---- the fake EC2 ---- */

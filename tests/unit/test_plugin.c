@@ -7,10 +7,12 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 #include <cmocka.h>
 
 #include "config/plugin.h"
+#include "testdir.h"
 
 static const char *plugin_dir(void)
 {
@@ -120,7 +122,7 @@ static void test_scan_collects_problems(void **state)
         char *list = NULL;
 
         assert_true(asprintf(&list, "/nonexistent:%s", plugin_dir()) > 0);
-        assert_int_equal(plugins_load(list, &s), 0);
+        assert_int_equal(plugins_load(list, &s, NULL), 0);
         assert_non_null(plugins_find(&s, "good"));
         assert_non_null(plugins_find(&s, "crash"));
         assert_null(plugins_find(&s, "wrong_abi"));
@@ -136,7 +138,7 @@ static void test_duplicate_name_first_wins(void **state)
         char *list = NULL;
 
         assert_true(asprintf(&list, "%s:%s", plugin_dir(), plugin_dir()) > 0);
-        assert_int_equal(plugins_load(list, &s), 0);
+        assert_int_equal(plugins_load(list, &s, NULL), 0);
         assert_int_equal(s.n, 2);
         assert_int_equal(s.n_problems, 3 + 5);
         plugins_free(&s);
@@ -149,7 +151,7 @@ static void test_load_named_maps_only_those(void **state)
         const char *names[] = { "good", "crash", "good" };
         struct plugin_set s;
 
-        assert_int_equal(plugins_load_named(plugin_dir(), names, 3, &s), 0);
+        assert_int_equal(plugins_load_named(plugin_dir(), names, 3, &s, NULL), 0);
         assert_int_equal(s.n, 2);
         assert_non_null(plugins_find(&s, "good"));
         assert_non_null(plugins_find(&s, "crash"));
@@ -163,11 +165,66 @@ static void test_load_named_falls_back_to_scan(void **state)
         const char *names[] = { "good", "nosuch" };
         struct plugin_set s;
 
-        assert_int_equal(plugins_load_named(plugin_dir(), names, 2, &s), 0);
+        assert_int_equal(plugins_load_named(plugin_dir(), names, 2, &s, NULL), 0);
         assert_int_equal(s.n, 2);
         assert_int_equal(s.n_problems, 3);
         assert_null(plugins_find(&s, "nosuch"));
         plugins_free(&s);
+}
+
+/* Copies good.so into a fresh directory DIR (64 bytes); returns the copy's path (caller frees). */
+static char *good_copy(char *dir)
+{
+        char *src = plugin_file("good"), *dst = NULL, *cmd = NULL;
+
+        assert_non_null(testdir_new(dir, 64, "plugin-trust"));
+        assert_true(asprintf(&dst, "%s/good.so", dir) > 0);
+        assert_true(asprintf(&cmd, "cp '%s' '%s'", src, dst) > 0);
+        assert_int_equal(system(cmd), 0);
+        assert_int_equal(chmod(dst, 0644), 0);
+        free(src);
+        free(cmd);
+        return dst;
+}
+
+/* A plugin, or its directory, that someone else could have written is refused before dlopen
+ * (which would run its constructors): the command refuses, it is not a mere "problem". */
+static void test_untrusted_plugin_refused(void **state)
+{
+        const char *names[] = { "good" };
+        struct error err = ERROR_INIT;
+        struct plugin_set s;
+        struct plugin p;
+        char dir[64], *so = good_copy(dir);
+
+        if (geteuid() != 0) {
+                testdir_remove(dir);
+                free(so);
+                printf("# not root: a non-root agent trusts its own user's files; not tested\n");
+                return;
+        }
+        assert_int_equal(plugin_load_file(so, &p, NULL), 0);
+        plugin_clear(&p);
+        assert_int_equal(chmod(so, 0666), 0);
+        assert_int_equal(plugin_load_file(so, &p, &err), -EPERM);
+        assert_non_null(strstr(err.msg, "plugin "));
+        assert_non_null(strstr(err.msg, "good.so: refusing to use it: owned by root (uid 0), mode 0666"));
+        error_clear(&err);
+        assert_int_equal(plugins_load(dir, &s, &err), -EPERM);
+        assert_non_null(strstr(err.msg, "good.so: refusing"));
+        error_clear(&err);
+        assert_int_equal(plugins_load_named(dir, names, 1, &s, &err), -EPERM);
+        error_clear(&err);
+        /* the file is fine, its directory is not */
+        assert_int_equal(chmod(so, 0755), 0);
+        assert_int_equal(chmod(dir, 0777), 0);
+        assert_int_equal(plugins_load(dir, &s, &err), -EPERM);
+        assert_non_null(strstr(err.msg, "plugin directory "));
+        assert_non_null(strstr(err.msg, "mode 0777"));
+        error_clear(&err);
+        assert_int_equal(plugins_load_named(dir, names, 1, &s, &err), -EPERM);
+        assert_int_equal(testdir_remove(dir), 0);
+        free(so);
 }
 
 int main(void)
@@ -183,6 +240,7 @@ int main(void)
                 cmocka_unit_test(test_duplicate_name_first_wins),
                 cmocka_unit_test(test_load_named_maps_only_those),
                 cmocka_unit_test(test_load_named_falls_back_to_scan),
+                cmocka_unit_test(test_untrusted_plugin_refused),
         };
         return cmocka_run_group_tests_name("plugin", tests, NULL, NULL);
 }

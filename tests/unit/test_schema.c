@@ -19,6 +19,12 @@ static const char schema_text[] =
         " \"mode\": { \"type\": \"string\", \"enum\": [\"per-volume\", \"multi-volume\"] },"
         " \"package_blacklist\": { \"type\": \"array\", \"items\": { \"type\": \"string\" } },"
         " \"aws_secret\": { \"type\": [\"string\", \"null\"] },"
+        " \"olddir\": { \"type\": \"string\", \"format\": \"path\" },"
+        " \"paths\": { \"type\": [\"array\", \"string\"], \"format\": \"path\","
+        "             \"items\": { \"type\": \"string\", \"format\": \"path\" } },"
+        " \"secret_path\": { \"type\": \"string\", \"format\": \"path\" },"
+        " \"command\": { \"type\": \"array\", \"items\": { \"type\": \"string\" },"
+        "               \"prefixItems\": [ { \"type\": \"string\", \"format\": \"path\" } ] },"
         " \"sets\": { \"type\": \"object\", \"additionalProperties\": {"
         "     \"type\": \"object\", \"properties\": { \"rotate\": { \"type\": \"integer\" } } } }"
         "} }";
@@ -174,6 +180,73 @@ static void test_unsupported_schema_keyword_refused(void **state)
         json_object_put(s);
 }
 
+/* validate_with() on attributes that hold only the defaults. */
+static int validate_fresh(struct fixture *f, const char *layer, struct error *err)
+{
+        attrs_free(f->a);
+        f->a = NULL;
+        assert_int_equal(attrs_new(&f->a), 0);
+        return validate_with(f, layer, err);
+}
+
+/* "format": "path": "..", NUL and empty components are refused wherever the schema says so,
+ * with the file, the key, the value and why. */
+static void test_format_path(void **state)
+{
+        struct error err = ERROR_INIT;
+
+        assert_int_equal(validate_fresh(*state, "{\"r\": {\"olddir\": \"old\", \"paths\": [\"/var/log/*.log\"],"
+                                               " \"command\": [\"/usr/bin/kill\", \"-HUP\", \"http://x//y/..\"]}}", NULL),
+                         0);
+        assert_int_equal(validate_fresh(*state, "{\"r\": {\"olddir\": \"../../etc\"}}", &err), -EINVAL);
+        assert_string_equal(err.msg, "/etc/opsagent/stack.json: r.olddir: the path \"../../etc\" has a \"..\" component; "
+                                     "write it out plainly (a path is used as it is written, never normalized)");
+        error_clear(&err);
+        assert_int_equal(validate_fresh(*state, "{\"r\": {\"paths\": [\"/a.log\", \"/../../../../tmp/victim/root1.log.1\"]}}",
+                                       &err),
+                         -EINVAL);
+        assert_non_null(strstr(err.msg, "r.paths[1]: the path \"/../../../../tmp/victim/root1.log.1\" has a \"..\""));
+        assert_int_equal(strncmp(err.msg, "/etc/opsagent/stack.json: ", 26), 0); /* an entry names its file */
+        error_clear(&err);
+        /* json-c keeps \u0000 inside the string: the length, not strlen, decides */
+        assert_int_equal(validate_fresh(*state, "{\"r\": {\"paths\": \"/srv/x\\u0000/../../etc/shadow\"}}", &err), -EINVAL);
+        assert_non_null(strstr(err.msg, "r.paths: the path \"/srv/x\\u0000/../../etc/shadow\" contains a NUL byte"));
+        error_clear(&err);
+        assert_int_equal(validate_fresh(*state, "{\"r\": {\"paths\": [\"/var//log/x\"]}}", &err), -EINVAL);
+        assert_non_null(strstr(err.msg, "has an empty component"));
+        error_clear(&err);
+        assert_int_equal(validate_fresh(*state, "{\"r\": {\"olddir\": \"\"}}", &err), -EINVAL);
+        assert_non_null(strstr(err.msg, "r.olddir: the path \"\" is empty"));
+        error_clear(&err);
+        /* prefixItems: the command's first word is a path, its arguments are not */
+        assert_int_equal(validate_fresh(*state, "{\"r\": {\"command\": [\"/srv/../bin/sh\", \"-c\"]}}", &err), -EINVAL);
+        assert_non_null(strstr(err.msg, "r.command[0]: the path \"/srv/../bin/sh\" has a \"..\" component"));
+        error_clear(&err);
+        assert_int_equal(validate_fresh(*state, "{\"r\": {\"command\": [7]}}", &err), -EINVAL);
+        assert_non_null(strstr(err.msg, "r.command[0]: expected string, found integer 7"));
+        error_clear(&err);
+        /* a secret-looking key's value is not echoed */
+        assert_int_equal(validate_fresh(*state, "{\"r\": {\"secret_path\": \"/x/../hunter2\"}}", &err), -EINVAL);
+        assert_null(strstr(err.msg, "hunter2"));
+        assert_non_null(strstr(err.msg, "(redacted)"));
+}
+
+static void test_format_checked_in_the_schema(void **state)
+{
+        json_object *s = NULL;
+        struct error err = ERROR_INIT;
+
+        assert_int_equal(json_parse_text("{\"type\": \"string\", \"format\": \"uri\"}", "s", &s, NULL), 0);
+        assert_int_equal(schema_check(s, "plugin x", &err), -EINVAL);
+        assert_string_equal(err.msg, "plugin x: unknown \"format\" \"uri\" (known: \"path\")");
+        json_object_put(s);
+        error_clear(&err);
+        assert_int_equal(json_parse_text("{\"type\": \"array\", \"prefixItems\": {}}", "s", &s, NULL), 0);
+        assert_int_equal(schema_check(s, "plugin x", &err), -EINVAL);
+        assert_non_null(strstr(err.msg, "prefixItems"));
+        json_object_put(s);
+}
+
 /* Nesting deeper than SCHEMA_MAX_DEPTH is refused, not recursed into. */
 static void test_depth_limit(void **state)
 {
@@ -216,6 +289,8 @@ int main(void)
                 cmocka_unit_test_setup_teardown(test_enum_and_minimum, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_secret_value_not_echoed, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_map_entries_validated, setup, teardown),
+                cmocka_unit_test_setup_teardown(test_format_path, setup, teardown),
+                cmocka_unit_test(test_format_checked_in_the_schema),
                 cmocka_unit_test(test_did_you_mean),
                 cmocka_unit_test(test_unsupported_schema_keyword_refused),
                 cmocka_unit_test(test_depth_limit),

@@ -1,6 +1,7 @@
 /* spawn: running commands without a shell, output lines and tail, timeouts, exec errors. */
 #include <errno.h>
 #include <fcntl.h>
+#include <grp.h>
 #include <setjmp.h>
 #include <signal.h>
 #include <stdarg.h>
@@ -322,6 +323,180 @@ static void test_capture_whole_output(void **state)
         assert_string_equal(out, "untouched");
 }
 
+static int run_opts(const char *script, const struct spawn_options *o, struct lines *l,
+                    struct opsagent_spawn_result *res)
+{
+        char *argv[] = { (char *)"sh", (char *)"-c", (char *)script, NULL };
+
+        return spawn_run_opts(argv, o, collect, l, res);
+}
+
+/* A command from configuration sees PATH and LANG and nothing else of the agent's, runs in "/",
+ * and a bare name is looked for in that PATH, not the agent's. */
+static void test_minimal_environment(void **state)
+{
+        struct spawn_options o = { .minimal_env = true };
+        struct opsagent_spawn_result res = { 0 };
+        struct lines l = { 0 };
+
+        (void)state;
+        setenv("AWS_SECRET_ACCESS_KEY", "hunter2", 1);
+        setenv("LD_PRELOAD", "/tmp/evil.so", 1);
+        setenv("PATH", "/nonexistent:/usr/bin:/bin", 1);
+        assert_int_equal(run_opts("env | LC_ALL=C sort; pwd", &o, &l, &res), 0);
+        assert_int_equal(res.exit_status, 0);
+        /* sh itself adds PWD (and may add SHLVL and _): those are the shell's, not ours */
+        {
+                size_t ours = 0;
+
+                for (size_t i = 0; i < l.n; i++) {
+                        if (strncmp(l.v[i], "PWD=", 4) == 0 || strncmp(l.v[i], "SHLVL=", 6) == 0 ||
+                            strncmp(l.v[i], "_=", 2) == 0 || strcmp(l.v[i], "/") == 0 || strncmp(l.v[i], "OLDPWD", 6) == 0)
+                                continue;
+                        assert_true(strcmp(l.v[i], "PATH=" SPAWN_MINIMAL_PATH) == 0 ||
+                                    strcmp(l.v[i], "LANG=" SPAWN_MINIMAL_LANG) == 0);
+                        ours++;
+                }
+                assert_int_equal(ours, 2);
+                assert_string_equal(l.v[l.n - 1], "/");
+        }
+        free(res.output_tail);
+        lines_free(&l);
+        unsetenv("AWS_SECRET_ACCESS_KEY");
+        unsetenv("LD_PRELOAD");
+}
+
+static void test_minimal_path_lookup(void **state)
+{
+        struct spawn_options o = { .minimal_env = true };
+        struct opsagent_spawn_result res = { 0 };
+        char *argv[] = { (char *)"true", NULL }, *missing[] = { (char *)"opsagent-no-such-command", NULL };
+
+        (void)state;
+        assert_int_equal(spawn_run_opts(argv, &o, NULL, NULL, &res), 0);
+        assert_int_equal(res.exit_status, 0);
+        free(res.output_tail);
+        assert_int_equal(spawn_run_opts(missing, &o, NULL, NULL, &res), -ENOENT);
+}
+
+/* The drop itself, in a forked child: every id is the user's, the groups are exactly those
+ * given, and there is no way back to root. */
+static void test_drop_to_user(void **state)
+{
+        gid_t groups[] = { 54322, 54323 };
+        struct spawn_options o = { .as_user = true, .uid = 54321, .gid = 54320, .groups = groups, .n_groups = 2 };
+        pid_t pid;
+        int st;
+
+        (void)state;
+        if (geteuid() != 0) {
+                printf("# not root: the drop to another user is not tested\n");
+                return;
+        }
+        pid = fork();
+        assert_true(pid >= 0);
+        if (pid == 0) {
+                uid_t r, e, s;
+                gid_t rg, eg, sg, got[8];
+                int n;
+
+                if (spawn_drop_to_user(&o) < 0)
+                        _exit(10);
+                if (getresuid(&r, &e, &s) < 0 || r != 54321 || e != 54321 || s != 54321)
+                        _exit(11);
+                if (getresgid(&rg, &eg, &sg) < 0 || rg != 54320 || eg != 54320 || sg != 54320)
+                        _exit(12);
+                n = getgroups(8, got);
+                if (n != 2 || got[0] != 54322 || got[1] != 54323)
+                        _exit(13);
+                if (setuid(0) == 0 || seteuid(0) == 0 || setgid(0) == 0 || setgroups(0, NULL) == 0)
+                        _exit(14);
+                _exit(0);
+        }
+        assert_int_equal(waitpid(pid, &st, 0), pid);
+        assert_true(WIFEXITED(st));
+        assert_int_equal(WEXITSTATUS(st), 0);
+}
+
+/* As another user through spawn: what `id` says. Skipped where that user cannot run anything
+ * at all (a "/" of mode 0700 on a build machine). */
+static void test_as_user(void **state)
+{
+        gid_t groups[] = { 54322, 54323 };
+        struct spawn_options o = { .as_user = true, .uid = 54321, .gid = 54320, .groups = groups, .n_groups = 2 };
+        struct opsagent_spawn_result res = { 0 };
+        char *probe[] = { (char *)"/bin/true", NULL };
+        struct lines l = { 0 };
+        int r;
+
+        (void)state;
+        if (geteuid() != 0) {
+                printf("# not root: commands as another user are not tested\n");
+                return;
+        }
+        r = spawn_run_opts(probe, &o, NULL, NULL, &res);
+        if (r == -EACCES) {
+                printf("# uid 54321 cannot execute /bin/true here (is \"/\" searchable only by root?): "
+                       "only the drop itself was tested\n");
+                return;
+        }
+        assert_int_equal(r, 0);
+        free(res.output_tail);
+        assert_int_equal(run_opts("id -u; id -g; id -G", &o, &l, &res), 0);
+        assert_int_equal(res.exit_status, 0);
+        assert_int_equal(l.n, 3);
+        assert_string_equal(l.v[0], "54321");
+        assert_string_equal(l.v[1], "54320");
+        assert_string_equal(l.v[2], "54320 54322 54323");
+        free(res.output_tail);
+        lines_free(&l);
+        o.n_groups = SPAWN_GROUPS_MAX + 1;
+        assert_int_equal(run_opts("true", &o, NULL, &res), -E2BIG);
+}
+
+/* A drop that cannot happen (the agent is not root) is an error, and nothing runs. */
+static void test_as_user_failure_runs_nothing(void **state)
+{
+        struct spawn_options o = { .as_user = true, .uid = 54321, .gid = 54320 };
+        struct opsagent_spawn_result res = { 0 };
+        pid_t pid;
+        int st;
+
+        (void)state;
+        o.n_groups = SPAWN_GROUPS_MAX + 1;
+        assert_int_equal(run_opts("true", &o, NULL, &res), -E2BIG);
+        o.n_groups = 0;
+        pid = fork();
+        assert_true(pid >= 0);
+        if (pid == 0) {
+                char *argv[] = { (char *)"/bin/true", NULL };
+
+                if (geteuid() == 0 && setresuid(54330, 54330, 54330) < 0)
+                        _exit(10);
+                /* -EPERM from setgroups; -EACCES where this uid cannot even open /dev/null */
+                _exit(spawn_run_opts(argv, &o, NULL, NULL, &res) < 0 ? 0 : 11);
+        }
+        assert_int_equal(waitpid(pid, &st, 0), pid);
+        assert_true(WIFEXITED(st));
+        assert_int_equal(WEXITSTATUS(st), 0);
+}
+
+static void test_user_groups(void **state)
+{
+        gid_t *g = NULL;
+        size_t n = 0;
+
+        (void)state;
+        assert_int_equal(spawn_user_groups(54321, 54320, &g, &n), 0); /* no such user: only its gid */
+        assert_int_equal(n, 1);
+        assert_int_equal(g[0], 54320);
+        free(g);
+        assert_int_equal(spawn_user_groups(0, 0, &g, &n), 0);
+        assert_true(n >= 1);
+        assert_int_equal(g[0], 0);
+        free(g);
+}
+
 int main(void)
 {
         const struct CMUnitTest tests[] = {
@@ -341,6 +516,12 @@ int main(void)
                 cmocka_unit_test(test_tail_is_capped),
                 cmocka_unit_test(test_long_line_split),
                 cmocka_unit_test(test_capture_whole_output),
+                cmocka_unit_test(test_minimal_environment),
+                cmocka_unit_test(test_minimal_path_lookup),
+                cmocka_unit_test(test_drop_to_user),
+                cmocka_unit_test(test_as_user),
+                cmocka_unit_test(test_as_user_failure_runs_nothing),
+                cmocka_unit_test(test_user_groups),
         };
         return cmocka_run_group_tests_name("spawn", tests, NULL, NULL);
 }

@@ -17,6 +17,7 @@
 
 #include <opsagent/recipe.h>
 
+#include "util/pathres.h"
 #include "uu_attrs.h"
 #include "uu_os_release.h"
 #include "uu_settings.h"
@@ -123,6 +124,33 @@ static char *f_path(struct opsagent_ctx *c, const char *path)
 
         assert_true(path[0] == '/');
         return asprintf(&p, "%s%s", fake_of(c)->dir, path) < 0 ? NULL : p;
+}
+
+/* The file ops as the agent has them: beneath the test's root, through pathres. */
+static unsigned f_resolve(unsigned flags)
+{
+        return (flags & OPSAGENT_PATH_FOLLOW) ? PATHRES_IN_ROOT : 0;
+}
+
+static int f_read_path(struct opsagent_ctx *c, const char *path, size_t cap, char **ret, size_t *ret_len,
+                       unsigned flags)
+{
+        int fd = open(fake_of(c)->dir, O_PATH | O_DIRECTORY | O_CLOEXEC), r;
+
+        assert_true(fd >= 0);
+        r = pathres_read_capped(fd, path, cap, ret, ret_len, f_resolve(flags));
+        close(fd);
+        return r;
+}
+
+static int f_stat_path(struct opsagent_ctx *c, const char *path, struct stat *ret, unsigned flags)
+{
+        int fd = open(fake_of(c)->dir, O_PATH | O_DIRECTORY | O_CLOEXEC), r;
+
+        assert_true(fd >= 0);
+        r = pathres_stat(fd, path, ret, f_resolve(flags));
+        close(fd);
+        return r;
 }
 
 static char *slurp(const char *path)
@@ -247,6 +275,7 @@ static int setup(void **state)
                 .logv = f_logv, .sayv = f_sayv, .failv = f_failv, .metric = f_metric, .path = f_path,
                 .write_file = f_write_file, .spawn = f_spawn, .systemd_kill_unit = f_kill,
                 .systemd_units = f_units, .time_left = f_time_left,
+                .read_path = f_read_path, .stat_path = f_stat_path,
         };
         f->ctx = (struct opsagent_ctx){
                 .size = sizeof f->ctx, .recipe = "unattended_upgrades", .run_id = "test",

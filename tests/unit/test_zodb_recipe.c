@@ -2,6 +2,7 @@
  * metrics, failures, the root prefix and spawn are the test's; the ZEO server is a forked child
  * replaying the frames recorded from a real ZEO 6.0 server over a Unix socket or TCP. */
 #include <errno.h>
+#include <fcntl.h>
 #include <netinet/in.h>
 #include <setjmp.h>
 #include <signal.h>
@@ -20,6 +21,7 @@
 
 #include <opsagent/recipe.h>
 
+#include "util/pathres.h"
 #include "zodb_frames.h"
 
 extern const struct opsagent_recipe opsagent_recipe;
@@ -43,6 +45,8 @@ struct fake {
         int spawn_calls;
         unsigned spawn_timeout;
         char spawn_argv0[256];
+        char spawn_attr[64];      /* the attribute the command was said to come from */
+        bool spawn_refuse;        /* the agent says its origin is not trusted */
         struct opsagent_spawn_result spawn_result;
         const char *spawn_tail;
         /* server */
@@ -120,6 +124,31 @@ static int f_spawn(struct opsagent_ctx *c, char *const argv[], unsigned timeout,
         return 0;
 }
 
+/* Commands from configuration go through spawn_command, naming their attribute. */
+static int f_spawn_command(struct opsagent_ctx *c, char *const argv[], const struct opsagent_command *cmd,
+                           struct opsagent_spawn_result *ret)
+{
+        struct fake *f = fake_of(c);
+
+        assert_int_equal(cmd->size, sizeof(*cmd));
+        snprintf(f->spawn_attr, sizeof(f->spawn_attr), "%s", cmd->attr ? cmd->attr : "(none)");
+        assert_false(cmd->as_user);
+        if (f->spawn_refuse)
+                return -EPERM;
+        return f_spawn(c, argv, cmd->timeout_seconds, ret);
+}
+
+/* Beneath the test's root, as the agent does it. */
+static int f_open_path(struct opsagent_ctx *c, const char *path, int oflags, mode_t mode, unsigned flags)
+{
+        int fd = open(fake_of(c)->root, O_PATH | O_DIRECTORY | O_CLOEXEC), r;
+
+        assert_true(fd >= 0);
+        r = pathres_open(fd, path, oflags, mode, flags ? PATHRES_IN_ROOT : 0);
+        close(fd);
+        return r;
+}
+
 static uint32_t f_time_left(struct opsagent_ctx *c)
 {
         return UINT32_MAX;
@@ -138,7 +167,9 @@ static int setup(void **state)
         f->ops.metric = f_metric;
         f->ops.path = f_path;
         f->ops.spawn = f_spawn;
+        f->ops.spawn_command = f_spawn_command;
         f->ops.time_left = f_time_left;
+        f->ops.open_path = f_open_path;
         f->ctx.size = sizeof(f->ctx);
         f->ctx.recipe = "zodb_pack";
         f->ctx.ops = &f->ops;
@@ -323,6 +354,29 @@ static void test_pack_over_unix_socket(void **state)
         assert_non_null(strstr(f->said, "2059566 -> 10301 bytes"));
 }
 
+/* A link on the way to the socket (a directory someone else owns, swapped for a link to another
+ * server's socket) is not followed: that server is not packed. */
+static void test_unix_socket_through_a_link_refused(void **state)
+{
+        struct sockaddr_un sun = { .sun_family = AF_UNIX };
+        struct fake *f = *state;
+        int lfd = socket(AF_UNIX, SOCK_STREAM, 0);
+        char link[300];
+
+        /* a listener nobody should reach: the link is refused before any connect */
+        snprintf(sun.sun_path, sizeof(sun.sun_path), "%s/zeo.sock", f->root);
+        assert_int_equal(bind(lfd, (struct sockaddr *)&sun, sizeof(sun)), 0);
+        assert_int_equal(listen(lfd, 8), 0);
+        snprintf(link, sizeof(link), "%s/run", f->root);
+        assert_int_equal(symlink(".", link), 0);
+        set_attrs(f, "{\"servers\": [{\"address\": \"/run/zeo.sock\", \"storages\": [\"1\"]}]}");
+        assert_int_equal(run(f), -EREMOTEIO);
+        assert_non_null(strstr(f->logged, "a symbolic link is on the way, which is not followed"));
+        assert_int_equal(count_metric(f, "PackSeconds", NULL), 0);
+        close(lfd);
+        unlink(link);
+}
+
 static void test_pack_over_tcp(void **state)
 {
         static const char *const sessions[] = { "pack-success", NULL };
@@ -449,8 +503,33 @@ static void test_command_success(void **state)
         assert_int_equal(run(f), 0);
         assert_int_equal(f->spawn_calls, 1);
         assert_string_equal(f->spawn_argv0, "/srv/plone/bin/zeopack");
+        assert_string_equal(f->spawn_attr, "command");
         assert_int_equal(f->spawn_timeout, 7200);
         assert_int_equal(count_metric(f, "PackSeconds", NULL), 1);
+}
+
+/* The agent refuses a command whose configuration others could have written: the run fails. */
+static void test_command_refused_when_untrusted(void **state)
+{
+        struct fake *f = *state;
+
+        set_attrs(f, "{\"method\": \"command\", \"command\": [\"/srv/plone/bin/zeopack\"]}");
+        f->spawn_refuse = true;
+        assert_int_equal(run(f), -EPERM);
+        assert_int_equal(f->spawn_calls, 0);
+        assert_non_null(strstr(f->failed, "zodb_pack.command: not run: it does not come from a trusted file"));
+        assert_int_equal(count_metric(f, "PackSeconds", NULL), 0);
+}
+
+/* An agent without spawn_command (built before it) runs no command from configuration. */
+static void test_command_needs_spawn_command(void **state)
+{
+        struct fake *f = *state;
+
+        set_attrs(f, "{\"method\": \"command\", \"command\": [\"/srv/plone/bin/zeopack\"]}");
+        f->ops.size = offsetof(struct opsagent_ctx_ops, spawn_command);
+        assert_int_equal(run(f), -ENOSYS);
+        assert_int_equal(f->spawn_calls, 0);
 }
 
 static void test_command_without_timeout_uses_budget(void **state)
@@ -513,6 +592,7 @@ int main(void)
 {
         const struct CMUnitTest tests[] = {
                 T(test_descriptor),
+                T(test_unix_socket_through_a_link_refused),
                 T(test_pack_over_unix_socket),
                 T(test_pack_over_tcp),
                 T(test_pack_without_info_asks_get_info),
@@ -523,6 +603,8 @@ int main(void)
                 T(test_too_many_storages),
                 T(test_command_too_long),
                 T(test_command_success),
+                T(test_command_refused_when_untrusted),
+                T(test_command_needs_spawn_command),
                 T(test_command_without_timeout_uses_budget),
                 T(test_command_failure),
                 T(test_command_timeout),

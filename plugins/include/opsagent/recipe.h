@@ -15,10 +15,12 @@
 #ifndef OPSAGENT_RECIPE_H
 #define OPSAGENT_RECIPE_H
 
+#include <errno.h>
 #include <stdarg.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <sys/stat.h>
 #include <sys/types.h>
 #include <json-c/json.h>
 
@@ -98,6 +100,20 @@ struct opsagent_spawn_result {
         char *output_tail;   /* last lines of stdout+stderr (at most 4 KiB), caller frees */
 };
 
+/* How ctx_spawn_command() runs a command that came from configuration. Zero it, set size; fields
+ * added later go at the end. */
+struct opsagent_command {
+        uint32_t size;              /* sizeof(struct opsagent_command) */
+        /* The attribute the argv came from, relative to attr_root ("command",
+         * "sets.web.reopen.command"): the command runs only when that value came from a trusted
+         * origin. NULL for a command the recipe itself chose. */
+        const char *attr;
+        unsigned timeout_seconds;   /* 0: the recipe's remaining budget */
+        bool as_user;               /* run as UID/GID (and UID's groups) instead of root */
+        uid_t uid;
+        gid_t gid;
+};
+
 enum opsagent_unit_action {
         OPSAGENT_UNIT_ENABLE_START = 1, /* enable the unit file and start it */
         OPSAGENT_UNIT_DISABLE_STOP = 2, /* stop it and disable the unit file */
@@ -106,6 +122,13 @@ enum opsagent_unit_action {
 /* Flags for ctx_write_file(). */
 enum opsagent_write_flags {
         OPSAGENT_WRITE_NO_DIFF = 1u << 0, /* in dry-run, do not print a diff (secrets inside) */
+};
+
+/* Flags for the file ops (open_path, read_path, stat_path). */
+enum opsagent_path_flags {
+        /* Follow symbolic links, but only within the root, as if it were "/" (reading /sys,
+         * /proc, /etc/os-release, whose entries are links). Without it no link is followed. */
+        OPSAGENT_PATH_FOLLOW = 1u << 0,
 };
 
 struct opsagent_aws_ops; /* see <opsagent/aws.h> */
@@ -130,9 +153,12 @@ struct opsagent_ctx_ops {
         /* Adds a metric for CloudWatch (unit: "Count", "Seconds", "Bytes", ...). */
         int (*metric)(struct opsagent_ctx *ctx, const char *name, double value, const char *unit);
 
-        /* PATH under the root prefix (PATH must be absolute). Caller frees; NULL on ENOMEM. */
+        /* PATH under the root prefix (PATH must be absolute), as a string for what needs one.
+         * Caller frees; NULL on ENOMEM. To open, read, write or create files, use the file ops
+         * below: a string resolved later follows whatever links someone put on the way. */
         char *(*path)(struct opsagent_ctx *ctx, const char *path);
-        /* Atomically writes DATA to PATH (root-prefixed here): temporary file, fsync, rename.
+        /* Atomically writes DATA to PATH beneath the root (as the file ops below: no link followed,
+         * no ".."; missing directories created 0755): temporary file, fsync, rename.
          * An identical file is left alone. 1 when the file changed (or would change in dry-run,
          * which prints a unified diff instead of writing), 0 when unchanged, negative errno. */
         int (*write_file)(struct opsagent_ctx *ctx, const char *path, const void *data, size_t len,
@@ -152,7 +178,46 @@ struct opsagent_ctx_ops {
                              const char *const *units);
         /* Seconds left of the time budget; UINT32_MAX when unlimited. */
         uint32_t (*time_left)(struct opsagent_ctx *ctx);
+
+        /* Added within ABI 1 (check with OPSAGENT_CTX_HAS_OP before calling): */
+
+        /* Runs ARGV (no shell) as a command from configuration must run: only when the value of
+         * CMD->attr came from a trusted origin (a recipe's defaults, the instance user-data, or a
+         * file that only root can write, checked again now); with exactly PATH=/usr/sbin:/usr/bin:
+         * /sbin:/bin and LANG=C.UTF-8 in its environment (ARGV[0] without a "/" is looked for in
+         * that PATH), "/" as its working directory, stdin from /dev/null; and with CMD->as_user,
+         * as CMD->uid/gid with that user's supplementary groups (setgroups, setgid, setuid, no
+         * way back). Output and *ret as spawn. -EPERM, logged with the attribute and where it
+         * came from, when the origin is not trusted: nothing runs. */
+        int (*spawn_command)(struct opsagent_ctx *ctx, char *const argv[], const struct opsagent_command *cmd,
+                             struct opsagent_spawn_result *ret);
+
+        /* The file ops. PATH is absolute and resolved beneath the root prefix ("/" without one)
+         * by agent/util/pathres.h: no symbolic link is followed anywhere on it (-ELOOP) unless
+         * FLAGS has OPSAGENT_PATH_FOLLOW; "..", empty components and NUL bytes are -EINVAL. So a
+         * user who owns a directory on the way cannot send the recipe elsewhere. */
+        /* open(2) of PATH: a descriptor (O_CLOEXEC; caller closes) or negative errno. Opening for
+         * writing is the recipe's to avoid in dry-run. */
+        int (*open_path)(struct opsagent_ctx *ctx, const char *path, int oflags, mode_t mode, unsigned flags);
+        /* Reads the regular file PATH (at most CAP bytes: -EFBIG) into *ret (NUL-terminated,
+         * caller frees), its length into *ret_len (may be NULL). */
+        int (*read_path)(struct opsagent_ctx *ctx, const char *path, size_t cap, char **ret, size_t *ret_len,
+                         unsigned flags);
+        /* lstat(2) of PATH (stat(2) with OPSAGENT_PATH_FOLLOW). */
+        int (*stat_path)(struct opsagent_ctx *ctx, const char *path, struct stat *ret, unsigned flags);
+        /* mkdir -p of PATH with MODE. 1 when something was created (or would be, in dry-run,
+         * which says so instead), 0 when it all existed. */
+        int (*mkdir_path)(struct opsagent_ctx *ctx, const char *path, mode_t mode);
+        /* A descriptor of the root (O_PATH, borrowed: valid for the run, the agent closes it), for
+         * the pathres_*() calls of agent/util/pathres.h beneath it or beneath a directory opened
+         * from it (renameat/unlinkat on descriptors, never on strings). Negative errno. */
+        int (*root_fd)(struct opsagent_ctx *ctx);
 };
+
+/* Whether the agent's ops table has OP (and it is set): ops added within ABI 1 are not there for
+ * an agent built before them. */
+#define OPSAGENT_CTX_HAS_OP(ctx, op)                                                                \
+        ((ctx)->ops->size >= offsetof(struct opsagent_ctx_ops, op) + sizeof((ctx)->ops->op) && (ctx)->ops->op)
 
 struct opsagent_ctx {
         uint32_t size;              /* sizeof(struct opsagent_ctx) */
@@ -213,6 +278,28 @@ static inline int ctx_metric(struct opsagent_ctx *c, const char *name, double va
 static inline char *ctx_path(struct opsagent_ctx *c, const char *path)
 {
         return c->ops->path(c, path);
+}
+/* The file ops, -ENOSYS from an agent built before them. */
+static inline int ctx_open(struct opsagent_ctx *c, const char *path, int oflags, mode_t mode, unsigned flags)
+{
+        return OPSAGENT_CTX_HAS_OP(c, open_path) ? c->ops->open_path(c, path, oflags, mode, flags) : -ENOSYS;
+}
+static inline int ctx_read_file(struct opsagent_ctx *c, const char *path, size_t cap, char **ret, size_t *ret_len,
+                                unsigned flags)
+{
+        return OPSAGENT_CTX_HAS_OP(c, read_path) ? c->ops->read_path(c, path, cap, ret, ret_len, flags) : -ENOSYS;
+}
+static inline int ctx_stat(struct opsagent_ctx *c, const char *path, struct stat *ret, unsigned flags)
+{
+        return OPSAGENT_CTX_HAS_OP(c, stat_path) ? c->ops->stat_path(c, path, ret, flags) : -ENOSYS;
+}
+static inline int ctx_mkdir(struct opsagent_ctx *c, const char *path, mode_t mode)
+{
+        return OPSAGENT_CTX_HAS_OP(c, mkdir_path) ? c->ops->mkdir_path(c, path, mode) : -ENOSYS;
+}
+static inline int ctx_root_fd(struct opsagent_ctx *c)
+{
+        return OPSAGENT_CTX_HAS_OP(c, root_fd) ? c->ops->root_fd(c) : -ENOSYS;
 }
 
 /* Typed attribute reads with a fallback for absent/null keys. */
