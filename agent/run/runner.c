@@ -286,19 +286,14 @@ static enum turn run_one(const struct paths *p, struct attrs *a, const struct pl
                 return t;
         rec.dry_run = o->dry_run;
         rec.start_usec = now_realtime_usec();
-        log_say("%s: %s (run %.8s)", name, o->dry_run ? "planning (dry run)" : "running", rec.run_id);
+        /* Every line about the run, the agent's as the recipe's, carries its RECIPE= and RUN_ID=;
+         * the outcome line, with OPSAGENT_OUTCOME=, is the last of them. */
         log_set_context(name, rec.run_id);
+        log_say_fields(LOG_NOTICE, o->dry_run ? NULL : &(struct log_fields){ .message_id = RUNNER_MESSAGE_STARTED },
+                       "%s: %s (run %.8s)", name, o->dry_run ? "planning (dry run)" : "running", rec.run_id);
         run_child(pl, a, p, o, state_dir, &rec);
-        log_set_context(NULL, NULL);
         rec.end_usec = now_realtime_usec();
-        format_duration(rec.end_usec - rec.start_usec, dur, sizeof(dur));
-        if (rec.outcome == RUN_SUCCESS) {
-                log_say("%s: %s in %s", name, o->dry_run ? "planned" : "succeeded", dur);
-                t = TURN_OK;
-        } else {
-                log_say("%s: FAILED after %s: %s", name, dur, rec.error ? rec.error : "unknown error");
-                t = TURN_FAILED;
-        }
+        t = rec.outcome == RUN_SUCCESS ? TURN_OK : TURN_FAILED;
 
         r = records_write(p->state_dir, &rec);
         if (r < 0)
@@ -319,6 +314,19 @@ static enum turn run_one(const struct paths *p, struct attrs *a, const struct pl
         }
         if (o->after_run)
                 o->after_run(o->userdata, a, p, &rec);
+
+        format_duration(rec.end_usec - rec.start_usec, dur, sizeof(dur));
+        if (t == TURN_OK)
+                log_say_fields(LOG_NOTICE,
+                               &(struct log_fields){ .message_id = o->dry_run ? NULL : RUNNER_MESSAGE_SUCCEEDED,
+                                                     .outcome = run_outcome_to_string(rec.outcome) },
+                               "%s: %s in %s", name, o->dry_run ? "planned" : "succeeded", dur);
+        else
+                log_say_fields(LOG_ERR,
+                               &(struct log_fields){ .message_id = o->dry_run ? NULL : RUNNER_MESSAGE_FAILED,
+                                                     .outcome = run_outcome_to_string(rec.outcome) },
+                               "%s: FAILED after %s: %s", name, dur, rec.error ? rec.error : "unknown error");
+        log_set_context(NULL, NULL);
         run_record_clear(&rec);
         run_lock_release(lock);
         free(state_dir);

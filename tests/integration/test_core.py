@@ -83,6 +83,17 @@ class Core(harness.AgentTestCase):
         self.assertIn("+hi x1", r.stdout)
         self.assertIn("planned", r.stdout)
 
+    def test_quiet_prints_errors_only(self):
+        # -q silences the planning/planned lines and the recipe's own output, not a failure.
+        self.write_json("etc/opsagent/stack.json", {"good": {"greeting": "hi", "count": 1}})
+        r = self.agent("run", "--recipe", "good", "--dry-run", "-q")
+        self.assertEqual((r.returncode, r.stdout, r.stderr), (0, "", ""))
+        self.write_json("etc/opsagent/stack.json", {"good": {"fail": True, "count": 0}})
+        r = self.agent("run", "--recipe", "good", "-q")
+        self.assertEqual(r.returncode, 1)
+        self.assertNotIn("running", r.stdout)
+        self.assertIn("good: FAILED", r.stdout)
+
     def test_extra_json_has_highest_precedence(self):
         self.write_json("etc/opsagent/stack.json", {"good": {"greeting": "stack"}})
         self.write_json("etc/opsagent/layers/10-web.json", {"good": {"greeting": "layer"}})
