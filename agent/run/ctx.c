@@ -76,7 +76,8 @@ static int op_failv(struct opsagent_ctx *c, int error, const char *fmt, va_list 
                 error = -EIO;
         if (vasprintf(&msg, fmt, ap) < 0)
                 return error;
-        log_error("%s", msg);
+        /* Not logged here: the runner prints the reasons once, in the run's outcome line. */
+        log_debug("failure recorded: %s", msg);
         if (!core->fail_reason)
                 joined = strdup(msg);
         else if (strlen(core->fail_reason) < CTX_FAIL_REASON_MAX &&

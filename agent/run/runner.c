@@ -53,6 +53,9 @@ static void child_main(const struct plugin *pl, int (*entry)(struct opsagent_ctx
         ctx_setup(&core, pl->recipe, attrs_tree(a), run_id, p->root, state_dir, p->state_dir, dry_run, deadline, fd);
         ctx_aws_attach(&core);
         r = entry(&core.pub);
+        if (r >= 0 && ctx_fail_reason(&core))
+                /* Reasons recorded by a recipe that then succeeded: said, not lost. */
+                log_warning("%s", ctx_fail_reason(&core));
         if (r < 0 && !ctx_fail_reason(&core)) {
                 char msg[256];
 

@@ -107,7 +107,6 @@ static void say_failure(struct run *R, struct vol *v, const char *fmt, va_list a
 
         vsnprintf(msg, sizeof msg, fmt, ap);
         ctx_say(R->ctx, "volume %s %s: FAILED: %s", v->t->device, v->t->volume_id, msg);
-        ctx_log(R->ctx, OPSAGENT_LOG_ERR, "volume %s %s: %s", v->t->device, v->t->volume_id, msg);
         mark_failed(R, v);
 }
 

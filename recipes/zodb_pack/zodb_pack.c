@@ -249,8 +249,6 @@ static int run_zeo(struct opsagent_ctx *ctx)
                         if (r < 0) {
                                 sum.failed++;
                                 summary_add(&sum, address, storage);
-                                ctx_log(ctx, OPSAGENT_LOG_ERR, "%s storage \"%s\": %s", address, storage,
-                                        err.msg[0] ? err.msg : strerror(-r));
                                 ctx_say(ctx, "%s storage \"%s\": FAILED: %s", address, storage,
                                         err.msg[0] ? err.msg : strerror(-r));
                         }

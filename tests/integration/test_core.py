@@ -109,6 +109,8 @@ class Core(harness.AgentTestCase):
         self.assertIn("good: FAILED", r.stdout)
         self.assertIn("told to fail", r.stdout)
         self.assertIn("crash: succeeded", r.stdout)
+        # said once, in the outcome line (not also as an error: line of the recipe's)
+        self.assertEqual((r.stdout + r.stderr).count("told to fail"), 1, r.stdout + r.stderr)
 
     def _crash(self, how):
         self.write_json("etc/opsagent/stack.json", {"crash": {"how": how}})
