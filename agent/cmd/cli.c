@@ -201,7 +201,8 @@ static const char exit_codes[] =
         "Exit status:\n"
         "  0  success\n"
         "  1  a recipe failed (or was interrupted)\n"
-        "  2  usage or configuration error: nothing was run\n"
+        "  2  usage or configuration error: nothing was run, or a recipe stopped at a\n"
+        "     setting it cannot work with (outcome config_error)\n"
         "  3  another run of that recipe holds its lock\n";
 
 void cli_print_help(const struct command *commands, FILE *out)

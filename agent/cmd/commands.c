@@ -200,6 +200,8 @@ int commands_run_recipes(const struct paths *p, struct attrs *a, const struct pl
         runner_run(p, a, sel, n_sel, &o, &sum);
         if (sum.failed > 0 || sum.interrupted)
                 return EXIT_RECIPE_FAILED;
+        if (sum.config_errors > 0)
+                return EXIT_USAGE;
         return sum.locked > 0 ? EXIT_LOCKED : EXIT_OK;
 }
 

@@ -48,7 +48,8 @@ int node_load_instance(struct node *n, enum instance_need need);
 
 /* Runs (RECOVER: recovers) the N_SEL recipes SEL with the runner, sending each run's metrics
  * to CloudWatch when REPORT. Returns the exit code: EXIT_OK when all succeeded,
- * EXIT_RECIPE_FAILED when any failed or a signal interrupted the run, else EXIT_LOCKED when
+ * EXIT_RECIPE_FAILED when any failed or a signal interrupted the run, else EXIT_USAGE when a
+ * recipe found its configuration unusable (OPSAGENT_RUN_CONFIG_ERROR), else EXIT_LOCKED when
  * any was locked. */
 int commands_run_recipes(const struct paths *p, struct attrs *a, const struct plugin *const *sel, size_t n_sel,
                          bool dry_run, bool recover, bool report);

@@ -20,6 +20,7 @@ static const char *const outcome_names[] = {
         [RUN_TIMED_OUT] = "timeout",
         [RUN_CRASHED] = "crashed",
         [RUN_INTERRUPTED] = "interrupted",
+        [RUN_CONFIG_ERROR] = "config_error",
 };
 
 const char *run_outcome_to_string(enum run_outcome o)

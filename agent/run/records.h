@@ -17,9 +17,17 @@
 #define RECORDS_DEFAULT_KEEP 200         /* opsagent.records.keep */
 #define RECORDS_DEFAULT_MAX_AGE_DAYS 90  /* opsagent.records.max_age_days */
 
-enum run_outcome { RUN_SUCCESS, RUN_FAILED, RUN_TIMED_OUT, RUN_CRASHED, RUN_INTERRUPTED };
+enum run_outcome {
+        RUN_SUCCESS,
+        RUN_FAILED,
+        RUN_TIMED_OUT,
+        RUN_CRASHED,
+        RUN_INTERRUPTED,
+        RUN_CONFIG_ERROR,       /* run() returned OPSAGENT_RUN_CONFIG_ERROR */
+};
 
-/* "success", "failed", "timeout", "crashed", "interrupted"; "unknown" for anything else. */
+/* "success", "failed", "timeout", "crashed", "interrupted", "config_error"; "unknown" for
+ * anything else. */
 const char *run_outcome_to_string(enum run_outcome o);
 /* The outcome named S, or -EINVAL if unknown. */
 int run_outcome_from_string(const char *s);

@@ -59,7 +59,10 @@ static void child_main(const struct plugin *pl, int (*entry)(struct opsagent_ctx
         if (r < 0 && !ctx_fail_reason(&core)) {
                 char msg[256];
 
-                snprintf(msg, sizeof(msg), "failed: %s", strerror(-r));
+                if (r == OPSAGENT_RUN_CONFIG_ERROR)
+                        snprintf(msg, sizeof(msg), "configuration error (the recipe did not say which)");
+                else
+                        snprintf(msg, sizeof(msg), "failed: %s", strerror(-r));
                 (void)events_send_fail(fd, msg);
         }
         if (events_send_done(fd, r < 0 ? r : 0) < 0)
@@ -189,6 +192,9 @@ static void run_child(const struct plugin *pl, struct attrs *a, const struct pat
                 if (asprintf(&rec->error, "exited with status %d before finishing (a recipe must return from run())",
                              WEXITSTATUS(status)) < 0)
                         rec->error = NULL;
+        } else if (ev.done_code == OPSAGENT_RUN_CONFIG_ERROR) {
+                rec->outcome = RUN_CONFIG_ERROR;
+                rec->error = strdup(ev.fail ? ev.fail : "configuration error");
         } else if (ev.done_code < 0 || WEXITSTATUS(status) != 0) {
                 rec->outcome = RUN_FAILED;
                 rec->error = strdup(ev.fail ? ev.fail : "failed");
@@ -241,6 +247,7 @@ static void new_run_id(char id_ret[static SD_ID128_STRING_MAX])
 enum turn {
         TURN_OK,
         TURN_FAILED,
+        TURN_CONFIG_ERROR,
         TURN_LOCKED,
 };
 
@@ -296,7 +303,7 @@ static enum turn run_one(const struct paths *p, struct attrs *a, const struct pl
                        "%s: %s (run %.8s)", name, o->dry_run ? "planning (dry run)" : "running", rec.run_id);
         run_child(pl, a, p, o, state_dir, &rec);
         rec.end_usec = now_realtime_usec();
-        t = rec.outcome == RUN_SUCCESS ? TURN_OK : TURN_FAILED;
+        t = rec.outcome == RUN_SUCCESS ? TURN_OK : rec.outcome == RUN_CONFIG_ERROR ? TURN_CONFIG_ERROR : TURN_FAILED;
 
         r = records_write(p->state_dir, &rec);
         if (r < 0)
@@ -328,7 +335,9 @@ static enum turn run_one(const struct paths *p, struct attrs *a, const struct pl
                 log_say_fields(LOG_ERR,
                                &(struct log_fields){ .message_id = o->dry_run ? NULL : RUNNER_MESSAGE_FAILED,
                                                      .outcome = run_outcome_to_string(rec.outcome) },
-                               "%s: FAILED after %s: %s", name, dur, rec.error ? rec.error : "unknown error");
+                               "%s: FAILED after %s%s: %s", name, dur,
+                               t == TURN_CONFIG_ERROR ? " (configuration error)" : "",
+                               rec.error ? rec.error : "unknown error");
         log_set_context(NULL, NULL);
         run_record_clear(&rec);
         run_lock_release(lock);
@@ -358,7 +367,10 @@ static enum turn recover_one(const struct paths *p, struct attrs *a, const struc
         log_set_context(NULL, NULL);
         if (rec.outcome == RUN_SUCCESS)
                 t = TURN_OK;
-        else {
+        else if (rec.outcome == RUN_CONFIG_ERROR) {
+                log_error("%s: recover FAILED (configuration error): %s", name, rec.error ? rec.error : "?");
+                t = TURN_CONFIG_ERROR;
+        } else {
                 log_error("%s: recover FAILED: %s", name, rec.error ? rec.error : "unknown error");
                 t = TURN_FAILED;
         }
@@ -384,6 +396,9 @@ void runner_run(const struct paths *p, struct attrs *a, const struct plugin *con
                         break;
                 case TURN_FAILED:
                         sum.failed++;
+                        break;
+                case TURN_CONFIG_ERROR:
+                        sum.config_errors++;
                         break;
                 case TURN_LOCKED:
                         sum.locked++;

@@ -598,6 +598,11 @@ static int ebs_run(struct opsagent_ctx *ctx)
         marker_path(ctx, marker, sizeof marker);
 
         r = R.aws->ec2_describe_instance(ctx, NULL, &R.inst);
+        if (r < 0 && opsagent_aws_error_is_config(r, R.aws->last_error(ctx))) {
+                /* No region or no credentials: a configuration error (exit 2), not a failed night. */
+                r = ctx_fail_config(ctx, "ebs_snapshots: %s", R.aws->last_error(ctx)->message);
+                goto out;
+        }
         if (r < 0) {
                 r = ctx_fail(ctx, r, "ebs_snapshots: cannot describe this instance: %s (the IAM user or role "
                              "needs ec2:DescribeInstances)", last_error_text(&R, r, aerr, sizeof aerr));

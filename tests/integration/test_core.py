@@ -112,6 +112,21 @@ class Core(harness.AgentTestCase):
         # said once, in the outcome line (not also as an error: line of the recipe's)
         self.assertEqual((r.stdout + r.stderr).count("told to fail"), 1, r.stdout + r.stderr)
 
+    def test_configuration_error_found_by_the_recipe_exits_2(self):
+        # OPSAGENT_RUN_CONFIG_ERROR (ctx_fail_config): outcome config_error, exit 2, said once;
+        # another recipe that fails still makes it exit 1.
+        self.write_json("etc/opsagent/stack.json", {"good": {"unusable": True}})
+        r = self.agent("run", "--recipe", "good")
+        self.assertEqual(r.returncode, 2, r.stdout + r.stderr)
+        self.assertIn("good: FAILED after", r.stdout)
+        self.assertIn("(configuration error): good.unusable is true: set it to false", r.stdout)
+        self.assertEqual((r.stdout + r.stderr).count("good.unusable is true"), 1, r.stdout + r.stderr)
+        rec = self.agent_json("history", "--json", "--recipe", "good")[0]
+        self.assertEqual((rec["outcome"], rec["error"]), ("config_error", "good.unusable is true: set it to false"))
+        self.write_json("etc/opsagent/stack.json", {"good": {"unusable": True}, "crash": {"how": "segv"}})
+        r = self.agent("run", "--recipe", "good", "--recipe", "crash")
+        self.assertEqual(r.returncode, 1, r.stdout + r.stderr)
+
     def _crash(self, how):
         self.write_json("etc/opsagent/stack.json", {"crash": {"how": how}})
         r = self.agent("run", "--recipe", "crash", "--recipe", "good")

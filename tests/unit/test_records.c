@@ -113,13 +113,15 @@ static char *capture_stderr_list(const struct fixture *f, const char *recipe, st
 
 static void test_outcome_names(void **state)
 {
-        const enum run_outcome all[] = { RUN_SUCCESS, RUN_FAILED, RUN_TIMED_OUT, RUN_CRASHED, RUN_INTERRUPTED };
+        const enum run_outcome all[] = { RUN_SUCCESS, RUN_FAILED, RUN_TIMED_OUT, RUN_CRASHED, RUN_INTERRUPTED,
+                                         RUN_CONFIG_ERROR };
 
         assert_string_equal(run_outcome_to_string(RUN_SUCCESS), "success");
         assert_string_equal(run_outcome_to_string(RUN_FAILED), "failed");
         assert_string_equal(run_outcome_to_string(RUN_TIMED_OUT), "timeout");
         assert_string_equal(run_outcome_to_string(RUN_CRASHED), "crashed");
         assert_string_equal(run_outcome_to_string(RUN_INTERRUPTED), "interrupted");
+        assert_string_equal(run_outcome_to_string(RUN_CONFIG_ERROR), "config_error");
         for (size_t i = 0; i < sizeof(all) / sizeof(all[0]); i++)
                 assert_int_equal(run_outcome_from_string(run_outcome_to_string(all[i])), (int)all[i]);
         assert_int_equal(run_outcome_from_string("Success"), -EINVAL);

@@ -388,7 +388,8 @@ static void test_no_servers(void **state)
         struct fake *f = *state;
 
         set_attrs(f, "{\"servers\": []}");
-        assert_int_equal(run(f), -EINVAL);
+        /* a configuration error: the command exits 2 */
+        assert_int_equal(run(f), OPSAGENT_RUN_CONFIG_ERROR);
         assert_non_null(strstr(f->failed, "zodb_pack.servers is empty"));
 }
 
@@ -500,7 +501,7 @@ static void test_command_missing(void **state)
         struct fake *f = *state;
 
         set_attrs(f, "{\"method\": \"command\"}");
-        assert_int_equal(run(f), -EINVAL);
+        assert_int_equal(run(f), OPSAGENT_RUN_CONFIG_ERROR);
         assert_non_null(strstr(f->failed, "zodb_pack.command is empty"));
 }
 
