@@ -467,7 +467,7 @@ out:
         return k;
 }
 
-int records_last(const char *state_dir, const char *recipe, bool success_only, struct run_record *ret)
+int records_last(const char *state_dir, const char *recipe, unsigned flags, struct run_record *ret)
 {
         char *dir, **names = NULL;
         size_t n_names = 0;
@@ -490,7 +490,8 @@ int records_last(const char *state_dir, const char *recipe, bool success_only, s
                 }
                 if (q < 0)
                         continue;
-                if (success_only && r.outcome != RUN_SUCCESS) {
+                if (((flags & RECORDS_SUCCESS_ONLY) && r.outcome != RUN_SUCCESS) ||
+                    ((flags & RECORDS_NO_DRY_RUN) && r.dry_run)) {
                         run_record_clear(&r);
                         continue;
                 }

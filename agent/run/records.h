@@ -58,9 +58,13 @@ int records_list(const char *state_dir, const char *recipe_or_null, size_t max, 
                  size_t *ret_n);
 void records_free(struct run_record *r, size_t n);
 
-/* The newest readable record of RECIPE (the newest successful one with SUCCESS_ONLY) into *ret
+enum records_last_flags {
+        RECORDS_SUCCESS_ONLY = 1u << 0,  /* the newest successful run */
+        RECORDS_NO_DRY_RUN = 1u << 1,    /* dry runs are no outcome: skipped */
+};
+/* The newest readable record of RECIPE that FLAGS (enum records_last_flags) allow into *ret
  * (clear with run_record_clear()). -ENOENT if there is none. */
-int records_last(const char *state_dir, const char *recipe, bool success_only, struct run_record *ret);
+int records_last(const char *state_dir, const char *recipe, unsigned flags, struct run_record *ret);
 
 /* Removes, per recipe, the records beyond the KEEP_PER_RECIPE newest (0 = no count bound)
  * and those that started more than MAX_AGE_SEC before NOW_USEC (0 = no age bound). The

@@ -322,20 +322,42 @@ static void test_last(void **state)
         struct fixture *f = *state;
         struct run_record r;
 
-        assert_int_equal(records_last(f->dir, "a", false, &r), -ENOENT);
+        assert_int_equal(records_last(f->dir, "a", 0, &r), -ENOENT);
         put(f, "a", "ok1", T0 * SEC, RUN_SUCCESS, NULL);
         put(f, "a", "bad", (T0 + 10) * SEC, RUN_TIMED_OUT, "timed out after 10 s");
         put(f, "b", "other", (T0 + 20) * SEC, RUN_SUCCESS, NULL);
         write_raw(f, "20261118T110700.000000Z-a-corrupt.json", "garbage");
 
-        assert_int_equal(records_last(f->dir, "a", false, &r), 0);
+        assert_int_equal(records_last(f->dir, "a", 0, &r), 0);
         assert_string_equal(r.run_id, "bad");
         assert_string_equal(r.error, "timed out after 10 s");
         run_record_clear(&r);
-        assert_int_equal(records_last(f->dir, "a", true, &r), 0);
+        assert_int_equal(records_last(f->dir, "a", RECORDS_SUCCESS_ONLY, &r), 0);
         assert_string_equal(r.run_id, "ok1");
         run_record_clear(&r);
-        assert_int_equal(records_last(f->dir, "c", false, &r), -ENOENT);
+        assert_int_equal(records_last(f->dir, "c", 0, &r), -ENOENT);
+}
+
+/* A dry run is no outcome: status skips it (RECORDS_NO_DRY_RUN). */
+static void test_last_skips_dry_runs(void **state)
+{
+        struct fixture *f = *state;
+        struct run_record r = { 0 };
+
+        put(f, "a", "real", T0 * SEC, RUN_FAILED, "it broke");
+        snprintf(r.recipe, sizeof(r.recipe), "a");
+        snprintf(r.run_id, sizeof(r.run_id), "dry");
+        r.start_usec = (T0 + 10) * SEC;
+        r.end_usec = r.start_usec + SEC;
+        r.dry_run = true;
+        assert_int_equal(records_write(f->dir, &r), 0);
+        assert_int_equal(records_last(f->dir, "a", 0, &r), 0);
+        assert_string_equal(r.run_id, "dry");
+        run_record_clear(&r);
+        assert_int_equal(records_last(f->dir, "a", RECORDS_NO_DRY_RUN, &r), 0);
+        assert_string_equal(r.run_id, "real");
+        run_record_clear(&r);
+        assert_int_equal(records_last(f->dir, "a", RECORDS_NO_DRY_RUN | RECORDS_SUCCESS_ONLY, &r), -ENOENT);
 }
 
 /* Beyond KEEP records of a recipe, the oldest go; other recipes keep theirs. */
@@ -383,10 +405,10 @@ static void test_prune_by_age_keeps_newest(void **state)
         assert_int_equal(records_prune(f->dir, 0, 7 * 86400, (T0 + 86400 * 31) * SEC, &removed), 0);
         assert_int_equal(removed, 3);
         assert_int_equal(count_files(f->runs), 3);
-        assert_int_equal(records_last(f->dir, "a", false, &r), 0);
+        assert_int_equal(records_last(f->dir, "a", 0, &r), 0);
         assert_string_equal(r.run_id, "new");
         run_record_clear(&r);
-        assert_int_equal(records_last(f->dir, "weekly", false, &r), 0);
+        assert_int_equal(records_last(f->dir, "weekly", 0, &r), 0);
         assert_string_equal(r.run_id, "w2");
         run_record_clear(&r);
         assert_int_equal(records_prune(f->dir, 0, 0, (T0 + 86400 * 31) * SEC, NULL), 0);
@@ -407,7 +429,7 @@ static void test_error_is_scrubbed(void **state)
         assert_null(strstr(text, "hunter2-s3cr3t"));
         assert_non_null(strstr(text, "password (redacted) refused"));
         free(text);
-        assert_int_equal(records_last(f->dir, "a", false, &r), 0);
+        assert_int_equal(records_last(f->dir, "a", 0, &r), 0);
         assert_string_equal(r.error, "login with password (redacted) refused");
         run_record_clear(&r);
 }
@@ -449,6 +471,7 @@ int main(void)
                 cmocka_unit_test_setup_teardown(test_list_without_directory, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_list_skips_corrupt_files, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_last, setup, teardown),
+                cmocka_unit_test_setup_teardown(test_last_skips_dry_runs, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_prune_by_count, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_prune_by_age_keeps_newest, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_error_is_scrubbed, setup, teardown),
