@@ -47,9 +47,12 @@ const struct command opsagent_commands[] = {
         {
                 .name = "recipes",
                 .summary = "list installed recipes",
-                .usage = "recipes [--json]",
-                .help = "Lists the installed recipe plugins: name, version, whether enabled, summary.\n",
-                .options = OPT_JSON,
+                .usage = "recipes [--json | --no-header]",
+                .help = "Lists the installed recipe plugins: name, version, whether enabled (opsagent.recipes.NAME),\n"
+                        "summary.\n\n"
+                        "  --json                machine-readable output\n"
+                        "  --no-header           no header row (for scripts)\n",
+                .options = OPT_JSON | OPT_NO_HEADER,
                 .run = cmd_recipes,
         },
         {
@@ -70,20 +73,26 @@ const struct command opsagent_commands[] = {
         {
                 .name = "status",
                 .summary = "the last outcome of each recipe",
-                .usage = "status [--json]",
-                .help = "Shows each installed recipe, whether it is enabled, and its last run.\n",
-                .options = OPT_JSON,
+                .usage = "status [--json | --no-header]",
+                .help = "Shows each installed recipe, whether it is enabled, and its last run (dry runs are not\n"
+                        "outcomes), or since when a run in progress holds its lock.\n"
+                        "Exits 1 when the last run of an enabled recipe did not succeed, else 0 (for monitoring).\n\n"
+                        "  --json                machine-readable output\n"
+                        "  --no-header           no header row (for scripts)\n",
+                .options = OPT_JSON | OPT_NO_HEADER,
                 .run = cmd_status,
         },
         {
                 .name = "history",
                 .summary = "past runs, newest first",
-                .usage = "history [--recipe NAME] [--limit N] [--json]",
-                .help = "Lists recorded runs, newest first: start (UTC), recipe, outcome, duration, error.\n\n"
+                .usage = "history [--recipe NAME] [--limit N] [--json | --no-header]",
+                .help = "Lists recorded runs, newest first: start (UTC), recipe, outcome, duration, error. At a\n"
+                        "terminal the error is cut to its width (--json has it whole).\n\n"
                         "  -r, --recipe NAME     only this recipe\n"
                         "  --limit N             at most N runs (default 50)\n"
-                        "  --json                machine-readable output\n",
-                .options = OPT_RECIPE | OPT_JSON | OPT_LIMIT,
+                        "  --json                machine-readable output\n"
+                        "  --no-header           no header row (for scripts)\n",
+                .options = OPT_RECIPE | OPT_JSON | OPT_LIMIT | OPT_NO_HEADER,
                 .run = cmd_history,
         },
         {

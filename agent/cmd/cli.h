@@ -29,6 +29,8 @@ enum cli_option {
         OPT_JSON = 1u << 4,       /* --json (output) */
         OPT_NO_REPORT = 1u << 5,  /* --no-report */
         OPT_LIMIT = 1u << 6,      /* --limit N */
+        OPT_NO_HEADER = 1u << 7,  /* --no-header (tables for scripts) */
+        OPT__LAST = OPT_NO_HEADER,
 };
 
 struct cli;
@@ -50,7 +52,7 @@ struct cli {
         size_t n_recipes;
         const char *extra_json[CLI_MAX_EXTRA_JSON];
         size_t n_extra_json;
-        bool all, dry_run, json, no_report, help, version;
+        bool all, dry_run, json, no_report, no_header, help, version;
         int verbosity;                  /* +1 per -v, -1 per -q */
         unsigned limit;                 /* 0 = command default */
         char **args;                    /* positionals after the command (borrowed from argv) */

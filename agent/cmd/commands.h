@@ -35,6 +35,10 @@ enum node_flags {
 int node_load(const struct cli *c, unsigned flags, struct node *ret);
 void node_free(struct node *n);
 
+/* Warns about opsagent.recipes.NAME set to true for a recipe that is not installed (a typo,
+ * with "did you mean", or a package missing): no timer and no --all will run it. */
+void node_warn_unknown_enabled(struct node *n);
+
 /* How much a command needs the instance facts (IMDS). */
 enum instance_need {
         INSTANCE_REQUIRED,              /* failing is an error (printed): -EINVAL */

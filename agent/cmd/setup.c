@@ -130,29 +130,6 @@ int setup_save_user_data(const char *user_data, const char *stack_file, bool dry
         return 1;
 }
 
-/* Warns about opsagent.recipes.NAME set to true for a recipe that is not installed: a typo, or
- * a package missing, and in both cases no timer will run it. */
-static void warn_unknown_enabled(struct attrs *a, const struct plugin_set *plugins)
-{
-        json_object *recipes = attrs_get(a, "opsagent.recipes");
-
-        if (!recipes || !json_object_is_type(recipes, json_type_object))
-                return;
-        json_object_object_foreach(recipes, name, v) {
-                char path[256];
-                const char *origin;
-
-                if (!json_object_is_type(v, json_type_boolean) || !json_object_get_boolean(v) ||
-                    plugins_find(plugins, name))
-                        continue;
-                snprintf(path, sizeof(path), "opsagent.recipes.%s", name);
-                origin = attrs_origin(a, path);
-                log_warning("%s is true (%s) but no recipe \"%s\" is installed; `opsagent recipes` lists "
-                            "those that are",
-                            path, origin ? origin : "attributes", name);
-        }
-}
-
 /* Under a root prefix the host's systemd is not the sandbox's: it is left alone unless a bus
  * is named explicitly (DBUS_SYSTEM_BUS_ADDRESS, as tests do), as the recipe context does. */
 static bool host_systemd_off_limits(const char *root)
@@ -227,7 +204,7 @@ int cmd_setup(const struct cli *c)
         r = layers_validate(n.attrs, core_attr_sections, &n.plugins, NULL, 0, &err);
         if (r < 0)
                 goto config_error;
-        warn_unknown_enabled(n.attrs, &n.plugins);
+        node_warn_unknown_enabled(&n);
         r = setup_plan_units(n.attrs, &n.plugins, n.paths.root, &plan, &n_plan);
         if (r < 0) {
                 error_set(&err, r, "out of memory");

@@ -51,11 +51,40 @@ class Core(harness.AgentTestCase):
         self.assertIn('unknown recipe "nosuch"', r.stderr)
         self.assertIn("good", r.stderr)
 
+    def test_typos_get_did_you_mean(self):
+        r = self.agent("run", "--recipe", "goood")
+        self.assertEqual(r.returncode, 2)
+        self.assertIn('unknown recipe "goood" (did you mean good?)', r.stderr)
+        r = self.agent("history", "--recipe", "goood")
+        self.assertEqual(r.returncode, 2, r.stdout)
+        self.assertIn('unknown recipe "goood" (did you mean good?)', r.stderr)
+        r = self.agent("history", "--recipe", "good")       # installed, never run: no error
+        self.assertEqual(r.returncode, 0, r.stderr)
+        self.assertIn("no runs of good recorded", r.stdout)
+        r = self.agent("attributes", "good.cont")
+        self.assertEqual(r.returncode, 2)
+        self.assertIn("no attribute good.cont (did you mean good.count?)", r.stderr)
+        r = self.agent("stats")
+        self.assertEqual(r.returncode, 2)
+        self.assertIn('unknown command "stats" (did you mean status?)', r.stderr)
+        self.assertEqual(r.stderr.count("--help"), 1, r.stderr)
+
+    def test_enabled_recipe_that_is_not_installed_is_warned(self):
+        p = self.write_json("etc/opsagent/stack.json", {"opsagent": {"recipes": {"goodd": True, "good": True}}})
+        want = "%s: opsagent.recipes.goodd is true but no recipe \"goodd\" is installed (did you mean good?)" % p
+        for args in (("attributes", "good.count"), ("run", "--all")):
+            r = self.agent(*args)
+            self.assertEqual(r.returncode, 0, r.stderr)
+            self.assertIn(want, r.stderr, args)
+
     # --- recipes ------------------------------------------------------------------------
     def test_recipes_lists_and_reports_broken_plugins(self):
         r = self.agent("recipes")
         self.assertEqual(r.returncode, 0)
-        self.assertRegex(r.stdout, r"(?m)^good\s+1\.2\s+-\s+A recipe that behaves$")
+        self.assertRegex(r.stdout, r"(?m)^RECIPE\s+VERSION\s+ENABLED\s+SUMMARY$")
+        self.assertRegex(r.stdout, r"(?m)^good\s+1\.2\s+not enabled\s+A recipe that behaves$")
+        r = self.agent("recipes", "--no-header")
+        self.assertNotIn("SUMMARY", r.stdout)
         self.assertIn("crash", r.stdout)
         self.assertNotIn("wrong_abi", r.stdout)
         self.assertIn("wrong_abi.so: recipe built for plugin ABI 2", r.stderr)
@@ -257,7 +286,8 @@ class Core(harness.AgentTestCase):
     # --- records, status, history, locking -----------------------------------------------
     def test_status_and_history(self):
         r = self.agent("status")
-        self.assertRegex(r.stdout, r"(?m)^good\s+-\s+never run$")
+        self.assertRegex(r.stdout, r"(?m)^RECIPE\s+ENABLED\s+LAST RUN \(UTC\)\s+OUTCOME\s+DURATION\s+ERROR$")
+        self.assertRegex(r.stdout, r"(?m)^good\s+not enabled\s+never run$")
         self.agent("run", "--recipe", "good")
         self.write_json("etc/opsagent/stack.json", {"good": {"fail": True}})
         self.agent("run", "--recipe", "good")
@@ -270,8 +300,33 @@ class Core(harness.AgentTestCase):
         self.assertEqual(hist[1]["metrics"][0]["name"], "Greetings")
         self.assertEqual(hist[1]["metrics"][0]["value"], 2)
         r = self.agent("history")
+        self.assertRegex(r.stdout.splitlines()[0], r"^STARTED \(UTC\)\s+RECIPE\s+OUTCOME\s+DURATION\s+ERROR$")
+        self.assertIn("told to fail", r.stdout.splitlines()[1])
+        # columns aligned to their content: each starts where its header does
+        lines = r.stdout.splitlines()
+        col = lines[0].index("OUTCOME")
+        self.assertEqual([l[col:col + 7] for l in lines[1:]], ["failed ", "success"])
+        r = self.agent("history", "--no-header")
         self.assertIn("told to fail", r.stdout.splitlines()[0])
         self.assertEqual(len(self.agent_json("history", "--json", "--limit", "1")), 1)
+
+    def test_status_exit_and_dry_runs(self):
+        # A dry run is no outcome; status exits 1 while an enabled recipe's last run failed.
+        self.write_json("etc/opsagent/stack.json", {"opsagent": {"recipes": {"good": True}}, "good": {"fail": True}})
+        self.agent("run", "--recipe", "good")
+        self.write_json("etc/opsagent/stack.json", {"opsagent": {"recipes": {"good": True}}})
+        self.agent("run", "--recipe", "good", "--dry-run")
+        r = self.agent("status")
+        self.assertEqual(r.returncode, 1, r.stdout)
+        self.assertRegex(r.stdout, r"(?m)^good\s+enabled\s+\S+\s+failed\s+.*told to fail")
+        self.assertEqual(self.agent("status", "--json").returncode, 1)
+        self.write_json("etc/opsagent/stack.json", {"opsagent": {"recipes": {"good": False}}})
+        self.assertEqual(self.agent("status").returncode, 0)   # not enabled: not a failure to report
+        self.write_json("etc/opsagent/stack.json", {"opsagent": {"recipes": {"good": True}}})
+        self.agent("run", "--recipe", "good")
+        r = self.agent("status")
+        self.assertEqual(r.returncode, 0, r.stdout)
+        self.assertRegex(r.stdout, r"(?m)^good\s+enabled\s+\S+\s+success\s")
 
     def test_records_are_pruned(self):
         self.write_json("etc/opsagent/stack.json", {"opsagent": {"records": {"keep": 2}}, "good": {"count": 0}})
@@ -292,6 +347,11 @@ class Core(harness.AgentTestCase):
             r = self.agent("run", "--recipe", "crash")
             self.assertEqual(r.returncode, 3, r.stderr)
             self.assertIn("another run holds the lock (pid %d)" % first.pid, r.stderr)
+            r = self.agent("status")
+            self.assertRegex(r.stdout, r"(?m)^crash\s+not enabled\s+\S+\s+running\s+.*so far\s+running since "
+                             r"\S+ \(pid %d\)$" % first.pid)
+            st = {x["recipe"]: x for x in self.agent_json("status", "--json")}
+            self.assertEqual(st["crash"]["running"]["pid"], first.pid)
         finally:
             first.terminate()
             first.communicate(timeout=30)
