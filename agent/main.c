@@ -5,6 +5,7 @@
 
 #include "cmd/cli.h"
 #include "cmd/commands.h"
+#include "cmd/logcmd.h"
 #include "cmd/logrotate_import.h"
 #include "cmd/setup.h"
 #include "util/log.h"
@@ -95,6 +96,7 @@ const struct command opsagent_commands[] = {
                 .options = OPT_RECIPE | OPT_JSON | OPT_LIMIT | OPT_NO_HEADER,
                 .run = cmd_history,
         },
+        LOG_COMMAND,
         {
                 .name = "logrotate-import",
                 .summary = "print logrotate recipe attributes equivalent to a logrotate configuration",

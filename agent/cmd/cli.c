@@ -17,6 +17,7 @@ enum {
         ARG_NO_REPORT,
         ARG_LIMIT,
         ARG_NO_HEADER,
+        ARG_LAST,
         ARG_VERSION,
 };
 
@@ -33,6 +34,7 @@ static const struct option long_options[] = {
         { "no-report", no_argument, NULL, ARG_NO_REPORT },
         { "limit", required_argument, NULL, ARG_LIMIT },
         { "no-header", no_argument, NULL, ARG_NO_HEADER },
+        { "last", no_argument, NULL, ARG_LAST },
         { "verbose", no_argument, NULL, 'v' },
         { "quiet", no_argument, NULL, 'q' },
         { "help", no_argument, NULL, 'h' },
@@ -67,6 +69,8 @@ static const char *option_name(unsigned opt)
                 return "--limit";
         case OPT_NO_HEADER:
                 return "--no-header";
+        case OPT_LAST:
+                return "--last";
         }
         return "?";
 }
@@ -145,6 +149,10 @@ int cli_parse(int argc, char **argv, const struct command *commands, struct cli 
                 case ARG_NO_HEADER:
                         c.no_header = true;
                         used |= OPT_NO_HEADER;
+                        break;
+                case ARG_LAST:
+                        c.last = true;
+                        used |= OPT_LAST;
                         break;
                 case 'v':
                         c.verbosity++;

@@ -505,6 +505,61 @@ out:
         return k;
 }
 
+/* The run id in a record file name ("STAMP-RECIPE-RUNID.json"; recipe names hold no '-'), or
+ * NULL. Points into NAME; LEN gets its length. */
+static const char *name_run_id(const char *name, size_t *len)
+{
+        const char *p, *dash;
+        size_t n = strlen(name);
+
+        if (n < STAMP_LEN + 8 || strcmp(name + n - 5, ".json") != 0)
+                return NULL;
+        p = name + STAMP_LEN + 1;
+        dash = strchr(p, '-');
+        if (!dash)
+                return NULL;
+        *len = (size_t)(name + n - 5 - (dash + 1));
+        return dash + 1;
+}
+
+int records_find(const char *state_dir, const char *run_id, struct run_record *ret)
+{
+        char *dir, **names = NULL;
+        const char *found = NULL;
+        size_t n_names = 0, want = run_id ? strlen(run_id) : 0;
+        int k;
+
+        if (want == 0 || !valid_run_id(run_id, sizeof(ret->run_id)))
+                return -EINVAL;
+        dir = runs_dir(state_dir);
+        if (!dir)
+                return -ENOMEM;
+        k = list_names(dir, NULL, &names, &n_names);
+        if (k < 0)
+                goto out;
+        for (size_t i = 0; i < n_names; i++) {
+                size_t len = 0;
+                const char *id = name_run_id(names[i], &len);
+
+                if (!id || len < want || strncmp(id, run_id, want) != 0)
+                        continue;
+                if (found && len == want)   /* the whole id beats a prefix of another */
+                        found = NULL;
+                else if (found) {
+                        k = -EEXIST;
+                        goto out;
+                }
+                found = names[i];
+                if (len == want)
+                        break;
+        }
+        k = found ? read_record(dir, found, ret) : -ENOENT;
+out:
+        free_names(names, n_names);
+        free(dir);
+        return k;
+}
+
 int records_prune(const char *state_dir, size_t keep_per_recipe, int64_t max_age_sec, int64_t now_usec,
                   size_t *ret_removed)
 {

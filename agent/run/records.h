@@ -66,6 +66,11 @@ enum records_last_flags {
  * (clear with run_record_clear()). -ENOENT if there is none. */
 int records_last(const char *state_dir, const char *recipe, unsigned flags, struct run_record *ret);
 
+/* The record of the run whose id is RUN_ID or starts with it (as the 8 characters the run's
+ * start line prints), into *ret (clear with run_record_clear()). -ENOENT when there is none,
+ * -EEXIST when the prefix is that of several runs, -EINVAL for an empty or malformed one. */
+int records_find(const char *state_dir, const char *run_id, struct run_record *ret);
+
 /* Removes, per recipe, the records beyond the KEEP_PER_RECIPE newest (0 = no count bound)
  * and those that started more than MAX_AGE_SEC before NOW_USEC (0 = no age bound). The
  * newest record of each recipe is always kept, so `status` never forgets a recipe. The

@@ -1,7 +1,7 @@
 # agent/run: running recipes. The runner (a forked child per recipe, with a time budget and a
 # lock), the context recipes see (and its AWS half), the events between child and agent, run
-# records, and the services the context stands on: commands (spawn), systemd over sd-bus,
-# unified diffs.
+# records and a run's lines read back from the journal, and the services the context stands
+# on: commands (spawn), systemd over sd-bus, unified diffs.
 agent_libopsagent_la_SOURCES += \
 	agent/run/runner.c agent/run/runner.h \
 	agent/run/events.c agent/run/events.h \
@@ -9,6 +9,7 @@ agent_libopsagent_la_SOURCES += \
 	agent/run/ctx_aws.c agent/run/ctx_aws.h \
 	agent/run/lock.c agent/run/lock.h \
 	agent/run/records.c agent/run/records.h \
+	agent/run/runlog.c agent/run/runlog.h \
 	agent/run/spawn.c agent/run/spawn.h \
 	agent/run/textdiff.c agent/run/textdiff.h \
 	agent/run/systemd.c agent/run/systemd.h

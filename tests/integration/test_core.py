@@ -3,6 +3,7 @@ plugins (tests/unit/plugins): run, exit codes, attributes and their origins, bad
 isolation of crashing recipes, locking, records, status and history, secrets."""
 import json
 import os
+import re
 import subprocess
 import sys
 import time
@@ -28,7 +29,7 @@ class Core(harness.AgentTestCase):
             self.assertIn(word, r.stdout)
 
     def test_every_command_has_help(self):
-        for cmd in ("run", "recover", "recipes", "attributes", "status", "history"):
+        for cmd in ("run", "recover", "recipes", "attributes", "status", "history", "log"):
             r = self.agent(cmd, "--help", root=False)
             self.assertEqual(r.returncode, 0, cmd)
             self.assertIn("Usage: opsagent " + cmd, r.stdout)
@@ -327,6 +328,35 @@ class Core(harness.AgentTestCase):
         r = self.agent("status")
         self.assertEqual(r.returncode, 0, r.stdout)
         self.assertRegex(r.stdout, r"(?m)^good\s+enabled\s+\S+\s+success\s")
+
+    def test_log_prints_one_run(self):
+        # No journal here: the run record speaks for the run.
+        self.write_json("etc/opsagent/stack.json", {"good": {"fail": True, "count": 0}})
+        first = self.agent("run", "--recipe", "good")
+        self.write_json("etc/opsagent/stack.json", {"good": {"count": 0}})
+        self.agent("run", "--recipe", "good")
+        short = re.search(r"good: running \(run ([0-9a-f]{8})\)", first.stdout).group(1)
+        r = self.agent("log", short)
+        self.assertEqual(r.returncode, 0, r.stderr)
+        self.assertRegex(r.stdout, r"^-- good, run %s[0-9a-f]{24}, started \S+: failed after " % short)
+        self.assertIn("from its run record", r.stdout)
+        self.assertIn("error: told to fail", r.stdout)
+        r = self.agent("log", "--recipe", "good", "--last")
+        self.assertEqual(r.returncode, 0, r.stderr)
+        self.assertIn(": success after", r.stdout)
+        self.assertNotIn("told to fail", r.stdout)
+        r = self.agent("log", "--recipe", "good")
+        self.assertEqual(len(re.findall(r"(?m)^-- good, run ", r.stdout)), 2, r.stdout)
+        self.assertLess(r.stdout.index("failed after"), r.stdout.index("success after"))   # oldest first
+        r = self.agent("log")
+        self.assertIn(": success after", r.stdout)
+        self.assertIn("metric Greetings = 0 Count", r.stdout)
+        for args, want in ((("log", "0000dead"), "no run 0000dead recorded"),
+                           (("log", "--recipe", "goood"), 'unknown recipe "goood" (did you mean good?)'),
+                           (("log", short, "--recipe", "good"), "not both")):
+            r = self.agent(*args)
+            self.assertEqual(r.returncode, 2, args)
+            self.assertIn(want, r.stderr, args)
 
     def test_records_are_pruned(self):
         self.write_json("etc/opsagent/stack.json", {"opsagent": {"records": {"keep": 2}}, "good": {"count": 0}})

@@ -338,6 +338,28 @@ static void test_last(void **state)
         assert_int_equal(records_last(f->dir, "c", 0, &r), -ENOENT);
 }
 
+/* `opsagent log 8515cdb5`: a run found by its whole id or its start. */
+static void test_find_by_id_or_prefix(void **state)
+{
+        struct fixture *f = *state;
+        struct run_record r;
+
+        put(f, "a", "8515cdb5aaaa", T0 * SEC, RUN_SUCCESS, NULL);
+        put(f, "b", "8515cdb5bbbb", (T0 + 1) * SEC, RUN_FAILED, "why");
+        put(f, "b", "77770000", (T0 + 2) * SEC, RUN_SUCCESS, NULL);
+        assert_int_equal(records_find(f->dir, "8515cdb5bbbb", &r), 0);
+        assert_string_equal(r.recipe, "b");
+        assert_string_equal(r.error, "why");
+        run_record_clear(&r);
+        assert_int_equal(records_find(f->dir, "7777", &r), 0);
+        assert_string_equal(r.run_id, "77770000");
+        run_record_clear(&r);
+        assert_int_equal(records_find(f->dir, "8515cdb5", &r), -EEXIST);
+        assert_int_equal(records_find(f->dir, "9999", &r), -ENOENT);
+        assert_int_equal(records_find(f->dir, "", &r), -EINVAL);
+        assert_int_equal(records_find(f->dir, "../x", &r), -EINVAL);
+}
+
 /* A dry run is no outcome: status skips it (RECORDS_NO_DRY_RUN). */
 static void test_last_skips_dry_runs(void **state)
 {
@@ -472,6 +494,7 @@ int main(void)
                 cmocka_unit_test_setup_teardown(test_list_skips_corrupt_files, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_last, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_last_skips_dry_runs, setup, teardown),
+                cmocka_unit_test_setup_teardown(test_find_by_id_or_prefix, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_prune_by_count, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_prune_by_age_keeps_newest, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_error_is_scrubbed, setup, teardown),
