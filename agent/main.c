@@ -14,18 +14,21 @@ const struct command opsagent_commands[] = {
         {
                 .name = "run",
                 .summary = "run recipes now",
-                .usage = "run (--recipe NAME... | --all) [--dry-run] [-j FILE]... [--no-report]",
+                .usage = "run (--recipe NAME... | --all) [--dry-run] [-j FILE]... [--no-report] [--json]",
                 .help = "Runs each named recipe (or, with --all, every recipe enabled by opsagent.recipes.NAME)\n"
                         "in its own process with its time budget, one at a time, and records the outcome.\n\n"
                         "  -r, --recipe NAME     run NAME (repeatable)\n"
                         "  --all                 run every enabled recipe\n"
                         "  -n, --dry-run         print what would be done; change nothing\n"
                         "  -j, --extra-json FILE extra attributes, highest precedence (repeatable)\n"
-                        "  --no-report           do not send this run's metrics to CloudWatch\n\n"
+                        "  --no-report           do not send this run's metrics to CloudWatch\n"
+                        "  --json                print each run's record (run_id, recipe, start, end,\n"
+                        "                        duration_sec, outcome, error, metrics, dry_run) as one line\n"
+                        "                        of JSON; what the run says goes to stderr\n\n"
                         "Examples:\n"
                         "  opsagent run --recipe ebs_snapshots\n"
                         "  opsagent run --recipe logrotate --dry-run -j /tmp/override.json\n",
-                .options = OPT_RECIPE | OPT_ALL | OPT_DRY_RUN | OPT_EXTRA_JSON | OPT_NO_REPORT,
+                .options = OPT_RECIPE | OPT_ALL | OPT_DRY_RUN | OPT_EXTRA_JSON | OPT_NO_REPORT | OPT_JSON,
                 .run = cmd_run,
         },
         {
@@ -114,13 +117,16 @@ const struct command opsagent_commands[] = {
         {
                 .name = "report",
                 .summary = "send the heartbeat and host metrics to CloudWatch",
-                .usage = "report",
+                .usage = "report [--json]",
                 .help = "Sends Heartbeat, the host metrics (disk_used_percent per filesystem, mem_used_percent,\n"
                         "swap_used_percent, load averages) and SecondsSinceLastSuccess of every enabled recipe\n"
                         "to CloudWatch (namespace cloudwatch.namespace), after what the spool kept while\n"
                         "CloudWatch could not be reached. Run by a timer every 5 minutes. Nothing is sent when\n"
                         "cloudwatch.enabled is false. If CloudWatch cannot be reached the metrics are spooled\n"
-                        "and the command still succeeds.\n",
+                        "and the command still succeeds.\n\n"
+                        "  --json                print one JSON object: outcome (sent, spooled, disabled or\n"
+                        "                        failed), duration_sec, recipes (those reported), error\n",
+                .options = OPT_JSON,
                 .run = cmd_report,
         },
         SETUP_COMMAND,

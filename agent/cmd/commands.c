@@ -225,34 +225,51 @@ static int load_selected(const struct cli *c, bool enabled_only, unsigned node_f
         return 0;
 }
 
-/* After each run: its metrics to CloudWatch (a failure to report never changes the run's
- * outcome). */
-static void report_run(void *userdata, struct attrs *a, const struct paths *p, const struct run_record *rec)
+/* After each run: its record for --json, its metrics to CloudWatch (a failure to report never
+ * changes the run's outcome). */
+static void after_run(void *userdata, struct attrs *a, const struct paths *p, const struct run_record *rec)
 {
+        const struct run_request *rq = userdata;
         struct error err = ERROR_INIT;
 
-        (void)userdata;
-        if (report_after_run(attrs_tree(a), p->state_dir, rec, &err) < 0)
+        if (rq->records) {
+                json_object *o = run_record_to_json(rec);
+
+                if (!o || json_object_array_add(rq->records, o) < 0) {
+                        json_object_put(o);
+                        log_warning("%s: out of memory: the run is missing from the JSON output", rec->recipe);
+                }
+        }
+        if (rq->report && report_after_run(attrs_tree(a), p->state_dir, rec, &err) < 0)
                 log_warning("%s: metrics not reported: %s", rec->recipe, err.msg);
 }
 
 int commands_run_recipes(const struct paths *p, struct attrs *a, const struct plugin *const *sel, size_t n_sel,
-                         bool dry_run, bool recover, bool report)
+                         const struct run_request *rq)
 {
-        struct run_options o = { .dry_run = dry_run, .recover = recover };
+        struct run_options o = { .dry_run = rq->dry_run, .recover = rq->recover };
         struct runner_summary sum;
 
-        if (report && !recover) {
-                o.after_run = report_run;
-                if (!dry_run)
-                        report_warm_up(attrs_tree(a));
+        if (!rq->recover && (rq->report || rq->records)) {
+                o.after_run = after_run;
+                o.userdata = (void *)rq;
         }
+        if (rq->report && !rq->recover && !rq->dry_run)
+                report_warm_up(attrs_tree(a));
         runner_run(p, a, sel, n_sel, &o, &sum);
         if (sum.failed > 0 || sum.interrupted)
                 return EXIT_RECIPE_FAILED;
         if (sum.config_errors > 0)
                 return EXIT_USAGE;
         return sum.locked > 0 ? EXIT_LOCKED : EXIT_OK;
+}
+
+void commands_print_json_lines(json_object *records)
+{
+        for (size_t i = 0; records && i < json_object_array_length(records); i++)
+                printf("%s\n", json_object_to_json_string_ext(json_object_array_get_idx(records, i),
+                                                              JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE));
+        fflush(stdout);
 }
 
 /* Whether this command's runs will be reported (and so need the instance id and AWS). */
@@ -267,12 +284,16 @@ static bool will_report(const struct cli *c, struct attrs *a)
 int cmd_run(const struct cli *c)
 {
         const struct plugin *selected[PLUGIN_MAX];
+        struct run_request rq = { .dry_run = c->dry_run, .report = !c->no_report };
         struct error err = ERROR_INIT;
         bool needs_instance = false;
         struct node n;
         size_t n_sel;
         int r;
 
+        /* --json: stdout is the runs' records, one JSON object a line; what is said goes to stderr. */
+        if (c->json)
+                log_say_to_stderr(true);
         if (load_selected(c, true, NODE_USER_DATA, &n, selected, &n_sel) < 0)
                 return EXIT_USAGE;
         if (c->all)
@@ -297,7 +318,15 @@ int cmd_run(const struct cli *c)
                 node_free(&n);
                 return EXIT_USAGE;
         }
-        r = commands_run_recipes(&n.paths, n.attrs, selected, n_sel, c->dry_run, false, !c->no_report);
+        rq.records = c->json ? json_object_new_array() : NULL;
+        if (c->json && !rq.records) {
+                log_error("out of memory");
+                node_free(&n);
+                return EXIT_RECIPE_FAILED;
+        }
+        r = commands_run_recipes(&n.paths, n.attrs, selected, n_sel, &rq);
+        commands_print_json_lines(rq.records);
+        json_object_put(rq.records);
         node_free(&n);
         return r;
 }
@@ -313,7 +342,8 @@ int cmd_recover(const struct cli *c)
          * after the recipe was turned off. */
         if (load_selected(c, false, 0, &n, selected, &n_sel) < 0)
                 return EXIT_USAGE;
-        r = commands_run_recipes(&n.paths, n.attrs, selected, n_sel, c->dry_run, true, false);
+        r = commands_run_recipes(&n.paths, n.attrs, selected, n_sel,
+                                 &(struct run_request){ .dry_run = c->dry_run, .recover = true });
         node_free(&n);
         return r;
 }
@@ -640,17 +670,45 @@ out:
         return exit_code;
 }
 
+/* `report --json`: one object, {"outcome", "duration_sec", "recipes", "error"}. */
+static void print_report_json(const char *outcome, int64_t start_usec, const char *const *recipes, size_t nr,
+                              const char *error)
+{
+        json_object *o = json_object_new_object(), *arr = json_object_new_array();
+
+        if (!o || !arr) {
+                json_object_put(o);
+                json_object_put(arr);
+                log_error("out of memory");
+                return;
+        }
+        for (size_t i = 0; i < nr; i++)
+                json_object_array_add(arr, json_object_new_string(recipes[i]));
+        json_object_object_add(o, "outcome", json_object_new_string(outcome));
+        json_object_object_add(o, "duration_sec",
+                               json_object_new_double((double)(now_realtime_usec() - start_usec) / 1e6));
+        json_object_object_add(o, "recipes", arr);
+        json_object_object_add(o, "error", error ? json_object_new_string(error) : NULL);
+        printf("%s\n", json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE));
+        json_object_put(o);
+}
+
 int cmd_report(const struct cli *c)
 {
+        static const char *const outcome_names[] = { [REPORT_SENT] = "sent", [REPORT_SPOOLED] = "spooled",
+                                                     [REPORT_DISABLED] = "disabled" };
         const struct plugin *none[1] = { NULL };
         const char *recipes[REPORT_MAX_RECIPES];
         struct error err = ERROR_INIT;
         enum report_outcome o = REPORT_DISABLED;
+        int64_t start = now_realtime_usec();
         json_object *enabled;
         struct node n;
         size_t nr = 0;
         int r;
 
+        if (c->json)
+                log_say_to_stderr(true);
         if (node_load(c, NODE_USER_DATA, &n) < 0)
                 return EXIT_USAGE;
         /* The core sections only: a recipe's bad attribute must not silence the heartbeat. */
@@ -680,9 +738,11 @@ int cmd_report(const struct cli *c)
                 }
         }
         r = report_heartbeat(attrs_tree(n.attrs), n.paths.state_dir, n.paths.root, recipes, nr, &o, &err);
-        node_free(&n);
         if (r < 0) {
                 log_error("report: %s", err.msg);
+                if (c->json)
+                        print_report_json("failed", start, recipes, nr, err.msg);
+                node_free(&n);
                 return EXIT_RECIPE_FAILED;
         }
         switch (o) {
@@ -696,5 +756,8 @@ int cmd_report(const struct cli *c)
                 log_say("reporting is off (cloudwatch.enabled is false); nothing sent");
                 break;
         }
+        if (c->json)
+                print_report_json(outcome_names[o], start, recipes, nr, NULL);
+        node_free(&n);
         return EXIT_OK;
 }

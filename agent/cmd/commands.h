@@ -50,13 +50,23 @@ enum instance_need {
  * only say again how the first went. */
 int node_load_instance(struct node *n, enum instance_need need);
 
-/* Runs (RECOVER: recovers) the N_SEL recipes SEL with the runner, sending each run's metrics
- * to CloudWatch when REPORT. Returns the exit code: EXIT_OK when all succeeded,
- * EXIT_RECIPE_FAILED when any failed or a signal interrupted the run, else EXIT_USAGE when a
- * recipe found its configuration unusable (OPSAGENT_RUN_CONFIG_ERROR), else EXIT_LOCKED when
- * any was locked. */
+/* How commands_run_recipes() runs them. */
+struct run_request {
+        bool dry_run;
+        bool recover;           /* their recover steps (no record, no report) */
+        bool report;            /* each run's metrics to CloudWatch */
+        json_object *records;   /* when not NULL (an array): each run's record is appended as JSON */
+};
+
+/* Runs the N_SEL recipes SEL with the runner as RQ says. Returns the exit code: EXIT_OK when
+ * all succeeded, EXIT_RECIPE_FAILED when any failed or a signal interrupted the run, else
+ * EXIT_USAGE when a recipe found its configuration unusable (OPSAGENT_RUN_CONFIG_ERROR), else
+ * EXIT_LOCKED when any was locked. */
 int commands_run_recipes(const struct paths *p, struct attrs *a, const struct plugin *const *sel, size_t n_sel,
-                         bool dry_run, bool recover, bool report);
+                         const struct run_request *rq);
+
+/* Prints each element of the array RECORDS (may be NULL) as one line of compact JSON. */
+void commands_print_json_lines(json_object *records);
 
 int cmd_run(const struct cli *c);
 int cmd_recover(const struct cli *c);

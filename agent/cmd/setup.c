@@ -234,7 +234,9 @@ int cmd_setup(const struct cli *c)
         exit_code = EXIT_OK;
         n_sel = setup_select_recipes(n.attrs, &n.plugins, selected);
         if (n_sel > 0)
-                exit_code = commands_run_recipes(&n.paths, n.attrs, selected, n_sel, c->dry_run, false, !c->no_report);
+                exit_code = commands_run_recipes(&n.paths, n.attrs, selected, n_sel,
+                                                 &(struct run_request){ .dry_run = c->dry_run,
+                                                                        .report = !c->no_report });
 
         r = apply_units(plan, n_plan, c->dry_run, n.paths.root, &n_changed);
         if (r < 0 && exit_code == EXIT_OK)

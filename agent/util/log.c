@@ -15,7 +15,7 @@
 #define REDACTED "(redacted)"
 
 static int max_level = LOG_NOTICE;
-static bool use_journal;
+static bool use_journal, say_to_stderr;
 static char *ctx_recipe, *ctx_run_id;
 static char *secrets[MAX_SECRETS];
 static size_t n_secrets;
@@ -257,13 +257,20 @@ static void say_fieldsv(int level, const struct log_fields *f, const char *fmt, 
         if (use_journal)
                 journal_send(level, 0, clean, f);
         else {
-                fputs(clean, stdout);
-                fputc('\n', stdout);
-                fflush(stdout);
+                FILE *out = say_to_stderr ? stderr : stdout;
+
+                fputs(clean, out);
+                fputc('\n', out);
+                fflush(out);
         }
 out:
         free(clean);
         free(msg);
+}
+
+void log_say_to_stderr(bool on)
+{
+        say_to_stderr = on;
 }
 
 void log_sayv(const char *fmt, va_list ap)

@@ -53,6 +53,9 @@ int log_internalv(int level, int error, const char *fmt, va_list ap);
  * notice). Like a notice, it is not shown with -q (errors only). */
 void log_say(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 void log_sayv(const char *fmt, va_list ap);
+/* With ON, said lines go to stderr instead of stdout (when not to the journal): for --json,
+ * whose stdout is only JSON. */
+void log_say_to_stderr(bool on);
 /* The same at journal priority LEVEL (shown unless LEVEL is above the -v/-q level: an error is
  * shown with -q too), with the journal fields F (may be NULL). */
 void log_say_fields(int level, const struct log_fields *f, const char *fmt, ...) __attribute__((format(printf, 3, 4)));

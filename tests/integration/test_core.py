@@ -124,6 +124,25 @@ class Core(harness.AgentTestCase):
         self.assertNotIn("running", r.stdout)
         self.assertIn("good: FAILED", r.stdout)
 
+    def test_run_json_prints_one_object_per_run(self):
+        self.write_json("etc/opsagent/stack.json", {"good": {"fail": True, "count": 1}, "crash": {"how": "none"}})
+        r = self.agent("run", "--recipe", "good", "--recipe", "crash", "--json")
+        self.assertEqual(r.returncode, 1, r.stderr)
+        runs = [json.loads(l) for l in r.stdout.splitlines()]
+        self.assertEqual([(x["recipe"], x["outcome"]) for x in runs], [("good", "failed"), ("crash", "success")])
+        self.assertIn("told to fail", runs[0]["error"])
+        self.assertEqual(runs[0]["metrics"][0]["name"], "Greetings")
+        self.assertGreaterEqual(runs[0]["duration_sec"], 0)
+        self.assertIn("good: FAILED", r.stderr)      # what is said goes to stderr
+        self.assertIn("hello #0", r.stderr)
+
+    def test_report_json(self):
+        self.write_json("etc/opsagent/stack.json", {"cloudwatch": {"enabled": False}})
+        r = self.agent("report", "--json")
+        self.assertEqual(r.returncode, 0, r.stderr)
+        self.assertEqual(json.loads(r.stdout)["outcome"], "disabled")
+        self.assertIn("reporting is off", r.stderr)
+
     def test_extra_json_has_highest_precedence(self):
         self.write_json("etc/opsagent/stack.json", {"good": {"greeting": "stack"}})
         self.write_json("etc/opsagent/layers/10-web.json", {"good": {"greeting": "layer"}})
