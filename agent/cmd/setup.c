@@ -92,7 +92,12 @@ size_t setup_select_recipes(struct attrs *a, const struct plugin_set *plugins,
                         continue;
                 snprintf(path, sizeof(path), "opsagent.recipes.%s", r->name);
                 if (attr_is_false(a, path)) {
-                        log_say("skipping setup recipe %s: %s is false", r->name, path);
+                        log_say("%s: not run: %s is false", r->name, path);
+                        continue;
+                }
+                if (!layers_recipe_enabled(a, r) && !layers_attr_given(a, r->attr_root)) {
+                        log_say("%s: not run: the attributes set nothing under %s and %s is not true; what "
+                                "it would manage is left as the system has it", r->name, r->attr_root, path);
                         continue;
                 }
                 selected[n++] = &plugins->items[i];

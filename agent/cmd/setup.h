@@ -35,8 +35,11 @@ struct setup_unit {
 int setup_plan_units(struct attrs *a, const struct plugin_set *plugins, const char *root,
                      struct setup_unit **ret, size_t *ret_n);
 
-/* The recipes setup runs: those with OPSAGENT_RECIPE_SETUP, unless opsagent.recipes.NAME is
- * explicitly false. Fills SELECTED (room for plugins->n) and returns how many. */
+/* The recipes setup runs: those with OPSAGENT_RECIPE_SETUP that the attributes ask for, that is
+ * opsagent.recipes.NAME is true, or a layer (not the shipped defaults) sets a key under the
+ * recipe's attribute root and opsagent.recipes.NAME is not false. Setup never changes what the
+ * OS does on its own unless asked: the others are left alone, and it says so. Fills SELECTED
+ * (room for plugins->n) and returns how many. */
 size_t setup_select_recipes(struct attrs *a, const struct plugin_set *plugins,
                             const struct plugin **selected);
 
@@ -59,7 +62,9 @@ int cmd_setup(const struct cli *c);
                 .help = "Run once at launch (cfn-init `commands:`), and again after changing the attributes.\n" \
                         "Reads the instance metadata and the Custom JSON; when stack.json does not exist and\n" \
                         "the user-data is a JSON object, saves it there (mode 0600). Runs the setup recipes\n"  \
-                        "(unattended_upgrades), enables and starts opsagent-NAME.timer for every recipe with\n" \
+                        "(unattended_upgrades) the attributes ask for (a key under their attribute root, or\n" \
+                        "opsagent.recipes.NAME true; the others leave the system as it is), enables and starts\n" \
+                        "opsagent-NAME.timer for every recipe with\n"                                          \
                         "opsagent.recipes.NAME true and stops and disables the others, enables\n"              \
                         "opsagent-report.timer unless cloudwatch.enabled is false, and prints each change.\n"  \
                         "A second run with the same attributes changes nothing and says so.\n\n"               \

@@ -131,7 +131,8 @@ class Setup(harness.AgentTestCase):
         self.assertNotIn("opsagent-probe_weekly.timer", r.stdout)   # already disabled: no change
 
     def test_second_run_changes_nothing_and_says_so(self):
-        self.stack({"opsagent": {"recipes": {"probe_nightly": True, "probe_weekly": True}}})
+        self.stack({"opsagent": {"recipes": {"probe_nightly": True, "probe_weekly": True}},
+                    "probe_setup": {"content": "setup ran\n"}})
         first = self.setup()
         self.assertEqual(first.returncode, 0, first.stderr + first.stdout)
         self.assertIn("probe_setup: changed", first.stdout)
@@ -212,14 +213,24 @@ class Setup(harness.AgentTestCase):
         self.assertNotIn("nothing changed", r.stdout)
 
     def test_setup_recipe_switched_off_does_not_run(self):
-        self.stack({"opsagent": {"recipes": {"probe_setup": False}}})
+        self.stack({"opsagent": {"recipes": {"probe_setup": False}}, "probe_setup": {"content": "x\n"}})
         r = self.setup()
         self.assertEqual(r.returncode, 0, r.stderr + r.stdout)
+        self.assertIn("probe_setup: not run: opsagent.recipes.probe_setup is false", r.stdout)
         self.assertFalse(os.path.exists(self.path("etc/probe_setup.conf")))
-        with self.subTest("and it runs by default"):
-            self.stack({})
+
+    def test_setup_recipe_runs_only_when_asked(self):
+        # Issue 16: its shipped defaults are no reason to change the system.
+        self.stack({})
+        r = self.setup()
+        self.assertEqual(r.returncode, 0, r.stderr + r.stdout)
+        self.assertIn("probe_setup: not run: the attributes set nothing under probe_setup", r.stdout)
+        self.assertFalse(os.path.exists(self.path("etc/probe_setup.conf")))
+        for stack in ({"probe_setup": {"content": "asked\n"}}, {"opsagent": {"recipes": {"probe_setup": True}}}):
+            self.stack(stack)
             self.assertEqual(self.setup().returncode, 0)
-            self.assertTrue(os.path.exists(self.path("etc/probe_setup.conf")))
+            self.assertTrue(os.path.exists(self.path("etc/probe_setup.conf")), stack)
+            os.unlink(self.path("etc/probe_setup.conf"))
 
     def test_unknown_recipe_turned_on_is_a_warning(self):
         self.stack({"opsagent": {"recipes": {"probe_nightly": True, "probe_nigthly": True}}})

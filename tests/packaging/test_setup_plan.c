@@ -16,6 +16,7 @@
 
 #include "cmd/setup.h"
 #include "config/attrs.h"
+#include "config/layers.h"
 #include "util/fileio.h"
 
 static int run_nop(struct opsagent_ctx *ctx)
@@ -189,15 +190,32 @@ static void test_plan_skips_a_name_too_long_for_a_unit(void **state)
         free(u);
 }
 
-static void test_select_runs_setup_recipes_unless_switched_off(void **state)
+/* Issue 16: a setup recipe runs only when the attributes ask for it (its key set by a layer,
+ * or enabled); its shipped defaults alone are no reason to change the system. */
+static void test_select_runs_setup_recipes_only_when_asked(void **state)
 {
         struct fixture *f = *state;
+        struct error err = ERROR_INIT;
         const struct plugin *sel[6];
+        json_object *d = json_tokener_parse("{\"mode\": \"default\"}");
 
+        assert_int_equal(attrs_merge(f->attrs, "setupper", d, LAYERS_DEFAULTS_ORIGIN "recipe setupper", &err), 0);
+        json_object_put(d);
+        assert_int_equal(setup_select_recipes(f->attrs, &f->plugins, sel), 0);
+        merge(f->attrs, "{\"setupper\": {\"mode\": \"asked\"}}");
         assert_int_equal(setup_select_recipes(f->attrs, &f->plugins, sel), 1);
         assert_ptr_equal(sel[0]->recipe, &r_setup);
         merge(f->attrs, "{\"opsagent\": {\"recipes\": {\"setupper\": false}}}");
         assert_int_equal(setup_select_recipes(f->attrs, &f->plugins, sel), 0);
+        merge(f->attrs, "{\"opsagent\": {\"recipes\": {\"setupper\": true}}}");
+        assert_int_equal(setup_select_recipes(f->attrs, &f->plugins, sel), 1);
+}
+
+static void test_select_enabled_without_attributes(void **state)
+{
+        struct fixture *f = *state;
+        const struct plugin *sel[6];
+
         merge(f->attrs, "{\"opsagent\": {\"recipes\": {\"setupper\": true}}}");
         assert_int_equal(setup_select_recipes(f->attrs, &f->plugins, sel), 1);
 }
@@ -291,7 +309,9 @@ int main(void)
                 cmocka_unit_test_setup_teardown(test_plan_without_unit_files_is_empty, setup_fixture, teardown_fixture),
                 cmocka_unit_test_setup_teardown(test_plan_skips_a_name_too_long_for_a_unit, setup_fixture,
                                                 teardown_fixture),
-                cmocka_unit_test_setup_teardown(test_select_runs_setup_recipes_unless_switched_off, setup_fixture,
+                cmocka_unit_test_setup_teardown(test_select_runs_setup_recipes_only_when_asked, setup_fixture,
+                                                teardown_fixture),
+                cmocka_unit_test_setup_teardown(test_select_enabled_without_attributes, setup_fixture,
                                                 teardown_fixture),
                 cmocka_unit_test_setup_teardown(test_user_data_object_is_saved_private, setup_fixture, teardown_fixture),
                 cmocka_unit_test_setup_teardown(test_existing_stack_file_is_never_replaced, setup_fixture,
