@@ -158,6 +158,7 @@ static int op_write_file(struct opsagent_ctx *c, const char *path, const void *d
                                         r == -ENOENT ? "diff(1) is not installed" : strerror(-r));
                 } else
                         log_say("  %s: would be rewritten (contents not shown)", path);
+                ctx_core_of(c)->changes++;
                 r = 1;
                 goto out;
         }
@@ -179,6 +180,7 @@ static int op_write_file(struct opsagent_ctx *c, const char *path, const void *d
                 log_error_errno(r, "%s: cannot write: %s", full, strerror(-r));
                 goto out;
         }
+        ctx_core_of(c)->changes++;
         r = 1;
 out:
         free(full);
@@ -266,6 +268,8 @@ static int op_systemd_units(struct opsagent_ctx *c, enum opsagent_unit_action ac
         r = systemd_units_set(action, units, c->dry_run, &err);
         if (r < 0)
                 log_error("%s", err.msg);
+        if (r > 0)
+                ctx_core_of(c)->changes++;
         return r;
 }
 
@@ -310,6 +314,11 @@ void ctx_setup(struct ctx_core *core, const struct opsagent_recipe *recipe, json
         core->pub.ops = &ctx_ops;
         core->pub.aws = NULL;
         core->pub.core = core;
+}
+
+unsigned ctx_changes(struct ctx_core *core)
+{
+        return core->changes;
 }
 
 const char *ctx_fail_reason(struct ctx_core *core)

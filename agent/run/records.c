@@ -172,6 +172,7 @@ json_object *run_record_to_json(const struct run_record *r)
             json_add(o, "end_usec", json_object_new_int64(r->end_usec)) < 0 ||
             json_add(o, "duration_sec", json_object_new_double((double)(r->end_usec - r->start_usec) / 1e6)) < 0 ||
             json_add(o, "outcome", json_object_new_string(run_outcome_to_string(r->outcome))) < 0 ||
+            json_add(o, "changes", json_object_new_int64(r->changes)) < 0 ||
             json_add(o, "dry_run", json_object_new_boolean(r->dry_run)) < 0)
                 goto fail;
         if (error) {
@@ -235,6 +236,12 @@ int run_record_from_json(json_object *o, struct run_record *ret)
                 if (!json_object_is_type(v, json_type_boolean))
                         return -EINVAL;
                 r.dry_run = json_object_get_boolean(v);
+        }
+        if (json_object_object_get_ex(o, "changes", &v) && v) {
+                if (!json_object_is_type(v, json_type_int) || json_object_get_int64(v) < 0 ||
+                    json_object_get_int64(v) > UINT32_MAX)
+                        return -EINVAL;
+                r.changes = (unsigned)json_object_get_int64(v);
         }
         if (json_object_object_get_ex(o, "metrics", &v) && v) {
                 k = metric_batch_metrics_from_json(v, &r.metrics);

@@ -65,7 +65,7 @@ static void child_main(const struct plugin *pl, int (*entry)(struct opsagent_ctx
                         snprintf(msg, sizeof(msg), "failed: %s", strerror(-r));
                 (void)events_send_fail(fd, msg);
         }
-        if (events_send_done(fd, r < 0 ? r : 0) < 0)
+        if (events_send_changes(fd, ctx_changes(&core)) < 0 || events_send_done(fd, r < 0 ? r : 0) < 0)
                 _exit(70);
         ctx_done(&core);
         fflush(stdout);
@@ -200,6 +200,7 @@ static void run_child(const struct plugin *pl, struct attrs *a, const struct pat
                 rec->error = strdup(ev.fail ? ev.fail : "failed");
         } else
                 rec->outcome = RUN_SUCCESS;
+        rec->changes = ev.changes;
 out:
         rec->metrics = ev.metrics;
         ev.metrics = (struct metric_batch)METRIC_BATCH_INIT;
@@ -281,7 +282,8 @@ static enum turn begin_recipe(const struct paths *p, const char *name, const cha
         return TURN_OK;
 }
 
-static enum turn run_one(const struct paths *p, struct attrs *a, const struct plugin *pl, const struct run_options *o)
+static enum turn run_one(const struct paths *p, struct attrs *a, const struct plugin *pl, const struct run_options *o,
+                         size_t *changes)
 {
         const char *name = pl->recipe->name;
         struct run_record rec = { 0 };
@@ -339,6 +341,7 @@ static enum turn run_one(const struct paths *p, struct attrs *a, const struct pl
                                t == TURN_CONFIG_ERROR ? " (configuration error)" : "",
                                rec.error ? rec.error : "unknown error");
         log_set_context(NULL, NULL);
+        *changes += rec.changes;
         run_record_clear(&rec);
         run_lock_release(lock);
         free(state_dir);
@@ -390,7 +393,7 @@ void runner_run(const struct paths *p, struct attrs *a, const struct plugin *con
         sigaction(SIGINT, &sa, &old_int);
         sigaction(SIGTERM, &sa, &old_term);
         for (size_t i = 0; i < n && !interrupted; i++) {
-                switch (o->recover ? recover_one(p, a, recipes[i], o) : run_one(p, a, recipes[i], o)) {
+                switch (o->recover ? recover_one(p, a, recipes[i], o) : run_one(p, a, recipes[i], o, &sum.changes)) {
                 case TURN_OK:
                         sum.succeeded++;
                         break;

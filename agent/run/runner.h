@@ -41,6 +41,7 @@ struct runner_summary {
         size_t config_errors; /* the recipe said its configuration is unusable (OPSAGENT_RUN_CONFIG_ERROR) */
         size_t locked;        /* not started: another run held the recipe's lock */
         bool interrupted;     /* SIGINT or SIGTERM arrived; the remaining recipes were not started */
+        size_t changes;       /* files and units the runs changed (dry run: would change) */
 };
 
 /* Runs the N recipes in order (or, with o->recover, their recover steps, skipping recipes that
