@@ -16,6 +16,7 @@
 #include "spawn.h"
 #include "systemd.h"
 #include "textdiff.h"
+#include "undo.h"
 #include "util/fileio.h"
 #include "util/jsonutil.h"
 #include "util/log.h"
@@ -119,6 +120,7 @@ static char *op_path(struct opsagent_ctx *c, const char *path)
 static int op_write_file(struct opsagent_ctx *c, const char *path, const void *data, size_t len, mode_t mode,
                          unsigned flags)
 {
+        struct error err = ERROR_INIT;
         char *full = NULL, *old = NULL, *dir = NULL, *newtext = NULL, *diff = NULL;
         size_t old_len = 0;
         int r;
@@ -174,6 +176,12 @@ static int op_write_file(struct opsagent_ctx *c, const char *path, const void *d
                         log_error_errno(r, "%s: cannot create directory: %s", dir, strerror(-r));
                         goto out;
                 }
+        }
+        /* What the file was before opsagent first changed it, for setup --undo and purge. */
+        r = undo_note_file(c->agent_state_dir, c->root, full, &err);
+        if (r < 0) {
+                log_error("%s", err.msg);
+                goto out;
         }
         r = write_file_atomic(full, data, len, mode);
         if (r < 0) {
@@ -265,6 +273,24 @@ static int op_systemd_units(struct opsagent_ctx *c, enum opsagent_unit_action ac
                                 *u, action == OPSAGENT_UNIT_ENABLE_START ? "enabled and started" : "stopped and disabled");
                 return 1;
         }
+        if (!c->dry_run)
+                for (const char *const *u = units; u && *u; u++) {
+                        char *state = NULL;
+
+                        /* opsagent's own units are its business; the others' state before the
+                         * first change is recorded for setup --undo and purge. */
+                        if (strncmp(*u, "opsagent-", 9) == 0 || strncmp(*u, "opsagent@", 9) == 0 ||
+                            systemd_unit_file_state(*u, &state, &err) < 0) {
+                                error_clear(&err);
+                                continue;
+                        }
+                        r = undo_note_unit(c->agent_state_dir, *u, state, &err);
+                        free(state);
+                        if (r < 0) {
+                                log_error("%s", err.msg);
+                                return r;
+                        }
+                }
         r = systemd_units_set(action, units, c->dry_run, &err);
         if (r < 0)
                 log_error("%s", err.msg);
