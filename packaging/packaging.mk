@@ -68,7 +68,8 @@ packaging_tests = \
 	tests/packaging/test_units.py \
 	tests/packaging/test_iam_policy.py \
 	tests/packaging/test_readme.py \
-	tests/packaging/test_setup.py
+	tests/packaging/test_setup.py \
+	tests/packaging/test_undo.py
 TESTS += $(packaging_tests)
 EXTRA_DIST += $(packaging_tests) tests/packaging/systemd_mock.py
 

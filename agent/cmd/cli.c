@@ -18,6 +18,7 @@ enum {
         ARG_LIMIT,
         ARG_NO_HEADER,
         ARG_LAST,
+        ARG_UNDO,
         ARG_VERSION,
 };
 
@@ -35,6 +36,7 @@ static const struct option long_options[] = {
         { "limit", required_argument, NULL, ARG_LIMIT },
         { "no-header", no_argument, NULL, ARG_NO_HEADER },
         { "last", no_argument, NULL, ARG_LAST },
+        { "undo", no_argument, NULL, ARG_UNDO },
         { "verbose", no_argument, NULL, 'v' },
         { "quiet", no_argument, NULL, 'q' },
         { "help", no_argument, NULL, 'h' },
@@ -71,6 +73,8 @@ static const char *option_name(unsigned opt)
                 return "--no-header";
         case OPT_LAST:
                 return "--last";
+        case OPT_UNDO:
+                return "--undo";
         }
         return "?";
 }
@@ -149,6 +153,10 @@ int cli_parse(int argc, char **argv, const struct command *commands, struct cli 
                 case ARG_NO_HEADER:
                         c.no_header = true;
                         used |= OPT_NO_HEADER;
+                        break;
+                case ARG_UNDO:
+                        c.undo = true;
+                        used |= OPT_UNDO;
                         break;
                 case ARG_LAST:
                         c.last = true;

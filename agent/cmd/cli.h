@@ -31,7 +31,8 @@ enum cli_option {
         OPT_LIMIT = 1u << 6,      /* --limit N */
         OPT_NO_HEADER = 1u << 7,  /* --no-header (tables for scripts) */
         OPT_LAST = 1u << 8,       /* --last */
-        OPT__LAST = OPT_LAST,
+        OPT_UNDO = 1u << 9,       /* --undo */
+        OPT__LAST = OPT_UNDO,
 };
 
 struct cli;
@@ -53,7 +54,7 @@ struct cli {
         size_t n_recipes;
         const char *extra_json[CLI_MAX_EXTRA_JSON];
         size_t n_extra_json;
-        bool all, dry_run, json, no_report, no_header, last, help, version;
+        bool all, dry_run, json, no_report, no_header, last, undo, help, version;
         int verbosity;                  /* +1 per -v, -1 per -q */
         unsigned limit;                 /* 0 = command default */
         char **args;                    /* positionals after the command (borrowed from argv) */

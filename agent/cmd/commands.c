@@ -245,7 +245,7 @@ static void after_run(void *userdata, struct attrs *a, const struct paths *p, co
 }
 
 int commands_run_recipes(const struct paths *p, struct attrs *a, const struct plugin *const *sel, size_t n_sel,
-                         const struct run_request *rq)
+                         struct run_request *rq)
 {
         struct run_options o = { .dry_run = rq->dry_run, .recover = rq->recover };
         struct runner_summary sum;
@@ -257,6 +257,7 @@ int commands_run_recipes(const struct paths *p, struct attrs *a, const struct pl
         if (rq->report && !rq->recover && !rq->dry_run)
                 report_warm_up(attrs_tree(a));
         runner_run(p, a, sel, n_sel, &o, &sum);
+        rq->changes = sum.changes;
         if (sum.failed > 0 || sum.interrupted)
                 return EXIT_RECIPE_FAILED;
         if (sum.config_errors > 0)

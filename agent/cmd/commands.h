@@ -56,6 +56,7 @@ struct run_request {
         bool recover;           /* their recover steps (no record, no report) */
         bool report;            /* each run's metrics to CloudWatch */
         json_object *records;   /* when not NULL (an array): each run's record is appended as JSON */
+        size_t changes;         /* out: files and units the runs changed (dry run: would change) */
 };
 
 /* Runs the N_SEL recipes SEL with the runner as RQ says. Returns the exit code: EXIT_OK when
@@ -63,7 +64,7 @@ struct run_request {
  * EXIT_USAGE when a recipe found its configuration unusable (OPSAGENT_RUN_CONFIG_ERROR), else
  * EXIT_LOCKED when any was locked. */
 int commands_run_recipes(const struct paths *p, struct attrs *a, const struct plugin *const *sel, size_t n_sel,
-                         const struct run_request *rq);
+                         struct run_request *rq);
 
 /* Prints each element of the array RECORDS (may be NULL) as one line of compact JSON. */
 void commands_print_json_lines(json_object *records);
