@@ -752,7 +752,7 @@ out:
         return r;
 }
 
-OPSAGENT_RECIPE_DESCRIPTOR_RECOVER("ebs_snapshots", "1.0",
+OPSAGENT_RECIPE_DESCRIPTOR_RECOVER("ebs_snapshots", PACKAGE_VERSION,
                                    "Nightly EBS snapshots with retention of what opsagent created", "ebs_snapshots",
                                    ebs_defaults_json, ebs_schema_json, EBS_TIME_BUDGET,
                                    OPSAGENT_RECIPE_NEEDS_INSTANCE, ebs_run, ebs_recover);

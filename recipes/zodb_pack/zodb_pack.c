@@ -331,5 +331,5 @@ static int zodb_pack_run(struct opsagent_ctx *ctx)
         return run_zeo(ctx);
 }
 
-OPSAGENT_RECIPE_DESCRIPTOR("zodb_pack", "1.0", "Packs ZODB storages over ZEO 5 (or with a command)",
+OPSAGENT_RECIPE_DESCRIPTOR("zodb_pack", PACKAGE_VERSION, "Packs ZODB storages over ZEO 5 (or with a command)",
                            "zodb_pack", defaults_json, schema_json, 0, 0, zodb_pack_run);

@@ -462,5 +462,15 @@ class Core(harness.AgentTestCase):
         self.assertTrue(os.path.exists(self.leftover()))
 
 
+class ShippedRecipes(harness.AgentTestCase):
+    """The recipes this tree builds (OPSAGENT_PLUGIN_PATH as make check sets it)."""
+
+    def test_one_version_for_the_agent_and_every_recipe(self):
+        version = self.agent("--version", root=False).stdout.split()[1]
+        recipes = self.agent_json("recipes", "--json")
+        self.assertGreaterEqual(len(recipes), 4)
+        self.assertEqual({r["name"]: r["version"] for r in recipes}, {r["name"]: version for r in recipes})
+
+
 if __name__ == "__main__":
     tap.main()
