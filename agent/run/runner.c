@@ -359,18 +359,22 @@ static enum turn recover_one(const struct paths *p, struct attrs *a, const struc
         enum turn t;
 
         if (!plugin_recover(pl)) {
-                log_debug("%s: nothing to recover (the recipe has no recover step)", name);
+                log_info("%s: nothing to recover: the recipe has no recover step", name);
                 return TURN_OK;
         }
         t = begin_recipe(p, name, "nothing is recovered while it runs", &lock, &rec, &state_dir);
         if (t != TURN_OK)
                 return t;
+        log_info("%s: running its recover step%s (what a killed run may have left)", name,
+                 o->dry_run ? " (dry run)" : "");
         log_set_context(name, rec.run_id);
         run_child(pl, a, p, o, state_dir, &rec);
         log_set_context(NULL, NULL);
-        if (rec.outcome == RUN_SUCCESS)
+        if (rec.outcome == RUN_SUCCESS) {
+                log_info("%s: recover step done%s (it says what it undid; nothing said: nothing was left over)",
+                         name, o->dry_run ? ", dry run" : "");
                 t = TURN_OK;
-        else if (rec.outcome == RUN_CONFIG_ERROR) {
+        } else if (rec.outcome == RUN_CONFIG_ERROR) {
                 log_error("%s: recover FAILED (configuration error): %s", name, rec.error ? rec.error : "?");
                 t = TURN_CONFIG_ERROR;
         } else {

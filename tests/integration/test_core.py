@@ -431,6 +431,17 @@ class Core(harness.AgentTestCase):
         self.assertEqual((r.returncode, r.stdout), (0, ""), r.stderr)
         self.assertEqual(self.agent_json("history", "--json"), [])
 
+    def test_recover_says_what_it_did_with_v(self):
+        r = self.agent("recover", "--recipe", "good", "--recipe", "crash", "-v")
+        self.assertEqual(r.returncode, 0, r.stderr)
+        self.assertIn("good: running its recover step", r.stderr)
+        self.assertIn("good: recover step done (it says what it undid; nothing said: nothing was left over)",
+                      r.stderr)
+        self.assertIn("crash: nothing to recover: the recipe has no recover step", r.stderr)
+        self.make_leftover()
+        r = self.agent("recover", "--recipe", "good", "-v")
+        self.assertIn("removed the leftover", r.stdout)
+
     def test_recover_skips_recipes_without_the_step(self):
         # crash.so has a descriptor of the size before recover() existed (and junk beyond it).
         self.make_leftover()
