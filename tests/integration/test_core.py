@@ -143,6 +143,15 @@ class Core(harness.AgentTestCase):
         self.assertEqual(json.loads(r.stdout)["outcome"], "disabled")
         self.assertIn("reporting is off", r.stderr)
 
+    def test_report_without_credentials_names_its_settings(self):
+        # The report has no recipe attributes: "set aws_key/aws_secret in the recipe's
+        # attributes" is no way for it (issue 21). Nothing leaves the machine: no credentials.
+        r = self.agent("report", env={"AWS_REGION": "us-east-1", "AWS_ENDPOINT_URL_CLOUDWATCH": "http://127.0.0.1:9"})
+        self.assertEqual(r.returncode, 0, r.stderr)
+        self.assertIn("no AWS credentials: set AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY (for a unit: in a drop-in",
+                      r.stderr)
+        self.assertNotIn("aws_key", r.stderr)
+
     def test_extra_json_has_highest_precedence(self):
         self.write_json("etc/opsagent/stack.json", {"good": {"greeting": "stack"}})
         self.write_json("etc/opsagent/layers/10-web.json", {"good": {"greeting": "layer"}})
