@@ -3,6 +3,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <unistd.h>
 
 #include "commands.h"
 #include "coreattrs.h"
@@ -18,6 +19,14 @@
 #include "util/jsonutil.h"
 #include "util/log.h"
 #include "util/timeutil.h"
+
+const char *node_access_hint(int error, uid_t euid)
+{
+        /* The files are root's (stack.json is 0600): the way out is to be root too. */
+        if ((error == -EACCES || error == -EPERM) && euid != 0)
+                return " (opsagent runs as root, and its files are root's: run it with sudo)";
+        return "";
+}
 
 int node_load(const struct cli *c, unsigned flags, struct node *ret)
 {
@@ -53,7 +62,7 @@ int node_load(const struct cli *c, unsigned flags, struct node *ret)
         *ret = n;
         return 0;
 fail:
-        log_error("%s", err.msg[0] ? err.msg : strerror(-r));
+        log_error("%s%s", err.msg[0] ? err.msg : strerror(-r), node_access_hint(err.code ? err.code : r, geteuid()));
         node_free(&n);
         return -EINVAL;
 }

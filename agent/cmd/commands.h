@@ -4,6 +4,7 @@
 #define OPSAGENT_COMMANDS_H
 
 #include <stdbool.h>
+#include <sys/types.h>
 
 #include "cli.h"
 #include "config/attrs.h"
@@ -34,6 +35,9 @@ enum node_flags {
  * exits 2). */
 int node_load(const struct cli *c, unsigned flags, struct node *ret);
 void node_free(struct node *n);
+/* What to add to a message about ERROR (a negative errno) for a user EUID: a hint that opsagent
+ * runs as root when a non-root user was refused a file, else "". Static text. */
+const char *node_access_hint(int error, uid_t euid);
 
 /* Warns about opsagent.recipes.NAME set to true for a recipe that is not installed (a typo,
  * with "did you mean", or a package missing): no timer and no --all will run it. */
