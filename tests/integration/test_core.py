@@ -491,6 +491,18 @@ class ShippedRecipes(harness.AgentTestCase):
         self.assertGreaterEqual(len(recipes), 4)
         self.assertEqual({r["name"]: r["version"] for r in recipes}, {r["name"]: version for r in recipes})
 
+    def test_logrotate_dry_run_says_what_it_looked_for(self):
+        # -v on a dry run where nothing matches: each set's patterns, and why a log is left.
+        r = self.agent("run", "--recipe", "logrotate", "--dry-run")
+        self.assertNotIn("no log matches", r.stdout + r.stderr)
+        r = self.agent("run", "--recipe", "logrotate", "--dry-run", "-v")
+        self.assertEqual(r.returncode, 0, r.stderr)
+        self.assertIn("set supervisor: no log matches /var/log/supervisor/*.log (missingok)", r.stderr)
+        self.write("var/log/supervisor/worker.log", "a line\n")
+        r = self.agent("run", "--recipe", "logrotate", "--dry-run", "-vv")
+        self.assertIn("set supervisor: /var/log/supervisor/*.log matches 1 file(s)", r.stderr)
+        self.assertIn("/var/log/supervisor/worker.log (set supervisor): not rotated: first seen", r.stderr)
+
 
 if __name__ == "__main__":
     tap.main()
