@@ -8,6 +8,7 @@
 #include "cmd/logcmd.h"
 #include "cmd/logrotate_import.h"
 #include "cmd/setup.h"
+#include "config/paths.h"
 #include "util/log.h"
 
 const struct command opsagent_commands[] = {
@@ -133,6 +134,31 @@ const struct command opsagent_commands[] = {
         { .name = NULL },
 };
 
+/* `--version -v`: the directories configure built in, and where this command line would look
+ * instead (--root, --*-dir, OPSAGENT_* variables). */
+static void print_built_paths(const struct cli *c)
+{
+        static const char *const names[] = { "configuration", "state", "locks", "recipes" };
+        const char *built[] = { SYSCONFDIR "/opsagent", LOCALSTATEDIR "/lib/opsagent", RUNSTATEDIR "/opsagent",
+                                PLUGINDIR };
+        struct error err = ERROR_INIT;
+        struct paths p;
+        bool have = paths_init(&p, c->root, c->config_dir, c->state_dir, c->run_dir, &err) >= 0;
+        const char *now[4] = { have ? p.config_dir : NULL, have ? p.state_dir : NULL, have ? p.run_dir : NULL,
+                               have ? p.plugin_path : NULL };
+
+        printf("built with (configure):\n");
+        for (size_t i = 0; i < 4; i++) {
+                printf("  %-14s %s", names[i], built[i]);
+                if (now[i] && strcmp(now[i], built[i]) != 0)
+                        printf("   (here: %s)", now[i]);
+                printf("\n");
+        }
+        printf("  %-14s %s\n", "systemd units", SYSTEMDSYSTEMUNITDIR);
+        if (have)
+                paths_free(&p);
+}
+
 int main(int argc, char **argv)
 {
         struct error err = ERROR_INIT;
@@ -146,6 +172,8 @@ int main(int argc, char **argv)
         }
         if (c.version) {
                 printf("opsagent %s (recipe plugin ABI %d)\n", PACKAGE_VERSION, OPSAGENT_RECIPE_ABI);
+                if (c.verbosity > 0)
+                        print_built_paths(&c);
                 return EXIT_OK;
         }
         if (c.help) {

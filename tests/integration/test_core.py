@@ -39,6 +39,17 @@ class Core(harness.AgentTestCase):
         self.assertEqual(r.returncode, 0)
         self.assertRegex(r.stdout, r"^opsagent \d+\.\d+")
 
+    def test_version_v_prints_the_built_in_paths(self):
+        r = self.agent("--version", "-v", root=False, env={"OPSAGENT_CONFIG_DIR": "/tmp/elsewhere"})
+        self.assertEqual(r.returncode, 0, r.stderr)
+        built = dict(re.findall(r"(?m)^  (configuration|state|locks|recipes|systemd units)\s+(\S+)", r.stdout))
+        self.assertEqual(set(built), {"configuration", "state", "locks", "recipes", "systemd units"})
+        self.assertIn("(here: /tmp/elsewhere)", r.stdout)
+        # the same defaults as --help states
+        help_text = self.agent("--help", root=False).stdout
+        self.assertIn("(default: %s)" % built["configuration"], help_text)
+        self.assertIn("(default: %s)" % built["locks"], help_text)
+
     def test_usage_errors_exit_2(self):
         for args in (("frob",), ("run",), ("run", "--bogus"), ("status", "--dry-run"),
                      ("run", "--all", "--recipe", "good")):
