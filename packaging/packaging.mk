@@ -54,6 +54,11 @@ install-man-version:
 	done
 .PHONY: install-man-version
 
+# The journal catalog of the run started/succeeded/failed lines (journalctl -x); systemd's
+# package triggers journalctl --update-catalog on this directory.
+systemdcatalogdir = $(prefix)/lib/systemd/catalog
+dist_systemdcatalog_DATA = packaging/systemd/opsagent.catalog
+
 # The least-privilege IAM policy for what the recipes and the report call.
 packagingdocdir = $(docdir)
 dist_packagingdoc_DATA = packaging/iam-policy.json packaging/cloudwatch-alarms.yaml README.md
@@ -69,7 +74,8 @@ packaging_tests = \
 	tests/packaging/test_iam_policy.py \
 	tests/packaging/test_readme.py \
 	tests/packaging/test_setup.py \
-	tests/packaging/test_undo.py
+	tests/packaging/test_undo.py \
+	tests/packaging/test_catalog.py
 TESTS += $(packaging_tests)
 EXTRA_DIST += $(packaging_tests) tests/packaging/systemd_mock.py
 
