@@ -61,7 +61,7 @@ dist_systemdcatalog_DATA = packaging/systemd/opsagent.catalog
 
 # The least-privilege IAM policy for what the recipes and the report call.
 packagingdocdir = $(docdir)
-dist_packagingdoc_DATA = packaging/iam-policy.json packaging/cloudwatch-alarms.yaml README.md
+dist_packagingdoc_DATA = packaging/iam-policy.json packaging/cloudwatch-alarms.yaml README.md NEWS
 
 EXTRA_DIST += $(packaging_unit_templates) \
 	packaging/systemd/opsagent-report.timer \
@@ -75,7 +75,8 @@ packaging_tests = \
 	tests/packaging/test_readme.py \
 	tests/packaging/test_setup.py \
 	tests/packaging/test_undo.py \
-	tests/packaging/test_catalog.py
+	tests/packaging/test_catalog.py \
+	tests/packaging/test_changelogs.py
 TESTS += $(packaging_tests)
 EXTRA_DIST += $(packaging_tests) tests/packaging/systemd_mock.py
 
@@ -97,7 +98,7 @@ tests_packaging_plugins_probe_weekly_la_LIBADD = $(JSONC_LIBS)
 # The package sources and the CI checks that build them (.ci/checks/deb-package,
 # .ci/checks/rpm-package), so that a release tarball can build its own packages.
 EXTRA_DIST += \
-	packaging/build-deb.sh \
+	packaging/build-deb.sh packaging/changelogs \
 	packaging/debian/changelog packaging/debian/control packaging/debian/copyright \
 	packaging/debian/rules packaging/debian/source/format \
 	packaging/debian/opsagent.install packaging/debian/opsagent-dev.install \
