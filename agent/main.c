@@ -5,26 +5,31 @@
 
 #include "cmd/cli.h"
 #include "cmd/commands.h"
+#include "cmd/logcmd.h"
 #include "cmd/logrotate_import.h"
 #include "cmd/setup.h"
+#include "config/paths.h"
 #include "util/log.h"
 
 const struct command opsagent_commands[] = {
         {
                 .name = "run",
                 .summary = "run recipes now",
-                .usage = "run (--recipe NAME... | --all) [--dry-run] [-j FILE]... [--no-report]",
+                .usage = "run (--recipe NAME... | --all) [--dry-run] [-j FILE]... [--no-report] [--json]",
                 .help = "Runs each named recipe (or, with --all, every recipe enabled by opsagent.recipes.NAME)\n"
                         "in its own process with its time budget, one at a time, and records the outcome.\n\n"
                         "  -r, --recipe NAME     run NAME (repeatable)\n"
                         "  --all                 run every enabled recipe\n"
                         "  -n, --dry-run         print what would be done; change nothing\n"
                         "  -j, --extra-json FILE extra attributes, highest precedence (repeatable)\n"
-                        "  --no-report           do not send this run's metrics to CloudWatch\n\n"
+                        "  --no-report           do not send this run's metrics to CloudWatch\n"
+                        "  --json                print each run's record (run_id, recipe, start, end,\n"
+                        "                        duration_sec, outcome, error, metrics, dry_run) as one line\n"
+                        "                        of JSON; what the run says goes to stderr\n\n"
                         "Examples:\n"
                         "  opsagent run --recipe ebs_snapshots\n"
                         "  opsagent run --recipe logrotate --dry-run -j /tmp/override.json\n",
-                .options = OPT_RECIPE | OPT_ALL | OPT_DRY_RUN | OPT_EXTRA_JSON | OPT_NO_REPORT,
+                .options = OPT_RECIPE | OPT_ALL | OPT_DRY_RUN | OPT_EXTRA_JSON | OPT_NO_REPORT | OPT_JSON,
                 .run = cmd_run,
         },
         {
@@ -47,9 +52,12 @@ const struct command opsagent_commands[] = {
         {
                 .name = "recipes",
                 .summary = "list installed recipes",
-                .usage = "recipes [--json]",
-                .help = "Lists the installed recipe plugins: name, version, whether enabled, summary.\n",
-                .options = OPT_JSON,
+                .usage = "recipes [--json | --no-header]",
+                .help = "Lists the installed recipe plugins: name, version, whether enabled (opsagent.recipes.NAME),\n"
+                        "summary.\n\n"
+                        "  --json                machine-readable output\n"
+                        "  --no-header           no header row (for scripts)\n",
+                .options = OPT_JSON | OPT_NO_HEADER,
                 .run = cmd_recipes,
         },
         {
@@ -70,22 +78,29 @@ const struct command opsagent_commands[] = {
         {
                 .name = "status",
                 .summary = "the last outcome of each recipe",
-                .usage = "status [--json]",
-                .help = "Shows each installed recipe, whether it is enabled, and its last run.\n",
-                .options = OPT_JSON,
+                .usage = "status [--json | --no-header]",
+                .help = "Shows each installed recipe, whether it is enabled, and its last run (dry runs are not\n"
+                        "outcomes), or since when a run in progress holds its lock.\n"
+                        "Exits 1 when the last run of an enabled recipe did not succeed, else 0 (for monitoring).\n\n"
+                        "  --json                machine-readable output\n"
+                        "  --no-header           no header row (for scripts)\n",
+                .options = OPT_JSON | OPT_NO_HEADER,
                 .run = cmd_status,
         },
         {
                 .name = "history",
                 .summary = "past runs, newest first",
-                .usage = "history [--recipe NAME] [--limit N] [--json]",
-                .help = "Lists recorded runs, newest first: start (UTC), recipe, outcome, duration, error.\n\n"
+                .usage = "history [--recipe NAME] [--limit N] [--json | --no-header]",
+                .help = "Lists recorded runs, newest first: start (UTC), recipe, outcome, duration, error. At a\n"
+                        "terminal the error is cut to its width (--json has it whole).\n\n"
                         "  -r, --recipe NAME     only this recipe\n"
                         "  --limit N             at most N runs (default 50)\n"
-                        "  --json                machine-readable output\n",
-                .options = OPT_RECIPE | OPT_JSON | OPT_LIMIT,
+                        "  --json                machine-readable output\n"
+                        "  --no-header           no header row (for scripts)\n",
+                .options = OPT_RECIPE | OPT_JSON | OPT_LIMIT | OPT_NO_HEADER,
                 .run = cmd_history,
         },
+        LOG_COMMAND,
         {
                 .name = "logrotate-import",
                 .summary = "print logrotate recipe attributes equivalent to a logrotate configuration",
@@ -103,18 +118,46 @@ const struct command opsagent_commands[] = {
         {
                 .name = "report",
                 .summary = "send the heartbeat and host metrics to CloudWatch",
-                .usage = "report",
+                .usage = "report [--json]",
                 .help = "Sends Heartbeat, the host metrics (disk_used_percent per filesystem, mem_used_percent,\n"
                         "swap_used_percent, load averages) and SecondsSinceLastSuccess of every enabled recipe\n"
                         "to CloudWatch (namespace cloudwatch.namespace), after what the spool kept while\n"
                         "CloudWatch could not be reached. Run by a timer every 5 minutes. Nothing is sent when\n"
                         "cloudwatch.enabled is false. If CloudWatch cannot be reached the metrics are spooled\n"
-                        "and the command still succeeds.\n",
+                        "and the command still succeeds.\n\n"
+                        "  --json                print one JSON object: outcome (sent, spooled, disabled or\n"
+                        "                        failed), duration_sec, recipes (those reported), error\n",
+                .options = OPT_JSON,
                 .run = cmd_report,
         },
         SETUP_COMMAND,
         { .name = NULL },
 };
+
+/* `--version -v`: the directories configure built in, and where this command line would look
+ * instead (--root, --*-dir, OPSAGENT_* variables). */
+static void print_built_paths(const struct cli *c)
+{
+        static const char *const names[] = { "configuration", "state", "locks", "recipes" };
+        const char *built[] = { SYSCONFDIR "/opsagent", LOCALSTATEDIR "/lib/opsagent", RUNSTATEDIR "/opsagent",
+                                PLUGINDIR };
+        struct error err = ERROR_INIT;
+        struct paths p;
+        bool have = paths_init(&p, c->root, c->config_dir, c->state_dir, c->run_dir, &err) >= 0;
+        const char *now[4] = { have ? p.config_dir : NULL, have ? p.state_dir : NULL, have ? p.run_dir : NULL,
+                               have ? p.plugin_path : NULL };
+
+        printf("built with (configure):\n");
+        for (size_t i = 0; i < 4; i++) {
+                printf("  %-14s %s", names[i], built[i]);
+                if (now[i] && strcmp(now[i], built[i]) != 0)
+                        printf("   (here: %s)", now[i]);
+                printf("\n");
+        }
+        printf("  %-14s %s\n", "systemd units", SYSTEMDSYSTEMUNITDIR);
+        if (have)
+                paths_free(&p);
+}
 
 int main(int argc, char **argv)
 {
@@ -129,6 +172,8 @@ int main(int argc, char **argv)
         }
         if (c.version) {
                 printf("opsagent %s (recipe plugin ABI %d)\n", PACKAGE_VERSION, OPSAGENT_RECIPE_ABI);
+                if (c.verbosity > 0)
+                        print_built_paths(&c);
                 return EXIT_OK;
         }
         if (c.help) {

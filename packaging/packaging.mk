@@ -54,9 +54,14 @@ install-man-version:
 	done
 .PHONY: install-man-version
 
+# The journal catalog of the run started/succeeded/failed lines (journalctl -x); systemd's
+# package triggers journalctl --update-catalog on this directory.
+systemdcatalogdir = $(prefix)/lib/systemd/catalog
+dist_systemdcatalog_DATA = packaging/systemd/opsagent.catalog
+
 # The least-privilege IAM policy for what the recipes and the report call.
 packagingdocdir = $(docdir)
-dist_packagingdoc_DATA = packaging/iam-policy.json packaging/cloudwatch-alarms.yaml README.md SECURITY.md
+dist_packagingdoc_DATA = packaging/iam-policy.json packaging/cloudwatch-alarms.yaml README.md SECURITY.md NEWS
 
 EXTRA_DIST += $(packaging_unit_templates) \
 	packaging/systemd/opsagent-report.timer \
@@ -68,7 +73,10 @@ packaging_tests = \
 	tests/packaging/test_units.py \
 	tests/packaging/test_iam_policy.py \
 	tests/packaging/test_readme.py \
-	tests/packaging/test_setup.py
+	tests/packaging/test_setup.py \
+	tests/packaging/test_undo.py \
+	tests/packaging/test_catalog.py \
+	tests/packaging/test_changelogs.py
 TESTS += $(packaging_tests)
 EXTRA_DIST += $(packaging_tests) tests/packaging/systemd_mock.py
 
@@ -90,7 +98,7 @@ tests_packaging_plugins_probe_weekly_la_LIBADD = $(JSONC_LIBS)
 # The package sources and the CI checks that build them (.ci/checks/deb-package,
 # .ci/checks/rpm-package), so that a release tarball can build its own packages.
 EXTRA_DIST += \
-	packaging/build-deb.sh \
+	packaging/build-deb.sh packaging/changelogs \
 	packaging/debian/changelog packaging/debian/control packaging/debian/copyright \
 	packaging/debian/rules packaging/debian/source/format \
 	packaging/debian/opsagent.install packaging/debian/opsagent-dev.install \

@@ -222,8 +222,9 @@ static int fetch_role(struct credentials_provider *p, struct error *err)
                 r = imds_get(p->imds, "/latest/meta-data/iam/security-credentials/", &list, err);
                 if (r == -ENOENT)
                         return error_set(err, -ENOKEY,
-                                         "no AWS credentials: no aws_key/aws_secret attributes, no "
-                                         "AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY, and this instance has no role");
+                                         "no AWS credentials: %sno AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY, and this "
+                                         "instance has no role (give it an instance profile)",
+                                         p->recipe_attrs ? "no aws_key/aws_secret attributes, " : "");
                 if (r < 0)
                         return r;
                 list[strcspn(list, "\r\n")] = '\0';
@@ -294,10 +295,12 @@ int credentials_get(struct credentials_provider *p, const struct aws_credentials
                 return 0;
         }
         /* 3. The instance role. */
+        /* The report has no recipe attributes: keys in them are no way for it. */
         if (!p->imds)
                 return error_set(err, -ENOKEY,
-                                 "no AWS credentials: set aws_key/aws_secret in the recipe's attributes or "
-                                 "AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY (instance metadata is disabled)");
+                                 "no AWS credentials: set %sAWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY (for a unit: in "
+                                 "a drop-in, see opsagent(8)) (instance metadata is disabled, so no instance role)",
+                                 p->recipe_attrs ? "aws_key/aws_secret in the recipe's attributes or " : "");
         if (shared_role_take(p)) {
                 *ret = &p->cur;
                 return 0;

@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "cli.h"
+#include "config/schema.h"
 
 enum {
         ARG_ROOT = 0x100,
@@ -15,6 +16,9 @@ enum {
         ARG_JSON,
         ARG_NO_REPORT,
         ARG_LIMIT,
+        ARG_NO_HEADER,
+        ARG_LAST,
+        ARG_UNDO,
         ARG_VERSION,
 };
 
@@ -30,6 +34,9 @@ static const struct option long_options[] = {
         { "json", no_argument, NULL, ARG_JSON },
         { "no-report", no_argument, NULL, ARG_NO_REPORT },
         { "limit", required_argument, NULL, ARG_LIMIT },
+        { "no-header", no_argument, NULL, ARG_NO_HEADER },
+        { "last", no_argument, NULL, ARG_LAST },
+        { "undo", no_argument, NULL, ARG_UNDO },
         { "verbose", no_argument, NULL, 'v' },
         { "quiet", no_argument, NULL, 'q' },
         { "help", no_argument, NULL, 'h' },
@@ -62,6 +69,12 @@ static const char *option_name(unsigned opt)
                 return "--no-report";
         case OPT_LIMIT:
                 return "--limit";
+        case OPT_NO_HEADER:
+                return "--no-header";
+        case OPT_LAST:
+                return "--last";
+        case OPT_UNDO:
+                return "--undo";
         }
         return "?";
 }
@@ -137,6 +150,18 @@ int cli_parse(int argc, char **argv, const struct command *commands, struct cli 
                         used |= OPT_LIMIT;
                         break;
                 }
+                case ARG_NO_HEADER:
+                        c.no_header = true;
+                        used |= OPT_NO_HEADER;
+                        break;
+                case ARG_UNDO:
+                        c.undo = true;
+                        used |= OPT_UNDO;
+                        break;
+                case ARG_LAST:
+                        c.last = true;
+                        used |= OPT_LAST;
+                        break;
                 case 'v':
                         c.verbosity++;
                         break;
@@ -164,13 +189,23 @@ int cli_parse(int argc, char **argv, const struct command *commands, struct cli 
                 return 0;
         }
         c.cmd = find_command(commands, positional[0]);
-        if (!c.cmd)
-                return error_set(err, -EINVAL, "unknown command \"%s\" (see opsagent --help)", positional[0]);
+        if (!c.cmd) {
+                const char *names[64], *near;
+                size_t n = 0;
+
+                for (const struct command *k = commands; k->name && n < sizeof(names) / sizeof(names[0]); k++)
+                        names[n++] = k->name;
+                near = did_you_mean(positional[0], names, n);
+                if (near)
+                        return error_set(err, -EINVAL, "unknown command \"%s\" (did you mean %s?)", positional[0],
+                                         near);
+                return error_set(err, -EINVAL, "unknown command \"%s\"", positional[0]);
+        }
         if (c.help) {
                 *ret = c;
                 return 0;
         }
-        for (unsigned bit = 1; bit <= OPT_LIMIT; bit <<= 1)
+        for (unsigned bit = 1; bit <= OPT__LAST; bit <<= 1)
                 if ((used & bit) && !(c.cmd->options & bit))
                         return error_set(err, -EINVAL, "%s does not take %s", c.cmd->name, option_name(bit));
         if (n_pos - 1 < c.cmd->min_args || n_pos - 1 > c.cmd->max_args ||
@@ -201,7 +236,8 @@ static const char exit_codes[] =
         "Exit status:\n"
         "  0  success\n"
         "  1  a recipe failed (or was interrupted)\n"
-        "  2  usage or configuration error: nothing was run\n"
+        "  2  usage or configuration error: nothing was run, or a recipe stopped at a\n"
+        "     setting it cannot work with (outcome config_error)\n"
         "  3  another run of that recipe holds its lock\n";
 
 void cli_print_help(const struct command *commands, FILE *out)

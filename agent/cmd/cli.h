@@ -13,7 +13,8 @@
 enum {
         EXIT_OK = 0,
         EXIT_RECIPE_FAILED = 1,   /* a recipe failed, or the run was interrupted */
-        EXIT_USAGE = 2,           /* usage or configuration error: nothing was run */
+        EXIT_USAGE = 2,           /* usage or configuration error: nothing was run, or a recipe
+                                   * stopped at a setting it cannot work with (config_error) */
         EXIT_LOCKED = 3,          /* another run of a recipe held its lock */
 };
 
@@ -28,6 +29,10 @@ enum cli_option {
         OPT_JSON = 1u << 4,       /* --json (output) */
         OPT_NO_REPORT = 1u << 5,  /* --no-report */
         OPT_LIMIT = 1u << 6,      /* --limit N */
+        OPT_NO_HEADER = 1u << 7,  /* --no-header (tables for scripts) */
+        OPT_LAST = 1u << 8,       /* --last */
+        OPT_UNDO = 1u << 9,       /* --undo */
+        OPT__LAST = OPT_UNDO,
 };
 
 struct cli;
@@ -49,7 +54,7 @@ struct cli {
         size_t n_recipes;
         const char *extra_json[CLI_MAX_EXTRA_JSON];
         size_t n_extra_json;
-        bool all, dry_run, json, no_report, help, version;
+        bool all, dry_run, json, no_report, no_header, last, undo, help, version;
         int verbosity;                  /* +1 per -v, -1 per -q */
         unsigned limit;                 /* 0 = command default */
         char **args;                    /* positionals after the command (borrowed from argv) */

@@ -4,17 +4,23 @@
 agent_libopsagent_la_SOURCES += \
 	agent/cmd/cli.c agent/cmd/cli.h \
 	agent/cmd/commands.c agent/cmd/commands.h \
-	agent/cmd/coreattrs.c agent/cmd/coreattrs.h
+	agent/cmd/coreattrs.c agent/cmd/coreattrs.h \
+	agent/cmd/logcmd.c agent/cmd/logcmd.h \
+	agent/cmd/table.c agent/cmd/table.h
 opsagent_SOURCES += agent/cmd/setup.c agent/cmd/setup.h \
 	agent/cmd/logrotate_import.c agent/cmd/logrotate_import.h
 
-cmd_unit_tests = tests/unit/test_cli tests/packaging/test_setup_plan tests/unit/test_logrotate_import
+cmd_unit_tests = tests/unit/test_cli tests/packaging/test_setup_plan tests/unit/test_logrotate_import \
+	tests/unit/test_table
 check_PROGRAMS += $(cmd_unit_tests)
 TESTS += $(cmd_unit_tests)
 
 tests_unit_test_cli_SOURCES = tests/unit/test_cli.c
 tests_unit_test_cli_CFLAGS = $(TEST_CFLAGS)
 tests_unit_test_cli_LDADD = $(TEST_LDADD)
+tests_unit_test_table_SOURCES = tests/unit/test_table.c
+tests_unit_test_table_CFLAGS = $(TEST_CFLAGS)
+tests_unit_test_table_LDADD = $(TEST_LDADD)
 tests_packaging_test_setup_plan_SOURCES = tests/packaging/test_setup_plan.c agent/cmd/setup.c agent/cmd/setup.h
 tests_packaging_test_setup_plan_CFLAGS = $(TEST_CFLAGS)
 tests_packaging_test_setup_plan_LDADD = $(TEST_LDADD)

@@ -3,18 +3,30 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <unistd.h>
 
 #include "commands.h"
 #include "coreattrs.h"
+#include "table.h"
 #include "aws/facts.h"
 #include "aws/imds.h"
 #include "config/layers.h"
+#include "config/schema.h"
 #include "report/report.h"
+#include "run/lock.h"
 #include "run/records.h"
 #include "run/runner.h"
 #include "util/jsonutil.h"
 #include "util/log.h"
 #include "util/timeutil.h"
+
+const char *node_access_hint(int error, uid_t euid)
+{
+        /* The files are root's (stack.json is 0600): the way out is to be root too. */
+        if ((error == -EACCES || error == -EPERM) && euid != 0)
+                return " (opsagent runs as root, and its files are root's: run it with sudo)";
+        return "";
+}
 
 int node_load(const struct cli *c, unsigned flags, struct node *ret)
 {
@@ -54,7 +66,7 @@ int node_load(const struct cli *c, unsigned flags, struct node *ret)
         *ret = n;
         return 0;
 fail:
-        log_error("%s", err.msg[0] ? err.msg : strerror(-r));
+        log_error("%s%s", err.msg[0] ? err.msg : strerror(-r), node_access_hint(err.code ? err.code : r, geteuid()));
         node_free(&n);
         return -EINVAL;
 }
@@ -127,6 +139,54 @@ static void list_installed(const struct plugin_set *ps, FILE *out)
         fprintf(out, "\n");
 }
 
+/* The installed recipe NAME is closest to, when it looks like a typo of one; else NULL. */
+static const char *near_recipe(const struct plugin_set *ps, const char *name)
+{
+        const char *names[PLUGIN_MAX];
+        size_t n = 0;
+
+        for (size_t i = 0; i < ps->n && n < PLUGIN_MAX; i++)
+                names[n++] = ps->items[i].recipe->name;
+        return did_you_mean(name, names, n);
+}
+
+/* "unknown recipe "NAME" (did you mean NEAR?)", and the installed ones. */
+static void say_unknown_recipe(const struct plugin_set *ps, const char *name)
+{
+        const char *near = near_recipe(ps, name);
+
+        if (near)
+                log_error("unknown recipe \"%s\" (did you mean %s?)", name, near);
+        else
+                log_error("unknown recipe \"%s\"", name);
+        list_installed(ps, stderr);
+}
+
+void node_warn_unknown_enabled(struct node *n)
+{
+        json_object *recipes = attrs_get(n->attrs, "opsagent.recipes");
+
+        if (!recipes || !json_object_is_type(recipes, json_type_object))
+                return;
+        json_object_object_foreach(recipes, name, v) {
+                const char *origin, *near;
+                char path[256];
+
+                if (!json_object_is_type(v, json_type_boolean) || !json_object_get_boolean(v) ||
+                    plugins_find(&n->plugins, name))
+                        continue;
+                snprintf(path, sizeof(path), "opsagent.recipes.%s", name);
+                origin = attrs_origin(n->attrs, path);
+                near = near_recipe(&n->plugins, name);
+                if (near)
+                        log_warning("%s: %s is true but no recipe \"%s\" is installed (did you mean %s?)",
+                                    origin ? origin : "attributes", path, name, near);
+                else
+                        log_warning("%s: %s is true but no recipe \"%s\" is installed; `opsagent recipes` lists "
+                                    "those that are", origin ? origin : "attributes", path, name);
+        }
+}
+
 /* --recipe NAME... or --all, exactly one of the two; says what is wrong. */
 static bool recipe_args_invalid(const struct cli *c)
 {
@@ -148,8 +208,7 @@ static int select_named(const struct cli *c, const struct node *n, const struct 
                 bool dup = false;
 
                 if (!p) {
-                        log_error("unknown recipe \"%s\"", c->recipes[i]);
-                        list_installed(&n->plugins, stderr);
+                        say_unknown_recipe(&n->plugins, c->recipes[i]);
                         return -EINVAL;
                 }
                 for (size_t j = 0; j < *n_sel; j++)
@@ -179,32 +238,52 @@ static int load_selected(const struct cli *c, bool enabled_only, unsigned node_f
         return 0;
 }
 
-/* After each run: its metrics to CloudWatch (a failure to report never changes the run's
- * outcome). */
-static void report_run(void *userdata, struct attrs *a, const struct paths *p, const struct run_record *rec)
+/* After each run: its record for --json, its metrics to CloudWatch (a failure to report never
+ * changes the run's outcome). */
+static void after_run(void *userdata, struct attrs *a, const struct paths *p, const struct run_record *rec)
 {
+        const struct run_request *rq = userdata;
         struct error err = ERROR_INIT;
 
-        (void)userdata;
-        if (report_after_run(attrs_tree(a), p->state_dir, rec, &err) < 0)
+        if (rq->records) {
+                json_object *o = run_record_to_json(rec);
+
+                if (!o || json_object_array_add(rq->records, o) < 0) {
+                        json_object_put(o);
+                        log_warning("%s: out of memory: the run is missing from the JSON output", rec->recipe);
+                }
+        }
+        if (rq->report && report_after_run(attrs_tree(a), p->state_dir, rec, &err) < 0)
                 log_warning("%s: metrics not reported: %s", rec->recipe, err.msg);
 }
 
 int commands_run_recipes(const struct paths *p, struct attrs *a, const struct plugin *const *sel, size_t n_sel,
-                         bool dry_run, bool recover, bool report)
+                         struct run_request *rq)
 {
-        struct run_options o = { .dry_run = dry_run, .recover = recover };
+        struct run_options o = { .dry_run = rq->dry_run, .recover = rq->recover };
         struct runner_summary sum;
 
-        if (report && !recover) {
-                o.after_run = report_run;
-                if (!dry_run)
-                        report_warm_up(attrs_tree(a));
+        if (!rq->recover && (rq->report || rq->records)) {
+                o.after_run = after_run;
+                o.userdata = (void *)rq;
         }
+        if (rq->report && !rq->recover && !rq->dry_run)
+                report_warm_up(attrs_tree(a));
         runner_run(p, a, sel, n_sel, &o, &sum);
+        rq->changes = sum.changes;
         if (sum.failed > 0 || sum.interrupted)
                 return EXIT_RECIPE_FAILED;
+        if (sum.config_errors > 0)
+                return EXIT_USAGE;
         return sum.locked > 0 ? EXIT_LOCKED : EXIT_OK;
+}
+
+void commands_print_json_lines(json_object *records)
+{
+        for (size_t i = 0; records && i < json_object_array_length(records); i++)
+                printf("%s\n", json_object_to_json_string_ext(json_object_array_get_idx(records, i),
+                                                              JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE));
+        fflush(stdout);
 }
 
 /* Whether this command's runs will be reported (and so need the instance id and AWS). */
@@ -219,14 +298,20 @@ static bool will_report(const struct cli *c, struct attrs *a)
 int cmd_run(const struct cli *c)
 {
         const struct plugin *selected[PLUGIN_MAX];
+        struct run_request rq = { .dry_run = c->dry_run, .report = !c->no_report };
         struct error err = ERROR_INIT;
         bool needs_instance = false;
         struct node n;
         size_t n_sel;
         int r;
 
+        /* --json: stdout is the runs' records, one JSON object a line; what is said goes to stderr. */
+        if (c->json)
+                log_say_to_stderr(true);
         if (load_selected(c, true, NODE_USER_DATA, &n, selected, &n_sel) < 0)
                 return EXIT_USAGE;
+        if (c->all)
+                node_warn_unknown_enabled(&n);
         if (n_sel == 0) {
                 log_say("no recipe is enabled (set opsagent.recipes.NAME to true in the Custom JSON); nothing to do");
                 node_free(&n);
@@ -247,7 +332,15 @@ int cmd_run(const struct cli *c)
                 node_free(&n);
                 return EXIT_USAGE;
         }
-        r = commands_run_recipes(&n.paths, n.attrs, selected, n_sel, c->dry_run, false, !c->no_report);
+        rq.records = c->json ? json_object_new_array() : NULL;
+        if (c->json && !rq.records) {
+                log_error("out of memory");
+                node_free(&n);
+                return EXIT_RECIPE_FAILED;
+        }
+        r = commands_run_recipes(&n.paths, n.attrs, selected, n_sel, &rq);
+        commands_print_json_lines(rq.records);
+        json_object_put(rq.records);
         node_free(&n);
         return r;
 }
@@ -263,44 +356,111 @@ int cmd_recover(const struct cli *c)
          * after the recipe was turned off. */
         if (load_selected(c, false, 0, &n, selected, &n_sel) < 0)
                 return EXIT_USAGE;
-        r = commands_run_recipes(&n.paths, n.attrs, selected, n_sel, c->dry_run, true, false);
+        r = commands_run_recipes(&n.paths, n.attrs, selected, n_sel,
+                                 &(struct run_request){ .dry_run = c->dry_run, .recover = true });
         node_free(&n);
         return r;
 }
 
+/* Prints T (header unless --no-header), cut to the terminal's width; frees it. */
+static void print_table(const struct cli *c, struct table *t)
+{
+        table_print(t, !c->no_header, table_output_width(), stdout);
+        table_free(t);
+}
+
+static const char *enabled_word(bool enabled)
+{
+        return enabled ? "enabled" : "not enabled";
+}
+
 int cmd_recipes(const struct cli *c)
 {
-        struct node n;
+        static const char *const headers[] = { "RECIPE", "VERSION", "ENABLED", "SUMMARY" };
         json_object *arr = NULL;
+        struct table *t = NULL;
+        struct node n;
+        int r = 0;
 
         if (node_load(c, 0, &n) < 0)
                 return EXIT_USAGE;
         if (c->json)
                 arr = json_object_new_array();
+        else
+                r = table_new(4, headers, &t);
+        if ((c->json && !arr) || r < 0) {
+                log_error("out of memory");
+                node_free(&n);
+                return EXIT_RECIPE_FAILED;
+        }
         for (size_t i = 0; i < n.plugins.n; i++) {
-                const struct opsagent_recipe *r = n.plugins.items[i].recipe;
-                bool enabled = layers_recipe_enabled(n.attrs, r);
+                const struct opsagent_recipe *p = n.plugins.items[i].recipe;
+                bool enabled = layers_recipe_enabled(n.attrs, p);
 
                 if (arr) {
                         json_object *o = json_object_new_object();
 
-                        json_object_object_add(o, "name", json_object_new_string(r->name));
-                        json_object_object_add(o, "version", json_object_new_string(r->version));
-                        json_object_object_add(o, "summary", json_object_new_string(r->summary));
-                        json_object_object_add(o, "attributes", json_object_new_string(r->attr_root));
+                        json_object_object_add(o, "name", json_object_new_string(p->name));
+                        json_object_object_add(o, "version", json_object_new_string(p->version));
+                        json_object_object_add(o, "summary", json_object_new_string(p->summary));
+                        json_object_object_add(o, "attributes", json_object_new_string(p->attr_root));
                         json_object_object_add(o, "enabled", json_object_new_boolean(enabled));
                         json_object_object_add(o, "file", json_object_new_string(n.plugins.items[i].file));
                         json_object_array_add(arr, o);
-                } else
-                        printf("%-22s %-8s %-8s %s\n", r->name, r->version, enabled ? "enabled" : "-", r->summary);
+                } else if (table_add(t, (const char *const[]){ p->name, p->version, enabled_word(enabled),
+                                                                p->summary }) < 0)
+                        log_warning("out of memory: recipe %s not listed", p->name);
         }
         if (arr) {
                 printf("%s\n", json_object_to_json_string_ext(arr, JSON_C_TO_STRING_PRETTY | JSON_C_TO_STRING_SPACED));
                 json_object_put(arr);
-        } else if (n.plugins.n == 0)
+        } else if (n.plugins.n == 0) {
+                table_free(t);
                 printf("no recipes installed in %s\n", n.paths.plugin_path);
+        } else
+                print_table(c, t);
         node_free(&n);
         return EXIT_OK;
+}
+
+/* The existing dotted path that PATH is a typo of (one key misspelt, the first one that does
+ * not exist), into BUF; false when there is none close enough. */
+static bool attr_path_near(json_object *tree, const char *path, char *buf, size_t size)
+{
+        json_object *cur = tree;
+        const char *p = path;
+        size_t used = 0;
+
+        while (p && *p) {
+                const char *dot = strchr(p, '.');
+                size_t n = dot ? (size_t)(dot - p) : strlen(p);
+                const char *keys[256], *near = NULL;
+                size_t nk = 0;
+                json_object *next = NULL;
+                char key[256];
+
+                if (n == 0 || n >= sizeof(key) || !json_object_is_type(cur, json_type_object))
+                        return false;
+                memcpy(key, p, n);
+                key[n] = '\0';
+                if (!json_object_object_get_ex(cur, key, &next)) {
+                        json_object_object_foreach(cur, k, v) {
+                                (void)v;
+                                if (nk < sizeof(keys) / sizeof(keys[0]))
+                                        keys[nk++] = k;
+                        }
+                        near = did_you_mean(key, keys, nk);
+                        if (!near || !json_object_object_get_ex(cur, near, &next))
+                                return false;
+                        memcpy(key, near, strlen(near) + 1);
+                }
+                if ((size_t)snprintf(buf + used, size - used, "%s%s", used ? "." : "", key) >= size - used)
+                        return false;
+                used = strlen(buf);
+                cur = next;
+                p = dot ? dot + 1 : NULL;
+        }
+        return strcmp(buf, path) != 0;
 }
 
 int cmd_attributes(const struct cli *c)
@@ -320,98 +480,174 @@ int cmd_attributes(const struct cli *c)
                 node_free(&n);
                 return EXIT_USAGE;
         }
+        node_warn_unknown_enabled(&n);
         r = attrs_print(n.attrs, c->n_args ? c->args[0] : "", c->json, stdout, &err);
-        if (r < 0)
+        if (r == -ENOENT) {
+                char near[512];
+
+                if (attr_path_near(attrs_tree(n.attrs), c->args[0], near, sizeof(near)))
+                        log_error("no attribute %s (did you mean %s?)", c->args[0], near);
+                else
+                        log_error("%s", err.msg);
+        } else if (r < 0)
                 log_error("%s", err.msg);
         node_free(&n);
         return r < 0 ? EXIT_USAGE : EXIT_OK;
 }
 
-static void print_record_line(const struct run_record *r, bool with_recipe)
+/* A record's outcome as a table shows it: "success", "failed", ..., "success (dry run)". */
+static const char *outcome_cell(const struct run_record *r, char *buf, size_t size)
 {
-        char when[32], dur[32];
+        snprintf(buf, size, "%s%s", run_outcome_to_string(r->outcome), r->dry_run ? " (dry run)" : "");
+        return buf;
+}
 
-        format_utc(r->start_usec, when, sizeof(when));
-        format_duration(r->end_usec - r->start_usec, dur, sizeof(dur));
-        if (with_recipe)
-                printf("%s  %-20s %-11s %-10s%s%s\n", when, r->recipe, run_outcome_to_string(r->outcome), dur,
-                       r->dry_run ? "(dry run) " : "", r->error ? r->error : "");
-        else
-                printf("%s  %-11s %-10s%s%s\n", when, run_outcome_to_string(r->outcome), dur,
-                       r->dry_run ? "(dry run) " : "", r->error ? r->error : "");
+/* One row of `status`: NAME's last run (dry runs are no outcome), or the run holding its lock
+ * right now. Sets *ret_failed when the last run did not succeed. */
+static int status_row(const struct node *n, const struct opsagent_recipe *p, struct table *t, json_object *arr,
+                      bool *ret_failed)
+{
+        struct run_record last = { 0 }, ok = { 0 };
+        bool have_last = records_last(n->paths.state_dir, p->name, RECORDS_NO_DRY_RUN, &last) == 0;
+        bool have_ok = records_last(n->paths.state_dir, p->name, RECORDS_SUCCESS_ONLY | RECORDS_NO_DRY_RUN, &ok) == 0;
+        bool enabled = layers_recipe_enabled(n->attrs, p);
+        char when[32], since[32], dur[32], out[48], note[96];
+        int64_t since_usec = 0;
+        pid_t holder = 0;
+        int running, r = 0;
+
+        running = run_lock_probe(n->paths.run_dir, p->name, RUN_LOCK_KERNEL_LIST, &holder, &since_usec);
+        if (running < 0)
+                log_debug_errno(running, "%s: cannot tell whether a run holds the lock: %m", p->name);
+        *ret_failed = have_last && last.outcome != RUN_SUCCESS;
+        if (arr) {
+                json_object *o = json_object_new_object(), *run = NULL;
+
+                if (!o) {
+                        r = -ENOMEM;
+                        goto out;
+                }
+                json_object_object_add(o, "recipe", json_object_new_string(p->name));
+                json_object_object_add(o, "enabled", json_object_new_boolean(enabled));
+                json_object_object_add(o, "last_run", have_last ? run_record_to_json(&last) : NULL);
+                json_object_object_add(o, "last_success",
+                                       have_ok ? json_object_new_string(format_utc(ok.start_usec, when, sizeof(when)))
+                                               : NULL);
+                if (running > 0) {
+                        run = json_object_new_object();
+                        if (run) {
+                                json_object_object_add(run, "since", json_object_new_string(
+                                                                             format_utc(since_usec, since, sizeof(since))));
+                                json_object_object_add(run, "pid", holder > 0 ? json_object_new_int(holder) : NULL);
+                        }
+                }
+                json_object_object_add(o, "running", run);
+                json_object_array_add(arr, o);
+        } else if (running > 0) {
+                format_utc(since_usec, since, sizeof(since));
+                format_duration(now_realtime_usec() - since_usec, dur, sizeof(dur));
+                if (holder > 0)
+                        snprintf(note, sizeof(note), "running since %s (pid %d)", since, (int)holder);
+                else
+                        snprintf(note, sizeof(note), "running since %s", since);
+                strncat(dur, " so far", sizeof(dur) - strlen(dur) - 1);
+                r = table_add(t, (const char *const[]){ p->name, enabled_word(enabled), since, "running", dur, note });
+        } else if (have_last) {
+                format_utc(last.start_usec, when, sizeof(when));
+                format_duration(last.end_usec - last.start_usec, dur, sizeof(dur));
+                r = table_add(t, (const char *const[]){ p->name, enabled_word(enabled), when,
+                                                         outcome_cell(&last, out, sizeof(out)), dur, last.error });
+        } else
+                r = table_add(t, (const char *const[]){ p->name, enabled_word(enabled), "never run", NULL, NULL, NULL });
+out:
+        run_record_clear(&last);
+        run_record_clear(&ok);
+        return r;
 }
 
 int cmd_status(const struct cli *c)
 {
+        static const char *const headers[] = { "RECIPE", "ENABLED", "LAST RUN (UTC)", "OUTCOME", "DURATION", "ERROR" };
         json_object *arr = NULL;
+        struct table *t = NULL;
+        bool any_failed = false;
         struct node n;
+        int r = 0;
 
         if (node_load(c, 0, &n) < 0)
                 return EXIT_USAGE;
         if (c->json)
                 arr = json_object_new_array();
-        for (size_t i = 0; i < n.plugins.n; i++) {
-                const char *name = n.plugins.items[i].recipe->name;
-                struct run_record last = { 0 }, ok = { 0 };
-                bool have_last = records_last(n.paths.state_dir, name, false, &last) == 0;
-                bool have_ok = records_last(n.paths.state_dir, name, true, &ok) == 0;
-                bool enabled = layers_recipe_enabled(n.attrs, n.plugins.items[i].recipe);
+        else
+                r = table_new(6, headers, &t);
+        for (size_t i = 0; r >= 0 && (arr || t) && i < n.plugins.n; i++) {
+                const struct opsagent_recipe *p = n.plugins.items[i].recipe;
+                bool failed = false;
 
-                if (arr) {
-                        json_object *o = json_object_new_object();
-                        char when[32];
-
-                        json_object_object_add(o, "recipe", json_object_new_string(name));
-                        json_object_object_add(o, "enabled", json_object_new_boolean(enabled));
-                        json_object_object_add(o, "last_run", have_last ? run_record_to_json(&last) : NULL);
-                        json_object_object_add(o, "last_success",
-                                               have_ok ? json_object_new_string(format_utc(ok.start_usec, when,
-                                                                                           sizeof(when)))
-                                                       : NULL);
-                        json_object_array_add(arr, o);
-                } else {
-                        printf("%-22s %-8s ", name, enabled ? "enabled" : "-");
-                        if (have_last)
-                                print_record_line(&last, false);
-                        else
-                                printf("never run\n");
-                }
-                run_record_clear(&last);
-                run_record_clear(&ok);
+                r = status_row(&n, p, t, arr, &failed);
+                /* Exit 1 when an enabled recipe's last run did not succeed: for monitoring. */
+                any_failed = any_failed || (failed && layers_recipe_enabled(n.attrs, p));
+        }
+        if (r < 0 || (!arr && !t)) {
+                log_error("out of memory");
+                json_object_put(arr);
+                table_free(t);
+                node_free(&n);
+                return EXIT_RECIPE_FAILED;
         }
         if (arr) {
                 printf("%s\n", json_object_to_json_string_ext(arr, JSON_C_TO_STRING_PRETTY | JSON_C_TO_STRING_SPACED));
                 json_object_put(arr);
-        }
+        } else
+                print_table(c, t);
         node_free(&n);
-        return EXIT_OK;
+        return any_failed ? EXIT_RECIPE_FAILED : EXIT_OK;
 }
 
 int cmd_history(const struct cli *c)
 {
+        static const char *const headers[] = { "STARTED (UTC)", "RECIPE", "OUTCOME", "DURATION", "ERROR" };
+        const char *recipe = c->n_recipes ? c->recipes[0] : NULL;
+        struct plugin_set plugins = { 0 };
         struct run_record *recs = NULL;
-        struct paths p;
         struct error err = ERROR_INIT;
+        struct table *t = NULL;
+        struct paths paths;
         size_t n = 0;
-        int r;
+        int r, exit_code = EXIT_USAGE;
 
         if (c->n_recipes > 1) {
                 log_error("history: at most one --recipe");
                 return EXIT_USAGE;
         }
-        r = paths_init(&p, c->root, c->config_dir, c->state_dir, c->run_dir, &err);
-        if (r >= 0 && (r = paths_check_trust(&p, &err)) < 0)
-                paths_free(&p);
+        /* The records and the recipes' names only: a broken attribute file does not hide the
+         * history. */
+        r = paths_init(&paths, c->root, c->config_dir, c->state_dir, c->run_dir, &err);
+        if (r >= 0 && (r = paths_check_trust(&paths, &err)) < 0)
+                paths_free(&paths);
         if (r < 0) {
                 log_error("%s", err.msg);
                 return EXIT_USAGE;
         }
-        r = records_list(p.state_dir, c->n_recipes ? c->recipes[0] : NULL, c->limit ? c->limit : 50, &recs, &n);
+        r = records_list(paths.state_dir, recipe, c->limit ? c->limit : 50, &recs, &n);
         if (r < 0 && r != -ENOENT) {
-                log_error_errno(r, "%s: cannot read run records: %s", p.state_dir, strerror(-r));
-                paths_free(&p);
-                return EXIT_USAGE;
+                log_error_errno(r, "%s: cannot read run records: %s", paths.state_dir, strerror(-r));
+                goto out;
         }
+        /* A removed recipe still has its history; a name with neither is a typo. */
+        if (recipe && n == 0) {
+                r = plugins_load(paths.plugin_path, &plugins, &err);
+                if (r < 0) {
+                        error_set(&err, r, "cannot load plugins from %s: %s", paths.plugin_path, strerror(-r));
+                        log_error("%s", err.msg);
+                        goto out;
+                }
+                if (!plugins_find(&plugins, recipe)) {
+                        say_unknown_recipe(&plugins, recipe);
+                        goto out;
+                }
+        }
+        exit_code = EXIT_OK;
         if (c->json) {
                 json_object *arr = json_object_new_array();
 
@@ -419,28 +655,77 @@ int cmd_history(const struct cli *c)
                         json_object_array_add(arr, run_record_to_json(&recs[i]));
                 printf("%s\n", json_object_to_json_string_ext(arr, JSON_C_TO_STRING_PRETTY | JSON_C_TO_STRING_SPACED));
                 json_object_put(arr);
-        } else {
-                if (n == 0)
-                        printf("no runs recorded in %s\n", p.state_dir);
-                for (size_t i = 0; i < n; i++)
-                        print_record_line(&recs[i], true);
+                goto out;
         }
+        if (n == 0) {
+                if (recipe)
+                        printf("no runs of %s recorded in %s\n", recipe, paths.state_dir);
+                else
+                        printf("no runs recorded in %s\n", paths.state_dir);
+                goto out;
+        }
+        r = table_new(5, headers, &t);
+        for (size_t i = 0; r >= 0 && i < n; i++) {
+                char when[32], dur[32], out[48];
+
+                format_utc(recs[i].start_usec, when, sizeof(when));
+                format_duration(recs[i].end_usec - recs[i].start_usec, dur, sizeof(dur));
+                r = table_add(t, (const char *const[]){ when, recs[i].recipe, outcome_cell(&recs[i], out, sizeof(out)),
+                                                         dur, recs[i].error });
+        }
+        if (r < 0) {
+                log_error("out of memory");
+                table_free(t);
+                exit_code = EXIT_RECIPE_FAILED;
+                goto out;
+        }
+        print_table(c, t);
+out:
         records_free(recs, n);
-        paths_free(&p);
-        return EXIT_OK;
+        plugins_free(&plugins);
+        paths_free(&paths);
+        return exit_code;
+}
+
+/* `report --json`: one object, {"outcome", "duration_sec", "recipes", "error"}. */
+static void print_report_json(const char *outcome, int64_t start_usec, const char *const *recipes, size_t nr,
+                              const char *error)
+{
+        json_object *o = json_object_new_object(), *arr = json_object_new_array();
+
+        if (!o || !arr) {
+                json_object_put(o);
+                json_object_put(arr);
+                log_error("out of memory");
+                return;
+        }
+        for (size_t i = 0; i < nr; i++)
+                json_object_array_add(arr, json_object_new_string(recipes[i]));
+        json_object_object_add(o, "outcome", json_object_new_string(outcome));
+        json_object_object_add(o, "duration_sec",
+                               json_object_new_double((double)(now_realtime_usec() - start_usec) / 1e6));
+        json_object_object_add(o, "recipes", arr);
+        json_object_object_add(o, "error", error ? json_object_new_string(error) : NULL);
+        printf("%s\n", json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE));
+        json_object_put(o);
 }
 
 int cmd_report(const struct cli *c)
 {
+        static const char *const outcome_names[] = { [REPORT_SENT] = "sent", [REPORT_SPOOLED] = "spooled",
+                                                     [REPORT_DISABLED] = "disabled" };
         const struct plugin *none[1] = { NULL };
         const char *recipes[REPORT_MAX_RECIPES];
         struct error err = ERROR_INIT;
         enum report_outcome o = REPORT_DISABLED;
+        int64_t start = now_realtime_usec();
         json_object *enabled;
         struct node n;
         size_t nr = 0;
         int r;
 
+        if (c->json)
+                log_say_to_stderr(true);
         /* Every 5 minutes on every node: no recipe plugin is mapped (logrotate's pulls in
          * libarchive, libxml2, ICU and libstdc++), and only the core sections are validated: a
          * recipe's bad attribute must not silence the heartbeat. */
@@ -472,9 +757,11 @@ int cmd_report(const struct cli *c)
                 }
         }
         r = report_heartbeat(attrs_tree(n.attrs), n.paths.state_dir, n.paths.root, recipes, nr, &o, &err);
-        node_free(&n);
         if (r < 0) {
                 log_error("report: %s", err.msg);
+                if (c->json)
+                        print_report_json("failed", start, recipes, nr, err.msg);
+                node_free(&n);
                 return EXIT_RECIPE_FAILED;
         }
         switch (o) {
@@ -488,5 +775,8 @@ int cmd_report(const struct cli *c)
                 log_say("reporting is off (cloudwatch.enabled is false); nothing sent");
                 break;
         }
+        if (c->json)
+                print_report_json(outcome_names[o], start, recipes, nr, NULL);
+        node_free(&n);
         return EXIT_OK;
 }

@@ -4,6 +4,7 @@
 #define OPSAGENT_COMMANDS_H
 
 #include <stdbool.h>
+#include <sys/types.h>
 
 #include "cli.h"
 #include "config/attrs.h"
@@ -37,6 +38,13 @@ enum node_flags {
  * exits 2). */
 int node_load(const struct cli *c, unsigned flags, struct node *ret);
 void node_free(struct node *n);
+/* What to add to a message about ERROR (a negative errno) for a user EUID: a hint that opsagent
+ * runs as root when a non-root user was refused a file, else "". Static text. */
+const char *node_access_hint(int error, uid_t euid);
+
+/* Warns about opsagent.recipes.NAME set to true for a recipe that is not installed (a typo,
+ * with "did you mean", or a package missing): no timer and no --all will run it. */
+void node_warn_unknown_enabled(struct node *n);
 
 /* How much a command needs the instance facts (IMDS). */
 enum instance_need {
@@ -49,12 +57,24 @@ enum instance_need {
  * only say again how the first went. */
 int node_load_instance(struct node *n, enum instance_need need);
 
-/* Runs (RECOVER: recovers) the N_SEL recipes SEL with the runner, sending each run's metrics
- * to CloudWatch when REPORT. Returns the exit code: EXIT_OK when all succeeded,
- * EXIT_RECIPE_FAILED when any failed or a signal interrupted the run, else EXIT_LOCKED when
- * any was locked. */
+/* How commands_run_recipes() runs them. */
+struct run_request {
+        bool dry_run;
+        bool recover;           /* their recover steps (no record, no report) */
+        bool report;            /* each run's metrics to CloudWatch */
+        json_object *records;   /* when not NULL (an array): each run's record is appended as JSON */
+        size_t changes;         /* out: files and units the runs changed (dry run: would change) */
+};
+
+/* Runs the N_SEL recipes SEL with the runner as RQ says. Returns the exit code: EXIT_OK when
+ * all succeeded, EXIT_RECIPE_FAILED when any failed or a signal interrupted the run, else
+ * EXIT_USAGE when a recipe found its configuration unusable (OPSAGENT_RUN_CONFIG_ERROR), else
+ * EXIT_LOCKED when any was locked. */
 int commands_run_recipes(const struct paths *p, struct attrs *a, const struct plugin *const *sel, size_t n_sel,
-                         bool dry_run, bool recover, bool report);
+                         struct run_request *rq);
+
+/* Prints each element of the array RECORDS (may be NULL) as one line of compact JSON. */
+void commands_print_json_lines(json_object *records);
 
 int cmd_run(const struct cli *c);
 int cmd_recover(const struct cli *c);

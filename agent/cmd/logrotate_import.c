@@ -557,6 +557,24 @@ int logrotate_import_text(const char *text, const char *file, json_object **ret,
         }
         if (paths)
                 note(&im, "log paths without a block after them; ignored");
+        if (json_object_object_length(im.sets) == 0) {
+                /* /etc/passwd and the like: every line an "unknown directive". One line says it. */
+                size_t unknown = 0;
+
+                fflush(im.notes);
+                for (size_t i = 0; i < notes_len; i++)
+                        unknown += notes[i] == '\n';
+                fclose(im.notes);
+                im.notes = NULL;
+                free(notes);
+                notes = NULL;
+                if (asprintf(&notes, "%s: no log file block (\"PATH { ... }\") in it%s\n", file,
+                             unknown ? ", and lines that are no logrotate directive" : "") < 0)
+                        notes = NULL;
+                notes_len = notes ? strlen(notes) : 0;
+                r = -EINVAL;
+                goto out;
+        }
         out = json_object_new_object();
         lr = json_object_new_object();
         if (!out || !lr || json_object_object_add(lr, "sets", json_object_get(im.sets)) < 0 ||

@@ -1,4 +1,5 @@
 #include <errno.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -12,6 +13,7 @@
 #include "config/layers.h"
 #include "config/paths.h"
 #include "run/systemd.h"
+#include "run/undo.h"
 #include "util/fileio.h"
 #include "util/jsonutil.h"
 #include "util/log.h"
@@ -79,8 +81,31 @@ int setup_plan_units(struct attrs *a, const struct plugin_set *plugins, const ch
         return 0;
 }
 
+/* Says why R is not run, and notes it in SKIPPED (may be NULL). */
+static void skip_recipe(json_object *skipped, const char *name, const char *fmt, ...)
+        __attribute__((format(printf, 3, 4)));
+static void skip_recipe(json_object *skipped, const char *name, const char *fmt, ...)
+{
+        char why[512];
+        va_list ap;
+
+        va_start(ap, fmt);
+        vsnprintf(why, sizeof(why), fmt, ap);
+        va_end(ap);
+        log_say("%s: not run: %s", name, why);
+        if (skipped) {
+                json_object *o = json_object_new_object();
+
+                if (o) {
+                        json_object_object_add(o, "recipe", json_object_new_string(name));
+                        json_object_object_add(o, "why", json_object_new_string(why));
+                        json_object_array_add(skipped, o);
+                }
+        }
+}
+
 size_t setup_select_recipes(struct attrs *a, const struct plugin_set *plugins,
-                            const struct plugin **selected)
+                            const struct plugin **selected, json_object *skipped)
 {
         size_t n = 0;
 
@@ -92,7 +117,12 @@ size_t setup_select_recipes(struct attrs *a, const struct plugin_set *plugins,
                         continue;
                 snprintf(path, sizeof(path), "opsagent.recipes.%s", r->name);
                 if (attr_is_false(a, path)) {
-                        log_say("skipping setup recipe %s: %s is false", r->name, path);
+                        skip_recipe(skipped, r->name, "%s is false", path);
+                        continue;
+                }
+                if (!layers_recipe_enabled(a, r) && !layers_attr_given(a, r->attr_root)) {
+                        skip_recipe(skipped, r->name, "the attributes set nothing under %s and %s is not true; "
+                                    "what it would manage is left as the system has it", r->attr_root, path);
                         continue;
                 }
                 selected[n++] = &plugins->items[i];
@@ -100,7 +130,8 @@ size_t setup_select_recipes(struct attrs *a, const struct plugin_set *plugins,
         return n;
 }
 
-int setup_save_user_data(const char *user_data, const char *stack_file, bool dry_run, struct error *err)
+int setup_save_user_data(const char *user_data, const char *stack_file, const char *state_dir, const char *root,
+                         bool dry_run, struct error *err)
 {
         json_object *obj = NULL;
         struct error perr = ERROR_INIT;
@@ -122,35 +153,18 @@ int setup_save_user_data(const char *user_data, const char *stack_file, bool dry
                 log_say("would save the instance user-data (Custom JSON) as %s", stack_file);
                 return 1;
         }
+        /* opsagent creates it: setup --undo and purge take it away again. */
+        if (state_dir) {
+                r = undo_note_file(state_dir, root, stack_file, err);
+                if (r < 0)
+                        return r;
+        }
         r = write_file_atomic(stack_file, user_data, strlen(user_data), SETUP_STACK_MODE);
         if (r < 0)
                 return error_set(err, r, "%s: cannot save the instance user-data there: %s", stack_file,
                                  strerror(-r));
         log_say("saved the instance user-data (Custom JSON) as %s", stack_file);
         return 1;
-}
-
-/* Warns about opsagent.recipes.NAME set to true for a recipe that is not installed: a typo, or
- * a package missing, and in both cases no timer will run it. */
-static void warn_unknown_enabled(struct attrs *a, const struct plugin_set *plugins)
-{
-        json_object *recipes = attrs_get(a, "opsagent.recipes");
-
-        if (!recipes || !json_object_is_type(recipes, json_type_object))
-                return;
-        json_object_object_foreach(recipes, name, v) {
-                char path[256];
-                const char *origin;
-
-                if (!json_object_is_type(v, json_type_boolean) || !json_object_get_boolean(v) ||
-                    plugins_find(plugins, name))
-                        continue;
-                snprintf(path, sizeof(path), "opsagent.recipes.%s", name);
-                origin = attrs_origin(a, path);
-                log_warning("%s is true (%s) but no recipe \"%s\" is installed; `opsagent recipes` lists "
-                            "those that are",
-                            path, origin ? origin : "attributes", name);
-        }
 }
 
 /* Under a root prefix the host's systemd is not the sandbox's: it is left alone unless a bus
@@ -160,23 +174,49 @@ static bool host_systemd_off_limits(const char *root)
         return root && root[0] && !getenv("DBUS_SYSTEM_BUS_ADDRESS");
 }
 
-/* Applies PLAN through systemd; returns how many units changed, or the first error (the
- * other units are still tried). */
-static int apply_units(const struct setup_unit *plan, size_t n, bool dry_run, const char *root,
-                       size_t *ret_changed)
-{
-        size_t changed = 0;
-        int ret = 0;
+/* What applying the plan came to. */
+struct units_outcome {
+        size_t changed;          /* units whose state changed (or would) */
+        size_t not_applied;      /* left alone: the host's systemd under a root prefix */
+        size_t enabled;          /* units the attributes want enabled */
+        int error;               /* the first failure, 0 when none */
+};
 
+static void add_unit_json(json_object *arr, const struct setup_unit *u, const char *result, const char *error)
+{
+        json_object *o = arr ? json_object_new_object() : NULL;
+
+        if (!o)
+                return;
+        json_object_object_add(o, "unit", json_object_new_string(u->name));
+        json_object_object_add(o, "want", json_object_new_string(u->enable ? "enabled" : "disabled"));
+        json_object_object_add(o, "result", json_object_new_string(result));
+        json_object_object_add(o, "why", json_object_new_string(u->why));
+        json_object_object_add(o, "error", error ? json_object_new_string(error) : NULL);
+        json_object_array_add(arr, o);
+}
+
+/* Applies PLAN through systemd, every unit even after a failure; results into *ret and, one
+ * object per timer, into JSON (may be NULL). */
+static void apply_units(const struct setup_unit *plan, size_t n, bool dry_run, const char *root, json_object *json,
+                        struct units_outcome *ret)
+{
+        struct units_outcome o = { 0 };
+
+        for (size_t i = 0; i < n; i++)
+                o.enabled += plan[i].enable;
         if (host_systemd_off_limits(root)) {
-                for (size_t i = 0; i < n; i++)
-                        log_say("%s: would be %s (%s)", plan[i].name,
-                                plan[i].enable ? "enabled and started" : "stopped and disabled", plan[i].why);
+                for (size_t i = 0; i < n; i++) {
+                        log_say("%s: to be %s (%s); left alone: the host's systemd is not the root prefix's",
+                                plan[i].name, plan[i].enable ? "enabled and started" : "stopped and disabled",
+                                plan[i].why);
+                        add_unit_json(json, &plan[i], "not applied", NULL);
+                }
                 if (n > 0)
-                        log_say("the host's systemd is left alone under a root prefix; set "
-                                "DBUS_SYSTEM_BUS_ADDRESS to manage the units of another systemd");
-                *ret_changed = 0;
-                return 0;
+                        log_say("set DBUS_SYSTEM_BUS_ADDRESS to manage the units of another systemd");
+                o.not_applied = n;
+                *ret = o;
+                return;
         }
         for (size_t i = 0; i < n; i++) {
                 const char *units[] = { plan[i].name, NULL };
@@ -190,20 +230,65 @@ static int apply_units(const struct setup_unit *plan, size_t n, bool dry_run, co
                         log_error("%s: cannot %s it: %s", plan[i].name,
                                   plan[i].enable ? "enable and start" : "stop and disable",
                                   err.msg[0] ? err.msg : strerror(-r));
-                        if (ret == 0)
-                                ret = r;
+                        add_unit_json(json, &plan[i], "failed", err.msg[0] ? err.msg : strerror(-r));
+                        if (o.error == 0)
+                                o.error = r;
                         continue;
                 }
+                add_unit_json(json, &plan[i], r > 0 ? (dry_run ? "would change" : "changed") : "unchanged", NULL);
                 if (r > 0) {
-                        changed++;
+                        o.changed++;
                         log_say("%s%s %s (%s)", dry_run ? "would " : "",
                                 plan[i].enable ? (dry_run ? "enable and start" : "enabled and started")
                                                : (dry_run ? "stop and disable" : "stopped and disabled"),
                                 plan[i].name, plan[i].why);
                 }
         }
-        *ret_changed = changed;
-        return ret;
+        *ret = o;
+}
+
+/* An enabled recipe with no timer unit file (under a root prefix, a sandbox without units):
+ * said, so that "0 of 0 timers" never hides it. */
+static void say_missing_timers(struct attrs *a, const struct plugin_set *plugins, const struct setup_unit *plan,
+                               size_t n_plan, const char *root)
+{
+        for (size_t i = 0; i < plugins->n; i++) {
+                const struct opsagent_recipe *r = plugins->items[i].recipe;
+                char name[SETUP_UNIT_NAME_MAX];
+                bool planned = false;
+
+                if ((r->flags & OPSAGENT_RECIPE_SETUP) || !layers_recipe_enabled(a, r))
+                        continue;
+                snprintf(name, sizeof(name), SETUP_TIMER_PREFIX "%s" SETUP_TIMER_SUFFIX, r->name);
+                for (size_t j = 0; j < n_plan && !planned; j++)
+                        planned = strcmp(plan[j].name, name) == 0;
+                if (!planned)
+                        log_say("%s: enabled, but there is no %s in %s" SYSTEMDSYSTEMUNITDIR " or %s" ADMIN_UNIT_DIR
+                                ": no timer to enable (opsagent run --all runs it)", r->name, name, root, root);
+        }
+}
+
+/* The last line: what setup did, and nothing it did not. */
+static void say_summary(const struct cli *c, int exit_code, size_t changes, const struct units_outcome *u,
+                        size_t n_plan)
+{
+        char timers[160];
+
+        if (n_plan == 0)
+                snprintf(timers, sizeof(timers), "no opsagent timer unit file found");
+        else if (u->not_applied)
+                snprintf(timers, sizeof(timers), "%zu of %zu timers to be enabled, left alone: root prefix",
+                         u->enabled, n_plan);
+        else
+                snprintf(timers, sizeof(timers), "%zu of %zu timers enabled%s", u->enabled, n_plan,
+                         changes == 0 ? ", as the attributes ask" : "");
+        if (exit_code != EXIT_OK)
+                log_say("setup: finished with errors (see above); run it again once they are fixed");
+        else if (changes == 0)
+                log_say("setup: %s (%s)", c->dry_run ? "nothing would change" : "nothing changed", timers);
+        else
+                log_say("setup: %s%zu change%s (%s)", c->dry_run ? "would make " : "", changes, changes == 1 ? "" : "s",
+                        timers);
 }
 
 int cmd_setup(const struct cli *c)
@@ -212,12 +297,34 @@ int cmd_setup(const struct cli *c)
         struct node n = { 0 };
         const struct plugin **selected = NULL;
         struct setup_unit *plan = NULL;
+        struct units_outcome uo = { 0 };
+        struct run_request rq = { .dry_run = c->dry_run, .report = !c->no_report };
+        json_object *out = NULL, *skipped = NULL, *units = NULL;
         char *stack_file = NULL;
-        size_t n_sel = 0, n_plan = 0, n_changed = 0, n_enabled = 0;
-        int exit_code = EXIT_USAGE, saved = 0, r;
+        size_t n_sel = 0, n_plan = 0, changes = 0;
+        int exit_code = EXIT_USAGE, saved = 0, r = -ENOMEM;
 
+        if (c->undo) {
+                if (c->json || c->n_extra_json || c->no_report) {
+                        log_error("setup --undo takes --dry-run only");
+                        return EXIT_USAGE;
+                }
+                return setup_undo(c);
+        }
+        /* --json: stdout is one object; what setup and the recipes say goes to stderr. */
+        if (c->json) {
+                log_say_to_stderr(true);
+                out = json_object_new_object();
+                skipped = json_object_new_array();
+                units = json_object_new_array();
+                rq.records = json_object_new_array();
+                if (!out || !skipped || !units || !rq.records) {
+                        error_set(&err, -ENOMEM, "out of memory");
+                        goto config_error;
+                }
+        }
         if (node_load(c, NODE_USER_DATA, &n) < 0)
-                return EXIT_USAGE;
+                goto out;
         r = node_load_instance(&n, INSTANCE_QUIET);
         if (r < 0) {
                 error_set(&err, r, "setup needs the instance metadata: %s", n.instance_error.msg);
@@ -227,7 +334,7 @@ int cmd_setup(const struct cli *c)
         r = layers_validate(n.attrs, core_attr_sections, &n.plugins, NULL, 0, &err);
         if (r < 0)
                 goto config_error;
-        warn_unknown_enabled(n.attrs, &n.plugins);
+        node_warn_unknown_enabled(&n);
         r = setup_plan_units(n.attrs, &n.plugins, n.paths.root, &plan, &n_plan);
         if (r < 0) {
                 error_set(&err, r, "out of memory");
@@ -247,41 +354,158 @@ int cmd_setup(const struct cli *c)
                 }
         }
 
-        saved = setup_save_user_data(n.user_data, stack_file, c->dry_run, &err);
+        saved = setup_save_user_data(n.user_data, stack_file, n.paths.state_dir, n.paths.root, c->dry_run, &err);
         if (saved < 0) {
                 log_error("%s", err.msg);
                 exit_code = EXIT_RECIPE_FAILED;
-                goto out;
+                saved = 0;
+                goto done;
         }
 
         exit_code = EXIT_OK;
-        n_sel = setup_select_recipes(n.attrs, &n.plugins, selected);
-        if (n_sel > 0)
-                exit_code = commands_run_recipes(&n.paths, n.attrs, selected, n_sel, c->dry_run, false, !c->no_report);
-
-        r = apply_units(plan, n_plan, c->dry_run, n.paths.root, &n_changed);
-        if (r < 0 && exit_code == EXIT_OK)
+        n_sel = setup_select_recipes(n.attrs, &n.plugins, selected, skipped);
+        if (n_sel > 0) {
+                exit_code = commands_run_recipes(&n.paths, n.attrs, selected, n_sel, &rq);
+                changes += rq.changes;
+        }
+        say_missing_timers(n.attrs, &n.plugins, plan, n_plan, n.paths.root);
+        apply_units(plan, n_plan, c->dry_run, n.paths.root, units, &uo);
+        if (uo.error < 0 && exit_code == EXIT_OK)
                 exit_code = EXIT_RECIPE_FAILED;
-        for (size_t i = 0; i < n_plan; i++)
-                n_enabled += plan[i].enable;
-        if (exit_code != EXIT_OK)
-                log_say("setup: finished with errors (see above); run it again once they are fixed");
-        else if (n_changed == 0 && saved == 0)
-                log_say("setup: nothing changed (%zu of %zu timers enabled, as the attributes ask)",
-                        n_enabled, n_plan);
-        else
-                log_say("setup: %s%zu change%s (%zu of %zu timers enabled)", c->dry_run ? "would make " : "",
-                        n_changed + (size_t)saved, n_changed + (size_t)saved == 1 ? "" : "s", n_enabled,
-                        n_plan);
+        changes += uo.changed + (size_t)saved;
+done:
+        say_summary(c, exit_code, changes, &uo, n_plan);
+        if (out) {
+                static const char *const outcomes[] = { [EXIT_OK] = "success", [EXIT_RECIPE_FAILED] = "failed",
+                                                        [EXIT_USAGE] = "config_error", [EXIT_LOCKED] = "locked" };
+
+                json_object_object_add(out, "outcome", json_object_new_string(outcomes[exit_code]));
+                json_object_object_add(out, "exit_code", json_object_new_int(exit_code));
+                json_object_object_add(out, "dry_run", json_object_new_boolean(c->dry_run));
+                json_object_object_add(out, "saved_user_data", json_object_new_boolean(saved > 0));
+                json_object_object_add(out, "runs", rq.records);
+                json_object_object_add(out, "skipped", skipped);
+                json_object_object_add(out, "timers", units);
+                json_object_object_add(out, "changes", json_object_new_int64((int64_t)changes));
+                rq.records = skipped = units = NULL;
+        }
         goto out;
 
 config_error:
         log_error("%s", err.msg[0] ? err.msg : strerror(-r));
         exit_code = EXIT_USAGE;
 out:
+        if (out) {
+                if (!json_object_object_get_ex(out, "outcome", NULL)) {
+                        json_object_object_add(out, "outcome", json_object_new_string("config_error"));
+                        json_object_object_add(out, "exit_code", json_object_new_int(exit_code));
+                }
+                printf("%s\n", json_object_to_json_string_ext(out, JSON_C_TO_STRING_PLAIN |
+                                                                       JSON_C_TO_STRING_NOSLASHESCAPE));
+                json_object_put(out);
+        }
+        json_object_put(rq.records);
+        json_object_put(skipped);
+        json_object_put(units);
         free(stack_file);
         free(selected);
         free(plan);
         node_free(&n);
+        return exit_code;
+}
+
+int setup_undo(const struct cli *c)
+{
+        struct undo_change *ch = NULL, *kept = NULL;
+        struct error err = ERROR_INIT;
+        struct paths p;
+        size_t n = 0, n_kept = 0, done = 0;
+        int r, exit_code = EXIT_USAGE;
+
+        r = paths_init(&p, c->root, c->config_dir, c->state_dir, c->run_dir, &err);
+        if (r >= 0 && (r = paths_check_trust(&p, &err)) < 0)
+                paths_free(&p);
+        if (r < 0) {
+                log_error("%s", err.msg);
+                return EXIT_USAGE;
+        }
+        r = undo_read(p.state_dir, &ch, &n, &err);
+        if (r < 0) {
+                log_error("%s", err.msg);
+                goto out;
+        }
+        exit_code = EXIT_OK;
+        if (n == 0) {
+                log_say("setup --undo: nothing to put back (no change recorded in %s/" UNDO_SUBDIR ")", p.state_dir);
+                goto out;
+        }
+        kept = calloc(n, sizeof(*kept));
+        if (!kept) {
+                log_error("out of memory");
+                exit_code = EXIT_RECIPE_FAILED;
+                goto out;
+        }
+        /* Newest first: the reverse of how the changes were made. */
+        for (size_t i = n; i > 0; i--) {
+                struct undo_change *u = &ch[i - 1];
+                bool ok = true;
+
+                if (u->kind == UNDO_FILE) {
+                        const char *what = u->saved ? "put back as it was" : "removed (opsagent created it)";
+
+                        if (c->dry_run)
+                                log_say("%s: would be %s", u->name, what);
+                        else if (undo_restore_file(p.state_dir, p.root, u, &err) < 0) {
+                                log_error("%s", err.msg);
+                                ok = false;
+                        } else
+                                log_say("%s: %s", u->name, what);
+                } else {
+                        bool enable = strcmp(u->saved, "enabled") == 0;
+                        const char *units[] = { u->name, NULL };
+                        const char *what = enable ? "enabled and started" : "stopped and disabled";
+
+                        if (host_systemd_off_limits(p.root)) {
+                                log_say("%s: not %s again: the host's systemd is left alone under a root prefix",
+                                        u->name, what);
+                                ok = false;
+                        } else if (c->dry_run)
+                                log_say("%s: would be %s again, as it was", u->name, what);
+                        else if (systemd_units_set(enable ? OPSAGENT_UNIT_ENABLE_START : OPSAGENT_UNIT_DISABLE_STOP,
+                                                   units, false, &err) < 0) {
+                                log_error("%s: cannot put it back: %s", u->name, err.msg);
+                                ok = false;
+                        } else
+                                log_say("%s: %s again, as it was", u->name, what);
+                }
+                if (ok)
+                        done++;
+                else
+                        kept[n_kept++] = *u;
+        }
+        if (c->dry_run) {
+                log_say("setup --undo: would put back %zu change%s", done, done == 1 ? "" : "s");
+                goto out;
+        }
+        /* The record keeps, oldest first again, what was not put back. */
+        for (size_t i = 0; i < n_kept / 2; i++) {
+                struct undo_change t = kept[i];
+
+                kept[i] = kept[n_kept - 1 - i];
+                kept[n_kept - 1 - i] = t;
+        }
+        if (undo_rewrite(p.state_dir, kept, n_kept, &err) < 0) {
+                log_error("%s", err.msg);
+                exit_code = EXIT_RECIPE_FAILED;
+        }
+        if (n_kept > 0) {
+                log_say("setup --undo: %zu put back, %zu not (see above); run it again once fixed", done, n_kept);
+                exit_code = EXIT_RECIPE_FAILED;
+        } else
+                log_say("setup --undo: %zu change%s put back", done, done == 1 ? "" : "s");
+out:
+        free(kept);                       /* its strings are CH's */
+        undo_changes_free(ch, n);
+        paths_free(&p);
         return exit_code;
 }

@@ -35,16 +35,28 @@ struct setup_unit {
 int setup_plan_units(struct attrs *a, const struct plugin_set *plugins, const char *root,
                      struct setup_unit **ret, size_t *ret_n);
 
-/* The recipes setup runs: those with OPSAGENT_RECIPE_SETUP, unless opsagent.recipes.NAME is
- * explicitly false. Fills SELECTED (room for plugins->n) and returns how many. */
+/* The recipes setup runs: those with OPSAGENT_RECIPE_SETUP that the attributes ask for, that is
+ * opsagent.recipes.NAME is true, or a layer (not the shipped defaults) sets a key under the
+ * recipe's attribute root and opsagent.recipes.NAME is not false. Setup never changes what the
+ * OS does on its own unless asked: the others are left alone, and it says so. Fills SELECTED
+ * (room for plugins->n) and returns how many. Each recipe left alone is added to SKIPPED (an
+ * array, may be NULL) as {"recipe", "why"}. */
 size_t setup_select_recipes(struct attrs *a, const struct plugin_set *plugins,
-                            const struct plugin **selected);
+                            const struct plugin **selected, json_object *skipped);
 
-/* Saves USER_DATA as STACK_FILE when it is a JSON object and STACK_FILE does not exist.
+/* Saves USER_DATA as STACK_FILE when it is a JSON object and STACK_FILE does not exist, and
+ * records that it created it (agent/run/undo.h, in STATE_DIR under ROOT; no record when
+ * STATE_DIR is NULL), so that setup --undo and purge remove it.
  * 1 when it wrote (or, in DRY_RUN, would write) the file; 0 when there is nothing to do (no
  * user-data, user-data that is not a JSON object, or a stack file already there); negative
  * errno with err set when the file cannot be written. */
-int setup_save_user_data(const char *user_data, const char *stack_file, bool dry_run, struct error *err);
+int setup_save_user_data(const char *user_data, const char *stack_file, const char *state_dir, const char *root,
+                         bool dry_run, struct error *err);
+
+/* `opsagent setup --undo`: puts back what opsagent recorded having changed in files and units it
+ * does not own (agent/run/undo.h), newest first; with DRY_RUN says what it would put back. The
+ * exit code: 0 when all was put back (or nothing was recorded), 1 when something was not. */
+int setup_undo(const struct cli *c);
 
 /* The command (exit code: 0 ok, 1 a setup recipe or a unit change failed, 2 configuration
  * error, nothing changed, 3 a setup recipe was locked). */
@@ -55,18 +67,27 @@ int cmd_setup(const struct cli *c);
         {                                                                                                     \
                 .name = "setup",                                                                              \
                 .summary = "launch hook: save user-data, run setup recipes, enable the chosen timers",      \
-                .usage = "setup [--dry-run] [-j FILE]... [--no-report]",                                     \
+                .usage = "setup [--dry-run] [-j FILE]... [--no-report] [--json] | setup --undo [--dry-run]", \
                 .help = "Run once at launch (cfn-init `commands:`), and again after changing the attributes.\n" \
                         "Reads the instance metadata and the Custom JSON; when stack.json does not exist and\n" \
                         "the user-data is a JSON object, saves it there (mode 0600). Runs the setup recipes\n"  \
-                        "(unattended_upgrades), enables and starts opsagent-NAME.timer for every recipe with\n" \
+                        "(unattended_upgrades) the attributes ask for (a key under their attribute root, or\n" \
+                        "opsagent.recipes.NAME true; the others leave the system as it is), enables and starts\n" \
+                        "opsagent-NAME.timer for every recipe with\n"                                          \
                         "opsagent.recipes.NAME true and stops and disables the others, enables\n"              \
                         "opsagent-report.timer unless cloudwatch.enabled is false, and prints each change.\n"  \
-                        "A second run with the same attributes changes nothing and says so.\n\n"               \
+                        "A second run with the same attributes changes nothing and says so.\n"                 \
+                        "What it changes in files and units it does not own (automatic updates' files and\n"   \
+                        "timers, a stack.json it saved) is recorded first, as it was, in\n"                   \
+                        "/var/lib/opsagent/undo; --undo (and purging the package) puts it back.\n\n"         \
                         "  -n, --dry-run         print what would change; change nothing\n"                    \
                         "  -j, --extra-json FILE extra attributes, highest precedence (repeatable)\n"          \
-                        "  --no-report           do not send the setup recipes' metrics\n",                   \
-                .options = OPT_DRY_RUN | OPT_EXTRA_JSON | OPT_NO_REPORT,                                      \
+                        "  --no-report           do not send the setup recipes' metrics\n"                     \
+                        "  --json                print one JSON object: outcome, exit_code, dry_run,\n"        \
+                        "                        saved_user_data, runs (each run's record), skipped (setup\n"  \
+                        "                        recipes not run, and why), timers, changes\n"                 \
+                        "  --undo                put back what setup and the recipes changed (see above)\n",  \
+                .options = OPT_DRY_RUN | OPT_EXTRA_JSON | OPT_NO_REPORT | OPT_JSON | OPT_UNDO,               \
                 .run = cmd_setup,                                                                             \
         }
 

@@ -243,6 +243,27 @@ json_object *attrs_get(struct attrs *a, const char *path)
         return json_get_path(a->tree, path);
 }
 
+static bool origins_other_than(json_object *org, const char *prefix)
+{
+        if (!org)
+                return false;
+        if (json_object_is_type(org, json_type_string))
+                return strncmp(json_object_get_string(org), prefix, strlen(prefix)) != 0;
+        if (!json_object_is_type(org, json_type_object))
+                return false;
+        json_object_object_foreach(org, k, v) {
+                (void)k;
+                if (origins_other_than(v, prefix))
+                        return true;
+        }
+        return false;
+}
+
+bool attrs_set_by_other_than(struct attrs *a, const char *path, const char *prefix)
+{
+        return origins_other_than(json_get_path(a->origins, path), prefix);
+}
+
 const char *attrs_origin(struct attrs *a, const char *path)
 {
         json_object *o = a->origins;

@@ -36,6 +36,9 @@ json_object *attrs_tree(struct attrs *a);
 json_object *attrs_get(struct attrs *a, const char *path);
 /* Origin of the value at PATH (the deepest recorded one), or NULL. Borrowed. */
 const char *attrs_origin(struct attrs *a, const char *path);
+/* True when a value at or under PATH has an origin whose label does not start with PREFIX
+ * (layers.h: set by a file rather than by the shipped defaults). */
+bool attrs_set_by_other_than(struct attrs *a, const char *path, const char *prefix);
 
 /* True when KEY looks like it holds a secret: aws_key, aws_secret, *password*, *secret*,
  * *token* (case-insensitive). */

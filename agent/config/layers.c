@@ -112,7 +112,7 @@ static int merge_defaults(struct attrs *a, const struct attr_section *core, cons
                 char label[128];
                 int r;
 
-                snprintf(label, sizeof(label), "defaults of %s", s->root);
+                snprintf(label, sizeof(label), LAYERS_DEFAULTS_ORIGIN "%s", s->root);
                 r = json_parse_text(s->defaults_json, label, &d, err);
                 if (r < 0)
                         return r;
@@ -126,7 +126,7 @@ static int merge_defaults(struct attrs *a, const struct attr_section *core, cons
                 char label[128];
                 int r;
 
-                snprintf(label, sizeof(label), "defaults of recipe %s", p->recipe->name);
+                snprintf(label, sizeof(label), LAYERS_DEFAULTS_ORIGIN "recipe %s", p->recipe->name);
                 r = attrs_merge(a, p->recipe->attr_root, p->defaults, label, err);
                 if (r < 0)
                         return r;
@@ -334,6 +334,11 @@ int layers_validate(struct attrs *a, const struct attr_section *core, const stru
                                          attrs_origin(a, key) ? attrs_origin(a, key) : "attributes", key, near);
         }
         return 0;
+}
+
+bool layers_attr_given(struct attrs *a, const char *path)
+{
+        return attrs_set_by_other_than(a, path, LAYERS_DEFAULTS_ORIGIN);
 }
 
 bool layers_recipe_enabled(struct attrs *a, const struct opsagent_recipe *r)

@@ -54,6 +54,13 @@ int layers_load(const struct paths *p, const struct attr_section *core, const st
 int layers_validate(struct attrs *a, const struct attr_section *core, const struct plugin_set *plugins,
                     const struct plugin *const *selected, size_t n_selected, struct error *err);
 
+/* The origin label of shipped defaults: "defaults of recipe NAME", "defaults of SECTION". */
+#define LAYERS_DEFAULTS_ORIGIN "defaults of "
+
+/* Whether a layer (stack.json or the user-data, layers/, local.json, -j), not the shipped
+ * defaults, sets a value at or under PATH. */
+bool layers_attr_given(struct attrs *a, const char *path);
+
 /* Whether recipe R is enabled: opsagent.recipes.NAME is true. */
 bool layers_recipe_enabled(struct attrs *a, const struct opsagent_recipe *r);
 

@@ -19,6 +19,7 @@
 #include "textdiff.h"
 #include "config/attrs.h"
 #include "config/trust.h"
+#include "undo.h"
 #include "util/fileio.h"
 #include "util/jsonutil.h"
 #include "util/log.h"
@@ -80,7 +81,8 @@ static int op_failv(struct opsagent_ctx *c, int error, const char *fmt, va_list 
                 error = -EIO;
         if (vasprintf(&msg, fmt, ap) < 0)
                 return error;
-        log_error("%s", msg);
+        /* Not logged here: the runner prints the reasons once, in the run's outcome line. */
+        log_debug("failure recorded: %s", msg);
         if (!core->fail_reason)
                 joined = strdup(msg);
         else if (strlen(core->fail_reason) < CTX_FAIL_REASON_MAX &&
@@ -206,6 +208,7 @@ static int op_mkdir_path(struct opsagent_ctx *c, const char *path, mode_t mode)
 static int op_write_file(struct opsagent_ctx *c, const char *path, const void *data, size_t len, mode_t mode,
                          unsigned flags)
 {
+        struct error err = ERROR_INIT;
         char *full = NULL, *old = NULL, *dir = NULL, *newtext = NULL, *diff = NULL;
         size_t old_len = 0;
         int rfd, r;
@@ -250,6 +253,7 @@ static int op_write_file(struct opsagent_ctx *c, const char *path, const void *d
                                         r == -ENOENT ? "diff(1) is not installed" : strerror(-r));
                 } else
                         log_say("  %s: would be rewritten (contents not shown)", path);
+                ctx_core_of(c)->changes++;
                 r = 1;
                 goto out;
         }
@@ -266,11 +270,18 @@ static int op_write_file(struct opsagent_ctx *c, const char *path, const void *d
                         goto out;
                 }
         }
+        /* What the file was before opsagent first changed it, for setup --undo and purge. */
+        r = undo_note_file(c->agent_state_dir, c->root, full, &err);
+        if (r < 0) {
+                log_error("%s", err.msg);
+                goto out;
+        }
         r = pathres_write_atomic(rfd, path, data, len, mode, 0);
         if (r < 0) {
                 log_error_errno(r, "%s: cannot write: %s", full, path_error(r));
                 goto out;
         }
+        ctx_core_of(c)->changes++;
         r = 1;
 out:
         free(full);
@@ -421,9 +432,29 @@ static int op_systemd_units(struct opsagent_ctx *c, enum opsagent_unit_action ac
                                 *u, action == OPSAGENT_UNIT_ENABLE_START ? "enabled and started" : "stopped and disabled");
                 return 1;
         }
+        if (!c->dry_run)
+                for (const char *const *u = units; u && *u; u++) {
+                        char *state = NULL;
+
+                        /* opsagent's own units are its business; the others' state before the
+                         * first change is recorded for setup --undo and purge. */
+                        if (strncmp(*u, "opsagent-", 9) == 0 || strncmp(*u, "opsagent@", 9) == 0 ||
+                            systemd_unit_file_state(*u, &state, &err) < 0) {
+                                error_clear(&err);
+                                continue;
+                        }
+                        r = undo_note_unit(c->agent_state_dir, *u, state, &err);
+                        free(state);
+                        if (r < 0) {
+                                log_error("%s", err.msg);
+                                return r;
+                        }
+                }
         r = systemd_units_set(action, units, c->dry_run, &err);
         if (r < 0)
                 log_error("%s", err.msg);
+        if (r > 0)
+                ctx_core_of(c)->changes++;
         return r;
 }
 
@@ -475,6 +506,11 @@ void ctx_setup(struct ctx_core *core, const struct opsagent_recipe *recipe, json
         core->pub.aws = NULL;
         core->pub.core = core;
         core->root_fd = -1;
+}
+
+unsigned ctx_changes(struct ctx_core *core)
+{
+        return core->changes;
 }
 
 const char *ctx_fail_reason(struct ctx_core *core)

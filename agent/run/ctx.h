@@ -23,6 +23,7 @@ struct ctx_core {
         int events_fd;              /* pipe to the parent: metrics, failure reason */
         uint64_t deadline_usec;     /* CLOCK_MONOTONIC; 0 = no budget */
         char *fail_reason;          /* first failure recorded with ctx_fail() */
+        unsigned changes;           /* files and units changed (dry run: that would change) */
         struct aws_session *aws;    /* the AWS half's session (agent/run/ctx_aws.h), may be NULL */
         struct opsagent_aws_error aws_error; /* last AWS failure (ctx->aws->last_error) */
         void (*on_done)(struct ctx_core *core); /* set by a half attached to the context; may be NULL */
@@ -42,6 +43,8 @@ void ctx_setup(struct ctx_core *core, const struct opsagent_recipe *recipe, json
                uint64_t deadline_usec, int events_fd);
 /* The reasons recorded with ctx_fail(), joined ("; "), or NULL. Owned by CORE. */
 const char *ctx_fail_reason(struct ctx_core *core);
+/* How many files and units the run changed (in a dry run: would change). */
+unsigned ctx_changes(struct ctx_core *core);
 /* Frees what the context (and any half attached to it) allocated during the run. */
 void ctx_done(struct ctx_core *core);
 

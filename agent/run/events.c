@@ -79,6 +79,11 @@ int events_send_fail(int fd, const char *reason)
         return r;
 }
 
+int events_send_changes(int fd, unsigned n)
+{
+        return send_event(fd, "changes", json_object_new_int64(n));
+}
+
 int events_send_done(int fd, int code)
 {
         return send_event(fd, "done", json_object_new_int(code));
@@ -110,6 +115,9 @@ static void handle_line(struct events_reader *r, const char *line)
                         free(r->fail);
                         r->fail = copy;
                 }
+        } else if (json_object_object_get_ex(ev, "changes", &v) && json_object_is_type(v, json_type_int) &&
+                   json_object_get_int64(v) >= 0 && json_object_get_int64(v) <= UINT32_MAX) {
+                r->changes = (unsigned)json_object_get_int64(v);
         } else if (json_object_object_get_ex(ev, "done", &v) && json_object_is_type(v, json_type_int)) {
                 r->done = true;
                 r->done_code = json_object_get_int(v);

@@ -3,6 +3,7 @@
  *
  *   {"metric": M}    a metric, in agent/util/metric.h's JSON
  *   {"fail": TEXT}   every failure reason recorded so far, joined with "; " (the last one wins)
+ *   {"changes": N}   how many files and units the run changed (or, dry, would change): before done
  *   {"done": CODE}   run() returned CODE (0 or a negative errno): the child's last message
  *
  * The child scrubs registered secrets from each line before writing it, and writes each line
@@ -25,6 +26,7 @@
  * negative errno of write(2). FD < 0 sends nothing and succeeds. */
 int events_send_metric(int fd, const struct metric *m);
 int events_send_fail(int fd, const char *reason);
+int events_send_changes(int fd, unsigned n);
 int events_send_done(int fd, int code);
 
 /* The agent's side: what one run said. Malformed lines are ignored. */
@@ -35,6 +37,7 @@ struct events_reader {
         char *fail;                    /* the last reason, or NULL; owned */
         bool done;
         int done_code;
+        unsigned changes;              /* the last "changes" said */
         size_t metrics_dropped;        /* metrics past EVENTS_MAX_METRICS */
         size_t malformed;              /* lines that were not a known event */
 };

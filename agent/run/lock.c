@@ -1,9 +1,12 @@
 #include <errno.h>
 #include <fcntl.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/file.h>
+#include <sys/stat.h>
+#include <sys/sysmacros.h>
 #include <unistd.h>
 
 #include "lock.h"
@@ -103,6 +106,86 @@ out:
                 close(fd);
         free(path);
         free(file);
+        return r;
+}
+
+/* The lock file's path (caller frees), or NULL; -EINVAL names are refused first. */
+static char *lock_path(const char *run_dir, const char *name)
+{
+        char *file = NULL, *path;
+
+        if (asprintf(&file, "%s.lock", name) < 0)
+                return NULL;
+        path = path_join(run_dir, file);
+        free(file);
+        return path;
+}
+
+/* Whether LOCKS (the text of /proc/locks) lists an flock(2) lock on the inode DEV:INO. Each
+ * line: "ID: FLOCK  ADVISORY  WRITE PID MAJ:MIN:INODE START END" (in hex MAJ:MIN); a
+ * waiter's line has "->" after the ID and does not count. */
+static bool locks_list_has(FILE *locks, dev_t dev, ino_t ino)
+{
+        char line[512];
+
+        while (fgets(line, sizeof(line), locks)) {
+                char kind[16], mode[16], access[16];
+                unsigned maj, min;
+                unsigned long long inode;
+                long pid;
+
+                if (strstr(line, "->"))
+                        continue;
+                if (sscanf(line, "%*d: %15s %15s %15s %ld %x:%x:%llu", kind, mode, access, &pid, &maj, &min,
+                           &inode) != 7)
+                        continue;
+                if (strcmp(kind, "FLOCK") == 0 && maj == major(dev) && min == minor(dev) &&
+                    inode == (unsigned long long)ino)
+                        return true;
+        }
+        return false;
+}
+
+int run_lock_probe(const char *run_dir, const char *name, const char *locks_file, pid_t *ret_holder,
+                   int64_t *ret_since_usec)
+{
+        char *path = NULL;
+        struct stat st;
+        FILE *locks = NULL;
+        int fd = -1, r;
+
+        if (!name || !*name || strchr(name, '/'))
+                return -EINVAL;
+        path = lock_path(run_dir, name);
+        if (!path)
+                return -ENOMEM;
+        fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NOFOLLOW);
+        if (fd < 0) {
+                r = errno == ENOENT ? 0 : -errno;
+                goto out;
+        }
+        if (fstat(fd, &st) < 0) {
+                r = -errno;
+                goto out;
+        }
+        locks = fopen(locks_file, "re");
+        if (!locks) {
+                r = -errno;
+                goto out;
+        }
+        r = locks_list_has(locks, st.st_dev, st.st_ino) ? 1 : 0;
+        if (r == 1) {
+                if (ret_holder)
+                        *ret_holder = read_holder(fd);
+                if (ret_since_usec)
+                        *ret_since_usec = (int64_t)st.st_mtim.tv_sec * 1000000 + st.st_mtim.tv_nsec / 1000;
+        }
+out:
+        if (locks)
+                fclose(locks);
+        if (fd >= 0)
+                close(fd);
+        free(path);
         return r;
 }
 

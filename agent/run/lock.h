@@ -3,6 +3,7 @@
 #ifndef OPSAGENT_LOCK_H
 #define OPSAGENT_LOCK_H
 
+#include <stdint.h>
 #include <sys/types.h>
 
 struct run_lock;        /* opaque; owns the open lock file */
@@ -13,6 +14,16 @@ struct run_lock;        /* opaque; owns the open lock file */
  * NULL) is then the pid the holder wrote, 0 when unreadable. -EINVAL for a NAME that is empty
  * or contains '/'; other negative errno from mkdir/open. */
 int run_lock_acquire(const char *run_dir, const char *name, struct run_lock **ret, pid_t *ret_holder);
+
+/* Whether a run holds NAME's lock in RUN_DIR, found without taking it (so that a run starting
+ * meanwhile is never refused): the kernel's list of flock(2) locks (LOCKS_FILE, normally
+ * /proc/locks) is searched for the lock file's inode. 1 when held: *ret_holder (may be NULL) is
+ * the pid the holder wrote (0 when unreadable) and *ret_since_usec (may be NULL) when it wrote
+ * it (CLOCK_REALTIME); 0 when free or there is no lock file; negative errno when it cannot
+ * tell (LOCKS_FILE unreadable). */
+int run_lock_probe(const char *run_dir, const char *name, const char *locks_file, pid_t *ret_holder,
+                   int64_t *ret_since_usec);
+#define RUN_LOCK_KERNEL_LIST "/proc/locks"
 
 /* Drops the lock and frees L (NULL is fine). The file stays, so the next run reuses it. */
 void run_lock_release(struct run_lock *l);

@@ -20,6 +20,7 @@ static const char *const outcome_names[] = {
         [RUN_TIMED_OUT] = "timeout",
         [RUN_CRASHED] = "crashed",
         [RUN_INTERRUPTED] = "interrupted",
+        [RUN_CONFIG_ERROR] = "config_error",
 };
 
 const char *run_outcome_to_string(enum run_outcome o)
@@ -171,6 +172,7 @@ json_object *run_record_to_json(const struct run_record *r)
             json_add(o, "end_usec", json_object_new_int64(r->end_usec)) < 0 ||
             json_add(o, "duration_sec", json_object_new_double((double)(r->end_usec - r->start_usec) / 1e6)) < 0 ||
             json_add(o, "outcome", json_object_new_string(run_outcome_to_string(r->outcome))) < 0 ||
+            json_add(o, "changes", json_object_new_int64(r->changes)) < 0 ||
             json_add(o, "dry_run", json_object_new_boolean(r->dry_run)) < 0)
                 goto fail;
         if (error) {
@@ -235,6 +237,12 @@ int run_record_from_json(json_object *o, struct run_record *ret)
                 if (!json_object_is_type(v, json_type_boolean))
                         return -EINVAL;
                 r.dry_run = json_object_get_boolean(v);
+        }
+        if (json_object_object_get_ex(o, "changes", &v) && v) {
+                if (!json_object_is_type(v, json_type_int) || json_object_get_int64(v) < 0 ||
+                    json_object_get_int64(v) > UINT32_MAX)
+                        return -EINVAL;
+                r.changes = (unsigned)json_object_get_int64(v);
         }
         if (json_object_object_get_ex(o, "metrics", &v) && v) {
                 k = metric_batch_metrics_from_json(v, &r.metrics);
@@ -467,7 +475,7 @@ out:
         return k;
 }
 
-int records_last(const char *state_dir, const char *recipe, bool success_only, struct run_record *ret)
+int records_last(const char *state_dir, const char *recipe, unsigned flags, struct run_record *ret)
 {
         char *dir, **names = NULL;
         size_t n_names = 0;
@@ -490,7 +498,8 @@ int records_last(const char *state_dir, const char *recipe, bool success_only, s
                 }
                 if (q < 0)
                         continue;
-                if (success_only && r.outcome != RUN_SUCCESS) {
+                if (((flags & RECORDS_SUCCESS_ONLY) && r.outcome != RUN_SUCCESS) ||
+                    ((flags & RECORDS_NO_DRY_RUN) && r.dry_run)) {
                         run_record_clear(&r);
                         continue;
                 }
@@ -498,6 +507,61 @@ int records_last(const char *state_dir, const char *recipe, bool success_only, s
                 k = 0;
                 break;
         }
+out:
+        free_names(names, n_names);
+        free(dir);
+        return k;
+}
+
+/* The run id in a record file name ("STAMP-RECIPE-RUNID.json"; recipe names hold no '-'), or
+ * NULL. Points into NAME; LEN gets its length. */
+static const char *name_run_id(const char *name, size_t *len)
+{
+        const char *p, *dash;
+        size_t n = strlen(name);
+
+        if (n < STAMP_LEN + 8 || strcmp(name + n - 5, ".json") != 0)
+                return NULL;
+        p = name + STAMP_LEN + 1;
+        dash = strchr(p, '-');
+        if (!dash)
+                return NULL;
+        *len = (size_t)(name + n - 5 - (dash + 1));
+        return dash + 1;
+}
+
+int records_find(const char *state_dir, const char *run_id, struct run_record *ret)
+{
+        char *dir, **names = NULL;
+        const char *found = NULL;
+        size_t n_names = 0, want = run_id ? strlen(run_id) : 0;
+        int k;
+
+        if (want == 0 || !valid_run_id(run_id, sizeof(ret->run_id)))
+                return -EINVAL;
+        dir = runs_dir(state_dir);
+        if (!dir)
+                return -ENOMEM;
+        k = list_names(dir, NULL, &names, &n_names);
+        if (k < 0)
+                goto out;
+        for (size_t i = 0; i < n_names; i++) {
+                size_t len = 0;
+                const char *id = name_run_id(names[i], &len);
+
+                if (!id || len < want || strncmp(id, run_id, want) != 0)
+                        continue;
+                if (found && len == want)   /* the whole id beats a prefix of another */
+                        found = NULL;
+                else if (found) {
+                        k = -EEXIST;
+                        goto out;
+                }
+                found = names[i];
+                if (len == want)
+                        break;
+        }
+        k = found ? read_record(dir, found, ret) : -ENOENT;
 out:
         free_names(names, n_names);
         free(dir);

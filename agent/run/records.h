@@ -17,9 +17,17 @@
 #define RECORDS_DEFAULT_KEEP 200         /* opsagent.records.keep */
 #define RECORDS_DEFAULT_MAX_AGE_DAYS 90  /* opsagent.records.max_age_days */
 
-enum run_outcome { RUN_SUCCESS, RUN_FAILED, RUN_TIMED_OUT, RUN_CRASHED, RUN_INTERRUPTED };
+enum run_outcome {
+        RUN_SUCCESS,
+        RUN_FAILED,
+        RUN_TIMED_OUT,
+        RUN_CRASHED,
+        RUN_INTERRUPTED,
+        RUN_CONFIG_ERROR,       /* run() returned OPSAGENT_RUN_CONFIG_ERROR */
+};
 
-/* "success", "failed", "timeout", "crashed", "interrupted"; "unknown" for anything else. */
+/* "success", "failed", "timeout", "crashed", "interrupted", "config_error"; "unknown" for
+ * anything else. */
 const char *run_outcome_to_string(enum run_outcome o);
 /* The outcome named S, or -EINVAL if unknown. */
 int run_outcome_from_string(const char *s);
@@ -31,6 +39,7 @@ struct run_record {
         enum run_outcome outcome;
         char *error;                    /* NULL on success; owned */
         struct metric_batch metrics;    /* the recipe's own metrics (no namespace); owned */
+        unsigned changes;               /* files and units it changed (dry run: would change) */
         bool dry_run;
 };
 
@@ -50,9 +59,18 @@ int records_list(const char *state_dir, const char *recipe_or_null, size_t max, 
                  size_t *ret_n);
 void records_free(struct run_record *r, size_t n);
 
-/* The newest readable record of RECIPE (the newest successful one with SUCCESS_ONLY) into *ret
+enum records_last_flags {
+        RECORDS_SUCCESS_ONLY = 1u << 0,  /* the newest successful run */
+        RECORDS_NO_DRY_RUN = 1u << 1,    /* dry runs are no outcome: skipped */
+};
+/* The newest readable record of RECIPE that FLAGS (enum records_last_flags) allow into *ret
  * (clear with run_record_clear()). -ENOENT if there is none. */
-int records_last(const char *state_dir, const char *recipe, bool success_only, struct run_record *ret);
+int records_last(const char *state_dir, const char *recipe, unsigned flags, struct run_record *ret);
+
+/* The record of the run whose id is RUN_ID or starts with it (as the 8 characters the run's
+ * start line prints), into *ret (clear with run_record_clear()). -ENOENT when there is none,
+ * -EEXIST when the prefix is that of several runs, -EINVAL for an empty or malformed one. */
+int records_find(const char *state_dir, const char *run_id, struct run_record *ret);
 
 /* Removes, per recipe, the records beyond the KEEP_PER_RECIPE newest (0 = no count bound)
  * and those that started more than MAX_AGE_SEC before NOW_USEC (0 = no age bound). The
@@ -65,7 +83,7 @@ int records_prune(const char *state_dir, size_t keep_per_recipe, int64_t max_age
 /* R as a JSON object (new reference; error scrubbed), NULL on ENOMEM. Holds "run_id",
  * "recipe", "start_usec", "end_usec", "start" and "end" (ISO 8601 UTC), "duration_sec",
  * "outcome", "error" (or null), "metrics" (array of agent/util/metric.h's JSON, maybe empty),
- * "dry_run". */
+ * "changes", "dry_run". */
 json_object *run_record_to_json(const struct run_record *r);
 /* Fills *ret from O (as written by run_record_to_json); -EINVAL when a field is missing,
  * of the wrong type or too long, or a time is negative. *ret is written only on success. */

@@ -1,7 +1,7 @@
 # agent/run: running recipes. The runner (a forked child per recipe, with a time budget and a
 # lock), the context recipes see (and its AWS half), the events between child and agent, run
-# records, and the services the context stands on: commands (spawn), systemd over sd-bus,
-# unified diffs.
+# records and a run's lines read back from the journal, and the services the context stands
+# on: commands (spawn), systemd over sd-bus, unified diffs.
 agent_libopsagent_la_SOURCES += \
 	agent/run/runner.c agent/run/runner.h \
 	agent/run/events.c agent/run/events.h \
@@ -9,12 +9,14 @@ agent_libopsagent_la_SOURCES += \
 	agent/run/ctx_aws.c agent/run/ctx_aws.h \
 	agent/run/lock.c agent/run/lock.h \
 	agent/run/records.c agent/run/records.h \
+	agent/run/runlog.c agent/run/runlog.h \
+	agent/run/undo.c agent/run/undo.h \
 	agent/run/spawn.c agent/run/spawn.h \
 	agent/run/textdiff.c agent/run/textdiff.h \
 	agent/run/systemd.c agent/run/systemd.h
 
 run_unit_tests = tests/unit/test_ctx tests/unit/test_events tests/unit/test_spawn tests/unit/test_lock \
-	tests/unit/test_records tests/unit/test_textdiff tests/unit/test_systemd
+	tests/unit/test_records tests/unit/test_textdiff tests/unit/test_systemd tests/unit/test_undo
 check_PROGRAMS += $(run_unit_tests)
 TESTS += $(run_unit_tests)
 
@@ -36,6 +38,10 @@ tests_unit_test_lock_LDADD = $(TEST_LDADD)
 tests_unit_test_records_SOURCES = tests/unit/test_records.c
 tests_unit_test_records_CFLAGS = $(TEST_CFLAGS)
 tests_unit_test_records_LDADD = $(TEST_LDADD)
+
+tests_unit_test_undo_SOURCES = tests/unit/test_undo.c
+tests_unit_test_undo_CFLAGS = $(TEST_CFLAGS)
+tests_unit_test_undo_LDADD = $(TEST_LDADD)
 
 tests_unit_test_textdiff_SOURCES = tests/unit/test_textdiff.c
 tests_unit_test_textdiff_CFLAGS = $(TEST_CFLAGS)

@@ -55,13 +55,19 @@ static void child_main(const struct plugin *pl, int (*entry)(struct opsagent_ctx
         core.origins = a; /* where each value came from: commands from configuration need to know */
         ctx_aws_attach(&core);
         r = entry(&core.pub);
+        if (r >= 0 && ctx_fail_reason(&core))
+                /* Reasons recorded by a recipe that then succeeded: said, not lost. */
+                log_warning("%s", ctx_fail_reason(&core));
         if (r < 0 && !ctx_fail_reason(&core)) {
                 char msg[256];
 
-                snprintf(msg, sizeof(msg), "failed: %s", strerror(-r));
+                if (r == OPSAGENT_RUN_CONFIG_ERROR)
+                        snprintf(msg, sizeof(msg), "configuration error (the recipe did not say which)");
+                else
+                        snprintf(msg, sizeof(msg), "failed: %s", strerror(-r));
                 (void)events_send_fail(fd, msg);
         }
-        if (events_send_done(fd, r < 0 ? r : 0) < 0)
+        if (events_send_changes(fd, ctx_changes(&core)) < 0 || events_send_done(fd, r < 0 ? r : 0) < 0)
                 _exit(70);
         ctx_done(&core);
         fflush(stdout);
@@ -188,11 +194,15 @@ static void run_child(const struct plugin *pl, struct attrs *a, const struct pat
                 if (asprintf(&rec->error, "exited with status %d before finishing (a recipe must return from run())",
                              WEXITSTATUS(status)) < 0)
                         rec->error = NULL;
+        } else if (ev.done_code == OPSAGENT_RUN_CONFIG_ERROR) {
+                rec->outcome = RUN_CONFIG_ERROR;
+                rec->error = strdup(ev.fail ? ev.fail : "configuration error");
         } else if (ev.done_code < 0 || WEXITSTATUS(status) != 0) {
                 rec->outcome = RUN_FAILED;
                 rec->error = strdup(ev.fail ? ev.fail : "failed");
         } else
                 rec->outcome = RUN_SUCCESS;
+        rec->changes = ev.changes;
 out:
         rec->metrics = ev.metrics;
         ev.metrics = (struct metric_batch)METRIC_BATCH_INIT;
@@ -247,6 +257,7 @@ static void new_run_id(char id_ret[static SD_ID128_STRING_MAX])
 enum turn {
         TURN_OK,
         TURN_FAILED,
+        TURN_CONFIG_ERROR,
         TURN_LOCKED,
 };
 
@@ -280,7 +291,8 @@ static enum turn begin_recipe(const struct paths *p, const char *name, const cha
         return TURN_OK;
 }
 
-static enum turn run_one(const struct paths *p, struct attrs *a, const struct plugin *pl, const struct run_options *o)
+static enum turn run_one(const struct paths *p, struct attrs *a, const struct plugin *pl, const struct run_options *o,
+                         size_t *changes)
 {
         const char *name = pl->recipe->name;
         struct run_record rec = { 0 };
@@ -295,19 +307,14 @@ static enum turn run_one(const struct paths *p, struct attrs *a, const struct pl
                 return t;
         rec.dry_run = o->dry_run;
         rec.start_usec = now_realtime_usec();
-        log_say("%s: %s (run %.8s)", name, o->dry_run ? "planning (dry run)" : "running", rec.run_id);
+        /* Every line about the run, the agent's as the recipe's, carries its RECIPE= and RUN_ID=;
+         * the outcome line, with OPSAGENT_OUTCOME=, is the last of them. */
         log_set_context(name, rec.run_id);
+        log_say_fields(LOG_NOTICE, o->dry_run ? NULL : &(struct log_fields){ .message_id = RUNNER_MESSAGE_STARTED },
+                       "%s: %s (run %.8s)", name, o->dry_run ? "planning (dry run)" : "running", rec.run_id);
         run_child(pl, a, p, o, state_dir, &rec);
-        log_set_context(NULL, NULL);
         rec.end_usec = now_realtime_usec();
-        format_duration(rec.end_usec - rec.start_usec, dur, sizeof(dur));
-        if (rec.outcome == RUN_SUCCESS) {
-                log_say("%s: %s in %s", name, o->dry_run ? "planned" : "succeeded", dur);
-                t = TURN_OK;
-        } else {
-                log_say("%s: FAILED after %s: %s", name, dur, rec.error ? rec.error : "unknown error");
-                t = TURN_FAILED;
-        }
+        t = rec.outcome == RUN_SUCCESS ? TURN_OK : rec.outcome == RUN_CONFIG_ERROR ? TURN_CONFIG_ERROR : TURN_FAILED;
 
         r = records_write(p->state_dir, &rec);
         if (r < 0)
@@ -328,6 +335,22 @@ static enum turn run_one(const struct paths *p, struct attrs *a, const struct pl
         }
         if (o->after_run)
                 o->after_run(o->userdata, a, p, &rec);
+
+        format_duration(rec.end_usec - rec.start_usec, dur, sizeof(dur));
+        if (t == TURN_OK)
+                log_say_fields(LOG_NOTICE,
+                               &(struct log_fields){ .message_id = o->dry_run ? NULL : RUNNER_MESSAGE_SUCCEEDED,
+                                                     .outcome = run_outcome_to_string(rec.outcome) },
+                               "%s: %s in %s", name, o->dry_run ? "planned" : "succeeded", dur);
+        else
+                log_say_fields(LOG_ERR,
+                               &(struct log_fields){ .message_id = o->dry_run ? NULL : RUNNER_MESSAGE_FAILED,
+                                                     .outcome = run_outcome_to_string(rec.outcome) },
+                               "%s: FAILED after %s%s: %s", name, dur,
+                               t == TURN_CONFIG_ERROR ? " (configuration error)" : "",
+                               rec.error ? rec.error : "unknown error");
+        log_set_context(NULL, NULL);
+        *changes += rec.changes;
         run_record_clear(&rec);
         run_lock_release(lock);
         free(state_dir);
@@ -345,18 +368,25 @@ static enum turn recover_one(const struct paths *p, struct attrs *a, const struc
         enum turn t;
 
         if (!plugin_recover(pl)) {
-                log_debug("%s: nothing to recover (the recipe has no recover step)", name);
+                log_info("%s: nothing to recover: the recipe has no recover step", name);
                 return TURN_OK;
         }
         t = begin_recipe(p, name, "nothing is recovered while it runs", &lock, &rec, &state_dir);
         if (t != TURN_OK)
                 return t;
+        log_info("%s: running its recover step%s (what a killed run may have left)", name,
+                 o->dry_run ? " (dry run)" : "");
         log_set_context(name, rec.run_id);
         run_child(pl, a, p, o, state_dir, &rec);
         log_set_context(NULL, NULL);
-        if (rec.outcome == RUN_SUCCESS)
+        if (rec.outcome == RUN_SUCCESS) {
+                log_info("%s: recover step done%s (it says what it undid; nothing said: nothing was left over)",
+                         name, o->dry_run ? ", dry run" : "");
                 t = TURN_OK;
-        else {
+        } else if (rec.outcome == RUN_CONFIG_ERROR) {
+                log_error("%s: recover FAILED (configuration error): %s", name, rec.error ? rec.error : "?");
+                t = TURN_CONFIG_ERROR;
+        } else {
                 log_error("%s: recover FAILED: %s", name, rec.error ? rec.error : "unknown error");
                 t = TURN_FAILED;
         }
@@ -376,12 +406,15 @@ void runner_run(const struct paths *p, struct attrs *a, const struct plugin *con
         sigaction(SIGINT, &sa, &old_int);
         sigaction(SIGTERM, &sa, &old_term);
         for (size_t i = 0; i < n && !interrupted; i++) {
-                switch (o->recover ? recover_one(p, a, recipes[i], o) : run_one(p, a, recipes[i], o)) {
+                switch (o->recover ? recover_one(p, a, recipes[i], o) : run_one(p, a, recipes[i], o, &sum.changes)) {
                 case TURN_OK:
                         sum.succeeded++;
                         break;
                 case TURN_FAILED:
                         sum.failed++;
+                        break;
+                case TURN_CONFIG_ERROR:
+                        sum.config_errors++;
                         break;
                 case TURN_LOCKED:
                         sum.locked++;

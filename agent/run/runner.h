@@ -14,6 +14,14 @@
 
 #define RUNNER_KILL_GRACE_USEC (3u * 1000000u)
 
+/* The MESSAGE_ID= (sd-id128) of the lines that say a run started, succeeded or failed (any
+ * outcome but success), so that `journalctl MESSAGE_ID=...` finds every one; documented in
+ * opsagent(8) and packaging/systemd/opsagent.catalog. A dry run's lines carry none. Never
+ * change them. */
+#define RUNNER_MESSAGE_STARTED "163f6cb47d37491096783c7c29c33557"
+#define RUNNER_MESSAGE_SUCCEEDED "6b4efaae9d5e4a3cb8bacc3e83009180"
+#define RUNNER_MESSAGE_FAILED "e70871d181b244a5a4e4b981134a22e3"
+
 #define RUNNER_RECOVER_BUDGET_SECONDS 30u /* a recover() step is meant to be quick */
 
 struct run_options {
@@ -30,8 +38,10 @@ struct run_options {
 struct runner_summary {
         size_t succeeded;     /* recipes that ran (or recovered) successfully, or had nothing to recover */
         size_t failed;        /* failed, timed out, crashed, or could not be started */
+        size_t config_errors; /* the recipe said its configuration is unusable (OPSAGENT_RUN_CONFIG_ERROR) */
         size_t locked;        /* not started: another run held the recipe's lock */
         bool interrupted;     /* SIGINT or SIGTERM arrived; the remaining recipes were not started */
+        size_t changes;       /* files and units the runs changed (dry run: would change) */
 };
 
 /* Runs the N recipes in order (or, with o->recover, their recover steps, skipping recipes that

@@ -3,6 +3,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/uio.h>
 #include <unistd.h>
 #define SD_JOURNAL_SUPPRESS_LOCATION
 #include <systemd/sd-journal.h>
@@ -14,7 +15,7 @@
 #define REDACTED "(redacted)"
 
 static int max_level = LOG_NOTICE;
-static bool use_journal;
+static bool use_journal, say_to_stderr;
 static char *ctx_recipe, *ctx_run_id;
 static char *secrets[MAX_SECRETS];
 static size_t n_secrets;
@@ -136,12 +137,73 @@ static const char *level_name(int level)
         }
 }
 
+/* Appends one "NAME=value" field to V[*N]; -ENOMEM leaves *N as it was. */
+__attribute__((format(printf, 3, 4))) static int add_field(char **v, size_t *n, const char *fmt, ...)
+{
+        va_list ap;
+        int k;
+
+        va_start(ap, fmt);
+        k = vasprintf(&v[*n], fmt, ap);
+        va_end(ap);
+        if (k < 0)
+                return -ENOMEM;
+        (*n)++;
+        return 0;
+}
+
+int log_journal_fields(int level, int error, const char *text, const struct log_fields *f,
+                       char *ret[static LOG_JOURNAL_FIELDS_MAX], size_t *ret_n)
+{
+        char *v[LOG_JOURNAL_FIELDS_MAX];
+        size_t n = 0;
+        int r;
+
+        r = add_field(v, &n, "MESSAGE=%s", text);
+        if (r >= 0)
+                r = add_field(v, &n, "PRIORITY=%d", level);
+        if (r >= 0)
+                r = add_field(v, &n, "SYSLOG_IDENTIFIER=opsagent");
+        if (r >= 0 && ctx_recipe)
+                r = add_field(v, &n, "RECIPE=%s", ctx_recipe);
+        if (r >= 0 && ctx_run_id)
+                r = add_field(v, &n, "RUN_ID=%s", ctx_run_id);
+        if (r >= 0 && error)
+                r = add_field(v, &n, "ERRNO=%d", error < 0 ? -error : error);
+        if (r >= 0 && f && f->message_id)
+                r = add_field(v, &n, "MESSAGE_ID=%s", f->message_id);
+        if (r >= 0 && f && f->outcome)
+                r = add_field(v, &n, "OPSAGENT_OUTCOME=%s", f->outcome);
+        if (r < 0) {
+                for (size_t i = 0; i < n; i++)
+                        free(v[i]);
+                return r;
+        }
+        for (size_t i = 0; i < n; i++)
+                ret[i] = v[i];
+        *ret_n = n;
+        return 0;
+}
+
+static void journal_send(int level, int error, const char *text, const struct log_fields *f)
+{
+        char *fields[LOG_JOURNAL_FIELDS_MAX];
+        struct iovec iov[LOG_JOURNAL_FIELDS_MAX];
+        size_t n = 0;
+
+        if (log_journal_fields(level, error, text, f, fields, &n) < 0)
+                return;
+        for (size_t i = 0; i < n; i++)
+                iov[i] = (struct iovec){ .iov_base = fields[i], .iov_len = strlen(fields[i]) };
+        (void)sd_journal_sendv(iov, (int)n);
+        for (size_t i = 0; i < n; i++)
+                free(fields[i]);
+}
+
 static void emit(int level, int error, const char *text)
 {
         if (use_journal) {
-                sd_journal_send("MESSAGE=%s", text, "PRIORITY=%d", level, "SYSLOG_IDENTIFIER=opsagent",
-                                "RECIPE=%s", ctx_recipe ? ctx_recipe : "", "RUN_ID=%s", ctx_run_id ? ctx_run_id : "",
-                                error ? "ERRNO=%d" : NULL, error, NULL);
+                journal_send(level, error, text, NULL);
                 return;
         }
         if (ctx_recipe)
@@ -181,27 +243,39 @@ int log_internal(int level, int error, const char *fmt, ...)
         return r;
 }
 
-void log_sayv(const char *fmt, va_list ap)
+static void say_fieldsv(int level, const struct log_fields *f, const char *fmt, va_list ap)
 {
         char *msg = NULL, *clean;
 
+        if (level > max_level)
+                return;
         if (vasprintf(&msg, fmt, ap) < 0)
                 return;
         clean = log_scrub(msg);
         if (!clean)
                 goto out;
         if (use_journal)
-                sd_journal_send("MESSAGE=%s", clean, "PRIORITY=%d", LOG_INFO, "SYSLOG_IDENTIFIER=opsagent",
-                                "RECIPE=%s", ctx_recipe ? ctx_recipe : "", "RUN_ID=%s",
-                                ctx_run_id ? ctx_run_id : "", NULL);
+                journal_send(level, 0, clean, f);
         else {
-                fputs(clean, stdout);
-                fputc('\n', stdout);
-                fflush(stdout);
+                FILE *out = say_to_stderr ? stderr : stdout;
+
+                fputs(clean, out);
+                fputc('\n', out);
+                fflush(out);
         }
 out:
         free(clean);
         free(msg);
+}
+
+void log_say_to_stderr(bool on)
+{
+        say_to_stderr = on;
+}
+
+void log_sayv(const char *fmt, va_list ap)
+{
+        say_fieldsv(LOG_NOTICE, NULL, fmt, ap);
 }
 
 void log_say(const char *fmt, ...)
@@ -209,6 +283,15 @@ void log_say(const char *fmt, ...)
         va_list ap;
 
         va_start(ap, fmt);
-        log_sayv(fmt, ap);
+        say_fieldsv(LOG_NOTICE, NULL, fmt, ap);
+        va_end(ap);
+}
+
+void log_say_fields(int level, const struct log_fields *f, const char *fmt, ...)
+{
+        va_list ap;
+
+        va_start(ap, fmt);
+        say_fieldsv(level, f, fmt, ap);
         va_end(ap);
 }

@@ -110,7 +110,6 @@ static void say_failure(struct run *R, struct vol *v, const char *fmt, va_list a
 
         vsnprintf(msg, sizeof msg, fmt, ap);
         ctx_say(R->ctx, "volume %s %s: FAILED: %s", v->t->device, v->t->volume_id, msg);
-        ctx_log(R->ctx, OPSAGENT_LOG_ERR, "volume %s %s: %s", v->t->device, v->t->volume_id, msg);
         mark_failed(R, v);
 }
 
@@ -613,6 +612,11 @@ static int ebs_run(struct opsagent_ctx *ctx)
         marker_path(ctx, marker, sizeof marker);
 
         r = R.aws->ec2_describe_instance(ctx, NULL, &R.inst);
+        if (r < 0 && opsagent_aws_error_is_config(r, R.aws->last_error(ctx))) {
+                /* No region or no credentials: a configuration error (exit 2), not a failed night. */
+                r = ctx_fail_config(ctx, "ebs_snapshots: %s", R.aws->last_error(ctx)->message);
+                goto out;
+        }
         if (r < 0) {
                 r = ctx_fail(ctx, r, "ebs_snapshots: cannot describe this instance: %s (the IAM user or role "
                              "needs ec2:DescribeInstances)", last_error_text(&R, r, aerr, sizeof aerr));
@@ -764,7 +768,7 @@ out:
         return r;
 }
 
-OPSAGENT_RECIPE_DESCRIPTOR_RECOVER("ebs_snapshots", "1.0",
+OPSAGENT_RECIPE_DESCRIPTOR_RECOVER("ebs_snapshots", PACKAGE_VERSION,
                                    "Nightly EBS snapshots with retention of what opsagent created", "ebs_snapshots",
                                    ebs_defaults_json, ebs_schema_json, EBS_TIME_BUDGET,
                                    OPSAGENT_RECIPE_NEEDS_INSTANCE, ebs_run, ebs_recover);

@@ -187,5 +187,5 @@ out:
         return r;
 }
 
-OPSAGENT_RECIPE_DESCRIPTOR("logrotate", "1.0", "Log rotation with in-process compression and no lost lines",
+OPSAGENT_RECIPE_DESCRIPTOR("logrotate", PACKAGE_VERSION, "Log rotation with in-process compression and no lost lines",
                            "logrotate", logrotate_defaults_json, logrotate_schema_json, 3600, 0, logrotate_run);

@@ -299,7 +299,7 @@ static int process_log(struct lr_run *run, const struct lr_set *set, const char 
         }
         have_last = lr_state_get(run->state, logical, &last) == 0;
         if (lr_is_due(set, &st, have_last, last, run->now, &why) == LR_NOT_DUE) {
-                ctx_log(run->ctx, OPSAGENT_LOG_DEBUG, "%s: %s", logical, why);
+                ctx_log(run->ctx, OPSAGENT_LOG_INFO, "%s (set %s): not rotated: %s", logical, set->name, why);
                 if (!have_last && !run->dry_run) {
                         /* logrotate records a new log at the start of the current hour */
                         r = lr_state_set(run->state, logical, run->now - run->now % 3600);
@@ -335,6 +335,13 @@ int lr_process_set(struct lr_run *run, const struct lr_set *set)
                 if (!real)
                         return -ENOMEM;
                 r = glob(real, 0, NULL, &g);
+                if (r == 0)
+                        ctx_log(run->ctx, OPSAGENT_LOG_DEBUG, "set %s: %s matches %zu file(s)", set->name, *pat,
+                                g.gl_pathc);
+                if (r == GLOB_NOMATCH && set->missingok)
+                        /* -v: what was looked for, when nothing is found */
+                        ctx_log(run->ctx, OPSAGENT_LOG_INFO, "set %s: no log matches %s (missingok)", set->name,
+                                *pat);
                 if (r == GLOB_NOMATCH) {
                         if (!set->missingok) {
                                 ctx_say(run->ctx, "error: no log matches %s (set %s); set missingok to allow",

@@ -3,6 +3,7 @@
  * systems. The decisions live in uu_settings.c and uu_plan.c; this file carries them out through
  * the context: install the tool, write its configuration, switch its timers. */
 #include <errno.h>
+#include <stdarg.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -145,7 +146,30 @@ static int spawn_install(struct opsagent_ctx *ctx, const struct uu_plan *plan, c
         return ctx->ops->spawn(ctx, (char *const *)argv, step_timeout(ctx), ret);
 }
 
-static int install_packages(struct opsagent_ctx *ctx, const struct uu_plan *plan)
+/* A failed installation: fails the run when FATAL (fail_on_install_error), else a warning: the
+ * configuration is still written, and the run (and `opsagent setup`) goes on. 1 (not fatal) or
+ * the negative errno of ctx_fail(). */
+__attribute__((format(printf, 4, 5))) static int install_failed(struct opsagent_ctx *ctx, bool fatal, int error,
+                                                                 const char *fmt, ...)
+{
+        char msg[4096];
+        va_list ap;
+
+        va_start(ap, fmt);
+        vsnprintf(msg, sizeof msg, fmt, ap);
+        va_end(ap);
+        if (fatal)
+                return ctx_fail(ctx, error, "%s; or set " UU_ATTR_ROOT ".install_packages to false and install it "
+                                "yourself", msg);
+        ctx_log(ctx, OPSAGENT_LOG_WARNING, "%s; automatic updates are configured but cannot run until it is "
+                "installed: install it (or bake it into the image), or set " UU_ATTR_ROOT ".install_packages to "
+                "false (" UU_ATTR_ROOT ".fail_on_install_error true makes this fail the run and the launch)", msg);
+        return 1;
+}
+
+/* Installs what the plan needs and is missing: 0 when all is there, 1 when the installation
+ * failed and that is no failure (fail_on_install_error false), or a negative errno. */
+static int install_packages(struct opsagent_ctx *ctx, const struct uu_plan *plan, bool fatal)
 {
         const char *missing[UU_PLAN_PACKAGES_MAX];
         struct opsagent_spawn_result res = { 0 };
@@ -178,7 +202,7 @@ static int install_packages(struct opsagent_ctx *ctx, const struct uu_plan *plan
         ctx_say(ctx, "installing %s", list);
         r = spawn_install(ctx, plan, missing, n, &res);
         if (r < 0)
-                return ctx_fail(ctx, r, "cannot start the installation of %s: %s", list, strerror(-r));
+                return install_failed(ctx, fatal, r, "cannot start the installation of %s: %s", list, strerror(-r));
         if (res.exit_status != 0 && !res.timed_out && plan->family <= UU_FAMILY_UBUNTU) {
                 /* Fresh images often have no package lists yet: refresh them once, then retry. */
                 static const char *const update[] = { "/usr/bin/apt-get", "update", "-q", "-o",
@@ -189,14 +213,14 @@ static int install_packages(struct opsagent_ctx *ctx, const struct uu_plan *plan
                 res = (struct opsagent_spawn_result){ 0 };
                 r = ctx->ops->spawn(ctx, (char *const *)update, step_timeout(ctx), &res);
                 if (r < 0)
-                        return ctx_fail(ctx, r, "cannot start apt-get update: %s", strerror(-r));
+                        return install_failed(ctx, fatal, r, "cannot start apt-get update: %s", strerror(-r));
                 if (res.exit_status == 0) {
                         free(res.output_tail);
                         res = (struct opsagent_spawn_result){ 0 };
                         r = spawn_install(ctx, plan, missing, n, &res);
                         if (r < 0)
-                                return ctx_fail(ctx, r, "cannot start the installation of %s: %s", list,
-                                                strerror(-r));
+                                return install_failed(ctx, fatal, r, "cannot start the installation of %s: %s",
+                                                      list, strerror(-r));
                 } else {
                         step = "apt-get update, before installing";
                 }
@@ -210,9 +234,8 @@ static int install_packages(struct opsagent_ctx *ctx, const struct uu_plan *plan
                         snprintf(how, sizeof how, "killed by signal %d", res.term_signal);
                 else
                         snprintf(how, sizeof how, "exit status %d", res.exit_status);
-                r = ctx_fail(ctx, -EIO, "%s %s failed (%s)%s%s; fix the package manager, or set "
-                             UU_ATTR_ROOT ".install_packages to false and install it yourself", step, list, how,
-                             res.output_tail ? ": " : "", res.output_tail ? res.output_tail : "");
+                r = install_failed(ctx, fatal, -EIO, "%s %s failed (%s; offline, or no package source?)%s%s", step,
+                                   list, how, res.output_tail ? ": " : "", res.output_tail ? res.output_tail : "");
                 free(res.output_tail);
                 return r;
         }
@@ -243,6 +266,8 @@ static int switch_units(struct opsagent_ctx *ctx, const struct uu_plan *plan)
         char list[256] = "";
         int r;
 
+        if (!plan->units[0])
+                return 0;
         for (const char *const *u = plan->units; *u; u++) {
                 if (list[0])
                         strncat(list, " ", sizeof list - strlen(list) - 1);
@@ -274,6 +299,7 @@ static int run(struct opsagent_ctx *ctx)
         struct uu_plan plan = { 0 };
         struct uu_os os = { 0 };
         const char *unmapped[8];
+        bool installed;
         char *err = NULL;
         size_t n;
         int r;
@@ -302,20 +328,37 @@ static int run(struct opsagent_ctx *ctx)
                 goto out;
         }
         ctx_say(ctx, "%s %s: %s, automatic updates %s", os.id, os.version_id, uu_family_name(os.family),
-                s.enable ? "enabled" : "disabled");
+                !s.enable_set ? "left as the system has them (" UU_ATTR_ROOT ".enable is null)"
+                : s.enable ? "enabled" : "disabled");
+        if (plan.keep_os_defaults && plan.n_files == 0)
+                ctx_say(ctx, "%s's configuration is left as it is: it holds whether updates are applied, so "
+                        "opsagent writes it only when " UU_ATTR_ROOT ".enable is true or false",
+                        os.family == UU_FAMILY_YUM ? "yum-cron" : "dnf-automatic");
+        if (s.enable_set && !s.enable)
+                /* Setup never weakens a system unless told to, and then says so. */
+                ctx_log(ctx, OPSAGENT_LOG_WARNING, UU_ATTR_ROOT ".enable is false: automatic OS updates, security "
+                        "updates included, are turned off on this instance");
 
-        r = install_packages(ctx, &plan);
+        r = install_packages(ctx, &plan, s.fail_on_install_error);
         if (r < 0)
                 goto out;
+        installed = r == 0;
         r = write_files(ctx, &plan);
         if (r < 0)
                 goto out;
-        r = switch_units(ctx, &plan);
+        if (installed)
+                r = switch_units(ctx, &plan);
+        else
+                ctx_say(ctx, "%s: left as they are (%s is not installed)", plan.units[0] ? plan.units[0] : "units",
+                        plan.packages[0].name);
         if (r < 0)
                 goto out;
-        r = ctx_metric(ctx, "UpgradesEnabled", s.enable ? 1 : 0, "Count");
-        if (r < 0)
-                ctx_log(ctx, OPSAGENT_LOG_WARNING, "cannot record metric UpgradesEnabled: %s", strerror(-r));
+        if (s.enable_set) {
+                r = ctx_metric(ctx, "UpgradesEnabled", s.enable && installed ? 1 : 0, "Count");
+                if (r < 0)
+                        ctx_log(ctx, OPSAGENT_LOG_WARNING, "cannot record metric UpgradesEnabled: %s",
+                                strerror(-r));
+        }
         r = 0;
 out:
         free(err);

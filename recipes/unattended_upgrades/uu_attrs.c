@@ -4,7 +4,7 @@
 
 const char uu_defaults_json[] =
         "{"
-        "\"enable\": false,"
+        "\"enable\": null,"
         "\"update_package_lists\": true,"
         "\"allowed_origins\": null,"
         "\"package_blacklist\": [],"
@@ -17,7 +17,8 @@ const char uu_defaults_json[] =
         "\"automatic_reboot\": false,"
         "\"automatic_reboot_time\": \"now\","
         "\"dl_limit\": null,"
-        "\"install_packages\": true"
+        "\"install_packages\": true,"
+        "\"fail_on_install_error\": false"
         "}";
 
 const char uu_schema_json[] =
@@ -27,8 +28,9 @@ const char uu_schema_json[] =
         "dnf-automatic on Amazon Linux 2023, RHEL and Fedora, yum-cron on Amazon Linux 2\","
         "\"additionalProperties\": false,"
         "\"properties\": {"
-        "\"enable\": {\"type\": \"boolean\", \"description\": "
-        "\"install updates automatically (APT::Periodic::Unattended-Upgrade; the update timers)\"},"
+        "\"enable\": {\"type\": [\"boolean\", \"null\"], \"description\": "
+        "\"install updates automatically (APT::Periodic::Unattended-Upgrade; the update timers); null: "
+        "leave them as the OS has them\"},"
         "\"update_package_lists\": {\"type\": \"boolean\", \"description\": "
         "\"refresh package lists daily (APT::Periodic::Update-Package-Lists)\"},"
         "\"allowed_origins\": {\"type\": [\"array\", \"null\"], \"items\": {\"type\": \"string\"}, "
@@ -54,6 +56,8 @@ const char uu_schema_json[] =
         "\"dl_limit\": {\"type\": [\"integer\", \"null\"], \"minimum\": 1, \"maximum\": 10000000, "
         "\"description\": \"download limit in kB/s; null: none\"},"
         "\"install_packages\": {\"type\": \"boolean\", \"description\": "
-        "\"install the update tool (and a mailer for mail) when missing\"}"
+        "\"install the update tool (and a mailer for mail) when missing and enable is true\"},"
+        "\"fail_on_install_error\": {\"type\": \"boolean\", \"description\": "
+        "\"a failed installation fails the run (and opsagent setup); false: a warning\"}"
         "}"
         "}";

@@ -9,6 +9,7 @@ static const char *const apt_units[] = { "apt-daily.timer", "apt-daily-upgrade.t
 static const char *const dnf_units[] = { "dnf-automatic-install.timer", NULL };
 /* yum-cron runs from cron; its service only switches the cron job on and off. */
 static const char *const yum_units[] = { "yum-cron.service", NULL };
+static const char *const no_units[] = { NULL };
 
 /* At launch (opsagent setup) cloud-init or apt-daily may hold the dpkg lock: wait for it. */
 static const char *const apt_install[] = {
@@ -49,16 +50,22 @@ static int add_file(struct uu_plan *p, const char *path, int (*render)(const str
 
 int uu_plan_build(const struct uu_settings *s, enum uu_family family, struct uu_plan *ret)
 {
-        struct uu_plan p = { .family = family, .enable = s->enable };
+        struct uu_plan p = { .family = family, .enable = s->enable, .keep_os_defaults = !s->enable_set,
+                             .units = no_units };
+        /* The tool is needed to turn updates on, not to leave them or turn them off. */
+        bool install = s->install_packages && s->enable_set && s->enable;
         char *owned = NULL;
         int r;
 
         switch (family) {
         case UU_FAMILY_DEBIAN:
         case UU_FAMILY_UBUNTU:
-                r = add_file(&p, UU_APT_PERIODIC_PATH, uu_render_apt_periodic, s);
-                if (r < 0)
-                        goto fail;
+                if (s->enable_set) {
+                        r = add_file(&p, UU_APT_PERIODIC_PATH, uu_render_apt_periodic, s);
+                        if (r < 0)
+                                goto fail;
+                        p.units = apt_units;
+                }
                 r = uu_render_apt_owned(s, family, &owned);
                 if (r < 0)
                         goto fail;
@@ -66,34 +73,37 @@ int uu_plan_build(const struct uu_settings *s, enum uu_family family, struct uu_
                 p.files[p.n_files].data = owned;
                 p.files[p.n_files].mode = 0644;
                 p.n_files++;
-                if (s->install_packages) {
+                if (install) {
                         add_package(&p, "unattended-upgrades", uu_markers);
                         if (s->mail)
                                 add_package(&p, "bsd-mailx", mailer_markers);
                 }
                 p.tool = "apt-get";
                 p.install_argv = apt_install;
-                p.units = apt_units;
                 break;
         case UU_FAMILY_DNF:
-                r = add_file(&p, UU_DNF_AUTOMATIC_PATH, uu_render_dnf_automatic, s);
-                if (r < 0)
-                        goto fail;
-                if (s->install_packages)
+                if (s->enable_set) {
+                        r = add_file(&p, UU_DNF_AUTOMATIC_PATH, uu_render_dnf_automatic, s);
+                        if (r < 0)
+                                goto fail;
+                        p.units = dnf_units;
+                }
+                if (install)
                         add_package(&p, "dnf-automatic", dnf_automatic_markers);
                 p.tool = "dnf";
                 p.install_argv = dnf_install;
-                p.units = dnf_units;
                 break;
         case UU_FAMILY_YUM:
-                r = add_file(&p, UU_YUM_CRON_PATH, uu_render_yum_cron, s);
-                if (r < 0)
-                        goto fail;
-                if (s->install_packages)
+                if (s->enable_set) {
+                        r = add_file(&p, UU_YUM_CRON_PATH, uu_render_yum_cron, s);
+                        if (r < 0)
+                                goto fail;
+                        p.units = yum_units;
+                }
+                if (install)
                         add_package(&p, "yum-cron", yum_cron_markers);
                 p.tool = "yum";
                 p.install_argv = yum_install;
-                p.units = yum_units;
                 break;
         default:
                 r = -EINVAL;

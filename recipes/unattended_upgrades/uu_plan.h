@@ -32,15 +32,19 @@ struct uu_plan {
         enum uu_family family;
         struct uu_file files[UU_PLAN_FILES_MAX];
         size_t n_files;
-        struct uu_package packages[UU_PLAN_PACKAGES_MAX];  /* empty when install_packages is false */
+        /* Empty unless enable is true and install_packages too. */
+        struct uu_package packages[UU_PLAN_PACKAGES_MAX];
         size_t n_packages;
         const char *tool;                  /* "apt-get", "dnf" or "yum"; static */
         const char *const *install_argv;   /* the command before the package names; static */
-        const char *const *units;          /* NULL-terminated; static */
+        const char *const *units;          /* NULL-terminated (empty: left alone); static */
         bool enable;                       /* enable+start the units, or stop+disable them */
+        bool keep_os_defaults;             /* enable is null: no file or unit that turns updates on or off */
 };
 
-/* Fills *ret for settings S on FAMILY (free with uu_plan_done()). -ENOMEM. */
+/* Fills *ret for settings S on FAMILY (free with uu_plan_done()). With enable null, only what
+ * neither turns automatic updates on nor off: apt's opsagent file (origins, blacklist, mail,
+ * ...), and nothing on dnf and yum, whose one file holds both. -ENOMEM. */
 int uu_plan_build(const struct uu_settings *s, enum uu_family family, struct uu_plan *ret);
 void uu_plan_done(struct uu_plan *p);   /* NULL is fine */
 

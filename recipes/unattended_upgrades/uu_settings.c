@@ -201,8 +201,13 @@ int uu_settings_from_json(json_object *root, struct uu_settings *ret, char **ret
                 return set_error(ret_error, "%s: expected an object, found %s", UU_ATTR_ROOT,
                                  root ? opsagent_json_type_label(root) : "null");
 
-        if ((r = get_bool(root, "enable", false, &s.enable, ret_error)) < 0 ||
-            (r = get_bool(root, "update_package_lists", true, &s.update_package_lists, ret_error)) < 0 ||
+        if (json_object_object_get_ex(root, "enable", &o) && o) {
+                s.enable_set = true;
+                r = get_bool(root, "enable", false, &s.enable, ret_error);
+                if (r < 0)
+                        goto fail;
+        }
+        if ((r = get_bool(root, "update_package_lists", true, &s.update_package_lists, ret_error)) < 0 ||
             (r = get_bool(root, "auto_fix_interrupted_dpkg", false, &s.auto_fix_interrupted_dpkg,
                           ret_error)) < 0 ||
             (r = get_bool(root, "minimal_steps", false, &s.minimal_steps, ret_error)) < 0 ||
@@ -211,7 +216,8 @@ int uu_settings_from_json(json_object *root, struct uu_settings *ret, char **ret
             (r = get_bool(root, "remove_unused_dependencies", false, &s.remove_unused_dependencies,
                           ret_error)) < 0 ||
             (r = get_bool(root, "automatic_reboot", false, &s.automatic_reboot, ret_error)) < 0 ||
-            (r = get_bool(root, "install_packages", true, &s.install_packages, ret_error)) < 0)
+            (r = get_bool(root, "install_packages", true, &s.install_packages, ret_error)) < 0 ||
+            (r = get_bool(root, "fail_on_install_error", false, &s.fail_on_install_error, ret_error)) < 0)
                 goto fail;
 
         r = get_string(root, "mail", NULL, false, &s.mail, ret_error);

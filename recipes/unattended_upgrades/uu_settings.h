@@ -30,6 +30,9 @@
 #define UU_YUM_CRON_PATH "/etc/yum/yum-cron.conf"
 
 struct uu_settings {
+        /* enable null (the default): automatic updates stay as the OS has them (opsagent neither
+         * turns them on nor off, nor installs the tool); enable_set is then false. */
+        bool enable_set;
         bool enable;
         bool update_package_lists;
         bool auto_fix_interrupted_dpkg;
@@ -39,6 +42,7 @@ struct uu_settings {
         bool remove_unused_dependencies;
         bool automatic_reboot;
         bool install_packages;
+        bool fail_on_install_error;       /* a failed installation fails the run (else a warning) */
         /* NULL (and 0) when null: the distribution's own default origins. */
         const char **allowed_origins;
         size_t n_allowed_origins;

@@ -356,8 +356,8 @@ static int run_zeo(struct opsagent_ctx *ctx)
 
         if (!servers || !json_object_is_type(servers, json_type_array) ||
             json_object_array_length(servers) == 0)
-                return ctx_fail(ctx, -EINVAL, "zodb_pack.servers is empty: list the ZEO servers to pack, "
-                                "e.g. [{\"address\": \"127.0.0.1:8100\", \"storages\": [\"1\"]}]");
+                return ctx_fail_config(ctx, "zodb_pack.servers is empty: list the ZEO servers to pack, "
+                                       "e.g. [{\"address\": \"127.0.0.1:8100\", \"storages\": [\"1\"]}]");
         nservers = json_object_array_length(servers);
         if (nservers > ZODB_PACK_MAX_SERVERS)
                 return ctx_fail(ctx, -E2BIG, "zodb_pack.servers lists %zu servers (at most %u)", nservers,
@@ -408,8 +408,6 @@ static int run_zeo(struct opsagent_ctx *ctx)
                         if (r < 0) {
                                 sum.failed++;
                                 summary_add(&sum, address, storage);
-                                ctx_log(ctx, OPSAGENT_LOG_ERR, "%s storage \"%s\": %s", address, storage,
-                                        err.msg[0] ? err.msg : strerror(-r));
                                 ctx_say(ctx, "%s storage \"%s\": FAILED: %s", address, storage,
                                         err.msg[0] ? err.msg : strerror(-r));
                         }
@@ -435,8 +433,8 @@ static int run_command(struct opsagent_ctx *ctx)
 
         n = cmd && json_object_is_type(cmd, json_type_array) ? json_object_array_length(cmd) : 0;
         if (n == 0)
-                return ctx_fail(ctx, -EINVAL, "zodb_pack.method is \"command\" but zodb_pack.command is empty: "
-                                "set it to the pack command's argv, e.g. [\"/srv/plone/bin/zeopack\"]");
+                return ctx_fail_config(ctx, "zodb_pack.method is \"command\" but zodb_pack.command is empty: "
+                                       "set it to the pack command's argv, e.g. [\"/srv/plone/bin/zeopack\"]");
         if (n > ZODB_PACK_MAX_ARGV)
                 return ctx_fail(ctx, -E2BIG, "zodb_pack.command has %zu words (at most %u)", n,
                                 ZODB_PACK_MAX_ARGV);
@@ -501,5 +499,5 @@ static int zodb_pack_run(struct opsagent_ctx *ctx)
         return run_zeo(ctx);
 }
 
-OPSAGENT_RECIPE_DESCRIPTOR("zodb_pack", "1.0", "Packs ZODB storages over ZEO 5 (or with a command)",
+OPSAGENT_RECIPE_DESCRIPTOR("zodb_pack", PACKAGE_VERSION, "Packs ZODB storages over ZEO 5 (or with a command)",
                            "zodb_pack", defaults_json, schema_json, 0, 0, zodb_pack_run);

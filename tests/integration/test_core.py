@@ -3,6 +3,7 @@ plugins (tests/unit/plugins): run, exit codes, attributes and their origins, bad
 isolation of crashing recipes, locking, records, status and history, secrets."""
 import json
 import os
+import re
 import subprocess
 import sys
 import time
@@ -28,7 +29,7 @@ class Core(harness.AgentTestCase):
             self.assertIn(word, r.stdout)
 
     def test_every_command_has_help(self):
-        for cmd in ("run", "recover", "recipes", "attributes", "status", "history"):
+        for cmd in ("run", "recover", "recipes", "attributes", "status", "history", "log"):
             r = self.agent(cmd, "--help", root=False)
             self.assertEqual(r.returncode, 0, cmd)
             self.assertIn("Usage: opsagent " + cmd, r.stdout)
@@ -37,6 +38,17 @@ class Core(harness.AgentTestCase):
         r = self.agent("--version", root=False)
         self.assertEqual(r.returncode, 0)
         self.assertRegex(r.stdout, r"^opsagent \d+\.\d+")
+
+    def test_version_v_prints_the_built_in_paths(self):
+        r = self.agent("--version", "-v", root=False, env={"OPSAGENT_CONFIG_DIR": "/tmp/elsewhere"})
+        self.assertEqual(r.returncode, 0, r.stderr)
+        built = dict(re.findall(r"(?m)^  (configuration|state|locks|recipes|systemd units)\s+(\S+)", r.stdout))
+        self.assertEqual(set(built), {"configuration", "state", "locks", "recipes", "systemd units"})
+        self.assertIn("(here: /tmp/elsewhere)", r.stdout)
+        # the same defaults as --help states
+        help_text = self.agent("--help", root=False).stdout
+        self.assertIn("(default: %s)" % built["configuration"], help_text)
+        self.assertIn("(default: %s)" % built["locks"], help_text)
 
     def test_usage_errors_exit_2(self):
         for args in (("frob",), ("run",), ("run", "--bogus"), ("status", "--dry-run"),
@@ -51,11 +63,40 @@ class Core(harness.AgentTestCase):
         self.assertIn('unknown recipe "nosuch"', r.stderr)
         self.assertIn("good", r.stderr)
 
+    def test_typos_get_did_you_mean(self):
+        r = self.agent("run", "--recipe", "goood")
+        self.assertEqual(r.returncode, 2)
+        self.assertIn('unknown recipe "goood" (did you mean good?)', r.stderr)
+        r = self.agent("history", "--recipe", "goood")
+        self.assertEqual(r.returncode, 2, r.stdout)
+        self.assertIn('unknown recipe "goood" (did you mean good?)', r.stderr)
+        r = self.agent("history", "--recipe", "good")       # installed, never run: no error
+        self.assertEqual(r.returncode, 0, r.stderr)
+        self.assertIn("no runs of good recorded", r.stdout)
+        r = self.agent("attributes", "good.cont")
+        self.assertEqual(r.returncode, 2)
+        self.assertIn("no attribute good.cont (did you mean good.count?)", r.stderr)
+        r = self.agent("stats")
+        self.assertEqual(r.returncode, 2)
+        self.assertIn('unknown command "stats" (did you mean status?)', r.stderr)
+        self.assertEqual(r.stderr.count("--help"), 1, r.stderr)
+
+    def test_enabled_recipe_that_is_not_installed_is_warned(self):
+        p = self.write_json("etc/opsagent/stack.json", {"opsagent": {"recipes": {"goodd": True, "good": True}}})
+        want = "%s: opsagent.recipes.goodd is true but no recipe \"goodd\" is installed (did you mean good?)" % p
+        for args in (("attributes", "good.count"), ("run", "--all")):
+            r = self.agent(*args)
+            self.assertEqual(r.returncode, 0, r.stderr)
+            self.assertIn(want, r.stderr, args)
+
     # --- recipes ------------------------------------------------------------------------
     def test_recipes_lists_and_reports_broken_plugins(self):
         r = self.agent("recipes")
         self.assertEqual(r.returncode, 0)
-        self.assertRegex(r.stdout, r"(?m)^good\s+1\.2\s+-\s+A recipe that behaves$")
+        self.assertRegex(r.stdout, r"(?m)^RECIPE\s+VERSION\s+ENABLED\s+SUMMARY$")
+        self.assertRegex(r.stdout, r"(?m)^good\s+1\.2\s+not enabled\s+A recipe that behaves$")
+        r = self.agent("recipes", "--no-header")
+        self.assertNotIn("SUMMARY", r.stdout)
         self.assertIn("crash", r.stdout)
         self.assertNotIn("wrong_abi", r.stdout)
         self.assertIn("wrong_abi.so: recipe built for plugin ABI 2", r.stderr)
@@ -83,6 +124,45 @@ class Core(harness.AgentTestCase):
         self.assertIn("+hi x1", r.stdout)
         self.assertIn("planned", r.stdout)
 
+    def test_quiet_prints_errors_only(self):
+        # -q silences the planning/planned lines and the recipe's own output, not a failure.
+        self.write_json("etc/opsagent/stack.json", {"good": {"greeting": "hi", "count": 1}})
+        r = self.agent("run", "--recipe", "good", "--dry-run", "-q")
+        self.assertEqual((r.returncode, r.stdout, r.stderr), (0, "", ""))
+        self.write_json("etc/opsagent/stack.json", {"good": {"fail": True, "count": 0}})
+        r = self.agent("run", "--recipe", "good", "-q")
+        self.assertEqual(r.returncode, 1)
+        self.assertNotIn("running", r.stdout)
+        self.assertIn("good: FAILED", r.stdout)
+
+    def test_run_json_prints_one_object_per_run(self):
+        self.write_json("etc/opsagent/stack.json", {"good": {"fail": True, "count": 1}, "crash": {"how": "none"}})
+        r = self.agent("run", "--recipe", "good", "--recipe", "crash", "--json")
+        self.assertEqual(r.returncode, 1, r.stderr)
+        runs = [json.loads(l) for l in r.stdout.splitlines()]
+        self.assertEqual([(x["recipe"], x["outcome"]) for x in runs], [("good", "failed"), ("crash", "success")])
+        self.assertIn("told to fail", runs[0]["error"])
+        self.assertEqual(runs[0]["metrics"][0]["name"], "Greetings")
+        self.assertGreaterEqual(runs[0]["duration_sec"], 0)
+        self.assertIn("good: FAILED", r.stderr)      # what is said goes to stderr
+        self.assertIn("hello #0", r.stderr)
+
+    def test_report_json(self):
+        self.write_json("etc/opsagent/stack.json", {"cloudwatch": {"enabled": False}})
+        r = self.agent("report", "--json")
+        self.assertEqual(r.returncode, 0, r.stderr)
+        self.assertEqual(json.loads(r.stdout)["outcome"], "disabled")
+        self.assertIn("reporting is off", r.stderr)
+
+    def test_report_without_credentials_names_its_settings(self):
+        # The report has no recipe attributes: "set aws_key/aws_secret in the recipe's
+        # attributes" is no way for it (issue 21). Nothing leaves the machine: no credentials.
+        r = self.agent("report", env={"AWS_REGION": "us-east-1", "AWS_ENDPOINT_URL_CLOUDWATCH": "http://127.0.0.1:9"})
+        self.assertEqual(r.returncode, 0, r.stderr)
+        self.assertIn("no AWS credentials: set AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY (for a unit: in a drop-in",
+                      r.stderr)
+        self.assertNotIn("aws_key", r.stderr)
+
     def test_extra_json_has_highest_precedence(self):
         self.write_json("etc/opsagent/stack.json", {"good": {"greeting": "stack"}})
         self.write_json("etc/opsagent/layers/10-web.json", {"good": {"greeting": "layer"}})
@@ -98,6 +178,23 @@ class Core(harness.AgentTestCase):
         self.assertIn("good: FAILED", r.stdout)
         self.assertIn("told to fail", r.stdout)
         self.assertIn("crash: succeeded", r.stdout)
+        # said once, in the outcome line (not also as an error: line of the recipe's)
+        self.assertEqual((r.stdout + r.stderr).count("told to fail"), 1, r.stdout + r.stderr)
+
+    def test_configuration_error_found_by_the_recipe_exits_2(self):
+        # OPSAGENT_RUN_CONFIG_ERROR (ctx_fail_config): outcome config_error, exit 2, said once;
+        # another recipe that fails still makes it exit 1.
+        self.write_json("etc/opsagent/stack.json", {"good": {"unusable": True}})
+        r = self.agent("run", "--recipe", "good")
+        self.assertEqual(r.returncode, 2, r.stdout + r.stderr)
+        self.assertIn("good: FAILED after", r.stdout)
+        self.assertIn("(configuration error): good.unusable is true: set it to false", r.stdout)
+        self.assertEqual((r.stdout + r.stderr).count("good.unusable is true"), 1, r.stdout + r.stderr)
+        rec = self.agent_json("history", "--json", "--recipe", "good")[0]
+        self.assertEqual((rec["outcome"], rec["error"]), ("config_error", "good.unusable is true: set it to false"))
+        self.write_json("etc/opsagent/stack.json", {"good": {"unusable": True}, "crash": {"how": "segv"}})
+        r = self.agent("run", "--recipe", "good", "--recipe", "crash")
+        self.assertEqual(r.returncode, 1, r.stdout + r.stderr)
 
     def _crash(self, how):
         self.write_json("etc/opsagent/stack.json", {"crash": {"how": how}})
@@ -235,7 +332,8 @@ class Core(harness.AgentTestCase):
     # --- records, status, history, locking -----------------------------------------------
     def test_status_and_history(self):
         r = self.agent("status")
-        self.assertRegex(r.stdout, r"(?m)^good\s+-\s+never run$")
+        self.assertRegex(r.stdout, r"(?m)^RECIPE\s+ENABLED\s+LAST RUN \(UTC\)\s+OUTCOME\s+DURATION\s+ERROR$")
+        self.assertRegex(r.stdout, r"(?m)^good\s+not enabled\s+never run$")
         self.agent("run", "--recipe", "good")
         self.write_json("etc/opsagent/stack.json", {"good": {"fail": True}})
         self.agent("run", "--recipe", "good")
@@ -248,8 +346,62 @@ class Core(harness.AgentTestCase):
         self.assertEqual(hist[1]["metrics"][0]["name"], "Greetings")
         self.assertEqual(hist[1]["metrics"][0]["value"], 2)
         r = self.agent("history")
+        self.assertRegex(r.stdout.splitlines()[0], r"^STARTED \(UTC\)\s+RECIPE\s+OUTCOME\s+DURATION\s+ERROR$")
+        self.assertIn("told to fail", r.stdout.splitlines()[1])
+        # columns aligned to their content: each starts where its header does
+        lines = r.stdout.splitlines()
+        col = lines[0].index("OUTCOME")
+        self.assertEqual([l[col:col + 7] for l in lines[1:]], ["failed ", "success"])
+        r = self.agent("history", "--no-header")
         self.assertIn("told to fail", r.stdout.splitlines()[0])
         self.assertEqual(len(self.agent_json("history", "--json", "--limit", "1")), 1)
+
+    def test_status_exit_and_dry_runs(self):
+        # A dry run is no outcome; status exits 1 while an enabled recipe's last run failed.
+        self.write_json("etc/opsagent/stack.json", {"opsagent": {"recipes": {"good": True}}, "good": {"fail": True}})
+        self.agent("run", "--recipe", "good")
+        self.write_json("etc/opsagent/stack.json", {"opsagent": {"recipes": {"good": True}}})
+        self.agent("run", "--recipe", "good", "--dry-run")
+        r = self.agent("status")
+        self.assertEqual(r.returncode, 1, r.stdout)
+        self.assertRegex(r.stdout, r"(?m)^good\s+enabled\s+\S+\s+failed\s+.*told to fail")
+        self.assertEqual(self.agent("status", "--json").returncode, 1)
+        self.write_json("etc/opsagent/stack.json", {"opsagent": {"recipes": {"good": False}}})
+        self.assertEqual(self.agent("status").returncode, 0)   # not enabled: not a failure to report
+        self.write_json("etc/opsagent/stack.json", {"opsagent": {"recipes": {"good": True}}})
+        self.agent("run", "--recipe", "good")
+        r = self.agent("status")
+        self.assertEqual(r.returncode, 0, r.stdout)
+        self.assertRegex(r.stdout, r"(?m)^good\s+enabled\s+\S+\s+success\s")
+
+    def test_log_prints_one_run(self):
+        # No journal here: the run record speaks for the run.
+        self.write_json("etc/opsagent/stack.json", {"good": {"fail": True, "count": 0}})
+        first = self.agent("run", "--recipe", "good")
+        self.write_json("etc/opsagent/stack.json", {"good": {"count": 0}})
+        self.agent("run", "--recipe", "good")
+        short = re.search(r"good: running \(run ([0-9a-f]{8})\)", first.stdout).group(1)
+        r = self.agent("log", short)
+        self.assertEqual(r.returncode, 0, r.stderr)
+        self.assertRegex(r.stdout, r"^-- good, run %s[0-9a-f]{24}, started \S+: failed after " % short)
+        self.assertIn("from its run record", r.stdout)
+        self.assertIn("error: told to fail", r.stdout)
+        r = self.agent("log", "--recipe", "good", "--last")
+        self.assertEqual(r.returncode, 0, r.stderr)
+        self.assertIn(": success after", r.stdout)
+        self.assertNotIn("told to fail", r.stdout)
+        r = self.agent("log", "--recipe", "good")
+        self.assertEqual(len(re.findall(r"(?m)^-- good, run ", r.stdout)), 2, r.stdout)
+        self.assertLess(r.stdout.index("failed after"), r.stdout.index("success after"))   # oldest first
+        r = self.agent("log")
+        self.assertIn(": success after", r.stdout)
+        self.assertIn("metric Greetings = 0 Count", r.stdout)
+        for args, want in ((("log", "0000dead"), "no run 0000dead recorded"),
+                           (("log", "--recipe", "goood"), 'unknown recipe "goood" (did you mean good?)'),
+                           (("log", short, "--recipe", "good"), "not both")):
+            r = self.agent(*args)
+            self.assertEqual(r.returncode, 2, args)
+            self.assertIn(want, r.stderr, args)
 
     def test_records_are_pruned(self):
         self.write_json("etc/opsagent/stack.json", {"opsagent": {"records": {"keep": 2}}, "good": {"count": 0}})
@@ -270,6 +422,11 @@ class Core(harness.AgentTestCase):
             r = self.agent("run", "--recipe", "crash")
             self.assertEqual(r.returncode, 3, r.stderr)
             self.assertIn("another run holds the lock (pid %d)" % first.pid, r.stderr)
+            r = self.agent("status")
+            self.assertRegex(r.stdout, r"(?m)^crash\s+not enabled\s+\S+\s+running\s+.*so far\s+running since "
+                             r"\S+ \(pid %d\)$" % first.pid)
+            st = {x["recipe"]: x for x in self.agent_json("status", "--json")}
+            self.assertEqual(st["crash"]["running"]["pid"], first.pid)
         finally:
             first.terminate()
             first.communicate(timeout=harness.DEADLINE)
@@ -300,6 +457,17 @@ class Core(harness.AgentTestCase):
         self.assertEqual((r.returncode, r.stdout), (0, ""), r.stderr)
         self.assertEqual(self.agent_json("history", "--json"), [])
 
+    def test_recover_says_what_it_did_with_v(self):
+        r = self.agent("recover", "--recipe", "good", "--recipe", "crash", "-v")
+        self.assertEqual(r.returncode, 0, r.stderr)
+        self.assertIn("good: running its recover step", r.stderr)
+        self.assertIn("good: recover step done (it says what it undid; nothing said: nothing was left over)",
+                      r.stderr)
+        self.assertIn("crash: nothing to recover: the recipe has no recover step", r.stderr)
+        self.make_leftover()
+        r = self.agent("recover", "--recipe", "good", "-v")
+        self.assertIn("removed the leftover", r.stdout)
+
     def test_recover_skips_recipes_without_the_step(self):
         # crash.so has a descriptor of the size before recover() existed (and junk beyond it).
         self.make_leftover()
@@ -329,6 +497,28 @@ class Core(harness.AgentTestCase):
         self.assertEqual(r.returncode, 3, r.stderr)
         self.assertIn("nothing is recovered while it runs", r.stderr)
         self.assertTrue(os.path.exists(self.leftover()))
+
+
+class ShippedRecipes(harness.AgentTestCase):
+    """The recipes this tree builds (OPSAGENT_PLUGIN_PATH as make check sets it)."""
+
+    def test_one_version_for_the_agent_and_every_recipe(self):
+        version = self.agent("--version", root=False).stdout.split()[1]
+        recipes = self.agent_json("recipes", "--json")
+        self.assertGreaterEqual(len(recipes), 4)
+        self.assertEqual({r["name"]: r["version"] for r in recipes}, {r["name"]: version for r in recipes})
+
+    def test_logrotate_dry_run_says_what_it_looked_for(self):
+        # -v on a dry run where nothing matches: each set's patterns, and why a log is left.
+        r = self.agent("run", "--recipe", "logrotate", "--dry-run")
+        self.assertNotIn("no log matches", r.stdout + r.stderr)
+        r = self.agent("run", "--recipe", "logrotate", "--dry-run", "-v")
+        self.assertEqual(r.returncode, 0, r.stderr)
+        self.assertIn("set supervisor: no log matches /var/log/supervisor/*.log (missingok)", r.stderr)
+        self.write("var/log/supervisor/worker.log", "a line\n")
+        r = self.agent("run", "--recipe", "logrotate", "--dry-run", "-vv")
+        self.assertIn("set supervisor: /var/log/supervisor/*.log matches 1 file(s)", r.stderr)
+        self.assertIn("/var/log/supervisor/worker.log (set supervisor): not rotated: first seen", r.stderr)
 
 
 if __name__ == "__main__":

@@ -254,6 +254,17 @@ class Faults(EbsCase):
         self.assertIn("retention not run", r.stdout)
 
 
+    def test_unusable_credentials_are_a_configuration_error(self):
+        # Half a key pair is the node's configuration, not a failed night: exit 2, and the
+        # message names the key to set; nothing is called.
+        r = self.night({"aws_key": "AKIAEXAMPLEEXAMPLE12"}, expect=2)
+        self.assertIn("(configuration error): ebs_snapshots: aws_key is set but aws_secret is not", r.stdout)
+        self.assertNotIn("ec2:DescribeInstances", r.stdout + r.stderr)
+        self.assertEqual(self.aws.ok_calls().get("CreateSnapshot", 0), 0)
+        rec = self.agent_json("history", "--json", "--recipe", "ebs_snapshots")[0]
+        self.assertEqual(rec["outcome"], "config_error")
+
+
 class MultiVolume(EbsCase):
     n_volumes = 3
 

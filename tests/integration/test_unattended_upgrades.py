@@ -328,6 +328,27 @@ class UnattendedUpgrades(harness.AgentTestCase):
             self.assertTrue(any(m == "DisableUnitFiles" and unit in a for m, a in calls), (unit, calls))
         self.assertFalse(any(m in ("StartUnit", "EnableUnitFiles") for m, _ in calls), calls)
 
+    def test_enable_null_leaves_the_os_defaults_alone(self):
+        # Issue 16: with enable not given, the OS's own automatic updates stay as they are:
+        # 20auto-upgrades byte for byte, no timer touched, nothing installed.
+        self.system("debian-12")
+        before = self.read(PERIODIC)
+        self.attrs({"package_blacklist": ["mysql-server"]})
+        r = self.run_ok()
+        self.assertEqual(self.read(PERIODIC), before)
+        self.assertEqual([c for c in self.unit_calls() if c[0] != "GetUnitFileState"], [])
+        self.assertIn("automatic updates left as the system has them", r.stdout)
+        self.assertIn("mysql-server", self.read("etc/apt/apt.conf.d/90opsagent-unattended-upgrades"))
+
+    def test_enable_false_turns_them_off_with_a_warning(self):
+        self.system("debian-12")
+        self.attrs({"enable": False})
+        r = self.run_ok()
+        self.assertIn("apt.unattended_upgrades.enable is false: automatic OS updates, security updates included, "
+                      "are turned off", r.stderr)
+        scalars, _ = apt_config_dump(self.root)
+        self.assertEqual(scalars.get("APT::Periodic::Unattended-Upgrade"), "0")
+
     def test_timers_already_enabled_are_left_alone(self):
         self.system("debian-12")
         self.attrs({"enable": True})

@@ -81,6 +81,81 @@ class Lint(unittest.TestCase):
             self.assertIn("\n.Dt %s %s\n" % (title, section), text(name), name)
 
 
+def rendered_utf8(path):
+    """PATH as mandoc -Tutf8 renders it, one paragraph a line (no wrapping), overstrikes gone."""
+    r = subprocess.run(["mandoc", "-Tutf8", "-O", "width=1000", path], capture_output=True, text=True)
+    return re.sub(r".\x08", "", r.stdout)
+
+
+def json_snippets(text):
+    """Every JSON object the text shows: from each '{"' (or '{}') to its balanced '}', quotes
+    respected, whitespace between lines joined; "..." stands for elided values."""
+    flat = re.sub(r"\s*\n\s*", " ", text)
+    out = []
+    for m in re.finditer(r'\{\s*(?="|\})', flat):
+        depth, in_str, esc = 0, False, False
+        for i in range(m.start(), len(flat)):
+            ch = flat[i]
+            if in_str:
+                esc = not esc and ch == "\\"
+                if ch == '"' and not esc:
+                    in_str = False
+                continue
+            if ch == '"':
+                in_str = True
+            elif ch == "{":
+                depth += 1
+            elif ch == "}":
+                depth -= 1
+                if depth == 0:
+                    out.append(flat[m.start():i + 1])
+                    break
+        else:
+            out.append(flat[m.start():m.start() + 80])   # never closed: broken
+    return out
+
+
+def bad_json(text):
+    bad = []
+    for snippet in json_snippets(text):
+        try:
+            json.loads(re.sub(r"(?<![\w\"])\.\.\.(?![\w\"])", "null", snippet))
+        except ValueError as e:
+            bad.append("%s: %s" % (snippet, e))
+    return bad
+
+
+@unittest.skipUnless(shutil.which("mandoc"), "mandoc is not installed")
+class Rendered(unittest.TestCase):
+    def test_every_json_example_parses_as_rendered(self):
+        # What a reader sees (mandoc -Tutf8), not the source: a quote eaten by a macro
+        # ({"daily": 7, weekly: 4}) breaks an example only once rendered.
+        n = 0
+        for name in PAGES:
+            text = rendered_utf8(page(name))
+            self.assertEqual(bad_json(text), [], name)
+            n += len(json_snippets(text))
+        self.assertGreaterEqual(n, 10)
+
+    def test_the_check_catches_an_eaten_quote(self):
+        with tempfile.TemporaryDirectory() as d:
+            bad = os.path.join(d, "bad.5")
+            with open(bad, "w") as f:
+                f.write('.Dd November 23, 2026\n.Dt BAD 5\n.Os\n.Sh NAME\n.Nm bad\n.Nd bad\n.Sh DESCRIPTION\n'
+                        '.Li {"daily": 7, "weekly": 4} .\n')
+            self.assertEqual(len(bad_json(rendered_utf8(bad))), 1)
+
+    def test_page_headers_name_no_bsd(self):
+        # groff's mdoc puts "BSD" before the volume name unless the page says otherwise.
+        for name in PAGES:
+            for argv in (["mandoc", "-Tutf8"], ["groff", "-mandoc", "-Tutf8"]):
+                if not shutil.which(argv[0]):
+                    continue
+                r = subprocess.run(argv + [page(name)], capture_output=True, text=True)
+                head = re.sub(r".\x08", "", r.stdout).splitlines()[0]
+                self.assertNotIn("BSD", head, (name, argv[0]))
+
+
 class Examples(unittest.TestCase):
     def test_json_examples_parse(self):
         n = 0

@@ -131,7 +131,8 @@ class Setup(harness.AgentTestCase):
         self.assertNotIn("opsagent-probe_weekly.timer", r.stdout)   # already disabled: no change
 
     def test_second_run_changes_nothing_and_says_so(self):
-        self.stack({"opsagent": {"recipes": {"probe_nightly": True, "probe_weekly": True}}})
+        self.stack({"opsagent": {"recipes": {"probe_nightly": True, "probe_weekly": True}},
+                    "probe_setup": {"content": "setup ran\n"}})
         first = self.setup()
         self.assertEqual(first.returncode, 0, first.stderr + first.stdout)
         self.assertIn("probe_setup: changed", first.stdout)
@@ -144,6 +145,43 @@ class Setup(harness.AgentTestCase):
         self.assertNotIn("enabled and started", second.stdout)
         self.assertEqual(self.state()["unit_files"], before)
         self.assertEqual(self.enabled(), set(TIMERS))
+
+    def test_summary_counts_what_the_setup_recipes_changed(self):
+        # A setup recipe that rewrote a file is a change: no "nothing changed" after it.
+        self.stack({"probe_setup": {"content": "one\n"}})
+        self.setup()
+        self.stack({"probe_setup": {"content": "two\n"}})
+        r = self.setup()
+        self.assertEqual(r.returncode, 0, r.stderr + r.stdout)
+        self.assertIn("probe_setup: changed", r.stdout)
+        self.assertIn("setup: 1 change (1 of 3 timers enabled)", r.stdout)
+        r = self.setup()
+        self.assertIn("setup: nothing changed (1 of 3 timers enabled, as the attributes ask)", r.stdout)
+
+    def test_json_is_one_object(self):
+        self.stack({"opsagent": {"recipes": {"probe_nightly": True}}, "probe_setup": {"content": "x\n"},
+                    "x": {"password": "hunter22"}})
+        r = self.setup("--json")
+        self.assertEqual(r.returncode, 0, r.stderr)
+        out = json.loads(r.stdout)
+        self.assertEqual((out["outcome"], out["exit_code"], out["dry_run"]), ("success", 0, False))
+        self.assertEqual([x["recipe"] for x in out["runs"]], ["probe_setup"])
+        self.assertEqual(out["runs"][0]["outcome"], "success")
+        self.assertEqual({t["unit"]: t["result"] for t in out["timers"]},
+                         {"opsagent-probe_nightly.timer": "changed", "opsagent-probe_weekly.timer": "unchanged",
+                          "opsagent-report.timer": "changed"})
+        self.assertEqual(out["changes"], 3)
+        self.assertIn("probe_setup: changed", r.stderr)
+        r = self.setup("--json", "-j", self.write_json("bad.json", {"opsagent": {"recipes": {"x": 1}}}))
+        self.assertEqual(r.returncode, 2)
+        self.assertEqual(json.loads(r.stdout)["outcome"], "config_error")
+
+    def test_secrets_warning_said_once(self):
+        self.write_json("etc/opsagent/stack.json", {"probe_setup": {"content": "x\n"}, "x": {"password": "hunter22"}},
+                        mode=0o644)
+        r = self.setup()
+        self.assertEqual((r.stdout + r.stderr).count("holds secrets"), 1, r.stdout + r.stderr)
+        self.assertNotIn("hunter22", r.stdout + r.stderr)
 
     def test_a_recipe_turned_off_gets_its_timer_stopped_and_disabled(self):
         self.stack({"opsagent": {"recipes": {"probe_nightly": True, "probe_weekly": True}}})
@@ -165,6 +203,9 @@ class Setup(harness.AgentTestCase):
             self.assertEqual(json.load(f), json.loads(user_data))
         self.assertEqual(os.stat(stack).st_mode & 0o777, 0o600)
         self.assertIn("opsagent-probe_weekly.timer", self.enabled())
+        # opsagent created it: setup --undo and purge take it away again
+        with open(self.path("var/lib/opsagent/undo/changes")) as f:
+            self.assertIn("file\t/etc/opsagent/stack.json\t-\n", f.read())
         again = self.setup()
         self.assertIn("nothing changed", again.stdout)
 
@@ -212,14 +253,24 @@ class Setup(harness.AgentTestCase):
         self.assertNotIn("nothing changed", r.stdout)
 
     def test_setup_recipe_switched_off_does_not_run(self):
-        self.stack({"opsagent": {"recipes": {"probe_setup": False}}})
+        self.stack({"opsagent": {"recipes": {"probe_setup": False}}, "probe_setup": {"content": "x\n"}})
         r = self.setup()
         self.assertEqual(r.returncode, 0, r.stderr + r.stdout)
+        self.assertIn("probe_setup: not run: opsagent.recipes.probe_setup is false", r.stdout)
         self.assertFalse(os.path.exists(self.path("etc/probe_setup.conf")))
-        with self.subTest("and it runs by default"):
-            self.stack({})
+
+    def test_setup_recipe_runs_only_when_asked(self):
+        # Issue 16: its shipped defaults are no reason to change the system.
+        self.stack({})
+        r = self.setup()
+        self.assertEqual(r.returncode, 0, r.stderr + r.stdout)
+        self.assertIn("probe_setup: not run: the attributes set nothing under probe_setup", r.stdout)
+        self.assertFalse(os.path.exists(self.path("etc/probe_setup.conf")))
+        for stack in ({"probe_setup": {"content": "asked\n"}}, {"opsagent": {"recipes": {"probe_setup": True}}}):
+            self.stack(stack)
             self.assertEqual(self.setup().returncode, 0)
-            self.assertTrue(os.path.exists(self.path("etc/probe_setup.conf")))
+            self.assertTrue(os.path.exists(self.path("etc/probe_setup.conf")), stack)
+            os.unlink(self.path("etc/probe_setup.conf"))
 
     def test_unknown_recipe_turned_on_is_a_warning(self):
         self.stack({"opsagent": {"recipes": {"probe_nightly": True, "probe_nigthly": True}}})
@@ -251,8 +302,11 @@ class Setup(harness.AgentTestCase):
         self.env = env
         r = self.setup()
         self.assertEqual(r.returncode, 0, r.stderr + r.stdout)
-        self.assertIn("opsagent-probe_nightly.timer: would be enabled and started", r.stdout)
-        self.assertIn("left alone", r.stdout)
+        # Not "would be ..." then "nothing changed (2 of 3 timers enabled)" (issue 21): what
+        # setup left alone is said as such, in each line and in the summary.
+        self.assertIn("opsagent-probe_nightly.timer: to be enabled and started (enabled by opsagent.recipes); "
+                      "left alone", r.stdout)
+        self.assertIn("setup: nothing changed (2 of 3 timers to be enabled, left alone: root prefix)", r.stdout)
         self.assertEqual(self.state()["calls"], [])
 
     def test_systemd_unreachable_is_reported(self):

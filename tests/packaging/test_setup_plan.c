@@ -16,6 +16,7 @@
 
 #include "cmd/setup.h"
 #include "config/attrs.h"
+#include "config/layers.h"
 #include "util/fileio.h"
 
 static int run_nop(struct opsagent_ctx *ctx)
@@ -189,17 +190,34 @@ static void test_plan_skips_a_name_too_long_for_a_unit(void **state)
         free(u);
 }
 
-static void test_select_runs_setup_recipes_unless_switched_off(void **state)
+/* Issue 16: a setup recipe runs only when the attributes ask for it (its key set by a layer,
+ * or enabled); its shipped defaults alone are no reason to change the system. */
+static void test_select_runs_setup_recipes_only_when_asked(void **state)
+{
+        struct fixture *f = *state;
+        struct error err = ERROR_INIT;
+        const struct plugin *sel[6];
+        json_object *d = json_tokener_parse("{\"mode\": \"default\"}");
+
+        assert_int_equal(attrs_merge(f->attrs, "setupper", d, LAYERS_DEFAULTS_ORIGIN "recipe setupper", &err), 0);
+        json_object_put(d);
+        assert_int_equal(setup_select_recipes(f->attrs, &f->plugins, sel, NULL), 0);
+        merge(f->attrs, "{\"setupper\": {\"mode\": \"asked\"}}");
+        assert_int_equal(setup_select_recipes(f->attrs, &f->plugins, sel, NULL), 1);
+        assert_ptr_equal(sel[0]->recipe, &r_setup);
+        merge(f->attrs, "{\"opsagent\": {\"recipes\": {\"setupper\": false}}}");
+        assert_int_equal(setup_select_recipes(f->attrs, &f->plugins, sel, NULL), 0);
+        merge(f->attrs, "{\"opsagent\": {\"recipes\": {\"setupper\": true}}}");
+        assert_int_equal(setup_select_recipes(f->attrs, &f->plugins, sel, NULL), 1);
+}
+
+static void test_select_enabled_without_attributes(void **state)
 {
         struct fixture *f = *state;
         const struct plugin *sel[6];
 
-        assert_int_equal(setup_select_recipes(f->attrs, &f->plugins, sel), 1);
-        assert_ptr_equal(sel[0]->recipe, &r_setup);
-        merge(f->attrs, "{\"opsagent\": {\"recipes\": {\"setupper\": false}}}");
-        assert_int_equal(setup_select_recipes(f->attrs, &f->plugins, sel), 0);
         merge(f->attrs, "{\"opsagent\": {\"recipes\": {\"setupper\": true}}}");
-        assert_int_equal(setup_select_recipes(f->attrs, &f->plugins, sel), 1);
+        assert_int_equal(setup_select_recipes(f->attrs, &f->plugins, sel, NULL), 1);
 }
 
 static char *stack_path(struct fixture *f)
@@ -218,13 +236,13 @@ static void test_user_data_object_is_saved_private(void **state)
         char *p = stack_path(f), *text = NULL;
         struct stat st;
 
-        assert_int_equal(setup_save_user_data(ud, p, false, &err), 1);
+        assert_int_equal(setup_save_user_data(ud, p, NULL, "", false, &err), 1);
         assert_int_equal(read_file_capped(p, 1 << 20, &text, NULL), 0);
         assert_string_equal(text, ud);
         assert_int_equal(stat(p, &st), 0);
         assert_int_equal(st.st_mode & 0777, 0600);
         /* Second time: the file exists, nothing to do. */
-        assert_int_equal(setup_save_user_data(ud, p, false, &err), 0);
+        assert_int_equal(setup_save_user_data(ud, p, NULL, "", false, &err), 0);
         free(text);
         free(p);
 }
@@ -236,7 +254,7 @@ static void test_existing_stack_file_is_never_replaced(void **state)
         char *p = stack_path(f), *text = NULL;
 
         assert_int_equal(write_file_atomic(p, "{\"mine\": 1}", 11, 0600), 0);
-        assert_int_equal(setup_save_user_data("{\"theirs\": 2}", p, false, &err), 0);
+        assert_int_equal(setup_save_user_data("{\"theirs\": 2}", p, NULL, "", false, &err), 0);
         assert_int_equal(read_file_capped(p, 1 << 20, &text, NULL), 0);
         assert_string_equal(text, "{\"mine\": 1}");
         free(text);
@@ -250,9 +268,9 @@ static void test_user_data_that_is_not_an_object_is_ignored(void **state)
         char *p = stack_path(f);
         const char *not_objects[] = { "#!/bin/sh\necho hi\n", "[1, 2]", "\"text\"", "", "{\"truncated\": ", NULL };
 
-        assert_int_equal(setup_save_user_data(NULL, p, false, &err), 0);
+        assert_int_equal(setup_save_user_data(NULL, p, NULL, "", false, &err), 0);
         for (size_t i = 0; not_objects[i]; i++) {
-                assert_int_equal(setup_save_user_data(not_objects[i], p, false, &err), 0);
+                assert_int_equal(setup_save_user_data(not_objects[i], p, NULL, "", false, &err), 0);
                 assert_int_equal(access(p, F_OK), -1);
         }
         assert_false(error_is_set(&err));
@@ -265,7 +283,7 @@ static void test_dry_run_saves_nothing(void **state)
         struct error err = ERROR_INIT;
         char *p = stack_path(f);
 
-        assert_int_equal(setup_save_user_data("{\"a\": 1}", p, true, &err), 1);
+        assert_int_equal(setup_save_user_data("{\"a\": 1}", p, NULL, "", true, &err), 1);
         assert_int_equal(access(p, F_OK), -1);
         free(p);
 }
@@ -276,7 +294,7 @@ static void test_unwritable_stack_dir_is_an_error_naming_the_file(void **state)
         struct error err = ERROR_INIT;
         char *p = path_join(f->root, "missing-dir/stack.json");
 
-        assert_true(setup_save_user_data("{\"a\": 1}", p, false, &err) < 0);
+        assert_true(setup_save_user_data("{\"a\": 1}", p, NULL, "", false, &err) < 0);
         assert_non_null(strstr(err.msg, p));
         free(p);
 }
@@ -291,7 +309,9 @@ int main(void)
                 cmocka_unit_test_setup_teardown(test_plan_without_unit_files_is_empty, setup_fixture, teardown_fixture),
                 cmocka_unit_test_setup_teardown(test_plan_skips_a_name_too_long_for_a_unit, setup_fixture,
                                                 teardown_fixture),
-                cmocka_unit_test_setup_teardown(test_select_runs_setup_recipes_unless_switched_off, setup_fixture,
+                cmocka_unit_test_setup_teardown(test_select_runs_setup_recipes_only_when_asked, setup_fixture,
+                                                teardown_fixture),
+                cmocka_unit_test_setup_teardown(test_select_enabled_without_attributes, setup_fixture,
                                                 teardown_fixture),
                 cmocka_unit_test_setup_teardown(test_user_data_object_is_saved_private, setup_fixture, teardown_fixture),
                 cmocka_unit_test_setup_teardown(test_existing_stack_file_is_never_replaced, setup_fixture,

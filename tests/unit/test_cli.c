@@ -8,6 +8,7 @@
 #include <cmocka.h>
 
 #include "cmd/cli.h"
+#include "cmd/commands.h"
 
 static int dummy(const struct cli *c)
 {
@@ -154,6 +155,15 @@ static void test_recipe_limit(void **state)
         assert_int_equal(cli_parse(n, argv, commands, &c, &err), -E2BIG);
 }
 
+/* As non-root, "cannot read: Permission denied" says that the agent runs as root. */
+static void test_access_hint_for_non_root(void **state)
+{
+        assert_non_null(strstr(node_access_hint(-EACCES, 1000), "opsagent runs as root"));
+        assert_non_null(strstr(node_access_hint(-EACCES, 1000), "sudo"));
+        assert_string_equal(node_access_hint(-EACCES, 0), "");
+        assert_string_equal(node_access_hint(-ENOENT, 1000), "");
+}
+
 int main(void)
 {
         const struct CMUnitTest tests[] = {
@@ -166,6 +176,7 @@ int main(void)
                 cmocka_unit_test(test_help_and_version),
                 cmocka_unit_test(test_limit_is_checked),
                 cmocka_unit_test(test_recipe_limit),
+                cmocka_unit_test(test_access_hint_for_non_root),
         };
         return cmocka_run_group_tests_name("cli", tests, NULL, NULL);
 }

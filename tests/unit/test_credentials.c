@@ -92,9 +92,17 @@ static void test_none_found(void **state)
         const struct aws_credentials *c;
         struct error err = ERROR_INIT;
 
+        /* No recipe attributes (the report's case): their keys are no way to give it any. */
         assert_int_equal(credentials_get(&p, &c, &err), -ENOKEY);
         assert_non_null(strstr(err.msg, "AWS_ACCESS_KEY_ID"));
-        assert_non_null(strstr(err.msg, "aws_key"));
+        assert_null(strstr(err.msg, "aws_key"));
+        /* A recipe's: its aws_key/aws_secret attributes are. */
+        p.recipe_attrs = json_object_new_object();
+        assert_non_null(p.recipe_attrs);
+        error_clear(&err);
+        assert_int_equal(credentials_get(&p, &c, &err), -ENOKEY);
+        assert_non_null(strstr(err.msg, "aws_key/aws_secret in the recipe's attributes"));
+        json_object_put(p.recipe_attrs);
 }
 
 static void test_role_document(void **state)

@@ -40,6 +40,7 @@ static void test_round_trip(void **state)
         assert_int_equal(events_send_metric(fds[1], &m), 0);
         assert_int_equal(events_send_fail(fds[1], "DescribeVolumes: UnauthorizedOperation"), 0);
         assert_int_equal(events_send_fail(fds[1], "first; second"), 0);
+        assert_int_equal(events_send_changes(fds[1], 3), 0);
         assert_int_equal(events_send_done(fds[1], -EACCES), 0);
         read_back(fds, &r);
         assert_int_equal(r.metrics.n, 1);
@@ -50,6 +51,7 @@ static void test_round_trip(void **state)
         assert_string_equal(r.fail, "first; second");
         assert_true(r.done);
         assert_int_equal(r.done_code, -EACCES);
+        assert_int_equal(r.changes, 3);
         assert_int_equal(r.malformed, 0);
         events_reader_clear(&r);
 }
@@ -62,6 +64,7 @@ static void test_malformed_lines_ignored(void **state)
                                    "{\"metric\": {\"value\": 1, \"unit\": \"Count\", \"timestamp\": 1}}\n"
                                    "{\"metric\": {\"name\": \"Str\", \"value\": \"1\", \"unit\": \"None\", \"timestamp\": 1}}\n"
                                    "{\"done\": \"yes\"}\n"
+                                   "{\"changes\": -1}\n"
                                    "{\"what\": 1}\n"
                                    "{\"metric\": {\"name\": \"ok\", \"value\": 2, \"unit\": \"None\", \"timestamp\": 5}}\n"
                                    "{\"done\": 0}";   /* no newline: the pipe closed */
@@ -70,7 +73,8 @@ static void test_malformed_lines_ignored(void **state)
         events_reader_init(&r);
         events_reader_feed(&r, junk, sizeof(junk) - 1);
         events_reader_finish(&r);
-        assert_int_equal(r.malformed, 6);
+        assert_int_equal(r.malformed, 7);
+        assert_int_equal(r.changes, 0);
         assert_int_equal(r.metrics.n, 1);
         assert_string_equal(r.metrics.items[0].name, "ok");
         assert_true(r.done);

@@ -11,6 +11,7 @@
 #include <string.h>
 #include <sys/file.h>
 #include <sys/stat.h>
+#include <sys/sysmacros.h>
 #include <sys/wait.h>
 #include <unistd.h>
 #include <cmocka.h>
@@ -238,6 +239,66 @@ static void test_run_dir_not_a_directory(void **state)
         assert_null(l);
 }
 
+/* status asks without taking the lock: held by another process (its pid, since when), free
+ * once it is gone, even if a killed holder left its pid in the file. */
+static void test_probe_sees_the_holder_without_taking_it(void **state)
+{
+        struct fixture *f = *state;
+        struct run_lock *l = NULL;
+        int64_t since = 0;
+        pid_t holder = 0, pid;
+
+        assert_int_equal(run_lock_probe(f->run_dir, "zodb_pack", RUN_LOCK_KERNEL_LIST, &holder, &since), 0);
+        pid = fork_holder(f, "zodb_pack", false);
+        assert_int_equal(run_lock_probe(f->run_dir, "zodb_pack", RUN_LOCK_KERNEL_LIST, &holder, &since), 1);
+        assert_int_equal(holder, pid);
+        assert_true(since > 0);
+        /* the probe took nothing: the holder's lock is still the only one */
+        assert_int_equal(run_lock_acquire(f->run_dir, "zodb_pack", &l, NULL), -EBUSY);
+        kill_holder(pid);
+        assert_int_equal(run_lock_probe(f->run_dir, "zodb_pack", RUN_LOCK_KERNEL_LIST, &holder, NULL), 0);
+        assert_int_equal(run_lock_probe(f->run_dir, "nosuch", RUN_LOCK_KERNEL_LIST, NULL, NULL), 0);
+        assert_int_equal(run_lock_probe(f->run_dir, "a/b", RUN_LOCK_KERNEL_LIST, NULL, NULL), -EINVAL);
+}
+
+/* The kernel's list, as a file: a waiter's line ("->") and another inode do not count. */
+static void test_probe_reads_the_kernel_list(void **state)
+{
+        struct fixture *f = *state;
+        struct run_lock *l = NULL;
+        char locks[256];
+        struct stat st;
+        FILE *out;
+
+        assert_int_equal(run_lock_acquire(f->run_dir, "logrotate", &l, NULL), 0);
+        run_lock_release(l);
+        {
+                char path[256];
+
+                snprintf(path, sizeof(path), "%s/logrotate.lock", f->run_dir);
+                assert_int_equal(stat(path, &st), 0);
+        }
+        snprintf(locks, sizeof(locks), "%s/locks", f->dir);
+        out = fopen(locks, "w");
+        assert_non_null(out);
+        fprintf(out, "1: POSIX  ADVISORY  WRITE 77 %02x:%02x:%llu 0 EOF\n", major(st.st_dev), minor(st.st_dev),
+                (unsigned long long)st.st_ino);
+        fprintf(out, "2: -> FLOCK  ADVISORY  WRITE 78 %02x:%02x:%llu 0 EOF\n", major(st.st_dev), minor(st.st_dev),
+                (unsigned long long)st.st_ino);
+        fprintf(out, "3: FLOCK  ADVISORY  WRITE 79 %02x:%02x:%llu 0 EOF\n", major(st.st_dev), minor(st.st_dev),
+                (unsigned long long)st.st_ino + 1);
+        fclose(out);
+        assert_int_equal(run_lock_probe(f->run_dir, "logrotate", locks, NULL, NULL), 0);
+        out = fopen(locks, "a");
+        assert_non_null(out);
+        fprintf(out, "4: FLOCK  ADVISORY  WRITE 80 %02x:%02x:%llu 0 EOF\n", major(st.st_dev), minor(st.st_dev),
+                (unsigned long long)st.st_ino);
+        fclose(out);
+        assert_int_equal(run_lock_probe(f->run_dir, "logrotate", locks, NULL, NULL), 1);
+        snprintf(locks, sizeof(locks), "%s/no-such-list", f->dir);
+        assert_int_equal(run_lock_probe(f->run_dir, "logrotate", locks, NULL, NULL), -ENOENT);
+}
+
 int main(void)
 {
         const struct CMUnitTest tests[] = {
@@ -249,6 +310,8 @@ int main(void)
                 cmocka_unit_test_setup_teardown(test_lock_not_inherited_by_commands, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_bad_name_is_einval, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_run_dir_not_a_directory, setup, teardown),
+                cmocka_unit_test_setup_teardown(test_probe_sees_the_holder_without_taking_it, setup, teardown),
+                cmocka_unit_test_setup_teardown(test_probe_reads_the_kernel_list, setup, teardown),
         };
         umask(022);
         return cmocka_run_group_tests_name("lock", tests, NULL, NULL);

@@ -1,5 +1,6 @@
 /* log: target selection (journal when stderr is the journal), levels, and the secret scrubber. */
 #include <setjmp.h>
+#include <stdbool.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -89,6 +90,110 @@ static void test_stderr_output_is_scrubbed(void **state)
         log_forget_secrets();
 }
 
+static bool has_field(char **v, size_t n, const char *field)
+{
+        for (size_t i = 0; i < n; i++)
+                if (strcmp(v[i], field) == 0)
+                        return true;
+        return false;
+}
+
+static bool has_name(char **v, size_t n, const char *name)
+{
+        for (size_t i = 0; i < n; i++)
+                if (strncmp(v[i], name, strlen(name)) == 0 && v[i][strlen(name)] == '=')
+                        return true;
+        return false;
+}
+
+static void free_fields(char **v, size_t n)
+{
+        for (size_t i = 0; i < n; i++)
+                free(v[i]);
+}
+
+/* A line logged outside a run has no RECIPE= or RUN_ID= at all: journalctl RECIPE= would
+ * otherwise match it. */
+static void test_journal_fields_without_a_run(void **state)
+{
+        char *v[LOG_JOURNAL_FIELDS_MAX];
+        size_t n = 0;
+
+        log_set_context(NULL, NULL);
+        assert_int_equal(log_journal_fields(LOG_WARNING, 0, "hello", NULL, v, &n), 0);
+        assert_true(has_field(v, n, "MESSAGE=hello"));
+        assert_true(has_field(v, n, "PRIORITY=4"));
+        assert_true(has_field(v, n, "SYSLOG_IDENTIFIER=opsagent"));
+        assert_false(has_name(v, n, "RECIPE"));
+        assert_false(has_name(v, n, "RUN_ID"));
+        assert_false(has_name(v, n, "ERRNO"));
+        assert_false(has_name(v, n, "MESSAGE_ID"));
+        assert_false(has_name(v, n, "OPSAGENT_OUTCOME"));
+        free_fields(v, n);
+}
+
+/* A run's line: the context's fields, and the ones the line adds. */
+static void test_journal_fields_of_a_run(void **state)
+{
+        struct log_fields f = { .message_id = "0123456789abcdef0123456789abcdef", .outcome = "failed" };
+        char *v[LOG_JOURNAL_FIELDS_MAX];
+        size_t n = 0;
+
+        log_set_context("zodb_pack", "8515cdb5aaaabbbbccccddddeeeeffff");
+        assert_int_equal(log_journal_fields(LOG_ERR, -5, "zodb_pack: FAILED", &f, v, &n), 0);
+        assert_int_equal(n, LOG_JOURNAL_FIELDS_MAX);
+        assert_true(has_field(v, n, "RECIPE=zodb_pack"));
+        assert_true(has_field(v, n, "RUN_ID=8515cdb5aaaabbbbccccddddeeeeffff"));
+        assert_true(has_field(v, n, "ERRNO=5"));
+        assert_true(has_field(v, n, "MESSAGE_ID=0123456789abcdef0123456789abcdef"));
+        assert_true(has_field(v, n, "OPSAGENT_OUTCOME=failed"));
+        free_fields(v, n);
+        log_set_context(NULL, NULL);
+}
+
+/* Runs F with stdout going to a file; returns what it printed (caller frees). */
+static char *capture_stdout(void (*f)(void))
+{
+        char path[] = "/tmp/opsagent-log-XXXXXX", *out = calloc(1, 512);
+        int fd = mkstemp(path), saved = dup(STDOUT_FILENO);
+        ssize_t k;
+
+        assert_true(fd >= 0 && out);
+        fflush(stdout);
+        dup2(fd, STDOUT_FILENO);
+        f();
+        fflush(stdout);
+        dup2(saved, STDOUT_FILENO);
+        close(saved);
+        k = pread(fd, out, 511, 0);
+        assert_true(k >= 0);
+        close(fd);
+        unlink(path);
+        return out;
+}
+
+static void say_two_lines(void)
+{
+        log_say("planning (dry run)");
+        log_say_fields(LOG_ERR, NULL, "FAILED: why");
+}
+
+/* -q (errors only) silences the lines a command says, but not one said as an error. */
+static void test_quiet_silences_say_but_not_errors(void **state)
+{
+        char *out;
+
+        log_setup(LOG_TARGET_STDERR, LOG_NOTICE);
+        out = capture_stdout(say_two_lines);
+        assert_string_equal(out, "planning (dry run)\nFAILED: why\n");
+        free(out);
+        log_setup(LOG_TARGET_STDERR, LOG_ERR);
+        out = capture_stdout(say_two_lines);
+        assert_string_equal(out, "FAILED: why\n");
+        free(out);
+        log_setup(LOG_TARGET_STDERR, LOG_NOTICE);
+}
+
 int main(void)
 {
         const struct CMUnitTest tests[] = {
@@ -97,6 +202,9 @@ int main(void)
                 cmocka_unit_test(test_errno_helpers_return_negative),
                 cmocka_unit_test(test_scrub_longest_match_first),
                 cmocka_unit_test(test_stderr_output_is_scrubbed),
+                cmocka_unit_test(test_journal_fields_without_a_run),
+                cmocka_unit_test(test_journal_fields_of_a_run),
+                cmocka_unit_test(test_quiet_silences_say_but_not_errors),
         };
         return cmocka_run_group_tests_name("log", tests, NULL, NULL);
 }

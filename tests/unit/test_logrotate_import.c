@@ -153,6 +153,28 @@ static void test_syntax_errors(void **state)
         }
 }
 
+/* /etc/passwd is no logrotate file: refused in one line (not 25 "unknown directive" notes, and
+ * an exit 0 with empty sets). */
+static void test_not_a_logrotate_file(void **state)
+{
+        json_object *out = NULL;
+        char *notes = NULL;
+
+        assert_int_equal(logrotate_import_text("root:x:0:0:root:/root:/bin/bash\n"
+                                               "daemon:x:1:1:daemon:/usr/sbin:/usr/sbin/nologin\n"
+                                               "bin:x:2:2:bin:/bin:/usr/sbin/nologin\n",
+                                               "/etc/passwd", &out, &notes),
+                         -EINVAL);
+        assert_null(out);
+        assert_string_equal(notes, "/etc/passwd: no log file block (\"PATH { ... }\") in it, and lines that are "
+                                   "no logrotate directive\n");
+        free(notes);
+        notes = NULL;
+        assert_int_equal(logrotate_import_text("# only a comment\n", "/etc/empty", &out, &notes), -EINVAL);
+        assert_non_null(strstr(notes, "no log file block"));
+        free(notes);
+}
+
 static void test_command_usage_and_unreadable_file(void **state)
 {
         char *argv1[] = { "logrotate-import", NULL };
@@ -183,6 +205,7 @@ int main(void)
                 cmocka_unit_test(test_globals_apply_to_later_blocks_and_names_are_numbered),
                 cmocka_unit_test(test_unsupported_directives_are_named_with_line),
                 cmocka_unit_test(test_syntax_errors),
+                cmocka_unit_test(test_not_a_logrotate_file),
                 cmocka_unit_test(test_command_usage_and_unreadable_file),
                 cmocka_unit_test(test_file_over_limit_is_refused),
         };

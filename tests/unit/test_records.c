@@ -113,13 +113,15 @@ static char *capture_stderr_list(const struct fixture *f, const char *recipe, st
 
 static void test_outcome_names(void **state)
 {
-        const enum run_outcome all[] = { RUN_SUCCESS, RUN_FAILED, RUN_TIMED_OUT, RUN_CRASHED, RUN_INTERRUPTED };
+        const enum run_outcome all[] = { RUN_SUCCESS, RUN_FAILED, RUN_TIMED_OUT, RUN_CRASHED, RUN_INTERRUPTED,
+                                         RUN_CONFIG_ERROR };
 
         assert_string_equal(run_outcome_to_string(RUN_SUCCESS), "success");
         assert_string_equal(run_outcome_to_string(RUN_FAILED), "failed");
         assert_string_equal(run_outcome_to_string(RUN_TIMED_OUT), "timeout");
         assert_string_equal(run_outcome_to_string(RUN_CRASHED), "crashed");
         assert_string_equal(run_outcome_to_string(RUN_INTERRUPTED), "interrupted");
+        assert_string_equal(run_outcome_to_string(RUN_CONFIG_ERROR), "config_error");
         for (size_t i = 0; i < sizeof(all) / sizeof(all[0]); i++)
                 assert_int_equal(run_outcome_from_string(run_outcome_to_string(all[i])), (int)all[i]);
         assert_int_equal(run_outcome_from_string("Success"), -EINVAL);
@@ -325,20 +327,64 @@ static void test_last(void **state)
         struct fixture *f = *state;
         struct run_record r;
 
-        assert_int_equal(records_last(f->dir, "a", false, &r), -ENOENT);
+        assert_int_equal(records_last(f->dir, "a", 0, &r), -ENOENT);
         put(f, "a", "ok1", T0 * SEC, RUN_SUCCESS, NULL);
         put(f, "a", "bad", (T0 + 10) * SEC, RUN_TIMED_OUT, "timed out after 10 s");
         put(f, "b", "other", (T0 + 20) * SEC, RUN_SUCCESS, NULL);
         write_raw(f, "20261118T110700.000000Z-a-corrupt.json", "garbage");
 
-        assert_int_equal(records_last(f->dir, "a", false, &r), 0);
+        assert_int_equal(records_last(f->dir, "a", 0, &r), 0);
         assert_string_equal(r.run_id, "bad");
         assert_string_equal(r.error, "timed out after 10 s");
         run_record_clear(&r);
-        assert_int_equal(records_last(f->dir, "a", true, &r), 0);
+        assert_int_equal(records_last(f->dir, "a", RECORDS_SUCCESS_ONLY, &r), 0);
         assert_string_equal(r.run_id, "ok1");
         run_record_clear(&r);
-        assert_int_equal(records_last(f->dir, "c", false, &r), -ENOENT);
+        assert_int_equal(records_last(f->dir, "c", 0, &r), -ENOENT);
+}
+
+/* `opsagent log 8515cdb5`: a run found by its whole id or its start. */
+static void test_find_by_id_or_prefix(void **state)
+{
+        struct fixture *f = *state;
+        struct run_record r;
+
+        put(f, "a", "8515cdb5aaaa", T0 * SEC, RUN_SUCCESS, NULL);
+        put(f, "b", "8515cdb5bbbb", (T0 + 1) * SEC, RUN_FAILED, "why");
+        put(f, "b", "77770000", (T0 + 2) * SEC, RUN_SUCCESS, NULL);
+        assert_int_equal(records_find(f->dir, "8515cdb5bbbb", &r), 0);
+        assert_string_equal(r.recipe, "b");
+        assert_string_equal(r.error, "why");
+        run_record_clear(&r);
+        assert_int_equal(records_find(f->dir, "7777", &r), 0);
+        assert_string_equal(r.run_id, "77770000");
+        run_record_clear(&r);
+        assert_int_equal(records_find(f->dir, "8515cdb5", &r), -EEXIST);
+        assert_int_equal(records_find(f->dir, "9999", &r), -ENOENT);
+        assert_int_equal(records_find(f->dir, "", &r), -EINVAL);
+        assert_int_equal(records_find(f->dir, "../x", &r), -EINVAL);
+}
+
+/* A dry run is no outcome: status skips it (RECORDS_NO_DRY_RUN). */
+static void test_last_skips_dry_runs(void **state)
+{
+        struct fixture *f = *state;
+        struct run_record r = { 0 };
+
+        put(f, "a", "real", T0 * SEC, RUN_FAILED, "it broke");
+        snprintf(r.recipe, sizeof(r.recipe), "a");
+        snprintf(r.run_id, sizeof(r.run_id), "dry");
+        r.start_usec = (T0 + 10) * SEC;
+        r.end_usec = r.start_usec + SEC;
+        r.dry_run = true;
+        assert_int_equal(records_write(f->dir, &r), 0);
+        assert_int_equal(records_last(f->dir, "a", 0, &r), 0);
+        assert_string_equal(r.run_id, "dry");
+        run_record_clear(&r);
+        assert_int_equal(records_last(f->dir, "a", RECORDS_NO_DRY_RUN, &r), 0);
+        assert_string_equal(r.run_id, "real");
+        run_record_clear(&r);
+        assert_int_equal(records_last(f->dir, "a", RECORDS_NO_DRY_RUN | RECORDS_SUCCESS_ONLY, &r), -ENOENT);
 }
 
 /* Beyond KEEP records of a recipe, the oldest go; other recipes keep theirs. */
@@ -386,10 +432,10 @@ static void test_prune_by_age_keeps_newest(void **state)
         assert_int_equal(records_prune(f->dir, 0, 7 * 86400, (T0 + 86400 * 31) * SEC, &removed), 0);
         assert_int_equal(removed, 3);
         assert_int_equal(count_files(f->runs), 3);
-        assert_int_equal(records_last(f->dir, "a", false, &r), 0);
+        assert_int_equal(records_last(f->dir, "a", 0, &r), 0);
         assert_string_equal(r.run_id, "new");
         run_record_clear(&r);
-        assert_int_equal(records_last(f->dir, "weekly", false, &r), 0);
+        assert_int_equal(records_last(f->dir, "weekly", 0, &r), 0);
         assert_string_equal(r.run_id, "w2");
         run_record_clear(&r);
         assert_int_equal(records_prune(f->dir, 0, 0, (T0 + 86400 * 31) * SEC, NULL), 0);
@@ -410,7 +456,7 @@ static void test_error_is_scrubbed(void **state)
         assert_null(strstr(text, "hunter2-s3cr3t"));
         assert_non_null(strstr(text, "password (redacted) refused"));
         free(text);
-        assert_int_equal(records_last(f->dir, "a", false, &r), 0);
+        assert_int_equal(records_last(f->dir, "a", 0, &r), 0);
         assert_string_equal(r.error, "login with password (redacted) refused");
         run_record_clear(&r);
 }
@@ -452,6 +498,8 @@ int main(void)
                 cmocka_unit_test_setup_teardown(test_list_without_directory, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_list_skips_corrupt_files, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_last, setup, teardown),
+                cmocka_unit_test_setup_teardown(test_last_skips_dry_runs, setup, teardown),
+                cmocka_unit_test_setup_teardown(test_find_by_id_or_prefix, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_prune_by_count, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_prune_by_age_keeps_newest, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_error_is_scrubbed, setup, teardown),

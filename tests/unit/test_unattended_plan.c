@@ -85,11 +85,11 @@ static void test_apt_mail_adds_a_mailer(void **state)
 {
         struct fixture f;
 
-        build(&f, "{\"mail\": \"ops@example.com\"}", UU_FAMILY_UBUNTU);
+        build(&f, "{\"enable\": true, \"mail\": \"ops@example.com\"}", UU_FAMILY_UBUNTU);
         assert_int_equal(f.plan.n_packages, 2);
         assert_string_equal(f.plan.packages[1].name, "bsd-mailx");
         assert_string_equal(f.plan.packages[1].markers[0], "/usr/bin/mail");
-        assert_false(f.plan.enable);
+        assert_true(f.plan.enable);
         done(&f);
 }
 
@@ -97,12 +97,42 @@ static void test_no_packages_when_install_packages_false(void **state)
 {
         struct fixture f;
 
-        build(&f, "{\"install_packages\": false, \"mail\": \"ops@example.com\"}", UU_FAMILY_DEBIAN);
+        build(&f, "{\"enable\": true, \"install_packages\": false, \"mail\": \"ops@example.com\"}",
+              UU_FAMILY_DEBIAN);
         assert_int_equal(f.plan.n_packages, 0);
         assert_int_equal(f.plan.n_files, 2);
         done(&f);
         build(&f, "{\"install_packages\": false}", UU_FAMILY_DNF);
         assert_int_equal(f.plan.n_packages, 0);
+        done(&f);
+}
+
+/* enable null (the default): nothing that turns updates on or off, nothing installed: on apt
+ * only opsagent's own file, on dnf and yum nothing at all. false: off, without installing. */
+static void test_enable_null_keeps_the_os_defaults(void **state)
+{
+        static const enum uu_family families[] = { UU_FAMILY_DNF, UU_FAMILY_YUM };
+        struct fixture f;
+
+        build(&f, "{\"mail\": \"ops@example.com\"}", UU_FAMILY_DEBIAN);
+        assert_true(f.plan.keep_os_defaults);
+        assert_int_equal(f.plan.n_files, 1);
+        assert_string_equal(f.plan.files[0].path, UU_APT_OWNED_PATH);
+        assert_int_equal(f.plan.n_packages, 0);
+        assert_int_equal(n_units(&f.plan), 0);
+        done(&f);
+        for (size_t i = 0; i < 2; i++) {
+                build(&f, "{}", families[i]);
+                assert_int_equal(f.plan.n_files, 0);
+                assert_int_equal(f.plan.n_packages, 0);
+                assert_int_equal(n_units(&f.plan), 0);
+                done(&f);
+        }
+        build(&f, "{\"enable\": false}", UU_FAMILY_DEBIAN);
+        assert_false(f.plan.keep_os_defaults);
+        assert_int_equal(f.plan.n_files, 2);
+        assert_int_equal(f.plan.n_packages, 0);
+        assert_int_equal(n_units(&f.plan), 2);
         done(&f);
 }
 
@@ -198,6 +228,7 @@ int main(void)
                 cmocka_unit_test(test_apt_owned_file_sorts_last),
                 cmocka_unit_test(test_apt_mail_adds_a_mailer),
                 cmocka_unit_test(test_no_packages_when_install_packages_false),
+                cmocka_unit_test(test_enable_null_keeps_the_os_defaults),
                 cmocka_unit_test(test_dnf_plan),
                 cmocka_unit_test(test_yum_plan),
                 cmocka_unit_test(test_install_argv),

@@ -466,7 +466,9 @@ static void test_apt_install_retried_after_update(void **state)
         assert_has(f->spawned[2], "install");
 }
 
-static void test_install_failure_fails_the_run(void **state)
+/* Offline at launch (issue 16): the installation fails that step, with a clear warning, and the
+ * run goes on: the configuration is written, the units are left alone. */
+static void test_install_failure_is_a_warning_by_default(void **state)
 {
         struct fake *f = *state;
 
@@ -474,10 +476,29 @@ static void test_install_failure_fails_the_run(void **state)
         attrs(f, "{\"enable\": true}");
         f->ctx.root = "";
         f->spawn_status[0] = 100;
+        f->spawn_status[1] = 100;
+        assert_int_equal(run(f), 0);
+        assert_string_equal(f->fail, "");
+        assert_has(f->log, "apt-get update, before installing unattended-upgrades failed (exit status 100; offline");
+        assert_has(f->log, "fail_on_install_error");
+        assert_has(f->out, "apt-daily.timer: left as they are (unattended-upgrades is not installed)");
+        assert_string_equal(events(f), "spawn spawn write write metric ");
+        assert_int_equal((int)f->metric_value, 0);
+}
+
+/* fail_on_install_error: the launch fails, as it did before. */
+static void test_install_failure_fails_the_run(void **state)
+{
+        struct fake *f = *state;
+
+        install_file(f, "/etc/os-release", "os-release/debian-12");
+        attrs(f, "{\"enable\": true, \"fail_on_install_error\": true}");
+        f->ctx.root = "";
+        f->spawn_status[0] = 100;
         f->spawn_status[1] = 0;
         f->spawn_status[2] = 100;
         assert_int_equal(run(f), -EIO);
-        assert_has(f->fail, "installing unattended-upgrades failed (exit status 100)");
+        assert_has(f->fail, "installing unattended-upgrades failed (exit status 100;");
         assert_has(f->fail, "E: Unable to locate package");
         assert_has(f->fail, "apt.unattended_upgrades.install_packages");
         assert_string_equal(events(f), "spawn spawn spawn ");   /* nothing written */
@@ -488,12 +509,12 @@ static void test_apt_update_failure_fails_the_run(void **state)
         struct fake *f = *state;
 
         install_file(f, "/etc/os-release", "os-release/debian-12");
-        attrs(f, "{\"enable\": true}");
+        attrs(f, "{\"enable\": true, \"fail_on_install_error\": true}");
         f->ctx.root = "";
         f->spawn_status[0] = 100;
         f->spawn_status[1] = 100;
         assert_int_equal(run(f), -EIO);
-        assert_has(f->fail, "apt-get update, before installing unattended-upgrades failed (exit status 100)");
+        assert_has(f->fail, "apt-get update, before installing unattended-upgrades failed (exit status 100;");
         assert_string_equal(events(f), "spawn spawn ");
 }
 
@@ -503,12 +524,12 @@ static void test_dnf_install_failure_not_retried(void **state)
         struct fake *f = *state;
 
         install_file(f, "/etc/os-release", "os-release/amzn-2023");
-        attrs(f, "{\"enable\": true}");
+        attrs(f, "{\"enable\": true, \"fail_on_install_error\": true}");
         f->ctx.root = "";
         f->spawn_status[0] = 1;
         assert_int_equal(run(f), -EIO);
         assert_int_equal(f->n_spawned, 1);
-        assert_has(f->fail, "installing dnf-automatic failed (exit status 1)");
+        assert_has(f->fail, "installing dnf-automatic failed (exit status 1;");
 }
 
 /* Package commands get 600 s, less when the time budget would run out first. */
@@ -540,7 +561,7 @@ static void test_install_cannot_start(void **state)
         struct fake *f = *state;
 
         install_file(f, "/etc/os-release", "os-release/amzn-2023");
-        attrs(f, "{\"enable\": true}");
+        attrs(f, "{\"enable\": true, \"fail_on_install_error\": true}");
         f->ctx.root = "";
         f->spawn_errno = ENOENT;
         assert_int_equal(run(f), -ENOENT);
@@ -692,7 +713,7 @@ static void test_write_failure_names_the_file(void **state)
 
         install_file(f, "/etc/os-release", "os-release/debian-12");
         touch(f, "/usr/bin/unattended-upgrade");
-        attrs(f, "{}");
+        attrs(f, "{\"enable\": true}");
         f->write_errno = EROFS;
         assert_int_equal(run(f), -EROFS);
         assert_has(f->fail, "/etc/apt/apt.conf.d/20auto-upgrades: cannot write");
@@ -753,6 +774,7 @@ int main(void)
                 T(test_installs_missing_tool_without_root),
                 T(test_apt_install_retried_after_update),
                 T(test_install_failure_fails_the_run),
+                T(test_install_failure_is_a_warning_by_default),
                 T(test_apt_update_failure_fails_the_run),
                 T(test_dnf_install_failure_not_retried),
                 T(test_install_timeout_follows_the_budget),

@@ -94,7 +94,7 @@ static void test_defaults_match_schema(void **state)
                 if (!json_object_object_get_ex(props, k, &p))
                         fail_msg("default %s has no schema entry", k);
         }
-        assert_int_equal(json_object_object_length(d), 14);
+        assert_int_equal(json_object_object_length(d), 15);
         json_object_put(d);
         json_object_put(schema);
 }
@@ -104,7 +104,8 @@ static void test_defaults_as_the_cookbook(void **state)
         struct parsed p;
 
         parse_ok(&p, "{}");
-        assert_false(p.s.enable);
+        assert_false(p.s.enable_set);     /* null: automatic updates left as the OS has them */
+        assert_false(p.s.fail_on_install_error);
         assert_true(p.s.update_package_lists);
         assert_null(p.s.allowed_origins);
         assert_non_null(p.s.package_blacklist);
@@ -129,7 +130,7 @@ static void test_absent_keys_take_defaults(void **state)
         struct uu_settings s = { 0 };
 
         assert_int_equal(uu_settings_from_json(root, &s, NULL), 0);
-        assert_false(s.enable);
+        assert_false(s.enable_set);
         assert_true(s.update_package_lists);
         assert_true(s.mail_only_on_error);
         assert_string_equal(s.automatic_reboot_time, "now");

@@ -435,7 +435,9 @@ static void test_one_failure_does_not_stop_the_others(void **state)
         /* storage "1" only in the list of what was packed, after the failed ones */
         assert_non_null(strstr(f->failed, "(see the lines above for why); packed: /zeo.sock storage \"1\""));
         assert_true(strstr(f->failed, "storage \"1\"") > strstr(f->failed, "(see the lines above"));
-        assert_non_null(strstr(f->logged, "unknown storage: nosuch"));
+        /* each failure said once, as a FAILED line (not also as an error line) */
+        assert_non_null(strstr(f->said, "storage \"nosuch\": FAILED: ZEO server at "));
+        assert_null(strstr(f->logged, "unknown storage: nosuch"));
         assert_non_null(strstr(f->logged, "servers[1].address is missing"));
         assert_int_equal(count_metric(f, "StorageBytesAfter", NULL), 1);
 }
@@ -445,7 +447,8 @@ static void test_no_servers(void **state)
         struct fake *f = *state;
 
         set_attrs(f, "{\"servers\": []}");
-        assert_int_equal(run(f), -EINVAL);
+        /* a configuration error: the command exits 2 */
+        assert_int_equal(run(f), OPSAGENT_RUN_CONFIG_ERROR);
         assert_non_null(strstr(f->failed, "zodb_pack.servers is empty"));
 }
 
@@ -582,7 +585,7 @@ static void test_command_missing(void **state)
         struct fake *f = *state;
 
         set_attrs(f, "{\"method\": \"command\"}");
-        assert_int_equal(run(f), -EINVAL);
+        assert_int_equal(run(f), OPSAGENT_RUN_CONFIG_ERROR);
         assert_non_null(strstr(f->failed, "zodb_pack.command is empty"));
 }
 

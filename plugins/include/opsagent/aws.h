@@ -15,9 +15,11 @@
 #ifndef OPSAGENT_AWS_H
 #define OPSAGENT_AWS_H
 
+#include <errno.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <string.h>
 
 struct opsagent_ctx;
 
@@ -28,6 +30,19 @@ struct opsagent_aws_error {
         char message[512];      /* AWS's message, or what went wrong locally */
         char request_id[128];   /* "" when unknown */
 };
+
+/* True when call result R with last error E failed before reaching AWS because of how the node
+ * is configured: no region (code "Configuration"), no credentials anywhere (code
+ * "NoCredentials", -ENOKEY), or half of a key pair ("NoCredentials", -EINVAL); E's message says
+ * which setting. A recipe stops there with OPSAGENT_RUN_CONFIG_ERROR (<opsagent/recipe.h>):
+ * the run exits 2, as for an attribute the schema refused. */
+static inline bool opsagent_aws_error_is_config(int r, const struct opsagent_aws_error *e)
+{
+        if (r >= 0 || !e)
+                return false;
+        return strcmp(e->code, "Configuration") == 0 ||
+               (strcmp(e->code, "NoCredentials") == 0 && (r == -ENOKEY || r == -EINVAL));
+}
 
 struct opsagent_tag {
         const char *key;

@@ -58,7 +58,8 @@ struct opsagent_recipe {
         const char *schema_json;      /* JSON Schema subset for attr_root (see opsagent-recipe(3)) */
         unsigned time_budget_seconds; /* default budget; 0 = unlimited; <root>.time_budget_seconds overrides */
         uint32_t flags;               /* enum opsagent_recipe_flags */
-        int (*run)(struct opsagent_ctx *ctx); /* 0 success, negative errno failure */
+        int (*run)(struct opsagent_ctx *ctx); /* 0 success, negative errno failure, or
+                                               * OPSAGENT_RUN_CONFIG_ERROR */
         /* Optional (NULL: nothing to do), added within ABI 1: descriptors built before it are
          * OPSAGENT_RECIPE_SIZE_V1 bytes and have none. Undoes what a run that was killed may have
          * left behind (ebs_snapshots: a frozen filesystem). `opsagent recover` calls it, and the
@@ -66,6 +67,15 @@ struct opsagent_recipe {
          * idempotent, honour ctx->dry_run, and return 0 when there is nothing to undo. */
         int (*recover)(struct opsagent_ctx *ctx);
 };
+
+/* What run() returns, once ctx_fail() has named the setting and said what to do, when the
+ * recipe cannot work because of how the node is configured in a way its schema cannot tell:
+ * no AWS region, no credentials, an empty server list, values that contradict each other.
+ * The run is recorded with the outcome "config_error" and the command exits 2 (a usage or
+ * configuration error), as when the schema refuses an attribute. ctx_fail_config() does
+ * both. It is no errno: an agent older than it records an ordinary failure (exit 1). A
+ * function of the recipe may return it up its call chain like any negative errno. */
+#define OPSAGENT_RUN_CONFIG_ERROR (-0x10000)
 
 /* The size of a descriptor built before recover() existed; the agent accepts it. */
 #define OPSAGENT_RECIPE_SIZE_V1 offsetof(struct opsagent_recipe, recover)
@@ -270,6 +280,17 @@ __attribute__((format(printf, 3, 4))) static inline int ctx_fail(struct opsagent
         r = c->ops->failv(c, error, fmt, ap);
         va_end(ap);
         return r;
+}
+/* ctx_fail() for a configuration error: records the reason and returns
+ * OPSAGENT_RUN_CONFIG_ERROR, for `return ctx_fail_config(ctx, "KEY is empty: set it to ...");`. */
+__attribute__((format(printf, 2, 3))) static inline int ctx_fail_config(struct opsagent_ctx *c, const char *fmt,
+                                                                          ...)
+{
+        va_list ap;
+        va_start(ap, fmt);
+        (void)c->ops->failv(c, -EINVAL, fmt, ap);
+        va_end(ap);
+        return OPSAGENT_RUN_CONFIG_ERROR;
 }
 static inline int ctx_metric(struct opsagent_ctx *c, const char *name, double value, const char *unit)
 {

@@ -1,5 +1,5 @@
 /* A well-behaved test recipe: reads its attributes, says something, records metrics, writes a
- * file under the root prefix, and fails when told to. Its recover step removes a "leftover"
+ * file under the root prefix, and fails when told to (or stops at a configuration error). Its recover step removes a "leftover"
  * file from its state directory. */
 #include <errno.h>
 #include <stdio.h>
@@ -9,13 +9,14 @@
 
 #include "opsagent/recipe.h"
 
-static const char defaults[] = "{ \"greeting\": \"hello\", \"count\": 2, \"fail\": false,"
+static const char defaults[] = "{ \"greeting\": \"hello\", \"count\": 2, \"fail\": false, \"unusable\": false,"
                                " \"password\": null, \"output\": \"/var/tmp/good.out\", \"list\": [1, 2] }";
 static const char schema[] =
         "{ \"type\": \"object\", \"properties\": {"
         "  \"greeting\": { \"type\": \"string\" },"
         "  \"count\": { \"type\": \"integer\", \"minimum\": 0 },"
         "  \"fail\": { \"type\": \"boolean\" },"
+        "  \"unusable\": { \"type\": \"boolean\" },"
         "  \"password\": { \"type\": [\"string\", \"null\"] },"
         "  \"output\": { \"type\": \"string\" },"
         "  \"list\": { \"type\": \"array\", \"items\": { \"type\": \"integer\" } }"
@@ -29,6 +30,8 @@ static int run(struct opsagent_ctx *ctx)
         char text[256];
         int r;
 
+        if (ctx_attr_bool(ctx, "unusable", false))
+                return ctx_fail_config(ctx, "good.unusable is true: set it to false");
         for (int64_t i = 0; i < count; i++)
                 ctx_say(ctx, "%s #%lld", greeting, (long long)i);
         if (password)
