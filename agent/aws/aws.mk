@@ -7,6 +7,9 @@ agent_libopsagent_la_SOURCES += \
 	agent/aws/xml.c agent/aws/xml.h \
 	agent/aws/retry.c agent/aws/retry.h \
 	agent/aws/imds.c agent/aws/imds.h \
+	agent/aws/shellwords.c agent/aws/shellwords.h \
+	agent/aws/inifile.c agent/aws/inifile.h \
+	agent/aws/awsconfig.c agent/aws/awsconfig.h \
 	agent/aws/credentials.c agent/aws/credentials.h \
 	agent/aws/session.c agent/aws/session.h \
 	agent/aws/awserror.c agent/aws/awserror.h \
@@ -18,7 +21,8 @@ agent_libopsagent_la_SOURCES += \
 	agent/aws/facts.c agent/aws/facts.h
 
 aws_unit_tests = tests/unit/test_sigv4 tests/unit/test_xml tests/unit/test_retry tests/unit/test_credentials \
-	tests/unit/test_query tests/unit/test_awsjson tests/unit/test_ec2 tests/unit/test_http tests/unit/test_imds tests/unit/test_facts
+	tests/unit/test_query tests/unit/test_awsjson tests/unit/test_ec2 tests/unit/test_http tests/unit/test_imds tests/unit/test_facts \
+	tests/unit/test_inifile tests/unit/test_awsconfig
 check_PROGRAMS += $(aws_unit_tests)
 TESTS += $(aws_unit_tests)
 
@@ -28,6 +32,12 @@ tests_unit_test_xml_LDADD = $(TEST_LDADD)
 tests_unit_test_retry_SOURCES = tests/unit/test_retry.c
 tests_unit_test_retry_CFLAGS = $(TEST_CFLAGS)
 tests_unit_test_retry_LDADD = $(TEST_LDADD)
+tests_unit_test_inifile_SOURCES = tests/unit/test_inifile.c
+tests_unit_test_inifile_CFLAGS = $(TEST_CFLAGS)
+tests_unit_test_inifile_LDADD = $(TEST_LDADD)
+tests_unit_test_awsconfig_SOURCES = tests/unit/test_awsconfig.c
+tests_unit_test_awsconfig_CFLAGS = $(TEST_CFLAGS)
+tests_unit_test_awsconfig_LDADD = $(TEST_LDADD)
 tests_unit_test_credentials_SOURCES = tests/unit/test_credentials.c
 tests_unit_test_credentials_CFLAGS = $(TEST_CFLAGS)
 tests_unit_test_credentials_LDADD = $(TEST_LDADD)
