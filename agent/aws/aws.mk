@@ -10,6 +10,7 @@ agent_libopsagent_la_SOURCES += \
 	agent/aws/shellwords.c agent/aws/shellwords.h \
 	agent/aws/inifile.c agent/aws/inifile.h \
 	agent/aws/awsconfig.c agent/aws/awsconfig.h \
+	agent/aws/endpoints.c agent/aws/endpoints.h \
 	agent/aws/credentials.c agent/aws/credentials.h \
 	agent/aws/session.c agent/aws/session.h \
 	agent/aws/awserror.c agent/aws/awserror.h \
@@ -22,7 +23,7 @@ agent_libopsagent_la_SOURCES += \
 
 aws_unit_tests = tests/unit/test_sigv4 tests/unit/test_xml tests/unit/test_retry tests/unit/test_credentials \
 	tests/unit/test_query tests/unit/test_awsjson tests/unit/test_ec2 tests/unit/test_http tests/unit/test_imds tests/unit/test_facts \
-	tests/unit/test_inifile tests/unit/test_awsconfig
+	tests/unit/test_inifile tests/unit/test_awsconfig tests/unit/test_endpoints
 check_PROGRAMS += $(aws_unit_tests)
 TESTS += $(aws_unit_tests)
 
@@ -38,6 +39,9 @@ tests_unit_test_inifile_LDADD = $(TEST_LDADD)
 tests_unit_test_awsconfig_SOURCES = tests/unit/test_awsconfig.c
 tests_unit_test_awsconfig_CFLAGS = $(TEST_CFLAGS)
 tests_unit_test_awsconfig_LDADD = $(TEST_LDADD)
+tests_unit_test_endpoints_SOURCES = tests/unit/test_endpoints.c
+tests_unit_test_endpoints_CFLAGS = $(TEST_CFLAGS)
+tests_unit_test_endpoints_LDADD = $(TEST_LDADD)
 tests_unit_test_credentials_SOURCES = tests/unit/test_credentials.c
 tests_unit_test_credentials_CFLAGS = $(TEST_CFLAGS)
 tests_unit_test_credentials_LDADD = $(TEST_LDADD)
