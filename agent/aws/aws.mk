@@ -11,6 +11,7 @@ agent_libopsagent_la_SOURCES += \
 	agent/aws/inifile.c agent/aws/inifile.h \
 	agent/aws/awsconfig.c agent/aws/awsconfig.h \
 	agent/aws/endpoints.c agent/aws/endpoints.h \
+	agent/aws/ratelimit.c agent/aws/ratelimit.h \
 	agent/aws/credentials.c agent/aws/credentials.h \
 	agent/aws/session.c agent/aws/session.h \
 	agent/aws/awserror.c agent/aws/awserror.h \
@@ -32,7 +33,7 @@ tests_unit_test_xml_CFLAGS = $(TEST_CFLAGS)
 tests_unit_test_xml_LDADD = $(TEST_LDADD)
 tests_unit_test_retry_SOURCES = tests/unit/test_retry.c
 tests_unit_test_retry_CFLAGS = $(TEST_CFLAGS)
-tests_unit_test_retry_LDADD = $(TEST_LDADD)
+tests_unit_test_retry_LDADD = $(TEST_LDADD) -lm
 tests_unit_test_inifile_SOURCES = tests/unit/test_inifile.c
 tests_unit_test_inifile_CFLAGS = $(TEST_CFLAGS)
 tests_unit_test_inifile_LDADD = $(TEST_LDADD)
