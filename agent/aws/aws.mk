@@ -1,6 +1,7 @@
-# agent/aws: AWS access. HTTP over libcurl, SigV4, XML answers, the retry policy, IMDSv2, the
-# credentials chain, the session, the Query client and the typed EC2 and CloudWatch calls, and
-# the instance facts. Sources, unit tests, the stand-in's tests and their tools.
+# agent/aws: AWS access. HTTP over libcurl, SigV4, XML answers, the retry modes and the adaptive
+# rate limiter, IMDSv2, the shared config files (INI), endpoints, the credentials chain (with
+# credential_process, container credentials, STS), the session, the Query client and the typed
+# EC2, CloudWatch and STS calls, and the instance facts. Sources, unit tests, the stand-in's tests and their tools.
 agent_libopsagent_la_SOURCES += \
 	agent/aws/sigv4.c agent/aws/sigv4.h \
 	agent/aws/http.c agent/aws/http.h \
@@ -12,8 +13,11 @@ agent_libopsagent_la_SOURCES += \
 	agent/aws/awsconfig.c agent/aws/awsconfig.h \
 	agent/aws/endpoints.c agent/aws/endpoints.h \
 	agent/aws/ratelimit.c agent/aws/ratelimit.h \
+	agent/aws/credprocess.c agent/aws/credprocess.h \
+	agent/aws/containercreds.c agent/aws/containercreds.h \
 	agent/aws/credentials.c agent/aws/credentials.h \
 	agent/aws/session.c agent/aws/session.h \
+	agent/aws/sts.c agent/aws/sts.h \
 	agent/aws/awserror.c agent/aws/awserror.h \
 	agent/aws/call.c agent/aws/call.h \
 	agent/aws/query.c agent/aws/query.h \

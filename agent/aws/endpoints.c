@@ -25,6 +25,17 @@ static const struct aws_service_info services[AWS_SERVICE_COUNT] = {
                 .query_version = "2011-06-15",
                 .govcloud_fips = "%p.%r.%d",
         },
+        /* The SDKs' variable is AWS_ENDPOINT_URL_CLOUDWATCH_LOGS; AWS_ENDPOINT_URL_LOGS, which
+         * opsagent read first, still counts after it. */
+        [AWS_SERVICE_LOGS] = {
+                .id = "cloudwatch_logs", .env_suffix = "CLOUDWATCH_LOGS", .env_alias = "LOGS", .prefix = "logs",
+                .signing_name = "logs",
+                .govcloud_fips = "%p.%r.%d",
+        },
+        [AWS_SERVICE_SSM] = {
+                .id = "ssm", .env_suffix = "SSM", .prefix = "ssm", .signing_name = "ssm",
+                .govcloud_fips = "%p.%r.%d",
+        },
 };
 
 /* botocore's data/partitions.json, its regexes in POSIX ERE (\w and \d spelled out). */

@@ -16,6 +16,8 @@ enum aws_service {
         AWS_SERVICE_EC2,
         AWS_SERVICE_CLOUDWATCH,
         AWS_SERVICE_STS,
+        AWS_SERVICE_LOGS,               /* CloudWatch Logs (JSON 1.1, agent/aws/awsjson.h) */
+        AWS_SERVICE_SSM,                /* Systems Manager (JSON 1.1) */
         AWS_SERVICE_COUNT,
 };
 
@@ -24,7 +26,8 @@ enum aws_service {
 struct aws_service_info {
         const char *id;                 /* snake-case SDK service id: "ec2", "cloudwatch", "sts"; the
                                            key under [services X], AWS_ENDPOINT_URL_<ID upper-cased> */
-        const char *env_suffix;         /* "EC2", "CLOUDWATCH", "STS" */
+        const char *env_suffix;         /* "EC2", "CLOUDWATCH", "STS", "CLOUDWATCH_LOGS" */
+        const char *env_alias;          /* a second variable suffix opsagent reads after it, or NULL */
         const char *prefix;             /* endpoint prefix: "ec2", "monitoring", "sts" */
         const char *signing_name;       /* SigV4 service name */
         const char *query_version;      /* Version= of the Query protocol; NULL for other protocols */
