@@ -59,6 +59,25 @@ const char *credentials_source_name(enum credentials_source s)
         }
 }
 
+const char *credentials_source_id(enum credentials_source s)
+{
+        static const char *const ids[] = {
+                [CREDENTIALS_NONE] = "none",
+                [CREDENTIALS_RECIPE] = "recipe-attributes",
+                [CREDENTIALS_ENV] = "environment",
+                [CREDENTIALS_ASSUME_ROLE] = "assume-role",
+                [CREDENTIALS_WEB_IDENTITY] = "web-identity",
+                [CREDENTIALS_SSO] = "sso",
+                [CREDENTIALS_SHARED_FILE] = "shared-credentials-file",
+                [CREDENTIALS_PROCESS] = "credential-process",
+                [CREDENTIALS_CONFIG_FILE] = "config-file",
+                [CREDENTIALS_CONTAINER] = "container",
+                [CREDENTIALS_IMDS] = "instance-role",
+        };
+
+        return (size_t)s < sizeof(ids) / sizeof(ids[0]) ? ids[s] : "none";
+}
+
 void credentials_mask_key_id(const char *key_id, char *buf, size_t size)
 {
         size_t l = key_id ? strlen(key_id) : 0;
@@ -532,10 +551,10 @@ static int sts(struct credentials_provider *p, const struct credentials_sts_requ
         return 0;
 }
 
-/* Reads a web identity token file (a secret). */
+/* Reads a web identity token file (a secret), as it is: the SDKs send it unchanged. */
 static int read_token(const char *path, const char *what, char **ret, struct error *err)
 {
-        char *t = NULL;
+        char *t = NULL, *trimmed;
         size_t l;
         int r;
 
@@ -543,9 +562,12 @@ static int read_token(const char *path, const char *what, char **ret, struct err
         if (r < 0)
                 return error_set(err, r == -ENOENT ? -ENOKEY : r, "%s %s: cannot read: %s", what, path,
                                  r == -EFBIG ? "larger than the limit" : strerror(-r));
-        while (l > 0 && (t[l - 1] == '\n' || t[l - 1] == '\r'))
-                t[--l] = '\0';
         log_register_secret(t);
+        /* and without its line end, the way it would show in a message */
+        trimmed = strndup(t, strcspn(t, "\r\n"));
+        if (trimmed)
+                log_register_secret(trimmed);
+        free(trimmed);
         *ret = t;
         return 0;
 }

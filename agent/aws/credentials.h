@@ -129,6 +129,8 @@ int credentials_parse_document(const char *text, const char *what, enum credenti
 int credentials_copy(const struct aws_credentials *src, enum credentials_source source, struct aws_credentials *ret);
 void credentials_clear(struct aws_credentials *c);
 const char *credentials_source_name(enum credentials_source s);
+/* A short stable name for machine-readable output: "environment", "assume-role", ... */
+const char *credentials_source_id(enum credentials_source s);
 /* "****************ABCD", as `aws configure list` shows a key id. */
 void credentials_mask_key_id(const char *key_id, char *buf, size_t size);
 

@@ -514,7 +514,7 @@ static void test_web_identity(void **state)
         files_load(&f, NULL);
         provider(&p, &f);
         assert_int_equal(credentials_get(&p, &c, &err), 0);
-        assert_string_equal(f.asked[0], "web arn:aws:iam::1:role/Pod|pod-1|-|0|eyJ-web-identity-token");
+        assert_string_equal(f.asked[0], "web arn:aws:iam::1:role/Pod|pod-1|-|0|eyJ-web-identity-token\n");
         assert_int_equal(c->source, CREDENTIALS_WEB_IDENTITY);
         clean = log_scrub("token eyJ-web-identity-token");
         assert_string_equal(clean, "token (redacted)");
