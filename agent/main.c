@@ -5,6 +5,7 @@
 
 #include "cmd/cli.h"
 #include "cmd/commands.h"
+#include "cmd/doctor.h"
 #include "cmd/logrotate_import.h"
 #include "cmd/setup.h"
 #include "util/log.h"
@@ -113,6 +114,7 @@ const struct command opsagent_commands[] = {
                 .run = cmd_report,
         },
         SETUP_COMMAND,
+        DOCTOR_COMMAND,
         { .name = NULL },
 };
 

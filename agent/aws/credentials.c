@@ -85,7 +85,7 @@ void credentials_mask_key_id(const char *key_id, char *buf, size_t size)
         if (l <= 4)
                 snprintf(buf, size, "****");
         else
-                snprintf(buf, size, "%.*s%s", (int)(l - 4 > 16 ? 16 : l - 4), "****************", key_id + l - 4);
+                snprintf(buf, size, "****************%s", key_id + l - 4);  /* as `aws configure list` */
 }
 
 void credentials_clear(struct aws_credentials *c)
