@@ -80,7 +80,7 @@ EXTRA_DIST += tests/data/sigv4 tests/data/imds tests/data/aws
 
 # The local AWS stand-in (moto + a SigV4/model-checking front) and its own tests.
 EXTRA_DIST += tests/standin/__init__.py tests/standin/aws_standin.py tests/standin/README.md \
-	tests/bench/aws_bench.py tests/fuzz/fuzz_aws_response.c tests/fuzz/aws.dict tests/integration/aws_common.py
+	tests/bench/aws_bench.py tests/fuzz/fuzz_aws_response.c tests/fuzz/aws.dict tests/fuzz/fuzz_inifile.c tests/integration/aws_common.py
 aws_integration_tests = tests/integration/test_aws_standin.py tests/integration/test_aws_calls.py \
 	tests/integration/test_aws_probe.py tests/integration/test_aws_faults.py tests/integration/test_aws_json.py tests/integration/test_aws_config.py
 TESTS += $(aws_integration_tests)
