@@ -28,7 +28,7 @@ agent_libopsagent_la_SOURCES += \
 
 aws_unit_tests = tests/unit/test_sigv4 tests/unit/test_xml tests/unit/test_retry tests/unit/test_credentials \
 	tests/unit/test_query tests/unit/test_awsjson tests/unit/test_ec2 tests/unit/test_http tests/unit/test_imds tests/unit/test_facts \
-	tests/unit/test_inifile tests/unit/test_awsconfig tests/unit/test_endpoints
+	tests/unit/test_inifile tests/unit/test_awsconfig tests/unit/test_endpoints tests/unit/test_session
 check_PROGRAMS += $(aws_unit_tests)
 TESTS += $(aws_unit_tests)
 
@@ -47,9 +47,12 @@ tests_unit_test_awsconfig_LDADD = $(TEST_LDADD)
 tests_unit_test_endpoints_SOURCES = tests/unit/test_endpoints.c
 tests_unit_test_endpoints_CFLAGS = $(TEST_CFLAGS)
 tests_unit_test_endpoints_LDADD = $(TEST_LDADD)
-tests_unit_test_credentials_SOURCES = tests/unit/test_credentials.c
-tests_unit_test_credentials_CFLAGS = $(TEST_CFLAGS)
-tests_unit_test_credentials_LDADD = $(TEST_LDADD)
+tests_unit_test_credentials_SOURCES = tests/unit/test_credentials.c tests/unit/canned_server.h
+tests_unit_test_credentials_CFLAGS = $(TEST_CFLAGS) -pthread
+tests_unit_test_credentials_LDADD = $(TEST_LDADD) -lpthread
+tests_unit_test_session_SOURCES = tests/unit/test_session.c
+tests_unit_test_session_CFLAGS = $(TEST_CFLAGS)
+tests_unit_test_session_LDADD = $(TEST_LDADD)
 tests_unit_test_query_SOURCES = tests/unit/test_query.c
 tests_unit_test_query_CFLAGS = $(TEST_CFLAGS)
 tests_unit_test_query_LDADD = $(TEST_LDADD) $(ZLIB_LIBS) -lm

@@ -160,8 +160,16 @@ int containercreds_fetch(struct aws_credentials *ret, struct error *err)
                         r = x.result;
                 if (r >= 0 && x.status == 200)
                         break;
+                /* what another attempt cannot change: too much, or a refusal */
+                if (r == -E2BIG || (r >= 0 && x.status < 500))
+                        break;
                 if (attempt < CONTAINERCREDS_ATTEMPTS)
                         pause_ms(CONTAINERCREDS_PAUSE_MS);
+        }
+        if (r == -E2BIG) {
+                r = error_set(err, r, "container credentials at %s (%s): the answer is larger than %d bytes", url,
+                              var, CONTAINERCREDS_MAX_RESPONSE);
+                goto out;
         }
         if (r < 0) {
                 r = error_set(err, r, "container credentials at %s (%s): %s", url, var,

@@ -16,11 +16,14 @@
 #include <unistd.h>
 #include <cmocka.h>
 
+#include "canned_server.h"
+
 #include "aws/awsconfig.h"
 #include "aws/containercreds.h"
 #include "aws/credentials.h"
 #include "aws/credprocess.h"
 #include "aws/imds.h"
+#include "util/buf.h"
 #include "util/fileio.h"
 #include "util/log.h"
 
@@ -612,6 +615,110 @@ static void test_mask_key_id(void **state)
         assert_string_equal(b, "****");
 }
 
+static void test_chain_depth_limit(void **state)
+{
+        struct buf b = BUF_INIT(64 * 1024);
+        struct files f;
+        struct credentials_provider p;
+        const struct aws_credentials *c;
+        struct error err = ERROR_INIT;
+
+        /* p0 -> p1 -> ... -> p17 (static): one hop more than CREDENTIALS_MAX_CHAIN */
+        for (int i = 0; i <= CREDENTIALS_MAX_CHAIN; i++)
+                assert_int_equal(buf_printf(&b, "[profile p%d]\nrole_arn = arn:aws:iam::1:role/R%d\nsource_profile = p%d\n",
+                                            i, i, i + 1), 0);
+        assert_int_equal(buf_printf(&b, "[profile p%d]\naws_access_key_id = AKIAEND\naws_secret_access_key = end-s\n",
+                                    CREDENTIALS_MAX_CHAIN + 1), 0);
+        files_init(&f, buf_str(&b), NULL);
+        setenv("AWS_PROFILE", "p0", 1);
+        files_load(&f, NULL);
+        provider(&p, &f);
+        assert_int_equal(credentials_get(&p, &c, &err), -E2BIG);
+        assert_non_null(strstr(err.msg, "more than 16 roles chained"));
+        assert_int_equal(f.calls, 0);
+        credentials_provider_done(&p);
+        files_done(&f);
+        buf_free(&b);
+}
+
+static void test_token_file_limit(void **state)
+{
+        struct files f;
+        struct credentials_provider p;
+        const struct aws_credentials *c;
+        struct error err = ERROR_INIT;
+        char token[160];
+        char *big = malloc(CREDENTIALS_TOKEN_FILE_MAX + 1);
+
+        assert_non_null(big);
+        memset(big, 'j', CREDENTIALS_TOKEN_FILE_MAX + 1);
+        files_init(&f, NULL, NULL);
+        snprintf(token, sizeof(token), "%s/token", f.dir);
+        assert_int_equal(write_file_atomic(token, big, CREDENTIALS_TOKEN_FILE_MAX + 1, 0600), 0);
+        setenv("AWS_WEB_IDENTITY_TOKEN_FILE", token, 1);
+        setenv("AWS_ROLE_ARN", "arn:aws:iam::1:role/Pod", 1);
+        files_load(&f, NULL);
+        provider(&p, &f);
+        assert_int_equal(credentials_get(&p, &c, &err), -EFBIG);
+        assert_non_null(strstr(err.msg, "larger than the limit"));
+        assert_int_equal(f.calls, 0);
+        credentials_provider_done(&p);
+        files_done(&f);
+        free(big);
+}
+
+static void test_container_fetch(void **state)
+{
+        static char big[CONTAINERCREDS_MAX_RESPONSE + 256], answer[512];
+        const char *body = "{\"AccessKeyId\": \"ASIACONT\", \"SecretAccessKey\": \"container-secret-1\", \"Token\": "
+                           "\"container-tok-1\", \"Expiration\": \"2099-01-01T00:00:00Z\"}";
+        const char *ok = answer;
+        struct canned_server srv;
+        struct aws_credentials c = { 0 };
+        struct error err = ERROR_INIT;
+        char url[96];
+
+        snprintf(answer, sizeof(answer), "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: %zu\r\n\r\n%s",
+                 strlen(body), body);
+        assert_int_equal(canned_start(&srv, &ok, 1), 0);
+        snprintf(url, sizeof(url), "http://127.0.0.1:%d/v1/credentials", srv.port);
+        setenv("AWS_CONTAINER_CREDENTIALS_FULL_URI", url, 1);
+        setenv("AWS_CONTAINER_AUTHORIZATION_TOKEN", "Bearer auth-token-xyz", 1);
+        assert_int_equal(containercreds_fetch(&c, &err), 0);
+        canned_stop(&srv);
+        assert_string_equal(c.access_key_id, "ASIACONT");
+        assert_int_equal(c.source, CREDENTIALS_CONTAINER);
+        assert_int_equal(c.expiration, 4070908800);
+        assert_non_null(strstr(srv.requests[0], "Authorization: Bearer auth-token-xyz\r\n"));
+        canned_free(&srv);
+        credentials_clear(&c);
+
+        /* an answer one past the cap: refused at once, not retried */
+        snprintf(big, sizeof(big), "HTTP/1.1 200 OK\r\nContent-Length: %d\r\n\r\n", CONTAINERCREDS_MAX_RESPONSE + 1);
+        memset(big + strlen(big), 'x', CONTAINERCREDS_MAX_RESPONSE + 1);
+        {
+                const char *r1 = big;
+
+                assert_int_equal(canned_start(&srv, &r1, 1), 0);
+        }
+        snprintf(url, sizeof(url), "http://127.0.0.1:%d/v1/credentials", srv.port);
+        setenv("AWS_CONTAINER_CREDENTIALS_FULL_URI", url, 1);
+        unsetenv("AWS_CONTAINER_AUTHORIZATION_TOKEN");
+        assert_int_equal(containercreds_fetch(&c, &err), -E2BIG);
+        assert_non_null(strstr(err.msg, "larger than 65536 bytes"));
+        canned_stop(&srv);
+        canned_free(&srv);
+        unsetenv("AWS_CONTAINER_CREDENTIALS_FULL_URI");
+
+        /* a token with a line break never becomes a header */
+        setenv("AWS_CONTAINER_CREDENTIALS_FULL_URI", "http://127.0.0.1:1/x", 1);
+        setenv("AWS_CONTAINER_AUTHORIZATION_TOKEN", "a\r\nX-Evil: 1", 1);
+        error_clear(&err);
+        assert_int_equal(containercreds_fetch(&c, &err), -EINVAL);
+        unsetenv("AWS_CONTAINER_AUTHORIZATION_TOKEN");
+        unsetenv("AWS_CONTAINER_CREDENTIALS_FULL_URI");
+}
+
 int main(void)
 {
         const struct CMUnitTest tests[] = {
@@ -632,6 +739,9 @@ int main(void)
                 cmocka_unit_test_setup(test_process_failures, setup),
                 cmocka_unit_test_setup(test_container_urls, setup),
                 cmocka_unit_test_setup(test_mask_key_id, setup),
+                cmocka_unit_test_setup(test_chain_depth_limit, setup),
+                cmocka_unit_test_setup(test_token_file_limit, setup),
+                cmocka_unit_test_setup(test_container_fetch, setup),
         };
         log_setup(LOG_TARGET_STDERR, LOG_ERR);
         return cmocka_run_group_tests_name("credentials", tests, NULL, NULL);
