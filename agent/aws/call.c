@@ -162,6 +162,13 @@ static int job_start(struct aws_session *s, struct job *j)
         struct http_request req = { 0 };
         int r = 0;
 
+        if (!endpoint) {
+                /* a configuration the SDKs refuse for this service only (its origin says why) */
+                aws_error_set(&j->res->error, q->operation, "InvalidConfiguration", 0, NULL, "%s",
+                              s->endpoint_origin[q->service]);
+                job_fail(s, j, -EINVAL);
+                return -EINVAL;
+        }
         if (s->retry.limiter) {
                 uint64_t now = session_ms(s), wait = ratelimit_acquire(s->retry.limiter, (double)now / 1000.0);
 

@@ -169,9 +169,11 @@ static int sts_session(struct aws_session *parent, struct aws_session **ret)
         if (!s)
                 return -ENOMEM;
         s->region = strdup(parent->region);
-        for (size_t i = 0; i < AWS_SERVICE_COUNT; i++)
+        for (size_t i = 0; i < AWS_SERVICE_COUNT; i++) {
+                memcpy(s->endpoint_origin[i], parent->endpoint_origin[i], sizeof(s->endpoint_origin[i]));
                 if (parent->endpoint[i] && !(s->endpoint[i] = strdup(parent->endpoint[i])))
                         goto fail;
+        }
         if (!s->region)
                 goto fail;
         r = http_client_new(0, &s->http);
@@ -343,10 +345,16 @@ static int resolve_endpoint(struct aws_session *s, enum aws_service svc, bool ig
         }
         free(scheme);
         free(host);
-        if (s->use_fips || s->use_dualstack)
-                return error_set(err, -EINVAL, "%s endpoints (%s) and the endpoint URL of %s (%s) exclude each other, "
-                                 "as in the AWS SDKs: unset one", s->use_fips ? "FIPS" : "dual-stack",
-                                 s->use_fips ? s->fips_origin : s->dualstack_origin, si->id, origin);
+        if (s->use_fips || s->use_dualstack) {
+                /* As the SDKs: the calls to this service fail, the others go on. */
+                char why[AWS_CONFIG_ORIGIN_MAX];
+
+                snprintf(why, sizeof(why), "%s", origin);
+                textf(origin, osize, "%s endpoints (%s) and the endpoint URL of %s (%s) exclude each other, as in the "
+                      "AWS SDKs: unset one", s->use_fips ? "FIPS" : "dual-stack",
+                      s->use_fips ? s->fips_origin : s->dualstack_origin, si->id, why);
+                return 0;
+        }
         s->endpoint[svc] = strdup(url);
         return s->endpoint[svc] ? 0 : -ENOMEM;
 }

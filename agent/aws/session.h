@@ -69,7 +69,8 @@ const char *aws_service_signing_name(enum aws_service svc);
 struct aws_session {
         char *region;
         char region_origin[AWS_CONFIG_ORIGIN_MAX];      /* "AWS_REGION", "the attribute aws.region", ... */
-        char *endpoint[AWS_SERVICE_COUNT];              /* "https://ec2.REGION.amazonaws.com" */
+        char *endpoint[AWS_SERVICE_COUNT];              /* "https://ec2.REGION.amazonaws.com"; NULL when
+                                                           the configuration refuses one (origin says why) */
         char endpoint_origin[AWS_SERVICE_COUNT][AWS_CONFIG_ORIGIN_MAX];
         bool use_fips, use_dualstack;
         char fips_origin[AWS_CONFIG_ORIGIN_MAX], dualstack_origin[AWS_CONFIG_ORIGIN_MAX];

@@ -236,7 +236,8 @@ static void check_identity(struct report *rp, struct aws_session *s)
 
         r = sts_get_caller_identity(s, &account, &arn, &date, &err);
         if (r < 0) {
-                check(rp, "identity", V_FAIL, "STS GetCallerIdentity (%s): %s", s->endpoint[AWS_SERVICE_STS], err.msg);
+                check(rp, "identity", V_FAIL, "STS GetCallerIdentity (%s): %s",
+                      s->endpoint[AWS_SERVICE_STS] ? s->endpoint[AWS_SERVICE_STS] : "no endpoint", err.msg);
                 check(rp, "clock", V_SKIP, "no answer from AWS to compare with");
                 return;
         }
@@ -281,8 +282,15 @@ static void check_endpoints(struct report *rp, const struct aws_session *s)
                 json_object *e = json_object_new_object();
                 char name[64], *proxy = NULL;
 
-                (void)http_proxy_for(s->endpoint[i], &proxy);
                 snprintf(name, sizeof(name), "endpoint %s", si->id);
+                if (!s->endpoint[i]) {
+                        check(rp, name, V_FAIL, "%s", s->endpoint_origin[i]);
+                        json_object_object_add(e, "url", NULL);
+                        json_object_object_add(e, "origin", json_object_new_string(s->endpoint_origin[i]));
+                        json_object_object_add(eps, si->id, e);
+                        continue;
+                }
+                (void)http_proxy_for(s->endpoint[i], &proxy);
                 check(rp, name, V_OK, "%s (%s), %s%s", s->endpoint[i], s->endpoint_origin[i],
                       proxy ? "through the proxy " : "no proxy", proxy ? proxy : "");
                 json_object_object_add(e, "url", json_object_new_string(s->endpoint[i]));

@@ -504,7 +504,7 @@ class _Stop(Exception):
     pass
 
 
-# -- endpoint names against botocore's endpoint rules ----------------------------------------------
+# -- endpoint names against botocore's endpoint rules (every service of the table) ----------------
 REGIONS = ["us-east-1", "eu-west-1", "ap-south-2", "ca-west-1", "cn-north-1", "cn-northwest-1", "us-gov-west-1",
            "us-gov-east-1", "us-iso-east-1", "us-isob-east-1"]
 
@@ -524,7 +524,8 @@ class Endpoints(unittest.TestCase):
                                       config=botocore.config.Config(use_fips_endpoint=fips, use_dualstack_endpoint=ds,
                                                                     retries={"total_max_attempts": 1}))
             c.meta.events.register("before-send", stop)
-            getattr(c, {"ec2": "describe_regions", "cloudwatch": "list_metrics", "sts": "get_caller_identity"}[name])()
+            getattr(c, {"ec2": "describe_regions", "cloudwatch": "list_metrics", "sts": "get_caller_identity",
+                        "logs": "describe_log_groups", "ssm": "describe_parameters"}[name])()
         except _Stop:
             return got[0]
         except botocore.exceptions.BotoCoreError:
@@ -535,7 +536,8 @@ class Endpoints(unittest.TestCase):
         with environment({k: v for k, v in os.environ.items() if not k.startswith("AWS_")}):
             os.environ["AWS_CONFIG_FILE"] = os.environ["AWS_SHARED_CREDENTIALS_FILE"] = "/nonexistent"
             session = botocore.session.Session()
-            for svc, name in (("ec2", "ec2"), ("cloudwatch", "cloudwatch"), ("sts", "sts")):
+            for svc, name in (("ec2", "ec2"), ("cloudwatch", "cloudwatch"), ("sts", "sts"),
+                              ("cloudwatch_logs", "logs"), ("ssm", "ssm")):
                 for region in REGIONS:
                     for fips in (False, True):
                         for ds in (False, True):

@@ -141,6 +141,7 @@ class Doctor(harness.AgentTestCase):
         credentials here, so that nothing is sent to those names."""
         env = {"AWS_REGION": "us-gov-west-1", "AWS_USE_FIPS_ENDPOINT": "true", "AWS_EC2_METADATA_DISABLED": "true",
                "AWS_ENDPOINT_URL_EC2": None, "AWS_ENDPOINT_URL_CLOUDWATCH": None, "AWS_ENDPOINT_URL_STS": None,
+               "AWS_ENDPOINT_URL_LOGS": None, "AWS_ENDPOINT_URL_SSM": None,
                "AWS_EC2_METADATA_SERVICE_ENDPOINT": None, "https_proxy": "http://127.0.0.1:9"}
         e = dict(self.env)
         for k, v in env.items():

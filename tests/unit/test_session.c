@@ -185,8 +185,16 @@ static void test_endpoint_refusals(void **state)
         refused(NULL, -EINVAL, "\"yes\" (AWS_USE_FIPS_ENDPOINT) is neither true nor false");
         setenv("AWS_USE_FIPS_ENDPOINT", "true", 1);
         setenv("AWS_ENDPOINT_URL_EC2", "https://ec2.example", 1);
-        refused(NULL, -EINVAL, "FIPS endpoints (AWS_USE_FIPS_ENDPOINT) and the endpoint URL of ec2 "
-                               "(AWS_ENDPOINT_URL_EC2) exclude each other");
+        {
+                /* refused for that service only, as in the SDKs: its calls fail, the others go on */
+                struct aws_session *s = session_with(NULL);
+
+                assert_null(s->endpoint[AWS_SERVICE_EC2]);
+                assert_non_null(strstr(s->endpoint_origin[AWS_SERVICE_EC2], "FIPS endpoints (AWS_USE_FIPS_ENDPOINT) "
+                                       "and the endpoint URL of ec2 (AWS_ENDPOINT_URL_EC2) exclude each other"));
+                assert_string_equal(s->endpoint[AWS_SERVICE_STS], "https://sts-fips.us-east-1.amazonaws.com");
+                aws_session_free(s);
+        }
         unsetenv("AWS_USE_FIPS_ENDPOINT");
         setenv("AWS_ENDPOINT_URL_EC2", "localhost:4566", 1);
         refused(NULL, -EINVAL, "is not an http or https URL");
