@@ -5,6 +5,7 @@
 
 #include "cmd/cli.h"
 #include "cmd/commands.h"
+#include "cmd/doctor.h"
 #include "cmd/logcmd.h"
 #include "cmd/logrotate_import.h"
 #include "cmd/setup.h"
@@ -131,6 +132,7 @@ const struct command opsagent_commands[] = {
                 .run = cmd_report,
         },
         SETUP_COMMAND,
+        DOCTOR_COMMAND,
         { .name = NULL },
 };
 

@@ -41,6 +41,9 @@ def clean_env(**extra):
     env = {k: v for k, v in os.environ.items()
            if not k.startswith("AWS_") and k.lower() not in ("http_proxy", "https_proxy", "all_proxy")}
     env["AWS_EC2_METADATA_DISABLED"] = "true"
+    # Never this machine's ~/.aws: a test that wants shared config files writes its own.
+    env["AWS_CONFIG_FILE"] = "/nonexistent/opsagent-tests/config"
+    env["AWS_SHARED_CREDENTIALS_FILE"] = "/nonexistent/opsagent-tests/credentials"
     env["NO_PROXY"] = "127.0.0.1,localhost"
     env.pop("JOURNAL_STREAM", None)
     env.pop("INVOCATION_ID", None)

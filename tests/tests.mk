@@ -16,7 +16,9 @@ AM_TESTS_ENVIRONMENT = \
 	export PYTHON='$(PYTHON)'; \
 	export PYTHONDONTWRITEBYTECODE=1; \
 	export PYTHONPATH='$(abs_top_srcdir)/tests'; \
-	export LC_ALL=C.UTF-8;
+	export LC_ALL=C.UTF-8; \
+	export AWS_CONFIG_FILE=/nonexistent/opsagent-tests/config; \
+	export AWS_SHARED_CREDENTIALS_FILE=/nonexistent/opsagent-tests/credentials;
 
 # Unit tests link the core library; cmocka provides the runner.
 TEST_CFLAGS = $(AM_CFLAGS) $(CMOCKA_CFLAGS) -DTEST_DATA_DIR=\"$(abs_top_srcdir)/tests/data\"

@@ -8,6 +8,7 @@
 
 #include "awserror.h"
 #include "call.h"
+#include "ratelimit.h"
 #include "retry.h"
 #include "sigv4.h"
 #include "util/log.h"
@@ -143,7 +144,8 @@ static int request_target(const char *endpoint, const char *base_path, const str
         return 0;
 }
 
-/* Signs and starts J's next attempt. */
+/* Signs and starts J's next attempt: 0, or 1 when the adaptive mode's rate limiter has it
+ * wait (j->not_before_ms set), or negative errno (J failed). */
 static int job_start(struct aws_session *s, struct job *j)
 {
         const struct aws_request *q = j->req;
@@ -158,9 +160,29 @@ static int job_start(struct aws_session *s, struct job *j)
         struct sigv4_header sh[3 + AWS_CALL_MAX_HEADERS];
         size_t nsh = 0;
         struct http_request req = { 0 };
-        int r;
+        int r = 0;
 
-        r = credentials_get(&s->creds, &cred, &err);
+        if (!endpoint) {
+                /* a configuration the SDKs refuse for this service only (its origin says why) */
+                aws_error_set(&j->res->error, q->operation, "InvalidConfiguration", 0, NULL, "%s",
+                              s->endpoint_origin[q->service]);
+                job_fail(s, j, -EINVAL);
+                return -EINVAL;
+        }
+        if (s->retry.limiter) {
+                uint64_t now = session_ms(s), wait = ratelimit_acquire(s->retry.limiter, (double)now / 1000.0);
+
+                if (wait > 0) {
+                        j->not_before_ms = now + wait;
+                        return 1;
+                }
+        }
+        if (q->anonymous)
+                cred = NULL;
+        else if (q->credentials)
+                cred = q->credentials;
+        else
+                r = credentials_get(&s->creds, &cred, &err);
         if (r < 0) {
                 aws_error_set(&j->res->error, q->operation, "NoCredentials", 0, NULL, "%s",
                               err.msg[0] ? err.msg : strerror(-r));
@@ -195,7 +217,7 @@ static int job_start(struct aws_session *s, struct job *j)
                 sh[nsh++] = (struct sigv4_header){ "Content-Encoding", "gzip" };
         for (size_t i = 0; i < q->n_headers; i++)
                 sh[nsh++] = (struct sigv4_header){ q->headers[i].name, q->headers[i].value };
-        {
+        if (cred) {
                 struct sigv4_request sreq = {
                         .method = q->method,
                         .path = path,
@@ -227,10 +249,13 @@ static int job_start(struct aws_session *s, struct job *j)
         req.keep_headers[2] = "x-amz-request-id";
         for (size_t i = 0; i < nsh; i++)
                 req.headers[req.n_headers++] = (struct http_header){ sh[i].name, sh[i].value };
-        req.headers[req.n_headers++] = (struct http_header){ "X-Amz-Date", sig.amz_date };
-        if (cred->session_token)
-                req.headers[req.n_headers++] = (struct http_header){ "X-Amz-Security-Token", cred->session_token };
-        req.headers[req.n_headers++] = (struct http_header){ "Authorization", sig.authorization };
+        if (cred) {
+                req.headers[req.n_headers++] = (struct http_header){ "X-Amz-Date", sig.amz_date };
+                if (cred->session_token)
+                        req.headers[req.n_headers++] = (struct http_header){ "X-Amz-Security-Token",
+                                                                             cred->session_token };
+                req.headers[req.n_headers++] = (struct http_header){ "Authorization", sig.authorization };
+        }
 
         r = http_xfer_start(s->http, &j->x, &req);
         if (r < 0) {
@@ -254,6 +279,15 @@ out:
         return r;
 }
 
+/* The error code of an error answer, for the rate limiter's throttle detection (E is filled
+ * here so that job_done need not parse the body twice). */
+static const char *throttle_code(const struct aws_protocol *pr, struct http_xfer *x, struct opsagent_aws_error *e)
+{
+        if (!e->code[0] && !pr->parse_error(buf_str(&x->body), buf_len(&x->body), e))
+                return NULL;
+        return e->code;
+}
+
 /* Decides what J's finished attempt means: done, failed, or retry later. */
 static void job_done(struct aws_session *s, struct job *j)
 {
@@ -268,6 +302,16 @@ static void job_done(struct aws_session *s, struct job *j)
         int r = x->result;
 
         j->running = false;
+        if (r == 0) {
+                const char *date = http_xfer_header(x, "Date");
+
+                j->res->date = date ? http_parse_date(date) : 0;
+        }
+        if (s->retry.limiter)
+                ratelimit_on_response(s->retry.limiter, (double)session_ms(s) / 1000.0,
+                                      r == 0 && !(x->status >= 200 && x->status < 300) &&
+                                              retry_policy_classify(&s->retry, 0, x->status,
+                                                                    throttle_code(pr, x, &e), NULL) == RETRY_THROTTLE);
         if (r == 0 && x->status >= 200 && x->status < 300) {
                 void *answer = NULL;
 
@@ -297,7 +341,7 @@ static void job_done(struct aws_session *s, struct job *j)
                 goto out;
         }
         if (r == 0) {
-                if (!pr->parse_error(buf_str(&x->body), buf_len(&x->body), &e)) {
+                if (!e.code[0] && !pr->parse_error(buf_str(&x->body), buf_len(&x->body), &e)) {
                         snprintf(e.code, sizeof(e.code), "HTTP%ld", x->status);
                         snprintf(e.message, sizeof(e.message), "HTTP %ld with %s", x->status,
                                  buf_len(&x->body) ? "an unreadable error document" : "no error document");
@@ -305,7 +349,7 @@ static void job_done(struct aws_session *s, struct job *j)
                 if (!e.request_id[0] && rid)
                         snprintf(e.request_id, sizeof(e.request_id), "%s", rid);
         }
-        c = retry_classify(r, x->status, r == 0 ? e.code : NULL, r == 0 ? e.message : NULL);
+        c = retry_policy_classify(&s->retry, r, x->status, r == 0 ? e.code : NULL, r == 0 ? e.message : NULL);
         if (c == RETRY_SKEW) {
                 const char *date = http_xfer_header(x, "Date");
                 int64_t off = retry_skew_from_date(date ? date : "", session_now(s));
@@ -394,11 +438,13 @@ int aws_call_many(struct aws_session *s, const struct aws_request *reqs, size_t 
                                 continue;
                         if (j->not_before_ms > now)
                                 continue;
-                        if (job_start(s, j) < 0) {
+                        r = job_start(s, j);
+                        if (r < 0) {
                                 finished++;
                                 continue;
                         }
-                        running++;
+                        if (r == 0)
+                                running++;
                 }
                 for (size_t i = 0; i < n; i++)
                         if (!jobs[i].finished && !jobs[i].running && jobs[i].not_before_ms < wake)

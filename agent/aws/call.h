@@ -8,6 +8,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <time.h>
 
 #include "http.h"
 #include "session.h"
@@ -42,6 +43,8 @@ struct aws_request {
         size_t max_response;                    /* bytes of an answer at most */
         bool gzip;                              /* send the body gzip-compressed */
         bool idempotent;                        /* safe to repeat after a malformed answer */
+        const struct aws_credentials *credentials; /* sign with these, not the session's (STS); may be NULL */
+        bool anonymous;                         /* send unsigned (AssumeRoleWithWebIdentity) */
 };
 
 /* One call's outcome. */
@@ -50,6 +53,7 @@ struct aws_result {
         void *answer;                           /* the parsed answer on success */
         struct opsagent_aws_error error;        /* when result < 0 */
         unsigned attempts;
+        time_t date;                            /* the last answer's Date header, 0 when none */
 };
 
 /* Runs the N requests, at most PARALLEL at once (0: the session's default), each with its own

@@ -693,3 +693,35 @@ int ec2_create_tags(struct aws_session *s, const char *const *resource_ids, cons
         query_request_clear(&q);
         return r;
 }
+
+/* ---- DryRun ---------------------------------------------------------------------------- */
+
+int ec2_dry_run(struct aws_session *s, const char *operation, const char *const *params)
+{
+        struct opsagent_aws_error e = { 0 };
+        struct query_request q;
+        struct xml_node *doc = NULL;
+        int r;
+
+        r = query_request_init(&q, AWS_SERVICE_EC2, operation);
+        if (r >= 0)
+                r = query_add(&q, "DryRun", "true");
+        for (size_t i = 0; params && params[i] && params[i + 1] && r >= 0; i += 2)
+                r = query_add(&q, params[i], params[i + 1]);
+        if (r < 0) {
+                set_local_error(s, operation, r, "cannot build the request: %s", strerror(-r));
+                query_request_clear(&q);
+                return r;
+        }
+        r = query_call(s, &q, &doc, &e);
+        xml_free(doc);
+        query_request_clear(&q);
+        if (r >= 0) {
+                /* an answer without the DryRun error: the service ignored DryRun */
+                set_local_error(s, operation, -EIO, "%s answered as if DryRun were not set", operation);
+                return -EIO;
+        }
+        if (strcmp(e.code, "DryRunOperation") == 0)
+                return 0;
+        return strcmp(e.code, "UnauthorizedOperation") == 0 ? -EACCES : r;
+}

@@ -49,6 +49,12 @@ int ec2_parse_volumes_response(const struct xml_node *doc, struct opsagent_ec2_v
 int ec2_parse_snapshots_response(const struct xml_node *doc, struct opsagent_ec2_snapshot **ret, size_t *ret_n);
 
 
+/* OPERATION with DryRun=true and PARAMS (key, value, key, value, ..., NULL): AWS checks the
+ * caller's permission and changes nothing. 0 when it answers DryRunOperation (allowed),
+ * -EACCES for UnauthorizedOperation (missing), other errors as the call's; s->last_error has
+ * AWS's code, message and request id. */
+int ec2_dry_run(struct aws_session *s, const char *operation, const char *const *params);
+
 /* The session's instance id: aws.instance_id / opsagent.instance.id, else IMDS. Borrowed. */
 int ec2_self_instance_id(struct aws_session *s, const char **ret);
 

@@ -101,8 +101,9 @@ out:
 int instance_facts_load(json_object *attrs, json_object **ret_facts, char **ret_user_data, struct error *err)
 {
         struct imds_config ic = { 0 };
+        struct aws_config *cfg = NULL;
         struct imds *m = NULL;
-        json_object *facts = NULL, *o;
+        json_object *facts = NULL;
         char *doc = NULL, *hostname = NULL, *user_data = NULL;
         int r;
 
@@ -115,9 +116,13 @@ int instance_facts_load(json_object *attrs, json_object **ret_facts, char **ret_
                         goto out;
                 goto done;
         }
-        o = json_get_value(attrs, "aws.imds.allow_v1");
-        ic.allow_v1 = o && json_object_get_boolean(o);
-        r = imds_new(&ic, &m);
+        /* The SDKs' IMDS settings (timeout, attempts, endpoint) from the environment and the
+         * profile; a shared config file the session would refuse is its to report. */
+        if (aws_config_load(json_get_nonempty_string(attrs, "aws.profile"), &cfg, NULL) < 0)
+                cfg = NULL;
+        r = aws_imds_config_resolve(attrs, cfg, &ic, NULL, 0, err);
+        if (r >= 0)
+                r = imds_new(&ic, &m);
         if (r < 0)
                 goto out;
         r = imds_get(m, "/latest/dynamic/instance-identity/document", &doc, err);
@@ -168,5 +173,6 @@ out:
         free(hostname);
         free(user_data);
         imds_free(m);
+        aws_config_free(cfg);
         return r;
 }

@@ -20,6 +20,7 @@ struct http_client {
         CURLM *multi;
         unsigned flags;
         size_t n_active;
+        char *test_origin;      /* tests: where every request really goes */
 };
 
 static void curl_global(void)
@@ -79,7 +80,144 @@ void http_client_free(struct http_client *c)
         if (!c)
                 return;
         curl_multi_cleanup(c->multi);
+        free(c->test_origin);
         free(c);
+}
+
+time_t http_parse_date(const char *date)
+{
+        time_t t = curl_getdate(date, NULL);
+
+        return t == (time_t)-1 ? 0 : t;
+}
+
+int http_client_set_test_origin(struct http_client *c, const char *origin)
+{
+        char *o = origin ? strdup(origin) : NULL;
+
+        if (origin && !o)
+                return -ENOMEM;
+        free(c->test_origin);
+        c->test_origin = o;
+        return 0;
+}
+
+/* URL with its scheme, host and port replaced by ORIGIN (caller frees). */
+static char *redirected(const char *origin, const char *url)
+{
+        CURLU *u = curl_url();
+        char *path = NULL, *query = NULL, *out = NULL;
+
+        if (!u)
+                return NULL;
+        if (curl_url_set(u, CURLUPART_URL, url, 0) == CURLUE_OK &&
+            curl_url_get(u, CURLUPART_PATH, &path, 0) == CURLUE_OK) {
+                if (curl_url_get(u, CURLUPART_QUERY, &query, 0) != CURLUE_OK)
+                        query = NULL;
+                if (asprintf(&out, "%s%s%s%s", origin, path, query ? "?" : "", query ? query : "") < 0)
+                        out = NULL;
+        }
+        curl_free(path);
+        curl_free(query);
+        curl_url_cleanup(u);
+        return out;
+}
+
+int http_url_scheme_host(const char *url, char **ret_scheme, char **ret_host)
+{
+        CURLU *u = curl_url();
+        char *scheme = NULL, *host = NULL, *s = NULL, *h = NULL;
+        int r = -EINVAL;
+
+        if (!u)
+                return -ENOMEM;
+        if (curl_url_set(u, CURLUPART_URL, url, 0) != CURLUE_OK ||
+            curl_url_get(u, CURLUPART_SCHEME, &scheme, 0) != CURLUE_OK ||
+            curl_url_get(u, CURLUPART_HOST, &host, 0) != CURLUE_OK)
+                goto out;
+        r = -ENOMEM;
+        s = strdup(scheme);
+        if (host[0] == '[')
+                h = strndup(host + 1, strcspn(host + 1, "]"));
+        else
+                h = strdup(host);
+        if (!s || !h)
+                goto out;
+        *ret_scheme = s;
+        *ret_host = h;
+        s = h = NULL;
+        r = 0;
+out:
+        free(s);
+        free(h);
+        curl_free(scheme);
+        curl_free(host);
+        curl_url_cleanup(u);
+        return r;
+}
+
+static const char *env_either(const char *lower, const char *upper)
+{
+        const char *v = getenv(lower);
+
+        if ((!v || !*v) && upper)
+                v = getenv(upper);
+        return v && *v ? v : NULL;
+}
+
+/* curl's check_noproxy(): "*", or a host name or its domain in the comma-separated list. */
+static bool no_proxy_for(const char *host, const char *list)
+{
+        size_t hl = strlen(host);
+
+        for (const char *p = list; *p;) {
+                size_t n;
+
+                while (*p == ',' || *p == ' ')
+                        p++;
+                n = strcspn(p, ", ");
+                if (n == 1 && *p == '*')
+                        return true;
+                if (n > 0 && *p == '.') {
+                        p++;
+                        n--;
+                }
+                if (n > 0 && n <= hl && strncasecmp(host + hl - n, p, n) == 0 &&
+                    (n == hl || host[hl - n - 1] == '.'))
+                        return true;
+                p += n;
+        }
+        return false;
+}
+
+int http_proxy_for(const char *url, char **ret)
+{
+        char *scheme = NULL, *host = NULL, name[32], upper[32];
+        const char *np = env_either("no_proxy", "NO_PROXY"), *proxy;
+        int r;
+
+        *ret = NULL;
+        r = http_url_scheme_host(url, &scheme, &host);
+        if (r < 0)
+                return r;
+        if (np && no_proxy_for(host, np))
+                goto out;
+        snprintf(name, sizeof(name), "%s_proxy", scheme);
+        for (size_t i = 0; i < sizeof(upper); i++) {
+                upper[i] = (char)toupper((unsigned char)name[i]);
+                if (!name[i])
+                        break;
+        }
+        /* curl reads http_proxy in lower case only (the CGI "HTTP_PROXY" header problem). */
+        proxy = env_either(name, strcasecmp(scheme, "http") == 0 ? NULL : upper);
+        if (!proxy)
+                proxy = env_either("all_proxy", "ALL_PROXY");
+        if (proxy && !(*ret = strdup(proxy)))
+                r = -ENOMEM;
+out:
+        free(scheme);
+        free(host);
+        return r;
 }
 
 static size_t on_body(char *ptr, size_t size, size_t nmemb, void *userdata)
@@ -231,7 +369,19 @@ int http_xfer_start(struct http_client *c, struct http_xfer *x, const struct htt
                         goto fail;
                 t->hdrs = l;
         }
-        if (curl_easy_setopt(e, CURLOPT_URL, req->url) != CURLE_OK) {
+        if (c->test_origin) {
+                char *u = redirected(c->test_origin, req->url);
+                CURLcode cc;
+
+                if (!u)
+                        goto fail;
+                cc = curl_easy_setopt(e, CURLOPT_URL, u);
+                free(u);
+                if (cc != CURLE_OK) {
+                        r = -EINVAL;
+                        goto fail;
+                }
+        } else if (curl_easy_setopt(e, CURLOPT_URL, req->url) != CURLE_OK) {
                 r = -EINVAL;
                 goto fail;
         }

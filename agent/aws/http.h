@@ -9,6 +9,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <time.h>
 
 #include "util/buf.h"
 
@@ -82,6 +83,22 @@ const char *http_xfer_header(const struct http_xfer *x, const char *name);
 /* Splits URL into "host[:port]" and its path ("/" when empty), both caller-freed. -EINVAL for
  * a URL that is not valid, -ENOMEM. */
 int http_url_split(const char *url, char **ret_hostport, char **ret_path);
+
+/* An HTTP Date header ("Sun, 06 Nov 1994 08:49:37 GMT") as Unix time, 0 when unreadable. */
+time_t http_parse_date(const char *date);
+
+/* The scheme ("https") and host (without brackets or port) of URL, both caller-freed. */
+int http_url_scheme_host(const char *url, char **ret_scheme, char **ret_host);
+
+/* The proxy libcurl will use for URL from the environment (https_proxy, HTTPS_PROXY,
+ * http_proxy, all_proxy, ALL_PROXY, no_proxy, NO_PROXY, as curl reads them), into *ret
+ * (caller frees; NULL: none). */
+int http_proxy_for(const char *url, char **ret);
+
+/* Tests only: send every request of C to ORIGIN ("http://127.0.0.1:PORT") instead of the
+ * URL's own scheme, host and port, keeping the path, the query and the Host header the caller
+ * gave, so that what is signed and what a real endpoint would see stay the same. NULL: off. */
+int http_client_set_test_origin(struct http_client *c, const char *origin);
 
 /* Negative errno for a libcurl CURLcode: -ETIMEDOUT, -ECONNREFUSED, -EHOSTUNREACH, -E2BIG
  * (body over the cap), -ENOMEM, -EINVAL, -EIO. */

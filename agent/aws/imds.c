@@ -21,6 +21,7 @@ struct imds {
         time_t token_expires;
         time_t unreachable_until; /* nothing answered: fail fast until then */
         int unreachable_error;
+        bool put_lost;          /* a GET was answered, the token PUT never: the hop limit */
 };
 
 /* What every client of this process shares, and the recipe children it forks inherit: the
@@ -33,6 +34,7 @@ static struct {
         bool use_v1;
         time_t unreachable_until;
         int unreachable_error;
+        bool put_lost;
 } shared;
 
 /* Takes over what the process knows of M's endpoint. */
@@ -45,6 +47,7 @@ static void shared_load(struct imds *m)
         m->use_v1 = m->allow_v1 && shared.use_v1;
         m->unreachable_until = shared.unreachable_until;
         m->unreachable_error = shared.unreachable_error;
+        m->put_lost = shared.put_lost;
 }
 
 /* Tells the process what M learnt. */
@@ -64,6 +67,7 @@ static void shared_store(const struct imds *m)
         shared.use_v1 = m->use_v1;
         shared.unreachable_until = m->unreachable_until;
         shared.unreachable_error = m->unreachable_error;
+        shared.put_lost = m->put_lost;
 }
 
 void imds_forget_shared(void)
@@ -82,14 +86,16 @@ bool imds_disabled_by_env(void)
 
 int imds_new(const struct imds_config *cfg, struct imds **ret)
 {
-        const char *ep = cfg && cfg->endpoint ? cfg->endpoint : getenv("AWS_EC2_METADATA_SERVICE_ENDPOINT");
+        const char *ep = cfg && cfg->endpoint && *cfg->endpoint ? cfg->endpoint
+                                                                : getenv("AWS_EC2_METADATA_SERVICE_ENDPOINT");
         const char *v1_off = getenv("AWS_EC2_METADATA_V1_DISABLED");
         struct imds *m;
         size_t l;
         int r;
 
         if (!ep || !*ep) {
-                const char *mode = getenv("AWS_EC2_METADATA_SERVICE_ENDPOINT_MODE");
+                const char *mode = cfg && cfg->endpoint_mode ? cfg->endpoint_mode
+                                                             : getenv("AWS_EC2_METADATA_SERVICE_ENDPOINT_MODE");
 
                 ep = mode && strcasecmp(mode, "IPv6") == 0 ? IMDS_DEFAULT_ENDPOINT_IPV6 : IMDS_DEFAULT_ENDPOINT;
         }
@@ -104,7 +110,7 @@ int imds_new(const struct imds_config *cfg, struct imds **ret)
         l = strlen(m->endpoint);
         while (l > 0 && m->endpoint[l - 1] == '/')
                 m->endpoint[--l] = '\0';
-        m->allow_v1 = cfg && cfg->allow_v1 && !(v1_off && strcasecmp(v1_off, "true") == 0);
+        m->allow_v1 = cfg && cfg->allow_v1 && !cfg->v1_disabled && !(v1_off && strcasecmp(v1_off, "true") == 0);
         m->timeout_ms = cfg && cfg->timeout_ms > 0 ? cfg->timeout_ms : IMDS_TIMEOUT_MS;
         m->attempts = cfg && cfg->attempts > 0 ? cfg->attempts : IMDS_ATTEMPTS;
         r = http_client_new(HTTP_NO_PROXY, &m->http);
@@ -130,11 +136,30 @@ void imds_free(struct imds *m)
         free(m);
 }
 
+const char *imds_endpoint(const struct imds *m)
+{
+        return m->endpoint;
+}
+
+/* What an instance's HttpPutResponseHopLimit of 1 does to a container, and what to do. */
+static int hop_limit_error(struct imds *m, struct error *err)
+{
+        return error_set(err, -ETIMEDOUT,
+                         "instance metadata service at %s answers GET requests but never answered the session "
+                         "token request (PUT /latest/api/token, %ld ms): its answer was dropped on the way, as "
+                         "an instance's HttpPutResponseHopLimit of 1 drops it one hop short of a container. "
+                         "Raise it to 2: aws ec2 modify-instance-metadata-options --instance-id ID "
+                         "--http-put-response-hop-limit 2 (or allow IMDSv1 with aws.imds.allow_v1)",
+                         m->endpoint, m->timeout_ms);
+}
+
 static int unreachable(struct imds *m, int r, const char *what, struct error *err)
 {
         m->unreachable_until = time(NULL) + IMDS_UNREACHABLE_MEMO_S;
         m->unreachable_error = r;
         shared_store(m);
+        if (m->put_lost)
+                return hop_limit_error(m, err);
         return error_set(err, r,
                          "instance metadata service at %s did not answer (%s): not on EC2? Set "
                          "AWS_EC2_METADATA_SERVICE_ENDPOINT to reach another one, or "
@@ -198,18 +223,59 @@ static int imds_request(struct imds *m, const char *method, const char *path, co
         return r;
 }
 
+/* Whether anything answers a GET without a token (401 counts: IMDSv2 is required, but it is
+ * there). One short request, no retry, the memo bypassed. */
+static bool answers_get(struct imds *m)
+{
+        struct http_xfer x = { 0 };
+        char url[1024];
+        struct http_request req = {
+                .method = "GET",
+                .url = url,
+                .timeout_ms = m->timeout_ms,
+                .connect_timeout_ms = m->timeout_ms,
+                .max_response = IMDS_MAX_VALUE,
+        };
+        bool ok;
+
+        snprintf(url, sizeof(url), "%s/latest/meta-data/", m->endpoint);
+        ok = http_perform(m->http, &req, &x) >= 0 && x.result == 0 && x.status > 0;
+        http_xfer_clear(m->http, &x);
+        return ok;
+}
+
 static int ensure_token(struct imds *m, struct error *err)
 {
         struct http_xfer x = { 0 };
         char ttl[16];
+        bool memo;
         int r;
 
         if (m->use_v1)
                 return 0;
         if (m->token && time(NULL) + 60 < m->token_expires)
                 return 0;
+        memo = m->unreachable_until && time(NULL) < m->unreachable_until;
         snprintf(ttl, sizeof(ttl), "%d", IMDS_TOKEN_TTL_S);
         r = imds_request(m, "PUT", "/latest/api/token", "X-aws-ec2-metadata-token-ttl-seconds", ttl, &x, err);
+        if (r == -ETIMEDOUT && !memo && answers_get(m)) {
+                m->put_lost = true;
+                if (m->allow_v1) {
+                        log_warning("instance metadata: the token request timed out but GET requests are answered "
+                                    "(an HttpPutResponseHopLimit of 1 seen from a container?); using IMDSv1 as "
+                                    "aws.imds.allow_v1 permits");
+                        m->use_v1 = true;
+                        m->unreachable_until = 0;
+                        shared_store(m);
+                        error_clear(err);
+                        r = 0;
+                        goto out;
+                }
+                shared_store(m);
+                error_clear(err);
+                r = hop_limit_error(m, err);
+                goto out;
+        }
         if (r < 0)
                 goto out;
         if (x.status == 200 && buf_len(&x.body) > 0) {
@@ -239,6 +305,16 @@ static int ensure_token(struct imds *m, struct error *err)
 out:
         http_xfer_clear(m->http, &x);
         return r;
+}
+
+int imds_check_token(struct imds *m, bool *ret_v1, struct error *err)
+{
+        int r = ensure_token(m, err);
+
+        if (r < 0)
+                return r;
+        *ret_v1 = m->use_v1;
+        return 0;
 }
 
 int imds_get(struct imds *m, const char *path, char **ret, struct error *err)

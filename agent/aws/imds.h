@@ -1,6 +1,7 @@
 /* Instance metadata (IMDSv2): a session token from PUT /latest/api/token, renewed before it
  * expires, sent with every GET. Short timeouts and few attempts so that a machine that is not
- * on EC2 learns it fast. Never through a proxy. IMDSv1 only when allowed. The token, and the
+ * on EC2 learns it fast (timeout and attempts are the SDKs' settings: agent/aws/session.h).
+ * Never through a proxy. IMDSv1 only when allowed. The token, and the
  * memory that nothing answered, are shared by every client of the process (and inherited by
  * the recipe children it forks): one token and at most one wait per run. */
 #ifndef OPSAGENT_IMDS_H
@@ -21,7 +22,9 @@
 
 struct imds_config {
         const char *endpoint;   /* NULL: AWS_EC2_METADATA_SERVICE_ENDPOINT or the link-local address */
-        bool allow_v1;          /* fall back to IMDSv1 when the token is refused */
+        const char *endpoint_mode; /* "IPv4", "IPv6"; NULL: AWS_EC2_METADATA_SERVICE_ENDPOINT_MODE */
+        bool allow_v1;          /* fall back to IMDSv1 when the token is refused (or lost: see below) */
+        bool v1_disabled;       /* never IMDSv1 (ec2_metadata_v1_disabled; the variable counts too) */
         long timeout_ms;        /* per request; 0: IMDS_TIMEOUT_MS */
         unsigned attempts;      /* 0: IMDS_ATTEMPTS */
 };
@@ -38,6 +41,15 @@ void imds_free(struct imds *m);
  * AWS_EC2_METADATA_SERVICE_ENDPOINT and AWS_EC2_METADATA_DISABLED), -EACCES when the token is
  * refused and IMDSv1 is not allowed. */
 int imds_get(struct imds *m, const char *path, char **ret, struct error *err);
+
+/* Gets a session token if there is none (the v2 handshake), for opsagent doctor: 0 with
+ * *ret_v1 false when IMDSv2 works, true when IMDSv1 is used as aws.imds.allow_v1 permits.
+ * When the token request is never answered but a GET is, the answer was lost on its way: the
+ * instance's HttpPutResponseHopLimit is 1 and we are in a container; err says so and how to
+ * raise it (and with aws.imds.allow_v1, IMDSv1 is used with a warning instead). */
+int imds_check_token(struct imds *m, bool *ret_v1, struct error *err);
+/* The endpoint M talks to. Borrowed. */
+const char *imds_endpoint(const struct imds *m);
 
 /* Forgets the token and the reachability every client of this process shares (tests). */
 void imds_forget_shared(void);

@@ -9,8 +9,6 @@
 #include "query.h"
 #include "sigv4.h"
 
-static const char *const service_version[] = { EC2_API_VERSION, CLOUDWATCH_API_VERSION };
-
 int query_request_init(struct query_request *q, enum aws_service service, const char *operation)
 {
         memset(q, 0, sizeof(*q));
@@ -19,7 +17,7 @@ int query_request_init(struct query_request *q, enum aws_service service, const 
         q->idempotent = strncmp(operation, "Describe", 8) == 0 || strncmp(operation, "List", 4) == 0 ||
                         strncmp(operation, "Get", 3) == 0;
         buf_init(&q->params, QUERY_MAX_BODY);
-        return buf_printf(&q->params, "Action=%s&Version=%s", operation, service_version[service]);
+        return buf_printf(&q->params, "Action=%s&Version=%s", operation, aws_service_info(service)->query_version);
 }
 
 size_t query_body_length(const struct query_request *q)
@@ -176,6 +174,8 @@ int query_call_many(struct aws_session *s, struct query_request *qs, size_t n, u
                         .max_response = QUERY_MAX_RESPONSE,
                         .gzip = qs[i].gzip,
                         .idempotent = qs[i].idempotent,
+                        .credentials = qs[i].credentials,
+                        .anonymous = qs[i].anonymous,
                 };
         r = aws_call_many(s, reqs, n, parallel, res);
         for (size_t i = 0; i < n; i++)
@@ -184,6 +184,7 @@ int query_call_many(struct aws_session *s, struct query_request *qs, size_t n, u
                         .doc = res[i].answer,
                         .error = res[i].error,
                         .attempts = res[i].attempts,
+                        .date = res[i].date,
                 };
         free(reqs);
         free(res);

@@ -1,11 +1,13 @@
 /* The AWS Query protocol: form-encoded POST bodies and XML answers, over the call engine
  * (agent/aws/call.h: signing, retries, several calls at once), with errors naming operation,
- * code, message and request id. EC2 Version=2016-11-15, CloudWatch 2010-08-01. */
+ * code, message and request id. The Version of each service is in agent/aws/endpoints.c's
+ * table (EC2 2016-11-15, CloudWatch 2010-08-01, STS 2011-06-15). */
 #ifndef OPSAGENT_QUERY_H
 #define OPSAGENT_QUERY_H
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <time.h>
 
 #include "session.h"
 #include "xml.h"
@@ -13,8 +15,6 @@
 
 #define QUERY_MAX_BODY (1024 * 1024 + 64 * 1024)  /* PutMetricData's 1 MB plus headroom */
 #define QUERY_MAX_RESPONSE (16 * 1024 * 1024)
-#define EC2_API_VERSION "2016-11-15"
-#define CLOUDWATCH_API_VERSION "2010-08-01"
 
 struct query_request {
         enum aws_service service;
@@ -22,6 +22,8 @@ struct query_request {
         struct buf params;          /* form-encoded, Action and Version first */
         bool idempotent;            /* safe to retry after a malformed answer (Describe*) */
         bool gzip;                  /* send the body gzip-compressed (Content-Encoding: gzip) */
+        const struct aws_credentials *credentials; /* sign with these, not the session's; may be NULL */
+        bool anonymous;             /* unsigned (AssumeRoleWithWebIdentity) */
 };
 
 /* Starts a request for OPERATION on SERVICE. Clear with query_request_clear(). */
@@ -41,6 +43,7 @@ struct query_result {
         struct xml_node *doc;               /* the parsed answer on success (free with xml_free) */
         struct opsagent_aws_error error;    /* when result < 0 */
         unsigned attempts;
+        time_t date;                        /* the answer's Date header, 0 when none */
 };
 
 /* Runs Q with retries. 0 and *ret_doc (caller frees with xml_free), or negative errno with

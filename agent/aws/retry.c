@@ -6,6 +6,7 @@
 #include <curl/curl.h>
 #include <openssl/rand.h>
 
+#include "ratelimit.h"
 #include "retry.h"
 
 static uint64_t real_now_ms(void *userdata)
@@ -25,17 +26,45 @@ static double real_random(void *userdata)
         return (double)v / 4294967296.0;
 }
 
-void retry_policy_init(struct retry_policy *p, unsigned max_attempts)
+void retry_policy_init_mode(struct retry_policy *p, enum retry_mode mode, unsigned max_attempts)
 {
         if (max_attempts < 1)
-                max_attempts = RETRY_DEFAULT_MAX_ATTEMPTS;
+                max_attempts = mode == RETRY_MODE_LEGACY ? RETRY_LEGACY_MAX_ATTEMPTS : RETRY_DEFAULT_MAX_ATTEMPTS;
         if (max_attempts > RETRY_MAX_ATTEMPTS_LIMIT)
                 max_attempts = RETRY_MAX_ATTEMPTS_LIMIT;
+        p->mode = mode;
         p->max_attempts = max_attempts;
         p->quota = RETRY_QUOTA_INITIAL;
         p->now_ms = real_now_ms;
         p->random = real_random;
         p->userdata = NULL;
+        p->limiter = mode == RETRY_MODE_ADAPTIVE ? ratelimit_shared() : NULL;
+}
+
+void retry_policy_init(struct retry_policy *p, unsigned max_attempts)
+{
+        retry_policy_init_mode(p, RETRY_MODE_STANDARD, max_attempts);
+}
+
+static const char *const mode_names[] = {
+        [RETRY_MODE_STANDARD] = "standard",
+        [RETRY_MODE_ADAPTIVE] = "adaptive",
+        [RETRY_MODE_LEGACY] = "legacy",
+};
+
+const char *retry_mode_name(enum retry_mode m)
+{
+        return m <= RETRY_MODE_LEGACY ? mode_names[m] : "unknown";
+}
+
+int retry_mode_from_name(const char *name, enum retry_mode *ret)
+{
+        for (size_t i = 0; i < sizeof(mode_names) / sizeof(mode_names[0]); i++)
+                if (strcmp(name, mode_names[i]) == 0) {
+                        *ret = (enum retry_mode)i;
+                        return 0;
+                }
+        return -EINVAL;
 }
 
 static const char *const throttle_codes[] = {
@@ -87,6 +116,43 @@ enum retry_class retry_classify(int net_error, long http_status, const char *cod
         return RETRY_NONE;
 }
 
+/* botocore's data/_retry.json for the services opsagent calls (general, ec2, sts). */
+static enum retry_class classify_legacy(int net_error, long status, const char *code, const char *message)
+{
+        static const char *const throttle_400[] = {
+                "Throttling", "ThrottlingException", "ThrottledException", "RequestThrottledException",
+                "ProvisionedThroughputExceededException", NULL,
+        };
+        enum retry_class ours = retry_classify(net_error, status, code, message);
+
+        /* What opsagent corrects locally in every mode. */
+        if (ours == RETRY_SKEW || ours == RETRY_EXPIRED_CREDS)
+                return ours;
+        if (net_error == -ETIMEDOUT)
+                return RETRY_TIMEOUT;
+        if (net_error < 0)
+                return net_error == -ECONNREFUSED || net_error == -EIO || net_error == -ECONNRESET ||
+                                       net_error == -EHOSTUNREACH
+                               ? RETRY_TRANSIENT
+                               : RETRY_NONE;
+        if (status == 429 || (status == 400 && in_list(code, throttle_400)) ||
+            (status == 503 && code && (strcmp(code, "RequestLimitExceeded") == 0 ||
+                                       strcmp(code, "EC2ThrottledException") == 0)))
+                return RETRY_THROTTLE;
+        if (status == 500 || status == 502 || status == 503 || status == 504 || status == 509 ||
+            (status == 400 && code && strcmp(code, "IDPCommunicationError") == 0))
+                return RETRY_TRANSIENT;
+        return RETRY_NONE;
+}
+
+enum retry_class retry_policy_classify(const struct retry_policy *p, int net_error, long http_status,
+                                       const char *code, const char *message)
+{
+        if (p->mode == RETRY_MODE_LEGACY)
+                return classify_legacy(net_error, http_status, code, message);
+        return retry_classify(net_error, http_status, code, message);
+}
+
 uint64_t retry_backoff_ms(struct retry_policy *p, unsigned attempt)
 {
         uint64_t cap = 1000;
@@ -109,6 +175,15 @@ bool retry_acquire(struct retry_policy *p, unsigned attempt, enum retry_class c,
                 *ret_delay_ms = 0;
                 return true;
         }
+        if (p->mode == RETRY_MODE_LEGACY) {
+                /* base "rand", growth factor 2, no cap and no quota */
+                double cap = 1000.0;
+
+                for (unsigned i = 1; i < attempt; i++)
+                        cap *= 2;
+                *ret_delay_ms = (uint64_t)(p->random(p->userdata) * cap);
+                return true;
+        }
         cost = c == RETRY_TIMEOUT ? RETRY_TIMEOUT_COST : RETRY_COST;
         if (p->quota < cost)
                 return false;
@@ -119,6 +194,8 @@ bool retry_acquire(struct retry_policy *p, unsigned attempt, enum retry_class c,
 
 void retry_success(struct retry_policy *p, bool retried, enum retry_class last)
 {
+        if (p->mode == RETRY_MODE_LEGACY)
+                return;
         if (retried && last != RETRY_SKEW && last != RETRY_EXPIRED_CREDS)
                 p->quota += last == RETRY_TIMEOUT ? RETRY_TIMEOUT_COST : RETRY_COST;
         else if (!retried)

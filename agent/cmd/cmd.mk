@@ -1,13 +1,13 @@
 # agent/cmd: the command line, the commands and the agent's own attribute sections (in the
 # library), and the commands built into the program only: `opsagent setup` (the cfn-init
-# launch hook) and `opsagent logrotate-import`.
+# launch hook), `opsagent doctor` and `opsagent logrotate-import`.
 agent_libopsagent_la_SOURCES += \
 	agent/cmd/cli.c agent/cmd/cli.h \
 	agent/cmd/commands.c agent/cmd/commands.h \
 	agent/cmd/coreattrs.c agent/cmd/coreattrs.h \
 	agent/cmd/logcmd.c agent/cmd/logcmd.h \
 	agent/cmd/table.c agent/cmd/table.h
-opsagent_SOURCES += agent/cmd/setup.c agent/cmd/setup.h \
+opsagent_SOURCES += agent/cmd/setup.c agent/cmd/setup.h agent/cmd/doctor.c agent/cmd/doctor.h \
 	agent/cmd/logrotate_import.c agent/cmd/logrotate_import.h
 
 cmd_unit_tests = tests/unit/test_cli tests/packaging/test_setup_plan tests/unit/test_logrotate_import \
@@ -30,5 +30,5 @@ tests_unit_test_logrotate_import_CFLAGS = $(TEST_CFLAGS)
 tests_unit_test_logrotate_import_LDADD = $(TEST_LDADD)
 
 # Integration tests of the commands: the built opsagent in a fresh sandbox per test.
-TESTS += tests/integration/test_core.py
-EXTRA_DIST += tests/integration/test_core.py
+TESTS += tests/integration/test_core.py tests/integration/test_doctor.py
+EXTRA_DIST += tests/integration/test_core.py tests/integration/test_doctor.py

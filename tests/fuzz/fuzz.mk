@@ -25,6 +25,7 @@ fuzz_targets = \
 	tests/fuzz/fuzz_ebs_devmap \
 	tests/fuzz/fuzz_freeze_marker \
 	tests/fuzz/fuzz_hostmetrics \
+	tests/fuzz/fuzz_inifile \
 	tests/fuzz/fuzz_zeo
 check_PROGRAMS += $(fuzz_targets)
 TESTS += $(fuzz_targets)
@@ -56,6 +57,11 @@ tests_fuzz_fuzz_logrotate_import_SOURCES = tests/fuzz/fuzz_logrotate_import.c ag
 tests_fuzz_fuzz_logrotate_import_CFLAGS = $(fuzz_lr_cflags)
 tests_fuzz_fuzz_logrotate_import_LDFLAGS = $(FUZZ_LINK)
 tests_fuzz_fuzz_logrotate_import_LDADD = $(fuzz_lr_ldadd)
+
+tests_fuzz_fuzz_inifile_SOURCES = tests/fuzz/fuzz_inifile.c
+tests_fuzz_fuzz_inifile_CFLAGS = $(fuzz_cflags)
+tests_fuzz_fuzz_inifile_LDFLAGS = $(FUZZ_LINK)
+tests_fuzz_fuzz_inifile_LDADD = $(fuzz_ldadd)
 
 tests_fuzz_fuzz_imds_SOURCES = tests/fuzz/fuzz_imds.c
 tests_fuzz_fuzz_imds_CFLAGS = $(fuzz_cflags)

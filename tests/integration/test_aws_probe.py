@@ -184,6 +184,36 @@ class ProbeTest(harness.AgentTestCase):
         self.assertEqual(r.returncode, 0, r.stdout + r.stderr)
         self.assertNotIn("chmod 600", r.stderr)
 
+    def test_profile_role_assumed_once_per_run_and_never_shown(self):
+        """A role from ~/.aws/config whose source is a credential_process: the agent resolves it
+        once before the run (for the report), the recipe's child and the report after it take
+        what the process resolved; no secret of the process, of STS or of the role shows."""
+        script = self.write("creds.sh", "#!/bin/sh\necho '{\"Version\": 1, \"AccessKeyId\": \"%s\", "
+                            "\"SecretAccessKey\": \"%s\"}'\necho ran >> %s\n"
+                            % ("AKIASTANDIN0EXAMPLE", SECRET_ACCESS_KEY, self.path("process-runs")), mode=0o755)
+        config = self.write("aws/config", "[default]\nregion = us-east-1\nrole_arn = arn:aws:iam::123456789012:role/"
+                            "Nightly\nsource_profile = base\n[profile base]\ncredential_process = %s\n" % script)
+        self.write_json("etc/opsagent/stack.json", {"aws_probe": {"ops": [{"op": "describe_instance"}]},
+                                                    "opsagent": {"recipes": {"aws_probe": True}}}, mode=0o600)
+        env = {"AWS_ACCESS_KEY_ID": "", "AWS_SECRET_ACCESS_KEY": "", "AWS_CONFIG_FILE": config,
+               "AWS_ENDPOINT_URL_STS": self.aws.url}
+        r = self.agent("-vv", "run", "--recipe", "aws_probe", env=env)
+        self.assertEqual(r.returncode, 0, r.stdout + r.stderr)
+        assumed = self.aws.assumed()
+        self.assertEqual(len(assumed), 1, assumed)
+        self.assertEqual(assumed[0]["caller"], "AKIASTANDIN0EXAMPLE")
+        with open(self.path("process-runs")) as f:
+            self.assertEqual(f.read(), "ran\n")
+        key = assumed[0]["key"]
+        self.assertEqual({q["key"] for q in self.aws.requests() if q["service"] in ("ec2", "monitoring")}, {key})
+        self.assertTrue(self.aws.ok_calls().get("PutMetricData"), self.aws.ok_calls())
+        secret, token = self.aws.credentials[key]
+        for text in [r.stdout, r.stderr] + [open(f, errors="replace").read() for f in
+                                            glob.glob(os.path.join(self.root, "var", "**", "*"), recursive=True)
+                                            if os.path.isfile(f)]:
+            for s in (SECRET_ACCESS_KEY, secret, token):
+                self.assertNotIn(s, text)
+
     # -- faults through the whole agent -----------------------------------------------------
     def test_throttled_then_success(self):
         self.aws.set_faults(throttle=2, only=["DescribeVolumes"])

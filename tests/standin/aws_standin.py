@@ -12,8 +12,13 @@ thin front in front of it
   * adds what moto lacks: InvalidSnapshot.InUse, snapshots that stay pending, seeded start
     times, DescribeSnapshots pagination;
   * has fault switches (throttling, 500/503, delay, truncated/malformed XML, IMDS token
-    refused, expired credentials, skewed clock), settable from Python or over HTTP
-    (POST /_standin/faults).
+    refused or never answered, expired credentials, skewed clock), settable from Python or
+    over HTTP (POST /_standin/faults);
+  * serves STS (moto's AssumeRole and AssumeRoleWithWebIdentity, unsigned for the latter) with
+    credentials derived from what was asked, so that two clients asking the same get the same
+    key id; answers EC2's DryRun=true with DryRunOperation, and UnauthorizedOperation for the
+    actions in `deny`; records each request's Host, key id, region and service; serves
+    container credentials at /container/credentials; with `any_region` accepts every region.
 
 Python:
     with AwsStandin() as aws:
@@ -29,6 +34,8 @@ import calendar
 import datetime
 import email.utils
 import gzip
+import hashlib
+import hmac
 import http.client
 import http.server
 import io
@@ -71,6 +78,7 @@ _models = {
     # JSON 1.1 services (X-Amz-Target), checked against their models too
     "logs": _session.get_service_model("logs"),
     "ssm": _session.get_service_model("ssm"),
+    "sts": _session.get_service_model("sts"),
 }
 JSON_SERVICES = ("logs", "ssm")
 
@@ -251,6 +259,12 @@ class AwsStandin:
         self._thread = None
         self.port = None
         self._calls = {}
+        self._requests = []               # every AWS request: op, service, host, key, region
+        self._assumed = []                # every AssumeRole*: what was asked, the key handed out
+        self.any_region = False           # accept requests scoped to any region
+        self.deny = set()                 # actions answered UnauthorizedOperation / AccessDenied
+        self.container_token = None       # the Authorization /container/credentials wants
+        self.container_key = None
         self._ok_calls = {}
         self._metric_data = []
         self._log_events = {}             # (group, stream) -> [(timestamp, message, accepted unix time)]
@@ -341,7 +355,7 @@ class AwsStandin:
     def url(self):
         return "http://127.0.0.1:%d" % self.port
 
-    def env(self, imds=True, keys=True):
+    def env(self, imds=True, keys=True, sts=False):
         """Environment variables pointing an agent (or the AWS CLI) at the stand-in."""
         e = {
             "AWS_ENDPOINT_URL_EC2": self.url,
@@ -351,6 +365,8 @@ class AwsStandin:
             "AWS_REGION": self.region,
             "AWS_DEFAULT_REGION": self.region,
         }
+        if sts:
+            e["AWS_ENDPOINT_URL_STS"] = self.url
         if imds:
             e["AWS_EC2_METADATA_SERVICE_ENDPOINT"] = self.url + "/"
             e["AWS_EC2_METADATA_DISABLED"] = "false"
@@ -429,8 +445,50 @@ class AwsStandin:
     def logs_client(self):
         return self.client("logs", direct=True)
 
+    def requests(self):
+        """Every AWS request since the last reset_calls(): dicts with op, service, host, key
+        (the access key id signed with, None when unsigned), region."""
+        with self._lock:
+            return [dict(r) for r in self._requests]
+
+    def assumed(self):
+        """Every AssumeRole / AssumeRoleWithWebIdentity answered: dicts with action, role_arn,
+        session_name, external_id, duration, caller (key id, or "token:" + the web identity
+        token), key (the key id handed out)."""
+        with self._lock:
+            return [dict(r) for r in self._assumed]
+
+    def sts_key(self, action, role_arn, caller, external_id=None, duration=None):
+        """The key id AssumeRole* hands out for these arguments."""
+        basis = "|".join([action, role_arn, caller, external_id or "", str(duration or "")])
+        return "ASIA" + hashlib.sha256(basis.encode()).hexdigest()[:16].upper()
+
+    def _sts_credentials(self, action, params, caller):
+        key = self.sts_key(action, params.get("RoleArn", ""), caller, params.get("ExternalId"),
+                           params.get("DurationSeconds"))
+        secret = base64.b64encode(hmac.new(b"standin", key.encode(), hashlib.sha256).digest()).decode()[:40]
+        token = "FwoGZXIvYXdzE" + hashlib.sha256(("token" + key).encode()).hexdigest()
+        with self._lock:
+            self.credentials[key] = (secret, token)
+            self._assumed.append({"action": action, "role_arn": params.get("RoleArn"),
+                                  "session_name": params.get("RoleSessionName"),
+                                  "external_id": params.get("ExternalId"),
+                                  "duration": params.get("DurationSeconds"), "caller": caller, "key": key})
+        return key, secret, token
+
+    def set_container_credentials(self, token=None):
+        """What /container/credentials answers (and the Authorization it wants, if TOKEN).
+        Returns the key id it hands out."""
+        key = "ASIACONTAINER0EXAMPLE"
+        with self._lock:
+            self.credentials[key] = ("containerSecretKey/EXAMPLE", "container-session-token-EXAMPLE")
+            self.container_token = token
+            self.container_key = key
+        return key
+
     def reset_calls(self):
         with self._lock:
+            self._requests.clear()
             self._calls.clear()
             self._ok_calls.clear()
             self._metric_data.clear()
@@ -462,7 +520,7 @@ class AwsStandin:
 
     # -- faults -------------------------------------------------------------------------------
     FAULTS = ("throttle", "http_500", "http_503", "delay_count", "truncated_xml", "malformed_xml",
-              "imds_token_refused", "credentials_expired", "connection_reset",
+              "imds_token_refused", "imds_token_hang", "credentials_expired", "connection_reset",
               "data_already_accepted", "invalid_sequence_token")
 
     def set_faults(self, **kw):
@@ -472,7 +530,9 @@ class AwsStandin:
         credentials are rotated); skew=SECONDS (the stand-in's clock runs that far off);
         connection_reset=N; data_already_accepted=N, invalid_sequence_token=N (PutLogEvents
         answers as an endpoint that still checks sequence tokens would: the first after
-        storing the events). Only for operations in `only` (list) when given."""
+        storing the events); imds_token_hang=N (the token PUT is never answered, as an
+        HttpPutResponseHopLimit of 1 makes it for a container). Only for operations in `only`
+        (list) when given."""
         with self._lock:
             for k, v in kw.items():
                 if k not in self.FAULTS + ("delay", "skew", "only"):
@@ -487,6 +547,14 @@ class AwsStandin:
     def clear_faults(self):
         with self._lock:
             self._faults.clear()
+            self.deny = set()
+
+    def set_deny(self, *actions):
+        """These actions ("CreateSnapshots", "cloudwatch:PutMetricData") are refused as an IAM
+        policy without them refuses them: UnauthorizedOperation (EC2, DryRun or not) or
+        AccessDenied. DryRun=true of any other EC2 action gets DryRunOperation."""
+        with self._lock:
+            self.deny = set(actions)
 
     def faults(self):
         with self._lock:
@@ -850,6 +918,8 @@ class _Handler(http.server.BaseHTTPRequestHandler):
     def do_GET(self):
         if self.path.startswith("/latest/"):
             return self._imds_get()
+        if self.path.startswith("/container/credentials"):
+            return self._container_credentials()
         if self.path.startswith("/_standin/"):
             return self._control_get()
         self._send(404, "Not Found", "text/plain")
@@ -867,6 +937,10 @@ class _Handler(http.server.BaseHTTPRequestHandler):
             return self._send(403, "Forbidden", "text/plain")
         if self.aws._take_fault("imds_token_refused"):
             return self._send(403, "Forbidden", "text/plain")
+        if self.aws._take_fault("imds_token_hang"):
+            threading.Event().wait(10)      # the client gave up long before
+            self.close_connection = True
+            return
         ttl = self.headers.get("X-aws-ec2-metadata-token-ttl-seconds")
         try:
             ttl = int(ttl)
@@ -904,12 +978,28 @@ class _Handler(http.server.BaseHTTPRequestHandler):
             return self._send(200, "\n".join(children), "text/plain")
         self._send(404, "Not Found", "text/plain")
 
+    def _container_credentials(self):
+        a = self.aws
+        a._count(a._calls, "CONTAINER:credentials")
+        with a._lock:
+            key, want = a.container_key, a.container_token
+            secret, token = a.credentials.get(key, (None, None)) if key else (None, None)
+        if not key:
+            return self._send(404, "{}", "application/json")
+        if want is not None and self.headers.get("Authorization") != want:
+            return self._send(403, json.dumps({"message": "bad token"}), "application/json")
+        self._send(200, json.dumps({"AccessKeyId": key, "SecretAccessKey": secret, "Token": token,
+                                    "Expiration": _iso(time.time() + 3600).replace(".000", "")}),
+                   "application/json")
+
     # -- control API --------------------------------------------------------------------------
     def _control_get(self):
         p = urllib.parse.urlsplit(self.path).path
         a = self.aws
         if p == "/_standin/calls":
             return self._send(200, json.dumps({"calls": a.calls(), "ok": a.ok_calls()}), "application/json")
+        if p == "/_standin/requests":
+            return self._send(200, json.dumps(a.requests()), "application/json")
         if p == "/_standin/metrics":
             return self._send(200, json.dumps(a.metric_data(), default=str), "application/json")
         if p == "/_standin/faults":
@@ -928,6 +1018,9 @@ class _Handler(http.server.BaseHTTPRequestHandler):
             if p == "/_standin/faults":
                 a.clear_faults()
                 a.set_faults(**body)
+            elif p == "/_standin/deny":
+                with a._lock:
+                    a.deny = set(body.get("actions", []))
             elif p == "/_standin/reset":
                 a.clear_faults()
                 a.reset_calls()
@@ -963,7 +1056,9 @@ class _Handler(http.server.BaseHTTPRequestHandler):
         try:
             raw = self._read_body()
             auth = self.headers.get("Authorization", "")
-            service = self._service_of(auth)
+            # AssumeRoleWithWebIdentity is sent unsigned: the token is the proof.
+            unsigned = not auth and b"Action=AssumeRoleWithWebIdentity" in raw
+            service = "sts" if unsigned else self._service_of(auth)
             body = raw
             if (self.headers.get("Content-Encoding") or "").lower() == "gzip":
                 try:
@@ -986,7 +1081,13 @@ class _Handler(http.server.BaseHTTPRequestHandler):
             a._count(a._calls, op, self)
             with a._lock:
                 a._body_sizes.setdefault(op, []).append(len(body))
-            self._check_signature(service, raw)
+                if not self.headers.get("X-Standin-Uncounted"):
+                    scope = auth.split("Credential=", 1)[1].split(",", 1)[0].split("/") if "Credential=" in auth else []
+                    a._requests.append({"op": op, "service": service, "host": self.headers.get("Host"),
+                                        "key": scope[0] if scope else None,
+                                        "region": scope[2] if len(scope) > 2 else None})
+            if not unsigned:
+                self._check_signature(service, raw)
             if query_protocol:
                 op, parsed = validate_query(service, params)
             elif service in JSON_SERVICES:
@@ -1046,7 +1147,7 @@ class _Handler(http.server.BaseHTTPRequestHandler):
         if token is not None and self.headers.get("X-Amz-Security-Token") != token:
             raise AwsError(401 if ec2 else 403, "AuthFailure" if ec2 else "InvalidClientTokenId",
                            "The security token included in the request is invalid.")
-        if region != a.region:
+        if region != a.region and not a.any_region:
             raise AwsError(401 if ec2 else 403, "AuthFailure" if ec2 else "SignatureDoesNotMatch",
                            "Credential should be scoped to a valid region, not '%s'." % region)
         for h in ("host", "x-amz-date"):
@@ -1188,6 +1289,21 @@ class _Handler(http.server.BaseHTTPRequestHandler):
         if not self._faults_before(service, op):
             return
 
+        # Permissions: DryRun=true is answered here (allowed unless denied), denied actions refused.
+        with a._lock:
+            denied = op in a.deny or ("%s:%s" % ("ec2" if ec2 else service, op)) in a.deny
+        if query_protocol and params.get("DryRun", "").lower() == "true":
+            if denied:
+                raise AwsError(403, "UnauthorizedOperation", "You are not authorized to perform this operation. "
+                               "User: arn:aws:sts::%s:assumed-role/%s/i is not authorized to perform: ec2:%s"
+                               % (ACCOUNT_ID, a.role_name, op))
+            raise AwsError(412, "DryRunOperation", "Request would have succeeded, but DryRun flag is set.")
+        if denied:
+            if ec2:
+                raise AwsError(403, "UnauthorizedOperation", "You are not authorized to perform this operation.")
+            raise AwsError(403, "AccessDenied", "User: arn:aws:sts::%s:assumed-role/%s/i is not authorized to "
+                           "perform: %s:%s" % (ACCOUNT_ID, a.role_name, service, op))
+
         # What moto lacks.
         page = None
         if query_protocol and op == "DeleteSnapshot":
@@ -1239,6 +1355,8 @@ class _Handler(http.server.BaseHTTPRequestHandler):
                         raise AwsError(400, "InvalidParameterValue", "Invalid NextToken")
             if query_protocol and op == "PutMetricData":
                 self._record_metrics(parsed)
+            if query_protocol and op in ("AssumeRole", "AssumeRoleWithWebIdentity"):
+                out = self._rewrite_sts(op, params, out)
         for tag in (b"requestId", b"RequestId", b"RequestID"):
             out = out.replace(b"<%s>request-id</%s>" % (tag, tag), b"<%s>%s</%s>" % (tag, request_id.encode(), tag))
         if status >= 400 and query_protocol:
@@ -1248,6 +1366,22 @@ class _Handler(http.server.BaseHTTPRequestHandler):
         elif a._take_fault("malformed_xml", op):
             out = b"<?xml version=\"1.0\"?>\n<Response><Errors><Error><Code>&bogus;</Code></Oops>"
         self._send(status, out, rtype, {"x-amzn-RequestId": request_id})
+
+    def _rewrite_sts(self, op, params, out):
+        """moto's credentials replaced by ones derived from what was asked, and known to the
+        signature check."""
+        auth = self.headers.get("Authorization", "")
+        if op == "AssumeRoleWithWebIdentity":
+            caller = "token:" + params.get("WebIdentityToken", "")
+        else:
+            caller = auth.split("Credential=", 1)[1].split("/", 1)[0]
+        key, secret, token = self.aws._sts_credentials(op, params, caller)
+        root = _parse_keep_ns(out)
+        for tag, value in (("AccessKeyId", key), ("SecretAccessKey", secret), ("SessionToken", token)):
+            for el in root.iter():
+                if el.tag.endswith("}" + tag) or el.tag == tag:
+                    el.text = value
+        return b'<?xml version="1.0" encoding="UTF-8"?>\n' + ET.tostring(root)
 
     @staticmethod
     def _fill_error_message(out, op, params):

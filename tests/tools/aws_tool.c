@@ -2,11 +2,17 @@
  * the standard AWS environment variables point at (the local stand-in in the tests) and prints
  * the result, so integration tests reach facts and PutMetricData too.
  *
- *   aws_tool [--attrs JSON] [--recipe-attrs JSON] COMMAND ARGS...
+ *   aws_tool [--attrs JSON] [--recipe-attrs JSON] [--test-origin URL] COMMAND ARGS...
  *   facts | describe-instance [ID] | describe-volumes ID... | describe-snapshots [NAME=V1,V2]...
  *   create-snapshot VOL... | create-snapshots-multi [--exclude-boot] | delete-snapshot ID
  *   create-tags ID KEY=VALUE... | put-metrics N [NAMESPACE]
  *   json-call logs|ssm OPERATION [JSON]     (the JSON 1.1 protocol; prints the answer)
+ *   resolve: what the session resolved (region, profile, retry, endpoints, credentials and the
+ *            trace, each with its origin) as JSON; the full access key id, never the secret
+ *   sts-identity | ini FILE (the parse as JSON) | endpoint SERVICE REGION FIPS DUALSTACK
+ *
+ * --test-origin sends every AWS request to the stand-in while keeping the URL's Host (the
+ * botocore agreement tests); AWS_TOOL_NO_SLEEP=1 lets retries wait on a fake clock.
  */
 #include <errno.h>
 #include <math.h>
@@ -21,7 +27,9 @@
 #include "aws/cloudwatch.h"
 #include "aws/ec2.h"
 #include "aws/facts.h"
+#include "aws/inifile.h"
 #include "aws/session.h"
+#include "aws/sts.h"
 #include "util/log.h"
 
 static int fail(struct aws_session *s, int r)
@@ -37,6 +45,135 @@ static int fail(struct aws_session *s, int r)
                 free(line);
         }
         return 1;
+}
+
+/* A clock that sleeping moves forward: retries wait without waiting. */
+static uint64_t fake_ms = 1000000;
+
+static uint64_t fake_now_ms(void *u)
+{
+        (void)u;
+        return fake_ms;
+}
+
+static void fake_sleep_ms(uint64_t ms, void *u)
+{
+        (void)u;
+        fake_ms += ms;
+}
+
+static json_object *entries_json(const struct ini_entry *e, size_t n)
+{
+        json_object *o = json_object_new_object();
+
+        for (size_t i = 0; i < n; i++)
+                json_object_object_add(o, e[i].key, e[i].value ? json_object_new_string(e[i].value)
+                                                                : entries_json(e[i].sub, e[i].n_sub));
+        return o;
+}
+
+static int cmd_ini(const char *path)
+{
+        struct ini_file *f = NULL;
+        struct error err = ERROR_INIT;
+        json_object *o;
+        int r = ini_load(path, &f, &err);
+
+        if (r < 0) {
+                fprintf(stderr, "error: %s\n", err.msg[0] ? err.msg : strerror(-r));
+                return 1;
+        }
+        o = json_object_new_object();
+        for (size_t i = 0; i < f->n; i++)
+                json_object_object_add(o, f->sections[i].name, entries_json(f->sections[i].entries, f->sections[i].n));
+        printf("%s\n", json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN));
+        json_object_put(o);
+        ini_free(f);
+        return 0;
+}
+
+static int cmd_endpoint(const char *svc, const char *region, const char *fips, const char *ds)
+{
+        struct error err = ERROR_INIT;
+        char *u = NULL;
+
+        for (int i = 0; i < AWS_SERVICE_COUNT; i++) {
+                if (strcmp(aws_service_info((enum aws_service)i)->id, svc) != 0)
+                        continue;
+                if (aws_endpoint_url((enum aws_service)i, region, strcmp(fips, "1") == 0, strcmp(ds, "1") == 0, &u,
+                                     &err) < 0) {
+                        fprintf(stderr, "error: %s\n", err.msg);
+                        return 1;
+                }
+                printf("%s\n", u);
+                free(u);
+                return 0;
+        }
+        fprintf(stderr, "unknown service %s\n", svc);
+        return 2;
+}
+
+static void add_str(json_object *o, const char *k, const char *v)
+{
+        json_object_object_add(o, k, v ? json_object_new_string(v) : NULL);
+}
+
+static int cmd_resolve(struct aws_session *s)
+{
+        const struct aws_credentials *c = NULL;
+        struct error err = ERROR_INIT;
+        json_object *o = json_object_new_object(), *eps = json_object_new_object(), *eo = json_object_new_object();
+        json_object *cr = json_object_new_object(), *tr = json_object_new_array();
+        int r;
+
+        add_str(o, "profile", s->config->profile);
+        add_str(o, "profile_origin", s->config->profile_origin);
+        add_str(o, "region", s->region);
+        add_str(o, "region_origin", s->region_origin);
+        add_str(o, "retry_mode", retry_mode_name(s->retry.mode));
+        json_object_object_add(o, "max_attempts", json_object_new_int((int)s->retry.max_attempts));
+        add_str(o, "retry_origin", s->retry_origin);
+        for (int i = 0; i < AWS_SERVICE_COUNT; i++) {
+                add_str(eps, aws_service_info((enum aws_service)i)->id, s->endpoint[i]);
+                add_str(eo, aws_service_info((enum aws_service)i)->id, s->endpoint_origin[i]);
+        }
+        json_object_object_add(o, "endpoints", eps);
+        json_object_object_add(o, "endpoint_origins", eo);
+        json_object_object_add(o, "imds_timeout_ms", json_object_new_int((int)s->imds_timeout_ms));
+        json_object_object_add(o, "imds_attempts", json_object_new_int((int)s->imds_attempts));
+        r = credentials_get(&s->creds, &c, &err);
+        if (r >= 0) {
+                add_str(cr, "access_key_id", c->access_key_id);
+                add_str(cr, "source", credentials_source_id(c->source));
+                json_object_object_add(cr, "expiration", json_object_new_int64((int64_t)c->expiration));
+        } else {
+                add_str(cr, "error", err.msg);
+        }
+        json_object_object_add(o, "credentials", cr);
+        for (size_t i = 0; i < s->creds.trace.n; i++) {
+                json_object *st = json_object_new_object();
+
+                add_str(st, "source", credentials_source_id(s->creds.trace.steps[i].source));
+                json_object_object_add(st, "chosen", json_object_new_boolean(s->creds.trace.steps[i].chosen));
+                add_str(st, "text", s->creds.trace.steps[i].text);
+                json_object_array_add(tr, st);
+        }
+        json_object_object_add(o, "trace", tr);
+        {
+                char *clean = log_scrub(json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN));
+
+                printf("%s\n", clean ? clean : "{}");
+                free(clean);
+        }
+        json_object_put(o);
+        if (r < 0) {
+                char *clean = log_scrub(err.msg);
+
+                fprintf(stderr, "error: %s\n", clean ? clean : "(withheld)");
+                free(clean);
+                return 1;
+        }
+        return 0;
 }
 
 static void print_tags(const struct opsagent_ec2_tag *t, size_t n)
@@ -59,13 +196,17 @@ int main(int argc, char **argv)
         json_object *attrs = NULL, *recipe_attrs = NULL;
         struct aws_session *s = NULL;
         struct error err = ERROR_INIT;
-        const char *cmd;
+        const char *cmd, *test_origin = NULL;
         int i = 1, r, rc = 0;
 
         log_setup(LOG_TARGET_STDERR, getenv("AWS_TOOL_DEBUG") ? LOG_DEBUG : LOG_WARNING);
         for (; i + 1 < argc && strncmp(argv[i], "--", 2) == 0; i += 2) {
                 json_object **dst = strcmp(argv[i], "--attrs") == 0 ? &attrs : &recipe_attrs;
 
+                if (strcmp(argv[i], "--test-origin") == 0) {
+                        test_origin = argv[i + 1];
+                        continue;
+                }
                 *dst = json_tokener_parse(argv[i + 1]);
                 if (!*dst) {
                         fprintf(stderr, "%s: not JSON\n", argv[i]);
@@ -98,10 +239,49 @@ int main(int argc, char **argv)
                 goto out;
         }
 
+        if (strcmp(cmd, "ini") == 0 && i < argc) {
+                rc = cmd_ini(argv[i]);
+                goto out;
+        }
+        if (strcmp(cmd, "endpoint") == 0 && i + 3 < argc) {
+                rc = cmd_endpoint(argv[i], argv[i + 1], argv[i + 2], argv[i + 3]);
+                goto out;
+        }
         r = aws_session_new(attrs, recipe_attrs, &s, &err);
         if (r < 0) {
-                fprintf(stderr, "error: %s\n", err.msg[0] ? err.msg : strerror(-r));
+                char *clean = log_scrub(err.msg[0] ? err.msg : strerror(-r));
+
+                fprintf(stderr, "error: %s\n", clean ? clean : "(withheld)");
+                free(clean);
                 rc = 1;
+                goto out;
+        }
+        if (test_origin && aws_session_set_test_origin(s, test_origin) < 0) {
+                rc = 1;
+                goto out;
+        }
+        if (getenv("AWS_TOOL_NO_SLEEP")) {
+                s->retry.now_ms = fake_now_ms;
+                s->retry.userdata = NULL;
+                s->sleep_ms = fake_sleep_ms;
+        }
+        if (strcmp(cmd, "resolve") == 0) {
+                rc = cmd_resolve(s);
+                goto out;
+        }
+        if (strcmp(cmd, "sts-identity") == 0) {
+                char *account = NULL, *arn = NULL;
+                time_t date = 0;
+
+                r = sts_get_caller_identity(s, &account, &arn, &date, &err);
+                if (r < 0) {
+                        fprintf(stderr, "error: %s\n", err.msg);
+                        rc = 1;
+                        goto out;
+                }
+                printf("account %s arn %s date %lld\n", account, arn, (long long)date);
+                free(account);
+                free(arn);
                 goto out;
         }
 

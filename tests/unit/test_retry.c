@@ -1,13 +1,16 @@
-/* retry: the SDKs' standard mode with an injected clock and random source. */
+/* retry: the SDKs' retry modes (standard, legacy, adaptive's rate limiter) with an injected
+ * clock and random source; the limiter against numbers botocore's own classes give. */
 #include <errno.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
+#include <math.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 #include <cmocka.h>
 
+#include "aws/ratelimit.h"
 #include "aws/retry.h"
 
 struct fake {
@@ -138,6 +141,111 @@ static void test_skew_from_date(void **state)
         assert_int_equal(retry_skew_from_date(NULL, 1440938160), 0);
 }
 
+static void test_mode_names(void **state)
+{
+        enum retry_mode m;
+
+        assert_int_equal(retry_mode_from_name("legacy", &m), 0);
+        assert_int_equal(m, RETRY_MODE_LEGACY);
+        assert_int_equal(retry_mode_from_name("adaptive", &m), 0);
+        assert_int_equal(m, RETRY_MODE_ADAPTIVE);
+        assert_int_equal(retry_mode_from_name("standard", &m), 0);
+        assert_int_equal(m, RETRY_MODE_STANDARD);
+        assert_int_equal(retry_mode_from_name("Standard", &m), -EINVAL);   /* botocore is exact too */
+        assert_int_equal(retry_mode_from_name("", &m), -EINVAL);
+        assert_string_equal(retry_mode_name(RETRY_MODE_ADAPTIVE), "adaptive");
+}
+
+/* botocore's data/_retry.json: 5 attempts, rand * 2^(n-1) s without a cap, no quota, and its
+ * own rules (509 and 429 retried, a throttling code only with its status). */
+static void test_legacy_mode(void **state)
+{
+        struct fake f = { .rnd = 0.5 };
+        struct retry_policy p;
+        uint64_t d = 0;
+
+        retry_policy_init_mode(&p, RETRY_MODE_LEGACY, 0);
+        p.random = fake_random;
+        p.userdata = &f;
+        assert_int_equal(p.max_attempts, RETRY_LEGACY_MAX_ATTEMPTS);
+        assert_null(p.limiter);
+        assert_int_equal(retry_policy_classify(&p, 0, 509, NULL, NULL), RETRY_TRANSIENT);
+        assert_int_equal(retry_policy_classify(&p, 0, 429, NULL, NULL), RETRY_THROTTLE);
+        assert_int_equal(retry_policy_classify(&p, 0, 400, "Throttling", NULL), RETRY_THROTTLE);
+        assert_int_equal(retry_policy_classify(&p, 0, 403, "Throttling", NULL), RETRY_NONE);
+        assert_int_equal(retry_policy_classify(&p, 0, 503, "RequestLimitExceeded", NULL), RETRY_THROTTLE);
+        assert_int_equal(retry_policy_classify(&p, 0, 400, "RequestLimitExceeded", NULL), RETRY_NONE);
+        assert_int_equal(retry_policy_classify(&p, 0, 400, "IDPCommunicationError", NULL), RETRY_TRANSIENT);
+        assert_int_equal(retry_policy_classify(&p, -ECONNRESET, 0, NULL, NULL), RETRY_TRANSIENT);
+        assert_int_equal(retry_policy_classify(&p, 0, 400, "RequestTimeTooSkewed", NULL), RETRY_SKEW);
+        assert_int_equal(retry_policy_classify(&p, 0, 400, "ValidationError", NULL), RETRY_NONE);
+        p.quota = 0;    /* no quota in legacy mode */
+        for (unsigned a = 1; a < RETRY_LEGACY_MAX_ATTEMPTS; a++) {
+                assert_true(retry_acquire(&p, a, RETRY_TRANSIENT, &d));
+                assert_int_equal(d, 500u << (a - 1));
+        }
+        assert_false(retry_acquire(&p, RETRY_LEGACY_MAX_ATTEMPTS, RETRY_TRANSIENT, &d));
+        retry_policy_init_mode(&p, RETRY_MODE_LEGACY, 10);
+        p.random = fake_random;
+        p.userdata = &f;
+        assert_true(retry_acquire(&p, 9, RETRY_TRANSIENT, &d));
+        assert_int_equal(d, 128000);    /* 0.5 * 2^8 s: legacy has no 20 s cap */
+}
+
+static void test_adaptive_uses_the_shared_limiter(void **state)
+{
+        struct retry_policy a, b;
+
+        retry_policy_init_mode(&a, RETRY_MODE_ADAPTIVE, 0);
+        retry_policy_init_mode(&b, RETRY_MODE_ADAPTIVE, 7);
+        assert_int_equal(a.max_attempts, RETRY_DEFAULT_MAX_ATTEMPTS);
+        assert_int_equal(b.max_attempts, 7);
+        assert_non_null(a.limiter);
+        assert_ptr_equal(a.limiter, b.limiter);
+        assert_ptr_equal(a.limiter, ratelimit_shared());
+        assert_int_equal(retry_policy_classify(&a, 0, 400, "Throttling", NULL), RETRY_THROTTLE);
+}
+
+/* The same answers at the same times as in botocore's ClientRateLimiter (its TokenBucket,
+ * CubicCalculator and RateClocker driven by a fake clock from 1000.0 s): the numbers below
+ * are what botocore 1.43 computes. */
+static void test_limiter_matches_botocore(void **state)
+{
+        static const struct {
+                double t;
+                bool throttled;
+                double rate, capacity, measured;
+        } steps[] = {
+                { 1000.10, false, 0.500000000000, 0.100000000000, 0.000000000000 },
+                { 1000.20, false, 0.500000000000, 0.150000000000, 0.000000000000 },
+                { 1000.40, false, 0.500000000000, 0.250000000000, 0.000000000000 },
+                { 1000.70, true, 4.480000000000, 0.400000000000, 6.400000000000 },
+                { 1000.80, false, 4.801619373264, 0.848000000000, 6.400000000000 },
+                { 1001.30, true, 3.136000000000, 3.136000000000, 4.480000000000 },
+                { 1002.30, false, 3.392000000000, 3.136000000000, 1.696000000000 },
+                { 1004.30, false, 1.478400000000, 1.478400000000, 0.739200000000 },
+                { 1004.55, true, 1.034880000000, 1.034880000000, 1.747840000000 },
+                { 1007.55, false, 1.232469333333, 1.034880000000, 0.616234666667 },
+        };
+        struct ratelimit l;
+        uint64_t wait;
+
+        ratelimit_init(&l, 1000.0);
+        assert_int_equal(ratelimit_acquire(&l, 1000.0), 0);     /* off until the first throttle */
+        for (size_t i = 0; i < sizeof(steps) / sizeof(steps[0]); i++) {
+                ratelimit_on_response(&l, steps[i].t, steps[i].throttled);
+                if (fabs(ratelimit_rate(&l) - steps[i].rate) > 1e-9 || fabs(l.capacity - steps[i].capacity) > 1e-9 ||
+                    fabs(l.measured - steps[i].measured) > 1e-9)
+                        fail_msg("step %zu: rate %.12f capacity %.12f measured %.12f", i, ratelimit_rate(&l),
+                                 l.capacity, l.measured);
+        }
+        assert_true(l.enabled);
+        assert_int_equal(ratelimit_acquire(&l, 1007.55), 0);    /* 1.03 tokens: one taken */
+        wait = ratelimit_acquire(&l, 1007.55);                  /* 0.03 left at 1.23/s */
+        assert_int_equal(wait, (uint64_t)ceil((1 - 0.03488) / 1.232469333333 * 1000));
+        assert_int_equal(ratelimit_acquire(&l, 1007.55 + (double)wait / 1000.0), 0);
+}
+
 int main(void)
 {
         const struct CMUnitTest tests[] = {
@@ -147,6 +255,10 @@ int main(void)
                 cmocka_unit_test(test_max_attempts_bounded),
                 cmocka_unit_test(test_retry_quota),
                 cmocka_unit_test(test_skew_from_date),
+                cmocka_unit_test(test_mode_names),
+                cmocka_unit_test(test_legacy_mode),
+                cmocka_unit_test(test_adaptive_uses_the_shared_limiter),
+                cmocka_unit_test(test_limiter_matches_botocore),
         };
         return cmocka_run_group_tests_name("retry", tests, NULL, NULL);
 }

@@ -1,0 +1,113 @@
+#include <math.h>
+
+#include "ratelimit.h"
+
+static void refill(struct ratelimit *l, double now)
+{
+        if (!l->refilled) {
+                l->last_refill = now;
+                l->refilled = true;
+                return;
+        }
+        l->capacity = fmin(l->max_capacity, l->capacity + (now - l->last_refill) * l->fill_rate);
+        l->last_refill = now;
+}
+
+/* TokenBucket.max_rate's setter. */
+static void set_max_rate(struct ratelimit *l, double value, double now)
+{
+        refill(l, now);
+        l->fill_rate = fmax(value, RATELIMIT_MIN_RATE);
+        l->max_capacity = value >= 1 ? value : 1;
+        l->capacity = fmin(l->capacity, l->max_capacity);
+}
+
+static double zero_point(double w_max)
+{
+        return pow(w_max * (1 - RATELIMIT_BETA) / RATELIMIT_SCALE, 1 / 3.0);  /* as Python computes it */
+}
+
+void ratelimit_init(struct ratelimit *l, double now)
+{
+        *l = (struct ratelimit){ .started = true };
+        /* CubicCalculator(starting_max_rate=0, start_time=now) */
+        l->w_max = 0;
+        l->k = zero_point(0);
+        l->last_fail = now;
+        /* RateClocker */
+        l->last_bucket = floor(now);
+        /* TokenBucket(max_rate=1) */
+        set_max_rate(l, 1, now);
+}
+
+struct ratelimit *ratelimit_shared(void)
+{
+        static struct ratelimit shared;
+
+        return &shared;
+}
+
+static void start(struct ratelimit *l, double now)
+{
+        if (!l->started)
+                ratelimit_init(l, now);
+}
+
+uint64_t ratelimit_acquire(struct ratelimit *l, double now)
+{
+        double wait;
+
+        start(l, now);
+        if (!l->enabled)
+                return 0;
+        refill(l, now);
+        if (l->capacity >= 1) {
+                l->capacity -= 1;
+                return 0;
+        }
+        wait = (1 - l->capacity) / l->fill_rate;
+        return (uint64_t)ceil(wait * 1000);
+}
+
+/* RateClocker.record(): the smoothed rate of answers. */
+static double record(struct ratelimit *l, double now)
+{
+        double scale = 1 / RATELIMIT_BUCKET_S, bucket = floor(now * scale) / scale;
+
+        l->count += 1;
+        if (bucket > l->last_bucket) {
+                double rate = l->count / (bucket - l->last_bucket);
+
+                l->measured = rate * RATELIMIT_SMOOTHING + l->measured * (1 - RATELIMIT_SMOOTHING);
+                l->count = 0;
+                l->last_bucket = bucket;
+        }
+        return l->measured;
+}
+
+void ratelimit_on_response(struct ratelimit *l, double now, bool throttled)
+{
+        double measured, new_rate;
+
+        start(l, now);
+        measured = record(l, now);
+        if (!throttled) {
+                double dt = now - l->last_fail;
+
+                new_rate = RATELIMIT_SCALE * pow(dt - l->k, 3) + l->w_max;
+        } else {
+                double rate = l->enabled ? fmin(measured, l->fill_rate) : measured;
+
+                l->w_max = rate;
+                l->k = zero_point(rate);
+                l->last_fail = now;
+                new_rate = rate * RATELIMIT_BETA;
+                l->enabled = true;
+        }
+        set_max_rate(l, fmin(new_rate, RATELIMIT_MAX_RATE_SCALE * measured), now);
+}
+
+double ratelimit_rate(const struct ratelimit *l)
+{
+        return l->fill_rate;
+}
