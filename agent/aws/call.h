@@ -42,6 +42,13 @@ struct aws_request {
         size_t max_response;                    /* bytes of an answer at most */
         bool gzip;                              /* send the body gzip-compressed */
         bool idempotent;                        /* safe to repeat after a malformed answer */
+        /* Repeating it could do twice what the first attempt did (CreateSnapshot has no client
+         * token): when an attempt's outcome is unknown (an answer of 5xx, a timeout or a reset
+         * after the request was sent, an answer that cannot be read), the engine stops there and
+         * sets outcome_unknown, so that the caller looks for the result before repeating it.
+         * Throttling, clock skew, expired credentials and failures to connect are retried as
+         * usual: the request was not carried out. */
+        bool check_outcome;
 };
 
 /* One call's outcome. */
@@ -50,6 +57,7 @@ struct aws_result {
         void *answer;                           /* the parsed answer on success */
         struct opsagent_aws_error error;        /* when result < 0 */
         unsigned attempts;
+        bool outcome_unknown;                   /* result < 0, but the call may have been carried out */
 };
 
 /* Runs the N requests, at most PARALLEL at once (0: the session's default), each with its own
