@@ -336,7 +336,7 @@ static void create_per_volume(struct run *R)
                         continue;
                 (void)ebs_format_description(R->cfg.description, R->hostname, v->t->device, v->t->volume_id,
                                              R->inst->instance_id, desc[n], sizeof desc[n]);
-                ebs_build_tags(&R->cfg, R->inst->instance_id, R->hostname, v->t->device, &tagsets[n]);
+                ebs_build_tags(&R->cfg, R->inst->instance_id, R->hostname, v->t->device, R->ctx->run_id, &tagsets[n]);
                 reqs[n].volume_id = v->t->volume_id;
                 reqs[n].description = desc[n];
                 reqs[n].tags = tagsets[n].tags;
@@ -396,7 +396,7 @@ static void create_multi_volume(struct run *R)
         }
         (void)ebs_format_description(R->cfg.description, R->hostname, "all volumes", R->inst->instance_id,
                                      R->inst->instance_id, desc, sizeof desc);
-        ebs_build_tags(&R->cfg, R->inst->instance_id, R->hostname, NULL, &set);
+        ebs_build_tags(&R->cfg, R->inst->instance_id, R->hostname, NULL, R->ctx->run_id, &set);
         r = R->aws->ec2_create_snapshots_multi(R->ctx, R->inst->instance_id, exclude_boot,
                                                nx ? exclude : NULL, desc, set.tags, set.n, &made, &n_made);
         if (r < 0) {
@@ -430,7 +430,7 @@ static void create_multi_volume(struct run *R)
                 v->state = VOL_CREATED;
                 R->created++;
                 /* The set shares one TagSpecification: add each snapshot's device and Name. */
-                ebs_build_tags(&R->cfg, R->inst->instance_id, R->hostname, v->t->device, &own);
+                ebs_build_tags(&R->cfg, R->inst->instance_id, R->hostname, v->t->device, NULL, &own);
                 ids[0] = v->snapshot_id;
                 {
                         struct opsagent_tag per[2];

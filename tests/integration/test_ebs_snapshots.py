@@ -242,6 +242,100 @@ class Faults(EbsCase):
             self.assertEqual(len(self.ids(v)), 4)
         self.assertIn("retention", r.stdout + r.stderr)
 
+    # -- the answer is lost after the server acted (issue 15): what exists is reported --------
+    def night_with(self, faults, attrs, expect=0):
+        self.write_json("etc/opsagent/stack.json", {"aws": {"timeout_seconds": 1}, "ebs_snapshots": attrs})
+        self.aws.reset_calls()
+        self.aws.set_faults(**faults)
+        r = self.agent("run", "--recipe", "ebs_snapshots")
+        self.aws.clear_faults()
+        self.assertEqual(r.returncode, expect, "stdout:\n%s\nstderr:\n%s" % (r.stdout, r.stderr))
+        return r
+
+    def assert_one_tonight_each(self, r, old, keep):
+        for v in self.vols:
+            mine = self.snaps(v, ours=True)
+            tonight = [s for s in mine if s["SnapshotId"] not in old[v]]
+            self.assertEqual(len(tonight), 1, r.stdout)                   # nothing doubled
+            self.assertEqual(len(mine), keep, r.stdout)                    # retention ran
+            self.assertIn("created %s" % tonight[0]["SnapshotId"], r.stdout)
+            self.assertTrue((tag(tonight[0], "opsagent:run-id") or "").startswith(self.run_id(r)), r.stdout)
+        self.assertIn("%d created, %d deleted, 0 failed" % (len(self.vols), len(self.vols) * (3 + 1 - keep)),
+                      r.stdout)
+
+    @staticmethod
+    def run_id(r):
+        """The first 8 characters of the run's id, as the agent prints them."""
+        return re.search(r"\(run ([0-9a-f]{8})\)", r.stdout + r.stderr).group(1)
+
+    def test_create_answered_500_after_the_server_acted(self):
+        """The issue's case: every CreateSnapshot is carried out, then answered 500."""
+        old = {v: set(self.seed_nights(v, 3)) for v in self.vols}
+        r = self.night_with({"http_500_after": 100, "only": ["CreateSnapshot"]}, {"keep": 2})
+        self.assertEqual(self.aws.calls()["CreateSnapshot"], len(self.vols))
+        self.assert_one_tonight_each(r, old, 2)
+
+    def test_create_connection_reset_after_sending(self):
+        old = {v: set(self.seed_nights(v, 3)) for v in self.vols}
+        r = self.night_with({"connection_reset_after": 100, "only": ["CreateSnapshot"]}, {"keep": 2})
+        self.assertEqual(self.aws.calls()["CreateSnapshot"], len(self.vols))
+        self.assert_one_tonight_each(r, old, 2)
+
+    def test_create_timeout_after_acting(self):
+        old = {v: set(self.seed_nights(v, 3)) for v in self.vols}
+        r = self.night_with({"delay_after": 5, "delay_after_count": 100, "only": ["CreateSnapshot"]}, {"keep": 2})
+        self.assertEqual(self.aws.calls()["CreateSnapshot"], len(self.vols))
+        self.assert_one_tonight_each(r, old, 2)
+
+    def test_create_500_before_acting_is_sent_again(self):
+        old = {v: set(self.seed_nights(v, 3)) for v in self.vols}
+        r = self.night_with({"http_500": 1, "only": ["CreateSnapshot"]}, {"keep": 2})
+        self.assertEqual(self.aws.calls()["CreateSnapshot"], len(self.vols) + 1)
+        self.assert_one_tonight_each(r, old, 2)
+
+    def test_create_timeout_before_acting_is_sent_again(self):
+        old = {v: set(self.seed_nights(v, 3)) for v in self.vols}
+        r = self.night_with({"delay": 5, "delay_count": 1, "only": ["CreateSnapshot"]}, {"keep": 2})
+        self.assertEqual(self.aws.ok_calls()["CreateSnapshot"], len(self.vols))
+        self.assert_one_tonight_each(r, old, 2)
+
+    def test_create_truncated_answer(self):
+        old = {v: set(self.seed_nights(v, 3)) for v in self.vols}
+        r = self.night_with({"truncated_xml": 1, "only": ["CreateSnapshot"]}, {"keep": 2})
+        self.assertEqual(self.aws.calls()["CreateSnapshot"], len(self.vols))
+        self.assert_one_tonight_each(r, old, 2)
+
+    def test_delete_answered_500_after_acting_is_counted_deleted(self):
+        old = {v: set(self.seed_nights(v, 3)) for v in self.vols}
+        r = self.night_with({"http_500_after": 1, "only": ["DeleteSnapshot"]}, {"keep": 2})
+        self.assertEqual(self.aws.ok_calls()["DeleteSnapshot"], 2 * len(self.vols))
+        self.assertEqual(self.aws.calls()["DeleteSnapshot"], 2 * len(self.vols) + 1)   # sent again once
+        self.assertNotIn("already gone", r.stdout)
+        self.assert_one_tonight_each(r, old, 2)
+
+    def test_delete_reset_and_timeout_after_acting(self):
+        old = {v: set(self.seed_nights(v, 3)) for v in self.vols}
+        r = self.night_with({"connection_reset_after": 1, "delay_after": 5, "delay_after_count": 1,
+                             "only": ["DeleteSnapshot"]}, {"keep": 2})
+        self.assert_one_tonight_each(r, old, 2)
+
+    def test_multi_volume_create_answered_500_after_acting(self):
+        old = {v: set(self.seed_nights(v, 3)) for v in self.vols}
+        r = self.night_with({"http_500_after": 100, "only": ["CreateSnapshots"]}, {"keep": 2, "mode": "multi-volume"})
+        self.assertEqual(self.aws.calls()["CreateSnapshots"], 1)
+        self.assert_one_tonight_each(r, old, 2)
+        for dev, v in self.aws.devices.items():
+            (tonight,) = [s for s in self.snaps(v, ours=True) if s["SnapshotId"] not in old[v]]
+            self.assertEqual(tag(tonight, "opsagent:device"), dev)
+
+    def test_create_that_always_fails_is_one_clear_error(self):
+        old = {v: set(self.seed_nights(v, 3)) for v in self.vols}
+        r = self.night_with({"http_500": 1000, "only": ["CreateSnapshot"]}, {"keep": 1, "devices": ["/dev/sdf"]},
+                            expect=1)
+        self.assertEqual(self.ids(self.vols[1]), old[self.vols[1]])
+        self.assertIn("none was made", r.stdout)
+        self.assertIn("0 created, 0 deleted, 1 failed", r.stdout)
+
     def test_create_failure_runs_no_retention(self):
         old = {v: set(self.seed_nights(v, 3)) for v in self.vols}
         self.aws.set_faults(http_500=1000, only=["CreateSnapshot"])

@@ -262,6 +262,8 @@ class AwsStandin:
         self._in_flight = 0
         self._max_in_flight = 0           # most AWS requests being handled at once
         self._faults = {}
+        self._release = threading.Event()   # set when faults are changed: held requests wake up
+        self._held = {}                     # operation -> requests being held by a delay now
         self._imds_tokens = {}
         self.imds_v1_allowed = False
         self.snapshot_pending_seconds = snapshot_pending_seconds
@@ -463,7 +465,8 @@ class AwsStandin:
     # -- faults -------------------------------------------------------------------------------
     FAULTS = ("throttle", "http_500", "http_503", "delay_count", "truncated_xml", "malformed_xml",
               "imds_token_refused", "credentials_expired", "connection_reset",
-              "data_already_accepted", "invalid_sequence_token")
+              "data_already_accepted", "invalid_sequence_token",
+              "http_500_after", "connection_reset_after", "delay_after_count")
 
     def set_faults(self, **kw):
         """throttle=N, http_500=N, http_503=N (next N AWS calls); delay=SECONDS with
@@ -472,10 +475,16 @@ class AwsStandin:
         credentials are rotated); skew=SECONDS (the stand-in's clock runs that far off);
         connection_reset=N; data_already_accepted=N, invalid_sequence_token=N (PutLogEvents
         answers as an endpoint that still checks sequence tokens would: the first after
-        storing the events). Only for operations in `only` (list) when given."""
+        storing the events). Faults after the server acted (the call is carried out by moto,
+        then the answer is lost): http_500_after=N (answers 500 InternalError),
+        connection_reset_after=N (closes the connection without an answer), delay_after=SECONDS
+        with delay_after_count=N (answers that late). delay_skip=K lets the first K calls that
+        a delay would hold through. Only for operations in `only` (list) when given.
+        Changing the faults wakes every request held by a delay: one held before it was
+        forwarded is then dropped (its client is gone), one held after is answered."""
         with self._lock:
             for k, v in kw.items():
-                if k not in self.FAULTS + ("delay", "skew", "only"):
+                if k not in self.FAULTS + ("delay", "delay_after", "delay_skip", "skew", "only"):
                     raise ValueError("unknown fault %s" % k)
                 self._faults[k] = v
             if kw.get("credentials_expired"):
@@ -483,10 +492,32 @@ class AwsStandin:
                 if old:
                     self._expired_keys.add(old)
                 self._new_role_credentials()
+            self._wake_held()
 
     def clear_faults(self):
         with self._lock:
             self._faults.clear()
+            self._wake_held()
+
+    def _wake_held(self):
+        self._release.set()
+        self._release = threading.Event()
+
+    def held(self, op=None):
+        """Requests (of OP, or of any operation) being held by a delay right now."""
+        with self._lock:
+            return self._held.get(op, 0) if op else sum(self._held.values())
+
+    def _hold(self, seconds, op):
+        """Holds the calling request up to SECONDS; False when the faults changed meanwhile."""
+        with self._lock:
+            release = self._release
+            self._held[op] = self._held.get(op, 0) + 1
+        try:
+            return not release.wait(float(seconds))
+        finally:
+            with self._lock:
+                self._held[op] -= 1
 
     def faults(self):
         with self._lock:
@@ -499,6 +530,9 @@ class AwsStandin:
                 return False
             n = self._faults.get(name, 0)
             if not n:
+                return False
+            if name in ("delay_count", "delay_after_count") and self._faults.get("delay_skip", 0) > 0:
+                self._faults["delay_skip"] -= 1
                 return False
             if n > 0:
                 self._faults[name] = n - 1
@@ -1097,7 +1131,9 @@ class _Handler(http.server.BaseHTTPRequestHandler):
         ec2 = service == "ec2"
         delay = a.faults().get("delay")
         if delay and a._take_fault("delay_count", op):
-            time.sleep(float(delay))
+            if not a._hold(delay, op):
+                self.close_connection = True     # released: its client is gone, nothing is done
+                return
         if a._take_fault("connection_reset", op):
             self.close_connection = True
             self.connection.shutdown(socket.SHUT_RDWR)
@@ -1247,6 +1283,17 @@ class _Handler(http.server.BaseHTTPRequestHandler):
             out = out[: max(1, len(out) // 2)]
         elif a._take_fault("malformed_xml", op):
             out = b"<?xml version=\"1.0\"?>\n<Response><Errors><Error><Code>&bogus;</Code></Oops>"
+        # The call was carried out (or refused) by moto; now its answer may be lost.
+        delay_after = a.faults().get("delay_after")
+        if delay_after and a._take_fault("delay_after_count", op):
+            a._hold(delay_after, op)
+        if a._take_fault("connection_reset_after", op):
+            self.close_connection = True
+            self.connection.shutdown(socket.SHUT_RDWR)
+            return
+        if a._take_fault("http_500_after", op):
+            raise AwsError(500, "InternalError" if ec2 else "InternalFailure",
+                           "An internal error has occurred", sender=False)
         self._send(status, out, rtype, {"x-amzn-RequestId": request_id})
 
     @staticmethod

@@ -2,7 +2,8 @@
  * the standard AWS environment variables point at (the local stand-in in the tests) and prints
  * the result, so integration tests reach facts and PutMetricData too.
  *
- *   aws_tool [--attrs JSON] [--recipe-attrs JSON] COMMAND ARGS...
+ *   aws_tool [--attrs JSON] [--recipe-attrs JSON] [--mark KEY=VALUE] COMMAND ARGS...
+ *   (--mark: the tag by which creates whose outcome is unknown are looked for; none by default)
  *   facts | describe-instance [ID] | describe-volumes ID... | describe-snapshots [NAME=V1,V2]...
  *   create-snapshot VOL... | create-snapshots-multi [--exclude-boot] | delete-snapshot ID
  *   create-tags ID KEY=VALUE... | put-metrics N [NAMESPACE]
@@ -60,11 +61,23 @@ int main(int argc, char **argv)
         struct aws_session *s = NULL;
         struct error err = ERROR_INIT;
         const char *cmd;
+        struct opsagent_tag mark_buf, *mark = NULL;
         int i = 1, r, rc = 0;
 
         log_setup(LOG_TARGET_STDERR, getenv("AWS_TOOL_DEBUG") ? LOG_DEBUG : LOG_WARNING);
         for (; i + 1 < argc && strncmp(argv[i], "--", 2) == 0; i += 2) {
                 json_object **dst = strcmp(argv[i], "--attrs") == 0 ? &attrs : &recipe_attrs;
+
+                if (strcmp(argv[i], "--mark") == 0) {
+                        char *eq = strchr(argv[i + 1], '=');
+
+                        if (!eq)
+                                return 2;
+                        *eq = '\0';
+                        mark_buf = (struct opsagent_tag){ argv[i + 1], eq + 1 };
+                        mark = &mark_buf;
+                        continue;
+                }
 
                 *dst = json_tokener_parse(argv[i + 1]);
                 if (!*dst) {
@@ -177,7 +190,7 @@ int main(int argc, char **argv)
                         reqs[k].tags = tags;
                         reqs[k].n_tags = 1;
                 }
-                r = ec2_create_snapshots_each(s, reqs, n, 0);
+                r = ec2_create_snapshots_each(s, reqs, n, 0, mark);
                 for (size_t k = 0; k < n; k++) {
                         if (reqs[k].result < 0)
                                 printf("failed %s %s: %s (request id %s)\n", reqs[k].volume_id, reqs[k].error.code,
@@ -196,7 +209,7 @@ int main(int argc, char **argv)
                 size_t n = 0;
 
                 r = ec2_create_snapshots_multi(s, NULL, i < argc && strcmp(argv[i], "--exclude-boot") == 0, NULL,
-                                               "aws_tool multi", tags, 1, &v, &n);
+                                               "aws_tool multi", tags, 1, mark, &v, &n);
                 if (r < 0) {
                         rc = fail(s, r);
                         goto out;
