@@ -224,6 +224,101 @@ static int list_snapshots(struct run *R)
         return 0;
 }
 
+static const char *snap_tag(const struct opsagent_ec2_snapshot *s, const char *key)
+{
+        for (size_t i = 0; i < s->n_tags; i++)
+                if (s->tags[i].key && strcmp(s->tags[i].key, key) == 0)
+                        return s->tags[i].value ? s->tags[i].value : "";
+        return NULL;
+}
+
+/* Whether S is ours (managed, with a run id) but its tags were never completed: a
+ * multi-volume set tags each snapshot's device after CreateSnapshots, and a run killed in
+ * between leaves them without. *ret_name: its Name is still the one the set got (the host
+ * name), so it gets "HOST DEVICE" too. */
+static bool tags_incomplete(const struct run *R, const struct opsagent_ec2_snapshot *s, bool *ret_name)
+{
+        const char *name = snap_tag(s, "Name"), *host = snap_tag(s, EBS_TAG_HOSTNAME);
+        bool user_name = false;
+
+        if (!retention_is_managed(s) || !snap_tag(s, EBS_TAG_RUN_ID) || snap_tag(s, EBS_TAG_DEVICE))
+                return false;
+        for (size_t i = 0; i < R->cfg.n_tags; i++)
+                user_name = user_name || strcmp(R->cfg.tags[i].key, "Name") == 0;
+        *ret_name = !user_name && (!name || (host && strcmp(name, host) == 0));
+        return true;
+}
+
+/* Tags IDS (N of them) with V's device (and Name, when WITH_NAME), in batches that CreateTags
+ * takes. 0, or the first failure (said). */
+static int tag_with_device(struct run *R, struct vol *v, const char **ids, size_t n, bool with_name)
+{
+        struct ebs_tagset own;
+        struct opsagent_tag per[2];
+        size_t np = 0;
+        char err[1024];
+        int r = 0;
+
+        ebs_build_tags(&R->cfg, R->inst->instance_id, R->hostname, v->t->device, NULL, &own);
+        for (size_t t = 0; t < own.n; t++)
+                if (strcmp(own.tags[t].key, EBS_TAG_DEVICE) == 0 ||
+                    (with_name && strcmp(own.tags[t].key, "Name") == 0 && own.tags[t].value == own.name))
+                        per[np++] = own.tags[t];
+        for (size_t done = 0; done < n && r >= 0; done += EBS_TAG_IDS_MAX) {
+                size_t k = n - done < EBS_TAG_IDS_MAX ? n - done : EBS_TAG_IDS_MAX;
+                const char *saved = ids[done + k];
+
+                ids[done + k] = NULL;   /* the op takes a NULL-terminated batch */
+                r = R->aws->ec2_create_tags(R->ctx, ids + done, per, np);
+                ids[done + k] = saved;
+        }
+        if (r < 0)
+                ctx_say(R->ctx, "volume %s %s: warning: cannot tag %s%s with its device: %s", v->t->device,
+                        v->t->volume_id, ids[0], n > 1 ? " and others" : "", last_error_text(R, r, err, sizeof err));
+        return r;
+}
+
+/* The snapshots of ours that a killed multi-volume run left without their device tag get it
+ * now (and their Name), whatever tonight's mode: found by their opsagent:run-id. */
+static int complete_tags(struct run *R)
+{
+        for (size_t i = 0; i < R->n_targets; i++) {
+                struct vol *v = &R->vols[i];
+                const char **ids[2] = { NULL, NULL };
+                size_t n[2] = { 0, 0 };
+
+                for (size_t j = 0; j < v->n_snaps; j++) {
+                        bool name = false;
+
+                        if (!tags_incomplete(R, &v->snaps[j], &name))
+                                continue;
+                        if (!ids[name] && !(ids[name] = calloc(v->n_snaps + 1, sizeof *ids[name]))) {
+                                free(ids[0]);
+                                free(ids[1]);
+                                return -ENOMEM;
+                        }
+                        ids[name][n[name]++] = v->snaps[j].snapshot_id;
+                }
+                for (int with_name = 0; with_name < 2; with_name++) {
+                        if (n[with_name] == 0)
+                                continue;
+                        if (R->ctx->dry_run)
+                                ctx_say(R->ctx, "volume %s %s: would tag %zu snapshot%s of an interrupted run with "
+                                        "the device (%s%s)", v->t->device, v->t->volume_id, n[with_name],
+                                        n[with_name] == 1 ? "" : "s", ids[with_name][0],
+                                        n[with_name] > 1 ? ", ..." : "");
+                        else if (tag_with_device(R, v, ids[with_name], n[with_name], with_name) >= 0)
+                                ctx_say(R->ctx, "volume %s %s: tagged %zu snapshot%s of an interrupted run with the "
+                                        "device (%s%s)", v->t->device, v->t->volume_id, n[with_name],
+                                        n[with_name] == 1 ? "" : "s", ids[with_name][0],
+                                        n[with_name] > 1 ? ", ..." : "");
+                }
+                free(ids[0]);
+                free(ids[1]);
+        }
+        return 0;
+}
+
 static void apply_skip_pending(struct run *R)
 {
         for (size_t i = 0; i < R->n_targets; i++) {
@@ -409,7 +504,6 @@ static void create_multi_volume(struct run *R)
         for (size_t i = 0; i < R->n_targets; i++) {
                 struct vol *v = &R->vols[i];
                 const struct opsagent_ec2_snapshot *s = NULL;
-                struct ebs_tagset own;
                 const char *ids[2] = { NULL, NULL };
 
                 if (v->state != VOL_CREATE)
@@ -429,22 +523,10 @@ static void create_multi_volume(struct run *R)
                 v->start_time = s->start_time;
                 v->state = VOL_CREATED;
                 R->created++;
-                /* The set shares one TagSpecification: add each snapshot's device and Name. */
-                ebs_build_tags(&R->cfg, R->inst->instance_id, R->hostname, v->t->device, NULL, &own);
+                /* The set shares one TagSpecification: add each snapshot's device and Name (a run
+                 * killed before this leaves them to the next run: complete_tags()). */
                 ids[0] = v->snapshot_id;
-                {
-                        struct opsagent_tag per[2];
-                        size_t np = 0;
-                        for (size_t t = 0; t < own.n; t++)
-                                if (strcmp(own.tags[t].key, EBS_TAG_DEVICE) == 0 ||
-                                    (strcmp(own.tags[t].key, "Name") == 0 && own.tags[t].value == own.name))
-                                        per[np++] = own.tags[t];
-                        r = R->aws->ec2_create_tags(R->ctx, ids, per, np);
-                        if (r < 0)
-                                ctx_say(R->ctx, "volume %s %s: warning: cannot tag %s with its device: %s",
-                                        v->t->device, v->t->volume_id, v->snapshot_id,
-                                        last_error_text(R, r, err, sizeof err));
-                }
+                (void)tag_with_device(R, v, ids, 1, true);
         }
 out:
         if (made)
@@ -648,6 +730,10 @@ static int ebs_run(struct opsagent_ctx *ctx)
         r = list_snapshots(&R);
         if (r == -ENOMEM) {
                 r = ctx_fail(ctx, r, "ebs_snapshots: out of memory");
+                goto out;
+        }
+        if (R.listed && complete_tags(&R) == -ENOMEM) {
+                r = ctx_fail(ctx, -ENOMEM, "ebs_snapshots: out of memory");
                 goto out;
         }
         if (R.listed && R.cfg.skip_pending)

@@ -10,6 +10,7 @@
 #include "opsagent/aws.h"
 
 #define EBS_REASON_MAX 256
+#define EBS_TAG_IDS_MAX 1000        /* snapshots per CreateTags (AWS's limit): more go in batches */
 #define EBS_NAME_MAX EBS_TAG_VALUE_MAX
 
 #define EBS_TAG_INSTANCE "opsagent:instance-id"
