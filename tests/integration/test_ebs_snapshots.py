@@ -33,19 +33,27 @@ def tag(s, key):
 
 
 class EbsCase(harness.AgentTestCase):
+    """One stand-in per class (moto takes seconds to start), reset before each test."""
     n_volumes = 3
+
+    @classmethod
+    def setUpClass(cls):
+        aws = cls.standin = AwsStandin(n_volumes=cls.n_volumes).start()
+        # one direct client for seeding (the stand-in makes a new one per seed otherwise)
+        orig = aws.client
+        cached = orig("ec2", direct=True)
+        aws.client = (lambda service, direct=False, config=None:
+                      cached if direct and service == "ec2" and config is None
+                      else orig(service, direct, config))
+
+    @classmethod
+    def tearDownClass(cls):
+        cls.standin.stop()
 
     def setUp(self):
         super().setUp()
-        self.aws = AwsStandin(n_volumes=self.n_volumes).start()
-        self.addCleanup(self.aws.stop)
+        self.aws = self.standin.reset()
         self.env.update(self.aws.env())
-        # one direct client for seeding (the stand-in makes a new one per seed otherwise)
-        orig = self.aws.client
-        cached = orig("ec2", direct=True)
-        self.aws.client = (lambda service, direct=False, config=None:
-                           cached if direct and service == "ec2" and config is None
-                           else orig(service, direct, config))
         self.vols = self.aws.volume_ids          # [root, sdf, sdg, ...]
         self.now = time.time()
         self.seeded = {}                          # snapshot id -> start time
@@ -590,10 +598,16 @@ class Freeze(EbsCase):
         p = subprocess.Popen([harness.OPSAGENT, "--root", self.root, "run", "--recipe", "ebs_snapshots"],
                              env=self.env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
                              start_new_session=True)
+        # Frozen once the stand-in holds a CreateSnapshot: the recipe sends them only after the
+        # watchdog said it froze (and the marker lives exactly while something is frozen). A
+        # write probe that merely takes long would say so under load when nothing is frozen.
+        marker = self.path("var/lib/opsagent/recipes/ebs_snapshots/frozen.json")
         deadline = time.time() + 60
         frozen = False
         while time.time() < deadline and not frozen and p.poll() is None:
-            frozen = not writable(self.mnt, timeout=0.5)
+            frozen = self.aws.held("CreateSnapshot") > 0 and os.path.exists(marker)
+            if not frozen:
+                time.sleep(0.02)
         return p, frozen
 
     def test_sigkill_of_the_agent_while_frozen_leaves_it_thawed(self):

@@ -325,6 +325,37 @@ class AwsStandin:
         self._seed_instance()
         return self
 
+    def reset(self):
+        """A fresh stand-in without restarting it (moto's server takes seconds to start): moto's
+        state reset, a new instance with its volumes and role credentials, no faults (held
+        requests released), no counters, nothing seeded, IMDS as at start."""
+        c = http.client.HTTPConnection("127.0.0.1", self._moto_port, timeout=30)
+        try:
+            c.request("POST", "/moto-api/reset")
+            c.getresponse().read()
+        finally:
+            c.close()
+        with self._lock:
+            self.clear_faults()
+            self.reset_calls()
+            self._imds_tokens.clear()
+            self.imds_v1_allowed = False
+            self._pending_until.clear()
+            self._in_use.clear()
+            self._start_time_override.clear()
+            self.credentials = {ACCESS_KEY_ID: (SECRET_ACCESS_KEY, None)}
+            self.role_name = ROLE_NAME
+            self.role_ttl = 6 * 3600
+            self._role = None
+            self._expired_keys.clear()
+            self.user_data = None
+            self.instance_id = None
+            self.volume_ids = []
+            self.root_volume_id = None
+        self._new_role_credentials()
+        self._seed_instance()
+        return self
+
     def stop(self):
         if self._httpd:
             self._httpd.shutdown()
