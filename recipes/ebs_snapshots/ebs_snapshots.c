@@ -74,9 +74,19 @@ static const char *say_time(int64_t t, char *buf, size_t size)
         return buf;
 }
 
-/* "CreateSnapshot: InvalidVolume.NotFound: ... (request id ...)" into BUF. */
+/* AWS refused the call for want of a permission (not: failed, throttled, unreachable). */
+static bool is_permission_error(const struct opsagent_aws_error *e)
+{
+        return strcmp(e->code, "UnauthorizedOperation") == 0 || strcmp(e->code, "AccessDenied") == 0 ||
+               strcmp(e->code, "AccessDeniedException") == 0;
+}
+
+/* "CreateSnapshot: InvalidVolume.NotFound: ... (request id ...)" into BUF; for a permission
+ * error, the IAM action that is missing. */
 static const char *aws_error_text(const struct opsagent_aws_error *e, int r, char *buf, size_t size)
 {
+        size_t len;
+
         if (e && (e->code[0] || e->message[0]))
                 snprintf(buf, size, "%s%s%s%s%s%s%s", e->operation[0] ? e->operation : "AWS",
                          e->code[0] ? ": " : "", e->code, e->message[0] ? ": " : "", e->message,
@@ -85,6 +95,9 @@ static const char *aws_error_text(const struct opsagent_aws_error *e, int r, cha
                 snprintf(buf, size, "%s", strerror(-r));
         if (e && e->request_id[0] && strlen(buf) + 2 < size)
                 strcat(buf, ")");
+        len = strlen(buf);
+        if (e && e->operation[0] && is_permission_error(e) && len < size)
+                snprintf(buf + len, size - len, " (the IAM user or role needs ec2:%s)", e->operation);
         return buf;
 }
 
@@ -682,8 +695,8 @@ static int ebs_run(struct opsagent_ctx *ctx)
 
         r = R.aws->ec2_describe_instance(ctx, NULL, &R.inst);
         if (r < 0) {
-                r = ctx_fail(ctx, r, "ebs_snapshots: cannot describe this instance: %s (the IAM user or role "
-                             "needs ec2:DescribeInstances)", last_error_text(&R, r, aerr, sizeof aerr));
+                r = ctx_fail(ctx, r, "ebs_snapshots: cannot describe this instance: %s",
+                             last_error_text(&R, r, aerr, sizeof aerr));
                 goto out;
         }
         R.hostname = ctx_fact(ctx, "hostname");

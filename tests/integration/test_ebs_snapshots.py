@@ -358,6 +358,50 @@ class Faults(EbsCase):
         self.assertIn("retention not run", r.stdout)
 
 
+class Messages(EbsCase):
+    """Issue 15, item 4: an AWS failure says what it was; the missing IAM permission is named only
+    when AWS refused the call for want of it."""
+    n_volumes = 2
+    HINT = "the IAM user or role needs ec2:"
+
+    def failing_night(self, faults, aws=None, env=None):
+        self.write_json("etc/opsagent/stack.json", {"aws": dict({"timeout_seconds": 1}, **(aws or {})),
+                                                    "ebs_snapshots": {}})
+        self.aws.set_faults(**faults)
+        r = self.agent("run", "--recipe", "ebs_snapshots", env=env)
+        self.aws.clear_faults()
+        self.assertEqual(r.returncode, 1, r.stdout + r.stderr)
+        return r.stdout + r.stderr
+
+    def test_describe_instances_failures_do_not_blame_permissions(self):
+        for faults, says in (({"http_500": 100}, "DescribeInstances: InternalError"),
+                             ({"throttle": 100}, "DescribeInstances: RequestLimitExceeded"),
+                             ({"delay": 5, "delay_count": 100}, "DescribeInstances: RequestTimeout")):
+            out = self.failing_night(dict(faults, only=["DescribeInstances"]))
+            self.assertIn(says, out)
+            self.assertNotIn(self.HINT, out)
+            self.assertNotIn("IAM", out)
+
+    def test_no_region_does_not_blame_permissions(self):
+        out = self.failing_night({}, aws={"instance_id": self.aws.instance_id},
+                                 env={"AWS_EC2_METADATA_DISABLED": "true", "AWS_REGION": "", "AWS_DEFAULT_REGION": ""})
+        self.assertIn("aws.region", out)
+        self.assertNotIn("IAM", out)
+
+    def test_permission_denied_names_the_action(self):
+        out = self.failing_night({"denied": 100, "only": ["DescribeInstances"]})
+        self.assertIn("DescribeInstances: UnauthorizedOperation", out)
+        self.assertIn(self.HINT + "DescribeInstances", out)
+        self.write_json("etc/opsagent/stack.json", {"ebs_snapshots": {"devices": ["/dev/sdf"]}})
+        self.aws.set_faults(denied=100, only=["CreateSnapshot"])
+        r = self.agent("run", "--recipe", "ebs_snapshots")
+        self.aws.clear_faults()
+        self.assertEqual(r.returncode, 1)
+        self.assertIn(self.HINT + "CreateSnapshot)", r.stdout)
+        self.assertEqual(self.aws.calls()["CreateSnapshot"], 1)        # not retried, not looked for
+        self.assertNotIn("DescribeSnapshots: ", r.stdout)
+
+
 class MultiVolume(EbsCase):
     n_volumes = 3
 

@@ -497,16 +497,17 @@ class AwsStandin:
     FAULTS = ("throttle", "http_500", "http_503", "delay_count", "truncated_xml", "malformed_xml",
               "imds_token_refused", "credentials_expired", "connection_reset",
               "data_already_accepted", "invalid_sequence_token",
-              "http_500_after", "connection_reset_after", "delay_after_count")
+              "http_500_after", "connection_reset_after", "delay_after_count", "denied")
 
     def set_faults(self, **kw):
         """throttle=N, http_500=N, http_503=N (next N AWS calls); delay=SECONDS with
         delay_count=N; truncated_xml=N, malformed_xml=N; imds_token_refused=N (-1: always);
         credentials_expired=N (the next N calls get ExpiredToken, and the instance role's
         credentials are rotated); skew=SECONDS (the stand-in's clock runs that far off);
-        connection_reset=N; data_already_accepted=N, invalid_sequence_token=N (PutLogEvents
-        answers as an endpoint that still checks sequence tokens would: the first after
-        storing the events). Faults after the server acted (the call is carried out by moto,
+        connection_reset=N; denied=N (UnauthorizedOperation, AccessDenied for CloudWatch: what a
+        role without the permission gets); data_already_accepted=N, invalid_sequence_token=N
+        (PutLogEvents answers as an endpoint that still checks sequence tokens would: the first
+        after storing the events). Faults after the server acted (the call is carried out by moto,
         then the answer is lost): http_500_after=N (answers 500 InternalError),
         connection_reset_after=N (closes the connection without an answer), delay_after=SECONDS
         with delay_after_count=N (answers that late). delay_skip=K lets the first K calls that
@@ -1164,11 +1165,16 @@ class _Handler(http.server.BaseHTTPRequestHandler):
         if delay and a._take_fault("delay_count", op):
             if not a._hold(delay, op):
                 self.close_connection = True     # released: its client is gone, nothing is done
-                return
+                return False
         if a._take_fault("connection_reset", op):
             self.close_connection = True
             self.connection.shutdown(socket.SHUT_RDWR)
             return False
+        if a._take_fault("denied", op):
+            if ec2:
+                raise AwsError(403, "UnauthorizedOperation", "You are not authorized to perform this operation.")
+            raise AwsError(403, "AccessDenied", "User: arn:aws:sts::%s:assumed-role/%s/i is not authorized to "
+                           "perform: cloudwatch:%s" % (ACCOUNT_ID, a.role_name, op))
         if a._take_fault("throttle", op):
             if ec2:
                 raise AwsError(503, "RequestLimitExceeded", "Request limit exceeded.")
