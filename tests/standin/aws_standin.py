@@ -259,8 +259,9 @@ class AwsStandin:
         self._sequence = {}
         self._body_sizes = {}             # operation -> uncompressed body sizes received
         self._connections = 0             # TCP connections accepted (keep-alive reuse shows here)
-        self._in_flight = 0
-        self._max_in_flight = 0           # most AWS requests being handled at once
+        self._in_flight = {}              # calls generation -> AWS requests being handled now
+        self._generation = 0              # bumped by reset_calls(): older requests are not counted
+        self._max_in_flight = 0           # most AWS requests (of this generation) handled at once
         self._faults = {}
         self._release = threading.Event()   # set when faults are changed: held requests wake up
         self._held = {}                     # operation -> requests being held by a delay now
@@ -471,6 +472,7 @@ class AwsStandin:
             self._body_sizes.clear()
             self._connections = 0
             self._max_in_flight = 0
+            self._generation += 1
 
     def body_sizes(self):
         """Uncompressed request body sizes received, by operation (list per operation)."""
@@ -1013,13 +1015,14 @@ class _Handler(http.server.BaseHTTPRequestHandler):
     def _aws(self):
         a = self.aws
         with a._lock:
-            a._in_flight += 1
-            a._max_in_flight = max(a._max_in_flight, a._in_flight)
+            g = a._generation
+            a._in_flight[g] = a._in_flight.get(g, 0) + 1
+            a._max_in_flight = max(a._max_in_flight, a._in_flight[g])
         try:
             return self._aws_request()
         finally:
             with a._lock:
-                a._in_flight -= 1
+                a._in_flight[g] -= 1
 
     def _aws_request(self):
         a = self.aws
