@@ -17,7 +17,7 @@
 
 #define AWS_DEFAULT_PARALLEL 4
 #define AWS_MAX_PARALLEL 16
-#define AWS_DEFAULT_SNAPSHOTS_PAGE 500  /* MaxResults per DescribeSnapshots page (5..1000) */
+#define AWS_DEFAULT_SNAPSHOTS_PAGE 1000 /* MaxResults per DescribeSnapshots page (5..1000): as many as AWS allows */
 #define AWS_DEFAULT_TIMEOUT_SECONDS 30  /* per attempt */
 #define AWS_STR_(x) #x
 #define AWS_STR(x) AWS_STR_(x)
