@@ -892,6 +892,7 @@ class _Handler(http.server.BaseHTTPRequestHandler):
         return email.utils.formatdate(self.aws.now(), usegmt=True)
 
     def _send(self, status, body, ctype="text/xml;charset=UTF-8", headers=None):
+        self._landed()
         if isinstance(body, str):
             body = body.encode()
         self.send_response(status)
@@ -1015,14 +1016,22 @@ class _Handler(http.server.BaseHTTPRequestHandler):
     def _aws(self):
         a = self.aws
         with a._lock:
-            g = a._generation
-            a._in_flight[g] = a._in_flight.get(g, 0) + 1
-            a._max_in_flight = max(a._max_in_flight, a._in_flight[g])
+            self._flight = a._generation
+            a._in_flight[self._flight] = a._in_flight.get(self._flight, 0) + 1
+            a._max_in_flight = max(a._max_in_flight, a._in_flight[self._flight])
         try:
             return self._aws_request()
         finally:
-            with a._lock:
-                a._in_flight[g] -= 1
+            self._landed()
+
+    def _landed(self):
+        """The request stops counting as in flight: before its answer is written, since a client
+        may send its next request (on a connection of its own) as soon as it has the answer."""
+        flight = getattr(self, "_flight", None)
+        if flight is not None:
+            with self.aws._lock:
+                self.aws._in_flight[flight] -= 1
+            self._flight = None
 
     def _aws_request(self):
         a = self.aws
