@@ -398,16 +398,21 @@ void ec2_snapshots_free(struct opsagent_ec2_snapshot *v, size_t n)
         free(v);
 }
 
-struct snapshots_ctx {
+/* What a DescribeSnapshots request asks: the first member of each paging context. */
+struct snapshots_query {
         const struct opsagent_ec2_filter *filters;
         unsigned page;
+};
+
+struct snapshots_ctx {
+        struct snapshots_query q;
         struct opsagent_ec2_snapshot *v;
         size_t n, cap;
 };
 
 static int snapshots_build(struct query_request *q, void *userdata)
 {
-        struct snapshots_ctx *c = userdata;
+        const struct snapshots_query *c = userdata;
         char page[16];
         int r;
 
@@ -485,7 +490,7 @@ int ec2_parse_snapshots_response(const struct xml_node *doc, struct opsagent_ec2
 int ec2_describe_snapshots(struct aws_session *s, const struct opsagent_ec2_filter *filters,
                            struct opsagent_ec2_snapshot **ret, size_t *ret_n)
 {
-        struct snapshots_ctx c = { .filters = filters, .page = s->snapshots_page };
+        struct snapshots_ctx c = { .q = { .filters = filters, .page = s->snapshots_page } };
         int r;
 
         r = paginate(s, "DescribeSnapshots", snapshots_build, snapshots_page, &c);
@@ -496,6 +501,83 @@ int ec2_describe_snapshots(struct aws_session *s, const struct opsagent_ec2_filt
         *ret = c.v;
         *ret_n = c.n;
         return 0;
+}
+
+/* Streaming: each snapshot of a page is shown to the caller as a view into the page's tree. */
+struct snapshots_each_ctx {
+        struct snapshots_query q;
+        int (*each)(const struct opsagent_ec2_snapshot *snap, void *userdata);
+        void *userdata;
+        struct opsagent_ec2_tag *tags;  /* the view's tags, reused from item to item */
+        size_t cap;
+        int stopped;                    /* EACH's negative return */
+};
+
+static int snapshots_each_page(const struct xml_node *doc, void *userdata)
+{
+        struct snapshots_each_ctx *c = userdata;
+        struct xml_node *set = xml_child(doc, "snapshotSet"), *it;
+
+        for (it = set ? xml_child(set, "item") : NULL; it; it = xml_next_named(it)) {
+                struct xml_node *tset = xml_child(it, "tagSet"), *t;
+                struct opsagent_ec2_snapshot v = { 0 };
+                size_t nt = 0;
+                int r;
+
+                for (t = tset ? xml_child(tset, "item") : NULL; t; t = xml_next_named(t))
+                        nt++;
+                if (nt > c->cap) {
+                        struct opsagent_ec2_tag *g = realloc(c->tags, nt * sizeof(*g));
+
+                        if (!g)
+                                return -ENOMEM;
+                        c->tags = g;
+                        c->cap = nt;
+                }
+                nt = 0;
+                for (t = tset ? xml_child(tset, "item") : NULL; t; t = xml_next_named(t)) {
+                        c->tags[nt].key = (char *)xml_path_text(t, "key");
+                        c->tags[nt].value = (char *)xml_path_text(t, "value");
+                        nt++;
+                }
+                /* borrowed from the tree: the caller sees const data it must not keep */
+                v.snapshot_id = (char *)xml_path_text(it, "snapshotId");
+                v.volume_id = (char *)xml_path_text(it, "volumeId");
+                v.state = (char *)xml_path_text(it, xml_child(it, "status") ? "status" : "state");
+                v.progress = (char *)xml_path_text(it, "progress");
+                v.description = (char *)xml_path_text(it, "description");
+                v.volume_size_gib = int_text(it, "volumeSize");
+                if (parse_iso8601_utc(xml_path_text(it, "startTime"), &v.start_time) < 0)
+                        v.start_time = 0;
+                v.tags = nt ? c->tags : NULL;
+                v.n_tags = nt;
+                r = c->each(&v, c->userdata);
+                if (r < 0) {
+                        c->stopped = r;
+                        return r;
+                }
+        }
+        return 0;
+}
+
+int ec2_describe_snapshots_each(struct aws_session *s, const struct opsagent_ec2_filter *filters,
+                                int (*each)(const struct opsagent_ec2_snapshot *snap, void *userdata),
+                                void *userdata)
+{
+        struct snapshots_each_ctx c = {
+                .q = { .filters = filters, .page = s->snapshots_page },
+                .each = each,
+                .userdata = userdata,
+        };
+        int r;
+
+        r = paginate(s, "DescribeSnapshots", snapshots_build, snapshots_each_page, &c);
+        if (c.stopped < 0) {
+                r = c.stopped;
+                set_local_error(s, "DescribeSnapshots", r, "the listing was stopped: %s", strerror(-r));
+        }
+        free(c.tags);
+        return r;
 }
 
 /* ---- CreateSnapshot (fan-out) ----------------------------------------------------------- */

@@ -30,6 +30,12 @@ void ec2_volumes_free(struct opsagent_ec2_volume *v, size_t n);
 int ec2_describe_snapshots(struct aws_session *s, const struct opsagent_ec2_filter *filters,
                            struct opsagent_ec2_snapshot **ret, size_t *ret_n);
 void ec2_snapshots_free(struct opsagent_ec2_snapshot *v, size_t n);
+/* DescribeSnapshots streamed: EACH sees every snapshot, page after page, as a view into the
+ * page (borrowed for the call only); only one page is held at a time. A negative return of
+ * EACH stops the listing and is returned. */
+int ec2_describe_snapshots_each(struct aws_session *s, const struct opsagent_ec2_filter *filters,
+                                int (*each)(const struct opsagent_ec2_snapshot *snap, void *userdata),
+                                void *userdata);
 
 /* CreateSnapshot and CreateSnapshots have no client token. MARK (may be NULL), a tag unique to
  * the caller's run ({"opsagent:run-id", ID}), is added to every snapshot at creation (unless the

@@ -110,6 +110,18 @@ static int op_describe_snapshots(struct opsagent_ctx *ctx, const struct opsagent
         return done(ctx, "DescribeSnapshots", ec2_describe_snapshots(s, filters, ret, ret_n));
 }
 
+static int op_describe_snapshots_each(struct opsagent_ctx *ctx, const struct opsagent_ec2_filter *filters,
+                                      int (*each)(const struct opsagent_ec2_snapshot *snapshot, void *userdata),
+                                      void *userdata)
+{
+        int r = 0;
+        struct aws_session *s = session(ctx, "DescribeSnapshots", &r);
+
+        if (!s)
+                return r;
+        return done(ctx, "DescribeSnapshots", ec2_describe_snapshots_each(s, filters, each, userdata));
+}
+
 static int op_create_snapshots_each(struct opsagent_ctx *ctx, struct opsagent_ec2_create_snapshot *reqs, size_t n,
                                     unsigned parallel)
 {
@@ -183,6 +195,7 @@ static const struct opsagent_aws_ops ctx_aws_ops = {
         .ec2_create_snapshots_multi = op_create_snapshots_multi,
         .ec2_delete_snapshot = op_delete_snapshot,
         .ec2_create_tags = op_create_tags,
+        .ec2_describe_snapshots_each = op_describe_snapshots_each,
 };
 
 static void ctx_aws_done(struct ctx_core *core)

@@ -5,6 +5,7 @@
  *   aws_tool [--attrs JSON] [--recipe-attrs JSON] [--mark KEY=VALUE] COMMAND ARGS...
  *   (--mark: the tag by which creates whose outcome is unknown are looked for; none by default)
  *   facts | describe-instance [ID] | describe-volumes ID... | describe-snapshots [NAME=V1,V2]...
+ *   describe-snapshots-each [NAME=V1,V2]... (the same, streamed)
  *   create-snapshot VOL... | create-snapshots-multi [--exclude-boot] | delete-snapshot ID
  *   create-tags ID KEY=VALUE... | put-metrics N [NAMESPACE]
  *   json-call logs|ssm OPERATION [JSON]     (the JSON 1.1 protocol; prints the answer)
@@ -53,6 +54,13 @@ static void print_snapshot(const struct opsagent_ec2_snapshot *v)
                v->state ? v->state : "-", (long long)v->start_time);
         print_tags(v->tags, v->n_tags);
         printf("\n");
+}
+
+static int print_each(const struct opsagent_ec2_snapshot *v, void *userdata)
+{
+        (*(size_t *)userdata)++;
+        print_snapshot(v);
+        return 0;
 }
 
 int main(int argc, char **argv)
@@ -145,7 +153,7 @@ int main(int argc, char **argv)
                         printf("volume %s state=%s type=%s size=%lld az=%s\n", v[k].volume_id, v[k].state,
                                v[k].volume_type, (long long)v[k].size_gib, v[k].availability_zone);
                 ec2_volumes_free(v, n);
-        } else if (strcmp(cmd, "describe-snapshots") == 0) {
+        } else if (strcmp(cmd, "describe-snapshots") == 0 || strcmp(cmd, "describe-snapshots-each") == 0) {
                 struct opsagent_ec2_filter f[16] = { { 0 } };
                 const char *vals[16][16] = { { 0 } };
                 char *copies[16] = { 0 };
@@ -166,7 +174,10 @@ int main(int argc, char **argv)
                         f[nf].name = copies[nf];
                         f[nf].values = vals[nf];
                 }
-                r = ec2_describe_snapshots(s, f, &v, &n);
+                if (strcmp(cmd, "describe-snapshots-each") == 0)
+                        r = ec2_describe_snapshots_each(s, f, print_each, &n);
+                else
+                        r = ec2_describe_snapshots(s, f, &v, &n);
                 for (size_t k = 0; k < nf; k++)
                         free(copies[k]);
                 if (r < 0) {
@@ -174,7 +185,7 @@ int main(int argc, char **argv)
                         goto out;
                 }
                 printf("count %zu\n", n);
-                for (size_t k = 0; k < n; k++)
+                for (size_t k = 0; v && k < n; k++)
                         print_snapshot(&v[k]);
                 ec2_snapshots_free(v, n);
         } else if (strcmp(cmd, "create-snapshot") == 0) {

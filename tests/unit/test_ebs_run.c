@@ -203,6 +203,39 @@ static int a_describe_snapshots(struct opsagent_ctx *c, const struct opsagent_ec
         *ret_n = n;
         return 0;
 }
+/* Streams the store as the agent does: each snapshot a view, valid during the call only. */
+static int a_describe_snapshots_each(struct opsagent_ctx *c, const struct opsagent_ec2_filter *f,
+                                     int (*each)(const struct opsagent_ec2_snapshot *, void *), void *userdata)
+{
+        F.describe_calls++;
+        if (F.fail_describe_snapshots) {
+                snprintf(F.err.operation, sizeof F.err.operation, "DescribeSnapshots");
+                snprintf(F.err.code, sizeof F.err.code, "InternalError");
+                return -EIO;
+        }
+        for (size_t i = 0; i < F.n; i++) {
+                struct opsagent_ec2_tag tags[MAXT];
+                struct opsagent_ec2_snapshot v = { 0 };
+                int r;
+
+                if (!filter_ok(&F.s[i], f))
+                        continue;
+                for (size_t t = 0; t < F.s[i].n_tags; t++)
+                        tags[t] = (struct opsagent_ec2_tag){ F.s[i].keys[t], F.s[i].values[t] };
+                v.snapshot_id = F.s[i].id;
+                v.volume_id = F.s[i].vol;
+                v.state = F.s[i].state;
+                v.start_time = F.s[i].start;
+                v.tags = tags;
+                v.n_tags = F.s[i].n_tags;
+                r = each(&v, userdata);
+                memset(tags, 0xa5, sizeof tags);     /* what the caller kept must not point here */
+                if (r < 0)
+                        return r;
+        }
+        return 0;
+}
+
 static void a_snapshots_free(struct opsagent_ec2_snapshot *s, size_t n)
 {
         for (size_t i = 0; i < n; i++) {
@@ -370,6 +403,7 @@ static const struct opsagent_aws_ops a_ops = {
         .ec2_create_snapshots_multi = a_create_multi,
         .ec2_delete_snapshot = a_delete,
         .ec2_create_tags = a_create_tags,
+        .ec2_describe_snapshots_each = a_describe_snapshots_each,
 };
 
 /* ---- helpers ---- */
@@ -682,6 +716,26 @@ static void test_interrupted_tags_in_batches(void **state)
                 assert_string_equal(tag_of(&F.s[i], "opsagent:device"), "/dev/sdf");
 }
 
+/* A snapshot id longer than retention keeps (RETENTION_ID_MAX - 1 bytes) is never deleted: it
+ * could not be named whole; one that fits is. */
+static void test_snapshot_id_too_long_is_left_alone(void **state)
+{
+        int64_t now = (int64_t)time(NULL);
+        struct fsnap *fits, *too_long;
+
+        set_attrs("{\"keep\": 1, \"devices\": [\"/dev/sdf\"]}");
+        fits = store_add("vol-f", "completed", now - 3 * DAY, true);
+        snprintf(fits->id, sizeof fits->id, "snap-0123456789abcdef0");        /* 22 bytes: AWS's */
+        too_long = store_add("vol-f", "completed", now - 4 * DAY, true);
+        snprintf(too_long->id, sizeof too_long->id, "snap-0123456789abcdef0123");  /* 25 bytes */
+        store_add("vol-f", "completed", now - 1 * DAY, true);
+        assert_int_equal(night(false), 0);
+        assert_null(find("snap-0123456789abcdef0"));
+        assert_non_null(find("snap-0123456789abcdef0123"));
+        assert_non_null(strstr(F.out, "its id is empty or longer than 23 bytes: left alone"));
+        assert_int_equal(F.delete_calls, 1);   /* the one that fits (yesterday's is the newest completed) */
+}
+
 /* Nothing to snapshot (every volume pending or excluded): no create call at all, in either mode. */
 static void test_nothing_to_create(void **state)
 {
@@ -740,6 +794,7 @@ int main(void)
                 cmocka_unit_test_setup_teardown(test_interrupted_multi_volume_tags_completed, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_interrupted_tags_user_name_and_dry_run, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_interrupted_tags_in_batches, setup, teardown),
+                cmocka_unit_test_setup_teardown(test_snapshot_id_too_long_is_left_alone, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_nothing_to_create, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_unattached_device_fails, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_list_failure_still_snapshots, setup, teardown),

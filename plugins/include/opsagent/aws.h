@@ -155,6 +155,17 @@ struct opsagent_aws_ops {
         /* CreateTags: TAGS on every resource of RESOURCE_IDS (NULL-terminated). */
         int (*ec2_create_tags)(struct opsagent_ctx *ctx, const char *const *resource_ids,
                                const struct opsagent_tag *tags, size_t n_tags);
+
+        /* Added after the first release (check SIZE before calling):
+         * DescribeSnapshots as ec2_describe_snapshots, streamed: EACH is called for every
+         * snapshot, page after page, with SNAPSHOT and all it points to borrowed for the call
+         * only (copy what you keep, free nothing). Only one page is held at a time, so the
+         * agent's memory does not grow with the number of snapshots. A negative return of
+         * EACH stops the listing and is returned. */
+        int (*ec2_describe_snapshots_each)(struct opsagent_ctx *ctx, const struct opsagent_ec2_filter *filters,
+                                           int (*each)(const struct opsagent_ec2_snapshot *snapshot,
+                                                       void *userdata),
+                                           void *userdata);
 };
 
 #endif
