@@ -358,6 +358,133 @@ class Faults(EbsCase):
         self.assertIn("retention not run", r.stdout)
 
 
+class FaultMatrix(EbsCase):
+    """The rest of issue 15's fault matrix for ebs_snapshots: each fault ends in success or in one
+    clear error, with nothing lost, doubled or half-done. (Throttling, 5xx, 5xx after the server
+    acted, timeouts and resets are in Faults, kill -9 in KillTrials.)"""
+    n_volumes = 2
+
+    def setUp(self):
+        super().setUp()
+        self.old = {v: set(self.seed_nights(v, 3)) for v in self.vols}
+
+    def assert_night_done(self, r, keep=2):
+        for v in self.vols:
+            mine = self.snaps(v, ours=True)
+            self.assertEqual(len([s for s in mine if s["SnapshotId"] not in self.old[v]]), 1, r.stdout)
+            self.assertEqual(len(mine), keep, r.stdout)
+        self.assertIn("%d created, %d deleted, 0 failed" % (len(self.vols), len(self.vols) * (4 - keep)), r.stdout)
+
+    def assert_nothing_done(self):
+        for v in self.vols:
+            self.assertEqual(self.ids(v), self.old[v])
+        self.assertEqual(self.aws.mutating_calls(), {})
+
+    def one_error(self, r):
+        errors = [line for line in r.stderr.splitlines() if ": error: " in line]
+        self.assertEqual(len(errors), 1, r.stderr)
+        return errors[0]
+
+    def test_malformed_and_truncated_answers_to_reads_are_retried(self):
+        self.aws.set_faults(truncated_xml=1, malformed_xml=1, only=["DescribeSnapshots"])
+        r = self.night({"keep": 2})
+        self.assertEqual(self.aws.calls()["DescribeSnapshots"], 3)        # truncated, malformed, read
+        self.assert_night_done(r)
+        self.old = {v: self.ids(v) for v in self.vols}
+        self.aws.reset_calls()
+        self.aws.set_faults(malformed_xml=1, only=["DescribeInstances"])
+        r = self.night({"keep": 2})
+        self.assertEqual(self.aws.calls()["DescribeInstances"], 2)
+        for v in self.vols:
+            self.assertEqual(len(self.snaps(v, ours=True)), 2, r.stdout)
+
+    def test_every_listing_unreadable_still_takes_snapshots_and_deletes_nothing(self):
+        self.aws.set_faults(malformed_xml=100, only=["DescribeSnapshots"])
+        r = self.night({"keep": 1}, expect=1)
+        self.aws.clear_faults()
+        self.assertIn("MalformedResponse", r.stdout)
+        for v in self.vols:
+            self.assertTrue(self.old[v] < self.ids(v))
+            self.assertEqual(len(self.ids(v)), 4)
+        self.assertEqual(self.aws.ok_calls().get("DeleteSnapshot", 0), 0)
+
+    def test_imds_down_is_one_clear_error_and_nothing_is_done(self):
+        self.aws.reset_calls()
+        r = self.agent("run", "--recipe", "ebs_snapshots",
+                       env={"AWS_EC2_METADATA_SERVICE_ENDPOINT": "http://127.0.0.1:1"})
+        self.assertEqual(r.returncode, 2, r.stdout + r.stderr)
+        self.assertIn("did not answer", self.one_error(r))
+        self.assertIn("AWS_EC2_METADATA_DISABLED", r.stderr)
+        self.assert_nothing_done()
+
+    def test_imds_token_refused_is_one_clear_error_and_nothing_is_done(self):
+        self.aws.reset_calls()
+        self.aws.set_faults(imds_token_refused=-1)
+        r = self.agent("run", "--recipe", "ebs_snapshots")
+        self.assertEqual(r.returncode, 2, r.stdout + r.stderr)
+        self.assertIn("refused a session token", self.one_error(r))
+        self.assertIn("aws.imds.allow_v1", r.stderr)
+        self.assert_nothing_done()
+
+    def test_credentials_expiring_mid_run_are_refreshed(self):
+        for k in ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY"):
+            self.env.pop(k)                   # the instance role's, from IMDS
+        self.write_json("etc/opsagent/stack.json", {"ebs_snapshots": {"keep": 2}})
+        self.aws.reset_calls()
+        self.aws.set_faults(delay=60, delay_count=1, only=["CreateSnapshot"])
+        p = subprocess.Popen([harness.OPSAGENT, "--root", self.root, "run", "--recipe", "ebs_snapshots"],
+                             env=self.env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        deadline = time.time() + 60
+        while not self.aws.held("CreateSnapshot") and p.poll() is None and time.time() < deadline:
+            time.sleep(0.02)
+        self.assertTrue(self.aws.held("CreateSnapshot"), "the run never reached CreateSnapshot")
+        # mid-run: the role's credentials expire (the old key is refused from now on), and the
+        # held CreateSnapshot is dropped unanswered
+        self.aws.expire_role_credentials()
+        self.aws.clear_faults()
+        out, err = p.communicate(timeout=120)
+        r = subprocess.CompletedProcess(p.args, p.returncode, out, err)
+        self.assertEqual(r.returncode, 0, out + err)
+        self.assertGreaterEqual(self.aws.calls()["IMDS:credentials"], 2)   # fetched again
+        self.assert_night_done(r)
+
+    def test_clock_skew_is_corrected_from_the_date_header_once(self):
+        self.aws.set_faults(skew=3600)        # AWS's clock an hour ahead of ours
+        r = self.night({"keep": 2})
+        self.aws.clear_faults()
+        self.assertIn("correcting the offset", r.stderr)
+        calls, ok = self.aws.calls(), self.aws.ok_calls()
+        self.assertEqual(calls["DescribeInstances"], 2)                  # refused once, then right
+        self.assertEqual(calls["CreateSnapshot"], ok["CreateSnapshot"])   # the offset holds after that
+        self.assert_night_done(r)
+
+    def test_clock_skew_in_the_past(self):
+        self.aws.set_faults(skew=-1800)
+        r = self.night({"keep": 2})
+        self.aws.clear_faults()
+        self.assert_night_done(r)
+
+    def test_two_runs_at_once(self):
+        self.write_json("etc/opsagent/stack.json", {"ebs_snapshots": {"keep": 2}})
+        self.aws.set_faults(delay=60, delay_count=1, only=["CreateSnapshot"])
+        first = subprocess.Popen([harness.OPSAGENT, "--root", self.root, "run", "--recipe", "ebs_snapshots"],
+                                 env=self.env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        deadline = time.time() + 60
+        while not self.aws.held("CreateSnapshot") and first.poll() is None and time.time() < deadline:
+            time.sleep(0.02)
+        self.assertTrue(self.aws.held("CreateSnapshot"), "the first run never reached CreateSnapshot")
+        ec2 = lambda: {k: v for k, v in self.aws.calls().items() if not k.startswith("IMDS:")}
+        before = ec2()
+        second = self.agent("run", "--recipe", "ebs_snapshots")
+        self.assertEqual(second.returncode, 3, second.stderr)
+        self.assertIn("another run holds the lock", self.one_error(second))
+        self.assertEqual(ec2(), before)                   # the second asked EC2 nothing
+        self.aws.set_faults(delay=0, delay_count=0)       # the held create is dropped; the first sends it again
+        out, err = first.communicate(timeout=120)
+        self.assertEqual(first.returncode, 0, out + err)
+        self.assert_night_done(subprocess.CompletedProcess(first.args, 0, out, err))
+
+
 class Messages(EbsCase):
     """Issue 15, item 4: an AWS failure says what it was; the missing IAM permission is named only
     when AWS refused the call for want of it."""

@@ -594,6 +594,14 @@ class AwsStandin:
             }
             self.credentials[key] = (secret, token)
 
+    def expire_role_credentials(self):
+        """The instance role's credentials expire now: their key is refused (ExpiredToken, or
+        RequestExpired for EC2) from now on, and IMDS serves new ones."""
+        with self._lock:
+            if self._role:
+                self._expired_keys.add(self._role["AccessKeyId"])
+            self._new_role_credentials()
+
     def rotate_role_credentials(self, ttl=None):
         """New instance-role credentials (valid TTL seconds from now when given)."""
         if ttl is not None:
