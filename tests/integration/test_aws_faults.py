@@ -89,6 +89,12 @@ class AwsFaultsTest(StandinCase):
         self.assertIn("correcting", r.stderr)
         self.assertEqual(self.aws.calls()["DescribeVolumes"], 2)
 
+    def test_request_time_too_skewed_corrected_once(self):
+        self.aws.set_faults(skew=-3600, skew_code="RequestTimeTooSkewed")
+        r = self.ok("describe-volumes")
+        self.assertIn("RequestTimeTooSkewed: AWS's clock is -3600 s from ours", r.stderr)
+        self.assertEqual(self.aws.calls()["DescribeVolumes"], 2)
+
     def test_skewed_clock_cloudwatch_corrected(self):
         self.aws.set_faults(skew=-1800)
         self.ok("put-metrics", 1)

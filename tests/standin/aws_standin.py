@@ -505,7 +505,8 @@ class AwsStandin:
         """throttle=N, http_500=N, http_503=N (next N AWS calls); delay=SECONDS with
         delay_count=N; truncated_xml=N, malformed_xml=N; imds_token_refused=N (-1: always);
         credentials_expired=N (the next N calls get ExpiredToken, and the instance role's
-        credentials are rotated); skew=SECONDS (the stand-in's clock runs that far off);
+        credentials are rotated); skew=SECONDS (the stand-in's clock runs that far off; EC2 then
+        answers RequestExpired, CloudWatch SignatureDoesNotMatch, or skew_code=CODE for both);
         connection_reset=N; denied=N (UnauthorizedOperation, AccessDenied for CloudWatch: what a
         role without the permission gets); data_already_accepted=N, invalid_sequence_token=N
         (PutLogEvents answers as an endpoint that still checks sequence tokens would: the first
@@ -518,7 +519,7 @@ class AwsStandin:
         forwarded is then dropped (its client is gone), one held after is answered."""
         with self._lock:
             for k, v in kw.items():
-                if k not in self.FAULTS + ("delay", "delay_after", "delay_skip", "skew", "only"):
+                if k not in self.FAULTS + ("delay", "delay_after", "delay_skip", "skew", "skew_code", "only"):
                     raise ValueError("unknown fault %s" % k)
                 self._faults[k] = v
             if kw.get("credentials_expired"):
@@ -1147,6 +1148,10 @@ class _Handler(http.server.BaseHTTPRequestHandler):
         except ValueError:
             raise AwsError(400, "IncompleteSignature", "X-Amz-Date is malformed")
         if abs(ts - a.now()) > SKEW_LIMIT:
+            code = a.faults().get("skew_code")
+            if code:       # what S3 and others say: the SDKs correct from the Date header as well
+                raise AwsError(403, code, "The difference between the request time and the current time is too "
+                               "large.")
             if ec2:
                 raise AwsError(400, "RequestExpired",
                                "Request has expired. Timestamp date is %s" % amz_date)
