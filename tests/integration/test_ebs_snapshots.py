@@ -466,20 +466,20 @@ class FaultMatrix(EbsCase):
 
     def test_two_runs_at_once(self):
         self.write_json("etc/opsagent/stack.json", {"ebs_snapshots": {"keep": 2}})
-        self.aws.set_faults(delay=60, delay_count=1, only=["CreateSnapshot"])
+        self.aws.set_faults(delay=60, delay_count=100, only=["CreateSnapshot"])   # every create held
         first = subprocess.Popen([harness.OPSAGENT, "--root", self.root, "run", "--recipe", "ebs_snapshots"],
                                  env=self.env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
         deadline = time.time() + 60
-        while not self.aws.held("CreateSnapshot") and first.poll() is None and time.time() < deadline:
+        while self.aws.held("CreateSnapshot") < len(self.vols) and first.poll() is None and time.time() < deadline:
             time.sleep(0.02)
-        self.assertTrue(self.aws.held("CreateSnapshot"), "the first run never reached CreateSnapshot")
+        self.assertEqual(self.aws.held("CreateSnapshot"), len(self.vols), "the first run's creates were not all held")
         ec2 = lambda: {k: v for k, v in self.aws.calls().items() if not k.startswith("IMDS:")}
         before = ec2()
         second = self.agent("run", "--recipe", "ebs_snapshots")
         self.assertEqual(second.returncode, 3, second.stderr)
         self.assertIn("another run holds the lock", self.one_error(second))
         self.assertEqual(ec2(), before)                   # the second asked EC2 nothing
-        self.aws.set_faults(delay=0, delay_count=0)       # the held create is dropped; the first sends it again
+        self.aws.clear_faults()       # the held creates are dropped; the first run looks, then sends them again
         out, err = first.communicate(timeout=120)
         self.assertEqual(first.returncode, 0, out + err)
         self.assert_night_done(subprocess.CompletedProcess(first.args, 0, out, err))
