@@ -54,8 +54,8 @@ tests_unit_test_session_SOURCES = tests/unit/test_session.c
 tests_unit_test_session_CFLAGS = $(TEST_CFLAGS)
 tests_unit_test_session_LDADD = $(TEST_LDADD)
 tests_unit_test_query_SOURCES = tests/unit/test_query.c
-tests_unit_test_query_CFLAGS = $(TEST_CFLAGS)
-tests_unit_test_query_LDADD = $(TEST_LDADD) $(ZLIB_LIBS) -lm
+tests_unit_test_query_CFLAGS = $(TEST_CFLAGS) -pthread
+tests_unit_test_query_LDADD = $(TEST_LDADD) $(ZLIB_LIBS) -lm -lpthread
 # awsjson talks to the canned loopback server too.
 tests_unit_test_awsjson_SOURCES = tests/unit/test_awsjson.c tests/unit/canned_server.h
 tests_unit_test_awsjson_CFLAGS = $(TEST_CFLAGS) -pthread

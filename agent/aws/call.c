@@ -244,6 +244,7 @@ static int job_start(struct aws_session *s, struct job *j)
         req.timeout_ms = s->timeout_ms;
         req.connect_timeout_ms = s->timeout_ms < 10000 ? s->timeout_ms : 10000;
         req.max_response = q->max_response;
+        req.fresh_connection = q->check_outcome;
         req.keep_headers[0] = "Date";
         req.keep_headers[1] = "x-amzn-RequestId";
         req.keep_headers[2] = "x-amz-request-id";
@@ -286,6 +287,42 @@ static const char *throttle_code(const struct aws_protocol *pr, struct http_xfer
         if (!e->code[0] && !pr->parse_error(buf_str(&x->body), buf_len(&x->body), e))
                 return NULL;
         return e->code;
+/* Whether a failed attempt (transport result R, retry class C) may have been carried out: an
+ * answer of 5xx (not throttling, which says it was not), or a transport failure after the
+ * request was sent (a timeout, a reset); an answer too large to read. */
+static bool outcome_unknown(int r, const struct http_xfer *x, enum retry_class c)
+{
+        if (r == -E2BIG)
+                return true;
+        if (r < 0)
+                return x->sent && (c == RETRY_TRANSIENT || c == RETRY_TIMEOUT);
+        return c == RETRY_TRANSIENT;
+}
+
+/* J's request may have been carried out: not repeated here; the result says so, and its
+ * caller looks for what it made before it repeats it (struct aws_request.check_outcome). */
+static void job_fail_unknown(struct aws_session *s, struct job *j, int r, const struct opsagent_aws_error *e)
+{
+        const struct aws_request *q = j->req;
+        const struct http_xfer *x = &j->x;
+        const char *endpoint = s->endpoint[q->service];
+
+        if (r == -E2BIG)
+                aws_error_set(&j->res->error, q->operation, "ResponseTooLarge", x->status, request_id_of(x),
+                              "the answer from %s is larger than %zu bytes: the outcome is unknown",
+                              endpoint, q->max_response);
+        else if (r < 0)
+                aws_error_set(&j->res->error, q->operation, r == -ETIMEDOUT ? "RequestTimeout" : "NetworkError", 0,
+                              NULL, "%s: %s after the request was sent: the outcome is unknown", endpoint,
+                              x->error);
+        else
+                aws_error_set(&j->res->error, q->operation, e->code, x->status, e->request_id,
+                              "%s (HTTP %ld): the outcome is unknown", e->message, x->status);
+        if (r == 0)
+                r = aws_errno_for_code(e->code, x->status);
+        j->res->outcome_unknown = true;
+        log_debug("%s: outcome unknown (%s), not repeated blindly", q->operation, j->res->error.code);
+        job_fail(s, j, r);
 }
 
 /* Decides what J's finished attempt means: done, failed, or retry later. */
@@ -331,6 +368,7 @@ static void job_done(struct aws_session *s, struct job *j)
                                       "malformed answer from %s (request id %s): %s%s", endpoint,
                                       rid ? rid : "unknown", perr.msg,
                                       q->idempotent ? "" : "; the call may have succeeded, check before repeating it");
+                        j->res->outcome_unknown = !q->idempotent;
                         job_fail(s, j, -EIO);
                         goto out;
                 }
@@ -365,6 +403,10 @@ static void job_done(struct aws_session *s, struct job *j)
                         log_warning("%s: %s: AWS's clock is %+lld s from ours; correcting the offset and "
                                     "retrying", q->operation, e.code, (long long)off);
                 }
+        }
+        if (q->check_outcome && outcome_unknown(r, x, c)) {
+                job_fail_unknown(s, j, r, &e);
+                goto out;
         }
         if (c == RETRY_EXPIRED_CREDS) {
                 if (j->creds_refreshed || !credentials_invalidate(&s->creds))

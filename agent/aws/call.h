@@ -45,6 +45,13 @@ struct aws_request {
         bool idempotent;                        /* safe to repeat after a malformed answer */
         const struct aws_credentials *credentials; /* sign with these, not the session's (STS); may be NULL */
         bool anonymous;                         /* send unsigned (AssumeRoleWithWebIdentity) */
+        /* Repeating it could do twice what the first attempt did (CreateSnapshot has no client
+         * token): when an attempt's outcome is unknown (an answer of 5xx, a timeout or a reset
+         * after the request was sent, an answer that cannot be read), the engine stops there and
+         * sets outcome_unknown, so that the caller looks for the result before repeating it.
+         * Throttling, clock skew, expired credentials and failures to connect are retried as
+         * usual: the request was not carried out. */
+        bool check_outcome;
 };
 
 /* One call's outcome. */
@@ -54,6 +61,7 @@ struct aws_result {
         struct opsagent_aws_error error;        /* when result < 0 */
         unsigned attempts;
         time_t date;                            /* the last answer's Date header, 0 when none */
+        bool outcome_unknown;                   /* result < 0, but the call may have been carried out */
 };
 
 /* Runs the N requests, at most PARALLEL at once (0: the session's default), each with its own

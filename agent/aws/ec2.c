@@ -5,6 +5,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "awserror.h"
 #include "ec2.h"
 #include "imds.h"
 #include "query.h"
@@ -397,16 +398,21 @@ void ec2_snapshots_free(struct opsagent_ec2_snapshot *v, size_t n)
         free(v);
 }
 
-struct snapshots_ctx {
+/* What a DescribeSnapshots request asks: the first member of each paging context. */
+struct snapshots_query {
         const struct opsagent_ec2_filter *filters;
         unsigned page;
+};
+
+struct snapshots_ctx {
+        struct snapshots_query q;
         struct opsagent_ec2_snapshot *v;
         size_t n, cap;
 };
 
 static int snapshots_build(struct query_request *q, void *userdata)
 {
-        struct snapshots_ctx *c = userdata;
+        const struct snapshots_query *c = userdata;
         char page[16];
         int r;
 
@@ -484,7 +490,7 @@ int ec2_parse_snapshots_response(const struct xml_node *doc, struct opsagent_ec2
 int ec2_describe_snapshots(struct aws_session *s, const struct opsagent_ec2_filter *filters,
                            struct opsagent_ec2_snapshot **ret, size_t *ret_n)
 {
-        struct snapshots_ctx c = { .filters = filters, .page = s->snapshots_page };
+        struct snapshots_ctx c = { .q = { .filters = filters, .page = s->snapshots_page } };
         int r;
 
         r = paginate(s, "DescribeSnapshots", snapshots_build, snapshots_page, &c);
@@ -497,23 +503,162 @@ int ec2_describe_snapshots(struct aws_session *s, const struct opsagent_ec2_filt
         return 0;
 }
 
+/* Streaming: each snapshot of a page is shown to the caller as a view into the page's tree. */
+struct snapshots_each_ctx {
+        struct snapshots_query q;
+        int (*each)(const struct opsagent_ec2_snapshot *snap, void *userdata);
+        void *userdata;
+        struct opsagent_ec2_tag *tags;  /* the view's tags, reused from item to item */
+        size_t cap;
+        int stopped;                    /* EACH's negative return */
+};
+
+static int snapshots_each_page(const struct xml_node *doc, void *userdata)
+{
+        struct snapshots_each_ctx *c = userdata;
+        struct xml_node *set = xml_child(doc, "snapshotSet"), *it;
+
+        for (it = set ? xml_child(set, "item") : NULL; it; it = xml_next_named(it)) {
+                struct xml_node *tset = xml_child(it, "tagSet"), *t;
+                struct opsagent_ec2_snapshot v = { 0 };
+                size_t nt = 0;
+                int r;
+
+                for (t = tset ? xml_child(tset, "item") : NULL; t; t = xml_next_named(t))
+                        nt++;
+                if (nt > c->cap) {
+                        struct opsagent_ec2_tag *g = realloc(c->tags, nt * sizeof(*g));
+
+                        if (!g)
+                                return -ENOMEM;
+                        c->tags = g;
+                        c->cap = nt;
+                }
+                nt = 0;
+                for (t = tset ? xml_child(tset, "item") : NULL; t; t = xml_next_named(t)) {
+                        c->tags[nt].key = (char *)xml_path_text(t, "key");
+                        c->tags[nt].value = (char *)xml_path_text(t, "value");
+                        nt++;
+                }
+                /* borrowed from the tree: the caller sees const data it must not keep */
+                v.snapshot_id = (char *)xml_path_text(it, "snapshotId");
+                v.volume_id = (char *)xml_path_text(it, "volumeId");
+                v.state = (char *)xml_path_text(it, xml_child(it, "status") ? "status" : "state");
+                v.progress = (char *)xml_path_text(it, "progress");
+                v.description = (char *)xml_path_text(it, "description");
+                v.volume_size_gib = int_text(it, "volumeSize");
+                if (parse_iso8601_utc(xml_path_text(it, "startTime"), &v.start_time) < 0)
+                        v.start_time = 0;
+                v.tags = nt ? c->tags : NULL;
+                v.n_tags = nt;
+                r = c->each(&v, c->userdata);
+                if (r < 0) {
+                        c->stopped = r;
+                        return r;
+                }
+        }
+        return 0;
+}
+
+int ec2_describe_snapshots_each(struct aws_session *s, const struct opsagent_ec2_filter *filters,
+                                int (*each)(const struct opsagent_ec2_snapshot *snap, void *userdata),
+                                void *userdata)
+{
+        struct snapshots_each_ctx c = {
+                .q = { .filters = filters, .page = s->snapshots_page },
+                .each = each,
+                .userdata = userdata,
+        };
+        int r;
+
+        r = paginate(s, "DescribeSnapshots", snapshots_build, snapshots_each_page, &c);
+        if (c.stopped < 0) {
+                r = c.stopped;
+                set_local_error(s, "DescribeSnapshots", r, "the listing was stopped: %s", strerror(-r));
+        }
+        free(c.tags);
+        return r;
+}
+
 /* ---- CreateSnapshot (fan-out) ----------------------------------------------------------- */
 
-static int add_tag_spec(struct query_request *q, const char *type, const struct opsagent_tag *tags, size_t n)
+/* TAGS, and MARK (may be NULL) unless TAGS has its key already, as the TagSpecification. */
+static int add_tag_spec(struct query_request *q, const char *type, const struct opsagent_tag *tags, size_t n,
+                        const struct opsagent_tag *mark)
 {
+        size_t total = n;
         int r = 0;
 
-        if (n == 0)
+        for (size_t i = 0; mark && i < n; i++)
+                if (strcmp(tags[i].key, mark->key) == 0)
+                        mark = NULL;
+        if (mark)
+                total++;
+        if (total == 0)
                 return 0;
-        if (n > EC2_MAX_TAGS)
+        if (total > EC2_MAX_TAGS)
                 return -E2BIG;
         r = query_add(q, "TagSpecification.1.ResourceType", type);
-        for (size_t i = 0; i < n && r >= 0; i++) {
-                r = query_addf(q, tags[i].key, "TagSpecification.1.Tag.%zu.Key", i + 1);
+        for (size_t i = 0; i < total && r >= 0; i++) {
+                const struct opsagent_tag *t = i < n ? &tags[i] : mark;
+
+                r = query_addf(q, t->key, "TagSpecification.1.Tag.%zu.Key", i + 1);
                 if (r >= 0)
-                        r = query_addf(q, tags[i].value ? tags[i].value : "", "TagSpecification.1.Tag.%zu.Value", i + 1);
+                        r = query_addf(q, t->value ? t->value : "", "TagSpecification.1.Tag.%zu.Value", i + 1);
         }
         return r;
+}
+
+static void sleep_ms(struct aws_session *s, uint64_t ms)
+{
+        struct timespec ts = { (time_t)(ms / 1000), (long)(ms % 1000) * 1000000L };
+
+        if (s->sleep_ms) {
+                s->sleep_ms(ms, s->userdata);
+                return;
+        }
+        while (nanosleep(&ts, &ts) < 0 && errno == EINTR)
+                ;
+}
+
+/* The snapshots tagged MARK (of VOLUME_IDS, NULL-terminated, when not NULL), looked for up to
+ * EC2_CHECK_LOOKS times while none is seen (DescribeSnapshots is eventually consistent). */
+static int find_marked(struct aws_session *s, const struct opsagent_tag *mark, const char *const *volume_ids,
+                       struct opsagent_ec2_snapshot **ret, size_t *ret_n)
+{
+        char name[EC2_MARK_FILTER_MAX];
+        const char *values[2] = { mark->value, NULL };
+        struct opsagent_ec2_filter f[3] = { { name, values }, { "volume-id", volume_ids }, { NULL, NULL } };
+        int r = 0;
+
+        if (!volume_ids)
+                f[1].name = NULL;
+        if ((size_t)snprintf(name, sizeof(name), "tag:%s", mark->key) >= sizeof(name))
+                return -E2BIG;
+        for (unsigned look = 0; look < EC2_CHECK_LOOKS; look++) {
+                if (look > 0)
+                        sleep_ms(s, EC2_CHECK_DELAY_MS);
+                r = ec2_describe_snapshots(s, f, ret, ret_n);
+                if (r < 0 || *ret_n > 0)
+                        return r;
+                ec2_snapshots_free(*ret, *ret_n);
+                *ret = NULL;
+        }
+        return r;
+}
+
+/* After an unknown outcome of OP, looking for its result by MARK failed with R: E (the failure
+ * of OP) says both, and what to do. */
+static void say_check_failed(struct opsagent_aws_error *e, const char *op, const struct opsagent_aws_error *look,
+                             const struct opsagent_tag *mark)
+{
+        struct opsagent_aws_error was = *e;   /* aws_error_set() starts from a zeroed E */
+
+        aws_error_set(e, op, was.code, was.http_status, was.request_id,
+                      "%s; looking for what it made (snapshots tagged %s=%s) failed too (%s: %s%s%s): look for them "
+                      "before running it again",
+                      was.message, mark->key, mark->value, look->operation, look->code, look->code[0] ? ": " : "",
+                      look->message);
 }
 
 void ec2_create_snapshot_clear(struct opsagent_ec2_create_snapshot *req)
@@ -524,19 +669,42 @@ void ec2_create_snapshot_clear(struct opsagent_ec2_create_snapshot *req)
         req->snapshot_id = NULL;
 }
 
-int ec2_create_snapshots_each(struct aws_session *s, struct opsagent_ec2_create_snapshot *reqs, size_t n,
-                              unsigned parallel)
+/* Fills C's result from DOC, a CreateSnapshot answer: 0, or -EIO when it names no snapshot. */
+static int create_answer(struct opsagent_ec2_create_snapshot *c, const struct xml_node *doc)
 {
-        struct query_request *qs = NULL;
+        const char *id = xml_path_text(doc, "snapshotId");
+
+        if (!id || !*id) {
+                aws_error_set(&c->error, "CreateSnapshot", "MalformedResponse", 200, NULL,
+                              "the answer has no snapshotId; the snapshot may have been created");
+                return -EIO;
+        }
+        c->snapshot_id = strdup(id);
+        if (!c->snapshot_id)
+                return -ENOMEM;
+        if (parse_iso8601_utc(xml_path_text(doc, "startTime"), &c->start_time) < 0)
+                c->start_time = 0;
+        return 0;
+}
+
+int ec2_create_snapshots_each(struct aws_session *s, struct opsagent_ec2_create_snapshot *reqs, size_t n,
+                              unsigned parallel, const struct opsagent_tag *mark)
+{
+        struct query_request *qs = NULL, *round_qs = NULL;
         struct query_result *res = NULL;
-        size_t built = 0;
+        size_t *todo = NULL, *unknown = NULL, n_todo = n, built = 0;
+        const char **vols = NULL;
         int r = 0, first = 0;
 
         if (n == 0)
                 return 0;
         qs = calloc(n, sizeof(*qs));
+        round_qs = calloc(n, sizeof(*round_qs));
         res = calloc(n, sizeof(*res));
-        if (!qs || !res) {
+        todo = calloc(n, sizeof(*todo));
+        unknown = calloc(n, sizeof(*unknown));
+        vols = calloc(n + 1, sizeof(*vols));
+        if (!qs || !round_qs || !res || !todo || !unknown || !vols) {
                 r = -ENOMEM;
                 set_local_error(s, "CreateSnapshot", r, "out of memory");
                 goto out;
@@ -547,13 +715,15 @@ int ec2_create_snapshots_each(struct aws_session *s, struct opsagent_ec2_create_
                 c->result = 0;
                 c->snapshot_id = NULL;
                 memset(&c->error, 0, sizeof(c->error));
+                todo[built] = built;
                 r = query_request_init(&qs[built], AWS_SERVICE_EC2, "CreateSnapshot");
+                qs[built].check_outcome = true;
                 if (r >= 0)
                         r = query_add(&qs[built], "VolumeId", c->volume_id);
                 if (r >= 0 && c->description)
                         r = query_add(&qs[built], "Description", c->description);
                 if (r >= 0)
-                        r = add_tag_spec(&qs[built], "snapshot", c->tags, c->n_tags);
+                        r = add_tag_spec(&qs[built], "snapshot", c->tags, c->n_tags, mark);
                 if (r < 0) {
                         built++;
                         set_local_error(s, "CreateSnapshot", r, "cannot build the request for %s: %s",
@@ -561,41 +731,88 @@ int ec2_create_snapshots_each(struct aws_session *s, struct opsagent_ec2_create_
                         goto out;
                 }
         }
-        query_call_many(s, qs, n, parallel, res);
-        for (size_t i = 0; i < n; i++) {
-                struct opsagent_ec2_create_snapshot *c = &reqs[i];
+        /* Each round sends what is still to do; a request whose outcome is unknown is looked for
+         * by its mark, and sent again only when nothing carries it. */
+        for (unsigned round = 1; n_todo > 0; round++) {
+                struct opsagent_ec2_snapshot *found = NULL;
+                size_t n_unknown = 0, n_found = 0;
+                struct opsagent_aws_error look = { 0 };
+                int lr = 0;
 
-                if (res[i].result < 0) {
-                        c->result = res[i].result;
-                        c->error = res[i].error;
-                } else {
-                        const char *id = xml_path_text(res[i].doc, "snapshotId");
+                for (size_t k = 0; k < n_todo; k++)
+                        round_qs[k] = qs[todo[k]];
+                query_call_many(s, round_qs, n_todo, parallel, res);
+                for (size_t k = 0; k < n_todo; k++) {
+                        struct opsagent_ec2_create_snapshot *c = &reqs[todo[k]];
 
-                        if (!id || !*id) {
-                                c->result = -EIO;
-                                snprintf(c->error.operation, sizeof(c->error.operation), "CreateSnapshot");
-                                snprintf(c->error.code, sizeof(c->error.code), "MalformedResponse");
-                                snprintf(c->error.message, sizeof(c->error.message),
-                                         "the answer has no snapshotId");
-                        } else if (!(c->snapshot_id = strdup(id))) {
-                                c->result = -ENOMEM;
-                        } else if (parse_iso8601_utc(xml_path_text(res[i].doc, "startTime"), &c->start_time) < 0) {
-                                c->start_time = 0;
+                        c->result = res[k].result;
+                        if (res[k].result >= 0)
+                                c->result = create_answer(c, res[k].doc);
+                        else
+                                c->error = res[k].error;
+                        /* unknown: the engine says so, or an answer without the snapshot's id */
+                        if (res[k].result < 0 ? res[k].outcome_unknown : c->result == -EIO)
+                                unknown[n_unknown++] = todo[k];
+                        query_result_clear(&res[k]);
+                }
+                n_todo = 0;
+                if (n_unknown == 0 || !mark)
+                        break;
+                for (size_t k = 0; k < n_unknown; k++)
+                        vols[k] = reqs[unknown[k]].volume_id;
+                vols[n_unknown] = NULL;
+                lr = find_marked(s, mark, vols, &found, &n_found);
+                if (lr < 0)
+                        look = s->last_error;
+                for (size_t k = 0; k < n_unknown; k++) {
+                        struct opsagent_ec2_create_snapshot *c = &reqs[unknown[k]];
+                        const struct opsagent_ec2_snapshot *hit = NULL;
+
+                        for (size_t j = 0; lr >= 0 && j < n_found && !hit; j++)
+                                if (found[j].volume_id && strcmp(found[j].volume_id, c->volume_id) == 0)
+                                        hit = &found[j];
+                        if (lr < 0) {
+                                say_check_failed(&c->error, "CreateSnapshot", &look, mark);
+                        } else if (hit) {
+                                log_warning("CreateSnapshot of %s: %s%s%s%s, but %s (tagged %s=%s) exists: it was made, "
+                                            "so it is not made again", c->volume_id, c->error.code,
+                                            c->error.request_id[0] ? " (request id " : "", c->error.request_id,
+                                            c->error.request_id[0] ? ")" : "", hit->snapshot_id, mark->key,
+                                            mark->value);
+                                c->snapshot_id = strdup(hit->snapshot_id);
+                                c->start_time = hit->start_time;
+                                c->result = c->snapshot_id ? 0 : -ENOMEM;
+                                if (c->result == 0)
+                                        memset(&c->error, 0, sizeof(c->error));
+                        } else if (round < EC2_CHECKED_ROUNDS) {
+                                log_warning("CreateSnapshot of %s: %s, and no snapshot tagged %s=%s exists: "
+                                            "sending it again", c->volume_id, c->error.code, mark->key, mark->value);
+                                todo[n_todo++] = unknown[k];
+                        } else {
+                                struct opsagent_aws_error was = c->error;
+
+                                aws_error_set(&c->error, "CreateSnapshot", was.code, was.http_status, was.request_id,
+                                              "%s; sent %u times, and no snapshot tagged %s=%s exists: none was made",
+                                              was.message, round, mark->key, mark->value);
                         }
                 }
-                if (c->result < 0 && first == 0) {
-                        first = c->result;
-                        s->last_error = c->error;
-                }
+                ec2_snapshots_free(found, n_found);
         }
+        for (size_t i = 0; i < n; i++)
+                if (reqs[i].result < 0 && first == 0) {
+                        first = reqs[i].result;
+                        s->last_error = reqs[i].error;
+                }
         r = first;
 out:
         for (size_t i = 0; i < built; i++)
                 query_request_clear(&qs[i]);
-        for (size_t i = 0; res && i < n; i++)
-                query_result_clear(&res[i]);
         free(qs);
+        free(round_qs);
         free(res);
+        free(todo);
+        free(unknown);
+        free(vols);
         return r;
 }
 
@@ -603,12 +820,13 @@ out:
 
 int ec2_create_snapshots_multi(struct aws_session *s, const char *instance_id, bool exclude_boot,
                                const char *const *exclude_volume_ids, const char *description,
-                               const struct opsagent_tag *tags, size_t n_tags, struct opsagent_ec2_snapshot **ret,
-                               size_t *ret_n)
+                               const struct opsagent_tag *tags, size_t n_tags, const struct opsagent_tag *mark,
+                               struct opsagent_ec2_snapshot **ret, size_t *ret_n)
 {
         struct query_request q;
         struct xml_node *doc = NULL;
         struct snapshots_ctx c = { 0 };
+        bool unknown = false;
         int r;
 
         if (!instance_id) {
@@ -626,12 +844,48 @@ int ec2_create_snapshots_multi(struct aws_session *s, const char *instance_id, b
         if (r >= 0 && description)
                 r = query_add(&q, "Description", description);
         if (r >= 0)
-                r = add_tag_spec(&q, "snapshot", tags, n_tags);
+                r = add_tag_spec(&q, "snapshot", tags, n_tags, mark);
         if (r < 0) {
                 set_local_error(s, "CreateSnapshots", r, "cannot build the request: %s", strerror(-r));
                 goto out;
         }
-        r = query_call(s, &q, &doc, NULL);
+        q.check_outcome = true;
+        for (unsigned round = 1;; round++) {
+                struct opsagent_aws_error failed;
+                struct opsagent_ec2_snapshot *found = NULL;
+                size_t n_found = 0;
+                int lr;
+
+                r = query_call_checked(s, &q, &doc, &unknown);
+                if (r >= 0 || !unknown || !mark)
+                        break;
+                failed = s->last_error;
+                lr = find_marked(s, mark, NULL, &found, &n_found);
+                if (lr < 0) {
+                        say_check_failed(&failed, "CreateSnapshots", &s->last_error, mark);
+                        s->last_error = failed;
+                        goto out;
+                }
+                if (n_found > 0) {
+                        log_warning("CreateSnapshots: %s%s%s%s, but %zu snapshot%s tagged %s=%s exist%s: the set was "
+                                    "made, so it is not made again", failed.code,
+                                    failed.request_id[0] ? " (request id " : "", failed.request_id,
+                                    failed.request_id[0] ? ")" : "", n_found, n_found == 1 ? "" : "s", mark->key,
+                                    mark->value, n_found == 1 ? "s" : "");
+                        *ret = found;
+                        *ret_n = n_found;
+                        r = 0;
+                        goto out;
+                }
+                if (round >= EC2_CHECKED_ROUNDS) {
+                        aws_error_set(&s->last_error, "CreateSnapshots", failed.code, failed.http_status,
+                                      failed.request_id, "%s; sent %u times, and no snapshot tagged %s=%s exists: "
+                                      "none was made", failed.message, round, mark->key, mark->value);
+                        goto out;
+                }
+                log_warning("CreateSnapshots: %s, and no snapshot tagged %s=%s exists: sending it again", failed.code,
+                            mark->key, mark->value);
+        }
         if (r < 0)
                 goto out;
         r = snapshots_page(doc, &c);
@@ -659,10 +913,28 @@ int ec2_delete_snapshot(struct aws_session *s, const char *snapshot_id)
         r = query_request_init(&q, AWS_SERVICE_EC2, "DeleteSnapshot");
         if (r >= 0)
                 r = query_add(&q, "SnapshotId", snapshot_id);
-        if (r < 0)
+        if (r < 0) {
                 set_local_error(s, "DeleteSnapshot", r, "cannot build the request: %s", strerror(-r));
-        else
-                r = query_call(s, &q, &doc, NULL);
+                goto out;
+        }
+        /* Deleting twice does no harm, but an attempt whose outcome is unknown may have deleted
+         * it: InvalidSnapshot.NotFound after one is the success it looks like. */
+        q.check_outcome = true;
+        for (unsigned round = 1;; round++) {
+                bool unknown = false;
+
+                r = query_call_checked(s, &q, &doc, &unknown);
+                if (r == -ENOENT && round > 1) {
+                        log_warning("DeleteSnapshot %s: gone after an attempt whose outcome was unknown: that "
+                                    "attempt deleted it", snapshot_id);
+                        memset(&s->last_error, 0, sizeof(s->last_error));
+                        r = 0;
+                }
+                if (r >= 0 || !unknown || round >= EC2_CHECKED_ROUNDS)
+                        break;
+                log_warning("DeleteSnapshot %s: %s: sending it again", snapshot_id, s->last_error.code);
+        }
+out:
         xml_free(doc);
         query_request_clear(&q);
         return r;

@@ -14,6 +14,10 @@
 #define EC2_MAX_PAGES 1000          /* a NextToken loop longer than this is a bug somewhere */
 #define EC2_MAX_TAGS 50             /* AWS's limit per resource */
 #define EC2_MAX_IDS 1000
+#define EC2_CHECKED_ROUNDS 3        /* sends of a create or delete whose outcome stays unknown */
+#define EC2_CHECK_LOOKS 2           /* DescribeSnapshots by the mark before "nothing was made" */
+#define EC2_CHECK_DELAY_MS 1000     /* between two looks (DescribeSnapshots is eventually consistent) */
+#define EC2_MARK_FILTER_MAX 160     /* "tag:" and a mark's key */
 
 /* INSTANCE_ID NULL: the session's instance (aws.instance_id, opsagent.instance.id, IMDS). */
 int ec2_describe_instance(struct aws_session *s, const char *instance_id, struct opsagent_ec2_instance **ret);
@@ -26,16 +30,33 @@ void ec2_volumes_free(struct opsagent_ec2_volume *v, size_t n);
 int ec2_describe_snapshots(struct aws_session *s, const struct opsagent_ec2_filter *filters,
                            struct opsagent_ec2_snapshot **ret, size_t *ret_n);
 void ec2_snapshots_free(struct opsagent_ec2_snapshot *v, size_t n);
+/* DescribeSnapshots streamed: EACH sees every snapshot, page after page, as a view into the
+ * page (borrowed for the call only); only one page is held at a time. A negative return of
+ * EACH stops the listing and is returned. */
+int ec2_describe_snapshots_each(struct aws_session *s, const struct opsagent_ec2_filter *filters,
+                                int (*each)(const struct opsagent_ec2_snapshot *snap, void *userdata),
+                                void *userdata);
 
+/* CreateSnapshot and CreateSnapshots have no client token. MARK (may be NULL), a tag unique to
+ * the caller's run ({"opsagent:run-id", ID}), is added to every snapshot at creation (unless the
+ * request's tags have its key already); when an attempt's outcome is unknown (a 5xx, a timeout
+ * or a reset after sending, an unreadable answer), the snapshots carrying MARK (and the volume)
+ * are looked for: what exists is the result, and the request is sent again only when nothing
+ * does, at most EC2_CHECKED_ROUNDS times. So one call makes at most one snapshot per volume
+ * (or one set), whatever the faults; the check assumes the caller makes at most one per volume
+ * (one set) with a given MARK. Without MARK an unknown outcome is a failure saying the snapshot
+ * may have been made. */
 int ec2_create_snapshots_each(struct aws_session *s, struct opsagent_ec2_create_snapshot *reqs, size_t n,
-                              unsigned parallel);
+                              unsigned parallel, const struct opsagent_tag *mark);
 void ec2_create_snapshot_clear(struct opsagent_ec2_create_snapshot *req);
 
 int ec2_create_snapshots_multi(struct aws_session *s, const char *instance_id, bool exclude_boot,
                                const char *const *exclude_volume_ids, const char *description,
-                               const struct opsagent_tag *tags, size_t n_tags, struct opsagent_ec2_snapshot **ret,
-                               size_t *ret_n);
+                               const struct opsagent_tag *tags, size_t n_tags, const struct opsagent_tag *mark,
+                               struct opsagent_ec2_snapshot **ret, size_t *ret_n);
 
+/* An attempt whose outcome is unknown is repeated; InvalidSnapshot.NotFound after one is
+ * success (that attempt deleted it). */
 int ec2_delete_snapshot(struct aws_session *s, const char *snapshot_id);
 
 int ec2_create_tags(struct aws_session *s, const char *const *resource_ids, const struct opsagent_tag *tags,

@@ -125,6 +125,8 @@ int instance_facts_load(json_object *attrs, json_object **ret_facts, char **ret_
                 r = imds_new(&ic, &m);
         if (r < 0)
                 goto out;
+        /* Some ten requests: one deadline for them all, however slowly each is answered. */
+        imds_set_deadline(m, IMDS_LOOKUP_DEADLINE_MS);
         r = imds_get(m, "/latest/dynamic/instance-identity/document", &doc, err);
         if (r < 0) {
                 if (r == -ENOENT)

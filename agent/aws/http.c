@@ -402,6 +402,10 @@ int http_xfer_start(struct http_client *c, struct http_xfer *x, const struct htt
         curl_easy_setopt(e, CURLOPT_CONNECTTIMEOUT_MS,
                          req->connect_timeout_ms > 0 ? req->connect_timeout_ms : 5000L);
         curl_easy_setopt(e, CURLOPT_FOLLOWLOCATION, 0L);
+        if (req->fresh_connection) {
+                curl_easy_setopt(e, CURLOPT_FRESH_CONNECT, 1L);
+                curl_easy_setopt(e, CURLOPT_FORBID_REUSE, 1L);
+        }
         curl_easy_setopt(e, CURLOPT_USERAGENT, "opsagent/" PACKAGE_VERSION);
         if (c->flags & HTTP_NO_PROXY)
                 curl_easy_setopt(e, CURLOPT_PROXY, "");
@@ -455,6 +459,12 @@ int http_client_run(struct http_client *c, int timeout_ms, struct http_xfer **re
                 x->result = http_errno_from_curl(msg->data.result);
                 if (x->result == 0 || x->result == -E2BIG)
                         curl_easy_getinfo(msg->easy_handle, CURLINFO_RESPONSE_CODE, &x->status);
+                {
+                        long request_size = 0;
+
+                        curl_easy_getinfo(msg->easy_handle, CURLINFO_REQUEST_SIZE, &request_size);
+                        x->sent = request_size > 0 || x->status > 0;
+                }
                 if (x->result < 0) {
                         struct transfer *t = x->transfer;
 

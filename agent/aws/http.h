@@ -38,6 +38,10 @@ struct http_request {
         long timeout_ms;                        /* whole transfer; 0: 30 s */
         long connect_timeout_ms;                /* 0: 5 s */
         size_t max_response;                    /* 0: HTTP_MAX_RESPONSE */
+        /* On a connection of its own (opened for it, closed after it): libcurl sends a request
+         * again, silently, when a reused connection turns out closed before any answer, which a
+         * request that must not be carried out twice cannot afford. */
+        bool fresh_connection;
         /* Names of response headers to keep (case does not matter), at most
          * HTTP_MAX_KEPT_HEADERS; the strings must outlive the transfer. */
         const char *keep_headers[HTTP_MAX_KEPT_HEADERS];
@@ -49,6 +53,10 @@ struct http_xfer {
         struct buf body;                        /* the response body (capped) */
         long status;                            /* HTTP status, 0 when no answer */
         int result;                             /* 0, or negative errno for transport failures */
+        /* The request may have reached the server: some of it was written (or an answer came).
+         * False when it surely did not (no connection, name not resolved, connect timed out):
+         * what a caller needs to know before repeating a request that changes something. */
+        bool sent;
         char error[HTTP_ERROR_MAX];             /* curl's explanation when result < 0 */
         const char *kept_name[HTTP_MAX_KEPT_HEADERS];
         char kept_value[HTTP_MAX_KEPT_HEADERS][HTTP_KEPT_HEADER_MAX];

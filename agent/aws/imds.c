@@ -1,4 +1,5 @@
 #include <errno.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -22,7 +23,36 @@ struct imds {
         time_t unreachable_until; /* nothing answered: fail fast until then */
         int unreachable_error;
         bool put_lost;          /* a GET was answered, the token PUT never: the hop limit */
+        uint64_t deadline_ms;   /* CLOCK_MONOTONIC; 0: none (imds_set_deadline) */
+        long deadline_span_ms;
 };
+
+static uint64_t mono_ms(void)
+{
+        struct timespec ts;
+
+        clock_gettime(CLOCK_MONOTONIC, &ts);
+        return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
+}
+
+void imds_set_deadline(struct imds *m, long ms)
+{
+        m->deadline_ms = ms > 0 ? mono_ms() + (uint64_t)ms : 0;
+        m->deadline_span_ms = ms;
+}
+
+/* What is left of M's deadline, at most LIMIT ms; LIMIT when there is none; 0 when it passed. */
+static long time_left_ms(const struct imds *m, long limit)
+{
+        uint64_t now;
+
+        if (!m->deadline_ms)
+                return limit;
+        now = mono_ms();
+        if (now >= m->deadline_ms)
+                return 0;
+        return m->deadline_ms - now < (uint64_t)limit ? (long)(m->deadline_ms - now) : limit;
+}
 
 /* What every client of this process shares, and the recipe children it forks inherit: the
  * session token of the endpoint last used, and whether it answered at all. A run then asks
@@ -185,13 +215,21 @@ static int imds_request(struct imds *m, const char *method, const char *path, co
         }
         snprintf(url, sizeof(url), "%s%s", m->endpoint, path);
         for (unsigned attempt = 1; attempt <= m->attempts; attempt++) {
+                long left = time_left_ms(m, m->timeout_ms);
                 struct http_request req = {
                         .method = method,
                         .url = url,
-                        .timeout_ms = m->timeout_ms,
-                        .connect_timeout_ms = m->timeout_ms,
+                        .timeout_ms = left,
+                        .connect_timeout_ms = left,
                         .max_response = IMDS_MAX_VALUE,
                 };
+                char why[64];
+
+                if (left == 0) {
+                        snprintf(why, sizeof(why), "no answer within %ld ms for the whole lookup",
+                                 m->deadline_span_ms);
+                        return unreachable(m, -ETIMEDOUT, why, err);
+                }
 
                 if (hname) {
                         req.headers[0] = (struct http_header){ hname, hvalue };
@@ -209,7 +247,7 @@ static int imds_request(struct imds *m, const char *method, const char *path, co
                                          "bytes; is that the metadata service? (AWS_EC2_METADATA_SERVICE_ENDPOINT)",
                                          m->endpoint, method, path, IMDS_MAX_VALUE);
                 if (r < 0 || x->status >= 500) {
-                        if (attempt < m->attempts) {
+                        if (attempt < m->attempts && time_left_ms(m, 100) == 100) {
                                 usleep(100 * 1000);
                                 continue;
                         }

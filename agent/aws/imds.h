@@ -19,6 +19,7 @@
 #define IMDS_ATTEMPTS 2
 #define IMDS_MAX_VALUE (64 * 1024)
 #define IMDS_UNREACHABLE_MEMO_S 60      /* after nothing answered, fail at once for this long */
+#define IMDS_LOOKUP_DEADLINE_MS 3000    /* all the requests of one lookup (the instance facts) */
 
 struct imds_config {
         const char *endpoint;   /* NULL: AWS_EC2_METADATA_SERVICE_ENDPOINT or the link-local address */
@@ -50,6 +51,10 @@ int imds_get(struct imds *m, const char *path, char **ret, struct error *err);
 int imds_check_token(struct imds *m, bool *ret_v1, struct error *err);
 /* The endpoint M talks to. Borrowed. */
 const char *imds_endpoint(const struct imds *m);
+/* From now on M's requests share one deadline, MS milliseconds away (0: none): a lookup made of
+ * several requests waits at most that long in all, however slowly the service answers; past
+ * it, the service counts as not answering (-ETIMEDOUT), for every client of the process. */
+void imds_set_deadline(struct imds *m, long ms);
 
 /* Forgets the token and the reachability every client of this process shares (tests). */
 void imds_forget_shared(void);

@@ -176,6 +176,7 @@ int query_call_many(struct aws_session *s, struct query_request *qs, size_t n, u
                         .idempotent = qs[i].idempotent,
                         .credentials = qs[i].credentials,
                         .anonymous = qs[i].anonymous,
+                        .check_outcome = qs[i].check_outcome,
                 };
         r = aws_call_many(s, reqs, n, parallel, res);
         for (size_t i = 0; i < n; i++)
@@ -185,6 +186,7 @@ int query_call_many(struct aws_session *s, struct query_request *qs, size_t n, u
                         .error = res[i].error,
                         .attempts = res[i].attempts,
                         .date = res[i].date,
+                        .outcome_unknown = res[i].outcome_unknown,
                 };
         free(reqs);
         free(res);
@@ -201,6 +203,23 @@ int query_call(struct aws_session *s, struct query_request *q, struct xml_node *
         if (r < 0) {
                 if (ret_error)
                         *ret_error = res.error;
+                query_result_clear(&res);
+                return r;
+        }
+        *ret_doc = res.doc;
+        return 0;
+}
+
+int query_call_checked(struct aws_session *s, struct query_request *q, struct xml_node **ret_doc,
+                       bool *ret_unknown)
+{
+        struct query_result res = { 0 };
+        int r;
+
+        *ret_unknown = false;
+        r = query_call_many(s, q, 1, 1, &res);
+        if (r < 0) {
+                *ret_unknown = res.outcome_unknown;
                 query_result_clear(&res);
                 return r;
         }

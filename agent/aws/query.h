@@ -24,6 +24,7 @@ struct query_request {
         bool gzip;                  /* send the body gzip-compressed (Content-Encoding: gzip) */
         const struct aws_credentials *credentials; /* sign with these, not the session's; may be NULL */
         bool anonymous;             /* unsigned (AssumeRoleWithWebIdentity) */
+        bool check_outcome;         /* stop at an unknown outcome (agent/aws/call.h) */
 };
 
 /* Starts a request for OPERATION on SERVICE. Clear with query_request_clear(). */
@@ -44,12 +45,16 @@ struct query_result {
         struct opsagent_aws_error error;    /* when result < 0 */
         unsigned attempts;
         time_t date;                        /* the answer's Date header, 0 when none */
+        bool outcome_unknown;               /* result < 0, but the call may have been carried out */
 };
 
 /* Runs Q with retries. 0 and *ret_doc (caller frees with xml_free), or negative errno with
  * *ret_error (may be NULL) and s->last_error filled. */
 int query_call(struct aws_session *s, struct query_request *q, struct xml_node **ret_doc,
                struct opsagent_aws_error *ret_error);
+/* query_call() that also says, on failure, whether the outcome is unknown (*ret_unknown). */
+int query_call_checked(struct aws_session *s, struct query_request *q, struct xml_node **ret_doc,
+                       bool *ret_unknown);
 /* Runs the N requests, at most PARALLEL at once (0: the session's default), each with its own
  * retries; RESULTS[i] for QS[i]. 0 when all succeeded, otherwise the first failure's errno. */
 int query_call_many(struct aws_session *s, struct query_request *qs, size_t n, unsigned parallel,

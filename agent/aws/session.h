@@ -34,7 +34,7 @@
 
 #define AWS_DEFAULT_PARALLEL 4
 #define AWS_MAX_PARALLEL 16
-#define AWS_DEFAULT_SNAPSHOTS_PAGE 500  /* MaxResults per DescribeSnapshots page (5..1000) */
+#define AWS_DEFAULT_SNAPSHOTS_PAGE 1000 /* MaxResults per DescribeSnapshots page (5..1000): as many as AWS allows */
 #define AWS_DEFAULT_TIMEOUT_SECONDS 30  /* per attempt */
 #define AWS_IMDS_MAX_TIMEOUT_S 60       /* AWS_METADATA_SERVICE_TIMEOUT at most */
 #define AWS_IMDS_MAX_ATTEMPTS 10        /* AWS_METADATA_SERVICE_NUM_ATTEMPTS at most */

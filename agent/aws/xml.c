@@ -7,16 +7,35 @@
 #include <expat.h>
 
 #include "xml.h"
+#include "util/buf.h"
+
+/* A document's nodes and strings live in a few large chunks (an arena): a page of 1,000
+ * snapshots is some 30,000 nodes, and a malloc() or three for each cost twice the memory. */
+#define ARENA_CHUNK (64 * 1024)
+#define NAMES_SLOTS 256             /* distinct element names interned per document */
+
+struct chunk {
+        struct chunk *next;
+        size_t used, size;
+        char data[];
+};
+
+/* The root node heads the document, so that xml_free(root) finds the chunks. */
+struct tree {
+        struct xml_node root;
+        struct chunk *chunks;
+};
 
 struct parse_state {
         XML_Parser parser;
-        struct xml_node *root;
+        struct tree *tree;
         struct xml_node *cur;
         size_t depth;
         size_t n_nodes;
         int error;                  /* negative errno once something went wrong */
         const char *why;
-        size_t text_len;            /* of cur->text */
+        struct buf text[XML_MAX_DEPTH];  /* the open elements' text so far, by depth */
+        const char *names[NAMES_SLOTS];  /* interned names (in the arena) */
 };
 
 static void stop(struct parse_state *st, int error, const char *why)
@@ -26,6 +45,61 @@ static void stop(struct parse_state *st, int error, const char *why)
                 st->why = why;
         }
         XML_StopParser(st->parser, XML_FALSE);
+}
+
+/* SIZE bytes from ST's arena, aligned for a node; NULL on ENOMEM. */
+static void *arena_alloc(struct parse_state *st, size_t size)
+{
+        struct chunk *c = st->tree->chunks;
+        size_t at;
+
+        size = (size + 7) & ~(size_t)7;
+        if (!c || c->size - c->used < size) {
+                size_t want = size > ARENA_CHUNK ? size : ARENA_CHUNK;
+
+                c = malloc(sizeof(*c) + want);
+                if (!c)
+                        return NULL;
+                c->size = want;
+                c->used = 0;
+                c->next = st->tree->chunks;
+                st->tree->chunks = c;
+        }
+        at = c->used;
+        c->used += size;
+        return c->data + at;
+}
+
+static char *arena_strndup(struct parse_state *st, const char *s, size_t len)
+{
+        char *d;
+
+        if (len == 0)
+                return (char *)"";  /* never written to: the tree is read-only */
+        d = arena_alloc(st, len + 1);
+        if (d) {
+                memcpy(d, s, len);
+                d[len] = '\0';
+        }
+        return d;
+}
+
+/* NAME, interned: the few names of a document are stored once. */
+static const char *intern(struct parse_state *st, const char *name)
+{
+        size_t h = 5381, len = strlen(name);
+
+        for (const char *p = name; *p; p++)
+                h = h * 33 + (unsigned char)*p;
+        for (size_t i = 0; i < NAMES_SLOTS; i++) {
+                size_t k = (h + i) % NAMES_SLOTS;
+
+                if (!st->names[k])
+                        return st->names[k] = arena_strndup(st, name, len);
+                if (strcmp(st->names[k], name) == 0)
+                        return st->names[k];
+        }
+        return arena_strndup(st, name, len);   /* a document of many names: not shared */
 }
 
 static const char *local_name(const char *name)
@@ -46,19 +120,16 @@ static void on_start(void *userdata, const XML_Char *name, const XML_Char **attr
                 return stop(st, -E2BIG, "elements nested too deeply");
         if (st->n_nodes >= XML_MAX_NODES)
                 return stop(st, -E2BIG, "too many elements");
-        if (!st->cur && st->root)
+        if (!st->cur && st->n_nodes > 0)
                 return stop(st, -EBADMSG, "more than one root element");
-        n = calloc(1, sizeof(*n));
+        n = st->n_nodes == 0 ? &st->tree->root : arena_alloc(st, sizeof(*n));
         if (!n)
                 return stop(st, -ENOMEM, "out of memory");
-        n->name = strdup(local_name(name));
-        n->text = strdup("");
-        if (!n->name || !n->text) {
-                free(n->name);
-                free(n->text);
-                free(n);
+        memset(n, 0, sizeof(*n));
+        n->name = (char *)intern(st, local_name(name));
+        n->text = (char *)"";
+        if (!n->name)
                 return stop(st, -ENOMEM, "out of memory");
-        }
         n->parent = st->cur;
         if (st->cur) {
                 if (st->cur->last)
@@ -66,42 +137,40 @@ static void on_start(void *userdata, const XML_Char *name, const XML_Char **attr
                 else
                         st->cur->children = n;
                 st->cur->last = n;
-        } else {
-                st->root = n;
         }
         st->cur = n;
+        buf_truncate(&st->text[st->depth], 0);
         st->depth++;
         st->n_nodes++;
-        st->text_len = 0;
 }
 
 static void on_end(void *userdata, const XML_Char *name)
 {
         struct parse_state *st = userdata;
+        struct buf *t;
 
         if (st->error || !st->cur)
                 return;
+        t = &st->text[st->depth - 1];
+        st->cur->text = arena_strndup(st, buf_len(t) ? buf_str(t) : "", buf_len(t));
+        if (!st->cur->text)
+                return stop(st, -ENOMEM, "out of memory");
         st->cur = st->cur->parent;
         st->depth--;
-        st->text_len = st->cur ? strlen(st->cur->text) : 0;
 }
 
 static void on_text(void *userdata, const XML_Char *s, int len)
 {
         struct parse_state *st = userdata;
-        char *t;
+        struct buf *t;
 
         if (st->error || !st->cur || len <= 0)
                 return;
-        if (st->text_len + (size_t)len > XML_MAX_TEXT)
+        t = &st->text[st->depth - 1];
+        if (buf_len(t) + (size_t)len > XML_MAX_TEXT)
                 return stop(st, -E2BIG, "element text too long");
-        t = realloc(st->cur->text, st->text_len + (size_t)len + 1);
-        if (!t)
+        if (buf_append(t, s, (size_t)len) < 0)
                 return stop(st, -ENOMEM, "out of memory");
-        memcpy(t + st->text_len, s, (size_t)len);
-        st->text_len += (size_t)len;
-        t[st->text_len] = '\0';
-        st->cur->text = t;
 }
 
 /* AWS never sends a DTD: refuse any, which rules out entity expansion attacks. */
@@ -120,15 +189,17 @@ static void on_entity_decl(void *userdata, const XML_Char *name, int is_param, c
 
 void xml_free(struct xml_node *n)
 {
-        while (n) {
-                struct xml_node *next = n->next;
+        struct tree *t = (struct tree *)n;
 
-                xml_free(n->children);
-                free(n->name);
-                free(n->text);
-                free(n);
-                n = next;
+        if (!n || n->parent)
+                return;     /* only a document's root frees it */
+        while (t->chunks) {
+                struct chunk *c = t->chunks;
+
+                t->chunks = c->next;
+                free(c);
         }
+        free(t);
 }
 
 int xml_parse(const char *data, size_t len, struct xml_node **ret, struct error *err)
@@ -138,9 +209,14 @@ int xml_parse(const char *data, size_t len, struct xml_node **ret, struct error 
 
         if (len > INT_MAX)
                 return error_set(err, -E2BIG, "XML document too large");
+        for (size_t i = 0; i < XML_MAX_DEPTH; i++)
+                buf_init(&st.text[i], XML_MAX_TEXT + 1);
+        st.tree = calloc(1, sizeof(*st.tree));
         st.parser = XML_ParserCreate("UTF-8");
-        if (!st.parser)
-                return error_set(err, -ENOMEM, "out of memory");
+        if (!st.tree || !st.parser) {
+                r = error_set(err, -ENOMEM, "out of memory");
+                goto out;
+        }
         XML_SetUserData(st.parser, &st);
         XML_SetElementHandler(st.parser, on_start, on_end);
         XML_SetCharacterDataHandler(st.parser, on_text);
@@ -160,15 +236,18 @@ int xml_parse(const char *data, size_t len, struct xml_node **ret, struct error 
                 }
                 goto out;
         }
-        if (!st.root) {
+        if (st.n_nodes == 0) {
                 r = error_set(err, -EBADMSG, "empty XML document");
                 goto out;
         }
-        *ret = st.root;
-        st.root = NULL;
+        *ret = &st.tree->root;
+        st.tree = NULL;
 out:
-        xml_free(st.root);
-        XML_ParserFree(st.parser);
+        xml_free(st.tree ? &st.tree->root : NULL);
+        for (size_t i = 0; i < XML_MAX_DEPTH; i++)
+                buf_free(&st.text[i]);
+        if (st.parser)
+                XML_ParserFree(st.parser);
         return r;
 }
 

@@ -12,6 +12,7 @@
 #define XML_MAX_NODES 200000
 #define XML_MAX_TEXT (256 * 1024)
 
+/* A document is read-only: its nodes and strings belong to it, freed all at once. */
 struct xml_node {
         char *name;                 /* local name ("snapshotSet") */
         char *text;                 /* concatenated character data, never NULL */
@@ -24,7 +25,7 @@ struct xml_node {
 /* Parses DATA[0..LEN) into *ret (caller frees with xml_free). -EBADMSG for malformed or
  * truncated XML, a DTD or an entity declaration; -E2BIG past a limit; err says where. */
 int xml_parse(const char *data, size_t len, struct xml_node **ret, struct error *err);
-void xml_free(struct xml_node *n);                   /* NULL is fine */
+void xml_free(struct xml_node *doc);  /* a document's root (what xml_parse gave), or NULL */
 
 /* First child named NAME, or NULL. */
 struct xml_node *xml_child(const struct xml_node *n, const char *name);

@@ -61,14 +61,21 @@ static void op_logv(struct opsagent_ctx *c, int level, const char *fmt, va_list 
         log_internalv(level, 0, fmt, ap);
 }
 
+/* Formatted once and scrubbed once (log_sayv), indented under the run's header: "  " goes in
+ * front of the recipe's format, which it cannot change the meaning of. */
 static void op_sayv(struct opsagent_ctx *c, const char *fmt, va_list ap)
 {
-        char *line = NULL;
+        char small[256], *indented = small;
+        size_t len = strlen(fmt);
 
-        if (vasprintf(&line, fmt, ap) < 0)
+        if (len + 3 > sizeof(small) && !(indented = malloc(len + 3)))
                 return;
-        log_say("  %s", line);
-        free(line);
+        indented[0] = ' ';
+        indented[1] = ' ';
+        memcpy(indented + 2, fmt, len + 1);
+        log_sayv(indented, ap);
+        if (indented != small)
+                free(indented);
 }
 
 static int op_failv(struct opsagent_ctx *c, int error, const char *fmt, va_list ap)

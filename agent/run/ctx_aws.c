@@ -62,6 +62,16 @@ static int refuse_in_dry_run(struct opsagent_ctx *ctx, const char *op)
         return -EROFS;
 }
 
+/* The tag by which a create whose outcome is unknown is looked for: this run's id. NULL when
+ * the context has none. */
+static const struct opsagent_tag *run_mark(struct opsagent_ctx *ctx, struct opsagent_tag *buf)
+{
+        if (!ctx->run_id || !*ctx->run_id)
+                return NULL;
+        *buf = (struct opsagent_tag){ OPSAGENT_AWS_TAG_RUN_ID, ctx->run_id };
+        return buf;
+}
+
 static const struct opsagent_aws_error *op_last_error(struct opsagent_ctx *ctx)
 {
         return &ctx_core_of(ctx)->aws_error;
@@ -100,6 +110,18 @@ static int op_describe_snapshots(struct opsagent_ctx *ctx, const struct opsagent
         return done(ctx, "DescribeSnapshots", ec2_describe_snapshots(s, filters, ret, ret_n));
 }
 
+static int op_describe_snapshots_each(struct opsagent_ctx *ctx, const struct opsagent_ec2_filter *filters,
+                                      int (*each)(const struct opsagent_ec2_snapshot *snapshot, void *userdata),
+                                      void *userdata)
+{
+        int r = 0;
+        struct aws_session *s = session(ctx, "DescribeSnapshots", &r);
+
+        if (!s)
+                return r;
+        return done(ctx, "DescribeSnapshots", ec2_describe_snapshots_each(s, filters, each, userdata));
+}
+
 static int op_create_snapshots_each(struct opsagent_ctx *ctx, struct opsagent_ec2_create_snapshot *reqs, size_t n,
                                     unsigned parallel)
 {
@@ -114,7 +136,12 @@ static int op_create_snapshots_each(struct opsagent_ctx *ctx, struct opsagent_ec
                 }
                 return r;
         }
-        return done(ctx, "CreateSnapshot", ec2_create_snapshots_each(s, reqs, n, parallel));
+        {
+                struct opsagent_tag mark;
+
+                return done(ctx, "CreateSnapshot",
+                            ec2_create_snapshots_each(s, reqs, n, parallel, run_mark(ctx, &mark)));
+        }
 }
 
 static int op_create_snapshots_multi(struct opsagent_ctx *ctx, const char *instance_id, bool exclude_boot,
@@ -124,12 +151,13 @@ static int op_create_snapshots_multi(struct opsagent_ctx *ctx, const char *insta
 {
         int r = refuse_in_dry_run(ctx, "CreateSnapshots");
         struct aws_session *s = r < 0 ? NULL : session(ctx, "CreateSnapshots", &r);
+        struct opsagent_tag mark;
 
         if (!s)
                 return r;
         return done(ctx, "CreateSnapshots",
                     ec2_create_snapshots_multi(s, instance_id, exclude_boot, exclude_volume_ids, description, tags,
-                                               n_tags, ret, ret_n));
+                                               n_tags, run_mark(ctx, &mark), ret, ret_n));
 }
 
 static int op_delete_snapshot(struct opsagent_ctx *ctx, const char *snapshot_id)
@@ -167,6 +195,7 @@ static const struct opsagent_aws_ops ctx_aws_ops = {
         .ec2_create_snapshots_multi = op_create_snapshots_multi,
         .ec2_delete_snapshot = op_delete_snapshot,
         .ec2_create_tags = op_create_tags,
+        .ec2_describe_snapshots_each = op_describe_snapshots_each,
 };
 
 static void ctx_aws_done(struct ctx_core *core)

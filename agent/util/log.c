@@ -18,7 +18,9 @@ static int max_level = LOG_NOTICE;
 static bool use_journal, say_to_stderr;
 static char *ctx_recipe, *ctx_run_id;
 static char *secrets[MAX_SECRETS];
+static size_t secret_len[MAX_SECRETS];
 static size_t n_secrets;
+static bool secret_start[256];  /* bytes some secret begins with */
 
 static bool stderr_is_journal(void)
 {
@@ -75,8 +77,11 @@ void log_register_secret(const char *s)
                 if (strcmp(secrets[i], s) == 0)
                         return;
         secrets[n_secrets] = strdup(s);
-        if (secrets[n_secrets])
+        if (secrets[n_secrets]) {
+                secret_len[n_secrets] = strlen(s);
+                secret_start[(unsigned char)s[0]] = true;
                 n_secrets++;
+        }
 }
 
 void log_forget_secrets(void)
@@ -84,34 +89,47 @@ void log_forget_secrets(void)
         for (size_t i = 0; i < n_secrets; i++)
                 free(secrets[i]);
         n_secrets = 0;
+        memset(secret_start, 0, sizeof(secret_start));
+}
+
+/* The length of the longest secret P begins with, 0 for none. */
+static size_t secret_at(const char *p)
+{
+        size_t best = 0;
+
+        if (!secret_start[(unsigned char)*p])
+                return 0;
+        for (size_t i = 0; i < n_secrets; i++)
+                if (secret_len[i] > best && strncmp(p, secrets[i], secret_len[i]) == 0)
+                        best = secret_len[i];
+        return best;
 }
 
 char *log_scrub(const char *s)
 {
         struct buf b = BUF_INIT(1 << 24);
-        const char *p = s;
+        const char *p = s, *run = s;
+        bool any = false;
 
-        if (n_secrets == 0)
+        /* Most lines hold no secret: one fast search per secret says so. */
+        for (size_t i = 0; i < n_secrets && !any; i++)
+                any = strstr(s, secrets[i]) != NULL;
+        if (!any)
                 return strdup(s);
         while (*p) {
-                size_t best_len = 0;
+                size_t l = secret_at(p);
 
-                for (size_t i = 0; i < n_secrets; i++) {
-                        size_t l = strlen(secrets[i]);
-
-                        if (l > best_len && strncmp(p, secrets[i], l) == 0)
-                                best_len = l;
-                }
-                if (best_len) {
-                        if (buf_puts(&b, REDACTED) < 0)
-                                goto fail;
-                        p += best_len;
-                } else {
-                        if (buf_append(&b, p, 1) < 0)
-                                goto fail;
+                if (l == 0) {
                         p++;
+                        continue;
                 }
+                if (buf_append(&b, run, (size_t)(p - run)) < 0 || buf_puts(&b, REDACTED) < 0)
+                        goto fail;
+                p += l;
+                run = p;
         }
+        if (buf_append(&b, run, (size_t)(p - run)) < 0)
+                goto fail;
         return buf_steal(&b);
 fail:
         buf_free(&b);

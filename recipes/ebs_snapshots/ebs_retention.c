@@ -11,11 +11,7 @@
 
 #define TIER_KEY_MAX 16
 
-struct ranked {
-        size_t index;
-        int64_t start_time;
-        const char *id;
-};
+static const char *const tier_name[3] = { "daily", "weekly", "monthly" };
 
 static bool in_list(const char *const *list, const char *s)
 {
@@ -27,33 +23,16 @@ static bool in_list(const char *const *list, const char *s)
         return false;
 }
 
-static bool state_is(const struct opsagent_ec2_snapshot *s, const char *state)
+/* The ranking: indices into the snapshots (SNAPS), sorted by start time, newest first; equal
+ * times by id, so that a plan never depends on the input order. */
+static int ranked_cmp(const void *a, const void *b, void *snaps)
 {
-        return s->state && strcmp(s->state, state) == 0;
-}
-
-/* Newest first; equal times by id, so that a plan never depends on the input order. */
-static int ranked_cmp(const void *a, const void *b)
-{
-        const struct ranked *x = a, *y = b;
+        const struct retention_snap *base = snaps;
+        const struct retention_snap *x = &base[*(const uint32_t *)a], *y = &base[*(const uint32_t *)b];
 
         if (x->start_time != y->start_time)
                 return x->start_time > y->start_time ? -1 : 1;
-        return -strcmp(x->id ? x->id : "", y->id ? y->id : "");
-}
-
-static void set(struct retention_decision *d, enum retention_action action, enum retention_why why,
-                const char *fmt, ...) __attribute__((format(printf, 4, 5)));
-static void set(struct retention_decision *d, enum retention_action action, enum retention_why why,
-                const char *fmt, ...)
-{
-        va_list ap;
-
-        d->action = action;
-        d->why = why;
-        va_start(ap, fmt);
-        vsnprintf(d->reason, sizeof d->reason, fmt, ap);
-        va_end(ap);
+        return -strcmp(x->id, y->id);
 }
 
 static const char *ordinal_suffix(size_t n)
@@ -85,6 +64,23 @@ static void tier_key(int tier, int64_t t, char key[TIER_KEY_MAX])
         }
         if (len == 0)
                 snprintf(key, TIER_KEY_MAX, "?%" PRId64, t);
+}
+
+enum retention_state retention_state_of(const char *state)
+{
+        static const char *const names[] = { "pending", "completed", "error", "recoverable", "recovering" };
+
+        for (size_t i = 0; state && i < sizeof names / sizeof names[0]; i++)
+                if (strcmp(state, names[i]) == 0)
+                        return (enum retention_state)(i + 1);
+        return RETENTION_STATE_UNKNOWN;
+}
+
+const char *retention_state_name(enum retention_state state)
+{
+        static const char *const names[] = { "unknown", "pending", "completed", "error", "recoverable", "recovering" };
+
+        return (unsigned)state < sizeof names / sizeof names[0] ? names[state] : "unknown";
 }
 
 bool retention_is_managed(const struct opsagent_ec2_snapshot *snap)
@@ -132,32 +128,193 @@ void retention_policy_describe(const struct retention_policy *p, char *buf, size
 
 /* Tiers: walking newest first, the first snapshot of each new bucket is kept, for the N most
  * recent buckets that hold a snapshot (a missed night does not shorten the history). */
-static void plan_tiers(const struct retention_policy *p, const struct ranked *r, size_t nr,
-                       bool *kept, char (*why)[RETENTION_REASON_MAX])
+static void plan_tiers(const struct retention_policy *p, struct retention_snap *snaps, const uint32_t *ranked,
+                       size_t nr)
 {
         const unsigned want[3] = { p->daily, p->weekly, p->monthly };
-        static const char *const name[3] = { "daily", "weekly", "monthly" };
 
         for (int t = 0; t < 3; t++) {
                 char last[TIER_KEY_MAX] = "";
                 unsigned left = want[t];
 
                 for (size_t i = 0; i < nr && left > 0; i++) {
+                        struct retention_snap *x = &snaps[ranked[i]];
                         char key[TIER_KEY_MAX];
 
-                        tier_key(t, r[i].start_time, key);
+                        tier_key(t, x->start_time, key);
                         if (strcmp(key, last) == 0)
                                 continue;
                         memcpy(last, key, sizeof last);
                         left--;
-                        if (!kept[i]) {
-                                kept[i] = true;
-                                snprintf(why[i], RETENTION_REASON_MAX, "%s %s", name[t], key);
-                        } else {
-                                size_t len = strlen(why[i]);
-                                snprintf(why[i] + len, RETENTION_REASON_MAX - len, ", %s %s", name[t], key);
-                        }
+                        x->tiers |= (uint8_t)(1u << t);
                 }
+        }
+}
+
+/* The policy's own verdict on a ranked snapshot: kept? */
+static bool policy_keeps(const struct retention_policy *p, const struct retention_snap *x, int64_t now)
+{
+        switch (p->kind) {
+        case RETENTION_KEEP_NEWEST:
+                return x->rank < p->keep;
+        case RETENTION_MAX_AGE:
+                return x->start_time >= now - (int64_t)p->max_age_days * 86400;
+        case RETENTION_TIERS:
+                return x->tiers != 0;
+        }
+        return true;
+}
+
+int retention_plan_snaps(const struct retention_policy *policy, struct retention_snap *snaps, size_t n, int64_t now)
+{
+        static const enum retention_why keep_why[] = {
+                [RETENTION_KEEP_NEWEST] = WHY_WITHIN_KEEP,
+                [RETENTION_MAX_AGE] = WHY_WITHIN_AGE,
+                [RETENTION_TIERS] = WHY_TIER,
+        };
+        static const enum retention_why delete_why[] = {
+                [RETENTION_KEEP_NEWEST] = WHY_BEYOND_KEEP,
+                [RETENTION_MAX_AGE] = WHY_TOO_OLD,
+                [RETENTION_TIERS] = WHY_NO_TIER,
+        };
+        uint32_t *ranked = NULL;
+        size_t nr = 0, newest_completed = SIZE_MAX;
+        int rc;
+
+        rc = retention_policy_check(policy);
+        if (rc < 0 || n == 0)
+                return rc;
+        if (n > UINT32_MAX)
+                return -E2BIG;
+        ranked = calloc(n, sizeof *ranked);
+        if (!ranked)
+                return -ENOMEM;
+
+        /* First the snapshots no policy may touch; the rest are ranked. Just-created snapshots
+         * are kept whatever happens, and count towards keep and the tiers. */
+        for (size_t i = 0; i < n; i++) {
+                struct retention_snap *x = &snaps[i];
+                bool rank = false;
+
+                x->rank = UINT32_MAX;
+                x->tiers = 0;
+                if (x->flags & RETENTION_OTHER_VOLUME) {
+                        x->why = WHY_OTHER_VOLUME;
+                } else if (x->flags & RETENTION_JUST_CREATED) {
+                        x->why = WHY_JUST_CREATED;
+                        rank = true;
+                } else if (!(x->flags & RETENTION_MANAGED)) {
+                        x->why = WHY_UNMANAGED;
+                } else if (x->flags & RETENTION_ID_UNUSABLE) {
+                        x->why = WHY_BAD_ID;
+                } else if (x->state == RETENTION_STATE_PENDING) {
+                        x->why = WHY_PENDING;
+                } else if (x->state != RETENTION_STATE_COMPLETED) {
+                        x->why = WHY_OTHER_STATE;
+                } else {
+                        x->why = WHY_WITHIN_KEEP; /* placeholder, decided below */
+                        rank = true;
+                }
+                if (rank)
+                        ranked[nr++] = (uint32_t)i;
+        }
+        qsort_r(ranked, nr, sizeof *ranked, ranked_cmp, snaps);
+        for (size_t i = 0; i < nr; i++) {
+                snaps[ranked[i]].rank = (uint32_t)i;
+                if (newest_completed == SIZE_MAX && snaps[ranked[i]].state == RETENTION_STATE_COMPLETED)
+                        newest_completed = i;
+        }
+        if (policy->kind == RETENTION_TIERS)
+                plan_tiers(policy, snaps, ranked, nr);
+        for (size_t i = 0; i < nr; i++) {
+                struct retention_snap *x = &snaps[ranked[i]];
+
+                if (x->why == WHY_JUST_CREATED)
+                        continue;
+                if (policy_keeps(policy, x, now))
+                        x->why = keep_why[policy->kind];
+                else if (i == newest_completed)
+                        x->why = WHY_NEWEST_COMPLETED;
+                else
+                        x->why = delete_why[policy->kind];
+        }
+        free(ranked);
+        return 0;
+}
+
+enum retention_action retention_action_of(const struct retention_snap *s)
+{
+        return s->why == WHY_BEYOND_KEEP || s->why == WHY_TOO_OLD || s->why == WHY_NO_TIER ? RETENTION_DELETE
+                                                                                           : RETENTION_KEEP;
+}
+
+/* What the policy says of a ranked snapshot, kept or not ("beyond keep=3 (5th newest)"). */
+static void policy_reason(const struct retention_policy *p, const struct retention_snap *x, int64_t now, char *buf,
+                          size_t size)
+{
+        bool kept = policy_keeps(p, x, now);
+        size_t len = 0;
+
+        switch (p->kind) {
+        case RETENTION_KEEP_NEWEST:
+                snprintf(buf, size, "%s keep=%u (%zu%s newest)", kept ? "within" : "beyond", p->keep,
+                         (size_t)x->rank + 1, ordinal_suffix((size_t)x->rank + 1));
+                break;
+        case RETENTION_MAX_AGE:
+                snprintf(buf, size, "%" PRId64 " days old, %s max_age_days=%u", (now - x->start_time) / 86400,
+                         kept ? "within" : "beyond", p->max_age_days);
+                break;
+        case RETENTION_TIERS:
+                if (!kept) {
+                        snprintf(buf, size, "in no tier (daily=%u weekly=%u monthly=%u)", p->daily, p->weekly,
+                                 p->monthly);
+                        break;
+                }
+                buf[0] = '\0';
+                for (int t = 0; t < 3; t++) {
+                        char key[TIER_KEY_MAX];
+
+                        if (!(x->tiers & (1u << t)) || len >= size)
+                                continue;
+                        tier_key(t, x->start_time, key);
+                        snprintf(buf + len, size - len, "%s%s %s", len ? ", " : "", tier_name[t], key);
+                        len = strlen(buf);
+                }
+                break;
+        }
+}
+
+void retention_reason(const struct retention_policy *policy, const struct retention_snap *s, int64_t now, char *buf,
+                      size_t size)
+{
+        char why[RETENTION_REASON_MAX];
+
+        switch (s->why) {
+        case WHY_JUST_CREATED:
+                snprintf(buf, size, "created by this run");
+                return;
+        case WHY_PENDING:
+                snprintf(buf, size, "still pending");
+                return;
+        case WHY_UNMANAGED:
+                snprintf(buf, size, "not created by opsagent (no " EBS_TAG_MANAGED "=true tag)");
+                return;
+        case WHY_OTHER_VOLUME:
+                snprintf(buf, size, "belongs to another volume");
+                return;
+        case WHY_OTHER_STATE:
+                snprintf(buf, size, "state %s: left alone", retention_state_name(s->state));
+                return;
+        case WHY_BAD_ID:
+                snprintf(buf, size, "its id is empty or longer than %d bytes: left alone", RETENTION_ID_MAX - 1);
+                return;
+        case WHY_NEWEST_COMPLETED:
+                policy_reason(policy, s, now, why, sizeof why);
+                snprintf(buf, size, "newest completed snapshot, kept until a newer one completes (%s)", why);
+                return;
+        default:
+                policy_reason(policy, s, now, buf, size);
+                return;
         }
 }
 
@@ -166,10 +323,7 @@ int retention_plan(const struct retention_policy *policy, const char *volume_id,
                    const char *const *just_created, struct retention_decision **ret)
 {
         struct retention_decision *d = NULL;
-        struct ranked *r = NULL;
-        bool *kept = NULL;
-        char (*why)[RETENTION_REASON_MAX] = NULL;
-        size_t nr = 0, newest_completed = SIZE_MAX;
+        struct retention_snap *x = NULL;
         int rc;
 
         rc = retention_policy_check(policy);
@@ -177,117 +331,46 @@ int retention_plan(const struct retention_policy *policy, const char *volume_id,
                 goto out;
         if (n == 0) {
                 *ret = NULL;
-                rc = 0;
                 goto out;
         }
         d = calloc(n, sizeof *d);
-        r = calloc(n, sizeof *r);
-        kept = calloc(n, sizeof *kept);
-        why = calloc(n, sizeof *why);
-        if (!d || !r || !kept || !why) {
+        x = calloc(n, sizeof *x);
+        if (!d || !x) {
                 rc = -ENOMEM;
                 goto out;
         }
-
-        /* First the snapshots no policy may touch; the rest are ranked. Just-created snapshots
-         * are kept whatever happens, and count towards keep and the tiers. */
         for (size_t i = 0; i < n; i++) {
                 const struct opsagent_ec2_snapshot *s = &snaps[i];
-                bool rank = false;
+                const char *id = s->snapshot_id ? s->snapshot_id : "";
 
-                if (volume_id && (!s->volume_id || strcmp(s->volume_id, volume_id) != 0)) {
-                        set(&d[i], RETENTION_KEEP, WHY_OTHER_VOLUME, "belongs to %s, not %s",
-                            s->volume_id ? s->volume_id : "no volume", volume_id);
-                } else if (in_list(just_created, s->snapshot_id)) {
-                        set(&d[i], RETENTION_KEEP, WHY_JUST_CREATED, "created by this run");
-                        rank = true;
-                } else if (!retention_is_managed(s)) {
-                        set(&d[i], RETENTION_KEEP, WHY_UNMANAGED,
-                            "not created by opsagent (no " EBS_TAG_MANAGED "=true tag)");
-                } else if (state_is(s, "pending")) {
-                        set(&d[i], RETENTION_KEEP, WHY_PENDING, "still pending");
-                } else if (!state_is(s, "completed")) {
-                        set(&d[i], RETENTION_KEEP, WHY_OTHER_STATE, "state %s: left alone",
-                            s->state ? s->state : "unknown");
-                } else {
-                        d[i].why = WHY_WITHIN_KEEP; /* placeholder, decided below */
-                        rank = true;
-                }
-                if (rank) {
-                        r[nr].index = i;
-                        r[nr].start_time = s->start_time;
-                        r[nr].id = s->snapshot_id;
-                        nr++;
-                }
+                x[i].start_time = s->start_time;
+                snprintf(x[i].id, sizeof x[i].id, "%s", id);
+                x[i].state = (uint8_t)retention_state_of(s->state);
+                if (!*id || strlen(id) >= sizeof x[i].id)
+                        x[i].flags |= RETENTION_ID_UNUSABLE;
+                if (retention_is_managed(s))
+                        x[i].flags |= RETENTION_MANAGED;
+                if (in_list(just_created, s->snapshot_id))
+                        x[i].flags |= RETENTION_JUST_CREATED;
+                if (volume_id && (!s->volume_id || strcmp(s->volume_id, volume_id) != 0))
+                        x[i].flags |= RETENTION_OTHER_VOLUME;
         }
-        qsort(r, nr, sizeof *r, ranked_cmp);
-
-        for (size_t i = 0; i < nr; i++)
-                if (state_is(&snaps[r[i].index], "completed")) {
-                        newest_completed = i;
-                        break;
-                }
-
-        switch (policy->kind) {
-        case RETENTION_KEEP_NEWEST:
-                for (size_t i = 0; i < nr; i++) {
-                        kept[i] = i < policy->keep;
-                        snprintf(why[i], RETENTION_REASON_MAX, "%s keep=%u (%zu%s newest)",
-                                 kept[i] ? "within" : "beyond", policy->keep, i + 1, ordinal_suffix(i + 1));
-                }
-                break;
-        case RETENTION_MAX_AGE: {
-                int64_t limit = now - (int64_t)policy->max_age_days * 86400;
-
-                for (size_t i = 0; i < nr; i++) {
-                        int64_t age_days = (now - r[i].start_time) / 86400;
-
-                        kept[i] = r[i].start_time >= limit;
-                        snprintf(why[i], RETENTION_REASON_MAX, "%" PRId64 " days old, %s max_age_days=%u",
-                                 age_days, kept[i] ? "within" : "beyond", policy->max_age_days);
-                }
-                break;
-        }
-        case RETENTION_TIERS:
-                plan_tiers(policy, r, nr, kept, why);
-                for (size_t i = 0; i < nr; i++)
-                        if (!kept[i])
-                                snprintf(why[i], RETENTION_REASON_MAX, "in no tier (daily=%u weekly=%u monthly=%u)",
-                                         policy->daily, policy->weekly, policy->monthly);
-                break;
-        }
-
-        for (size_t i = 0; i < nr; i++) {
-                struct retention_decision *x = &d[r[i].index];
-                static const enum retention_why keep_why[] = {
-                        [RETENTION_KEEP_NEWEST] = WHY_WITHIN_KEEP,
-                        [RETENTION_MAX_AGE] = WHY_WITHIN_AGE,
-                        [RETENTION_TIERS] = WHY_TIER,
-                };
-                static const enum retention_why delete_why[] = {
-                        [RETENTION_KEEP_NEWEST] = WHY_BEYOND_KEEP,
-                        [RETENTION_MAX_AGE] = WHY_TOO_OLD,
-                        [RETENTION_TIERS] = WHY_NO_TIER,
-                };
-
-                if (x->why == WHY_JUST_CREATED)
-                        continue;
-                if (kept[i])
-                        set(x, RETENTION_KEEP, keep_why[policy->kind], "%s", why[i]);
-                else if (i == newest_completed)
-                        set(x, RETENTION_KEEP, WHY_NEWEST_COMPLETED,
-                            "newest completed snapshot, kept until a newer one completes (%s)", why[i]);
+        rc = retention_plan_snaps(policy, x, n, now);
+        if (rc < 0)
+                goto out;
+        for (size_t i = 0; i < n; i++) {
+                d[i].action = retention_action_of(&x[i]);
+                d[i].why = (enum retention_why)x[i].why;
+                if (x[i].why == WHY_OTHER_VOLUME)
+                        snprintf(d[i].reason, sizeof d[i].reason, "belongs to %s, not %s",
+                                 snaps[i].volume_id ? snaps[i].volume_id : "no volume", volume_id);
                 else
-                        set(x, RETENTION_DELETE, delete_why[policy->kind], "%s", why[i]);
+                        retention_reason(policy, &x[i], now, d[i].reason, sizeof d[i].reason);
         }
-
         *ret = d;
         d = NULL;
-        rc = 0;
 out:
         free(d);
-        free(r);
-        free(kept);
-        free(why);
+        free(x);
         return rc;
 }

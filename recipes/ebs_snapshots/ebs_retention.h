@@ -25,6 +25,7 @@
 #define RETENTION_MAX_AGE_DAYS_MAX 36500u /* ebs_snapshots.max_age_days (100 years) */
 #define RETENTION_TIER_MAX 1000u          /* each of tiers.daily/weekly/monthly */
 #define RETENTION_REASON_MAX 160
+#define RETENTION_ID_MAX 24               /* bytes of a snapshot id kept: "snap-" and 17 hex digits */
 
 #define EBS_TAG_MANAGED "opsagent:managed"
 
@@ -59,6 +60,7 @@ enum retention_why {
         WHY_BEYOND_KEEP,      /* delete: older than the newest `keep` */
         WHY_TOO_OLD,          /* delete: older than max_age_days */
         WHY_NO_TIER,          /* delete: in no tier */
+        WHY_BAD_ID,           /* keep: its id is empty or longer than RETENTION_ID_MAX - 1 bytes */
 };
 
 struct retention_decision {
@@ -70,7 +72,48 @@ struct retention_decision {
 /* True when SNAP carries opsagent:managed=true. */
 bool retention_is_managed(const struct opsagent_ec2_snapshot *snap);
 
-/* Plans retention for the N snapshots SNAPS of VOLUME_ID. JUST_CREATED: NULL-terminated ids
+/* A snapshot's state as the planner knows it. */
+enum retention_state {
+        RETENTION_STATE_UNKNOWN = 0, /* none, or one EC2 does not document */
+        RETENTION_STATE_PENDING,
+        RETENTION_STATE_COMPLETED,
+        RETENTION_STATE_ERROR,
+        RETENTION_STATE_RECOVERABLE,
+        RETENTION_STATE_RECOVERING,
+};
+enum retention_state retention_state_of(const char *state);   /* NULL: unknown */
+const char *retention_state_name(enum retention_state state);  /* "unknown" for unknown */
+
+#define RETENTION_MANAGED 0x01        /* opsagent:managed=true */
+#define RETENTION_JUST_CREATED 0x02   /* created by this run */
+#define RETENTION_OTHER_VOLUME 0x04   /* handed in by mistake: kept */
+#define RETENTION_ID_UNUSABLE 0x08    /* its id is empty or did not fit in id[]: kept (not deletable by id) */
+#define RETENTION_CALLER_FLAGS 0xf0   /* the caller's own bits: the planner leaves them alone */
+
+/* What the planner needs of one snapshot, and its verdict: 40 bytes, whatever AWS answered, so
+ * that a volume with 100,000 snapshots costs 4 MB. */
+struct retention_snap {
+        int64_t start_time;           /* Unix seconds */
+        char id[RETENTION_ID_MAX];    /* cut, with RETENTION_ID_UNUSABLE, when longer */
+        uint32_t rank;                /* out: 0 for the newest of the ranked set */
+        uint8_t state;                /* enum retention_state */
+        uint8_t flags;                /* RETENTION_* */
+        uint8_t why;                  /* out: enum retention_why */
+        uint8_t tiers;                /* out: bit T set when kept for tier T (daily, weekly, monthly) */
+};
+
+/* Plans retention for the N snapshots SNAPS of one volume, in place: rank, why and tiers of
+ * each. NOW: Unix seconds. 0, -EINVAL for an invalid policy, -ENOMEM. The memory it takes
+ * besides SNAPS is 4 bytes per snapshot, for as long as it runs. */
+int retention_plan_snaps(const struct retention_policy *policy, struct retention_snap *snaps, size_t n, int64_t now);
+/* Keep or delete, from S's verdict. */
+enum retention_action retention_action_of(const struct retention_snap *s);
+/* Why, for people, from S's verdict: "beyond keep=3 (5th newest)". */
+void retention_reason(const struct retention_policy *policy, const struct retention_snap *s, int64_t now, char *buf,
+                      size_t size);
+
+/* The same planner over the SDK's snapshots (the unit tests' simulations use it): plans
+ * retention for the N snapshots SNAPS of VOLUME_ID. JUST_CREATED: NULL-terminated ids
  * created this run (may be NULL). NOW: Unix seconds. *ret: N decisions in the order of SNAPS
  * (caller frees; NULL when N is 0). -EINVAL for an invalid policy, -ENOMEM. */
 int retention_plan(const struct retention_policy *policy, const char *volume_id,

@@ -12,7 +12,7 @@
 #include "opsagent/aws.h"
 
 #define EBS_TAGS_MAX 50             /* AWS: tags per snapshot */
-#define EBS_OWN_TAGS 5              /* Name, opsagent:managed, :instance-id, :device, :hostname */
+#define EBS_OWN_TAGS 6              /* Name, opsagent:managed, :instance-id, :device, :hostname, :run-id */
 #define EBS_USER_TAGS_MAX (EBS_TAGS_MAX - EBS_OWN_TAGS)
 #define EBS_TAG_KEY_MAX 128         /* AWS: bytes of a tag key */
 #define EBS_TAG_VALUE_MAX 256       /* AWS: bytes of a tag value */

@@ -2,7 +2,7 @@
  * never deletes what opsagent did not create.
  *
  * One run: DescribeInstances -> select volumes -> DescribeSnapshots (ours, those volumes, every
- * page) -> skip volumes with a pending snapshot -> freeze (opt-in) -> CreateSnapshot per volume
+ * page, streamed into 40 bytes per snapshot) -> complete the tags a killed run left -> skip volumes with a pending snapshot -> freeze (opt-in) -> CreateSnapshot per volume
  * (or one CreateSnapshots) -> thaw -> retention per volume whose snapshot was created. One
  * volume's failure does not stop the others; the run fails naming them. */
 #include <errno.h>
@@ -28,6 +28,7 @@
 #define EBS_CREATE_PARALLEL 4      /* CreateSnapshot calls in flight */
 #define EBS_TIME_BUDGET 1800       /* seconds, unless ebs_snapshots.time_budget_seconds says */
 #define EBS_FAILED_LIST_MAX 1024   /* bytes of the "failed: ..." summary */
+#define EBS_PROGRESS_MAX 16        /* bytes of a snapshot's progress kept ("42%") */
 
 enum vol_state {
         VOL_SKIPPED = 0,  /* not selected, or skip_pending */
@@ -42,9 +43,19 @@ struct vol {
         bool counted_skip;                 /* SnapshotsSkipped counts skip_pending only */
         char *snapshot_id;                 /* created (owned) */
         int64_t start_time;
-        struct opsagent_ec2_snapshot *snaps; /* existing ones (pointers into the run's list) */
-        size_t n_snaps;
+        struct retention_snap *snaps;      /* its snapshots as retention needs them (owned), tonight's last */
+        size_t n_snaps, cap_snaps;
+        struct {                           /* the first pending snapshot of ours listed, for skip_pending */
+                bool found;
+                char id[RETENTION_ID_MAX];
+                int64_t start_time;
+                char progress[EBS_PROGRESS_MAX];
+        } pending;
 };
+
+/* The recipe's own bits in struct retention_snap's flags (RETENTION_CALLER_FLAGS). */
+#define SNAP_TAGS_INCOMPLETE 0x10  /* ours, with a run id, but no device tag: a killed multi-volume run */
+#define SNAP_RENAME 0x20           /* ... and its Name is still the host name the set got */
 
 struct run {
         struct opsagent_ctx *ctx;
@@ -58,8 +69,7 @@ struct run {
         struct ebs_unmatched *unmatched;
         size_t n_unmatched;
         struct vol *vols;
-        struct opsagent_ec2_snapshot *snaps; /* DescribeSnapshots answer */
-        size_t n_snaps;
+        size_t last_vol;                     /* the volume the last listed snapshot was of */
         bool listed;                         /* DescribeSnapshots succeeded */
         unsigned created, deleted, failed, skipped;
         char failed_list[EBS_FAILED_LIST_MAX];
@@ -77,9 +87,19 @@ static const char *say_time(int64_t t, char *buf, size_t size)
         return buf;
 }
 
-/* "CreateSnapshot: InvalidVolume.NotFound: ... (request id ...)" into BUF. */
+/* AWS refused the call for want of a permission (not: failed, throttled, unreachable). */
+static bool is_permission_error(const struct opsagent_aws_error *e)
+{
+        return strcmp(e->code, "UnauthorizedOperation") == 0 || strcmp(e->code, "AccessDenied") == 0 ||
+               strcmp(e->code, "AccessDeniedException") == 0;
+}
+
+/* "CreateSnapshot: InvalidVolume.NotFound: ... (request id ...)" into BUF; for a permission
+ * error, the IAM action that is missing. */
 static const char *aws_error_text(const struct opsagent_aws_error *e, int r, char *buf, size_t size)
 {
+        size_t len;
+
         if (e && (e->code[0] || e->message[0]))
                 snprintf(buf, size, "%s%s%s%s%s%s%s", e->operation[0] ? e->operation : "AWS",
                          e->code[0] ? ": " : "", e->code, e->message[0] ? ": " : "", e->message,
@@ -88,6 +108,9 @@ static const char *aws_error_text(const struct opsagent_aws_error *e, int r, cha
                 snprintf(buf, size, "%s", strerror(-r));
         if (e && e->request_id[0] && strlen(buf) + 2 < size)
                 strcat(buf, ")");
+        len = strlen(buf);
+        if (e && e->operation[0] && is_permission_error(e) && len < size)
+                snprintf(buf + len, size - len, " (the IAM user or role needs ec2:%s)", e->operation);
         return buf;
 }
 
@@ -174,6 +197,95 @@ static char **nvme_map(struct run *R)
         return map;
 }
 
+static const char *snap_tag(const struct opsagent_ec2_snapshot *s, const char *key)
+{
+        for (size_t i = 0; i < s->n_tags; i++)
+                if (s->tags[i].key && strcmp(s->tags[i].key, key) == 0)
+                        return s->tags[i].value ? s->tags[i].value : "";
+        return NULL;
+}
+
+/* Whether S is ours (managed, with a run id) but its tags were never completed: a
+ * multi-volume set tags each snapshot's device after CreateSnapshots, and a run killed in
+ * between leaves them without. *ret_name: its Name is still the one the set got (the host
+ * name), so it gets "HOST DEVICE" too. */
+static bool tags_incomplete(const struct run *R, const struct opsagent_ec2_snapshot *s, bool *ret_name)
+{
+        const char *name = snap_tag(s, "Name"), *host = snap_tag(s, EBS_TAG_HOSTNAME);
+        bool user_name = false;
+
+        if (!retention_is_managed(s) || !snap_tag(s, EBS_TAG_RUN_ID) || snap_tag(s, EBS_TAG_DEVICE))
+                return false;
+        for (size_t i = 0; i < R->cfg.n_tags; i++)
+                user_name = user_name || strcmp(R->cfg.tags[i].key, "Name") == 0;
+        *ret_name = !user_name && (!name || (host && strcmp(name, host) == 0));
+        return true;
+}
+
+/* The target volume VOLUME_ID is tonight's, or NULL. */
+static struct vol *vol_of(struct run *R, const char *volume_id)
+{
+        if (!volume_id)
+                return NULL;
+        if (R->last_vol < R->n_targets && strcmp(R->targets[R->last_vol].volume_id, volume_id) == 0)
+                return &R->vols[R->last_vol];
+        for (size_t i = 0; i < R->n_targets; i++)
+                if (R->targets[i].volume_id && strcmp(R->targets[i].volume_id, volume_id) == 0) {
+                        R->last_vol = i;
+                        return &R->vols[i];
+                }
+        return NULL;
+}
+
+/* A free record at the end of V's snapshots (zeroed), or NULL on ENOMEM. */
+static struct retention_snap *vol_add(struct vol *v)
+{
+        if (v->n_snaps == v->cap_snaps) {
+                size_t nc = v->cap_snaps ? v->cap_snaps * 2 : 16;
+                struct retention_snap *g = realloc(v->snaps, nc * sizeof *g);
+
+                if (!g)
+                        return NULL;
+                v->snaps = g;
+                v->cap_snaps = nc;
+        }
+        memset(&v->snaps[v->n_snaps], 0, sizeof v->snaps[0]);
+        return &v->snaps[v->n_snaps++];
+}
+
+/* One listed snapshot (borrowed for this call only): what retention, skip_pending and the tag
+ * repair need of it is kept in its volume's records. */
+static int on_snapshot(const struct opsagent_ec2_snapshot *s, void *userdata)
+{
+        struct run *R = userdata;
+        struct vol *v = vol_of(R, s->volume_id);
+        struct retention_snap *x;
+        const char *id = s->snapshot_id ? s->snapshot_id : "";
+        bool rename = false;
+
+        if (!v)
+                return 0;   /* not one of tonight's volumes */
+        x = vol_add(v);
+        if (!x)
+                return -ENOMEM;
+        x->start_time = s->start_time;
+        if (!*id || (size_t)snprintf(x->id, sizeof x->id, "%s", id) >= sizeof x->id)
+                x->flags |= RETENTION_ID_UNUSABLE;
+        x->state = (uint8_t)retention_state_of(s->state);
+        if (retention_is_managed(s))
+                x->flags |= RETENTION_MANAGED;
+        if (tags_incomplete(R, s, &rename))
+                x->flags |= SNAP_TAGS_INCOMPLETE | (rename ? SNAP_RENAME : 0);
+        if (!v->pending.found && x->state == RETENTION_STATE_PENDING && (x->flags & RETENTION_MANAGED)) {
+                v->pending.found = true;
+                memcpy(v->pending.id, x->id, sizeof v->pending.id);
+                v->pending.start_time = s->start_time;
+                snprintf(v->pending.progress, sizeof v->pending.progress, "%s",
+                         s->progress && *s->progress ? s->progress : "no progress yet");
+        }
+        return 0;
+}
+
 static int list_snapshots(struct run *R)
 {
         const char **ids = NULL;
@@ -199,29 +311,87 @@ static int list_snapshots(struct run *R)
                 return 0;
         }
         filters[1].values = ids;
-        r = R->aws->ec2_describe_snapshots(R->ctx, filters, &R->snaps, &R->n_snaps);
+        /* Streamed: each snapshot is kept as the 40 bytes retention needs, never as a document. */
+        r = R->aws->ec2_describe_snapshots_each(R->ctx, filters, on_snapshot, R);
         free(ids);
+        if (r == -ENOMEM)
+                return r;
         if (r < 0) {
                 ctx_say(R->ctx, "cannot list existing snapshots: %s; snapshots are still taken, retention "
                         "does not run tonight", last_error_text(R, r, err, sizeof err));
                 return r;
         }
         R->listed = true;
+        return 0;
+}
+
+/* Tags IDS (N of them) with V's device (and Name, when WITH_NAME), in batches that CreateTags
+ * takes. 0, or the first failure (said). */
+static int tag_with_device(struct run *R, struct vol *v, const char **ids, size_t n, bool with_name)
+{
+        struct ebs_tagset own;
+        struct opsagent_tag per[2];
+        size_t np = 0;
+        char err[1024];
+        int r = 0;
+
+        ebs_build_tags(&R->cfg, R->inst->instance_id, R->hostname, v->t->device, NULL, &own);
+        for (size_t t = 0; t < own.n; t++)
+                if (strcmp(own.tags[t].key, EBS_TAG_DEVICE) == 0 ||
+                    (with_name && strcmp(own.tags[t].key, "Name") == 0 && own.tags[t].value == own.name))
+                        per[np++] = own.tags[t];
+        for (size_t done = 0; done < n && r >= 0; done += EBS_TAG_IDS_MAX) {
+                size_t k = n - done < EBS_TAG_IDS_MAX ? n - done : EBS_TAG_IDS_MAX;
+                const char *saved = ids[done + k];
+
+                ids[done + k] = NULL;   /* the op takes a NULL-terminated batch */
+                r = R->aws->ec2_create_tags(R->ctx, ids + done, per, np);
+                ids[done + k] = saved;
+        }
+        if (r < 0)
+                ctx_say(R->ctx, "volume %s %s: warning: cannot tag %s%s with its device: %s", v->t->device,
+                        v->t->volume_id, ids[0], n > 1 ? " and others" : "", last_error_text(R, r, err, sizeof err));
+        return r;
+}
+
+/* The snapshots of ours that a killed multi-volume run left without their device tag get it
+ * now (and their Name), whatever tonight's mode: found by their opsagent:run-id. */
+static int complete_tags(struct run *R)
+{
         for (size_t i = 0; i < R->n_targets; i++) {
                 struct vol *v = &R->vols[i];
-                size_t c = 0;
+                const char **ids[2] = { NULL, NULL };
+                size_t n[2] = { 0, 0 };
 
-                for (size_t j = 0; j < R->n_snaps; j++)
-                        if (R->snaps[j].volume_id && strcmp(R->snaps[j].volume_id, v->t->volume_id) == 0)
-                                c++;
-                if (c == 0)
-                        continue;
-                v->snaps = calloc(c + 1, sizeof *v->snaps); /* +1: tonight's */
-                if (!v->snaps)
-                        return -ENOMEM;
-                for (size_t j = 0; j < R->n_snaps; j++)
-                        if (R->snaps[j].volume_id && strcmp(R->snaps[j].volume_id, v->t->volume_id) == 0)
-                                v->snaps[v->n_snaps++] = R->snaps[j]; /* shallow: strings stay in R->snaps */
+                for (size_t j = 0; j < v->n_snaps; j++) {
+                        const struct retention_snap *x = &v->snaps[j];
+                        bool name = x->flags & SNAP_RENAME;
+
+                        if (!(x->flags & SNAP_TAGS_INCOMPLETE) || (x->flags & RETENTION_ID_UNUSABLE))
+                                continue;
+                        if (!ids[name] && !(ids[name] = calloc(v->n_snaps + 1, sizeof *ids[name]))) {
+                                free(ids[0]);
+                                free(ids[1]);
+                                return -ENOMEM;
+                        }
+                        ids[name][n[name]++] = x->id;
+                }
+                for (int with_name = 0; with_name < 2; with_name++) {
+                        if (n[with_name] == 0)
+                                continue;
+                        if (R->ctx->dry_run)
+                                ctx_say(R->ctx, "volume %s %s: would tag %zu snapshot%s of an interrupted run with "
+                                        "the device (%s%s)", v->t->device, v->t->volume_id, n[with_name],
+                                        n[with_name] == 1 ? "" : "s", ids[with_name][0],
+                                        n[with_name] > 1 ? ", ..." : "");
+                        else if (tag_with_device(R, v, ids[with_name], n[with_name], with_name) >= 0)
+                                ctx_say(R->ctx, "volume %s %s: tagged %zu snapshot%s of an interrupted run with the "
+                                        "device (%s%s)", v->t->device, v->t->volume_id, n[with_name],
+                                        n[with_name] == 1 ? "" : "s", ids[with_name][0],
+                                        n[with_name] > 1 ? ", ..." : "");
+                }
+                free(ids[0]);
+                free(ids[1]);
         }
         return 0;
 }
@@ -233,19 +403,15 @@ static void apply_skip_pending(struct run *R)
 
                 if (v->state != VOL_CREATE)
                         continue;
-                for (size_t j = 0; j < v->n_snaps; j++) {
-                        const struct opsagent_ec2_snapshot *s = &v->snaps[j];
-                        if (s->state && strcmp(s->state, "pending") == 0 && retention_is_managed(s)) {
-                                char when[32];
-                                ctx_say(R->ctx, "volume %s %s: skip: snapshot %s from %s is still pending "
-                                        "(%s; skip_pending is true)", v->t->device, v->t->volume_id,
-                                        s->snapshot_id, say_time(s->start_time, when, sizeof when),
-                                        s->progress ? s->progress : "no progress yet");
-                                v->state = VOL_SKIPPED;
-                                v->counted_skip = true;
-                                R->skipped++;
-                                break;
-                        }
+                if (v->pending.found) {
+                        char when[32];
+
+                        ctx_say(R->ctx, "volume %s %s: skip: snapshot %s from %s is still pending "
+                                "(%s; skip_pending is true)", v->t->device, v->t->volume_id, v->pending.id,
+                                say_time(v->pending.start_time, when, sizeof when), v->pending.progress);
+                        v->state = VOL_SKIPPED;
+                        v->counted_skip = true;
+                        R->skipped++;
                 }
         }
 }
@@ -349,7 +515,7 @@ static void create_per_volume(struct run *R)
                         continue;
                 (void)ebs_format_description(R->cfg.description, R->hostname, v->t->device, v->t->volume_id,
                                              R->inst->instance_id, desc[n], sizeof desc[n]);
-                ebs_build_tags(&R->cfg, R->inst->instance_id, R->hostname, v->t->device, &tagsets[n]);
+                ebs_build_tags(&R->cfg, R->inst->instance_id, R->hostname, v->t->device, R->ctx->run_id, &tagsets[n]);
                 reqs[n].volume_id = v->t->volume_id;
                 reqs[n].description = desc[n];
                 reqs[n].tags = tagsets[n].tags;
@@ -409,7 +575,7 @@ static void create_multi_volume(struct run *R)
         }
         (void)ebs_format_description(R->cfg.description, R->hostname, "all volumes", R->inst->instance_id,
                                      R->inst->instance_id, desc, sizeof desc);
-        ebs_build_tags(&R->cfg, R->inst->instance_id, R->hostname, NULL, &set);
+        ebs_build_tags(&R->cfg, R->inst->instance_id, R->hostname, NULL, R->ctx->run_id, &set);
         r = R->aws->ec2_create_snapshots_multi(R->ctx, R->inst->instance_id, exclude_boot,
                                                nx ? exclude : NULL, desc, set.tags, set.n, &made, &n_made);
         if (r < 0) {
@@ -422,7 +588,6 @@ static void create_multi_volume(struct run *R)
         for (size_t i = 0; i < R->n_targets; i++) {
                 struct vol *v = &R->vols[i];
                 const struct opsagent_ec2_snapshot *s = NULL;
-                struct ebs_tagset own;
                 const char *ids[2] = { NULL, NULL };
 
                 if (v->state != VOL_CREATE)
@@ -442,22 +607,10 @@ static void create_multi_volume(struct run *R)
                 v->start_time = s->start_time;
                 v->state = VOL_CREATED;
                 R->created++;
-                /* The set shares one TagSpecification: add each snapshot's device and Name. */
-                ebs_build_tags(&R->cfg, R->inst->instance_id, R->hostname, v->t->device, &own);
+                /* The set shares one TagSpecification: add each snapshot's device and Name (a run
+                 * killed before this leaves them to the next run: complete_tags()). */
                 ids[0] = v->snapshot_id;
-                {
-                        struct opsagent_tag per[2];
-                        size_t np = 0;
-                        for (size_t t = 0; t < own.n; t++)
-                                if (strcmp(own.tags[t].key, EBS_TAG_DEVICE) == 0 ||
-                                    (strcmp(own.tags[t].key, "Name") == 0 && own.tags[t].value == own.name))
-                                        per[np++] = own.tags[t];
-                        r = R->aws->ec2_create_tags(R->ctx, ids, per, np);
-                        if (r < 0)
-                                ctx_say(R->ctx, "volume %s %s: warning: cannot tag %s with its device: %s",
-                                        v->t->device, v->t->volume_id, v->snapshot_id,
-                                        last_error_text(R, r, err, sizeof err));
-                }
+                (void)tag_with_device(R, v, ids, 1, true);
         }
 out:
         if (made)
@@ -467,65 +620,55 @@ out:
 
 static int retention_for(struct run *R, struct vol *v, int64_t now)
 {
-        struct retention_decision *d = NULL;
-        const char *just[2] = { NULL, NULL };
-        size_t n = v->n_snaps;
-        char err[1024], when[32];
+        struct retention_snap *t;
+        char err[1024], when[32], reason[RETENTION_REASON_MAX];
         bool errors = false;
         int r;
 
         /* Tonight's snapshot joins the list: it counts towards keep and is never deleted. */
-        if (!v->snaps) {
-                v->snaps = calloc(1, sizeof *v->snaps);
-                if (!v->snaps)
-                        return -ENOMEM;
-        }
-        {
-                static char pending[] = "pending", planned[] = "(new)";
-                struct opsagent_ec2_snapshot *s = &v->snaps[n++];
-                memset(s, 0, sizeof *s);
-                s->snapshot_id = v->snapshot_id ? v->snapshot_id : planned;
-                s->volume_id = (char *)v->t->volume_id;
-                s->state = pending;
-                s->start_time = v->snapshot_id ? v->start_time : now;
-                just[0] = s->snapshot_id;
-        }
-        r = retention_plan(&R->cfg.policy, v->t->volume_id, v->snaps, n, now, just, &d);
+        t = vol_add(v);
+        if (!t)
+                return -ENOMEM;
+        snprintf(t->id, sizeof t->id, "%s", v->snapshot_id ? v->snapshot_id : "(new)");
+        t->state = RETENTION_STATE_PENDING;
+        t->start_time = v->snapshot_id ? v->start_time : now;
+        t->flags = RETENTION_MANAGED | RETENTION_JUST_CREATED;
+        r = retention_plan_snaps(&R->cfg.policy, v->snaps, v->n_snaps, now);
         if (r < 0)
                 return r;
-        for (size_t i = 0; i < n; i++) {
-                const struct opsagent_ec2_snapshot *s = &v->snaps[i];
+        for (size_t i = 0; i < v->n_snaps; i++) {
+                const struct retention_snap *s = &v->snaps[i];
 
-                if (d[i].why == WHY_JUST_CREATED)
+                if (s->why == WHY_JUST_CREATED)
                         continue;
-                if (d[i].action == RETENTION_KEEP) {
-                        ctx_say(R->ctx, "  %s %s (%s): keep: %s", v->t->volume_id, s->snapshot_id,
-                                say_time(s->start_time, when, sizeof when), d[i].reason);
+                retention_reason(&R->cfg.policy, s, now, reason, sizeof reason);
+                if (retention_action_of(s) == RETENTION_KEEP) {
+                        ctx_say(R->ctx, "  %s %s (%s): keep: %s", v->t->volume_id, s->id,
+                                say_time(s->start_time, when, sizeof when), reason);
                         continue;
                 }
                 if (R->ctx->dry_run) {
-                        ctx_say(R->ctx, "  %s %s (%s): would delete: %s", v->t->volume_id, s->snapshot_id,
-                                say_time(s->start_time, when, sizeof when), d[i].reason);
+                        ctx_say(R->ctx, "  %s %s (%s): would delete: %s", v->t->volume_id, s->id,
+                                say_time(s->start_time, when, sizeof when), reason);
                         continue;
                 }
-                r = R->aws->ec2_delete_snapshot(R->ctx, s->snapshot_id);
+                r = R->aws->ec2_delete_snapshot(R->ctx, s->id);
                 if (r == -EBUSY) {
                         ctx_say(R->ctx, "  %s %s: warning: in use by an AMI (InvalidSnapshot.InUse), kept; "
-                                "deregister the image to let retention delete it", v->t->volume_id, s->snapshot_id);
-                        ctx_log(R->ctx, OPSAGENT_LOG_WARNING, "%s: in use by an AMI, kept", s->snapshot_id);
+                                "deregister the image to let retention delete it", v->t->volume_id, s->id);
+                        ctx_log(R->ctx, OPSAGENT_LOG_WARNING, "%s: in use by an AMI, kept", s->id);
                 } else if (r == -ENOENT) {
-                        ctx_say(R->ctx, "  %s %s: already gone", v->t->volume_id, s->snapshot_id);
+                        ctx_say(R->ctx, "  %s %s: already gone", v->t->volume_id, s->id);
                 } else if (r < 0) {
-                        ctx_say(R->ctx, "  %s %s: FAILED to delete: %s", v->t->volume_id, s->snapshot_id,
+                        ctx_say(R->ctx, "  %s %s: FAILED to delete: %s", v->t->volume_id, s->id,
                                 last_error_text(R, r, err, sizeof err));
                         errors = true;
                 } else {
-                        ctx_say(R->ctx, "  %s %s (%s): deleted: %s", v->t->volume_id, s->snapshot_id,
-                                say_time(s->start_time, when, sizeof when), d[i].reason);
+                        ctx_say(R->ctx, "  %s %s (%s): deleted: %s", v->t->volume_id, s->id,
+                                say_time(s->start_time, when, sizeof when), reason);
                         R->deleted++;
                 }
         }
-        free(d);
         return errors ? -EIO : 0;
 }
 
@@ -618,8 +761,8 @@ static int ebs_run(struct opsagent_ctx *ctx)
                 goto out;
         }
         if (r < 0) {
-                r = ctx_fail(ctx, r, "ebs_snapshots: cannot describe this instance: %s (the IAM user or role "
-                             "needs ec2:DescribeInstances)", last_error_text(&R, r, aerr, sizeof aerr));
+                r = ctx_fail(ctx, r, "ebs_snapshots: cannot describe this instance: %s",
+                             last_error_text(&R, r, aerr, sizeof aerr));
                 goto out;
         }
         R.hostname = ctx_fact(ctx, "hostname");
@@ -666,6 +809,10 @@ static int ebs_run(struct opsagent_ctx *ctx)
         r = list_snapshots(&R);
         if (r == -ENOMEM) {
                 r = ctx_fail(ctx, r, "ebs_snapshots: out of memory");
+                goto out;
+        }
+        if (R.listed && complete_tags(&R) == -ENOMEM) {
+                r = ctx_fail(ctx, -ENOMEM, "ebs_snapshots: out of memory");
                 goto out;
         }
         if (R.listed && R.cfg.skip_pending)
@@ -760,8 +907,6 @@ out:
         free(R.vols);
         free(R.targets);
         free(R.unmatched);
-        if (R.snaps)
-                R.aws->ec2_snapshots_free(R.snaps, R.n_snaps);
         if (R.inst)
                 R.aws->ec2_instance_free(R.inst);
         ebs_config_free(&R.cfg);

@@ -56,9 +56,11 @@ ebs_integration_tests = tests/integration/test_ebs_snapshots.py
 TESTS += $(ebs_integration_tests)
 EXTRA_DIST += $(ebs_integration_tests)
 
-# Benchmark (not run by make check): tests/bench/ebs_snapshots/compare.py
+# Benchmarks (not run by make check): tests/bench/ebs_snapshots/compare.py (a night against the
+# AWS CLI script), retention.py (retention over 100 .. 100,000 snapshots, with fast_ec2.py)
 EXTRA_DIST += tests/bench/ebs_snapshots/compare.py tests/bench/ebs_snapshots/night.sh \
-	tests/bench/ebs_snapshots/README.md
+	tests/bench/ebs_snapshots/README.md tests/bench/ebs_snapshots/retention.py \
+	tests/bench/ebs_snapshots/fast_ec2.py
 
 # Its memory floor: the agent's libraries loaded (and initialised) by a program doing nothing
 # else. Built with the tests so that the benchmark measures the libraries this build uses.

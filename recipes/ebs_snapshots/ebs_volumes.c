@@ -136,7 +136,7 @@ static void add(struct ebs_tagset *set, const char *key, const char *value)
 }
 
 void ebs_build_tags(const struct ebs_config *c, const char *instance_id, const char *hostname,
-                    const char *device, struct ebs_tagset *set)
+                    const char *device, const char *run_id, struct ebs_tagset *set)
 {
         bool user_name = false;
 
@@ -156,6 +156,8 @@ void ebs_build_tags(const struct ebs_config *c, const char *instance_id, const c
         if (device)
                 add(set, EBS_TAG_DEVICE, device);
         add(set, EBS_TAG_HOSTNAME, hostname);
+        if (run_id)
+                add(set, EBS_TAG_RUN_ID, run_id);
         for (size_t i = 0; i < c->n_tags; i++)
                 add(set, c->tags[i].key, c->tags[i].value);
 }

@@ -10,11 +10,13 @@
 #include "opsagent/aws.h"
 
 #define EBS_REASON_MAX 256
+#define EBS_TAG_IDS_MAX 1000        /* snapshots per CreateTags (AWS's limit): more go in batches */
 #define EBS_NAME_MAX EBS_TAG_VALUE_MAX
 
 #define EBS_TAG_INSTANCE "opsagent:instance-id"
 #define EBS_TAG_DEVICE "opsagent:device"
 #define EBS_TAG_HOSTNAME "opsagent:hostname"
+#define EBS_TAG_RUN_ID OPSAGENT_AWS_TAG_RUN_ID   /* "opsagent:run-id", valued with ctx->run_id */
 
 /* One attached volume and what tonight's run does with it. Strings are borrowed from the
  * instance given to ebs_select_volumes(). */
@@ -45,7 +47,9 @@ int ebs_select_volumes(const struct ebs_config *c, const struct opsagent_ec2_ins
                        struct ebs_unmatched **ret_unmatched, size_t *ret_n_unmatched);
 
 /* The tags of one snapshot: Name, opsagent:managed=true, opsagent:instance-id, opsagent:device
- * (when DEVICE is not NULL), opsagent:hostname, then the user's (a user "Name" replaces ours).
+ * (when DEVICE is not NULL), opsagent:hostname, opsagent:run-id (when RUN_ID is not NULL: by
+ * it the agent finds what a create whose answer was lost made, and the next run the snapshots
+ * of a run that was killed), then the user's (a user "Name" replaces ours).
  * Strings point into C, the arguments and SET itself: keep them alive while SET is used. */
 struct ebs_tagset {
         struct opsagent_tag tags[EBS_TAGS_MAX];
@@ -53,6 +57,6 @@ struct ebs_tagset {
         char name[EBS_NAME_MAX + 1];
 };
 void ebs_build_tags(const struct ebs_config *c, const char *instance_id, const char *hostname,
-                    const char *device, struct ebs_tagset *set);
+                    const char *device, const char *run_id, struct ebs_tagset *set);
 
 #endif

@@ -44,6 +44,19 @@ class AwsCallsTest(StandinCase):
         self.assertEqual(ids, cli_ids)
         self.assertIn("start=1700000011", out)
 
+    def test_describe_snapshots_streamed_sees_what_the_list_sees(self):
+        for i in range(12):
+            self.aws.seed_snapshot(tags={"opsagent:test": "stream", "n": str(i)}, start_time=1700000000 + i)
+        args = ("--attrs", '{"aws":{"snapshots_page_size":5}}')
+        listed = self.ok(*args, "describe-snapshots", "tag:opsagent:test=stream").stdout
+        self.aws.reset_calls()
+        streamed = self.ok(*args, "describe-snapshots-each", "tag:opsagent:test=stream").stdout
+        self.assertEqual(self.aws.ok_calls()["DescribeSnapshots"], 3)
+        self.assertIn("count 12\n", streamed)
+        lines = lambda out: sorted(line for line in out.splitlines() if line.startswith("snapshot "))
+        self.assertEqual(lines(streamed), lines(listed))
+        self.assertIn("n=11", streamed)
+
     def test_fan_out_is_concurrent_and_bounded(self):
         self.aws.set_faults(delay=1, delay_count=100, only=["CreateSnapshot"])
         vols = self.aws.volume_ids * 2

@@ -6,6 +6,7 @@ never show; faults end in success or in one clear error, never a hang."""
 import glob
 import json
 import os
+import re
 import socket
 import subprocess
 import time
@@ -230,11 +231,19 @@ class ProbeTest(harness.AgentTestCase):
         self.assertTrue(err[0].startswith("error 11 RequestLimitExceeded"), err)
 
     def test_create_with_malformed_answer_not_repeated(self):
+        # Issue 15: an unreadable answer to CreateSnapshot leaves its outcome unknown; the
+        # context tags every create with the run's id, so the agent looks for the snapshot by it
+        # and reports the one the create made instead of failing (or making a second one).
         self.aws.set_faults(malformed_xml=1, only=["CreateSnapshot"])
         r = self.probe([{"op": "create_snapshots_each", "volumes": self.aws.volume_ids[:1]}])
-        self.assertEqual(r.returncode, 1)
+        self.assertEqual(r.returncode, 0, r.stdout + r.stderr)
         self.assertEqual(self.aws.calls()["CreateSnapshot"], 1)
-        self.assertIn("MalformedResponse", r.stdout)
+        self.assertEqual(self.aws.calls()["DescribeSnapshots"], 1)
+        self.assertIn("MalformedResponse", r.stderr)
+        run = re.search(r"\(run ([0-9a-f]{8})\)", r.stdout + r.stderr).group(1)
+        made = [s for s in self.aws.snapshots() if s["VolumeId"] == self.aws.volume_ids[0]
+                and any(t["Key"] == "opsagent:run-id" and t["Value"].startswith(run) for t in s.get("Tags", []))]
+        self.assertEqual(len(made), 1)
 
     def test_skewed_clock_and_expired_role_credentials(self):
         self.aws.set_faults(skew=-7200)

@@ -1,8 +1,10 @@
 #!/usr/bin/env python3
 """Recipe ebs_snapshots against the AWS stand-in, through `opsagent run`: nightly snapshots of
 every attached volume, retention that never deletes what opsagent did not create."""
+import collections
 import datetime
 import os
+import random
 import re
 import signal
 import subprocess
@@ -31,19 +33,27 @@ def tag(s, key):
 
 
 class EbsCase(harness.AgentTestCase):
+    """One stand-in per class (moto takes seconds to start), reset before each test."""
     n_volumes = 3
+
+    @classmethod
+    def setUpClass(cls):
+        aws = cls.standin = AwsStandin(n_volumes=cls.n_volumes).start()
+        # one direct client for seeding (the stand-in makes a new one per seed otherwise)
+        orig = aws.client
+        cached = orig("ec2", direct=True)
+        aws.client = (lambda service, direct=False, config=None:
+                      cached if direct and service == "ec2" and config is None
+                      else orig(service, direct, config))
+
+    @classmethod
+    def tearDownClass(cls):
+        cls.standin.stop()
 
     def setUp(self):
         super().setUp()
-        self.aws = AwsStandin(n_volumes=self.n_volumes).start()
-        self.addCleanup(self.aws.stop)
+        self.aws = self.standin.reset()
         self.env.update(self.aws.env())
-        # one direct client for seeding (the stand-in makes a new one per seed otherwise)
-        orig = self.aws.client
-        cached = orig("ec2", direct=True)
-        self.aws.client = (lambda service, direct=False, config=None:
-                           cached if direct and service == "ec2" and config is None
-                           else orig(service, direct, config))
         self.vols = self.aws.volume_ids          # [root, sdf, sdg, ...]
         self.now = time.time()
         self.seeded = {}                          # snapshot id -> start time
@@ -197,8 +207,8 @@ class ManyPages(EbsCase):
     n_volumes = 2
 
     def test_2500_snapshots_over_several_pages(self):
-        """2,500 snapshots on the volume: 1,050 of ours (three pages of DescribeSnapshots, which
-        filters by our tag) and 1,450 taken by hand."""
+        """2,500 snapshots on the volume: 1,050 of ours (two pages of DescribeSnapshots of 1,000,
+        which filters by our tag) and 1,450 taken by hand."""
         vol = self.vols[1]
         base = self.now - 3000 * 3600
         ours = [self.aws.seed_snapshot(volume_id=vol, tags=MANAGED, start_time=base + i * 3600)
@@ -206,7 +216,7 @@ class ManyPages(EbsCase):
         manual = [self.aws.seed_snapshot(volume_id=vol, start_time=base + i * 1800) for i in range(1450)]
         self.aws.reset_calls()
         r = self.night({"keep": 1045, "devices": ["/dev/sdf"]})
-        self.assertGreaterEqual(self.aws.calls().get("DescribeSnapshots", 0), 3)
+        self.assertEqual(self.aws.calls().get("DescribeSnapshots", 0), 2)      # ceil(1,050 / 1,000)
         self.assertEqual(self.aws.ok_calls().get("DeleteSnapshot"), 6, r.stdout[-2000:])
         moto = self.aws.client("ec2", direct=True)     # straight to moto: no pages to rebuild
         left = {s["SnapshotId"] for s in moto.describe_snapshots(OwnerIds=["self"])["Snapshots"]
@@ -242,6 +252,100 @@ class Faults(EbsCase):
             self.assertEqual(len(self.ids(v)), 4)
         self.assertIn("retention", r.stdout + r.stderr)
 
+    # -- the answer is lost after the server acted (issue 15): what exists is reported --------
+    def night_with(self, faults, attrs, expect=0):
+        self.write_json("etc/opsagent/stack.json", {"aws": {"timeout_seconds": 1}, "ebs_snapshots": attrs})
+        self.aws.reset_calls()
+        self.aws.set_faults(**faults)
+        r = self.agent("run", "--recipe", "ebs_snapshots")
+        self.aws.clear_faults()
+        self.assertEqual(r.returncode, expect, "stdout:\n%s\nstderr:\n%s" % (r.stdout, r.stderr))
+        return r
+
+    def assert_one_tonight_each(self, r, old, keep):
+        for v in self.vols:
+            mine = self.snaps(v, ours=True)
+            tonight = [s for s in mine if s["SnapshotId"] not in old[v]]
+            self.assertEqual(len(tonight), 1, r.stdout)                   # nothing doubled
+            self.assertEqual(len(mine), keep, r.stdout)                    # retention ran
+            self.assertIn("created %s" % tonight[0]["SnapshotId"], r.stdout)
+            self.assertTrue((tag(tonight[0], "opsagent:run-id") or "").startswith(self.run_id(r)), r.stdout)
+        self.assertIn("%d created, %d deleted, 0 failed" % (len(self.vols), len(self.vols) * (3 + 1 - keep)),
+                      r.stdout)
+
+    @staticmethod
+    def run_id(r):
+        """The first 8 characters of the run's id, as the agent prints them."""
+        return re.search(r"\(run ([0-9a-f]{8})\)", r.stdout + r.stderr).group(1)
+
+    def test_create_answered_500_after_the_server_acted(self):
+        """The issue's case: every CreateSnapshot is carried out, then answered 500."""
+        old = {v: set(self.seed_nights(v, 3)) for v in self.vols}
+        r = self.night_with({"http_500_after": 100, "only": ["CreateSnapshot"]}, {"keep": 2})
+        self.assertEqual(self.aws.calls()["CreateSnapshot"], len(self.vols))
+        self.assert_one_tonight_each(r, old, 2)
+
+    def test_create_connection_reset_after_sending(self):
+        old = {v: set(self.seed_nights(v, 3)) for v in self.vols}
+        r = self.night_with({"connection_reset_after": 100, "only": ["CreateSnapshot"]}, {"keep": 2})
+        self.assertEqual(self.aws.calls()["CreateSnapshot"], len(self.vols))
+        self.assert_one_tonight_each(r, old, 2)
+
+    def test_create_timeout_after_acting(self):
+        old = {v: set(self.seed_nights(v, 3)) for v in self.vols}
+        r = self.night_with({"delay_after": 5, "delay_after_count": 100, "only": ["CreateSnapshot"]}, {"keep": 2})
+        self.assertEqual(self.aws.calls()["CreateSnapshot"], len(self.vols))
+        self.assert_one_tonight_each(r, old, 2)
+
+    def test_create_500_before_acting_is_sent_again(self):
+        old = {v: set(self.seed_nights(v, 3)) for v in self.vols}
+        r = self.night_with({"http_500": 1, "only": ["CreateSnapshot"]}, {"keep": 2})
+        self.assertEqual(self.aws.calls()["CreateSnapshot"], len(self.vols) + 1)
+        self.assert_one_tonight_each(r, old, 2)
+
+    def test_create_timeout_before_acting_is_sent_again(self):
+        old = {v: set(self.seed_nights(v, 3)) for v in self.vols}
+        r = self.night_with({"delay": 5, "delay_count": 1, "only": ["CreateSnapshot"]}, {"keep": 2})
+        self.assertEqual(self.aws.ok_calls()["CreateSnapshot"], len(self.vols))
+        self.assert_one_tonight_each(r, old, 2)
+
+    def test_create_truncated_answer(self):
+        old = {v: set(self.seed_nights(v, 3)) for v in self.vols}
+        r = self.night_with({"truncated_xml": 1, "only": ["CreateSnapshot"]}, {"keep": 2})
+        self.assertEqual(self.aws.calls()["CreateSnapshot"], len(self.vols))
+        self.assert_one_tonight_each(r, old, 2)
+
+    def test_delete_answered_500_after_acting_is_counted_deleted(self):
+        old = {v: set(self.seed_nights(v, 3)) for v in self.vols}
+        r = self.night_with({"http_500_after": 1, "only": ["DeleteSnapshot"]}, {"keep": 2})
+        self.assertEqual(self.aws.ok_calls()["DeleteSnapshot"], 2 * len(self.vols))
+        self.assertEqual(self.aws.calls()["DeleteSnapshot"], 2 * len(self.vols) + 1)   # sent again once
+        self.assertNotIn("already gone", r.stdout)
+        self.assert_one_tonight_each(r, old, 2)
+
+    def test_delete_reset_and_timeout_after_acting(self):
+        old = {v: set(self.seed_nights(v, 3)) for v in self.vols}
+        r = self.night_with({"connection_reset_after": 1, "delay_after": 5, "delay_after_count": 1,
+                             "only": ["DeleteSnapshot"]}, {"keep": 2})
+        self.assert_one_tonight_each(r, old, 2)
+
+    def test_multi_volume_create_answered_500_after_acting(self):
+        old = {v: set(self.seed_nights(v, 3)) for v in self.vols}
+        r = self.night_with({"http_500_after": 100, "only": ["CreateSnapshots"]}, {"keep": 2, "mode": "multi-volume"})
+        self.assertEqual(self.aws.calls()["CreateSnapshots"], 1)
+        self.assert_one_tonight_each(r, old, 2)
+        for dev, v in self.aws.devices.items():
+            (tonight,) = [s for s in self.snaps(v, ours=True) if s["SnapshotId"] not in old[v]]
+            self.assertEqual(tag(tonight, "opsagent:device"), dev)
+
+    def test_create_that_always_fails_is_one_clear_error(self):
+        old = {v: set(self.seed_nights(v, 3)) for v in self.vols}
+        r = self.night_with({"http_500": 1000, "only": ["CreateSnapshot"]}, {"keep": 1, "devices": ["/dev/sdf"]},
+                            expect=1)
+        self.assertEqual(self.ids(self.vols[1]), old[self.vols[1]])
+        self.assertIn("none was made", r.stdout)
+        self.assertIn("0 created, 0 deleted, 1 failed", r.stdout)
+
     def test_create_failure_runs_no_retention(self):
         old = {v: set(self.seed_nights(v, 3)) for v in self.vols}
         self.aws.set_faults(http_500=1000, only=["CreateSnapshot"])
@@ -253,7 +357,6 @@ class Faults(EbsCase):
         self.assertEqual(self.aws.ok_calls().get("DeleteSnapshot", 0), 0)
         self.assertIn("retention not run", r.stdout)
 
-
     def test_unusable_credentials_are_a_configuration_error(self):
         # Half a key pair is the node's configuration, not a failed night: exit 2, and the
         # message names the key to set; nothing is called.
@@ -263,6 +366,177 @@ class Faults(EbsCase):
         self.assertEqual(self.aws.ok_calls().get("CreateSnapshot", 0), 0)
         rec = self.agent_json("history", "--json", "--recipe", "ebs_snapshots")[0]
         self.assertEqual(rec["outcome"], "config_error")
+
+
+class FaultMatrix(EbsCase):
+    """The rest of issue 15's fault matrix for ebs_snapshots: each fault ends in success or in one
+    clear error, with nothing lost, doubled or half-done. (Throttling, 5xx, 5xx after the server
+    acted, timeouts and resets are in Faults, kill -9 in KillTrials.)"""
+    n_volumes = 2
+
+    def setUp(self):
+        super().setUp()
+        self.old = {v: set(self.seed_nights(v, 3)) for v in self.vols}
+
+    def assert_night_done(self, r, keep=2):
+        for v in self.vols:
+            mine = self.snaps(v, ours=True)
+            self.assertEqual(len([s for s in mine if s["SnapshotId"] not in self.old[v]]), 1, r.stdout)
+            self.assertEqual(len(mine), keep, r.stdout)
+        self.assertIn("%d created, %d deleted, 0 failed" % (len(self.vols), len(self.vols) * (4 - keep)), r.stdout)
+
+    def assert_nothing_done(self):
+        for v in self.vols:
+            self.assertEqual(self.ids(v), self.old[v])
+        self.assertEqual(self.aws.mutating_calls(), {})
+
+    def one_error(self, r):
+        errors = [line for line in r.stderr.splitlines() if ": error: " in line]
+        self.assertEqual(len(errors), 1, r.stderr)
+        return errors[0]
+
+    def test_malformed_and_truncated_answers_to_reads_are_retried(self):
+        self.aws.set_faults(truncated_xml=1, malformed_xml=1, only=["DescribeSnapshots"])
+        r = self.night({"keep": 2})
+        self.assertEqual(self.aws.calls()["DescribeSnapshots"], 3)        # truncated, malformed, read
+        self.assert_night_done(r)
+        self.old = {v: self.ids(v) for v in self.vols}
+        self.aws.reset_calls()
+        self.aws.set_faults(malformed_xml=1, only=["DescribeInstances"])
+        r = self.night({"keep": 2})
+        self.assertEqual(self.aws.calls()["DescribeInstances"], 2)
+        for v in self.vols:
+            self.assertEqual(len(self.snaps(v, ours=True)), 2, r.stdout)
+
+    def test_every_listing_unreadable_still_takes_snapshots_and_deletes_nothing(self):
+        self.aws.set_faults(malformed_xml=100, only=["DescribeSnapshots"])
+        r = self.night({"keep": 1}, expect=1)
+        self.aws.clear_faults()
+        self.assertIn("MalformedResponse", r.stdout)
+        for v in self.vols:
+            self.assertTrue(self.old[v] < self.ids(v))
+            self.assertEqual(len(self.ids(v)), 4)
+        self.assertEqual(self.aws.ok_calls().get("DeleteSnapshot", 0), 0)
+
+    def test_imds_down_is_one_clear_error_and_nothing_is_done(self):
+        self.aws.reset_calls()
+        r = self.agent("run", "--recipe", "ebs_snapshots",
+                       env={"AWS_EC2_METADATA_SERVICE_ENDPOINT": "http://127.0.0.1:1"})
+        self.assertEqual(r.returncode, 2, r.stdout + r.stderr)
+        self.assertIn("did not answer", self.one_error(r))
+        self.assertIn("AWS_EC2_METADATA_DISABLED", r.stderr)
+        self.assert_nothing_done()
+
+    def test_imds_token_refused_is_one_clear_error_and_nothing_is_done(self):
+        self.aws.reset_calls()
+        self.aws.set_faults(imds_token_refused=-1)
+        r = self.agent("run", "--recipe", "ebs_snapshots")
+        self.assertEqual(r.returncode, 2, r.stdout + r.stderr)
+        self.assertIn("refused a session token", self.one_error(r))
+        self.assertIn("aws.imds.allow_v1", r.stderr)
+        self.assert_nothing_done()
+
+    def test_credentials_expiring_mid_run_are_refreshed(self):
+        for k in ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY"):
+            self.env.pop(k)                   # the instance role's, from IMDS
+        self.write_json("etc/opsagent/stack.json", {"ebs_snapshots": {"keep": 2}})
+        self.aws.reset_calls()
+        self.aws.set_faults(delay=60, delay_count=1, only=["CreateSnapshot"])
+        p = subprocess.Popen([harness.OPSAGENT, "--root", self.root, "run", "--recipe", "ebs_snapshots"],
+                             env=self.env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        deadline = time.time() + 60
+        while not self.aws.held("CreateSnapshot") and p.poll() is None and time.time() < deadline:
+            time.sleep(0.02)
+        self.assertTrue(self.aws.held("CreateSnapshot"), "the run never reached CreateSnapshot")
+        # mid-run: the role's credentials expire (the old key is refused from now on), and the
+        # held CreateSnapshot is dropped unanswered
+        self.aws.expire_role_credentials()
+        self.aws.clear_faults()
+        out, err = p.communicate(timeout=120)
+        r = subprocess.CompletedProcess(p.args, p.returncode, out, err)
+        self.assertEqual(r.returncode, 0, out + err)
+        self.assertGreaterEqual(self.aws.calls()["IMDS:credentials"], 2)   # fetched again
+        self.assert_night_done(r)
+
+    def test_clock_skew_is_corrected_from_the_date_header_once(self):
+        self.aws.set_faults(skew=3600)        # AWS's clock an hour ahead of ours
+        r = self.night({"keep": 2})
+        self.aws.clear_faults()
+        self.assertIn("correcting the offset", r.stderr)
+        calls, ok = self.aws.calls(), self.aws.ok_calls()
+        self.assertEqual(calls["DescribeInstances"], 2)                  # refused once, then right
+        self.assertEqual(calls["CreateSnapshot"], ok["CreateSnapshot"])   # the offset holds after that
+        self.assert_night_done(r)
+
+    def test_clock_skew_in_the_past(self):
+        self.aws.set_faults(skew=-1800)
+        r = self.night({"keep": 2})
+        self.aws.clear_faults()
+        self.assert_night_done(r)
+
+    def test_two_runs_at_once(self):
+        self.write_json("etc/opsagent/stack.json", {"ebs_snapshots": {"keep": 2}})
+        self.aws.set_faults(delay=60, delay_count=100, only=["CreateSnapshot"])   # every create held
+        first = subprocess.Popen([harness.OPSAGENT, "--root", self.root, "run", "--recipe", "ebs_snapshots"],
+                                 env=self.env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        deadline = time.time() + 60
+        while self.aws.held("CreateSnapshot") < len(self.vols) and first.poll() is None and time.time() < deadline:
+            time.sleep(0.02)
+        self.assertEqual(self.aws.held("CreateSnapshot"), len(self.vols), "the first run's creates were not all held")
+        ec2 = lambda: {k: v for k, v in self.aws.calls().items() if not k.startswith("IMDS:")}
+        before = ec2()
+        second = self.agent("run", "--recipe", "ebs_snapshots")
+        self.assertEqual(second.returncode, 3, second.stderr)
+        self.assertIn("another run holds the lock", self.one_error(second))
+        self.assertEqual(ec2(), before)                   # the second asked EC2 nothing
+        self.aws.clear_faults()       # the held creates are dropped; the first run looks, then sends them again
+        out, err = first.communicate(timeout=120)
+        self.assertEqual(first.returncode, 0, out + err)
+        self.assert_night_done(subprocess.CompletedProcess(first.args, 0, out, err))
+
+
+class Messages(EbsCase):
+    """Issue 15, item 4: an AWS failure says what it was; the missing IAM permission is named only
+    when AWS refused the call for want of it."""
+    n_volumes = 2
+    HINT = "the IAM user or role needs ec2:"
+
+    def failing_night(self, faults, aws=None, env=None):
+        self.write_json("etc/opsagent/stack.json", {"aws": dict({"timeout_seconds": 1}, **(aws or {})),
+                                                    "ebs_snapshots": {}})
+        self.aws.set_faults(**faults)
+        r = self.agent("run", "--recipe", "ebs_snapshots", env=env)
+        self.aws.clear_faults()
+        self.assertEqual(r.returncode, 1, r.stdout + r.stderr)
+        return r.stdout + r.stderr
+
+    def test_describe_instances_failures_do_not_blame_permissions(self):
+        for faults, says in (({"http_500": 100}, "DescribeInstances: InternalError"),
+                             ({"throttle": 100}, "DescribeInstances: RequestLimitExceeded"),
+                             ({"delay": 5, "delay_count": 100}, "DescribeInstances: RequestTimeout")):
+            out = self.failing_night(dict(faults, only=["DescribeInstances"]))
+            self.assertIn(says, out)
+            self.assertNotIn(self.HINT, out)
+            self.assertNotIn("IAM", out)
+
+    def test_no_region_does_not_blame_permissions(self):
+        out = self.failing_night({}, aws={"instance_id": self.aws.instance_id},
+                                 env={"AWS_EC2_METADATA_DISABLED": "true", "AWS_REGION": "", "AWS_DEFAULT_REGION": ""})
+        self.assertIn("aws.region", out)
+        self.assertNotIn("IAM", out)
+
+    def test_permission_denied_names_the_action(self):
+        out = self.failing_night({"denied": 100, "only": ["DescribeInstances"]})
+        self.assertIn("DescribeInstances: UnauthorizedOperation", out)
+        self.assertIn(self.HINT + "DescribeInstances", out)
+        self.write_json("etc/opsagent/stack.json", {"ebs_snapshots": {"devices": ["/dev/sdf"]}})
+        self.aws.set_faults(denied=100, only=["CreateSnapshot"])
+        r = self.agent("run", "--recipe", "ebs_snapshots")
+        self.aws.clear_faults()
+        self.assertEqual(r.returncode, 1)
+        self.assertIn(self.HINT + "CreateSnapshot)", r.stdout)
+        self.assertEqual(self.aws.calls()["CreateSnapshot"], 1)        # not retried, not looked for
+        self.assertNotIn("DescribeSnapshots: ", r.stdout)
 
 
 class MultiVolume(EbsCase):
@@ -284,6 +558,105 @@ class MultiVolume(EbsCase):
             self.assertEqual(len(mine), 2, r.stdout)
             newest = max(mine, key=lambda s: s["StartTime"])
             self.assertEqual(tag(newest, "opsagent:device"), dev)
+
+
+class KillTrials(EbsCase):
+    """kill -9 at a random point of a night (what `systemctl kill -s KILL` does to the unit), then
+    a night that must leave everything whole: every snapshot of ours fully tagged (issue 15, item
+    3: a multi-volume run killed between CreateSnapshots and CreateTags left snapshots without
+    their device, and the next run did not repair them), none doubled, retention done. A point
+    is a call the stand-in holds, before or after moto carried it out, until the run is killed.
+    The seed is printed; OPSAGENT_TEST_SEED replays a failure, OPSAGENT_KILL_TRIALS (per mode)
+    runs more."""
+    n_volumes = 3
+    KEEP = 2
+
+    def setUp(self):
+        super().setUp()
+        self.manual = {v: self.aws.seed_snapshot(volume_id=v, start_time=self.now - 500 * DAY) for v in self.vols}
+        for v in self.vols:
+            self.seed_nights(v, 3)
+        seed = os.environ.get("OPSAGENT_TEST_SEED")
+        self.seed = int(seed) if seed else random.randrange(1 << 32)
+        print("# %s: seed %d (OPSAGENT_TEST_SEED=%d replays it)" % (self.id(), self.seed, self.seed))
+        self.rng = random.Random(self.seed)
+        self.trials = int(os.environ.get("OPSAGENT_KILL_TRIALS", "5"))
+
+    def points(self, mode):
+        n = len(self.vols)
+        create = [("CreateSnapshots", 0)] if mode == "multi-volume" else [("CreateSnapshot", j) for j in range(n)]
+        tags = [("CreateTags", j) for j in range(n)] if mode == "multi-volume" else []
+        deletes = [("DeleteSnapshot", j) for j in range(n)]
+        return [(op, j, after) for op, j in create + tags + deletes for after in (False, True)]
+
+    def kill_at(self, mode, point):
+        op, skip, after = point
+        self.write_json("etc/opsagent/stack.json", {"ebs_snapshots": {"mode": mode, "keep": self.KEEP}})
+        hold = {"delay_after": 120, "delay_after_count": 1} if after else {"delay": 120, "delay_count": 1}
+        self.aws.set_faults(only=[op], delay_skip=skip, **hold)
+        p = subprocess.Popen([harness.OPSAGENT, "--root", self.root, "run", "--recipe", "ebs_snapshots"],
+                             env=self.env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                             start_new_session=True)
+        deadline = time.time() + 90
+        while not self.aws.held(op) and p.poll() is None and time.time() < deadline:
+            time.sleep(0.02)
+        reached = bool(self.aws.held(op))
+        for c, _ in descendants(p.pid):         # the recipe's child runs in a process group of its own
+            try:
+                os.kill(c, signal.SIGKILL)
+            except ProcessLookupError:
+                pass
+        if p.poll() is None:
+            os.killpg(p.pid, signal.SIGKILL)
+        p.wait()
+        self.aws.clear_faults()                   # held calls wake; one not yet carried out is dropped
+        return reached
+
+    def assert_whole(self, r, what):
+        ours = [s for s in self.aws.snapshots() if managed(s)]
+        per_run = collections.Counter((tag(s, "opsagent:run-id"), s["VolumeId"]) for s in ours
+                                      if tag(s, "opsagent:run-id"))
+        self.assertEqual([k for k, c in per_run.items() if c > 1], [], "doubled after %s\n%s" % (what, r.stdout))
+        device_of = {v: d for d, v in self.aws.devices.items()}
+        for s in ours:
+            if not tag(s, "opsagent:run-id"):
+                continue                            # seeded
+            dev = device_of[s["VolumeId"]]
+            self.assertEqual(tag(s, "opsagent:device"), dev, "after %s: %s\n%s" % (what, s, r.stdout))
+            self.assertEqual(tag(s, "Name"), "%s %s" % (tag(s, "opsagent:hostname"), dev), "after %s" % what)
+            self.assertEqual(tag(s, "opsagent:instance-id"), self.aws.instance_id)
+        for v in self.vols:
+            self.assertEqual(len([s for s in ours if s["VolumeId"] == v]), self.KEEP, "after %s\n%s" % (what, r.stdout))
+            self.assertIn(self.manual[v], self.ids(v))
+        self.assertIn("%d created" % len(self.vols), r.stdout)
+
+    def run_trials(self, mode):
+        points = self.points(mode)
+        for t in range(self.trials):
+            point = self.rng.choice(points)
+            what = "trial %d of seed %d: kill -9 at %s #%d %s it was carried out" % (
+                t, self.seed, point[0], point[1] + 1, "after" if point[2] else "before")
+            reached = self.kill_at(mode, point)
+            r = self.night({"mode": mode, "keep": self.KEEP})
+            self.assert_whole(r, what + ("" if reached else " (not reached: the run ended first)"))
+
+    def test_kill_9_multi_volume(self):
+        self.run_trials("multi-volume")
+
+    def test_kill_9_per_volume(self):
+        self.run_trials("per-volume")
+
+    def test_kill_9_between_create_snapshots_and_create_tags(self):
+        """The case of the issue, every time: the set made, its device tags not yet."""
+        for after in (True, False):
+            self.kill_at("multi-volume", ("CreateTags", 0, after) if not after else ("CreateSnapshots", 0, True))
+            bare = [s for s in self.aws.snapshots() if managed(s) and tag(s, "opsagent:run-id")
+                    and not tag(s, "opsagent:device")]
+            self.assertEqual(len(bare), len(self.vols))
+            r = self.night({"mode": "per-volume", "keep": self.KEEP})
+            self.assertEqual(r.stdout.count("snapshot of an interrupted run with the device"), len(self.vols),
+                             r.stdout)
+            self.assert_whole(r, "kill -9 after CreateSnapshots")
 
 
 def loop_mount(mnt):
@@ -411,10 +784,13 @@ class Freeze(EbsCase):
         p = subprocess.Popen([harness.OPSAGENT, "--root", self.root, "run", "--recipe", "ebs_snapshots"],
                              env=self.env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
                              start_new_session=True)
+        # Frozen once the stand-in holds a CreateSnapshot (the recipe sends them only after the
+        # watchdog said it froze), the marker is there and the freeze helper runs. A write probe
+        # that merely takes long would say so under load when nothing is frozen.
         marker = self.path("var/lib/opsagent/recipes/ebs_snapshots/frozen.json")
 
         def frozen():
-            return (os.path.exists(marker) and self.aws.calls().get("CreateSnapshot", 0) > 0 and
+            return (self.aws.held("CreateSnapshot") > 0 and os.path.exists(marker) and
                     "opsagent-freeze" in [comm for c, comm in descendants(p.pid)])
         harness.wait_until(lambda: frozen() or p.poll() is not None)
         return p, p.poll() is None and frozen()

@@ -2,7 +2,9 @@
 what the AWS stand-in received (SigV4-checked, gzip bodies decompressed and validated with
 botocore's model)."""
 import os
+import socket
 
+import harness
 import tap
 from report_common import (LOADAVG, MEM_USED_PERCENT, SWAP_USED_PERCENT, ReportCase)
 
@@ -155,6 +157,66 @@ class Heartbeat(ReportCase):
         self.report()
         got, _ = self.heartbeat()
         self.assertNotIn("SecondsSinceLastSuccess", [d[0] for d in got])
+
+
+class SilentMetadata(harness.AgentTestCase):
+    """Issue 22, item 5: off EC2, where the metadata address accepts connections and never
+    answers, a command waits for it once, not once per lookup (the instance facts, then the
+    credentials for CloudWatch). Each wait is a connection the silent listener was made: they
+    are counted once the command is done, so nothing here depends on how long a wait took."""
+
+    def setUp(self):
+        super().setUp()
+        self.silent = socket.socket()
+        self.silent.bind(("127.0.0.1", 0))
+        self.silent.listen(64)
+        self.silent.setblocking(False)
+        self.addCleanup(self.silent.close)
+        self.env.pop("AWS_EC2_METADATA_DISABLED", None)
+        self.env["AWS_EC2_METADATA_SERVICE_ENDPOINT"] = "http://127.0.0.1:%d" % self.silent.getsockname()[1]
+        self.env["AWS_ENDPOINT_URL"] = "http://127.0.0.1:1"      # CloudWatch: nothing there either
+        self.env["AWS_REGION"] = "eu-west-1"
+        self.write_json("etc/opsagent/stack.json", {})
+
+    def waits(self):
+        """Connections made to the silent listener so far."""
+        n = 0
+        while True:
+            try:
+                c, _ = self.silent.accept()
+            except BlockingIOError:
+                return n
+            c.close()
+            n += 1
+
+    def test_report_waits_once(self):
+        r = self.agent("report")
+        self.assertEqual(r.returncode, 0, r.stderr)
+        self.assertIn("kept in the spool", r.stdout)
+        self.assertEqual(self.waits(), 1, r.stderr)
+
+    def test_report_without_a_region_waits_once(self):
+        del self.env["AWS_REGION"]
+        r = self.agent("report")
+        self.assertEqual(r.returncode, 0, r.stderr)
+        self.assertEqual(self.waits(), 1, r.stderr)
+
+    def test_report_with_user_data_lookup_waits_once(self):
+        os.unlink(self.path("etc/opsagent/stack.json"))   # no stack.json: user-data is looked for too
+        r = self.agent("report")
+        self.assertEqual(r.returncode, 0, r.stderr)
+        self.assertEqual(self.waits(), 1, r.stderr)
+
+    def test_a_recipe_that_needs_the_instance_waits_once(self):
+        r = self.agent("run", "--recipe", "ebs_snapshots")
+        self.assertEqual(r.returncode, 2, r.stdout + r.stderr)
+        self.assertIn("AWS_EC2_METADATA_DISABLED", r.stderr)
+        self.assertEqual(self.waits(), 1, r.stderr)
+
+    def test_status_never_asks(self):
+        r = self.agent("status")
+        self.assertEqual(r.returncode, 0, r.stderr)
+        self.assertEqual(self.waits(), 0)
 
 
 if __name__ == "__main__":

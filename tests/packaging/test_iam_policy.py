@@ -100,8 +100,16 @@ class Policy(unittest.TestCase):
     def test_tags_only_at_creation_and_only_on_snapshots(self):
         # Tagging an existing snapshot would let anyone mark a manual snapshot as ours.
         self.assertFalse(allowed(self.p, "ec2:CreateTags", SNAP))
+        self.assertFalse(allowed(self.p, "ec2:CreateTags", SNAP, {"aws:ResourceTag/opsagent:managed": "false"}))
         self.assertFalse(allowed(self.p, "ec2:CreateTags", VOL, {"ec2:CreateAction": "CreateSnapshot"}))
         self.assertFalse(allowed(self.p, "ec2:CreateTags", INST, {"ec2:CreateAction": "RunInstances"}))
+
+    def test_tags_of_our_snapshots_can_be_completed(self):
+        # A multi-volume set gets each snapshot's device after CreateSnapshots (the API has no
+        # per-volume tags), and a run killed in between leaves that to the next run: only on
+        # snapshots that are ours already, so no manual snapshot can be made ours.
+        self.assertTrue(allowed(self.p, "ec2:CreateTags", SNAP, {"aws:ResourceTag/opsagent:managed": "true"}))
+        self.assertFalse(allowed(self.p, "ec2:CreateTags", VOL, {"aws:ResourceTag/opsagent:managed": "true"}))
 
     def test_metrics_only_in_the_opsagent_namespace(self):
         self.assertFalse(allowed(self.p, "cloudwatch:PutMetricData", "*"))

@@ -273,9 +273,12 @@ class AwsStandin:
         self._sequence = {}
         self._body_sizes = {}             # operation -> uncompressed body sizes received
         self._connections = 0             # TCP connections accepted (keep-alive reuse shows here)
-        self._in_flight = 0
-        self._max_in_flight = 0           # most AWS requests being handled at once
+        self._in_flight = {}              # calls generation -> AWS requests being handled now
+        self._generation = 0              # bumped by reset_calls(): older requests are not counted
+        self._max_in_flight = 0           # most AWS requests (of this generation) handled at once
         self._faults = {}
+        self._release = threading.Event()   # set when faults are changed: held requests wake up
+        self._held = {}                     # operation -> requests being held by a delay now
         self._imds_tokens = {}
         self.imds_v1_allowed = False
         self.snapshot_pending_seconds = snapshot_pending_seconds
@@ -333,6 +336,37 @@ class AwsStandin:
         self.port = self._httpd.server_address[1]
         self._thread = threading.Thread(target=self._httpd.serve_forever, daemon=True)
         self._thread.start()
+        self._new_role_credentials()
+        self._seed_instance()
+        return self
+
+    def reset(self):
+        """A fresh stand-in without restarting it (moto's server takes seconds to start): moto's
+        state reset, a new instance with its volumes and role credentials, no faults (held
+        requests released), no counters, nothing seeded, IMDS as at start."""
+        c = http.client.HTTPConnection("127.0.0.1", self._moto_port, timeout=30)
+        try:
+            c.request("POST", "/moto-api/reset")
+            c.getresponse().read()
+        finally:
+            c.close()
+        with self._lock:
+            self.clear_faults()
+            self.reset_calls()
+            self._imds_tokens.clear()
+            self.imds_v1_allowed = False
+            self._pending_until.clear()
+            self._in_use.clear()
+            self._start_time_override.clear()
+            self.credentials = {ACCESS_KEY_ID: (SECRET_ACCESS_KEY, None)}
+            self.role_name = ROLE_NAME
+            self.role_ttl = 6 * 3600
+            self._role = None
+            self._expired_keys.clear()
+            self.user_data = None
+            self.instance_id = None
+            self.volume_ids = []
+            self.root_volume_id = None
         self._new_role_credentials()
         self._seed_instance()
         return self
@@ -496,6 +530,7 @@ class AwsStandin:
             self._body_sizes.clear()
             self._connections = 0
             self._max_in_flight = 0
+            self._generation += 1
 
     def body_sizes(self):
         """Uncompressed request body sizes received, by operation (list per operation)."""
@@ -521,21 +556,29 @@ class AwsStandin:
     # -- faults -------------------------------------------------------------------------------
     FAULTS = ("throttle", "http_500", "http_503", "delay_count", "truncated_xml", "malformed_xml",
               "imds_token_refused", "imds_token_hang", "credentials_expired", "connection_reset",
-              "data_already_accepted", "invalid_sequence_token")
+              "data_already_accepted", "invalid_sequence_token",
+              "http_500_after", "connection_reset_after", "delay_after_count", "denied")
 
     def set_faults(self, **kw):
         """throttle=N, http_500=N, http_503=N (next N AWS calls); delay=SECONDS with
         delay_count=N; truncated_xml=N, malformed_xml=N; imds_token_refused=N (-1: always);
         credentials_expired=N (the next N calls get ExpiredToken, and the instance role's
-        credentials are rotated); skew=SECONDS (the stand-in's clock runs that far off);
-        connection_reset=N; data_already_accepted=N, invalid_sequence_token=N (PutLogEvents
-        answers as an endpoint that still checks sequence tokens would: the first after
-        storing the events); imds_token_hang=N (the token PUT is never answered, as an
-        HttpPutResponseHopLimit of 1 makes it for a container). Only for operations in `only`
-        (list) when given."""
+        credentials are rotated); skew=SECONDS (the stand-in's clock runs that far off; EC2 then
+        answers RequestExpired, CloudWatch SignatureDoesNotMatch, or skew_code=CODE for both);
+        connection_reset=N; denied=N (UnauthorizedOperation, AccessDenied for CloudWatch: what a
+        role without the permission gets); data_already_accepted=N, invalid_sequence_token=N
+        (PutLogEvents answers as an endpoint that still checks sequence tokens would: the first
+        after storing the events). Faults after the server acted (the call is carried out by moto,
+        then the answer is lost): http_500_after=N (answers 500 InternalError),
+        connection_reset_after=N (closes the connection without an answer), delay_after=SECONDS
+        with delay_after_count=N (answers that late). delay_skip=K lets the first K calls that
+        a delay would hold through. imds_token_hang=N (the token PUT is never answered, as an
+        HttpPutResponseHopLimit of 1 makes it for a container). Only for operations in `only` (list) when given.
+        Changing the faults wakes every request held by a delay: one held before it was
+        forwarded is then dropped (its client is gone), one held after is answered."""
         with self._lock:
             for k, v in kw.items():
-                if k not in self.FAULTS + ("delay", "skew", "only"):
+                if k not in self.FAULTS + ("delay", "delay_after", "delay_skip", "skew", "skew_code", "only"):
                     raise ValueError("unknown fault %s" % k)
                 self._faults[k] = v
             if kw.get("credentials_expired"):
@@ -543,11 +586,13 @@ class AwsStandin:
                 if old:
                     self._expired_keys.add(old)
                 self._new_role_credentials()
+            self._wake_held()
 
     def clear_faults(self):
         with self._lock:
             self._faults.clear()
             self.deny = set()
+            self._wake_held()
 
     def set_deny(self, *actions):
         """These actions ("CreateSnapshots", "cloudwatch:PutMetricData") are refused as an IAM
@@ -555,6 +600,26 @@ class AwsStandin:
         AccessDenied. DryRun=true of any other EC2 action gets DryRunOperation."""
         with self._lock:
             self.deny = set(actions)
+
+    def _wake_held(self):
+        self._release.set()
+        self._release = threading.Event()
+
+    def held(self, op=None):
+        """Requests (of OP, or of any operation) being held by a delay right now."""
+        with self._lock:
+            return self._held.get(op, 0) if op else sum(self._held.values())
+
+    def _hold(self, seconds, op):
+        """Holds the calling request up to SECONDS; False when the faults changed meanwhile."""
+        with self._lock:
+            release = self._release
+            self._held[op] = self._held.get(op, 0) + 1
+        try:
+            return not release.wait(float(seconds))
+        finally:
+            with self._lock:
+                self._held[op] -= 1
 
     def faults(self):
         with self._lock:
@@ -567,6 +632,9 @@ class AwsStandin:
                 return False
             n = self._faults.get(name, 0)
             if not n:
+                return False
+            if name in ("delay_count", "delay_after_count") and self._faults.get("delay_skip", 0) > 0:
+                self._faults["delay_skip"] -= 1
                 return False
             if n > 0:
                 self._faults[name] = n - 1
@@ -593,6 +661,14 @@ class AwsStandin:
                 "Expiration": _iso(time.time() + self.role_ttl).replace(".000", ""),
             }
             self.credentials[key] = (secret, token)
+
+    def expire_role_credentials(self):
+        """The instance role's credentials expire now: their key is refused (ExpiredToken, or
+        RequestExpired for EC2) from now on, and IMDS serves new ones."""
+        with self._lock:
+            if self._role:
+                self._expired_keys.add(self._role["AccessKeyId"])
+            self._new_role_credentials()
 
     def rotate_role_credentials(self, ttl=None):
         """New instance-role credentials (valid TTL seconds from now when given)."""
@@ -892,6 +968,7 @@ class _Handler(http.server.BaseHTTPRequestHandler):
         return email.utils.formatdate(self.aws.now(), usegmt=True)
 
     def _send(self, status, body, ctype="text/xml;charset=UTF-8", headers=None):
+        self._landed()
         if isinstance(body, str):
             body = body.encode()
         self.send_response(status)
@@ -1040,13 +1117,22 @@ class _Handler(http.server.BaseHTTPRequestHandler):
     def _aws(self):
         a = self.aws
         with a._lock:
-            a._in_flight += 1
-            a._max_in_flight = max(a._max_in_flight, a._in_flight)
+            self._flight = a._generation
+            a._in_flight[self._flight] = a._in_flight.get(self._flight, 0) + 1
+            a._max_in_flight = max(a._max_in_flight, a._in_flight[self._flight])
         try:
             return self._aws_request()
         finally:
-            with a._lock:
-                a._in_flight -= 1
+            self._landed()
+
+    def _landed(self):
+        """The request stops counting as in flight: before its answer is written, since a client
+        may send its next request (on a connection of its own) as soon as it has the answer."""
+        flight = getattr(self, "_flight", None)
+        if flight is not None:
+            with self.aws._lock:
+                self.aws._in_flight[flight] -= 1
+            self._flight = None
 
     def _aws_request(self):
         a = self.aws
@@ -1162,6 +1248,10 @@ class _Handler(http.server.BaseHTTPRequestHandler):
         except ValueError:
             raise AwsError(400, "IncompleteSignature", "X-Amz-Date is malformed")
         if abs(ts - a.now()) > SKEW_LIMIT:
+            code = a.faults().get("skew_code")
+            if code:       # what S3 and others say: the SDKs correct from the Date header as well
+                raise AwsError(403, code, "The difference between the request time and the current time is too "
+                               "large.")
             if ec2:
                 raise AwsError(400, "RequestExpired",
                                "Request has expired. Timestamp date is %s" % amz_date)
@@ -1198,11 +1288,18 @@ class _Handler(http.server.BaseHTTPRequestHandler):
         ec2 = service == "ec2"
         delay = a.faults().get("delay")
         if delay and a._take_fault("delay_count", op):
-            time.sleep(float(delay))
+            if not a._hold(delay, op):
+                self.close_connection = True     # released: its client is gone, nothing is done
+                return False
         if a._take_fault("connection_reset", op):
             self.close_connection = True
             self.connection.shutdown(socket.SHUT_RDWR)
             return False
+        if a._take_fault("denied", op):
+            if ec2:
+                raise AwsError(403, "UnauthorizedOperation", "You are not authorized to perform this operation.")
+            raise AwsError(403, "AccessDenied", "User: arn:aws:sts::%s:assumed-role/%s/i is not authorized to "
+                           "perform: cloudwatch:%s" % (ACCOUNT_ID, a.role_name, op))
         if a._take_fault("throttle", op):
             if ec2:
                 raise AwsError(503, "RequestLimitExceeded", "Request limit exceeded.")
@@ -1365,6 +1462,17 @@ class _Handler(http.server.BaseHTTPRequestHandler):
             out = out[: max(1, len(out) // 2)]
         elif a._take_fault("malformed_xml", op):
             out = b"<?xml version=\"1.0\"?>\n<Response><Errors><Error><Code>&bogus;</Code></Oops>"
+        # The call was carried out (or refused) by moto; now its answer may be lost.
+        delay_after = a.faults().get("delay_after")
+        if delay_after and a._take_fault("delay_after_count", op):
+            a._hold(delay_after, op)
+        if a._take_fault("connection_reset_after", op):
+            self.close_connection = True
+            self.connection.shutdown(socket.SHUT_RDWR)
+            return
+        if a._take_fault("http_500_after", op):
+            raise AwsError(500, "InternalError" if ec2 else "InternalFailure",
+                           "An internal error has occurred", sender=False)
         self._send(status, out, rtype, {"x-amzn-RequestId": request_id})
 
     def _rewrite_sts(self, op, params, out):

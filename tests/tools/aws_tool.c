@@ -2,8 +2,10 @@
  * the standard AWS environment variables point at (the local stand-in in the tests) and prints
  * the result, so integration tests reach facts and PutMetricData too.
  *
- *   aws_tool [--attrs JSON] [--recipe-attrs JSON] [--test-origin URL] COMMAND ARGS...
+ *   aws_tool [--attrs JSON] [--recipe-attrs JSON] [--test-origin URL] [--mark KEY=VALUE] COMMAND ARGS...
+ *   (--mark: the tag by which creates whose outcome is unknown are looked for; none by default)
  *   facts | describe-instance [ID] | describe-volumes ID... | describe-snapshots [NAME=V1,V2]...
+ *   describe-snapshots-each [NAME=V1,V2]... (the same, streamed)
  *   create-snapshot VOL... | create-snapshots-multi [--exclude-boot] | delete-snapshot ID
  *   create-tags ID KEY=VALUE... | put-metrics N [NAMESPACE]
  *   json-call logs|ssm OPERATION [JSON]     (the JSON 1.1 protocol; prints the answer)
@@ -191,12 +193,20 @@ static void print_snapshot(const struct opsagent_ec2_snapshot *v)
         printf("\n");
 }
 
+static int print_each(const struct opsagent_ec2_snapshot *v, void *userdata)
+{
+        (*(size_t *)userdata)++;
+        print_snapshot(v);
+        return 0;
+}
+
 int main(int argc, char **argv)
 {
         json_object *attrs = NULL, *recipe_attrs = NULL;
         struct aws_session *s = NULL;
         struct error err = ERROR_INIT;
         const char *cmd, *test_origin = NULL;
+        struct opsagent_tag mark_buf, *mark = NULL;
         int i = 1, r, rc = 0;
 
         log_setup(LOG_TARGET_STDERR, getenv("AWS_TOOL_DEBUG") ? LOG_DEBUG : LOG_WARNING);
@@ -207,6 +217,17 @@ int main(int argc, char **argv)
                         test_origin = argv[i + 1];
                         continue;
                 }
+                if (strcmp(argv[i], "--mark") == 0) {
+                        char *eq = strchr(argv[i + 1], '=');
+
+                        if (!eq)
+                                return 2;
+                        *eq = '\0';
+                        mark_buf = (struct opsagent_tag){ argv[i + 1], eq + 1 };
+                        mark = &mark_buf;
+                        continue;
+                }
+
                 *dst = json_tokener_parse(argv[i + 1]);
                 if (!*dst) {
                         fprintf(stderr, "%s: not JSON\n", argv[i]);
@@ -312,7 +333,7 @@ int main(int argc, char **argv)
                         printf("volume %s state=%s type=%s size=%lld az=%s\n", v[k].volume_id, v[k].state,
                                v[k].volume_type, (long long)v[k].size_gib, v[k].availability_zone);
                 ec2_volumes_free(v, n);
-        } else if (strcmp(cmd, "describe-snapshots") == 0) {
+        } else if (strcmp(cmd, "describe-snapshots") == 0 || strcmp(cmd, "describe-snapshots-each") == 0) {
                 struct opsagent_ec2_filter f[16] = { { 0 } };
                 const char *vals[16][16] = { { 0 } };
                 char *copies[16] = { 0 };
@@ -333,7 +354,10 @@ int main(int argc, char **argv)
                         f[nf].name = copies[nf];
                         f[nf].values = vals[nf];
                 }
-                r = ec2_describe_snapshots(s, f, &v, &n);
+                if (strcmp(cmd, "describe-snapshots-each") == 0)
+                        r = ec2_describe_snapshots_each(s, f, print_each, &n);
+                else
+                        r = ec2_describe_snapshots(s, f, &v, &n);
                 for (size_t k = 0; k < nf; k++)
                         free(copies[k]);
                 if (r < 0) {
@@ -341,7 +365,7 @@ int main(int argc, char **argv)
                         goto out;
                 }
                 printf("count %zu\n", n);
-                for (size_t k = 0; k < n; k++)
+                for (size_t k = 0; v && k < n; k++)
                         print_snapshot(&v[k]);
                 ec2_snapshots_free(v, n);
         } else if (strcmp(cmd, "create-snapshot") == 0) {
@@ -357,7 +381,7 @@ int main(int argc, char **argv)
                         reqs[k].tags = tags;
                         reqs[k].n_tags = 1;
                 }
-                r = ec2_create_snapshots_each(s, reqs, n, 0);
+                r = ec2_create_snapshots_each(s, reqs, n, 0, mark);
                 for (size_t k = 0; k < n; k++) {
                         if (reqs[k].result < 0)
                                 printf("failed %s %s: %s (request id %s)\n", reqs[k].volume_id, reqs[k].error.code,
@@ -376,7 +400,7 @@ int main(int argc, char **argv)
                 size_t n = 0;
 
                 r = ec2_create_snapshots_multi(s, NULL, i < argc && strcmp(argv[i], "--exclude-boot") == 0, NULL,
-                                               "aws_tool multi", tags, 1, &v, &n);
+                                               "aws_tool multi", tags, 1, mark, &v, &n);
                 if (r < 0) {
                         rc = fail(s, r);
                         goto out;

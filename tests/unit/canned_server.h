@@ -26,6 +26,7 @@ struct canned_server {
         char *requests[CANNED_MAX];
         size_t n_requests;
         int connections;
+        unsigned delay_ms;          /* before each answer (canned_start_slow) */
 };
 
 static void *canned_main(void *userdata)
@@ -69,6 +70,8 @@ static void *canned_main(void *userdata)
                         }
                         if (s->n_requests < CANNED_MAX)
                                 s->requests[s->n_requests++] = strdup(head);
+                        if (s->delay_ms)
+                                usleep(s->delay_ms * 1000u);
                         if (write(c, s->responses[next], s->response_len[next]) < 0)
                                 break;
                         next++;
@@ -78,8 +81,16 @@ static void *canned_main(void *userdata)
         return NULL;
 }
 
+static int canned_start_slow(struct canned_server *s, const char *const *responses, size_t n, unsigned delay_ms);
+
 /* Starts serving RESPONSES (N of them, NUL-terminated strings) on 127.0.0.1. */
-static int canned_start(struct canned_server *s, const char *const *responses, size_t n)
+static inline int canned_start(struct canned_server *s, const char *const *responses, size_t n)
+{
+        return canned_start_slow(s, responses, n, 0);
+}
+
+/* The same, each answer DELAY_MS after its request: a service that answers slowly. */
+static int canned_start_slow(struct canned_server *s, const char *const *responses, size_t n, unsigned delay_ms)
 {
         struct sockaddr_in a = { .sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
         socklen_t al = sizeof(a);
@@ -90,6 +101,7 @@ static int canned_start(struct canned_server *s, const char *const *responses, s
                 s->response_len[i] = strlen(responses[i]);
         }
         s->n = n;
+        s->delay_ms = delay_ms;
         s->fd = socket(AF_INET, SOCK_STREAM, 0);
         if (s->fd < 0 || bind(s->fd, (struct sockaddr *)&a, sizeof(a)) < 0 || listen(s->fd, 8) < 0 ||
             getsockname(s->fd, (struct sockaddr *)&a, &al) < 0)

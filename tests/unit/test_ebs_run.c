@@ -18,13 +18,14 @@
 
 extern const struct opsagent_recipe opsagent_recipe;
 
-#define MAXS 512
+#define MAXS 2048
+#define MAXT 16
 #define DAY 86400
 
 struct fsnap {
         char id[32], vol[32], state[16], desc[300];
         int64_t start;
-        char keys[60][129], values[60][257];
+        char keys[MAXT][129], values[MAXT][257];
         size_t n_tags;
         bool in_use;
 };
@@ -39,7 +40,7 @@ static struct fake {
         const char *new_state;            /* state of created snapshots */
         const char *fail_volume;          /* CreateSnapshot fails for it */
         bool fail_describe_snapshots;
-        unsigned mutating, describe_calls, multi_calls, tag_calls;
+        unsigned mutating, describe_calls, multi_calls, tag_calls, tagged;
         unsigned delete_calls;
         struct opsagent_aws_error err;
         /* ctx */
@@ -77,6 +78,9 @@ static void f_logv(struct opsagent_ctx *c, int level, const char *fmt, va_list a
 static void f_sayv(struct opsagent_ctx *c, const char *fmt, va_list ap)
 {
         size_t len = strlen(F.out);
+
+        if (len + 2 >= sizeof F.out)
+                return;         /* full: the tests look at what comes first */
         vsnprintf(F.out + len, sizeof F.out - len - 1, fmt, ap);
         strcat(F.out, "\n");
 }
@@ -209,6 +213,39 @@ static int a_describe_snapshots(struct opsagent_ctx *c, const struct opsagent_ec
         *ret_n = n;
         return 0;
 }
+/* Streams the store as the agent does: each snapshot a view, valid during the call only. */
+static int a_describe_snapshots_each(struct opsagent_ctx *c, const struct opsagent_ec2_filter *f,
+                                     int (*each)(const struct opsagent_ec2_snapshot *, void *), void *userdata)
+{
+        F.describe_calls++;
+        if (F.fail_describe_snapshots) {
+                snprintf(F.err.operation, sizeof F.err.operation, "DescribeSnapshots");
+                snprintf(F.err.code, sizeof F.err.code, "InternalError");
+                return -EIO;
+        }
+        for (size_t i = 0; i < F.n; i++) {
+                struct opsagent_ec2_tag tags[MAXT];
+                struct opsagent_ec2_snapshot v = { 0 };
+                int r;
+
+                if (!filter_ok(&F.s[i], f))
+                        continue;
+                for (size_t t = 0; t < F.s[i].n_tags; t++)
+                        tags[t] = (struct opsagent_ec2_tag){ F.s[i].keys[t], F.s[i].values[t] };
+                v.snapshot_id = F.s[i].id;
+                v.volume_id = F.s[i].vol;
+                v.state = F.s[i].state;
+                v.start_time = F.s[i].start;
+                v.tags = tags;
+                v.n_tags = F.s[i].n_tags;
+                r = each(&v, userdata);
+                memset(tags, 0xa5, sizeof tags);     /* what the caller kept must not point here */
+                if (r < 0)
+                        return r;
+        }
+        return 0;
+}
+
 static void a_snapshots_free(struct opsagent_ec2_snapshot *s, size_t n)
 {
         for (size_t i = 0; i < n; i++) {
@@ -262,6 +299,7 @@ static int a_create_each(struct opsagent_ctx *c, struct opsagent_ec2_create_snap
                 }
                 s = store_add(reqs[i].volume_id, F.new_state, (int64_t)time(NULL), false);
                 snprintf(s->desc, sizeof s->desc, "%s", reqs[i].description ? reqs[i].description : "");
+                assert_true(reqs[i].n_tags <= MAXT);
                 for (size_t t = 0; t < reqs[i].n_tags; t++) {
                         snprintf(s->keys[t], sizeof s->keys[t], "%s", reqs[i].tags[t].key);
                         snprintf(s->values[t], sizeof s->values[t], "%s", reqs[i].tags[t].value);
@@ -329,6 +367,8 @@ static int a_create_tags(struct opsagent_ctx *c, const char *const *ids, const s
         for (const char *const *id = ids; *id; id++) {
                 struct fsnap *s = find(*id);
                 assert_non_null(s);
+                assert_true(id - ids < 1000);   /* AWS's limit per call */
+                F.tagged++;
                 for (size_t t = 0; t < n; t++) {
                         bool done = false;
                         for (size_t k = 0; k < s->n_tags; k++)
@@ -337,6 +377,7 @@ static int a_create_tags(struct opsagent_ctx *c, const char *const *ids, const s
                                         done = true;
                                 }
                         if (!done) {
+                                assert_true(s->n_tags < MAXT);
                                 snprintf(s->keys[s->n_tags], sizeof s->keys[0], "%s", tags[t].key);
                                 snprintf(s->values[s->n_tags], sizeof s->values[0], "%s", tags[t].value);
                                 s->n_tags++;
@@ -372,6 +413,7 @@ static const struct opsagent_aws_ops a_ops = {
         .ec2_create_snapshots_multi = a_create_multi,
         .ec2_delete_snapshot = a_delete,
         .ec2_create_tags = a_create_tags,
+        .ec2_describe_snapshots_each = a_describe_snapshots_each,
 };
 
 /* ---- helpers ---- */
@@ -598,6 +640,112 @@ static void test_multi_volume(void **state)
         assert_int_equal(F.m_deleted, 1);
 }
 
+/* Adds KEY=VALUE to S. */
+static void add_tag(struct fsnap *s, const char *key, const char *value)
+{
+        assert_true(s->n_tags < MAXT);
+        snprintf(s->keys[s->n_tags], sizeof s->keys[0], "%s", key);
+        snprintf(s->values[s->n_tags], sizeof s->values[0], "%s", value);
+        s->n_tags++;
+}
+
+/* A snapshot as a multi-volume run killed between CreateSnapshots and its CreateTags leaves it:
+ * the set's tags, no device, Name the host name. */
+static struct fsnap *interrupted(const char *vol, int64_t start)
+{
+        struct fsnap *s = store_add(vol, "completed", start, true);
+
+        add_tag(s, "Name", "web1");
+        add_tag(s, "opsagent:hostname", "web1");
+        add_tag(s, "opsagent:run-id", "killed-run");
+        return s;
+}
+
+/* Issue 15, item 3: the next run (in either mode) gives the snapshots a killed multi-volume run
+ * left their device and Name; snapshots it did not make (no run id, or not ours) are left as
+ * they are. */
+static void test_interrupted_multi_volume_tags_completed(void **state)
+{
+        int64_t now = (int64_t)time(NULL);
+        struct fsnap *f, *g, *manual, *legacy;
+
+        set_attrs("{\"keep\": 5}");
+        f = interrupted("vol-f", now - DAY);
+        g = interrupted("vol-g", now - DAY);
+        manual = store_add("vol-f", "completed", now - 2 * DAY, false);
+        add_tag(manual, "opsagent:run-id", "not-ours");
+        legacy = store_add("vol-g", "completed", now - 3 * DAY, true);      /* ours, from before run ids */
+        assert_int_equal(night(false), 0);
+        f = find("snap-00000");
+        g = find("snap-00001");
+        assert_non_null(f);
+        assert_non_null(g);
+        assert_string_equal(tag_of(f, "opsagent:device"), "/dev/sdf");
+        assert_string_equal(tag_of(f, "Name"), "web1 /dev/sdf");
+        assert_string_equal(tag_of(g, "opsagent:device"), "/dev/sdg");
+        assert_string_equal(tag_of(g, "Name"), "web1 /dev/sdg");
+        assert_null(tag_of(find("snap-00002"), "opsagent:device"));
+        assert_null(tag_of(find("snap-00003"), "opsagent:device"));
+        (void)manual;
+        (void)legacy;
+        assert_non_null(strstr(F.out, "volume /dev/sdf vol-f: tagged 1 snapshot of an interrupted run"));
+        /* done: the next night has nothing to complete */
+        F.tag_calls = 0;
+        assert_int_equal(night(false), 0);
+        assert_int_equal(F.tag_calls, 0);
+        assert_null(strstr(F.out, "interrupted run"));
+}
+
+/* A Name of the user's is never replaced; a dry run only says what it would tag. */
+static void test_interrupted_tags_user_name_and_dry_run(void **state)
+{
+        int64_t now = (int64_t)time(NULL);
+
+        set_attrs("{\"tags\": {\"Name\": \"nightly\"}, \"devices\": [\"/dev/sdf\"]}");
+        snprintf(interrupted("vol-f", now - DAY)->values[1], sizeof F.s[0].values[1], "nightly");   /* its Name */
+        assert_int_equal(night(true), 0);
+        assert_int_equal(F.mutating, 0);
+        assert_non_null(strstr(F.out, "would tag 1 snapshot of an interrupted run with the device (snap-00000)"));
+        assert_int_equal(night(false), 0);
+        assert_string_equal(tag_of(find("snap-00000"), "opsagent:device"), "/dev/sdf");
+        assert_string_equal(tag_of(find("snap-00000"), "Name"), "nightly");
+}
+
+/* More snapshots to complete than one CreateTags takes: batches of EBS_TAG_IDS_MAX. */
+static void test_interrupted_tags_in_batches(void **state)
+{
+        int64_t now = (int64_t)time(NULL);
+
+        set_attrs("{\"max_age_days\": 30, \"devices\": [\"/dev/sdf\"]}");
+        for (int i = 0; i < 1000 + 1; i++)    /* EBS_TAG_IDS_MAX + 1 */
+                interrupted("vol-f", now - DAY - i);
+        assert_int_equal(night(false), 0);
+        assert_int_equal(F.tag_calls, 2);
+        assert_int_equal(F.tagged, 1001);
+        for (size_t i = 0; i < F.n; i++)
+                assert_string_equal(tag_of(&F.s[i], "opsagent:device"), "/dev/sdf");
+}
+
+/* A snapshot id longer than retention keeps (RETENTION_ID_MAX - 1 bytes) is never deleted: it
+ * could not be named whole; one that fits is. */
+static void test_snapshot_id_too_long_is_left_alone(void **state)
+{
+        int64_t now = (int64_t)time(NULL);
+        struct fsnap *fits, *too_long;
+
+        set_attrs("{\"keep\": 1, \"devices\": [\"/dev/sdf\"]}");
+        fits = store_add("vol-f", "completed", now - 3 * DAY, true);
+        snprintf(fits->id, sizeof fits->id, "snap-0123456789abcdef0");        /* 22 bytes: AWS's */
+        too_long = store_add("vol-f", "completed", now - 4 * DAY, true);
+        snprintf(too_long->id, sizeof too_long->id, "snap-0123456789abcdef0123");  /* 25 bytes */
+        store_add("vol-f", "completed", now - 1 * DAY, true);
+        assert_int_equal(night(false), 0);
+        assert_null(find("snap-0123456789abcdef0"));
+        assert_non_null(find("snap-0123456789abcdef0123"));
+        assert_non_null(strstr(F.out, "its id is empty or longer than 23 bytes: left alone"));
+        assert_int_equal(F.delete_calls, 1);   /* the one that fits (yesterday's is the newest completed) */
+}
+
 /* Nothing to snapshot (every volume pending or excluded): no create call at all, in either mode. */
 static void test_nothing_to_create(void **state)
 {
@@ -653,6 +801,10 @@ int main(void)
                 cmocka_unit_test_setup_teardown(test_in_use_is_a_warning, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_skip_pending, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_multi_volume, setup, teardown),
+                cmocka_unit_test_setup_teardown(test_interrupted_multi_volume_tags_completed, setup, teardown),
+                cmocka_unit_test_setup_teardown(test_interrupted_tags_user_name_and_dry_run, setup, teardown),
+                cmocka_unit_test_setup_teardown(test_interrupted_tags_in_batches, setup, teardown),
+                cmocka_unit_test_setup_teardown(test_snapshot_id_too_long_is_left_alone, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_nothing_to_create, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_unattached_device_fails, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_list_failure_still_snapshots, setup, teardown),

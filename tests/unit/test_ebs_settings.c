@@ -147,7 +147,7 @@ static void test_devices_limit(void **state)
         json_object_put(d);
 }
 
-/* 45 user tags fit beside opsagent's 5 (AWS allows 50); 46 do not. Reserved keys refused. */
+/* 44 user tags fit beside opsagent's 6 (AWS allows 50); 45 do not. Reserved keys refused. */
 static void test_tag_limits(void **state)
 {
         struct ebs_config c;
@@ -162,12 +162,12 @@ static void test_tag_limits(void **state)
         }
         json_object_object_add(d, "tags", tags);
         assert_int_equal(ebs_config_parse(d, &c, err, sizeof err), 0);
-        ebs_build_tags(&c, "i-1", "web1", "/dev/sdf", &set);
+        ebs_build_tags(&c, "i-1", "web1", "/dev/sdf", "0123456789abcdef0123456789abcdef", &set);
         assert_int_equal(set.n, EBS_TAGS_MAX);
         ebs_config_free(&c);
         json_object_object_add(tags, "one-too-many", json_object_new_string("v"));
         assert_int_equal(ebs_config_parse(d, &c, err, sizeof err), -EINVAL);
-        assert_non_null(strstr(err, "at most 45"));
+        assert_non_null(strstr(err, "at most 44"));
         json_object_put(d);
 
         d = defaults_with("{\"tags\": {\"opsagent:managed\": \"false\"}}");
@@ -209,23 +209,25 @@ static void test_tags_content(void **state)
         struct ebs_tagset s;
 
         assert_int_equal(parse("{\"tags\": {\"Team\": \"ops\"}}", &c, err, &d), 0);
-        ebs_build_tags(&c, "i-0abc", "web1", "/dev/sdf", &s);
+        ebs_build_tags(&c, "i-0abc", "web1", "/dev/sdf", "run-1", &s);
         assert_string_equal(tag(&s, "opsagent:managed"), "true");
+        assert_string_equal(tag(&s, "opsagent:run-id"), "run-1");
         assert_string_equal(tag(&s, "opsagent:instance-id"), "i-0abc");
         assert_string_equal(tag(&s, "opsagent:device"), "/dev/sdf");
         assert_string_equal(tag(&s, "opsagent:hostname"), "web1");
         assert_string_equal(tag(&s, "Name"), "web1 /dev/sdf");
         assert_string_equal(tag(&s, "Team"), "ops");
         /* multi-volume: no device tag at creation */
-        ebs_build_tags(&c, "i-0abc", "web1", NULL, &s);
+        ebs_build_tags(&c, "i-0abc", "web1", NULL, "run-1", &s);
         assert_null(tag(&s, "opsagent:device"));
+        assert_string_equal(tag(&s, "opsagent:run-id"), "run-1");
         ebs_config_free(&c);
         json_object_put(d);
 
         assert_int_equal(parse("{\"tags\": {\"Name\": \"nightly\"}}", &c, err, &d), 0);
-        ebs_build_tags(&c, "i-0abc", "web1", "/dev/sdf", &s);
+        ebs_build_tags(&c, "i-0abc", "web1", "/dev/sdf", "run-1", &s);
         assert_string_equal(tag(&s, "Name"), "nightly");
-        assert_int_equal(s.n, 5);
+        assert_int_equal(s.n, 6);
         ebs_config_free(&c);
         json_object_put(d);
 }

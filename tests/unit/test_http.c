@@ -127,6 +127,77 @@ static void test_transport_errors(void **state)
         assert_int_equal(http_errno_from_curl(CURLE_OK), 0);
 }
 
+/* Whether the request may have reached the server: what decides if a call that changes
+ * something may be repeated. */
+static void test_sent(void **state)
+{
+        const char *responses[] = { "" };   /* reads the request, answers nothing, closes */
+        struct canned_server srv;
+        struct http_client *c = NULL;
+        struct http_xfer x = { 0 };
+        char url[64];
+        struct http_request req = { .method = "POST", .url = url, .body = "Action=CreateSnapshot", .body_len = 21,
+                                    .timeout_ms = 500 };
+        struct sockaddr_in a = { .sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
+        socklen_t al = sizeof(a);
+        int silent;
+
+        assert_int_equal(http_client_new(HTTP_NO_PROXY, &c), 0);
+        /* nothing listens: surely not sent */
+        req.url = "http://127.0.0.1:1/";
+        assert_int_equal(http_perform(c, &req, &x), 0);
+        assert_int_equal(x.result, -ECONNREFUSED);
+        assert_false(x.sent);
+        http_xfer_clear(c, &x);
+        /* the connection closed after the request was read: it may have been carried out */
+        assert_int_equal(canned_start(&srv, responses, 1), 0);
+        snprintf(url, sizeof(url), "http://127.0.0.1:%d/", srv.port);
+        req.url = url;
+        assert_int_equal(http_perform(c, &req, &x), 0);
+        assert_true(x.result < 0);
+        assert_true(x.sent);
+        http_xfer_clear(c, &x);
+        canned_stop(&srv);
+        assert_int_equal(srv.n_requests, 1);
+        canned_free(&srv);
+        /* a listener that never answers: the request sits in its socket, the transfer times out */
+        silent = socket(AF_INET, SOCK_STREAM, 0);
+        assert_true(silent >= 0);
+        assert_int_equal(bind(silent, (struct sockaddr *)&a, sizeof(a)), 0);
+        assert_int_equal(listen(silent, 4), 0);
+        assert_int_equal(getsockname(silent, (struct sockaddr *)&a, &al), 0);
+        snprintf(url, sizeof(url), "http://127.0.0.1:%d/", ntohs(a.sin_port));
+        assert_int_equal(http_perform(c, &req, &x), 0);
+        assert_int_equal(x.result, -ETIMEDOUT);
+        assert_true(x.sent);
+        http_xfer_clear(c, &x);
+        close(silent);
+        /* an answer: sent; a request on a connection of its own opens one and closes it */
+        {
+                const char *ok[] = { "HTTP/1.1 500 Internal Server Error\r\nContent-Length: 0\r\n\r\n",
+                                     "HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n",
+                                     "HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n" };
+
+                assert_int_equal(canned_start(&srv, ok, 3), 0);
+                snprintf(url, sizeof(url), "http://127.0.0.1:%d/", srv.port);
+                req.fresh_connection = true;     /* (the server reads one connection at a time) */
+                assert_int_equal(http_perform(c, &req, &x), 0);
+                assert_int_equal(x.status, 500);
+                assert_true(x.sent);
+                http_xfer_clear(c, &x);
+                assert_int_equal(http_perform(c, &req, &x), 0);
+                assert_int_equal(x.status, 200);
+                http_xfer_clear(c, &x);
+                assert_int_equal(http_perform(c, &req, &x), 0);
+                assert_int_equal(x.status, 200);
+                http_xfer_clear(c, &x);
+                canned_stop(&srv);
+                assert_int_equal(srv.connections, 3);
+                canned_free(&srv);
+        }
+        http_client_free(c);
+}
+
 int main(void)
 {
         const struct CMUnitTest tests[] = {
@@ -134,6 +205,7 @@ int main(void)
                 cmocka_unit_test(test_long_header_sent_whole),
                 cmocka_unit_test(test_body_cap),
                 cmocka_unit_test(test_transport_errors),
+                cmocka_unit_test(test_sent),
         };
         return cmocka_run_group_tests_name("http", tests, NULL, NULL);
 }

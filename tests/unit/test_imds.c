@@ -135,6 +135,63 @@ static void test_nothing_answers(void **state)
         imds_free(m);
 }
 
+/* A metadata service that answers, but slowly: a lookup of several requests with a deadline
+ * waits that long in all, then fails as "not answering" (at once for the next client too);
+ * without one, every request is answered. */
+static void test_one_deadline_for_a_lookup(void **state)
+{
+        const char *responses[] = {
+                "HTTP/1.1 200 OK\r\nContent-Length: 9\r\n\r\nTOKEN-slo",
+                "HTTP/1.1 200 OK\r\nContent-Length: 1\r\n\r\nv",
+                "HTTP/1.1 200 OK\r\nContent-Length: 1\r\n\r\nv",
+                "HTTP/1.1 200 OK\r\nContent-Length: 1\r\n\r\nv",
+                "HTTP/1.1 200 OK\r\nContent-Length: 1\r\n\r\nv",
+                "HTTP/1.1 200 OK\r\nContent-Length: 1\r\n\r\nv",
+        };
+        struct imds_config cfg = { 0 };
+        struct canned_server srv;
+        struct imds *m = NULL, *other = NULL;
+        struct error err = ERROR_INIT;
+        char ep[64], *v = NULL;
+        int answered = 0, r = 0;
+
+        /* 300 ms an answer, 1,000 ms for it all: at most the token and two values */
+        assert_int_equal(canned_start_slow(&srv, responses, 6, 300), 0);
+        snprintf(ep, sizeof(ep), "http://127.0.0.1:%d/", srv.port);
+        cfg.endpoint = ep;
+        assert_int_equal(imds_new(&cfg, &m), 0);
+        imds_set_deadline(m, 1000);
+        for (int i = 0; i < 5 && r == 0; i++) {
+                r = imds_get(m, "/latest/meta-data/x", &v, &err);
+                if (r == 0) {
+                        answered++;
+                        free(v);
+                }
+        }
+        assert_int_equal(r, -ETIMEDOUT);
+        assert_true(answered <= 2);
+        assert_non_null(strstr(err.msg, "AWS_EC2_METADATA_DISABLED"));
+        error_clear(&err);
+        imds_free(m);
+        assert_int_equal(imds_new(&cfg, &other), 0);
+        assert_int_equal(imds_get(other, "/latest/meta-data/x", &v, &err), -ETIMEDOUT);  /* remembered */
+        error_clear(&err);
+        imds_free(other);
+        canned_stop(&srv);
+        canned_free(&srv);
+
+        assert_int_equal(canned_start_slow(&srv, responses, 6, 300), 0);
+        snprintf(ep, sizeof(ep), "http://127.0.0.1:%d/", srv.port);
+        assert_int_equal(imds_new(&cfg, &m), 0);
+        for (int i = 0; i < 5; i++) {
+                assert_int_equal(imds_get(m, "/latest/meta-data/x", &v, &err), 0);
+                free(v);
+        }
+        imds_free(m);
+        canned_stop(&srv);
+        canned_free(&srv);
+}
+
 static void test_disabled_by_environment(void **state)
 {
         setenv("AWS_EC2_METADATA_DISABLED", "TRUE", 1);
@@ -153,6 +210,7 @@ int main(void)
                 cmocka_unit_test(test_v1_fallback_when_allowed),
                 cmocka_unit_test(test_v1_disabled_by_environment),
                 cmocka_unit_test(test_nothing_answers),
+                cmocka_unit_test(test_one_deadline_for_a_lookup),
                 cmocka_unit_test(test_disabled_by_environment),
         };
         unsetenv("AWS_EC2_METADATA_SERVICE_ENDPOINT");

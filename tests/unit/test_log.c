@@ -64,6 +64,34 @@ static void test_scrub_longest_match_first(void **state)
         free(s);
 }
 
+/* The fast path (no secret in the line) and the runs copied between secrets. */
+static void test_scrub_edges(void **state)
+{
+        char *s;
+
+        log_register_secret("s3cr3t-one");
+        log_register_secret("Another-S3cret");
+        s = log_scrub("s3cr3t-one");
+        assert_string_equal(s, "(redacted)");
+        free(s);
+        s = log_scrub("s3cr3t-ones3cr3t-oneAnother-S3cret.");
+        assert_string_equal(s, "(redacted)(redacted)(redacted).");
+        free(s);
+        s = log_scrub("  vol-1 snap-0123456789abcdef0 (2026-01-01T08:00:00Z): keep: within keep=15 (1st newest)");
+        assert_string_equal(s, "  vol-1 snap-0123456789abcdef0 (2026-01-01T08:00:00Z): keep: within keep=15 (1st newest)");
+        free(s);
+        s = log_scrub("s3cr3t-on");    /* a prefix only */
+        assert_string_equal(s, "s3cr3t-on");
+        free(s);
+        s = log_scrub("");
+        assert_string_equal(s, "");
+        free(s);
+        log_forget_secrets();
+        s = log_scrub("s3cr3t-one");
+        assert_string_equal(s, "s3cr3t-one");
+        free(s);
+}
+
 /* What goes to stderr is scrubbed. */
 static void test_stderr_output_is_scrubbed(void **state)
 {
@@ -201,6 +229,7 @@ int main(void)
                 cmocka_unit_test(test_journal_when_stderr_is_the_journal),
                 cmocka_unit_test(test_errno_helpers_return_negative),
                 cmocka_unit_test(test_scrub_longest_match_first),
+                cmocka_unit_test(test_scrub_edges),
                 cmocka_unit_test(test_stderr_output_is_scrubbed),
                 cmocka_unit_test(test_journal_fields_without_a_run),
                 cmocka_unit_test(test_journal_fields_of_a_run),

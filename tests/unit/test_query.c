@@ -12,6 +12,7 @@
 #include <zlib.h>
 #include <cmocka.h>
 
+#include "canned_server.h"
 #include "aws/cloudwatch.h"
 #include "aws/ec2.h"
 #include "aws/awserror.h"
@@ -254,6 +255,117 @@ static void test_endpoints(void **state)
         json_object_put(attrs);
 }
 
+static void no_sleep(uint64_t ms, void *userdata)
+{
+        (void)ms;
+        (void)userdata;
+}
+
+static double no_jitter(void *userdata)
+{
+        (void)userdata;
+        return 0;
+}
+
+/* An HTTP answer of STATUS with BODY (freed at exit: a test's few bytes). */
+static const char *ANSWER(const char *status, const char *body)
+{
+        char *a = NULL;
+
+        assert_true(asprintf(&a, "HTTP/1.1 %s\r\nContent-Type: text/xml\r\nContent-Length: %zu\r\n"
+                             "x-amzn-RequestId: rid-1\r\n\r\n%s", status, strlen(body), body) > 0);
+        return a;
+}
+#define E500 "<Response><Errors><Error><Code>InternalError</Code><Message>oops</Message></Error></Errors></Response>"
+#define THROTTLED                                                                                       \
+        "<Response><Errors><Error><Code>RequestLimitExceeded</Code><Message>slow down</Message></Error></Errors>" \
+        "</Response>"
+#define CREATED "<CreateSnapshotResponse><snapshotId>snap-1</snapshotId></CreateSnapshotResponse>"
+
+/* Runs one CreateSnapshot (CHECK: with check_outcome) against RESPONSES; its result in *ret.
+ * Returns the number of requests the server received. */
+static size_t call_against(const char *const *responses, size_t n, bool check, struct query_result *ret,
+                           struct canned_server *srv)
+{
+        size_t received;
+        json_object *attrs = json_tokener_parse("{\"aws\": {\"region\": \"us-east-1\"}}");
+        struct aws_session *s = NULL;
+        struct error err = ERROR_INIT;
+        struct query_request q;
+        char url[64];
+
+        assert_int_equal(canned_start(srv, responses, n), 0);
+        snprintf(url, sizeof(url), "http://127.0.0.1:%d", srv->port);
+        setenv("AWS_EC2_METADATA_DISABLED", "true", 1);
+        setenv("AWS_ENDPOINT_URL", url, 1);
+        setenv("AWS_ACCESS_KEY_ID", "AKIATEST", 1);
+        setenv("AWS_SECRET_ACCESS_KEY", "secret-test", 1);
+        assert_int_equal(aws_session_new(attrs, NULL, &s, &err), 0);
+        s->sleep_ms = no_sleep;
+        s->retry.random = no_jitter;
+        assert_int_equal(query_request_init(&q, AWS_SERVICE_EC2, "CreateSnapshot"), 0);
+        q.check_outcome = check;
+        assert_int_equal(query_add(&q, "VolumeId", "vol-1"), 0);
+        query_call_many(s, &q, 1, 1, ret);
+        query_request_clear(&q);
+        aws_session_free(s);
+        json_object_put(attrs);
+        unsetenv("AWS_ENDPOINT_URL");
+        canned_stop(srv);
+        received = srv->n_requests;
+        canned_free(srv);
+        return received;
+}
+
+/* A call that must not be done twice stops at the first answer that leaves its outcome unknown,
+ * and says so; throttling (which says nothing was done) is retried as for any call. */
+static void test_unknown_outcome_stops_a_checked_call(void **state)
+{
+        const char *e500[3], *throttled[2];
+        struct canned_server srv;
+        struct query_result res = { 0 };
+
+        for (size_t i = 0; i < 3; i++)
+                e500[i] = ANSWER("500 Internal Server Error", E500);
+        throttled[0] = ANSWER("503 Service Unavailable", THROTTLED);
+        throttled[1] = ANSWER("200 OK", CREATED);
+        assert_int_equal(call_against(e500, 3, true, &res, &srv), 1);
+        assert_int_equal(res.result, -EIO);
+        assert_true(res.outcome_unknown);
+        assert_int_equal(res.attempts, 1);
+        assert_string_equal(res.error.code, "InternalError");
+        assert_string_equal(res.error.request_id, "rid-1");
+        assert_non_null(strstr(res.error.message, "outcome is unknown"));
+        query_result_clear(&res);
+
+        call_against(e500, 3, false, &res, &srv);      /* as before for every other call */
+        assert_int_equal(res.result, -EIO);
+        assert_false(res.outcome_unknown);
+        assert_int_equal(res.attempts, RETRY_DEFAULT_MAX_ATTEMPTS);
+        query_result_clear(&res);
+
+        call_against(throttled, 2, true, &res, &srv);
+        assert_int_equal(res.result, 0);
+        assert_int_equal(res.attempts, 2);
+        assert_string_equal(xml_path_text(res.doc, "snapshotId"), "snap-1");
+        query_result_clear(&res);
+
+        {
+                /* the connection closes once the request is read: sent, outcome unknown */
+                const char *nothing[] = { "" };
+
+                call_against(nothing, 1, true, &res, &srv);
+                assert_true(res.result < 0);
+                assert_true(res.outcome_unknown);
+                assert_int_equal(res.attempts, 1);
+                query_result_clear(&res);
+        }
+        for (size_t i = 0; i < 3; i++)
+                free((char *)e500[i]);
+        free((char *)throttled[0]);
+        free((char *)throttled[1]);
+}
+
 int main(void)
 {
         const struct CMUnitTest tests[] = {
@@ -269,6 +381,7 @@ int main(void)
                 cmocka_unit_test(test_ec2_limits_before_sending),
                 cmocka_unit_test(test_session_needs_region),
                 cmocka_unit_test(test_endpoints),
+                cmocka_unit_test(test_unknown_outcome_stops_a_checked_call),
         };
         return cmocka_run_group_tests_name("query", tests, NULL, NULL);
 }

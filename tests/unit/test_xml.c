@@ -149,10 +149,46 @@ static void test_text_limit(void **state)
         buf_free(&b);
 }
 
+/* A document of more distinct names than are shared, text split by children, and nodes beyond
+ * one arena chunk: every name and text as written. */
+static void test_many_names_and_mixed_text(void **state)
+{
+        struct buf b = BUF_INIT(4 << 20);
+        struct error err = ERROR_INIT;
+        struct xml_node *doc = NULL, *c;
+        char name[32];
+        int i = 0;
+
+        assert_int_equal(buf_puts(&b, "<r>a"), 0);
+        for (int k = 0; k < 3000; k++)
+                assert_int_equal(buf_printf(&b, "<n%d>v%d</n%d>", k % 700, k, k % 700), 0);
+        assert_int_equal(buf_puts(&b, "b<big>"), 0);
+        for (int k = 0; k < 100000; k++)
+                assert_int_equal(buf_puts(&b, "y"), 0);
+        assert_int_equal(buf_puts(&b, "</big>c</r>"), 0);
+        assert_int_equal(xml_parse(b.data, b.len, &doc, &err), 0);
+        assert_string_equal(doc->text, "abc");
+        for (c = doc->children; c && strcmp(c->name, "big") != 0; c = c->next, i++) {
+                char text[32];
+
+                snprintf(name, sizeof(name), "n%d", i % 700);
+                snprintf(text, sizeof(text), "v%d", i);
+                assert_string_equal(c->name, name);
+                assert_string_equal(c->text, text);
+        }
+        assert_int_equal(i, 3000);
+        assert_int_equal(strlen(xml_path_text(doc, "big")), 100000);
+        assert_null(xml_path_text(doc, "n0/none"));
+        xml_free(xml_child(doc, "n1"));   /* not a document: nothing happens */
+        xml_free(doc);
+        buf_free(&b);
+}
+
 int main(void)
 {
         const struct CMUnitTest tests[] = {
                 cmocka_unit_test(test_describe_snapshots_response),
+                cmocka_unit_test(test_many_names_and_mixed_text),
                 cmocka_unit_test(test_prefixes_entities_cdata),
                 cmocka_unit_test(test_billion_laughs_refused),
                 cmocka_unit_test(test_external_entity_refused),

@@ -23,6 +23,9 @@
 
 struct opsagent_ctx;
 
+/* The tag the agent puts on every snapshot it creates, valued with the run's id (ctx->run_id). */
+#define OPSAGENT_AWS_TAG_RUN_ID "opsagent:run-id"
+
 struct opsagent_aws_error {
         int http_status;        /* 0 when there was no HTTP answer */
         char operation[64];     /* "CreateSnapshot" */
@@ -137,26 +140,47 @@ struct opsagent_aws_ops {
 
         /* CreateSnapshot for each of the N requests, at most PARALLEL in flight (0: agent's
          * default); each request gets its own result. 0 when all succeeded, otherwise the first
-         * failure's error (the others may have succeeded: look at each). */
+         * failure's error (the others may have succeeded: look at each).
+         * Every snapshot is also tagged OPSAGENT_AWS_TAG_RUN_ID=ctx->run_id at creation (one of
+         * its 50 tags). CreateSnapshot has no client token: when an attempt's outcome is unknown
+         * (a 5xx, a timeout or a reset after the request was sent, an unreadable answer), the
+         * agent looks for a snapshot of that volume carrying this run's id and returns it if there
+         * is one; it sends the request again only when there is none. So make one request per
+         * volume per run. */
         int (*ec2_create_snapshots_each)(struct opsagent_ctx *ctx, struct opsagent_ec2_create_snapshot *reqs,
                                          size_t n, unsigned parallel);
         void (*ec2_create_snapshot_clear)(struct opsagent_ec2_create_snapshot *req);
 
         /* CreateSnapshots: one crash-consistent set for INSTANCE_ID, without the boot volume when
          * EXCLUDE_BOOT, without EXCLUDE_VOLUME_IDS (NULL-terminated, may be NULL), each snapshot
-         * tagged with TAGS. *ret: the snapshots created (id, volume id, state, start time). */
+         * tagged with TAGS (the same tags on every snapshot of the set: the API has no per-volume
+         * tags) and OPSAGENT_AWS_TAG_RUN_ID=ctx->run_id. *ret: the snapshots created (id, volume
+         * id, state, start time). An unknown outcome is checked as for ec2_create_snapshots_each:
+         * one set per run. */
         int (*ec2_create_snapshots_multi)(struct opsagent_ctx *ctx, const char *instance_id, bool exclude_boot,
                                           const char *const *exclude_volume_ids, const char *description,
                                           const struct opsagent_tag *tags, size_t n_tags,
                                           struct opsagent_ec2_snapshot **ret, size_t *ret_n);
 
         /* DeleteSnapshot. -EBUSY for InvalidSnapshot.InUse (used by an AMI), -ENOENT for
-         * InvalidSnapshot.NotFound. */
+         * InvalidSnapshot.NotFound. An attempt whose outcome is unknown is repeated, and
+         * InvalidSnapshot.NotFound after it is success (0). */
         int (*ec2_delete_snapshot)(struct opsagent_ctx *ctx, const char *snapshot_id);
 
         /* CreateTags: TAGS on every resource of RESOURCE_IDS (NULL-terminated). */
         int (*ec2_create_tags)(struct opsagent_ctx *ctx, const char *const *resource_ids,
                                const struct opsagent_tag *tags, size_t n_tags);
+
+        /* Added after the first release (check SIZE before calling):
+         * DescribeSnapshots as ec2_describe_snapshots, streamed: EACH is called for every
+         * snapshot, page after page, with SNAPSHOT and all it points to borrowed for the call
+         * only (copy what you keep, free nothing). Only one page is held at a time, so the
+         * agent's memory does not grow with the number of snapshots. A negative return of
+         * EACH stops the listing and is returned. */
+        int (*ec2_describe_snapshots_each)(struct opsagent_ctx *ctx, const struct opsagent_ec2_filter *filters,
+                                           int (*each)(const struct opsagent_ec2_snapshot *snapshot,
+                                                       void *userdata),
+                                           void *userdata);
 };
 
 #endif
