@@ -95,7 +95,7 @@ int lr_check_dir_secure(const char *dir, char **ret_reason)
 static int rotate_log(struct lr_run *run, const struct lr_set *set, const char *log, const char *logical,
                       const struct stat *st)
 {
-        char *dir = NULL, *dst = NULL, *reason = NULL, sfx[256], b1[32];
+        char *dir = NULL, *dst = NULL, *reason = NULL, *kept = NULL, sfx[256], b1[32];
         const char *base = lr_base_name(log), *method = NULL;
         struct stat dst_st;
         uint64_t window = 0;
@@ -168,17 +168,29 @@ static int rotate_log(struct lr_run *run, const struct lr_set *set, const char *
         }
         switch (set->method) {
         case LR_METHOD_COPYTRUNCATE:
-                r = lr_copytruncate(run, log, dst, &window, &dropped, &truncated);
+                r = lr_copytruncate(run, log, logical, dst, &window, &dropped, &truncated, &kept);
                 if (r < 0 && truncated) {
-                        ctx_say(run->ctx, "error: copytruncate of %s failed after the log was truncated: %s; "
-                                "its copy is kept as %s, or as %s%s until the next run finishes it", logical,
-                                strerror(-r), dst, dst, LR_TMP_SUFFIX);
+                        if (kept)
+                                ctx_say(run->ctx, "error: copytruncate of %s failed after the log was truncated: "
+                                        "%s; its copy is kept as %s", logical, strerror(-r), kept);
+                        else
+                                ctx_say(run->ctx, "error: copytruncate of %s failed after the log was truncated: "
+                                        "%s; its copy is kept as %s%s until the next run finishes it", logical,
+                                        strerror(-r), dst, LR_TMP_SUFFIX);
                         goto out;
                 }
                 if (r < 0) {
                         ctx_say(run->ctx, "error: copytruncate of %s failed: %s; the log is untouched", logical,
                                 strerror(-r));
                         goto out;
+                }
+                if (strcmp(kept, dst) != 0) {
+                        /* DST appeared while the log was copied: the copy went beside it */
+                        ctx_say(run->ctx, "warning: %s appeared while %s was copied; its copy is kept as %s "
+                                "instead (look at both)", dst, logical, kept);
+                        free(dst);
+                        dst = kept;
+                        kept = NULL;
                 }
                 if (window > run->stats.copytruncate_window_ns)
                         run->stats.copytruncate_window_ns = window;
@@ -251,6 +263,7 @@ static int rotate_log(struct lr_run *run, const struct lr_set *set, const char *
                 goto out;
         r = lr_prune_maxage(run, set, dir, base);
 out:
+        free(kept);
         free(reason);
         free(dst);
         free(dir);

@@ -3,6 +3,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <grp.h>
+#include <inttypes.h>
 #include <pwd.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -76,6 +77,32 @@ int lr_resolve_owner(struct lr_run *run, const struct lr_set *set, uid_t *uid, g
                 }
                 *gid = gr->gr_gid;
         }
+        return 0;
+}
+
+int lr_keep_copy(struct lr_run *run, const char *tmp, const char *dst, char **ret_kept)
+{
+        char *name = strdup(dst);
+        int r = -ENOMEM;
+
+        for (unsigned i = 1; name && i <= LR_KEEP_TRIES + 1; i++) {
+                r = lr_rename_noreplace(tmp, name);
+                if (r != -EEXIST)
+                        break;
+                free(name);
+                name = NULL;
+                if (i == 1 ? asprintf(&name, "%s%s%jd", dst, LR_KEPT_INFIX, (intmax_t)run->now) < 0
+                           : asprintf(&name, "%s%s%jd-%u", dst, LR_KEPT_INFIX, (intmax_t)run->now, i) < 0) {
+                        name = NULL;
+                        r = -ENOMEM;
+                }
+        }
+        if (r < 0) {
+                free(name);
+                return r;
+        }
+        (void)fsync_parent_dir(name);
+        *ret_kept = name;
         return 0;
 }
 

@@ -16,4 +16,11 @@ int lr_resolve_owner(struct lr_run *run, const struct lr_set *set, uid_t *uid, g
  * already. */
 int lr_create_new_log(const struct lr_set *set, const char *log, uid_t uid, gid_t gid);
 
+/* Gives the copy TMP (of a log that copytruncate truncated) a name that replaces nothing:
+ * DST when free, else DST LR_KEPT_INFIX EPOCH (and -2, -3, ...), then fsyncs the directory.
+ * *ret_kept: the name it has now (caller frees). -EEXIST after LR_KEEP_TRIES names. */
+#define LR_KEPT_INFIX ".opsagent-kept-"
+#define LR_KEEP_TRIES 100
+int lr_keep_copy(struct lr_run *run, const char *tmp, const char *dst, char **ret_kept);
+
 #endif

@@ -1,11 +1,13 @@
 /* logrotate recipe: small helpers the engine's modules share. */
 #include <errno.h>
+#include <fcntl.h>
 #include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "lr_util.h"
 
@@ -69,6 +71,18 @@ const char *lr_base_name(const char *path)
 {
         const char *s = strrchr(path, '/');
         return s ? s + 1 : path;
+}
+
+int lr_rename_noreplace(const char *from, const char *to)
+{
+        if (renameat2(AT_FDCWD, from, AT_FDCWD, to, RENAME_NOREPLACE) == 0)
+                return 0;
+        if (errno != EINVAL && errno != ENOSYS)
+                return -errno;
+        /* a filesystem without RENAME_NOREPLACE: link(2) refuses an existing name too */
+        if (link(from, to) < 0)
+                return -errno;
+        return unlink(from) < 0 ? -errno : 0;
 }
 
 /* Days since 1970-01-01 of the calendar date in TM (its time of day ignored). */

@@ -632,15 +632,23 @@ static void test_recover_undoes_half_written_compression(void **state)
         free(j); free(src);
 }
 
+/* Killed between the journal's "truncating" and the truncation: the log's inode is as the
+ * journal saw it just before (same st_ctime and size), so it was not truncated. (Content alone
+ * proves nothing: see test_logrotate_recover.c.) */
 static void test_recover_copytruncate_before_truncation(void **state)
 {
         struct t *t = *state;
         char *log = tpath(t->dir, "root/var/log/app/a.log"), *j = NULL;
+        struct stat st;
 
         mklog(t, "a.log", "line1\nline2\n");
         mklog(t, "a.log.1" LR_TMP_SUFFIX, "line1\nline2\n");
+        assert_int_equal(stat(log, &st), 0);
         assert_true(asprintf(&j, "{\"step\": \"copytruncate\", \"log\": \"%s\", \"dst\": \"%s.1\", \"tmp\": "
-                             "\"%s.1" LR_TMP_SUFFIX "\", \"phase\": \"truncate\", \"copied\": \"12\"}", log, log, log) > 0);
+                             "\"%s.1" LR_TMP_SUFFIX "\", \"phase\": \"truncating\", \"copied\": \"12\", "
+                             "\"dev\": \"%ju\", \"ino\": \"%ju\", \"size\": \"12\", \"ctime\": \"%jd.%09ld\"}",
+                             log, log, log, (uintmax_t)st.st_dev, (uintmax_t)st.st_ino,
+                             (intmax_t)st.st_ctim.tv_sec, st.st_ctim.tv_nsec) > 0);
         journal_write(t, j);
         assert_int_equal(run_recipe(t, "{}"), 0);
         assert_file(t, "a.log", "line1\nline2\n");   /* whole, and not duplicated */
