@@ -13,7 +13,8 @@
 enum {
         EXIT_OK = 0,
         EXIT_RECIPE_FAILED = 1,   /* a recipe failed, or the run was interrupted */
-        EXIT_USAGE = 2,           /* usage or configuration error: nothing was run */
+        EXIT_USAGE = 2,           /* usage or configuration error: nothing was run, or a recipe
+                                     refused values of its configuration (ctx_fail_config) */
         EXIT_LOCKED = 3,          /* another run of a recipe held its lock */
 };
 

@@ -198,7 +198,11 @@ int commands_run_recipes(const struct paths *p, struct attrs *a, const struct pl
                         report_warm_up(attrs_tree(a));
         }
         runner_run(p, a, sel, n_sel, &o, &sum);
-        if (sum.failed > 0 || sum.interrupted)
+        if (sum.interrupted)
+                return EXIT_RECIPE_FAILED;
+        if (sum.config_failed > 0)
+                return EXIT_USAGE;      /* a recipe refused values of its configuration */
+        if (sum.failed > 0)
                 return EXIT_RECIPE_FAILED;
         return sum.locked > 0 ? EXIT_LOCKED : EXIT_OK;
 }

@@ -48,8 +48,9 @@ int node_load_instance(struct node *n, enum instance_need need);
 
 /* Runs (RECOVER: recovers) the N_SEL recipes SEL with the runner, sending each run's metrics
  * to CloudWatch when REPORT. Returns the exit code: EXIT_OK when all succeeded,
- * EXIT_RECIPE_FAILED when any failed or a signal interrupted the run, else EXIT_LOCKED when
- * any was locked. */
+ * EXIT_RECIPE_FAILED when a signal interrupted the run, else EXIT_USAGE when a recipe refused
+ * values of its configuration (ctx_fail_config), else EXIT_RECIPE_FAILED when any failed,
+ * else EXIT_LOCKED when any was locked. */
 int commands_run_recipes(const struct paths *p, struct attrs *a, const struct plugin *const *sel, size_t n_sel,
                          bool dry_run, bool recover, bool report);
 

@@ -93,6 +93,20 @@ static int op_failv(struct opsagent_ctx *c, int error, const char *fmt, va_list 
         return error;
 }
 
+static int op_config_failv(struct opsagent_ctx *c, const char *fmt, va_list ap)
+{
+        struct ctx_core *core = ctx_core_of(c);
+        int r = op_failv(c, -EINVAL, fmt, ap);
+
+        if (!core->config_error) {
+                int k = events_send_config_error(core->events_fd);
+                if (k < 0)
+                        log_debug_errno(k, "cannot report the configuration error to the agent: %m");
+                core->config_error = true;
+        }
+        return r;
+}
+
 static int op_metric(struct opsagent_ctx *c, const char *name, double value, const char *unit)
 {
         struct ctx_core *core = ctx_core_of(c);
@@ -283,6 +297,7 @@ static const struct opsagent_ctx_ops ctx_ops = {
         .systemd_kill_unit = op_systemd_kill_unit,
         .systemd_units = op_systemd_units,
         .time_left = op_time_left,
+        .config_failv = op_config_failv,
 };
 
 void ctx_setup(struct ctx_core *core, const struct opsagent_recipe *recipe, json_object *attrs, const char *run_id,

@@ -20,6 +20,7 @@ struct ctx_core {
         int events_fd;              /* pipe to the parent: metrics, failure reason */
         uint64_t deadline_usec;     /* CLOCK_MONOTONIC; 0 = no budget */
         char *fail_reason;          /* first failure recorded with ctx_fail() */
+        bool config_error;          /* ctx_fail_config() was called */
         struct aws_session *aws;    /* the AWS half's session (agent/run/ctx_aws.h), may be NULL */
         struct opsagent_aws_error aws_error; /* last AWS failure (ctx->aws->last_error) */
         void (*on_done)(struct ctx_core *core); /* set by a half attached to the context; may be NULL */

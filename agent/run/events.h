@@ -3,6 +3,7 @@
  *
  *   {"metric": M}    a metric, in agent/util/metric.h's JSON
  *   {"fail": TEXT}   every failure reason recorded so far, joined with "; " (the last one wins)
+ *   {"config": true} the failures are the configuration's (ctx_fail_config): the agent exits 2
  *   {"done": CODE}   run() returned CODE (0 or a negative errno): the child's last message
  *
  * The child scrubs registered secrets from each line before writing it, and writes each line
@@ -24,7 +25,9 @@
 /* The child's side: 0, -E2BIG for a line over EVENTS_LINE_MAX (not sent), -ENOMEM, or the
  * negative errno of write(2). FD < 0 sends nothing and succeeds. */
 int events_send_metric(int fd, const struct metric *m);
+/* A REASON too long for one line is cut (on a UTF-8 boundary, ending in "...") to fit. */
 int events_send_fail(int fd, const char *reason);
+int events_send_config_error(int fd);
 int events_send_done(int fd, int code);
 
 /* The agent's side: what one run said. Malformed lines are ignored. */
@@ -33,6 +36,7 @@ struct events_reader {
         size_t total;                  /* bytes fed, counted past EVENTS_MAX_BYTES too */
         struct metric_batch metrics;   /* in order; caller may take it (then zero it) */
         char *fail;                    /* the last reason, or NULL; owned */
+        bool config_error;             /* {"config": true} came */
         bool done;
         int done_code;
         size_t metrics_dropped;        /* metrics past EVENTS_MAX_METRICS */

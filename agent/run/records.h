@@ -32,6 +32,7 @@ struct run_record {
         char *error;                    /* NULL on success; owned */
         struct metric_batch metrics;    /* the recipe's own metrics (no namespace); owned */
         bool dry_run;
+        bool config_error;              /* failed on its configuration (ctx_fail_config); not stored */
 };
 
 /* Frees what R owns and zeroes it. */

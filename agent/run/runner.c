@@ -188,6 +188,7 @@ static void run_child(const struct plugin *pl, struct attrs *a, const struct pat
                         rec->error = NULL;
         } else if (ev.done_code < 0 || WEXITSTATUS(status) != 0) {
                 rec->outcome = RUN_FAILED;
+                rec->config_error = ev.config_error;
                 rec->error = strdup(ev.fail ? ev.fail : "failed");
         } else
                 rec->outcome = RUN_SUCCESS;
@@ -238,6 +239,7 @@ static void new_run_id(char id_ret[static SD_ID128_STRING_MAX])
 enum turn {
         TURN_OK,
         TURN_FAILED,
+        TURN_CONFIG,    /* failed on its configuration (ctx_fail_config) */
         TURN_LOCKED,
 };
 
@@ -297,7 +299,7 @@ static enum turn run_one(const struct paths *p, struct attrs *a, const struct pl
                 t = TURN_OK;
         } else {
                 log_say("%s: FAILED after %s: %s", name, dur, rec.error ? rec.error : "unknown error");
-                t = TURN_FAILED;
+                t = rec.config_error ? TURN_CONFIG : TURN_FAILED;
         }
 
         r = records_write(p->state_dir, &rec);
@@ -373,6 +375,10 @@ void runner_run(const struct paths *p, struct attrs *a, const struct plugin *con
                         break;
                 case TURN_FAILED:
                         sum.failed++;
+                        break;
+                case TURN_CONFIG:
+                        sum.failed++;
+                        sum.config_failed++;
                         break;
                 case TURN_LOCKED:
                         sum.locked++;

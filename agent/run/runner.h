@@ -30,6 +30,7 @@ struct run_options {
 struct runner_summary {
         size_t succeeded;     /* recipes that ran (or recovered) successfully, or had nothing to recover */
         size_t failed;        /* failed, timed out, crashed, or could not be started */
+        size_t config_failed; /* of those, failed on their configuration (ctx_fail_config) */
         size_t locked;        /* not started: another run held the recipe's lock */
         bool interrupted;     /* SIGINT or SIGTERM arrived; the remaining recipes were not started */
 };

@@ -14,6 +14,7 @@
 
 #include "testdir.h"
 #include "run/ctx_aws.h"
+#include "run/events.h"
 #include "util/fileio.h"
 #include "util/jsonutil.h"
 
@@ -129,6 +130,66 @@ static void test_mutating_aws_calls_refused_in_dry_run(void **state)
         assert_null(f->core.aws); /* no session was even created */
 }
 
+/* Everything written to the pipe so far, as the agent reads it. */
+static void read_events(int fds[2], struct events_reader *r)
+{
+        char chunk[512];
+        ssize_t k;
+
+        close(fds[1]);
+        events_reader_init(r);
+        while ((k = read(fds[0], chunk, sizeof(chunk))) > 0)
+                events_reader_feed(r, chunk, (size_t)k);
+        close(fds[0]);
+        events_reader_finish(r);
+}
+
+/* ctx_fail_config: a failure like ctx_fail's, and the agent learns that it is the
+ * configuration's (then it exits 2). A plain ctx_fail says nothing of the kind. */
+static void test_fail_config_tells_the_agent(void **state)
+{
+        struct fixture *f = *state;
+        struct opsagent_ctx *c = &f->core.pub;
+        struct events_reader r;
+        int fds[2];
+
+        assert_int_equal(pipe(fds), 0);
+        f->core.events_fd = fds[1];
+        assert_int_equal(ctx_fail(c, -EIO, "disk trouble"), -EIO);
+        assert_int_equal(ctx_fail_config(c, "t.size: \"%s\" is no size", "10X"), -EINVAL);
+        f->core.events_fd = -1;
+        read_events(fds, &r);
+        assert_true(r.config_error);
+        assert_string_equal(r.fail, "disk trouble; t.size: \"10X\" is no size");
+        events_reader_clear(&r);
+
+        assert_int_equal(pipe(fds), 0);
+        f->core.events_fd = fds[1];
+        assert_int_equal(ctx_fail(c, -EINVAL, "an EINVAL from elsewhere"), -EINVAL);
+        f->core.events_fd = -1;
+        read_events(fds, &r);
+        assert_false(r.config_error);
+        events_reader_clear(&r);
+}
+
+static int old_failv_calls;
+static int old_failv(struct opsagent_ctx *c, int error, const char *fmt, va_list ap)
+{
+        old_failv_calls++;
+        return error;
+}
+
+/* A plugin built with ctx_fail_config() in an agent from before config_failv: a plain failure. */
+static void test_fail_config_in_an_older_agent(void **state)
+{
+        struct opsagent_ctx_ops ops = { .size = offsetof(struct opsagent_ctx_ops, config_failv),
+                                        .failv = old_failv };
+        struct opsagent_ctx c = { .size = sizeof(c), .ops = &ops };
+
+        assert_int_equal(ctx_fail_config(&c, "x"), -EINVAL);
+        assert_int_equal(old_failv_calls, 1);
+}
+
 int main(void)
 {
         const struct CMUnitTest tests[] = {
@@ -137,6 +198,8 @@ int main(void)
                 cmocka_unit_test_setup_teardown(test_write_file_changed_then_unchanged, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_write_file_dry_run_writes_nothing, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_mutating_aws_calls_refused_in_dry_run, setup, teardown),
+                cmocka_unit_test_setup_teardown(test_fail_config_tells_the_agent, setup, teardown),
+                cmocka_unit_test(test_fail_config_in_an_older_agent),
         };
         return cmocka_run_group_tests_name("ctx", tests, NULL, NULL);
 }

@@ -15,6 +15,7 @@
 #ifndef OPSAGENT_RECIPE_H
 #define OPSAGENT_RECIPE_H
 
+#include <errno.h>
 #include <stdarg.h>
 #include <stdbool.h>
 #include <stddef.h>
@@ -152,7 +153,18 @@ struct opsagent_ctx_ops {
                              const char *const *units);
         /* Seconds left of the time budget; UINT32_MAX when unlimited. */
         uint32_t (*time_left)(struct opsagent_ctx *ctx);
+        /* Added within ABI 1 (an older agent's ops are shorter: call ctx_fail_config(), which
+         * checks). As failv, for a failure that is the configuration's: a value the schema
+         * cannot check. The run goes on if the recipe can (it refuses only what the value
+         * concerns); once every recipe has run, the agent exits 2 (usage or configuration
+         * error) instead of 1. Returns -EINVAL. */
+        int (*config_failv)(struct opsagent_ctx *ctx, const char *fmt, va_list ap);
 };
+
+/* Whether the agent's ops table has OP (and it is set): ops added within ABI 1 are not there for
+ * an agent built before them. */
+#define OPSAGENT_CTX_HAS_OP(ctx, op)                                                                \
+        ((ctx)->ops->size >= offsetof(struct opsagent_ctx_ops, op) + sizeof((ctx)->ops->op) && (ctx)->ops->op)
 
 struct opsagent_ctx {
         uint32_t size;              /* sizeof(struct opsagent_ctx) */
@@ -203,6 +215,21 @@ __attribute__((format(printf, 3, 4))) static inline int ctx_fail(struct opsagent
         int r;
         va_start(ap, fmt);
         r = c->ops->failv(c, error, fmt, ap);
+        va_end(ap);
+        return r;
+}
+/* Records a configuration error (see config_failv); an agent without config_failv gets a
+ * plain failure. Returns -EINVAL. */
+__attribute__((format(printf, 2, 3))) static inline int ctx_fail_config(struct opsagent_ctx *c, const char *fmt,
+                                                                          ...)
+{
+        va_list ap;
+        int r;
+        va_start(ap, fmt);
+        if (OPSAGENT_CTX_HAS_OP(c, config_failv))
+                r = c->ops->config_failv(c, fmt, ap);
+        else
+                r = c->ops->failv(c, -EINVAL, fmt, ap);
         va_end(ap);
         return r;
 }
