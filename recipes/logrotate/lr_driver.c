@@ -5,7 +5,7 @@
  *
  * ATTRS.json holds the recipe's attribute object ({"sets": {...}}), merged over the shipped
  * defaults (objects key by key). Output lines go to stdout, log lines and metrics to stderr.
- * Exit 0 ok, 1 recipe failed, 2 usage error. */
+ * Exit 0 ok, 1 recipe failed, 2 usage error or a value refused (ctx_fail_config). */
 #include <errno.h>
 #include <getopt.h>
 #include <signal.h>
@@ -72,6 +72,14 @@ static int d_failv(struct opsagent_ctx *c, int error, const char *fmt, va_list a
         putchar('\n');
         fflush(stdout);
         return error;
+}
+
+static bool config_error;
+
+static int d_config_failv(struct opsagent_ctx *c, const char *fmt, va_list ap)
+{
+        config_error = true;
+        return d_failv(c, -EINVAL, fmt, ap);
 }
 
 static int d_metric(struct opsagent_ctx *c, const char *name, double value, const char *unit)
@@ -154,7 +162,7 @@ static const struct opsagent_ctx_ops ops = {
         .attr = d_attr, .attr_abs = d_attr_abs, .fact = d_fact, .logv = d_logv, .sayv = d_sayv,
         .failv = d_failv, .metric = d_metric, .path = d_path, .write_file = d_write_file,
         .spawn = d_spawn, .systemd_kill_unit = d_kill_unit, .systemd_units = d_units,
-        .time_left = d_time_left,
+        .time_left = d_time_left, .config_failv = d_config_failv,
 };
 
 int main(int argc, char **argv)
@@ -192,5 +200,5 @@ int main(int argc, char **argv)
         json_object_put(user);
         r = logrotate_run(&ctx);
         json_object_put(attrs);
-        return r < 0 ? 1 : 0;
+        return config_error ? 2 : r < 0 ? 1 : 0;
 }

@@ -201,8 +201,12 @@ int lr_recover(struct lr_run *run)
                         "the last run", run->state_dir, LR_JOURNAL_FILE);
                 return 0;
         }
-        if (r < 0)
+        if (r < 0) {
+                ctx_say(run->ctx, "error: cannot read %s/%s (what the last run was doing when it stopped): %s%s; "
+                        "it is left for the next run", run->state_dir, LR_JOURNAL_FILE, strerror(-r),
+                        lr_write_advice(r));
                 return r;
+        }
         step = jstr(j, "step");
         src = jstr(j, "src");
         dst = jstr(j, "dst");
@@ -259,7 +263,7 @@ int lr_recover(struct lr_run *run)
         } else
                 ctx_say(run->ctx, "warning: unknown step in %s/%s; ignored", run->state_dir, LR_JOURNAL_FILE);
         if (run->state)
-                (void)lr_state_save(run->state);
+                (void)lr_save_state(run);
 out:
         if (r >= 0 && !run->dry_run)
                 r = lr_journal_clear(run->state_dir);

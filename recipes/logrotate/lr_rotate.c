@@ -92,6 +92,17 @@ int lr_check_dir_secure(const char *dir, char **ret_reason)
         return 0;
 }
 
+int lr_save_state(struct lr_run *run)
+{
+        int r = lr_state_dirty(run->state) ? lr_state_save(run->state) : 0;
+
+        if (r < 0 && !run->state_error_said++)
+                ctx_say(run->ctx, "error: cannot save %s/%s (when each log was last rotated): %s%s; until it is "
+                        "saved, logs seen for the first time are not recorded and the logs rotated now may be "
+                        "rotated again", run->state_dir, LR_STATE_FILE, strerror(-r), lr_write_advice(r));
+        return r;
+}
+
 static int rotate_log(struct lr_run *run, const struct lr_set *set, const char *log, const char *logical,
                       const struct stat *st)
 {
@@ -238,11 +249,9 @@ static int rotate_log(struct lr_run *run, const struct lr_set *set, const char *
         run->stats.bytes_rotated += (uint64_t)st->st_size;
         r = lr_state_set(run->state, logical, run->now);
         if (r >= 0)
-                r = lr_state_save(run->state);
-        if (r < 0) {
-                ctx_say(run->ctx, "error: cannot save %s/%s: %s", run->state_dir, LR_STATE_FILE, strerror(-r));
+                r = lr_save_state(run);
+        if (r < 0)
                 goto out;
-        }
         if (set->method == LR_METHOD_CREATE)
                 (void)lr_journal_clear(run->state_dir);
         if (set->method == LR_METHOD_COPYTRUNCATE)
@@ -317,7 +326,7 @@ static int process_log(struct lr_run *run, const struct lr_set *set, const char 
                         /* logrotate records a new log at the start of the current hour */
                         r = lr_state_set(run->state, logical, run->now - run->now % 3600);
                         if (r >= 0)
-                                r = lr_state_save(run->state);
+                                r = lr_save_state(run);
                 }
                 goto out;
         }

@@ -34,6 +34,7 @@ struct lr_run {
         struct lr_set *const *sets;  /* all sets (journal recovery looks the set up by name) */
         size_t n_sets;
         struct lr_stats stats;
+        unsigned state_error_said;   /* saving the state failed (and was said) this many times */
 };
 
 enum lr_due { LR_NOT_DUE, LR_DUE };
@@ -46,6 +47,10 @@ enum lr_due lr_is_due(const struct lr_set *s, const struct stat *st, bool have_l
 /* 0 when DIR may hold rotated logs; -EPERM when group (other than root) or others can write it,
  * as logrotate refuses; *ret_reason then explains (caller frees). */
 int lr_check_dir_secure(const char *dir, char **ret_reason);
+
+/* Saves the state file (lr_state_save()) if it changed; on failure says (the first time in the run) which
+ * file, why and what to do, and returns the negative errno. */
+int lr_save_state(struct lr_run *run);
 
 /* Rotates every due log of SET. Goes on past a failing log; returns the first error. */
 int lr_process_set(struct lr_run *run, const struct lr_set *set);

@@ -15,6 +15,7 @@
 struct lr_state {
         char *path;
         json_object *logs;   /* { "/var/log/x.log": { "last_rotated": EPOCH }, ... } */
+        bool dirty;          /* changed since loaded or saved */
 };
 
 /* Writes DATA to PATH atomically with MODE, through PATH LR_TMP_SUFFIX: a fixed name, so that a
@@ -150,7 +151,13 @@ int lr_state_set(struct lr_state *s, const char *log, time_t when)
                 json_object_put(entry);
                 return -ENOMEM;
         }
+        s->dirty = true;
         return 0;
+}
+
+bool lr_state_dirty(const struct lr_state *s)
+{
+        return s->dirty;
 }
 
 int lr_state_save(struct lr_state *s)
@@ -172,6 +179,8 @@ int lr_state_save(struct lr_state *s)
                 goto out;
         }
         r = write_atomic(s->path, text, strlen(text), 0644);
+        if (r >= 0)
+                s->dirty = false;
 out:
         json_object_put(root);
         return r;

@@ -3,6 +3,7 @@
 #ifndef LR_STATE_H
 #define LR_STATE_H
 
+#include <stdbool.h>
 #include <time.h>
 #include <json-c/json.h>
 
@@ -20,6 +21,8 @@ int lr_state_load(const char *dir, struct lr_state **ret, char **ret_warning);
 /* When LOG (un-prefixed path) was last rotated; -ENOENT if never seen. */
 int lr_state_get(struct lr_state *s, const char *log, time_t *ret);
 int lr_state_set(struct lr_state *s, const char *log, time_t when);
+/* Whether S changed since it was loaded or last saved. */
+bool lr_state_dirty(const struct lr_state *s);
 /* Writes DIR/status.json atomically (temporary file, fsync, rename, fsync of DIR). */
 int lr_state_save(struct lr_state *s);
 void lr_state_free(struct lr_state *s);   /* NULL is fine */

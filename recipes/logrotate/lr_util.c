@@ -85,6 +85,25 @@ int lr_rename_noreplace(const char *from, const char *to)
         return unlink(from) < 0 ? -errno : 0;
 }
 
+const char *lr_write_advice(int r)
+{
+        switch (r) {
+        case -ENOSPC:
+                return "; free space on its filesystem (df -h, df -i)";
+        case -EDQUOT:
+                return "; the disk quota is exceeded: free space or raise the quota";
+        case -EROFS:
+                return "; its filesystem is read-only: remount it read-write";
+        case -EACCES:
+        case -EPERM:
+                return "; check its owner and mode (root, not writable by others)";
+        case -EIO:
+                return "; the disk reports I/O errors: check it (dmesg)";
+        default:
+                return "";
+        }
+}
+
 /* Days since 1970-01-01 of the calendar date in TM (its time of day ignored). */
 int64_t lr_civil_day(const struct tm *tm)
 {

@@ -124,6 +124,69 @@ class TestLogrotate(LogrotateCase):
         with open(os.path.join(d, "a.log"), "rb") as f:
             self.assertEqual(f.read(), original)
 
+    def test_full_state_directory_says_what_failed_where_and_what_to_do(self):
+        """ENOSPC in the recipe's state directory used to end in "0 log(s) rotated, 1 refused or
+        failed (see the lines above)" with nothing above, even at -vv."""
+        self.write_lines("var/log/app/a.log", 0, 10)
+        state = self.path("var/lib/opsagent/recipes/logrotate") if agent_has_run() else self.driver_state
+        os.makedirs(state, exist_ok=True)
+        if subprocess.run(["mount", "-t", "tmpfs", "-o", "size=64k,mode=0700", "tmpfs", state],
+                          capture_output=True).returncode != 0:
+            self.skipTest("cannot mount a small tmpfs here (needs root)")
+        self.mounts.append(state)
+        with open(os.path.join(state, "filler"), "wb", buffering=0) as f:
+            try:
+                while True:
+                    f.write(b"\0" * 4096)
+            except OSError:
+                pass            # full
+        for attrs, step in ((app_set(), "status.json"), (app_set(size=1), "journal.json")):
+            r = self.run_recipe(attrs)
+            out = r.stdout + r.stderr
+            self.assertEqual(r.returncode, 1, out)
+            self.assertIn("cannot write" if step == "journal.json" else "cannot save", out)
+            self.assertIn(os.path.join(os.path.realpath(state), step) if agent_has_run() else step, out)
+            self.assertIn("No space left on device; free space on its filesystem", out)
+            self.assertEqual(self.files("var/log/app"), ["a.log"])
+
+    def test_value_errors_exit_2_and_the_other_sets_rotate(self):
+        """Values the schema lets through (a size string, maxage 1e30, an empty dateformat or
+        reopen.command, a bad signal or mode) are configuration errors: exit 2, a line naming
+        the key, and only that set is refused."""
+        bad = [{"size": "10MB"}, {"maxage": 1e30}, {"dateformat": ""}, {"reopen": {"command": ""}},
+               {"reopen": {"pidfile": "/run/x.pid", "signal": "SIGNOPE"}},
+               {"method": "create", "create": {"mode": "0999"}}]
+        keys = ["size", "maxage", "dateformat", "reopen.command", "reopen.signal", "create.mode"]
+        for i, (b, key) in enumerate(zip(bad, keys)):
+            self.write_lines("var/log/app/a.log", 0, 10)
+            self.write_lines("var/log/bad/b.log", 0, 10)
+            s = {"paths": ["/var/log/bad/b.log"]}
+            s.update(b)
+            attrs = {"sets": {"bad": s, "good": {"paths": ["/var/log/app/a.log"], "method": "create",
+                                                "size": 1, "rotate": 50}}}
+            r = self.run_recipe(attrs)
+            out = r.stdout + r.stderr
+            self.assertEqual(r.returncode, 2, out)
+            self.assertIn("logrotate.sets.bad.%s" % key, out)
+            self.assertIn("set bad is refused", out)
+            self.assertIn("a.log.1.zst", self.files("var/log/app"), out)
+            self.assertEqual(self.files("var/log/bad"), ["b.log"])
+
+    def test_a_5000_character_value_names_the_key(self):
+        """It used to end in "FAILED after 0.0 s: failed"."""
+        self.write_lines("var/log/app/a.log", 0, 10)
+        r = self.run_recipe({"sets": {"app": {"paths": ["/var/log/app/a.log"],
+                                              "reopen": {"pidfile": "/run/x.pid", "signal": "SIG" + "X" * 5000}}}})
+        out = r.stdout + r.stderr
+        self.assertEqual(r.returncode, 2, out)
+        self.assertIn("logrotate.sets.app.reopen.signal", out)
+        self.assertIn("(5003 bytes) is not a signal", out)
+        if agent_has_run():
+            failed = [line for line in out.splitlines() if "FAILED after" in line]
+            self.assertEqual(len(failed), 1, out)
+            self.assertIn("logrotate.sets.app.reopen.signal", failed[0])
+        self.assertLess(max(len(line) for line in out.splitlines()), 1000)
+
     def check_killed_run(self, attrs, delay, total):
         """Kills a run after DELAY seconds, runs again, and checks that every line is there
         exactly once and no temporary file is left."""

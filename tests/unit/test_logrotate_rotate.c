@@ -455,6 +455,28 @@ static void test_bad_set_fails_before_touching_anything(void **state)
         assert_false(texists(t->dir, "state/status.json"));
 }
 
+/* One set with a wrong value is refused (a configuration error, naming the key); the other
+ * sets are rotated all the same. */
+static void test_one_bad_set_does_not_stop_the_others(void **state)
+{
+        struct t *t = *state;
+        const char *a = "{\"sets\": {"
+                        "\"bad1\": {\"paths\": [\"/var/log/app/b.log\"], \"method\": \"create\", \"size\": \"10MB\"},"
+                        "\"good\": {\"paths\": [\"/var/log/app/a.log\"], \"method\": \"create\", \"size\": 1,"
+                        " \"compress\": \"none\"},"
+                        "\"bad2\": {\"paths\": [\"/var/log/app/b.log\"], \"reopen\": {\"command\": \"\"}}}}";
+
+        mklog(t, "a.log", "x\n");
+        mklog(t, "b.log", "y\n");
+        assert_int_equal(run_recipe(t, a), -EINVAL);
+        assert_non_null(strstr(t->f->said, "logrotate.sets.bad1.size: \"10MB\" is not a size"));
+        assert_non_null(strstr(t->f->said, "logrotate.sets.bad2.reopen.command: empty"));
+        assert_non_null(strstr(t->f->said, "set bad1 is refused"));
+        assert_file(t, "a.log.1", "x\n");
+        assert_file(t, "b.log", "y\n");
+        assert_false(ex(t, "b.log.1"));
+}
+
 static void test_corrupt_state_warns_and_rotation_goes_on(void **state)
 {
         struct t *t = *state;
@@ -746,6 +768,7 @@ int main(void)
                 T(test_insecure_parent_is_refused),
                 T(test_missing_log_needs_missingok),
                 T(test_bad_set_fails_before_touching_anything),
+                T(test_one_bad_set_does_not_stop_the_others),
                 T(test_corrupt_state_warns_and_rotation_goes_on),
                 T(test_dry_run_changes_nothing),
                 T(test_reopen_through_command_then_compress),
