@@ -169,6 +169,9 @@ int logrotate_run(struct opsagent_ctx *ctx)
         run.dry_run = ctx->dry_run;
         run.sets = sets;
         run.n_sets = n;
+        r = lr_dircache_new(&run.dirs);
+        if (r < 0)
+                goto out;
         r = lr_recover(&run);
         if (r < 0)
                 first = r;
@@ -178,7 +181,9 @@ int logrotate_run(struct opsagent_ctx *ctx)
                         first = r;
         }
         if (!run.dry_run) {
-                r = lr_save_state(&run);
+                r = lr_flush_dirty(&run);
+                if (r >= 0)
+                        r = lr_save_state(&run);
                 if (r < 0 && !first)
                         first = r;
         }
@@ -194,6 +199,8 @@ int logrotate_run(struct opsagent_ctx *ctx)
         else
                 r = config;     /* the refused sets, said above */
 out:
+        (void)lr_flush_dirty(&run);
+        lr_dircache_free(run.dirs);
         free(warning);
         lr_state_free(run.state);
         free_sets(sets, n);

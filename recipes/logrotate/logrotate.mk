@@ -89,6 +89,7 @@ EXTRA_DIST += $(logrotate_integration_tests) \
 	tests/integration/logrotate_writer.py \
 	tests/bench/logrotate/run.sh \
 	tests/bench/logrotate/genlog.py \
+	tests/bench/logrotate/small_logs.sh \
 	tests/bench/logrotate/README.md
 
 EXTRA_DIST += tests/demo/parts/logrotate.sh

@@ -22,6 +22,8 @@ int lr_journal_step(struct lr_run *run, const char *step, const char *const *kv)
         if (json_object_object_add(o, "time", json_object_new_int64((int64_t)run->now)) < 0)
                 goto out;
         r = lr_journal_write(run->state_dir, o);
+        if (r >= 0)
+                run->journaled = true;
         if (r < 0) {
                 const char *what = NULL;
                 for (const char *const *key = (const char *const[]){ "logical", "log", "src", NULL }; *key && !what;

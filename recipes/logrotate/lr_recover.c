@@ -185,12 +185,72 @@ static int recover_copytruncate(struct lr_run *run, json_object *j, const char *
         return 0;
 }
 
+/* The compression of SRC into DST in flight: a compressed file renamed into place is complete
+ * (it was fsynced first), so SRC goes; a temporary is half-written, so it goes. A step that
+ * was over is left alone, silently. */
+static int recover_compress(struct lr_run *run, const char *src, const char *dst)
+{
+        char *ctmp = lr_join3(dst, LR_TMP_SUFFIX, "");
+        bool half = false;
+        int r = 0;
+
+        if (!ctmp)
+                return -ENOMEM;
+        half = unlink(ctmp) == 0;
+        if (lr_exists(dst) && lr_exists(src)) {
+                if (unlink(src) < 0)
+                        r = -errno;
+                else
+                        ctx_say(run->ctx, "recovered: finished compressing %s", dst);
+        } else if (half && lr_exists(src))
+                ctx_say(run->ctx, "recovered: undid the interrupted compression of %s (kept it whole)", src);
+        free(ctmp);
+        return r;
+}
+
+/* The rotation of LOG (renamed to DST, then for "create" a new log and maybe its compression
+ * in the same entry; for "reopen" the writer's signal) in flight: finished where it got past the
+ * rename. A rotation that was over is left alone, silently. */
+static int recover_rename(struct lr_run *run, json_object *j, const struct lr_set *set, const char *log,
+                          const char *dst, const char *logical)
+{
+        const char *method = jstr(j, "method"), *compressed = jstr(j, "compressed");
+        struct stat st;
+        int r = 0;
+
+        if (compressed) {
+                r = recover_compress(run, dst, compressed);
+                if (r < 0)
+                        return r;
+        }
+        if (lstat(dst, &st) < 0 && !(compressed && lstat(compressed, &st) == 0))
+                return 0;       /* not renamed yet: the log is whole */
+        if (method && strcmp(method, "create") == 0 && set) {
+                uid_t uid = st.st_uid;
+                gid_t gid = st.st_gid;
+                if (lr_exists(log))
+                        return 0;       /* over */
+                r = lr_resolve_owner(run, set, &uid, &gid);
+                if (r >= 0)
+                        r = lr_create_new_log(set, log, uid, gid);
+                if (r < 0)
+                        return r;
+                (void)lr_dircache_note(run->dirs, log, true);
+        } else if (method && strcmp(method, "reopen") == 0 && set && lr_exists(dst))
+                r = lr_reopen_and_compress(run, set, log, dst);
+        else
+                return 0;
+        if (logical)
+                (void)lr_state_set(run->state, logical, run->now);
+        ctx_say(run->ctx, "recovered: finished rotating %s to %s", log, dst);
+        return r;
+}
+
 int lr_recover(struct lr_run *run)
 {
         json_object *j = NULL;
         const char *step, *src, *dst, *log, *tmp, *logical;
         const struct lr_set *set;
-        char *ctmp = NULL;
         int r;
 
         r = lr_journal_read(run->state_dir, &j);
@@ -220,46 +280,17 @@ int lr_recover(struct lr_run *run)
                 goto out;
         }
         if (step && strcmp(step, "compress") == 0 && src && dst) {
-                ctmp = lr_join3(dst, LR_TMP_SUFFIX, "");
-                if (!ctmp) {
-                        r = -ENOMEM;
+                r = recover_compress(run, src, dst);
+                if (r < 0)
                         goto out;
-                }
-                (void)unlink(ctmp);
-                if (lr_exists(dst) && lr_exists(src)) {
-                        /* renamed after fsync: the compressed file is complete */
-                        if (unlink(src) < 0) {
-                                r = -errno;
-                                goto out;
-                        }
-                        ctx_say(run->ctx, "recovered: finished compressing %s", dst);
-                } else if (lr_exists(src))
-                        ctx_say(run->ctx, "recovered: undid the interrupted compression of %s (kept it whole)",
-                                src);
         } else if (step && strcmp(step, "copytruncate") == 0 && log && dst && tmp) {
                 r = recover_copytruncate(run, j, log, dst, tmp, logical);
                 if (r < 0)
                         goto out;
         } else if (step && strcmp(step, "rename") == 0 && log && dst) {
-                if (lr_exists(dst)) {
-                        const char *method = jstr(j, "method");
-                        if (logical)
-                                (void)lr_state_set(run->state, logical, run->now);
-                        if (method && strcmp(method, "create") == 0 && set) {
-                                struct stat st;
-                                uid_t uid;
-                                gid_t gid;
-                                if (stat(dst, &st) == 0) {
-                                        uid = st.st_uid;
-                                        gid = st.st_gid;
-                                        r = lr_resolve_owner(run, set, &uid, &gid);
-                                        if (r >= 0)
-                                                r = lr_create_new_log(set, log, uid, gid);
-                                }
-                        } else if (method && strcmp(method, "reopen") == 0 && set)
-                                r = lr_reopen_and_compress(run, set, log, dst);
-                        ctx_say(run->ctx, "recovered: finished rotating %s to %s", log, dst);
-                }
+                r = recover_rename(run, j, set, log, dst, logical);
+                if (r < 0)
+                        goto out;
         } else
                 ctx_say(run->ctx, "warning: unknown step in %s/%s; ignored", run->state_dir, LR_JOURNAL_FILE);
         if (run->state)
@@ -267,7 +298,6 @@ int lr_recover(struct lr_run *run)
 out:
         if (r >= 0 && !run->dry_run)
                 r = lr_journal_clear(run->state_dir);
-        free(ctmp);
         json_object_put(j);
         return r;
 }

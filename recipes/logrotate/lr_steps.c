@@ -17,7 +17,7 @@
 #include "util/fileio.h"
 
 /* Compresses rotated file SRC (full path) to SRC+ext, then removes SRC. */
-int lr_compress_step(struct lr_run *run, const struct lr_set *set, const char *src)
+int lr_compress_step(struct lr_run *run, const struct lr_set *set, const char *src, bool journaled)
 {
         char *dst = lr_join3(src, lr_compression_ext(set->compress), "");
         uint64_t in = 0, out = 0;
@@ -32,22 +32,28 @@ int lr_compress_step(struct lr_run *run, const struct lr_set *set, const char *s
                 r = -EEXIST;
                 goto out;
         }
-        r = lr_journal_step(run, "compress", (const char *const[]){ "src", src, "dst", dst, NULL });
-        if (r < 0)
-                goto out;
+        if (!journaled) {
+                r = lr_journal_step(run, "compress", (const char *const[]){ "src", src, "dst", dst, NULL });
+                if (r < 0)
+                        goto out;
+        }
         r = lr_compress_file(src, dst, set->compress, set->compress_level, &in, &out);
         if (r < 0) {
                 ctx_say(run->ctx, "error: compressing %s with %s failed: %s; kept it uncompressed and complete",
                         src, lr_compression_name(set->compress), strerror(-r));
-                (void)lr_journal_clear(run->state_dir);
+                if (!journaled)
+                        (void)lr_journal_clear(run->state_dir);
                 goto out;
         }
+        (void)lr_dircache_note(run->dirs, dst, true);
+        /* DST is durable (fsynced, renamed, its directory fsynced): SRC can go; that its removal
+         * be durable can wait (at worst both are there after a power cut) */
         if (unlink(src) < 0) {
                 r = -errno;
                 goto out;
         }
-        (void)fsync_parent_dir(src);
-        r = lr_journal_clear(run->state_dir);
+        (void)lr_dircache_note(run->dirs, src, false);
+        lr_dirty(run, src);
         run->stats.bytes_compressed += out;
         ctx_log(run->ctx, OPSAGENT_LOG_INFO, "compressed %s (%s -> %s)", src, lr_human(in, b1, sizeof(b1)),
                 lr_human(out, b2, sizeof(b2)));

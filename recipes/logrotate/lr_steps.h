@@ -2,13 +2,15 @@
 #ifndef LR_STEPS_H
 #define LR_STEPS_H
 
+#include <stdbool.h>
 #include <sys/types.h>
 
 #include "lr_rotate.h"
 
-/* Compresses rotated file SRC (full path) to SRC + the set's extension (journaled), then
- * removes SRC. -EEXIST (said) when the destination exists. */
-int lr_compress_step(struct lr_run *run, const struct lr_set *set, const char *src);
+/* Compresses rotated file SRC (full path) to SRC + the set's extension, journaled (unless the
+ * caller's journal entry says so already: JOURNALED), then removes SRC (its directory's fsync
+ * put off: lr_dirty()). -EEXIST (said) when the destination exists. */
+int lr_compress_step(struct lr_run *run, const struct lr_set *set, const char *src, bool journaled);
 /* The owner and group of the new log: create.owner and create.group, else *UID and *GID as
  * given (the old log's). -ESRCH (said) for an unknown user or group. */
 int lr_resolve_owner(struct lr_run *run, const struct lr_set *set, uid_t *uid, gid_t *gid);

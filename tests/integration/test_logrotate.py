@@ -140,12 +140,13 @@ class TestLogrotate(LogrotateCase):
                     f.write(b"\0" * 4096)
             except OSError:
                 pass            # full
-        for attrs, step in ((app_set(), "status.json"), (app_set(size=1), "journal.json")):
+        # a log seen for the first time (its record in status.log), then a rotation (journal.json)
+        for attrs, what in ((app_set(), "cannot record the rotation of /var/log/app/a.log in %s/status.log"),
+                            (app_set(size=1), "cannot write %s/journal.json")):
             r = self.run_recipe(attrs)
             out = r.stdout + r.stderr
             self.assertEqual(r.returncode, 1, out)
-            self.assertIn("cannot write" if step == "journal.json" else "cannot save", out)
-            self.assertIn(os.path.join(os.path.realpath(state), step) if agent_has_run() else step, out)
+            self.assertIn(what % (os.path.realpath(state) if agent_has_run() else state), out)
             self.assertIn("No space left on device; free space on its filesystem", out)
             self.assertEqual(self.files("var/log/app"), ["a.log"])
 

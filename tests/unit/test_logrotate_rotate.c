@@ -477,6 +477,42 @@ static void test_one_bad_set_does_not_stop_the_others(void **state)
         assert_false(ex(t, "b.log.1"));
 }
 
+/* The state is saved once per set, not per log; a run killed between two logs of a set still
+ * rotates none of them twice: each rotation is in status.log at once. */
+static void test_kill9_between_logs_of_a_set_rotates_none_twice(void **state)
+{
+        struct t *t = *state;
+        const char *a = CREATE_SET("\"compress\": \"none\", \"rotate\": 5");
+        pid_t pid;
+        int status;
+
+        mklog(t, "a.log", "a\n");
+        mklog(t, "b.log", "b\n");
+        mklog(t, "c.log", "c\n");
+        assert_int_equal(run_recipe(t, a), 0);
+        age_state(t, 1);
+        fake_free(t->f);
+        t->f = fake_new(t->dir, a);
+        t->f->kill_on_say = "rotated /var/log/app/b.log";
+        pid = fork();
+        assert_true(pid >= 0);
+        if (pid == 0) {
+                (void)logrotate_run(&t->f->ctx);
+                _exit(0);
+        }
+        assert_int_equal(waitpid(pid, &status, 0), pid);
+        assert_true(WIFSIGNALED(status) && WTERMSIG(status) == SIGKILL);
+        assert_true(ex(t, "a.log.1"));
+        assert_true(ex(t, "b.log.1"));
+        assert_false(ex(t, "c.log.1"));
+        mklog(t, "a.log", "a2\n");
+        assert_int_equal(run_recipe(t, a), 0);
+        assert_file(t, "a.log.1", "a\n");      /* not rotated again the same day */
+        assert_file(t, "a.log", "a2\n");
+        assert_false(ex(t, "b.log.2"));
+        assert_file(t, "c.log.1", "c\n");
+}
+
 static void test_corrupt_state_warns_and_rotation_goes_on(void **state)
 {
         struct t *t = *state;
@@ -769,6 +805,7 @@ int main(void)
                 T(test_missing_log_needs_missingok),
                 T(test_bad_set_fails_before_touching_anything),
                 T(test_one_bad_set_does_not_stop_the_others),
+                T(test_kill9_between_logs_of_a_set_rotates_none_twice),
                 T(test_corrupt_state_warns_and_rotation_goes_on),
                 T(test_dry_run_changes_nothing),
                 T(test_reopen_through_command_then_compress),
