@@ -15,14 +15,14 @@ recipes_logrotate_liblrengine_la_SOURCES = \
 	recipes/logrotate/lr_prune.c recipes/logrotate/lr_prune.h \
 	recipes/logrotate/lr_recover.c recipes/logrotate/lr_recover.h \
 	recipes/logrotate/lr_rotate.c recipes/logrotate/lr_rotate.h
-recipes_logrotate_liblrengine_la_CFLAGS = $(AM_CFLAGS) $(ARCHIVE_CFLAGS) $(CRYPTO_CFLAGS)
-recipes_logrotate_liblrengine_la_LIBADD = $(UTIL_LIBS) $(JSONC_LIBS) $(ARCHIVE_LIBS) $(CRYPTO_LIBS)
+recipes_logrotate_liblrengine_la_CFLAGS = $(AM_CFLAGS) $(ARCHIVE_CFLAGS) $(CRYPTO_CFLAGS) $(ZLIB_CFLAGS)
+recipes_logrotate_liblrengine_la_LIBADD = $(UTIL_LIBS) $(JSONC_LIBS) $(ARCHIVE_LIBS) $(CRYPTO_LIBS) $(ZLIB_LIBS)
 
 plugin_LTLIBRARIES += recipes/logrotate/logrotate.la
 recipes_logrotate_logrotate_la_SOURCES = recipes/logrotate/logrotate.c recipes/logrotate/logrotate_recipe.h
 recipes_logrotate_logrotate_la_CFLAGS = $(AM_CFLAGS)
 recipes_logrotate_logrotate_la_LDFLAGS = $(recipe_module_flags)
-recipes_logrotate_logrotate_la_LIBADD = recipes/logrotate/liblrengine.la $(JSONC_LIBS) $(ARCHIVE_LIBS) $(CRYPTO_LIBS)
+recipes_logrotate_logrotate_la_LIBADD = recipes/logrotate/liblrengine.la $(JSONC_LIBS) $(ARCHIVE_LIBS) $(CRYPTO_LIBS) $(ZLIB_LIBS)
 RECIPE_BUILD_DIRS += $(abs_top_builddir)/recipes/logrotate/.libs
 
 # lr-driver: the recipe with a minimal context, for tests and tests/bench/logrotate (not installed).
@@ -30,7 +30,7 @@ noinst_PROGRAMS += recipes/logrotate/lr-driver
 recipes_logrotate_lr_driver_SOURCES = recipes/logrotate/lr_driver.c recipes/logrotate/logrotate.c \
 	recipes/logrotate/logrotate_recipe.h
 recipes_logrotate_lr_driver_CFLAGS = $(AM_CFLAGS) $(SYSTEMD_CFLAGS)
-recipes_logrotate_lr_driver_LDADD = recipes/logrotate/liblrengine.la $(JSONC_LIBS) $(ARCHIVE_LIBS) $(CRYPTO_LIBS) \
+recipes_logrotate_lr_driver_LDADD = recipes/logrotate/liblrengine.la $(JSONC_LIBS) $(ARCHIVE_LIBS) $(CRYPTO_LIBS) $(ZLIB_LIBS) \
 	$(SYSTEMD_LIBS)
 
 # Unit tests: one cmocka binary per engine module.
@@ -46,7 +46,7 @@ logrotate_unit_tests = \
 check_PROGRAMS += $(logrotate_unit_tests)
 TESTS += $(logrotate_unit_tests)
 LR_TEST_CFLAGS = $(TEST_CFLAGS) $(ARCHIVE_CFLAGS) -I$(top_srcdir)/recipes/logrotate
-LR_TEST_LDADD = recipes/logrotate/liblrengine.la $(JSONC_LIBS) $(ARCHIVE_LIBS) $(CRYPTO_LIBS) $(CMOCKA_LIBS)
+LR_TEST_LDADD = recipes/logrotate/liblrengine.la $(JSONC_LIBS) $(ARCHIVE_LIBS) $(CRYPTO_LIBS) $(ZLIB_LIBS) $(CMOCKA_LIBS)
 tests_unit_test_logrotate_config_SOURCES = tests/unit/test_logrotate_config.c
 tests_unit_test_logrotate_config_CFLAGS = $(LR_TEST_CFLAGS)
 tests_unit_test_logrotate_config_LDADD = $(LR_TEST_LDADD)
