@@ -90,6 +90,7 @@ EXTRA_DIST += $(logrotate_integration_tests) \
 	tests/bench/logrotate/run.sh \
 	tests/bench/logrotate/genlog.py \
 	tests/bench/logrotate/small_logs.sh \
+	tests/bench/logrotate/copytruncate_stall.py \
 	tests/bench/logrotate/README.md
 
 EXTRA_DIST += tests/demo/parts/logrotate.sh

@@ -8,6 +8,7 @@
 #include <unistd.h>
 
 #include "lr_compress.h"
+#include "lr_copytruncate.h"
 #include "lr_digest.h"
 #include "lr_recover.h"
 #include "lr_reopen.h"
@@ -140,6 +141,42 @@ out:
         return v;
 }
 
+/* A copytruncate killed while it punched the copied part out of its log (a hole at the start
+ * of the same inode: it was not truncated yet) is finished: the rest copied, the log truncated,
+ * the copy kept. 1 when it was so (and done), 0 when not, -errno. */
+static int finish_punched(struct lr_run *run, json_object *j, const char *log, const char *dst, const char *tmp,
+                          const char *logical)
+{
+        intmax_t dev, ino;
+        struct stat st;
+        char *kept = NULL;
+        int fd, hole, r;
+
+        if (!jnum(j, "dev", &dev) || !jnum(j, "ino", &ino))
+                return 0;
+        fd = open(log, O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NONBLOCK);
+        if (fd < 0)
+                return 0;
+        hole = fstat(fd, &st) == 0 && (intmax_t)st.st_dev == dev && (intmax_t)st.st_ino == ino &&
+               lr_starts_with_hole(fd);
+        close(fd);
+        if (!hole)
+                return 0;
+        r = lr_copytruncate_finish(run, log, logical, dst, tmp, (dev_t)dev, (ino_t)ino, &kept);
+        if (r < 0) {
+                ctx_say(run->ctx, "error: cannot finish the copytruncate of %s that the last run was killed in: %s; "
+                        "its copy stays as %s, and the start of the log (copied there) is a hole", log,
+                        strerror(-r), tmp);
+                return r;
+        }
+        ctx_say(run->ctx, "recovered: finished the copytruncate of %s that the last run was killed in; its copy is "
+                "%s", log, kept);
+        if (logical)
+                (void)lr_state_set(run->state, logical, run->now);
+        free(kept);
+        return 1;
+}
+
 /* Finishes or undoes the copytruncate of LOG that a killed run left in the journal J. */
 static int recover_copytruncate(struct lr_run *run, json_object *j, const char *log, const char *dst,
                                 const char *tmp, const char *logical)
@@ -151,6 +188,11 @@ static int recover_copytruncate(struct lr_run *run, json_object *j, const char *
 
         if (!lr_exists(tmp))
                 return 0;       /* either never made or already renamed to dst: nothing half-done */
+        if (phase && strcmp(phase, "truncating") == 0 && jstr(j, "punch")) {
+                r = finish_punched(run, j, log, dst, tmp, logical);
+                if (r != 0)
+                        return r < 0 ? r : 0;
+        }
         if (phase && strcmp(phase, "truncated") == 0) {
                 v = LR_CT_CUT;
                 why = "the journal says so";

@@ -260,8 +260,10 @@ static int rotate_log(struct lr_run *run, const struct lr_set *set, const char *
                 if (window > run->stats.copytruncate_window_ns)
                         run->stats.copytruncate_window_ns = window;
                 ctx_log(run->ctx, OPSAGENT_LOG_INFO, "copytruncate %s: lines written in the last %" PRIu64
-                        " us before the truncation are lost (use method \"reopen\" to lose none)", logical,
-                        window / 1000);
+                        " us before the truncation are lost (use method \"reopen\" to lose none); the last pass "
+                        "copied %" PRIu64 " bytes at most at real-time priority%s", logical, window / 1000,
+                        run->stats.copytruncate_rt_bytes,
+                        run->stats.copytruncate_overruns ? " (overrun: the writer was faster than the copy)" : "");
                 if (dropped > 0)
                         ctx_log(run->ctx, OPSAGENT_LOG_INFO, "copytruncate %s: the writer was writing a line as "
                                 "the log was truncated; its first %jd bytes were left out of %s, the rest was "

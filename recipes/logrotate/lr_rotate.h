@@ -25,6 +25,8 @@ struct lr_stats {
         uint64_t bytes_rotated;      /* sizes of the logs when they were rotated */
         uint64_t bytes_compressed;   /* sizes of the compressed files written */
         uint64_t copytruncate_window_ns; /* copytruncate: longest window where lines can be lost */
+        uint64_t copytruncate_rt_bytes;  /* copytruncate: most bytes copied in one real-time pass */
+        unsigned copytruncate_overruns;  /* last passes that had to copy a big tail (a fast writer) */
         unsigned errors;             /* logs refused or failed */
 };
 

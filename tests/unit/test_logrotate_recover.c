@@ -255,6 +255,32 @@ static void test_kill9_before_truncate_with_a_writer_keeps_both(void **state)
         assert_true(no_temporaries(t));
 }
 
+/* Killed while the copied part was being punched out of the log (so that the truncation frees
+ * little under the inode lock): a hole at the start of the log says it was not truncated yet;
+ * the next run finishes the copytruncate, and no byte of a hole is left anywhere. */
+static void test_kill9_while_punching_finishes_the_copytruncate(void **state)
+{
+        struct t *t = *state;
+        const size_t big = (2 * LR_PUNCH_SLICE / HEALTH_LEN + 1) * HEALTH_LEN;
+        char *d = tpath(t->dir, "root/var/log/app"), *copy, *log;
+
+        append(t, "a.log", HEALTH, big);
+        run_killed_at(t, LR_CT_PUNCHED);
+        append(t, "a.log", HEALTH, MORE);       /* the writer went on */
+        assert_int_equal(run_recipe(t, CT_SET_NOT_DUE), 0);
+        assert_non_null(strstr(t->f->said, "finished the copytruncate"));
+        assert_int_equal(size_of(t, "a.log"), 0);
+        assert_true(all_lines(t, "a.log.1", HEALTH, big + MORE));
+        copy = tread(d, "a.log.1");
+        log = tread(d, "a.log");
+        assert_int_equal(strlen(copy), big + MORE);     /* no NUL byte */
+        assert_string_equal(log, "");
+        assert_true(no_temporaries(t));
+        free(log);
+        free(copy);
+        free(d);
+}
+
 /* The recovered copy takes a free name; an a.log.1 that appeared meanwhile stays as it is. */
 static void test_recovered_copy_replaces_nothing(void **state)
 {
@@ -346,6 +372,7 @@ int main(void)
                 T(test_kill9_while_copying_drops_the_copy),
                 T(test_kill9_before_truncate_of_an_untouched_log_drops_the_copy),
                 T(test_kill9_before_truncate_with_a_writer_keeps_both),
+                T(test_kill9_while_punching_finishes_the_copytruncate),
                 T(test_recovered_copy_replaces_nothing),
                 T(test_log_replaced_by_another_file_keeps_the_copy),
                 T(test_older_journal_never_drops_a_copy_for_equal_content),
