@@ -287,6 +287,8 @@ static const char *throttle_code(const struct aws_protocol *pr, struct http_xfer
         if (!e->code[0] && !pr->parse_error(buf_str(&x->body), buf_len(&x->body), e))
                 return NULL;
         return e->code;
+}
+
 /* Whether a failed attempt (transport result R, retry class C) may have been carried out: an
  * answer of 5xx (not throttling, which says it was not), or a transport failure after the
  * request was sent (a timeout, a reset); an answer too large to read. */

@@ -65,16 +65,44 @@ int events_send_metric(int fd, const struct metric *m)
         return r < 0 ? r : send_event(fd, "metric", mj);
 }
 
+/* The length of S cut to at most MAX bytes, backing off to the start of a UTF-8 sequence. */
+static size_t utf8_cut(const char *s, size_t max)
+{
+        size_t n = strlen(s);
+
+        if (n <= max)
+                return n;
+        n = max;
+        while (n > 0 && ((unsigned char)s[n] & 0xC0) == 0x80)
+                n--;
+        return n;
+}
+
 int events_send_fail(int fd, const char *reason)
 {
         /* Scrubbed before it is encoded too: JSON escapes could hide a secret from the scrub of
          * the line ("\"", "\\"). */
-        char *clean = log_scrub(reason);
+        char *clean = log_scrub(reason), *cut = NULL;
+        size_t keep;
         int r;
 
         if (!clean)
                 return -ENOMEM;
+        keep = strlen(clean);
         r = send_event(fd, "fail", json_object_new_string(clean));
+        /* Too long for one line (its escapes count too): cut it rather than lose it, shorter
+         * each time, until it fits. */
+        for (int tries = 0; r == -E2BIG && tries < 8; tries++) {
+                keep = utf8_cut(clean, tries == 0 && keep > EVENTS_LINE_MAX - 64 ? EVENTS_LINE_MAX - 64 : keep / 2);
+                free(cut);
+                if (asprintf(&cut, "%.*s...", (int)keep, clean) < 0) {
+                        cut = NULL;
+                        r = -ENOMEM;
+                        break;
+                }
+                r = send_event(fd, "fail", json_object_new_string(cut));
+        }
+        free(cut);
         free(clean);
         return r;
 }

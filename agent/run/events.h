@@ -25,6 +25,7 @@
 /* The child's side: 0, -E2BIG for a line over EVENTS_LINE_MAX (not sent), -ENOMEM, or the
  * negative errno of write(2). FD < 0 sends nothing and succeeds. */
 int events_send_metric(int fd, const struct metric *m);
+/* A REASON too long for one line is cut (on a UTF-8 boundary, ending in "...") to fit. */
 int events_send_fail(int fd, const char *reason);
 int events_send_changes(int fd, unsigned n);
 int events_send_done(int fd, int code);

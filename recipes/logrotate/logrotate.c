@@ -12,6 +12,7 @@
 #include "lr_recover.h"
 #include "lr_rotate.h"
 #include "lr_state.h"
+#include "lr_util.h"
 
 /* Shipped sets. Plone (Zope and ZEO) reopen their logs on SIGUSR2, so they lose nothing with
  * "reopen"; supervisor's children log through supervisord, which cannot be told to reopen, so
@@ -93,17 +94,20 @@ static void free_sets(struct lr_set **sets, size_t n)
         free(sets);
 }
 
-/* Parses every enabled set; a bad one fails the run before anything is touched. */
-static int parse_sets(struct opsagent_ctx *ctx, struct lr_set ***ret, size_t *ret_n)
+/* Parses every enabled set. A set with a wrong value is refused with a line naming the key
+ * (a configuration error: the agent exits 2 once the run is over) and left out; the others
+ * are rotated. *ret_config: -EINVAL when a set was refused, else 0. */
+static int parse_sets(struct opsagent_ctx *ctx, struct lr_set ***ret, size_t *ret_n, int *ret_config)
 {
         json_object *sets = ctx_attr(ctx, "sets");
         struct lr_set **list = NULL;
         size_t n = 0;
-        int r = 0;
+        int r = 0, config = 0;
 
         if (!sets || !json_object_is_type(sets, json_type_object)) {
                 *ret = NULL;
                 *ret_n = 0;
+                *ret_config = 0;
                 return 0;
         }
         list = calloc((size_t)json_object_object_length(sets) + 1, sizeof(*list));
@@ -115,15 +119,25 @@ static int parse_sets(struct opsagent_ctx *ctx, struct lr_set ***ret, size_t *re
                 if (!obj || (json_object_object_get_ex(obj, "enabled", &en) && !json_object_get_boolean(en)))
                         continue;
                 r = lr_set_parse(name, obj, &list[n], &err);
-                if (r < 0) {
-                        r = ctx_fail(ctx, r, "%s", err ? err : "out of memory");
+                if (r == -EINVAL && err) {
+                        config = ctx_fail_config(ctx, "%s; set %.*s%s is refused, its logs are not rotated until "
+                                                 "that is fixed", err, LR_QUOTE_MAX, name,
+                                                 strlen(name) > LR_QUOTE_MAX ? "..." : "");
                         free(err);
+                        r = 0;
+                        continue;
+                }
+                if (r < 0) {
+                        free(err);
+                        r = ctx_fail(ctx, r, "cannot read the attributes of logrotate set %.*s: %s", LR_QUOTE_MAX,
+                                     name, strerror(-r));
                         goto out;
                 }
                 n++;
         }
         *ret = list;
         *ret_n = n;
+        *ret_config = config;
         list = NULL;
         n = 0;
 out:
@@ -137,14 +151,15 @@ int logrotate_run(struct opsagent_ctx *ctx)
         size_t n = 0;
         struct lr_run run = { 0 };
         char *warning = NULL;
-        int r, first = 0;
+        int r, first = 0, config = 0;
 
-        r = parse_sets(ctx, &sets, &n);
+        r = parse_sets(ctx, &sets, &n, &config);
         if (r < 0)
                 return r;
         r = lr_state_load(ctx->state_dir, &run.state, &warning);
         if (r < 0) {
-                r = ctx_fail(ctx, r, "cannot read %s/%s: %s", ctx->state_dir, LR_STATE_FILE, strerror(-r));
+                r = ctx_fail(ctx, r, "cannot read %s/%s (when each log was last rotated): %s%s; nothing was rotated",
+                             ctx->state_dir, LR_STATE_FILE, strerror(-r), lr_write_advice(r));
                 goto out;
         }
         if (warning)
@@ -156,6 +171,9 @@ int logrotate_run(struct opsagent_ctx *ctx)
         run.dry_run = ctx->dry_run;
         run.sets = sets;
         run.n_sets = n;
+        r = lr_dircache_new(&run.dirs);
+        if (r < 0)
+                goto out;
         r = lr_recover(&run);
         if (r < 0)
                 first = r;
@@ -165,7 +183,9 @@ int logrotate_run(struct opsagent_ctx *ctx)
                         first = r;
         }
         if (!run.dry_run) {
-                r = lr_state_save(run.state);
+                r = lr_flush_dirty(&run);
+                if (r >= 0)
+                        r = lr_save_state(&run);
                 if (r < 0 && !first)
                         first = r;
         }
@@ -179,8 +199,10 @@ int logrotate_run(struct opsagent_ctx *ctx)
                 r = ctx_fail(ctx, first, "%u log(s) could not be rotated (see the lines above)",
                              run.stats.errors ? run.stats.errors : 1);
         else
-                r = 0;
+                r = config;     /* the refused sets, said above */
 out:
+        (void)lr_flush_dirty(&run);
+        lr_dircache_free(run.dirs);
         free(warning);
         lr_state_free(run.state);
         free_sets(sets, n);

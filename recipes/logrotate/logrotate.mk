@@ -9,19 +9,20 @@ recipes_logrotate_liblrengine_la_SOURCES = \
 	recipes/logrotate/lr_util.c recipes/logrotate/lr_util.h \
 	recipes/logrotate/lr_journal.c recipes/logrotate/lr_journal.h \
 	recipes/logrotate/lr_steps.c recipes/logrotate/lr_steps.h \
+	recipes/logrotate/lr_digest.c recipes/logrotate/lr_digest.h \
 	recipes/logrotate/lr_copytruncate.c recipes/logrotate/lr_copytruncate.h \
 	recipes/logrotate/lr_reopen.c recipes/logrotate/lr_reopen.h \
 	recipes/logrotate/lr_prune.c recipes/logrotate/lr_prune.h \
 	recipes/logrotate/lr_recover.c recipes/logrotate/lr_recover.h \
 	recipes/logrotate/lr_rotate.c recipes/logrotate/lr_rotate.h
-recipes_logrotate_liblrengine_la_CFLAGS = $(AM_CFLAGS) $(ARCHIVE_CFLAGS)
-recipes_logrotate_liblrengine_la_LIBADD = $(UTIL_LIBS) $(JSONC_LIBS) $(ARCHIVE_LIBS)
+recipes_logrotate_liblrengine_la_CFLAGS = $(AM_CFLAGS) $(ARCHIVE_CFLAGS) $(CRYPTO_CFLAGS) $(ZLIB_CFLAGS)
+recipes_logrotate_liblrengine_la_LIBADD = $(UTIL_LIBS) $(JSONC_LIBS) $(ARCHIVE_LIBS) $(CRYPTO_LIBS) $(ZLIB_LIBS)
 
 plugin_LTLIBRARIES += recipes/logrotate/logrotate.la
 recipes_logrotate_logrotate_la_SOURCES = recipes/logrotate/logrotate.c recipes/logrotate/logrotate_recipe.h
 recipes_logrotate_logrotate_la_CFLAGS = $(AM_CFLAGS)
 recipes_logrotate_logrotate_la_LDFLAGS = $(recipe_module_flags)
-recipes_logrotate_logrotate_la_LIBADD = recipes/logrotate/liblrengine.la $(JSONC_LIBS) $(ARCHIVE_LIBS)
+recipes_logrotate_logrotate_la_LIBADD = recipes/logrotate/liblrengine.la $(JSONC_LIBS) $(ARCHIVE_LIBS) $(CRYPTO_LIBS) $(ZLIB_LIBS)
 RECIPE_BUILD_DIRS += $(abs_top_builddir)/recipes/logrotate/.libs
 
 # lr-driver: the recipe with a minimal context, for tests and tests/bench/logrotate (not installed).
@@ -29,7 +30,8 @@ noinst_PROGRAMS += recipes/logrotate/lr-driver
 recipes_logrotate_lr_driver_SOURCES = recipes/logrotate/lr_driver.c recipes/logrotate/logrotate.c \
 	recipes/logrotate/logrotate_recipe.h
 recipes_logrotate_lr_driver_CFLAGS = $(AM_CFLAGS) $(SYSTEMD_CFLAGS)
-recipes_logrotate_lr_driver_LDADD = recipes/logrotate/liblrengine.la $(JSONC_LIBS) $(ARCHIVE_LIBS) $(SYSTEMD_LIBS)
+recipes_logrotate_lr_driver_LDADD = recipes/logrotate/liblrengine.la $(JSONC_LIBS) $(ARCHIVE_LIBS) $(CRYPTO_LIBS) $(ZLIB_LIBS) \
+	$(SYSTEMD_LIBS)
 
 # Unit tests: one cmocka binary per engine module.
 logrotate_unit_tests = \
@@ -38,12 +40,13 @@ logrotate_unit_tests = \
 	tests/unit/test_logrotate_names \
 	tests/unit/test_logrotate_compress \
 	tests/unit/test_logrotate_rotate \
+	tests/unit/test_logrotate_recover \
 	tests/unit/test_logrotate_copytruncate \
 	tests/unit/test_logrotate_copytruncate_onepass
 check_PROGRAMS += $(logrotate_unit_tests)
 TESTS += $(logrotate_unit_tests)
 LR_TEST_CFLAGS = $(TEST_CFLAGS) $(ARCHIVE_CFLAGS) -I$(top_srcdir)/recipes/logrotate
-LR_TEST_LDADD = recipes/logrotate/liblrengine.la $(JSONC_LIBS) $(ARCHIVE_LIBS) $(CMOCKA_LIBS)
+LR_TEST_LDADD = recipes/logrotate/liblrengine.la $(JSONC_LIBS) $(ARCHIVE_LIBS) $(CRYPTO_LIBS) $(ZLIB_LIBS) $(CMOCKA_LIBS)
 tests_unit_test_logrotate_config_SOURCES = tests/unit/test_logrotate_config.c
 tests_unit_test_logrotate_config_CFLAGS = $(LR_TEST_CFLAGS)
 tests_unit_test_logrotate_config_LDADD = $(LR_TEST_LDADD)
@@ -60,6 +63,10 @@ tests_unit_test_logrotate_rotate_SOURCES = tests/unit/test_logrotate_rotate.c te
 	recipes/logrotate/logrotate.c
 tests_unit_test_logrotate_rotate_CFLAGS = $(LR_TEST_CFLAGS)
 tests_unit_test_logrotate_rotate_LDADD = $(LR_TEST_LDADD)
+tests_unit_test_logrotate_recover_SOURCES = tests/unit/test_logrotate_recover.c tests/unit/lr_testutil.h \
+	recipes/logrotate/logrotate.c
+tests_unit_test_logrotate_recover_CFLAGS = $(LR_TEST_CFLAGS)
+tests_unit_test_logrotate_recover_LDADD = $(LR_TEST_LDADD)
 tests_unit_test_logrotate_copytruncate_SOURCES = tests/unit/test_logrotate_copytruncate.c tests/unit/lr_testutil.h \
 	recipes/logrotate/logrotate.c
 tests_unit_test_logrotate_copytruncate_CFLAGS = $(LR_TEST_CFLAGS)
@@ -82,6 +89,8 @@ EXTRA_DIST += $(logrotate_integration_tests) \
 	tests/integration/logrotate_writer.py \
 	tests/bench/logrotate/run.sh \
 	tests/bench/logrotate/genlog.py \
+	tests/bench/logrotate/small_logs.sh \
+	tests/bench/logrotate/copytruncate_stall.py \
 	tests/bench/logrotate/README.md
 
 EXTRA_DIST += tests/demo/parts/logrotate.sh

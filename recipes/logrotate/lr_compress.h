@@ -1,5 +1,6 @@
-/* logrotate recipe: in-process compression of one rotated file with libarchive (raw format
- * with the gzip, xz or zstd filter), written crash-safely next to its final name. */
+/* logrotate recipe: in-process compression of one rotated file, with libarchive (raw format
+ * with the xz or zstd filter) or zlib (gzip: see lr_compress.c for why), written crash-safely
+ * next to its final name. */
 #ifndef LR_COMPRESS_H
 #define LR_COMPRESS_H
 
@@ -9,6 +10,8 @@
 
 #define LR_TMP_SUFFIX ".opsagent-tmp"   /* our temporary files; nothing else ends so */
 #define LR_COMPRESS_BUFSIZE (256 * 1024)
+#define LR_GZIP_PROBE_BYTES (1024 * 1024)   /* gzip: the start compressed each way to choose one */
+#define LR_GZIP_PROBE_MIN (64 * 1024)       /* gzip: smaller files are compressed one way */
 
 /* The level used when the set gives none. See lr_compress.c for why zstd's is what it is. */
 int lr_compress_default_level(enum lr_compression c);

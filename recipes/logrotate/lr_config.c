@@ -9,6 +9,8 @@
 #include <string.h>
 #include <strings.h>
 
+#include <opsagent/recipe.h>
+
 #include "lr_config.h"
 
 static const struct {
@@ -31,7 +33,8 @@ static int fmt_err(char **ret_err, const char *set, const char *fmt, ...)
         if (vasprintf(&msg, fmt, ap) < 0)
                 msg = NULL;
         va_end(ap);
-        if (msg && asprintf(&full, "logrotate.sets.%s.%s", set, msg) < 0)
+        if (msg && asprintf(&full, "logrotate.sets.%.*s%s.%s", LR_QUOTE_MAX, set,
+                            strlen(set) > LR_QUOTE_MAX ? "..." : "", msg) < 0)
                 full = NULL;
         free(msg);
         if (ret_err)
@@ -108,6 +111,21 @@ int lr_parse_mode(const char *s, mode_t *ret)
                 return -EINVAL;
         *ret = (mode_t)m;
         return 0;
+}
+
+const char *lr_quote(const char *v, char *buf, size_t len)
+{
+        size_t n = strlen(v);
+
+        if (n <= LR_QUOTE_MAX)
+                snprintf(buf, len, "\"%s\"", v);
+        else {
+                size_t cut = LR_QUOTE_MAX;
+                while (cut > 0 && ((unsigned char)v[cut] & 0xC0) == 0x80)
+                        cut--;          /* not inside a UTF-8 sequence */
+                snprintf(buf, len, "\"%.*s...\" (%zu bytes)", (int)cut, v, n);
+        }
+        return buf;
 }
 
 const char *lr_compression_ext(enum lr_compression c)
@@ -193,8 +211,12 @@ static int get_uint(json_object *obj, const char *key, const char *set, unsigned
 
         if (!json_object_object_get_ex(obj, key, &v) || !v)
                 return 0;
+        if (json_object_is_type(v, json_type_double))
+                return fmt_err(ret_err, set, "%s: %g is not a whole number in 0..%u", key,
+                               json_object_get_double(v), max);
         if (!json_object_is_type(v, json_type_int))
-                return fmt_err(ret_err, set, "%s: must be an integer", key);
+                return fmt_err(ret_err, set, "%s: must be a whole number in 0..%u, not a %s", key, max,
+                               opsagent_json_type_label(v));
         n = json_object_get_int64(v);
         if (n < 0 || n > (int64_t)max)
                 return fmt_err(ret_err, set, "%s: %" PRId64 " is out of range 0..%u", key, n, max);
@@ -214,7 +236,16 @@ static int get_size(json_object *obj, const char *key, const char *set, uint64_t
         }
         if (json_object_is_type(v, json_type_string) && lr_parse_size(json_object_get_string(v), ret) == 0)
                 return 0;
-        return fmt_err(ret_err, set, "%s: must be a size like \"100M\" (k, M, G) or a byte count", key);
+        if (json_object_is_type(v, json_type_string)) {
+                char q[LR_QUOTE_BUF];
+                return fmt_err(ret_err, set, "%s: %s is not a size: give a byte count, or a number with k, M or G "
+                               "(powers of 1024) like \"100M\"", key, lr_quote(json_object_get_string(v), q, sizeof(q)));
+        }
+        if (json_object_is_type(v, json_type_int))
+                return fmt_err(ret_err, set, "%s: %" PRId64 " is negative: give a byte count, or a size like \"100M\"",
+                               key, json_object_get_int64(v));
+        return fmt_err(ret_err, set, "%s: must be a byte count or a size like \"100M\" (k, M, G), not a %s", key,
+                       opsagent_json_type_label(v));
 }
 
 static int get_argv(json_object *v, const char *set, char ***ret, char **ret_err)
@@ -223,6 +254,10 @@ static int get_argv(json_object *v, const char *set, char ***ret, char **ret_err
         char **argv;
 
         if (json_object_is_type(v, json_type_string)) {
+                const char *cmd = json_object_get_string(v);
+                if (cmd[strspn(cmd, " \t\n")] == '\0')
+                        return fmt_err(ret_err, set, "reopen.command: empty; give the command that makes the "
+                                       "writer reopen its log (a string for /bin/sh, or an argv array)");
                 argv = calloc(4, sizeof(char *));
                 if (!argv)
                         return -ENOMEM;
@@ -248,6 +283,10 @@ static int get_argv(json_object *v, const char *set, char ***ret, char **ret_err
                 return -ENOMEM;
         for (size_t i = 0; i < n; i++) {
                 json_object *a = json_object_array_get_idx(v, i);
+                if (i == 0 && json_object_is_type(a, json_type_string) && !*json_object_get_string(a)) {
+                        free(argv);
+                        return fmt_err(ret_err, set, "reopen.command[0]: empty; give the program to run");
+                }
                 if (!json_object_is_type(a, json_type_string) ||
                     !(argv[i] = strdup(json_object_get_string(a)))) {
                         for (size_t j = 0; j < i; j++)
@@ -290,8 +329,11 @@ static int parse_paths(struct lr_set *s, json_object *obj, char **ret_err)
         } else
                 return fmt_err(ret_err, s->name, "paths: must be a glob or a list of globs");
         for (char **p = s->paths; *p; p++)
-                if ((*p)[0] != '/')
-                        return fmt_err(ret_err, s->name, "paths: \"%s\" is not absolute", *p);
+                if ((*p)[0] != '/') {
+                        char q[LR_QUOTE_BUF];
+                        return fmt_err(ret_err, s->name, "paths: %s is not absolute: give paths (globs) that "
+                                       "start with /", lr_quote(*p, q, sizeof(q)));
+                }
         return 0;
 }
 
@@ -309,7 +351,14 @@ static int parse_enum(json_object *obj, const char *key, const char *set, const 
                         *ret = i;
                         return 0;
                 }
-        return fmt_err(ret_err, set, "%s: \"%s\" is not one of the accepted values", key, str);
+        {
+                char q[LR_QUOTE_BUF], list[256] = "";
+                for (int i = 0; names[i]; i++)
+                        if (names[i][0])
+                                snprintf(list + strlen(list), sizeof(list) - strlen(list), "%s%s",
+                                         list[0] ? ", " : "", names[i]);
+                return fmt_err(ret_err, set, "%s: %s is not one of %s", key, lr_quote(str, q, sizeof(q)), list);
+        }
 }
 
 static int parse_reopen(struct lr_set *s, json_object *obj, char **ret_err)
@@ -327,8 +376,12 @@ static int parse_reopen(struct lr_set *s, json_object *obj, char **ret_err)
                 r = get_string(ro, "pidfile", s->name, "reopen.", &s->reopen_pidfile, ret_err);
         if (r >= 0)
                 r = get_string(ro, "signal", s->name, "reopen.", &sig, ret_err);
-        if (r >= 0 && sig && lr_parse_signal(sig, &s->reopen_signal) < 0)
-                r = fmt_err(ret_err, s->name, "reopen.signal: \"%s\" is not a signal name like SIGUSR2", sig);
+        if (r >= 0 && sig && lr_parse_signal(sig, &s->reopen_signal) < 0) {
+                char q[LR_QUOTE_BUF];
+                r = fmt_err(ret_err, s->name, "reopen.signal: %s is not a signal: give a name (SIGHUP, SIGUSR1, "
+                            "SIGUSR2, SIGINT, SIGQUIT, SIGTERM, SIGCONT, SIGWINCH, SIGALRM) or a number 1..%d",
+                            lr_quote(sig, q, sizeof(q)), NSIG - 1);
+        }
         free(sig);
         if (r >= 0 && json_object_object_get_ex(ro, "command", &v) && v)
                 r = get_argv(v, s->name, &s->reopen_command, ret_err);
@@ -350,14 +403,43 @@ static int parse_create(struct lr_set *s, json_object *obj, char **ret_err)
         if (!json_object_is_type(co, json_type_object))
                 return fmt_err(ret_err, s->name, "create: must be an object");
         r = get_string(co, "mode", s->name, "create.", &mode, ret_err);
-        if (r >= 0 && mode && lr_parse_mode(mode, &s->create_mode) < 0)
-                r = fmt_err(ret_err, s->name, "create.mode: \"%s\" is not an octal mode like \"0640\"", mode);
+        if (r >= 0 && mode && lr_parse_mode(mode, &s->create_mode) < 0) {
+                char q[LR_QUOTE_BUF];
+                r = fmt_err(ret_err, s->name, "create.mode: %s is not an octal mode (0 to 07777) like \"0640\"",
+                            lr_quote(mode, q, sizeof(q)));
+        }
         free(mode);
         if (r >= 0)
                 r = get_string(co, "owner", s->name, "create.", &s->create_owner, ret_err);
         if (r >= 0)
                 r = get_string(co, "group", s->name, "create.", &s->create_group, ret_err);
         return r;
+}
+
+/* A dateformat makes file names: non-empty, no '/', at most LR_MAX_DATEFORMAT bytes, and only
+ * the conversions that rotated names can be recognised by again (as logrotate allows). */
+static int check_dateformat(const char *set, const char *f, char **ret_err)
+{
+        char q[LR_QUOTE_BUF];
+
+        if (!f[0])
+                return fmt_err(ret_err, set, "dateformat: empty; give a format like \"-%%Y%%m%%d\" (or leave it out)");
+        if (strlen(f) > LR_MAX_DATEFORMAT)
+                return fmt_err(ret_err, set, "dateformat: %s is longer than %d bytes", lr_quote(f, q, sizeof(q)),
+                               LR_MAX_DATEFORMAT);
+        if (strchr(f, '/'))
+                return fmt_err(ret_err, set, "dateformat: %s contains '/': it makes file names",
+                               lr_quote(f, q, sizeof(q)));
+        for (const char *p = f; *p; p++) {
+                if (*p != '%')
+                        continue;
+                p++;
+                if (!*p || !strchr("YmdHMSVs%", *p))
+                        return fmt_err(ret_err, set, "dateformat: %s uses %%%s, which rotated names could not be "
+                                       "recognised by: use %%Y %%m %%d %%H %%M %%S %%V %%s (as logrotate)",
+                                       lr_quote(f, q, sizeof(q)), *p ? (char[]){ *p, 0 } : "");
+        }
+        return 0;
 }
 
 int lr_set_parse(const char *name, json_object *obj, struct lr_set **ret, char **ret_err)
@@ -395,7 +477,7 @@ int lr_set_parse(const char *name, json_object *obj, struct lr_set **ret, char *
             (r = get_size(obj, "size", name, &s->size, ret_err)) < 0 ||
             (r = get_size(obj, "minsize", name, &s->minsize, ret_err)) < 0 ||
             (r = get_size(obj, "maxsize", name, &s->maxsize, ret_err)) < 0 ||
-            (r = get_uint(obj, "maxage", name, 100000, &s->maxage, ret_err)) < 0 ||
+            (r = get_uint(obj, "maxage", name, LR_MAX_MAXAGE, &s->maxage, ret_err)) < 0 ||
             (r = parse_enum(obj, "compress", name, comps, &comp, ret_err)) < 0 ||
             (r = get_bool(obj, "delaycompress", name, &s->delaycompress, ret_err)) < 0 ||
             (r = get_bool(obj, "dateext", name, &s->dateext, ret_err)) < 0 ||
@@ -424,10 +506,10 @@ int lr_set_parse(const char *name, json_object *obj, struct lr_set **ret, char *
                 r = fmt_err(ret_err, name, "compress_level: xz takes 0..9, not %d", s->compress_level);
                 goto out;
         }
-        if (s->dateformat && (strchr(s->dateformat, '/') || !s->dateformat[0])) {
-                r = fmt_err(ret_err, name, "dateformat: \"%s\" must be non-empty and contain no '/'",
-                            s->dateformat);
-                goto out;
+        if (s->dateformat) {
+                r = check_dateformat(name, s->dateformat, ret_err);
+                if (r < 0)
+                        goto out;
         }
         if (s->method == LR_METHOD_REOPEN) {
                 int ways = !!s->reopen_unit + !!s->reopen_pidfile + !!s->reopen_command;

@@ -13,6 +13,9 @@
 #define LR_MAX_COMMAND_ARGS 64       /* reopen.command argv */
 #define LR_DEFAULT_REOPEN_TIMEOUT 30 /* seconds to wait for a writer to reopen */
 #define LR_DEFAULT_SETTLE_MS 300     /* the renamed file must stay this long unchanged */
+#define LR_QUOTE_MAX 64              /* bytes of a wrong value that a message quotes */
+#define LR_MAX_DATEFORMAT 64         /* bytes of a dateformat */
+#define LR_MAX_MAXAGE 100000         /* days */
 
 enum lr_frequency { LR_FREQ_NONE, LR_FREQ_HOURLY, LR_FREQ_DAILY, LR_FREQ_WEEKLY, LR_FREQ_MONTHLY,
                     LR_FREQ_YEARLY };
@@ -44,8 +47,9 @@ struct lr_set {
 };
 
 /* Parses set NAME from OBJ (already schema-validated, but checked again here). On failure
- * *ret_err gets a message naming the key (caller frees). *ret: caller frees with
- * lr_set_free(). */
+ * (-EINVAL: a value is wrong) *ret_err gets a message naming the key, quoting at most
+ * LR_QUOTE_MAX bytes of the value and saying what is expected (caller frees). *ret: caller
+ * frees with lr_set_free(). */
 int lr_set_parse(const char *name, json_object *obj, struct lr_set **ret, char **ret_err);
 void lr_set_free(struct lr_set *s);   /* NULL is fine */
 
@@ -58,6 +62,9 @@ int lr_parse_mode(const char *s, mode_t *ret);
 
 const char *lr_compression_ext(enum lr_compression c);  /* ".gz", ".xz", ".zst", "" */
 const char *lr_compression_name(enum lr_compression c);
+/* V between double quotes, cut to LR_QUOTE_MAX bytes ("abc..." (5000 bytes)), into BUF. */
+const char *lr_quote(const char *v, char *buf, size_t len);
+#define LR_QUOTE_BUF (LR_QUOTE_MAX + 48)
 /* The dateformat in force: the set's, or "-%Y%m%d%H" hourly, "-%Y%m%d" otherwise. */
 const char *lr_set_dateformat(const struct lr_set *s);
 

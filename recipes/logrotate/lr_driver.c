@@ -5,7 +5,7 @@
  *
  * ATTRS.json holds the recipe's attribute object ({"sets": {...}}), merged over the shipped
  * defaults (objects key by key). Output lines go to stdout, log lines and metrics to stderr.
- * Exit 0 ok, 1 recipe failed, 2 usage error. */
+ * Exit 0 ok, 1 recipe failed, 2 usage error or a value refused (ctx_fail_config). */
 #include <errno.h>
 #include <getopt.h>
 #include <signal.h>
@@ -192,5 +192,5 @@ int main(int argc, char **argv)
         json_object_put(user);
         r = logrotate_run(&ctx);
         json_object_put(attrs);
-        return r < 0 ? 1 : 0;
+        return r == OPSAGENT_RUN_CONFIG_ERROR ? 2 : r < 0 ? 1 : 0;
 }

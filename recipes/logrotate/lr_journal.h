@@ -7,7 +7,9 @@
 #include "lr_rotate.h"
 
 /* Journals STEP ("compress", "copytruncate", "rename") with the NULL-terminated key/value
- * pairs KV (a NULL value leaves its key out) and the run's time. */
+ * pairs KV (a NULL value leaves its key out) and the run's time. On failure it says so
+ * (naming the journal, the step's file and what to do) and returns the negative errno: the
+ * caller then changes nothing and says nothing more of it. */
 int lr_journal_step(struct lr_run *run, const char *step, const char *const *kv);
 
 #endif

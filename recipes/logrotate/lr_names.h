@@ -10,6 +10,7 @@
 #include "lr_config.h"
 
 #define LR_MAX_ROTATED 100000   /* rotated files of one log considered in one directory */
+#define LR_DIRCACHE_MAX_NAMES 100000 /* names of one directory kept; a bigger one is read each time */
 
 struct lr_rotated {
         char *name;          /* file name in the rotation directory */
@@ -29,10 +30,19 @@ int lr_dateext_suffix(const char *fmt, time_t now, char *buf, size_t len);
  * %s, literal characters as they are), or 0 when S does not start with such a date. */
 size_t lr_dateext_match(const char *fmt, const char *s);
 
+/* The directories read in one run: each is read once (readdir), its names kept sorted, and
+ * kept up to date with the changes the run makes itself (lr_dircache_note()), so that the logs
+ * of a directory of N logs cost O(N log N) to list instead of O(N^2). */
+struct lr_dircache;
+int lr_dircache_new(struct lr_dircache **ret);
+void lr_dircache_free(struct lr_dircache *c);      /* NULL is fine */
+/* PATH (a file in a directory read already, or not) exists now, or does not any more. */
+int lr_dircache_note(struct lr_dircache *c, const char *path, bool exists);
+
 /* Rotated files of the log named BASE in DIR for SET's scheme, oldest first (numbered: highest
- * N first; dateext: by name). *ret: caller frees with lr_rotated_free(). Temporary files
- * (LR_TMP_SUFFIX) are never listed. */
-int lr_list_rotated(const char *dir, const char *base, const struct lr_set *set,
+ * N first; dateext: by name), from the cache C (NULL: read DIR now). *ret: caller frees with
+ * lr_rotated_free(). Temporary files (LR_TMP_SUFFIX) are never listed. */
+int lr_list_rotated(struct lr_dircache *c, const char *dir, const char *base, const struct lr_set *set,
                     struct lr_rotated **ret, size_t *ret_n);
 void lr_rotated_free(struct lr_rotated *list, size_t n);
 

@@ -18,7 +18,7 @@ int lr_prune_numbered(struct lr_run *run, const struct lr_set *set, const char *
         size_t n = 0;
         int r;
 
-        r = lr_list_rotated(dir, base, set, &list, &n);
+        r = lr_list_rotated(run->dirs, dir, base, set, &list, &n);
         if (r < 0)
                 return r;
         /* oldest (highest N) first: remove what falls off the end, shift the rest up by one */
@@ -31,14 +31,18 @@ int lr_prune_numbered(struct lr_run *run, const struct lr_set *set, const char *
                 if (list[i].index >= set->rotate) {
                         if (unlink(from) < 0)
                                 r = -errno;
-                        else
+                        else {
                                 ctx_log(run->ctx, OPSAGENT_LOG_INFO, "removed %s (rotate %u)", from, set->rotate);
+                                r = lr_dircache_note(run->dirs, from, false);
+                        }
                 } else if (asprintf(&to, "%s/%s.%u%s", dir, base, list[i].index + 1,
                                     list[i].name + strlen(list[i].stem)) < 0) {
                         to = NULL;
                         r = -ENOMEM;
                 } else if (rename(from, to) < 0)
                         r = -errno;
+                else if ((r = lr_dircache_note(run->dirs, from, false)) >= 0)
+                        r = lr_dircache_note(run->dirs, to, true);
                 free(from);
                 free(to);
         }
@@ -53,7 +57,7 @@ int lr_prune_dateext(struct lr_run *run, const struct lr_set *set, const char *d
         size_t n = 0;
         int r;
 
-        r = lr_list_rotated(dir, base, set, &list, &n);
+        r = lr_list_rotated(run->dirs, dir, base, set, &list, &n);
         if (r < 0)
                 return r;
         for (size_t i = 0; i + keep < n && r >= 0; i++) {
@@ -62,8 +66,10 @@ int lr_prune_dateext(struct lr_run *run, const struct lr_set *set, const char *d
                         r = -ENOMEM;
                 else if (unlink(p) < 0)
                         r = -errno;
-                else
+                else {
                         ctx_log(run->ctx, OPSAGENT_LOG_INFO, "removed %s (rotate %u)", p, set->rotate);
+                        r = lr_dircache_note(run->dirs, p, false);
+                }
                 free(p);
         }
         lr_rotated_free(list, n);
@@ -78,7 +84,7 @@ int lr_prune_maxage(struct lr_run *run, const struct lr_set *set, const char *di
 
         if (!set->maxage)
                 return 0;
-        r = lr_list_rotated(dir, base, set, &list, &n);
+        r = lr_list_rotated(run->dirs, dir, base, set, &list, &n);
         if (r < 0)
                 return r;
         for (size_t i = 0; i < n && r >= 0; i++) {
@@ -90,8 +96,10 @@ int lr_prune_maxage(struct lr_run *run, const struct lr_set *set, const char *di
                         r = -ENOMEM;
                 else if (unlink(p) < 0)
                         r = -errno;
-                else
+                else {
                         ctx_log(run->ctx, OPSAGENT_LOG_INFO, "removed %s (older than %u days)", p, set->maxage);
+                        r = lr_dircache_note(run->dirs, p, false);
+                }
                 free(p);
         }
         lr_rotated_free(list, n);
@@ -107,7 +115,7 @@ int lr_compress_leftovers(struct lr_run *run, const struct lr_set *set, const ch
 
         if (set->compress == LR_COMP_NONE)
                 return 0;
-        r = lr_list_rotated(dir, base, set, &list, &n);
+        r = lr_list_rotated(run->dirs, dir, base, set, &list, &n);
         if (r < 0)
                 return r;
         for (size_t i = 0; i < n; i++) {
@@ -127,7 +135,7 @@ int lr_compress_leftovers(struct lr_run *run, const struct lr_set *set, const ch
                         free(p);
                         continue;
                 }
-                k = lr_compress_step(run, set, p);
+                k = lr_compress_step(run, set, p, false);
                 if (k < 0 && !first)
                         first = k;
                 free(p);

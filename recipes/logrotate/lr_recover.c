@@ -1,19 +1,21 @@
 /* logrotate recipe: finishing or undoing the step a killed run left in the journal. */
 #include <errno.h>
 #include <fcntl.h>
+#include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
 #include "lr_compress.h"
+#include "lr_copytruncate.h"
+#include "lr_digest.h"
 #include "lr_recover.h"
 #include "lr_reopen.h"
 #include "lr_state.h"
 #include "lr_steps.h"
 #include "lr_util.h"
 
-#define LR_COMPARE_BYTES 65536        /* copytruncate recovery: bytes compared */
 
 static const char *jstr(json_object *o, const char *key)
 {
@@ -31,27 +33,259 @@ static const struct lr_set *find_set(struct lr_run *run, const char *name)
         return NULL;
 }
 
-/* Was LOG truncated after TMP was copied from it? Compares their first bytes. */
-static bool was_truncated(const char *log, const char *tmp, off_t copied)
-{
-        char a[LR_COMPARE_BYTES], b[LR_COMPARE_BYTES];
-        struct stat st;
-        size_t n;
-        int fa, fb;
-        bool truncated = true;
+/* What the facts a killed copytruncate journaled say about its log. */
+enum lr_ct_verdict {
+        LR_CT_WHOLE,            /* certainly not truncated: the log holds all; drop the copy */
+        LR_CT_CUT,              /* certainly truncated: the copy is the only one; keep it */
+        LR_CT_GONE,             /* the log is gone or is another file: keep the copy */
+        LR_CT_DOUBT,            /* cannot tell: keep both */
+};
 
-        if (stat(log, &st) < 0 || st.st_size < copied)
-                return true;
-        n = copied < (off_t)sizeof(a) ? (size_t)copied : sizeof(a);
-        fa = open(log, O_RDONLY | O_CLOEXEC);
-        fb = open(tmp, O_RDONLY | O_CLOEXEC);
-        if (fa >= 0 && fb >= 0 && pread(fa, a, n, 0) == (ssize_t)n && pread(fb, b, n, 0) == (ssize_t)n)
-                truncated = memcmp(a, b, n) != 0;
-        if (fa >= 0)
-                close(fa);
-        if (fb >= 0)
-                close(fb);
-        return truncated;
+static bool jnum(json_object *j, const char *key, intmax_t *ret)
+{
+        const char *s = jstr(j, key);
+        char *end = NULL;
+        intmax_t v;
+
+        if (!s || !*s)
+                return false;
+        errno = 0;
+        v = strtoimax(s, &end, 10);
+        if (errno || *end)
+                return false;
+        *ret = v;
+        return true;
+}
+
+/* "SECONDS.NANOSECONDS" as written by lr_copytruncate.c. */
+static bool jtime(json_object *j, const char *key, struct timespec *ret)
+{
+        const char *s = jstr(j, key);
+        long long sec;
+        long nsec;
+        int used = 0;
+
+        if (!s || sscanf(s, "%lld.%9ld%n", &sec, &nsec, &used) != 2 || s[used] || nsec < 0)
+                return false;
+        *ret = (struct timespec){ .tv_sec = (time_t)sec, .tv_nsec = nsec };
+        return true;
+}
+
+/* Decides, from the journal J of a copytruncate killed in phase "truncating" (or "truncate", as
+ * versions before the facts wrote it), whether its log was truncated. Content is never taken as
+ * proof that it was not: an untouched inode (same st_ctime and size as just before the
+ * truncation, which was made to fall in a later tick) is; a log smaller than what was copied,
+ * or whose first bytes are not the copied ones, was truncated. *ret_why: for the output. */
+static enum lr_ct_verdict judge_truncation(json_object *j, const char *log, const char *tmp, const char **ret_why)
+{
+        intmax_t copied = -1, dev, ino, size;
+        struct timespec ctime;
+        char want[LR_DIGEST_HEX_LEN + 1], have[LR_DIGEST_HEX_LEN + 1];
+        const char *sha = jstr(j, "sha256");
+        bool with_facts = jnum(j, "dev", &dev) && jnum(j, "ino", &ino);
+        enum lr_ct_verdict v = LR_CT_DOUBT;
+        struct stat st;
+        int fd, t;
+
+        *ret_why = "the journal does not say how much was copied";
+        if (!jnum(j, "copied", &copied) || copied < 0)
+                return LR_CT_DOUBT;
+        fd = open(log, O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NONBLOCK);
+        if (fd < 0 || fstat(fd, &st) < 0 || !S_ISREG(st.st_mode)) {
+                *ret_why = "the log is gone or is no regular file";
+                v = LR_CT_GONE;
+                goto out;
+        }
+        if (with_facts && ((intmax_t)st.st_dev != dev || (intmax_t)st.st_ino != ino)) {
+                *ret_why = "the log is another file now (another inode)";
+                v = LR_CT_GONE;
+                goto out;
+        }
+        if (with_facts && jtime(j, "ctime", &ctime) && jnum(j, "size", &size) && st.st_size == size &&
+            st.st_ctim.tv_sec == ctime.tv_sec && st.st_ctim.tv_nsec == ctime.tv_nsec) {
+                *ret_why = "the log was not changed since just before the truncation";
+                v = LR_CT_WHOLE;
+                goto out;
+        }
+        if (st.st_size < copied) {
+                *ret_why = "the log is smaller than what was copied";
+                v = LR_CT_CUT;
+                goto out;
+        }
+        if (!sha) {
+                /* a journal without the hash: hash the copy's first bytes instead */
+                int c = open(tmp, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+                t = c >= 0 ? lr_digest_fd_prefix(c, (off_t)copied, want) : -errno;
+                if (c >= 0)
+                        close(c);
+                if (t < 0) {
+                        *ret_why = "its copy cannot be read back";
+                        goto out;
+                }
+                sha = want;
+        }
+        t = lr_digest_fd_prefix(fd, (off_t)copied, have);
+        if (t < 0) {
+                *ret_why = "the log cannot be read back";
+                goto out;
+        }
+        if (strcmp(have, sha) != 0) {
+                *ret_why = "the log no longer starts with what was copied";
+                v = LR_CT_CUT;
+                goto out;
+        }
+        *ret_why = "the log was written to since and starts with the same bytes as its copy";
+out:
+        if (fd >= 0)
+                close(fd);
+        return v;
+}
+
+/* A copytruncate killed while it punched the copied part out of its log (a hole at the start
+ * of the same inode: it was not truncated yet) is finished: the rest copied, the log truncated,
+ * the copy kept. 1 when it was so (and done), 0 when not, -errno. */
+static int finish_punched(struct lr_run *run, json_object *j, const char *log, const char *dst, const char *tmp,
+                          const char *logical)
+{
+        intmax_t dev, ino;
+        struct stat st;
+        char *kept = NULL;
+        int fd, hole, r;
+
+        if (!jnum(j, "dev", &dev) || !jnum(j, "ino", &ino))
+                return 0;
+        fd = open(log, O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NONBLOCK);
+        if (fd < 0)
+                return 0;
+        hole = fstat(fd, &st) == 0 && (intmax_t)st.st_dev == dev && (intmax_t)st.st_ino == ino &&
+               lr_starts_with_hole(fd);
+        close(fd);
+        if (!hole)
+                return 0;
+        r = lr_copytruncate_finish(run, log, logical, dst, tmp, (dev_t)dev, (ino_t)ino, &kept);
+        if (r < 0) {
+                ctx_say(run->ctx, "error: cannot finish the copytruncate of %s that the last run was killed in: %s; "
+                        "its copy stays as %s, and the start of the log (copied there) is a hole", log,
+                        strerror(-r), tmp);
+                return r;
+        }
+        ctx_say(run->ctx, "recovered: finished the copytruncate of %s that the last run was killed in; its copy is "
+                "%s", log, kept);
+        if (logical)
+                (void)lr_state_set(run->state, logical, run->now);
+        free(kept);
+        return 1;
+}
+
+/* Finishes or undoes the copytruncate of LOG that a killed run left in the journal J. */
+static int recover_copytruncate(struct lr_run *run, json_object *j, const char *log, const char *dst,
+                                const char *tmp, const char *logical)
+{
+        const char *phase = jstr(j, "phase"), *why = "";
+        enum lr_ct_verdict v;
+        char *kept = NULL;
+        int r;
+
+        if (!lr_exists(tmp))
+                return 0;       /* either never made or already renamed to dst: nothing half-done */
+        if (phase && strcmp(phase, "truncating") == 0 && jstr(j, "punch")) {
+                r = finish_punched(run, j, log, dst, tmp, logical);
+                if (r != 0)
+                        return r < 0 ? r : 0;
+        }
+        if (phase && strcmp(phase, "truncated") == 0) {
+                v = LR_CT_CUT;
+                why = "the journal says so";
+        } else if (phase && (strcmp(phase, "truncating") == 0 || strcmp(phase, "truncate") == 0))
+                v = judge_truncation(j, log, tmp, &why);
+        else
+                v = LR_CT_WHOLE;        /* phase "copy": the truncation comes after the next marker */
+        if (v == LR_CT_WHOLE) {
+                if (unlink(tmp) < 0 && errno != ENOENT)
+                        return -errno;
+                ctx_say(run->ctx, "recovered: undid the interrupted copy of %s (it was not truncated)", log);
+                return 0;
+        }
+        r = lr_keep_copy(run, tmp, dst, &kept);
+        if (r < 0) {
+                ctx_say(run->ctx, "error: cannot give the copy %s of %s a name: %s; it is left as it is, remove "
+                        "nothing of it", tmp, log, strerror(-r));
+                return r;
+        }
+        if (v == LR_CT_CUT)
+                ctx_say(run->ctx, "recovered: %s had been truncated (%s); kept its copy as %s", log, why, kept);
+        else if (v == LR_CT_GONE)
+                ctx_say(run->ctx, "recovered: %s was being truncated when the last run was killed and %s; kept "
+                        "its copy as %s", log, why, kept);
+        else
+                ctx_say(run->ctx, "warning: recovered: cannot tell whether %s was truncated before the last run "
+                        "was killed (%s): kept both; its copy is %s, and the lines at the start of the log may "
+                        "be in both", log, why, kept);
+        if (logical)
+                (void)lr_state_set(run->state, logical, run->now);
+        free(kept);
+        return 0;
+}
+
+/* The compression of SRC into DST in flight: a compressed file renamed into place is complete
+ * (it was fsynced first), so SRC goes; a temporary is half-written, so it goes. A step that
+ * was over is left alone, silently. */
+static int recover_compress(struct lr_run *run, const char *src, const char *dst)
+{
+        char *ctmp = lr_join3(dst, LR_TMP_SUFFIX, "");
+        bool half = false;
+        int r = 0;
+
+        if (!ctmp)
+                return -ENOMEM;
+        half = unlink(ctmp) == 0;
+        if (lr_exists(dst) && lr_exists(src)) {
+                if (unlink(src) < 0)
+                        r = -errno;
+                else
+                        ctx_say(run->ctx, "recovered: finished compressing %s", dst);
+        } else if (half && lr_exists(src))
+                ctx_say(run->ctx, "recovered: undid the interrupted compression of %s (kept it whole)", src);
+        free(ctmp);
+        return r;
+}
+
+/* The rotation of LOG (renamed to DST, then for "create" a new log and maybe its compression
+ * in the same entry; for "reopen" the writer's signal) in flight: finished where it got past the
+ * rename. A rotation that was over is left alone, silently. */
+static int recover_rename(struct lr_run *run, json_object *j, const struct lr_set *set, const char *log,
+                          const char *dst, const char *logical)
+{
+        const char *method = jstr(j, "method"), *compressed = jstr(j, "compressed");
+        struct stat st;
+        int r = 0;
+
+        if (compressed) {
+                r = recover_compress(run, dst, compressed);
+                if (r < 0)
+                        return r;
+        }
+        if (lstat(dst, &st) < 0 && !(compressed && lstat(compressed, &st) == 0))
+                return 0;       /* not renamed yet: the log is whole */
+        if (method && strcmp(method, "create") == 0 && set) {
+                uid_t uid = st.st_uid;
+                gid_t gid = st.st_gid;
+                if (lr_exists(log))
+                        return 0;       /* over */
+                r = lr_resolve_owner(run, set, &uid, &gid);
+                if (r >= 0)
+                        r = lr_create_new_log(set, log, uid, gid);
+                if (r < 0)
+                        return r;
+                (void)lr_dircache_note(run->dirs, log, true);
+        } else if (method && strcmp(method, "reopen") == 0 && set && lr_exists(dst))
+                r = lr_reopen_and_compress(run, set, log, dst);
+        else
+                return 0;
+        if (logical)
+                (void)lr_state_set(run->state, logical, run->now);
+        ctx_say(run->ctx, "recovered: finished rotating %s to %s", log, dst);
+        return r;
 }
 
 int lr_recover(struct lr_run *run)
@@ -59,7 +293,6 @@ int lr_recover(struct lr_run *run)
         json_object *j = NULL;
         const char *step, *src, *dst, *log, *tmp, *logical;
         const struct lr_set *set;
-        char *ctmp = NULL;
         int r;
 
         r = lr_journal_read(run->state_dir, &j);
@@ -70,8 +303,12 @@ int lr_recover(struct lr_run *run)
                         "the last run", run->state_dir, LR_JOURNAL_FILE);
                 return 0;
         }
-        if (r < 0)
+        if (r < 0) {
+                ctx_say(run->ctx, "error: cannot read %s/%s (what the last run was doing when it stopped): %s%s; "
+                        "it is left for the next run", run->state_dir, LR_JOURNAL_FILE, strerror(-r),
+                        lr_write_advice(r));
                 return r;
+        }
         step = jstr(j, "step");
         src = jstr(j, "src");
         dst = jstr(j, "dst");
@@ -85,68 +322,24 @@ int lr_recover(struct lr_run *run)
                 goto out;
         }
         if (step && strcmp(step, "compress") == 0 && src && dst) {
-                ctmp = lr_join3(dst, LR_TMP_SUFFIX, "");
-                if (!ctmp) {
-                        r = -ENOMEM;
+                r = recover_compress(run, src, dst);
+                if (r < 0)
                         goto out;
-                }
-                (void)unlink(ctmp);
-                if (lr_exists(dst) && lr_exists(src)) {
-                        /* renamed after fsync: the compressed file is complete */
-                        if (unlink(src) < 0) {
-                                r = -errno;
-                                goto out;
-                        }
-                        ctx_say(run->ctx, "recovered: finished compressing %s", dst);
-                } else if (lr_exists(src))
-                        ctx_say(run->ctx, "recovered: undid the interrupted compression of %s (kept it whole)",
-                                src);
         } else if (step && strcmp(step, "copytruncate") == 0 && log && dst && tmp) {
-                const char *phase = jstr(j, "phase"), *copied = jstr(j, "copied");
-                if (!lr_exists(tmp))
-                        ;       /* either never made or already renamed to dst: nothing half-done */
-                else if (phase && strcmp(phase, "truncate") == 0 && copied &&
-                         was_truncated(log, tmp, (off_t)strtoll(copied, NULL, 10))) {
-                        if (rename(tmp, dst) < 0) {
-                                r = -errno;
-                                goto out;
-                        }
-                        ctx_say(run->ctx, "recovered: %s had been truncated; kept its copy as %s", log, dst);
-                        if (logical)
-                                (void)lr_state_set(run->state, logical, run->now);
-                } else {
-                        (void)unlink(tmp);
-                        ctx_say(run->ctx, "recovered: undid the interrupted copy of %s (it was not truncated)",
-                                log);
-                }
+                r = recover_copytruncate(run, j, log, dst, tmp, logical);
+                if (r < 0)
+                        goto out;
         } else if (step && strcmp(step, "rename") == 0 && log && dst) {
-                if (lr_exists(dst)) {
-                        const char *method = jstr(j, "method");
-                        if (logical)
-                                (void)lr_state_set(run->state, logical, run->now);
-                        if (method && strcmp(method, "create") == 0 && set) {
-                                struct stat st;
-                                uid_t uid;
-                                gid_t gid;
-                                if (stat(dst, &st) == 0) {
-                                        uid = st.st_uid;
-                                        gid = st.st_gid;
-                                        r = lr_resolve_owner(run, set, &uid, &gid);
-                                        if (r >= 0)
-                                                r = lr_create_new_log(set, log, uid, gid);
-                                }
-                        } else if (method && strcmp(method, "reopen") == 0 && set)
-                                r = lr_reopen_and_compress(run, set, log, dst);
-                        ctx_say(run->ctx, "recovered: finished rotating %s to %s", log, dst);
-                }
+                r = recover_rename(run, j, set, log, dst, logical);
+                if (r < 0)
+                        goto out;
         } else
                 ctx_say(run->ctx, "warning: unknown step in %s/%s; ignored", run->state_dir, LR_JOURNAL_FILE);
         if (run->state)
-                (void)lr_state_save(run->state);
+                (void)lr_save_state(run);
 out:
         if (r >= 0 && !run->dry_run)
                 r = lr_journal_clear(run->state_dir);
-        free(ctmp);
         json_object_put(j);
         return r;
 }

@@ -224,9 +224,11 @@ int lr_reopen_and_compress(struct lr_run *run, const struct lr_set *set, const c
         if (set->rotate == 0) {
                 if (unlink(rotated) < 0)
                         return -errno;
+                (void)lr_dircache_note(run->dirs, rotated, false);
+                lr_dirty(run, rotated);
                 return 0;
         }
         if (set->compress != LR_COMP_NONE && !set->delaycompress)
-                return lr_compress_step(run, set, rotated);
+                return lr_compress_step(run, set, rotated, false);
         return 0;
 }

@@ -92,10 +92,74 @@ int lr_check_dir_secure(const char *dir, char **ret_reason)
         return 0;
 }
 
+int lr_save_state(struct lr_run *run)
+{
+        int r = lr_state_dirty(run->state) ? lr_state_save(run->state) : 0;
+
+        if (r >= 0)
+                run->changes_unsaved = 0;
+
+        if (r < 0 && !run->state_error_said++)
+                ctx_say(run->ctx, "error: cannot save %s/%s (when each log was last rotated): %s%s; until it is "
+                        "saved, logs seen for the first time are not recorded and the logs rotated now may be "
+                        "rotated again", run->state_dir, LR_STATE_FILE, strerror(-r), lr_write_advice(r));
+        return r;
+}
+
+void lr_dirty(struct lr_run *run, const char *path)
+{
+        const char *slash = strrchr(path, '/');
+        char *dir;
+
+        if (!slash)
+                return;
+        for (size_t i = 0; i < run->n_dirty; i++)
+                if (strlen(run->dirty[i]) == (size_t)(slash - path) && strncmp(run->dirty[i], path, slash - path) == 0)
+                        return;
+        if (run->n_dirty == LR_DIRTY_MAX)
+                (void)lr_flush_dirty(run);
+        dir = slash == path ? strdup("/") : strndup(path, (size_t)(slash - path));
+        if (!dir) {
+                (void)fsync_parent_dir(path);   /* no room to put it off: now */
+                return;
+        }
+        run->dirty[run->n_dirty++] = dir;
+}
+
+int lr_flush_dirty(struct lr_run *run)
+{
+        int r = 0;
+
+        for (size_t i = 0; i < run->n_dirty; i++) {
+                int k = fsync_directory(run->dirty[i]);
+                if (k < 0 && r == 0)
+                        r = k;
+                free(run->dirty[i]);
+                run->dirty[i] = NULL;
+        }
+        run->n_dirty = 0;
+        return r;
+}
+
+int lr_note_rotated(struct lr_run *run, const char *logical, time_t when)
+{
+        int r = lr_state_set(run->state, logical, when);
+
+        if (r < 0 && !run->state_error_said++)
+                ctx_say(run->ctx, "error: cannot record the rotation of %s in %s/%s: %s%s; the next run may rotate "
+                        "it again", logical, run->state_dir, LR_STATE_LOG_FILE, strerror(-r), lr_write_advice(r));
+        /* a set of very many logs: save on the way, so that status.log stays small */
+        if (r >= 0 && ++run->changes_unsaved >= LR_STATE_SAVE_EVERY) {
+                (void)lr_flush_dirty(run);
+                r = lr_save_state(run);
+        }
+        return r;
+}
+
 static int rotate_log(struct lr_run *run, const struct lr_set *set, const char *log, const char *logical,
                       const struct stat *st)
 {
-        char *dir = NULL, *dst = NULL, *reason = NULL, sfx[256], b1[32];
+        char *dir = NULL, *dst = NULL, *reason = NULL, *kept = NULL, *compressed = NULL, sfx[256], b1[32];
         const char *base = lr_base_name(log), *method = NULL;
         struct stat dst_st;
         uint64_t window = 0;
@@ -168,11 +232,15 @@ static int rotate_log(struct lr_run *run, const struct lr_set *set, const char *
         }
         switch (set->method) {
         case LR_METHOD_COPYTRUNCATE:
-                r = lr_copytruncate(run, log, dst, &window, &dropped, &truncated);
+                r = lr_copytruncate(run, log, logical, dst, &window, &dropped, &truncated, &kept);
                 if (r < 0 && truncated) {
-                        ctx_say(run->ctx, "error: copytruncate of %s failed after the log was truncated: %s; "
-                                "its copy is kept as %s, or as %s%s until the next run finishes it", logical,
-                                strerror(-r), dst, dst, LR_TMP_SUFFIX);
+                        if (kept)
+                                ctx_say(run->ctx, "error: copytruncate of %s failed after the log was truncated: "
+                                        "%s; its copy is kept as %s", logical, strerror(-r), kept);
+                        else
+                                ctx_say(run->ctx, "error: copytruncate of %s failed after the log was truncated: "
+                                        "%s; its copy is kept as %s%s until the next run finishes it", logical,
+                                        strerror(-r), dst, LR_TMP_SUFFIX);
                         goto out;
                 }
                 if (r < 0) {
@@ -180,11 +248,22 @@ static int rotate_log(struct lr_run *run, const struct lr_set *set, const char *
                                 strerror(-r));
                         goto out;
                 }
+                (void)lr_dircache_note(run->dirs, kept, true);
+                if (strcmp(kept, dst) != 0) {
+                        /* DST appeared while the log was copied: the copy went beside it */
+                        ctx_say(run->ctx, "warning: %s appeared while %s was copied; its copy is kept as %s "
+                                "instead (look at both)", dst, logical, kept);
+                        free(dst);
+                        dst = kept;
+                        kept = NULL;
+                }
                 if (window > run->stats.copytruncate_window_ns)
                         run->stats.copytruncate_window_ns = window;
                 ctx_log(run->ctx, OPSAGENT_LOG_INFO, "copytruncate %s: lines written in the last %" PRIu64
-                        " us before the truncation are lost (use method \"reopen\" to lose none)", logical,
-                        window / 1000);
+                        " us before the truncation are lost (use method \"reopen\" to lose none); the last pass "
+                        "copied %" PRIu64 " bytes at most at real-time priority%s", logical, window / 1000,
+                        run->stats.copytruncate_rt_bytes,
+                        run->stats.copytruncate_overruns ? " (overrun: the writer was faster than the copy)" : "");
                 if (dropped > 0)
                         ctx_log(run->ctx, OPSAGENT_LOG_INFO, "copytruncate %s: the writer was writing a line as "
                                 "the log was truncated; its first %jd bytes were left out of %s, the rest was "
@@ -202,8 +281,18 @@ static int rotate_log(struct lr_run *run, const struct lr_set *set, const char *
                         if (r < 0)
                                 goto out;
                 }
+                /* create: the compression that follows is in the same journal entry */
+                if (set->method == LR_METHOD_CREATE && set->rotate > 0 && set->compress != LR_COMP_NONE &&
+                    !set->delaycompress) {
+                        compressed = lr_join3(dst, lr_compression_ext(set->compress), "");
+                        if (!compressed) {
+                                r = -ENOMEM;
+                                goto out;
+                        }
+                }
                 r = lr_journal_step(run, "rename", (const char *const[]){ "log", log, "logical", logical, "dst", dst,
-                                                                  "set", set->name, "method", method, NULL });
+                                                                  "set", set->name, "method", method,
+                                                                  "compressed", compressed, NULL });
                 if (r < 0)
                         goto out;
                 if (rename(log, dst) < 0) {
@@ -212,27 +301,29 @@ static int rotate_log(struct lr_run *run, const struct lr_set *set, const char *
                         (void)lr_journal_clear(run->state_dir);
                         goto out;
                 }
-                (void)fsync_parent_dir(dst);
+                (void)lr_dircache_note(run->dirs, log, false);
+                (void)lr_dircache_note(run->dirs, dst, true);
+                if (set->method == LR_METHOD_REOPEN)
+                        (void)fsync_parent_dir(dst);    /* before the writer is told */
+                else {
+                        lr_dirty(run, dst);
+                        lr_dirty(run, log);
+                }
                 if (set->method == LR_METHOD_CREATE) {
                         r = lr_create_new_log(set, log, new_uid, new_gid);
                         if (r < 0) {
                                 ctx_say(run->ctx, "error: creating the new %s failed: %s", logical, strerror(-r));
                                 goto out;
                         }
+                        (void)lr_dircache_note(run->dirs, log, true);
                 }
                 break;
         }
         run->stats.logs_rotated++;
         run->stats.bytes_rotated += (uint64_t)st->st_size;
-        r = lr_state_set(run->state, logical, run->now);
-        if (r >= 0)
-                r = lr_state_save(run->state);
-        if (r < 0) {
-                ctx_say(run->ctx, "error: cannot save %s/%s: %s", run->state_dir, LR_STATE_FILE, strerror(-r));
+        r = lr_note_rotated(run, logical, run->now);
+        if (r < 0)
                 goto out;
-        }
-        if (set->method == LR_METHOD_CREATE)
-                (void)lr_journal_clear(run->state_dir);
         if (set->method == LR_METHOD_COPYTRUNCATE)
                 ctx_say(run->ctx, "rotated %s -> %s (%s, copytruncate: %" PRIu64 " us between the last copy and "
                         "the truncation)", logical, lr_base_name(dst), lr_human((uint64_t)st->st_size, b1, sizeof(b1)),
@@ -243,14 +334,20 @@ static int rotate_log(struct lr_run *run, const struct lr_set *set, const char *
                         set->method == LR_METHOD_REOPEN ? "reopen" : "create");
         if (set->method == LR_METHOD_REOPEN)
                 r = lr_reopen_and_compress(run, set, log, dst);
-        else if (set->rotate == 0)
+        else if (set->rotate == 0) {
                 r = unlink(dst) < 0 ? -errno : 0;
-        else if (set->compress != LR_COMP_NONE && !set->delaycompress)
-                r = lr_compress_step(run, set, dst);
+                if (r == 0) {
+                        (void)lr_dircache_note(run->dirs, dst, false);
+                        lr_dirty(run, dst);
+                }
+        } else if (set->compress != LR_COMP_NONE && !set->delaycompress)
+                r = lr_compress_step(run, set, dst, compressed != NULL);
         if (r < 0)
                 goto out;
         r = lr_prune_maxage(run, set, dir, base);
 out:
+        free(compressed);
+        free(kept);
         free(reason);
         free(dst);
         free(dir);
@@ -300,12 +397,9 @@ static int process_log(struct lr_run *run, const struct lr_set *set, const char 
         have_last = lr_state_get(run->state, logical, &last) == 0;
         if (lr_is_due(set, &st, have_last, last, run->now, &why) == LR_NOT_DUE) {
                 ctx_log(run->ctx, OPSAGENT_LOG_INFO, "%s (set %s): not rotated: %s", logical, set->name, why);
-                if (!have_last && !run->dry_run) {
+                if (!have_last && !run->dry_run)
                         /* logrotate records a new log at the start of the current hour */
-                        r = lr_state_set(run->state, logical, run->now - run->now % 3600);
-                        if (r >= 0)
-                                r = lr_state_save(run->state);
-                }
+                        r = lr_note_rotated(run, logical, run->now - run->now % 3600);
                 goto out;
         }
         if (run->dry_run) {
@@ -322,18 +416,50 @@ out:
         return r;
 }
 
+/* Done with the directory of the logs before NEXT (NULL: with the set): makes what changed
+ * there durable, and once the set is done the state too (a kill before that loses nothing:
+ * status.log has each change, the journal the step in flight). */
+static int set_checkpoint(struct lr_run *run, const char *next, char **cur_dir)
+{
+        const char *slash = next ? strrchr(next, '/') : NULL;
+        int r = 0;
+
+        if (next && *cur_dir && slash && strlen(*cur_dir) == (size_t)(slash - next) &&
+            strncmp(*cur_dir, next, slash - next) == 0)
+                return 0;
+        free(*cur_dir);
+        *cur_dir = slash ? strndup(next, (size_t)(slash - next)) : NULL;
+        r = lr_flush_dirty(run);
+        if (next)
+                return r;
+        if (run->journaled && !run->dry_run) {
+                int k = lr_journal_clear(run->state_dir);
+                if (k < 0 && r == 0)
+                        r = k;
+                run->journaled = false;
+        }
+        if (!run->dry_run) {
+                int k = lr_save_state(run);
+                if (k < 0 && r == 0)
+                        r = k;
+        }
+        return r;
+}
+
 int lr_process_set(struct lr_run *run, const struct lr_set *set)
 {
-        int first = 0;
+        char *cur_dir = NULL;
+        int first = 0, r;
 
         for (char *const *pat = set->paths; *pat; pat++) {
                 char *real = ctx_path(run->ctx, *pat);
                 size_t rootlen = strlen(run->root);
                 glob_t g = { 0 };
-                int r;
 
-                if (!real)
+                if (!real) {
+                        free(cur_dir);
                         return -ENOMEM;
+                }
                 r = glob(real, 0, NULL, &g);
                 if (r == 0)
                         ctx_log(run->ctx, OPSAGENT_LOG_DEBUG, "set %s: %s matches %zu file(s)", set->name, *pat,
@@ -362,6 +488,7 @@ int lr_process_set(struct lr_run *run, const struct lr_set *set)
                                 if (len > strlen(LR_TMP_SUFFIX) &&
                                     strcmp(p + len - strlen(LR_TMP_SUFFIX), LR_TMP_SUFFIX) == 0)
                                         continue;
+                                (void)set_checkpoint(run, p, &cur_dir);
                                 r = process_log(run, set, p, strncmp(p, run->root, rootlen) == 0 ? p + rootlen : p);
                                 if (r < 0) {
                                         run->stats.errors++;
@@ -373,5 +500,8 @@ int lr_process_set(struct lr_run *run, const struct lr_set *set)
                 globfree(&g);
                 free(real);
         }
+        r = set_checkpoint(run, NULL, &cur_dir);
+        if (r < 0 && !first)
+                first = r;
         return first;
 }

@@ -1,11 +1,13 @@
 /* logrotate recipe: small helpers the engine's modules share. */
 #include <errno.h>
+#include <fcntl.h>
 #include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "lr_util.h"
 
@@ -69,6 +71,37 @@ const char *lr_base_name(const char *path)
 {
         const char *s = strrchr(path, '/');
         return s ? s + 1 : path;
+}
+
+int lr_rename_noreplace(const char *from, const char *to)
+{
+        if (renameat2(AT_FDCWD, from, AT_FDCWD, to, RENAME_NOREPLACE) == 0)
+                return 0;
+        if (errno != EINVAL && errno != ENOSYS)
+                return -errno;
+        /* a filesystem without RENAME_NOREPLACE: link(2) refuses an existing name too */
+        if (link(from, to) < 0)
+                return -errno;
+        return unlink(from) < 0 ? -errno : 0;
+}
+
+const char *lr_write_advice(int r)
+{
+        switch (r) {
+        case -ENOSPC:
+                return "; free space on its filesystem (df -h, df -i)";
+        case -EDQUOT:
+                return "; the disk quota is exceeded: free space or raise the quota";
+        case -EROFS:
+                return "; its filesystem is read-only: remount it read-write";
+        case -EACCES:
+        case -EPERM:
+                return "; check its owner and mode (root, not writable by others)";
+        case -EIO:
+                return "; the disk reports I/O errors: check it (dmesg)";
+        default:
+                return "";
+        }
 }
 
 /* Days since 1970-01-01 of the calendar date in TM (its time of day ignored). */

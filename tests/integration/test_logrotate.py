@@ -3,7 +3,9 @@ a full filesystem, and a run killed with SIGKILL at many points."""
 import json
 import os
 import random
+import shutil
 import subprocess
+import sys
 import unittest
 
 import tap
@@ -41,6 +43,30 @@ class TestLogrotate(LogrotateCase):
         self.assertEqual(self.all_lines("var/log/app", "a.log"),
                          ["line %d of a log that is rotated" % i for i in range(1000)])
         self.assertIn("rotated /var/log/app/a.log", r.stdout)
+
+    def test_gzip_mode_is_no_bigger_than_gzip_6(self):
+        """gzip mode at level 6 against `gzip -6` on the benchmark's generated logs (its access
+        log and its varied log): libarchive's gzip filter made 1.0007x on the first."""
+        if not shutil.which("gzip"):
+            self.skipTest("no gzip to compare with")
+        genlog = os.path.join(os.environ.get("abs_top_srcdir", "."), "tests", "bench", "logrotate", "genlog.py")
+        for kind in ("access", "varied"):
+            os.makedirs(self.path("var/log/app"), exist_ok=True)
+            log = self.path("var/log/app/a.log")
+            with open(log, "wb") as f:
+                subprocess.run([sys.executable, genlog, str(8 << 20)] + (["varied"] if kind == "varied" else []),
+                               stdout=f, check=True)
+            theirs = len(subprocess.run(["gzip", "-6", "-c", log], capture_output=True, check=True).stdout)
+            with open(log, "rb") as f:
+                original = f.read()
+            r = self.run_recipe(app_set(size=1, compress="gzip", compress_level=6, rotate=50))
+            self.assertEqual(r.returncode, 0, r.stdout + r.stderr)
+            ours = os.path.getsize(self.path("var/log/app/a.log.1.gz"))
+            self.assertEqual(decompress(self.path("var/log/app/a.log.1.gz")), original)
+            print("# gzip mode, %s log: %.4fx gzip -6's size" % (kind, ours / theirs))
+            self.assertLessEqual(ours, theirs, "%s log: %d bytes, gzip -6 %d" % (kind, ours, theirs))
+            for n in os.listdir(self.path("var/log/app")):
+                os.unlink(os.path.join(self.path("var/log/app"), n))
 
     def test_dry_run_changes_nothing(self):
         self.write_lines("var/log/app/a.log", 0, 10)
@@ -123,6 +149,70 @@ class TestLogrotate(LogrotateCase):
         self.assertEqual(sorted(os.listdir(d)), ["a.log"])
         with open(os.path.join(d, "a.log"), "rb") as f:
             self.assertEqual(f.read(), original)
+
+    def test_full_state_directory_says_what_failed_where_and_what_to_do(self):
+        """ENOSPC in the recipe's state directory used to end in "0 log(s) rotated, 1 refused or
+        failed (see the lines above)" with nothing above, even at -vv."""
+        self.write_lines("var/log/app/a.log", 0, 10)
+        state = self.path("var/lib/opsagent/recipes/logrotate") if agent_has_run() else self.driver_state
+        os.makedirs(state, exist_ok=True)
+        if subprocess.run(["mount", "-t", "tmpfs", "-o", "size=64k,mode=0700", "tmpfs", state],
+                          capture_output=True).returncode != 0:
+            self.skipTest("cannot mount a small tmpfs here (needs root)")
+        self.mounts.append(state)
+        with open(os.path.join(state, "filler"), "wb", buffering=0) as f:
+            try:
+                while True:
+                    f.write(b"\0" * 4096)
+            except OSError:
+                pass            # full
+        # a log seen for the first time (its record in status.log), then a rotation (journal.json)
+        for attrs, what in ((app_set(), "cannot record the rotation of /var/log/app/a.log in %s/status.log"),
+                            (app_set(size=1), "cannot write %s/journal.json")):
+            r = self.run_recipe(attrs)
+            out = r.stdout + r.stderr
+            self.assertEqual(r.returncode, 1, out)
+            self.assertIn(what % (os.path.realpath(state) if agent_has_run() else state), out)
+            self.assertIn("No space left on device; free space on its filesystem", out)
+            self.assertEqual(self.files("var/log/app"), ["a.log"])
+
+    def test_value_errors_exit_2_and_the_other_sets_rotate(self):
+        """Values the schema lets through (a size string, maxage 1e30, an empty dateformat or
+        reopen.command, a bad signal or mode) are configuration errors: exit 2, a line naming
+        the key, and only that set is refused."""
+        bad = [{"size": "10MB"}, {"maxage": 1e30}, {"dateformat": ""}, {"reopen": {"command": ""}},
+               {"reopen": {"pidfile": "/run/x.pid", "signal": "SIGNOPE"}},
+               {"method": "create", "create": {"mode": "0999"}}]
+        keys = ["size", "maxage", "dateformat", "reopen.command", "reopen.signal", "create.mode"]
+        for i, (b, key) in enumerate(zip(bad, keys)):
+            self.write_lines("var/log/app/a.log", 0, 10)
+            self.write_lines("var/log/bad/b.log", 0, 10)
+            s = {"paths": ["/var/log/bad/b.log"]}
+            s.update(b)
+            attrs = {"sets": {"bad": s, "good": {"paths": ["/var/log/app/a.log"], "method": "create",
+                                                "size": 1, "rotate": 50}}}
+            r = self.run_recipe(attrs)
+            out = r.stdout + r.stderr
+            self.assertEqual(r.returncode, 2, out)
+            self.assertIn("logrotate.sets.bad.%s" % key, out)
+            self.assertIn("set bad is refused", out)
+            self.assertIn("a.log.1.zst", self.files("var/log/app"), out)
+            self.assertEqual(self.files("var/log/bad"), ["b.log"])
+
+    def test_a_5000_character_value_names_the_key(self):
+        """It used to end in "FAILED after 0.0 s: failed"."""
+        self.write_lines("var/log/app/a.log", 0, 10)
+        r = self.run_recipe({"sets": {"app": {"paths": ["/var/log/app/a.log"],
+                                              "reopen": {"pidfile": "/run/x.pid", "signal": "SIG" + "X" * 5000}}}})
+        out = r.stdout + r.stderr
+        self.assertEqual(r.returncode, 2, out)
+        self.assertIn("logrotate.sets.app.reopen.signal", out)
+        self.assertIn("(5003 bytes) is not a signal", out)
+        if agent_has_run():
+            failed = [line for line in out.splitlines() if "FAILED after" in line]
+            self.assertEqual(len(failed), 1, out)
+            self.assertIn("logrotate.sets.app.reopen.signal", failed[0])
+        self.assertLess(max(len(line) for line in out.splitlines()), 1000)
 
     def check_killed_run(self, attrs, delay, total):
         """Kills a run after DELAY seconds, runs again, and checks that every line is there

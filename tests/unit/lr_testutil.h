@@ -101,6 +101,7 @@ struct fake {
         char killed_unit[128];
         int killed_signo;
         char *on_kill_touch;         /* a file systemd_kill_unit creates (the "writer" reopening) */
+        const char *kill_on_say;     /* SIGKILL the process when a said line starts so */
         char root[256];
         char state_dir[512];
 };
@@ -136,7 +137,11 @@ static inline void fake_logv(struct opsagent_ctx *c, int level, const char *fmt,
 }
 static inline void fake_sayv(struct opsagent_ctx *c, const char *fmt, va_list ap)
 {
-        fake_append(fake_of(c)->said, sizeof(fake_of(c)->said), fmt, ap);
+        struct fake *f = fake_of(c);
+        size_t n = strlen(f->said);
+        fake_append(f->said, sizeof(f->said), fmt, ap);
+        if (f->kill_on_say && strncmp(f->said + n, f->kill_on_say, strlen(f->kill_on_say)) == 0)
+                raise(SIGKILL);
 }
 static inline int fake_failv(struct opsagent_ctx *c, int error, const char *fmt, va_list ap)
 {

@@ -16,6 +16,7 @@
 #include "testdir.h"
 #include "config/attrs.h"
 #include "run/ctx_aws.h"
+#include "run/events.h"
 #include "util/fileio.h"
 #include "util/jsonutil.h"
 
@@ -257,6 +258,39 @@ static void test_spawn_command_environment(void **state)
         unsetenv("AWS_SECRET_ACCESS_KEY");
 }
 
+/* Everything written to the pipe so far, as the agent reads it. */
+static void read_events(int fds[2], struct events_reader *r)
+{
+        char chunk[512];
+        ssize_t k;
+
+        close(fds[1]);
+        events_reader_init(r);
+        while ((k = read(fds[0], chunk, sizeof(chunk))) > 0)
+                events_reader_feed(r, chunk, (size_t)k);
+        close(fds[0]);
+        events_reader_finish(r);
+}
+
+/* ctx_fail_config: a failure like ctx_fail's (the reasons joined), and its return value is
+ * the one run() returns for a configuration error. */
+static void test_fail_config_joins_the_reasons(void **state)
+{
+        struct fixture *f = *state;
+        struct opsagent_ctx *c = &f->core.pub;
+        struct events_reader r;
+        int fds[2];
+
+        assert_int_equal(pipe(fds), 0);
+        f->core.events_fd = fds[1];
+        assert_int_equal(ctx_fail(c, -EIO, "disk trouble"), -EIO);
+        assert_int_equal(ctx_fail_config(c, "t.size: \"%s\" is no size", "10X"), OPSAGENT_RUN_CONFIG_ERROR);
+        f->core.events_fd = -1;
+        read_events(fds, &r);
+        assert_string_equal(r.fail, "disk trouble; t.size: \"10X\" is no size");
+        events_reader_clear(&r);
+}
+
 int main(void)
 {
         const struct CMUnitTest tests[] = {
@@ -268,6 +302,7 @@ int main(void)
                 cmocka_unit_test_setup_teardown(test_file_ops_stay_beneath_the_root, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_spawn_command_origin, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_spawn_command_environment, setup, teardown),
+                cmocka_unit_test_setup_teardown(test_fail_config_joins_the_reasons, setup, teardown),
         };
         return cmocka_run_group_tests_name("ctx", tests, NULL, NULL);
 }

@@ -116,18 +116,51 @@ static void test_bounds(void **state)
         events_reader_clear(&r);
 }
 
+/* A failure reason too long for one atomic line is cut to fit, not lost (a 5000-character
+ * value in a message used to leave the run's reason as "failed"); escapes count too. */
+static void test_long_reason_is_cut_not_lost(void **state)
+{
+        const char *fill[] = { "y", "\"", "\x01", "\xc3\xa9" };      /* plain, escaped, \u0001, UTF-8 */
+
+        for (size_t i = 0; i < sizeof(fill) / sizeof(fill[0]); i++) {
+                size_t unit = strlen(fill[i]), n = 5000 / unit;
+                char *big = malloc(n * unit + 1);
+                struct events_reader r;
+                int fds[2];
+
+                assert_non_null(big);
+                for (size_t k = 0; k < n; k++)
+                        memcpy(big + k * unit, fill[i], unit);
+                big[n * unit] = '\0';
+                assert_int_equal(pipe(fds), 0);
+                assert_int_equal(events_send_fail(fds[1], big), 0);
+                events_reader_init(&r);
+                read_back(fds, &r);
+                assert_non_null(r.fail);
+                assert_true(strlen(r.fail) > 100);
+                assert_true(strlen(r.fail) < EVENTS_LINE_MAX);
+                assert_int_equal(strncmp(r.fail, big, strlen(r.fail) - 3), 0);
+                assert_string_equal(r.fail + strlen(r.fail) - 3, "...");
+                assert_int_equal(r.malformed, 0);
+                events_reader_clear(&r);
+                free(big);
+        }
+}
+
 /* The writer refuses a line that would not be one atomic write, and scrubs secrets. */
 static void test_writer_limits_and_scrubbing(void **state)
 {
         char *big = malloc(EVENTS_LINE_MAX + 1);
         struct events_reader r;
+        struct metric m = { .unit = (char *)"None" };
         int fds[2];
 
         assert_non_null(big);
         memset(big, 'y', EVENTS_LINE_MAX);
         big[EVENTS_LINE_MAX] = '\0';
+        m.name = big;
         assert_int_equal(pipe(fds), 0);
-        assert_int_equal(events_send_fail(fds[1], big), -E2BIG);
+        assert_int_equal(events_send_metric(fds[1], &m), -E2BIG);
         log_register_secret("wJalrXUtnFEMI/K7MDENG");
         assert_int_equal(events_send_fail(fds[1], "bad key wJalrXUtnFEMI/K7MDENG"), 0);
         assert_int_equal(events_send_done(-1, 0), 0);
@@ -148,6 +181,7 @@ int main(void)
                 cmocka_unit_test(test_round_trip),
                 cmocka_unit_test(test_malformed_lines_ignored),
                 cmocka_unit_test(test_bounds),
+                cmocka_unit_test(test_long_reason_is_cut_not_lost),
                 cmocka_unit_test(test_writer_limits_and_scrubbing),
         };
 

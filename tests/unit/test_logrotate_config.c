@@ -168,6 +168,21 @@ static void test_errors_name_the_key(void **state)
                 { "{\"paths\": \"/x\", \"reopen\": {\"pidfile\": \"/p\", \"signal\": \"SIGNOPE\"}}", "reopen.signal" },
                 { "{\"paths\": \"/x\", \"reopen\": {\"command\": []}}", "reopen.command" },
                 { "{\"method\": \"create\"}", "paths" },
+                /* issue 15: values the schema lets through */
+                { "{\"paths\": \"/x\", \"method\": \"create\", \"size\": \"10MB\"}", "size" },
+                { "{\"paths\": \"/x\", \"method\": \"create\", \"minsize\": -1}", "minsize" },
+                { "{\"paths\": \"/x\", \"method\": \"create\", \"maxage\": 1e30}", "maxage" },
+                { "{\"paths\": \"/x\", \"method\": \"create\", \"dateformat\": \"\"}", "dateformat" },
+                { "{\"paths\": \"/x\", \"method\": \"create\", \"dateformat\": \"-%A\"}", "dateformat" },
+                { "{\"paths\": \"/x\", \"method\": \"create\", \"dateformat\": \"-%Y%\"}", "dateformat" },
+                { "{\"paths\": \"/x\", \"reopen\": {\"command\": \"\"}}", "reopen.command" },
+                { "{\"paths\": \"/x\", \"reopen\": {\"command\": \"  \"}}", "reopen.command" },
+                { "{\"paths\": \"/x\", \"reopen\": {\"command\": [\"\"]}}", "reopen.command[0]" },
+                { "{\"paths\": \"/x\", \"reopen\": {\"pidfile\": \"/p\", \"signal\": \"SIGKILLME\"}}",
+                  "reopen.signal" },
+                { "{\"paths\": \"/x\", \"method\": \"create\", \"create\": {\"mode\": \"0999\"}}", "create.mode" },
+                { "{\"paths\": \"/x\", \"method\": \"create\", \"create\": {\"mode\": \"017777\"}}",
+                  "create.mode" },
         };
         for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
                 char *e = parse_err(cases[i].json);
@@ -177,6 +192,60 @@ static void test_errors_name_the_key(void **state)
                         fail_msg("case %zu: \"%s\" does not name %s", i, e, want);
                 free(e);
         }
+}
+
+/* The message says what was wrong and what is expected. */
+static void test_errors_say_what_is_expected(void **state)
+{
+        static const struct { const char *json, *says; } cases[] = {
+                { "{\"paths\": \"/x\", \"method\": \"create\", \"size\": \"10MB\"}", "\"10MB\" is not a size" },
+                { "{\"paths\": \"/x\", \"method\": \"create\", \"maxage\": 1e30}", "1e+30 is not a whole number in 0..100000" },
+                { "{\"paths\": \"/x\", \"method\": \"create\", \"dateformat\": \"\"}", "dateformat: empty" },
+                { "{\"paths\": \"/x\", \"method\": \"create\", \"dateformat\": \"-%A\"}", "uses %A" },
+                { "{\"paths\": \"/x\", \"reopen\": {\"command\": \"\"}}", "reopen.command: empty" },
+                { "{\"paths\": \"/x\", \"reopen\": {\"pidfile\": \"/p\", \"signal\": \"SIGKILLME\"}}",
+                  "\"SIGKILLME\" is not a signal" },
+                { "{\"paths\": \"/x\", \"method\": \"weekly\"}", "is not one of reopen, create, copytruncate" },
+        };
+        for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+                char *e = parse_err(cases[i].json);
+                if (!strstr(e, cases[i].says))
+                        fail_msg("case %zu: \"%s\" does not say \"%s\"", i, e, cases[i].says);
+                free(e);
+        }
+}
+
+/* A 5000-byte value is quoted cut to LR_QUOTE_MAX bytes, with its length: the message names the
+ * key and stays short. */
+static void test_long_values_are_quoted_cut(void **state)
+{
+        static const char *const keys[] = { "signal", "dateformat", "mode", "size", "method", "paths" };
+        char *big = malloc(5001);
+
+        assert_non_null(big);
+        memset(big, 'Z', 5000);
+        big[5000] = '\0';
+        for (size_t i = 0; i < sizeof(keys) / sizeof(keys[0]); i++) {
+                json_object *o = json_tokener_parse("{\"paths\": \"/x\", \"reopen\": {\"pidfile\": \"/p\"}}"), *sub;
+                struct lr_set *s = NULL;
+                char *err = NULL;
+                if (strcmp(keys[i], "signal") == 0) {
+                        json_object_object_get_ex(o, "reopen", &sub);
+                        json_object_object_add(sub, "signal", json_object_new_string(big));
+                } else if (strcmp(keys[i], "mode") == 0) {
+                        sub = json_object_new_object();
+                        json_object_object_add(sub, "mode", json_object_new_string(big));
+                        json_object_object_add(o, "create", sub);
+                } else
+                        json_object_object_add(o, keys[i], json_object_new_string(big));
+                assert_int_equal(lr_set_parse("web", o, &s, &err), -EINVAL);
+                assert_non_null(err);
+                if (!strstr(err, keys[i]) || strlen(err) > 400 || !strstr(err, "(5000 bytes)"))
+                        fail_msg("%s: %s", keys[i], err);
+                free(err);
+                json_object_put(o);
+        }
+        free(big);
 }
 
 static void test_path_count_limit(void **state)
@@ -218,6 +287,8 @@ int main(void)
                 cmocka_unit_test(test_command_string_runs_through_sh),
                 cmocka_unit_test(test_reopen_needs_exactly_one_way),
                 cmocka_unit_test(test_errors_name_the_key),
+                cmocka_unit_test(test_errors_say_what_is_expected),
+                cmocka_unit_test(test_long_values_are_quoted_cut),
                 cmocka_unit_test(test_path_count_limit),
                 cmocka_unit_test(test_extensions),
         };

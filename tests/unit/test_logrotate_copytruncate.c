@@ -11,6 +11,7 @@
 #include <sys/resource.h>
 
 #include "logrotate_recipe.h"
+#include "lr_copytruncate.h"
 #include "lr_rotate.h"
 #include "lr_testutil.h"
 
@@ -111,13 +112,28 @@ static void assert_whole_lines(const char *path)
                          (intmax_t)st.st_size, first, last);
 }
 
+/* The last pass, at real-time priority (where a writer on our CPU cannot write), copies at most
+ * LR_FINAL_RT_MAX bytes, unless the writer outran the copy for LR_FINAL_BUDGET_MS. */
+static void assert_rt_pass_bounded(const char *logged, int *overruns)
+{
+        const char *p = strstr(logged, "the last pass copied ");
+        unsigned long long bytes;
+
+        assert_non_null(p);
+        assert_int_equal(sscanf(p, "the last pass copied %llu bytes", &bytes), 1);
+        if (strstr(p, "overrun"))
+                (*overruns)++;
+        else if (bytes > LR_FINAL_RT_MAX)
+                fail_msg("the last pass copied %llu bytes at real-time priority, over %d", bytes, LR_FINAL_RT_MAX);
+}
+
 static void test_copytruncate_under_a_busy_writer_keeps_whole_lines(void **state)
 {
         struct t *t = *state;
         const char *a = "{\"sets\": {\"app\": {\"paths\": [\"/var/log/app/a.log\"], \"method\": \"copytruncate\","
                         " \"compress\": \"none\", \"size\": 1, \"rotate\": 1}}}";
         char *log, *rotated;
-        int dropped = 0, status = 0;
+        int dropped = 0, overruns = 0, status = 0;
 
         for (const char *const *d = (const char *const[]){ "root", "root/var", "root/var/log", "root/var/log/app",
                                                             NULL }; *d; d++) {
@@ -146,12 +162,15 @@ static void test_copytruncate_under_a_busy_writer_keeps_whole_lines(void **state
                         fail_msg("the writer stopped (wait status %#x): the test cannot go on", status);
                 assert_whole_lines(rotated);
                 dropped += strstr(t->f->logged, "left out") != NULL;
+                assert_rt_pass_bounded(t->f->logged, &overruns);
         }
         kill(t->writer, SIGKILL);
         assert_int_equal(waitpid(t->writer, &status, 0), t->writer);
         t->writer = 0;
         print_message("# %d of %d copytruncates read a line the writer was still writing and left it out\n",
                       dropped, BUSY_ROTATIONS);
+        print_message("# %d of %d copytruncates had to copy a tail over %d bytes at real-time priority (a writer "
+                      "faster than the copy)\n", overruns, BUSY_ROTATIONS, LR_FINAL_RT_MAX);
         free(log);
         free(rotated);
 }

@@ -78,7 +78,7 @@ static void test_numbered_listing_oldest_first(void **state)
 
         for (size_t i = 0; i < sizeof(files) / sizeof(files[0]); i++)
                 twrite(*state, files[i], "x");
-        assert_int_equal(lr_list_rotated(*state, "a.log", s, &l, &n), 0);
+        assert_int_equal(lr_list_rotated(NULL, *state, "a.log", s, &l, &n), 0);
         assert_int_equal(n, 4);
         assert_string_equal(l[0].name, "a.log.10.zst");
         assert_int_equal(l[0].index, 10);
@@ -102,7 +102,7 @@ static void test_dateext_listing_by_date(void **state)
 
         for (size_t i = 0; i < sizeof(files) / sizeof(files[0]); i++)
                 twrite(*state, files[i], "x");
-        assert_int_equal(lr_list_rotated(*state, "a.log", s, &l, &n), 0);
+        assert_int_equal(lr_list_rotated(NULL, *state, "a.log", s, &l, &n), 0);
         assert_int_equal(n, 3);
         assert_string_equal(l[0].name, "a.log-20261101.gz");
         assert_string_equal(l[1].name, "a.log-20261115.gz");
@@ -119,7 +119,7 @@ static void test_symlinks_are_not_rotated_files(void **state)
         char *p = tpath(*state, "a.log.1");
 
         assert_int_equal(symlink("/etc/passwd", p), 0);
-        assert_int_equal(lr_list_rotated(*state, "a.log", s, &l, &n), 0);
+        assert_int_equal(lr_list_rotated(NULL, *state, "a.log", s, &l, &n), 0);
         assert_int_equal(n, 0);
         lr_rotated_free(l, n);
         free(p);
@@ -132,9 +132,81 @@ static void test_missing_directory_lists_nothing(void **state)
         struct lr_rotated *l = NULL;
         size_t n = 9;
         char *p = tpath(*state, "nope");
-        assert_int_equal(lr_list_rotated(p, "a.log", s, &l, &n), 0);
+        assert_int_equal(lr_list_rotated(NULL, p, "a.log", s, &l, &n), 0);
         assert_int_equal(n, 0);
         free(p);
+        free(s);
+}
+
+/* With the run's cache, a directory is read once; what the run changes itself (noted) is seen,
+ * and the listing is the same as reading the directory again. */
+static void test_cached_listing_follows_our_changes(void **state)
+{
+        struct lr_set *s = set_of(false);
+        struct lr_dircache *c = NULL;
+        struct lr_rotated *l = NULL;
+        size_t n = 0;
+        char *one = tpath(*state, "a.log.1"), *five = tpath(*state, "a.log.5.gz"), *other = tpath(*state, "a.log.7");
+
+        twrite(*state, "a.log", "x");
+        twrite(*state, "a.log.1", "x");
+        twrite(*state, "a.log.2.gz", "x");
+        twrite(*state, "a.log2.1", "x");
+        assert_int_equal(lr_dircache_new(&c), 0);
+        assert_int_equal(lr_list_rotated(c, *state, "a.log", s, &l, &n), 0);
+        assert_int_equal(n, 2);
+        lr_rotated_free(l, n);
+        assert_int_equal(unlink(one), 0);
+        assert_int_equal(lr_dircache_note(c, one, false), 0);
+        twrite(*state, "a.log.5.gz", "x");
+        assert_int_equal(lr_dircache_note(c, five, true), 0);
+        twrite(*state, "a.log.7", "x");         /* behind the run's back: not seen until the next run */
+        assert_int_equal(lr_list_rotated(c, *state, "a.log", s, &l, &n), 0);
+        assert_int_equal(n, 2);
+        assert_string_equal(l[0].name, "a.log.5.gz");
+        assert_string_equal(l[1].name, "a.log.2.gz");
+        lr_rotated_free(l, n);
+        assert_int_equal(lr_list_rotated(c, *state, "a.log2", s, &l, &n), 0);
+        assert_int_equal(n, 1);
+        lr_rotated_free(l, n);
+        assert_int_equal(lr_list_rotated(NULL, *state, "a.log", s, &l, &n), 0);
+        assert_int_equal(n, 3);
+        lr_rotated_free(l, n);
+        lr_dircache_free(c);
+        free(other);
+        free(five);
+        free(one);
+        free(s);
+}
+
+/* A directory with more than LR_DIRCACHE_MAX_NAMES names is not kept: it is read at each
+ * listing, which stays right. */
+static void test_directory_over_the_cache_bound_is_read_each_time(void **state)
+{
+        char *d = tdir_new_in("/dev/shm"), name[64];
+        struct lr_set *s = set_of(false);
+        struct lr_dircache *c = NULL;
+        struct lr_rotated *l = NULL;
+        size_t n = 0;
+
+        for (unsigned i = 0; i <= LR_DIRCACHE_MAX_NAMES; i++) {
+                int fd;
+                snprintf(name, sizeof(name), "%s/f%u", d, i);
+                fd = open(name, O_WRONLY | O_CREAT | O_CLOEXEC, 0644);
+                assert_true(fd >= 0);
+                close(fd);
+        }
+        twrite(d, "a.log.1", "x");
+        assert_int_equal(lr_dircache_new(&c), 0);
+        assert_int_equal(lr_list_rotated(c, d, "a.log", s, &l, &n), 0);
+        assert_int_equal(n, 1);
+        lr_rotated_free(l, n);
+        twrite(d, "a.log.2", "x");              /* not noted: seen all the same */
+        assert_int_equal(lr_list_rotated(c, d, "a.log", s, &l, &n), 0);
+        assert_int_equal(n, 2);
+        lr_rotated_free(l, n);
+        lr_dircache_free(c);
+        tdir_free(d);
         free(s);
 }
 
@@ -148,6 +220,8 @@ int main(void)
                 cmocka_unit_test_setup_teardown(test_dateext_listing_by_date, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_symlinks_are_not_rotated_files, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_missing_directory_lists_nothing, setup, teardown),
+                cmocka_unit_test_setup_teardown(test_cached_listing_follows_our_changes, setup, teardown),
+                cmocka_unit_test(test_directory_over_the_cache_bound_is_read_each_time),
         };
         return cmocka_run_group_tests(tests, NULL, NULL);
 }

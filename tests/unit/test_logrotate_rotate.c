@@ -470,6 +470,64 @@ static void test_bad_set_fails_before_touching_anything(void **state)
         assert_false(texists(t->dir, "state/status.json"));
 }
 
+/* One set with a wrong value is refused (a configuration error, naming the key); the other
+ * sets are rotated all the same. */
+static void test_one_bad_set_does_not_stop_the_others(void **state)
+{
+        struct t *t = *state;
+        const char *a = "{\"sets\": {"
+                        "\"bad1\": {\"paths\": [\"/var/log/app/b.log\"], \"method\": \"create\", \"size\": \"10MB\"},"
+                        "\"good\": {\"paths\": [\"/var/log/app/a.log\"], \"method\": \"create\", \"size\": 1,"
+                        " \"compress\": \"none\"},"
+                        "\"bad2\": {\"paths\": [\"/var/log/app/b.log\"], \"reopen\": {\"command\": \"\"}}}}";
+
+        mklog(t, "a.log", "x\n");
+        mklog(t, "b.log", "y\n");
+        assert_int_equal(run_recipe(t, a), -EINVAL);
+        assert_non_null(strstr(t->f->said, "logrotate.sets.bad1.size: \"10MB\" is not a size"));
+        assert_non_null(strstr(t->f->said, "logrotate.sets.bad2.reopen.command: empty"));
+        assert_non_null(strstr(t->f->said, "set bad1 is refused"));
+        assert_file(t, "a.log.1", "x\n");
+        assert_file(t, "b.log", "y\n");
+        assert_false(ex(t, "b.log.1"));
+}
+
+/* The state is saved once per set, not per log; a run killed between two logs of a set still
+ * rotates none of them twice: each rotation is in status.log at once. */
+static void test_kill9_between_logs_of_a_set_rotates_none_twice(void **state)
+{
+        struct t *t = *state;
+        const char *a = CREATE_SET("\"compress\": \"none\", \"rotate\": 5");
+        pid_t pid;
+        int status;
+
+        mklog(t, "a.log", "a\n");
+        mklog(t, "b.log", "b\n");
+        mklog(t, "c.log", "c\n");
+        assert_int_equal(run_recipe(t, a), 0);
+        age_state(t, 1);
+        fake_free(t->f);
+        t->f = fake_new(t->dir, a);
+        t->f->kill_on_say = "rotated /var/log/app/b.log";
+        pid = fork();
+        assert_true(pid >= 0);
+        if (pid == 0) {
+                (void)logrotate_run(&t->f->ctx);
+                _exit(0);
+        }
+        assert_int_equal(waitpid(pid, &status, 0), pid);
+        assert_true(WIFSIGNALED(status) && WTERMSIG(status) == SIGKILL);
+        assert_true(ex(t, "a.log.1"));
+        assert_true(ex(t, "b.log.1"));
+        assert_false(ex(t, "c.log.1"));
+        mklog(t, "a.log", "a2\n");
+        assert_int_equal(run_recipe(t, a), 0);
+        assert_file(t, "a.log.1", "a\n");      /* not rotated again the same day */
+        assert_file(t, "a.log", "a2\n");
+        assert_false(ex(t, "b.log.2"));
+        assert_file(t, "c.log.1", "c\n");
+}
+
 static void test_corrupt_state_warns_and_rotation_goes_on(void **state)
 {
         struct t *t = *state;
@@ -647,15 +705,23 @@ static void test_recover_undoes_half_written_compression(void **state)
         free(j); free(src);
 }
 
+/* Killed between the journal's "truncating" and the truncation: the log's inode is as the
+ * journal saw it just before (same st_ctime and size), so it was not truncated. (Content alone
+ * proves nothing: see test_logrotate_recover.c.) */
 static void test_recover_copytruncate_before_truncation(void **state)
 {
         struct t *t = *state;
         char *log = tpath(t->dir, "root/var/log/app/a.log"), *j = NULL;
+        struct stat st;
 
         mklog(t, "a.log", "line1\nline2\n");
         mklog(t, "a.log.1" LR_TMP_SUFFIX, "line1\nline2\n");
+        assert_int_equal(stat(log, &st), 0);
         assert_true(asprintf(&j, "{\"step\": \"copytruncate\", \"log\": \"%s\", \"dst\": \"%s.1\", \"tmp\": "
-                             "\"%s.1" LR_TMP_SUFFIX "\", \"phase\": \"truncate\", \"copied\": \"12\"}", log, log, log) > 0);
+                             "\"%s.1" LR_TMP_SUFFIX "\", \"phase\": \"truncating\", \"copied\": \"12\", "
+                             "\"dev\": \"%ju\", \"ino\": \"%ju\", \"size\": \"12\", \"ctime\": \"%jd.%09ld\"}",
+                             log, log, log, (uintmax_t)st.st_dev, (uintmax_t)st.st_ino,
+                             (intmax_t)st.st_ctim.tv_sec, st.st_ctim.tv_nsec) > 0);
         journal_write(t, j);
         assert_int_equal(run_recipe(t, "{}"), 0);
         assert_file(t, "a.log", "line1\nline2\n");   /* whole, and not duplicated */
@@ -753,6 +819,8 @@ int main(void)
                 T(test_insecure_parent_is_refused),
                 T(test_missing_log_needs_missingok),
                 T(test_bad_set_fails_before_touching_anything),
+                T(test_one_bad_set_does_not_stop_the_others),
+                T(test_kill9_between_logs_of_a_set_rotates_none_twice),
                 T(test_corrupt_state_warns_and_rotation_goes_on),
                 T(test_dry_run_changes_nothing),
                 T(test_reopen_through_command_then_compress),
