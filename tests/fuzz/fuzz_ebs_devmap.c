@@ -10,6 +10,7 @@
  *   4. "VOLUME_ID DEVICE", the volume asked for (default "vol-0123456789abcdef0 /dev/sdf").
  * The disks also have their "dev" numbers (259:0 the disk, 259:1 the partition, 253:N the
  * holders) and there is a Xen disk xvdf (202:80). */
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -56,6 +57,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
         char *part[5], vol[128], disk[300], **mps = NULL;
         const char *volume = "vol-0123456789abcdef0", *device = "/dev/sdf";
+        int root;
 
         fuzz_split(data, size, part, 5);
         fuzz_scratch_reset();
@@ -67,10 +69,14 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
                 volume = strtok_r(part[4], " ", &save);
                 device = strtok_r(NULL, " ", &save);
         }
-        if (devmap_mountpoints(fuzz_scratch(), device, volume, &mps) == 0)
+        root = open(fuzz_scratch(), O_PATH | O_DIRECTORY | O_CLOEXEC);
+        if (root < 0)
+                abort();
+        if (devmap_mountpoints(root, device, volume, &mps) == 0)
                 devmap_strv_free(mps);
-        devmap_volume_of_nvme(fuzz_scratch(), "nvme1n1", vol, sizeof(vol));
-        devmap_disk_of_volume(fuzz_scratch(), device, volume, disk, sizeof(disk));
+        devmap_volume_of_nvme(root, "nvme1n1", vol, sizeof(vol));
+        devmap_disk_of_volume(root, device, volume, disk, sizeof(disk));
+        close(root);
         fuzz_parts_free(part, 5);
         return 0;
 }

@@ -36,7 +36,7 @@ static void names(const struct lr_set *s, char *list)
                 lr_dateext_match(lr_set_dateformat(s), suffix);
         dir = lr_rotation_dir(fuzz_path("/log/app.log"), s->olddir, fuzz_scratch());
         free(dir);
-        if (lr_list_rotated(fuzz_path("/log"), "app.log", s, &rot, &n) == 0)
+        if (lr_list_rotated(NULL, fuzz_path("/log"), "app.log", s, &rot, &n) == 0)
                 lr_rotated_free(rot, n);
 }
 
