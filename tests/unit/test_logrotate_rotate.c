@@ -465,7 +465,7 @@ static void test_bad_set_fails_before_touching_anything(void **state)
 {
         struct t *t = *state;
         mklog(t, "a.log", "x\n");
-        assert_int_equal(run_recipe(t, CREATE_SET("\"frequency\": \"fortnightly\"")), -EINVAL);
+        assert_int_equal(run_recipe(t, CREATE_SET("\"frequency\": \"fortnightly\"")), OPSAGENT_RUN_CONFIG_ERROR);
         assert_non_null(strstr(t->f->said, "logrotate.sets.app.frequency"));
         assert_false(texists(t->dir, "state/status.json"));
 }
@@ -483,7 +483,7 @@ static void test_one_bad_set_does_not_stop_the_others(void **state)
 
         mklog(t, "a.log", "x\n");
         mklog(t, "b.log", "y\n");
-        assert_int_equal(run_recipe(t, a), -EINVAL);
+        assert_int_equal(run_recipe(t, a), OPSAGENT_RUN_CONFIG_ERROR);
         assert_non_null(strstr(t->f->said, "logrotate.sets.bad1.size: \"10MB\" is not a size"));
         assert_non_null(strstr(t->f->said, "logrotate.sets.bad2.reopen.command: empty"));
         assert_non_null(strstr(t->f->said, "set bad1 is refused"));
