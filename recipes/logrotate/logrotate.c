@@ -1,9 +1,11 @@
 /* Recipe logrotate: rotates the logs of every set under logrotate.sets, compressing in-process
  * (libarchive), reopening writers without losing a line, crash-safe through a journal. */
 #include <errno.h>
+#include <fcntl.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 #include <opsagent/recipe.h>
 
@@ -69,11 +71,15 @@ const char logrotate_schema_json[] =
         "     \"dateformat\": {\"type\": \"string\", \"description\": \"strftime: %Y %m %d %H %M %S %V %s\"},\n"
         "     \"olddir\": {\"type\": \"string\", \"format\": \"path\"},\n"
         "     \"missingok\": {\"type\": \"boolean\"},\n"
+        "     \"allowhardlink\": {\"type\": \"boolean\", \"description\": \"rotate logs with more than one hard link\"},\n"
+        "     \"su\": {\"type\": \"object\", \"additionalProperties\": false, \"properties\": {\n"
+        "       \"user\": {\"type\": \"string\"}, \"group\": {\"type\": \"string\"}}},\n"
         "     \"notifempty\": {\"type\": \"boolean\"},\n"
         "     \"method\": {\"type\": \"string\", \"enum\": [\"reopen\", \"create\", \"copytruncate\"]},\n"
         "     \"reopen\": {\"type\": \"object\", \"additionalProperties\": false, \"properties\": {\n"
         "       \"unit\": {\"type\": \"string\", \"description\": \"systemd unit signalled through sd-bus\"},\n"
         "       \"pidfile\": {\"type\": \"string\", \"format\": \"path\", \"description\": \"glob of pidfiles\"},\n"
+        "       \"exe\": {\"type\": \"string\", \"format\": \"path\", \"description\": \"the executable a pidfile's process must run\"},\n"
         "       \"command\": {\"type\": [\"string\", \"array\"], \"items\": {\"type\": \"string\"},\n"
         "                   \"prefixItems\": [{\"type\": \"string\", \"format\": \"path\"}]},\n"
         "       \"signal\": {\"type\": \"string\"},\n"
@@ -96,7 +102,7 @@ static void free_sets(struct lr_set **sets, size_t n)
 
 /* Parses every enabled set. A set with a wrong value is refused with a line naming the key
  * (a configuration error: the agent exits 2 once the run is over) and left out; the others
- * are rotated. *ret_config: -EINVAL when a set was refused, else 0. */
+ * are rotated. *ret_config: OPSAGENT_RUN_CONFIG_ERROR (ctx_fail_config) when a set was refused, else 0. */
 static int parse_sets(struct opsagent_ctx *ctx, struct lr_set ***ret, size_t *ret_n, int *ret_config)
 {
         json_object *sets = ctx_attr(ctx, "sets");
@@ -149,7 +155,7 @@ int logrotate_run(struct opsagent_ctx *ctx)
 {
         struct lr_set **sets = NULL;
         size_t n = 0;
-        struct lr_run run = { 0 };
+        struct lr_run run = { .root_fd = -1 };
         char *warning = NULL;
         int r, first = 0, config = 0;
 
@@ -174,6 +180,12 @@ int logrotate_run(struct opsagent_ctx *ctx)
         r = lr_dircache_new(&run.dirs);
         if (r < 0)
                 goto out;
+        /* every directory on the way to a log is resolved beneath this, without links */
+        run.root_fd = open(run.root[0] ? run.root : "/", O_PATH | O_DIRECTORY | O_CLOEXEC);
+        if (run.root_fd < 0) {
+                r = ctx_fail(ctx, -errno, "cannot open the root %s: %s", run.root[0] ? run.root : "/", strerror(errno));
+                goto out;
+        }
         r = lr_recover(&run);
         if (r < 0)
                 first = r;
@@ -202,6 +214,9 @@ int logrotate_run(struct opsagent_ctx *ctx)
                 r = config;     /* the refused sets, said above */
 out:
         (void)lr_flush_dirty(&run);
+        lr_journal_close();
+        if (run.root_fd >= 0)
+                close(run.root_fd);
         lr_dircache_free(run.dirs);
         free(warning);
         lr_state_free(run.state);

@@ -10,6 +10,7 @@ recipes_logrotate_liblrengine_la_SOURCES = \
 	recipes/logrotate/lr_journal.c recipes/logrotate/lr_journal.h \
 	recipes/logrotate/lr_steps.c recipes/logrotate/lr_steps.h \
 	recipes/logrotate/lr_digest.c recipes/logrotate/lr_digest.h \
+	recipes/logrotate/lr_trust.c recipes/logrotate/lr_trust.h \
 	recipes/logrotate/lr_copytruncate.c recipes/logrotate/lr_copytruncate.h \
 	recipes/logrotate/lr_reopen.c recipes/logrotate/lr_reopen.h \
 	recipes/logrotate/lr_prune.c recipes/logrotate/lr_prune.h \
@@ -41,6 +42,7 @@ logrotate_unit_tests = \
 	tests/unit/test_logrotate_compress \
 	tests/unit/test_logrotate_rotate \
 	tests/unit/test_logrotate_recover \
+	tests/unit/test_logrotate_trust \
 	tests/unit/test_logrotate_copytruncate \
 	tests/unit/test_logrotate_copytruncate_onepass
 check_PROGRAMS += $(logrotate_unit_tests)
@@ -67,6 +69,10 @@ tests_unit_test_logrotate_recover_SOURCES = tests/unit/test_logrotate_recover.c 
 	recipes/logrotate/logrotate.c
 tests_unit_test_logrotate_recover_CFLAGS = $(LR_TEST_CFLAGS)
 tests_unit_test_logrotate_recover_LDADD = $(LR_TEST_LDADD)
+tests_unit_test_logrotate_trust_SOURCES = tests/unit/test_logrotate_trust.c tests/unit/lr_testutil.h \
+	recipes/logrotate/logrotate.c
+tests_unit_test_logrotate_trust_CFLAGS = $(LR_TEST_CFLAGS)
+tests_unit_test_logrotate_trust_LDADD = $(LR_TEST_LDADD)
 tests_unit_test_logrotate_copytruncate_SOURCES = tests/unit/test_logrotate_copytruncate.c tests/unit/lr_testutil.h \
 	recipes/logrotate/logrotate.c
 tests_unit_test_logrotate_copytruncate_CFLAGS = $(LR_TEST_CFLAGS)

@@ -168,6 +168,9 @@ void lr_set_free(struct lr_set *s)
         free(s->olddir);
         free(s->reopen_unit);
         free(s->reopen_pidfile);
+        free(s->reopen_exe);
+        free(s->su_user);
+        free(s->su_group);
         if (s->reopen_command)
                 for (char **p = s->reopen_command; *p; p++)
                         free(*p);
@@ -375,6 +378,13 @@ static int parse_reopen(struct lr_set *s, json_object *obj, char **ret_err)
         if (r >= 0)
                 r = get_string(ro, "pidfile", s->name, "reopen.", &s->reopen_pidfile, ret_err);
         if (r >= 0)
+                r = get_string(ro, "exe", s->name, "reopen.", &s->reopen_exe, ret_err);
+        if (r >= 0 && s->reopen_exe && s->reopen_exe[0] != '/') {
+                char q[LR_QUOTE_BUF];
+                r = fmt_err(ret_err, s->name, "reopen.exe: %s is not an absolute path (the executable as "
+                            "/proc/PID/exe shows it)", lr_quote(s->reopen_exe, q, sizeof(q)));
+        }
+        if (r >= 0)
                 r = get_string(ro, "signal", s->name, "reopen.", &sig, ret_err);
         if (r >= 0 && sig && lr_parse_signal(sig, &s->reopen_signal) < 0) {
                 char q[LR_QUOTE_BUF];
@@ -389,6 +399,23 @@ static int parse_reopen(struct lr_set *s, json_object *obj, char **ret_err)
                 r = get_uint(ro, "timeout", s->name, 3600, &s->reopen_timeout, ret_err);
         if (r >= 0)
                 r = get_uint(ro, "settle_ms", s->name, 60000, &s->reopen_settle_ms, ret_err);
+        return r;
+}
+
+static int parse_su(struct lr_set *s, json_object *obj, char **ret_err)
+{
+        json_object *su;
+        int r;
+
+        if (!json_object_object_get_ex(obj, "su", &su) || !su)
+                return 0;
+        if (!json_object_is_type(su, json_type_object))
+                return fmt_err(ret_err, s->name, "su: must be an object {\"user\": ..., \"group\": ...}");
+        r = get_string(su, "user", s->name, "su.", &s->su_user, ret_err);
+        if (r >= 0)
+                r = get_string(su, "group", s->name, "su.", &s->su_group, ret_err);
+        if (r >= 0 && !s->su_user)
+                r = fmt_err(ret_err, s->name, "su.user: missing; give the user the set's logs are rotated as");
         return r;
 }
 
@@ -487,6 +514,8 @@ int lr_set_parse(const char *name, json_object *obj, struct lr_set **ret, char *
             (r = get_string(obj, "olddir", name, "", &s->olddir, ret_err)) < 0 ||
             (r = parse_enum(obj, "method", name, methods, &method, ret_err)) < 0 ||
             (r = parse_reopen(s, obj, ret_err)) < 0 ||
+            (r = parse_su(s, obj, ret_err)) < 0 ||
+            (r = get_bool(obj, "allowhardlink", name, &s->allowhardlink, ret_err)) < 0 ||
             (r = parse_create(s, obj, ret_err)) < 0)
                 goto out;
         if (json_object_object_get_ex(obj, "compress_level", &lv) && lv) {
@@ -512,10 +541,12 @@ int lr_set_parse(const char *name, json_object *obj, struct lr_set **ret, char *
                         goto out;
         }
         if (s->method == LR_METHOD_REOPEN) {
-                int ways = !!s->reopen_unit + !!s->reopen_pidfile + !!s->reopen_command;
+                /* a unit is preferred to a pidfile (the kernel knows its cgroup: no file to forge) */
+                int ways = !!s->reopen_unit + (!!s->reopen_pidfile && !s->reopen_unit) + !!s->reopen_command;
                 if (ways != 1) {
-                        r = fmt_err(ret_err, name, "reopen: give exactly one of unit, pidfile or command "
-                                    "(found %d), or choose method \"create\" or \"copytruncate\"", ways);
+                        r = fmt_err(ret_err, name, "reopen: give one of unit (with or without a pidfile, which "
+                                    "it is preferred to), pidfile or command (found %d), or choose method "
+                                    "\"create\" or \"copytruncate\"", ways);
                         goto out;
                 }
         }

@@ -35,8 +35,11 @@ struct lr_set {
         char *dateformat;               /* NULL = logrotate's default for the frequency */
         char *olddir;                   /* NULL = beside the log; relative to the log's dir */
         enum lr_method method;
+        bool allowhardlink;             /* rotate a log with more than one hard link */
+        char *su_user, *su_group;       /* rotate as this user and group (NULL: the directory's owner) */
         /* reopen */
         char *reopen_unit, *reopen_pidfile;
+        char *reopen_exe;               /* the executable a pidfile's process must run (/proc/PID/exe) */
         char **reopen_command;          /* NULL-terminated argv or NULL */
         int reopen_signal;              /* default SIGHUP */
         unsigned reopen_timeout;        /* seconds */

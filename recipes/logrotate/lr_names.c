@@ -271,6 +271,17 @@ out:
         return r;
 }
 
+int lr_dircache_forget(struct lr_dircache *c, const char *dir)
+{
+        struct lr_dir *d = dir ? find_dir(c, dir) : NULL;
+
+        if (d) {
+                dir_clear(d);
+                *d = c->dirs[--c->n];
+        }
+        return 0;
+}
+
 int lr_dircache_note(struct lr_dircache *c, const char *path, bool exists)
 {
         const char *slash = strrchr(path, '/');

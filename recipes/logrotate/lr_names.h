@@ -36,6 +36,8 @@ size_t lr_dateext_match(const char *fmt, const char *s);
 struct lr_dircache;
 int lr_dircache_new(struct lr_dircache **ret);
 void lr_dircache_free(struct lr_dircache *c);      /* NULL is fine */
+/* Forgets what C knew of DIR (another process changed it). */
+int lr_dircache_forget(struct lr_dircache *c, const char *dir);
 /* PATH (a file in a directory read already, or not) exists now, or does not any more. */
 int lr_dircache_note(struct lr_dircache *c, const char *path, bool exists);
 

@@ -12,67 +12,44 @@
 #include "lr_journal.h"
 #include "lr_reopen.h"
 #include "lr_steps.h"
+#include "lr_trust.h"
 #include "lr_util.h"
 
 #define LR_POLL_MS 10                 /* how often the files are looked at while waiting */
 
-static int read_pidfile(struct lr_run *run, const char *path, pid_t *ret)
+/* Signals the processes the set's pidfiles name, those found trustworthy (lr_trust.h): the
+ * run's, checked before the rename, or (recovery) checked now for a log owned by LOG_UID. */
+static int signal_pidfiles(struct lr_run *run, const struct lr_set *set, uid_t log_uid)
 {
-        char buf[32] = "", *end;
-        FILE *f;
-        long pid;
-
-        f = fopen(path, "re");
-        if (!f) {
-                int r = -errno;
-                ctx_say(run->ctx, "error: cannot read pidfile %s: %s", path, strerror(-r));
-                return r;
-        }
-        if (!fgets(buf, sizeof(buf), f))
-                buf[0] = '\0';
-        fclose(f);
-        pid = strtol(buf, &end, 10);
-        if (pid <= 1 || (*end && *end != '\n' && *end != ' ')) {
-                ctx_say(run->ctx, "error: pidfile %s holds no process id", path);
-                return -EBADMSG;
-        }
-        *ret = (pid_t)pid;
-        return 0;
-}
-
-/* Signals the process of every pidfile matching the glob PATTERN (under the root). */
-static int signal_pidfiles(struct lr_run *run, const struct lr_set *set)
-{
-        char *pattern = ctx_path(run->ctx, set->reopen_pidfile);
-        glob_t g = { 0 };
+        struct lr_writer *w = run->writers;
+        size_t n = run->n_writers, refused = 0;
         int r = 0;
 
-        if (!pattern)
-                return -ENOMEM;
-        if (glob(pattern, 0, NULL, &g) != 0) {
-                ctx_say(run->ctx, "no pidfile matches %s (set %s): cannot tell the writer to reopen",
-                        pattern, set->name);
+        if (!w) {
+                r = lr_trusted_writers(run, set, log_uid, &w, &n, &refused);
+                if (r < 0)
+                        return r;
+        }
+        if (n == 0) {
+                ctx_say(run->ctx, "no pidfile matches %s (set %s)%s: cannot tell the writer to reopen", set->reopen_pidfile,
+                        set->name, refused ? " that may be trusted" : "");
                 r = -ESRCH;
-                goto out;
         }
-        for (size_t i = 0; i < g.gl_pathc; i++) {
-                pid_t pid = 0;
-                int k = read_pidfile(run, g.gl_pathv[i], &pid);
-                if (k == 0 && kill(pid, set->reopen_signal) < 0) {
-                        k = -errno;
+        for (size_t i = 0; i < n; i++) {
+                int k = lr_writer_signal(&w[i], set->reopen_signal);
+                if (k < 0) {
                         ctx_say(run->ctx, "error: sending %s to process %d (from %s) failed: %s",
-                                strsignal(set->reopen_signal), (int)pid, g.gl_pathv[i], strerror(-k));
+                                strsignal(set->reopen_signal), (int)w[i].pid, w[i].pidfile, strerror(-k));
+                        if (r == 0)
+                                r = k;
                 }
-                if (k < 0 && r == 0)
-                        r = k;
         }
-out:
-        globfree(&g);
-        free(pattern);
+        if (w != run->writers)
+                lr_writers_free(w, n);
         return r;
 }
 
-static int signal_writer(struct lr_run *run, const struct lr_set *set)
+static int signal_writer(struct lr_run *run, const struct lr_set *set, const char *rotated)
 {
         struct opsagent_spawn_result res = { 0 };
         int r;
@@ -84,8 +61,10 @@ static int signal_writer(struct lr_run *run, const struct lr_set *set)
                                 strsignal(set->reopen_signal), set->reopen_unit, strerror(-r));
                 return r;
         }
-        if (set->reopen_pidfile)
-                return signal_pidfiles(run, set);
+        if (set->reopen_pidfile) {
+                struct stat st;
+                return signal_pidfiles(run, set, stat(rotated, &st) == 0 ? st.st_uid : 0);
+        }
         if (set->reopen_command) {
                 r = run->ctx->ops->spawn(run->ctx, set->reopen_command, set->reopen_timeout, &res);
                 if (r < 0) {
@@ -196,6 +175,33 @@ static int wait_reopened(const struct lr_set *set, const char *log, const char *
         }
 }
 
+/* The end of a rotation once the writer has let go: the rotated file removed (rotate 0) or
+ * compressed. */
+static int finish_rotated(struct lr_run *run, const struct lr_set *set, const char *rotated)
+{
+        if (set->rotate == 0) {
+                if (unlink(rotated) < 0)
+                        return -errno;
+                (void)lr_dircache_note(run->dirs, rotated, false);
+                lr_dirty(run, rotated);
+                return 0;
+        }
+        if (set->compress != LR_COMP_NONE && !set->delaycompress)
+                return lr_compress_step(run, set, rotated, false);
+        return 0;
+}
+
+struct finish_args {
+        const struct lr_set *set;
+        const char *rotated;
+};
+
+static int finish_in_child(struct lr_run *run, void *arg)
+{
+        struct finish_args *a = arg;
+        return finish_rotated(run, a->set, a->rotated + run->root_strip);
+}
+
 /* After the rename of a "reopen" set: signal, then (the signal sent, the journal's "rename"
  * step is over) wait for the writer to reopen and compress unless delayed. A run killed before
  * the signal went out sends it again on recovery. */
@@ -204,7 +210,7 @@ int lr_reopen_and_compress(struct lr_run *run, const struct lr_set *set, const c
 {
         int r, sent;
 
-        sent = signal_writer(run, set);
+        sent = signal_writer(run, set, rotated);
         r = lr_journal_clear(run->state_dir);
         if (r < 0)
                 return r;
@@ -221,14 +227,18 @@ int lr_reopen_and_compress(struct lr_run *run, const struct lr_set *set, const c
         if (sent < 0)
                 ctx_say(run->ctx, "warning: no writer to signal for %s, and none has %s open: nothing to reopen",
                         log, lr_base_name(rotated));
-        if (set->rotate == 0) {
-                if (unlink(rotated) < 0)
-                        return -errno;
-                (void)lr_dircache_note(run->dirs, rotated, false);
-                lr_dirty(run, rotated);
-                return 0;
+        if (run->cred.set && !run->in_child) {
+                /* removed or compressed as the user who controls the directory */
+                struct finish_args a = { .set = set, .rotated = rotated };
+                char *dir = strdup(rotated);
+                r = lr_journal_prepare(run->state_dir);
+                if (r >= 0)
+                        r = lr_run_as(run, finish_in_child, &a);
+                if (dir && strrchr(dir, '/'))
+                        *strrchr(dir, '/') = '\0';
+                (void)lr_dircache_forget(run->dirs, dir);
+                free(dir);
+                return r;
         }
-        if (set->compress != LR_COMP_NONE && !set->delaycompress)
-                return lr_compress_step(run, set, rotated, false);
-        return 0;
+        return finish_rotated(run, set, rotated);
 }

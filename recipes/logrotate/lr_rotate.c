@@ -1,6 +1,7 @@
 /* logrotate recipe: the rotation engine: which logs are due, and the rotation of one. */
 #include <errno.h>
 #include <glob.h>
+#include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -14,6 +15,7 @@
 #include "lr_reopen.h"
 #include "lr_rotate.h"
 #include "lr_steps.h"
+#include "lr_trust.h"
 #include "lr_util.h"
 #include "util/fileio.h"
 
@@ -156,10 +158,30 @@ int lr_note_rotated(struct lr_run *run, const char *logical, time_t when)
         return r;
 }
 
+/* The name LOG is rotated to (*ret, caller frees): LOG.1 in its rotation directory, or with
+ * dateext LOG and the run's date. -ENAMETOOLONG (said) for a dateformat that makes no name. */
+static int rotated_name(struct lr_run *run, const struct lr_set *set, const char *log, char **ret)
+{
+        char *dir = lr_rotation_dir(log, set->olddir, run->root), sfx[256];
+        int r = 0;
+
+        if (!dir)
+                return -ENOMEM;
+        if (set->dateext) {
+                r = lr_dateext_suffix(lr_set_dateformat(set), run->now, sfx, sizeof(sfx));
+                if (r < 0)
+                        ctx_say(run->ctx, "error: dateformat of set %s gives an empty or too long name", set->name);
+        }
+        if (r >= 0 && asprintf(ret, "%s/%s%s", dir, lr_base_name(log), set->dateext ? sfx : ".1") < 0)
+                r = -ENOMEM;
+        free(dir);
+        return r;
+}
+
 static int rotate_log(struct lr_run *run, const struct lr_set *set, const char *log, const char *logical,
                       const struct stat *st)
 {
-        char *dir = NULL, *dst = NULL, *reason = NULL, *kept = NULL, *compressed = NULL, sfx[256], b1[32];
+        char *dir = NULL, *dst = NULL, *reason = NULL, *kept = NULL, *compressed = NULL, b1[32];
         const char *base = lr_base_name(log), *method = NULL;
         struct stat dst_st;
         uint64_t window = 0;
@@ -178,7 +200,17 @@ static int rotate_log(struct lr_run *run, const struct lr_set *set, const char *
                 goto out;
         }
         if (set->olddir) {
-                r = lr_check_dir_secure(dir, &reason);
+                struct lr_dir_trust t;
+                const char *rel = strncmp(dir, run->root, strlen(run->root)) == 0 ? dir + strlen(run->root) : dir;
+                r = lr_trust_dir(run, rel[0] ? rel : "/", &t, &reason);
+                if (r >= 0 && t.user_owned && (!run->cred.set || t.uid != run->cred.uid)) {
+                        r = -EPERM;
+                        if (asprintf(&reason, "olddir %s is controlled by uid %u, not by %s: refusing to move the "
+                                     "log there", dir, (unsigned)t.uid, run->cred.set ? "the log's owner" : "root") < 0)
+                                reason = NULL;
+                }
+                if (r >= 0)
+                        r = lr_check_dir_secure(dir, &reason);
                 if (r < 0) {
                         ctx_say(run->ctx, "error: skipping %s: %s", logical, reason ? reason : strerror(-r));
                         goto out;
@@ -193,17 +225,10 @@ static int rotate_log(struct lr_run *run, const struct lr_set *set, const char *
         r = lr_compress_leftovers(run, set, dir, base);
         if (r < 0 && r != -EEXIST)
                 goto out;
+        r = rotated_name(run, set, log, &dst);
+        if (r < 0)
+                goto out;
         if (set->dateext) {
-                r = lr_dateext_suffix(lr_set_dateformat(set), run->now, sfx, sizeof(sfx));
-                if (r < 0) {
-                        ctx_say(run->ctx, "error: dateformat of set %s gives an empty or too long name", set->name);
-                        goto out;
-                }
-                if (asprintf(&dst, "%s/%s%s", dir, base, sfx) < 0) {
-                        dst = NULL;
-                        r = -ENOMEM;
-                        goto out;
-                }
                 free(reason);
                 reason = lr_join3(dst, lr_compression_ext(set->compress), "");
                 if (!reason) {
@@ -217,14 +242,8 @@ static int rotate_log(struct lr_run *run, const struct lr_set *set, const char *
                         goto out;
                 }
                 r = lr_prune_dateext(run, set, dir, base, set->rotate ? set->rotate - 1 : 0);
-        } else {
-                if (asprintf(&dst, "%s/%s.1", dir, base) < 0) {
-                        dst = NULL;
-                        r = -ENOMEM;
-                        goto out;
-                }
+        } else
                 r = lr_prune_numbered(run, set, dir, base);
-        }
         if (r < 0) {
                 ctx_say(run->ctx, "error: removing or renaming old rotations of %s failed: %s", logical,
                         strerror(-r));
@@ -332,7 +351,13 @@ static int rotate_log(struct lr_run *run, const struct lr_set *set, const char *
                 ctx_say(run->ctx, "rotated %s -> %s (%s, %s)", logical, lr_base_name(dst),
                         lr_human((uint64_t)st->st_size, b1, sizeof(b1)),
                         set->method == LR_METHOD_REOPEN ? "reopen" : "create");
-        if (set->method == LR_METHOD_REOPEN)
+        if (set->method == LR_METHOD_REOPEN && run->in_child) {
+                /* the writer is told by the parent, which checked it; old rotations go now */
+                r = lr_prune_maxage(run, set, dir, base);
+                if (r >= 0)
+                        r = LR_ROTATE_RENAMED;
+                goto out;
+        } else if (set->method == LR_METHOD_REOPEN)
                 r = lr_reopen_and_compress(run, set, log, dst);
         else if (set->rotate == 0) {
                 r = unlink(dst) < 0 ? -errno : 0;
@@ -354,11 +379,75 @@ out:
         return r;
 }
 
+struct rotate_args {
+        const struct lr_set *set;
+        const char *log, *logical;
+        const struct stat *st;
+};
+
+static int rotate_in_child(struct lr_run *run, void *arg)
+{
+        struct rotate_args *a = arg;
+        return rotate_log(run, a->set, a->log + run->root_strip, a->logical, a->st);
+}
+
+/* The rotation of LOG, as its directories' owner where a user controls them (in a child that
+ * has dropped root: renames, creations, compression and pruning are then only what that user
+ * could do), else here as root. A "reopen" log is renamed in the child and its writer told
+ * here (through the pidfds checked, or systemd), then compressed in a child again. */
+static int rotate_as_owner(struct lr_run *run, const struct lr_set *set, const char *log, const char *logical,
+                           const struct stat *st)
+{
+        struct rotate_args a = { .set = set, .log = log, .logical = logical, .st = st };
+        char *rotation = NULL, *logdir = NULL;
+        int r;
+
+        if (!run->cred.set)
+                return rotate_log(run, set, log, logical, st);
+        r = lr_journal_prepare(run->state_dir);
+        if (r >= 0)
+                r = lr_state_prepare(run->state);
+        if (r < 0) {
+                ctx_say(run->ctx, "error: cannot open %s/%s and %s for the rotation of %s as uid %u: %s%s",
+                        run->state_dir, LR_JOURNAL_FILE, LR_STATE_LOG_FILE, logical, (unsigned)run->cred.uid,
+                        strerror(-r), lr_write_advice(r));
+                return r;
+        }
+        ctx_log(run->ctx, OPSAGENT_LOG_DEBUG, "%s: rotated as uid %u gid %u, who control its directory", logical,
+                (unsigned)run->cred.uid, (unsigned)run->cred.gid);
+        run->journaled = true;
+        r = lr_run_as(run, rotate_in_child, &a);
+        /* what the child changed: its listings here are stale, its counts are its own */
+        rotation = lr_rotation_dir(log, set->olddir, run->root);
+        logdir = strdup(log);
+        if (logdir && strrchr(logdir, '/'))
+                *strrchr(logdir, '/') = '\0';
+        (void)lr_dircache_forget(run->dirs, rotation);
+        (void)lr_dircache_forget(run->dirs, logdir);
+        if (r >= 0) {
+                run->stats.logs_rotated++;
+                run->stats.bytes_rotated += (uint64_t)st->st_size;
+                (void)lr_state_set(run->state, logical, run->now);
+        }
+        if (r == LR_ROTATE_RENAMED) {
+                char *dst = NULL;
+                r = rotated_name(run, set, log, &dst);
+                if (r >= 0)
+                        r = lr_reopen_and_compress(run, set, log, dst);
+                free(dst);
+        } else if (r == -ECHILD)
+                ctx_say(run->ctx, "error: the rotation of %s as uid %u died", logical, (unsigned)run->cred.uid);
+        free(logdir);
+        free(rotation);
+        return r;
+}
+
 static int process_log(struct lr_run *run, const struct lr_set *set, const char *real, const char *logical)
 {
         struct stat st;
-        char *dir = NULL, *reason = NULL, *slash;
-        const char *why = "";
+        struct lr_dir_trust trust = { 0 };
+        char *dir = NULL, *dir_rel = NULL, *reason = NULL, *slash;
+        const char *why = "", *lslash;
         time_t last = 0;
         bool have_last;
         int r;
@@ -380,6 +469,12 @@ static int process_log(struct lr_run *run, const struct lr_set *set, const char 
                 ctx_say(run->ctx, "error: skipping %s (set %s): not a regular file", logical, set->name);
                 return -EINVAL;
         }
+        if (st.st_nlink > 1 && !set->allowhardlink) {
+                ctx_say(run->ctx, "error: skipping %s (set %s): it has %ju hard links, and another of its names may "
+                        "be a file of root's or another user's; set allowhardlink to rotate it all the same",
+                        logical, set->name, (uintmax_t)st.st_nlink);
+                return -EMLINK;
+        }
         dir = strdup(real);
         if (!dir)
                 return -ENOMEM;
@@ -388,7 +483,17 @@ static int process_log(struct lr_run *run, const struct lr_set *set, const char 
                 slash[1] = '\0';
         else if (slash)
                 *slash = '\0';
-        r = lr_check_dir_secure(dir, &reason);
+        /* every directory on the way, beneath the root: no link, none writable by others; and
+         * who controls them */
+        lslash = strrchr(logical, '/');
+        dir_rel = lslash && lslash != logical ? strndup(logical, (size_t)(lslash - logical)) : strdup("/");
+        if (!dir_rel) {
+                r = -ENOMEM;
+                goto out;
+        }
+        r = lr_trust_dir(run, dir_rel, &trust, &reason);
+        if (r >= 0)
+                r = lr_check_dir_secure(dir, &reason);
         if (r < 0) {
                 ctx_say(run->ctx, "error: skipping %s (set %s): %s", logical, set->name,
                         reason ? reason : strerror(-r));
@@ -409,8 +514,24 @@ static int process_log(struct lr_run *run, const struct lr_set *set, const char 
                         lr_compression_name(set->compress));
                 goto out;
         }
-        r = rotate_log(run, set, real, logical, &st);
+        r = lr_rotation_cred(run, set, &trust, &run->cred);
+        if (r >= 0 && set->method == LR_METHOD_REOPEN && set->reopen_pidfile && !set->reopen_unit) {
+                size_t refused = 0;
+                r = lr_trusted_writers(run, set, st.st_uid, &run->writers, &run->n_writers, &refused);
+                if (r >= 0 && run->n_writers == 0 && refused > 0) {
+                        ctx_say(run->ctx, "warning: %s (set %s) is left unrotated: no pidfile of %s names a process "
+                                "that may be told to reopen it (see above)", logical, set->name, set->reopen_pidfile);
+                        r = -EPERM;
+                }
+        }
+        if (r >= 0)
+                r = rotate_as_owner(run, set, real, logical, &st);
+        lr_writers_free(run->writers, run->n_writers);
+        run->writers = NULL;
+        run->n_writers = 0;
+        run->cred = (struct lr_cred){ 0 };
 out:
+        free(dir_rel);
         free(reason);
         free(dir);
         return r;

@@ -17,8 +17,18 @@
 #include "lr_names.h"
 #include "lr_state.h"
 
+#define LR_ROTATE_RENAMED 1       /* (in a child that dropped root) renamed; the writer is told by the parent */
 #define LR_DIRTY_MAX 8           /* directories whose fsync is put off at once */
 #define LR_STATE_SAVE_EVERY 50000 /* changes (about 100 bytes each in status.log) between two saves */
+
+/* A user (and group) a log is rotated as, in a child that has dropped root (lr_trust.h). */
+struct lr_cred {
+        bool set;
+        uid_t uid;
+        gid_t gid;
+};
+
+struct lr_writer;
 
 struct lr_stats {
         uint64_t logs_rotated;
@@ -46,6 +56,13 @@ struct lr_run {
         unsigned changes_unsaved;    /* state changes since the last save */
         char *dirty[LR_DIRTY_MAX];   /* directories changed since their last fsync */
         size_t n_dirty;
+        int root_fd;                 /* the root (O_PATH): paths are resolved beneath it (lr_trust.h) */
+        /* the log being rotated: */
+        struct lr_cred cred;         /* rotated as this user, in a child (set), or as root */
+        bool in_child;               /* this process is that child */
+        size_t root_strip;           /* (that child) bytes of the root cut off the paths it was given: it is chrooted there */
+        struct lr_writer *writers;   /* the processes its pidfiles name, checked */
+        size_t n_writers;
 };
 
 enum lr_due { LR_NOT_DUE, LR_DUE };

@@ -252,6 +252,13 @@ out:
         return r;
 }
 
+int lr_state_prepare(struct lr_state *s)
+{
+        if (s->log_fd < 0)
+                s->log_fd = open(s->log_path, O_WRONLY | O_APPEND | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0600);
+        return s->log_fd < 0 ? -errno : 0;
+}
+
 bool lr_state_dirty(const struct lr_state *s)
 {
         return s->dirty;
@@ -309,11 +316,74 @@ static char *journal_path(const char *dir)
         return p;
 }
 
+/* The journal kept open for appending: a rotation that runs as another user (a child that
+ * dropped root, lr_trust.h) appends through it, the state directory being root's. */
+static char *jopen_path;
+static int jopen_fd = -1;
+
+static void journal_forget(void)
+{
+        if (jopen_fd >= 0)
+                close(jopen_fd);
+        jopen_fd = -1;
+        free(jopen_path);
+        jopen_path = NULL;
+}
+
+/* The journal DIR/journal.json open for appending (created, and its directory fsynced, when
+ * missing), kept for the next writes. */
+static int journal_fd(const char *path)
+{
+        bool created = false;
+        int fd, r;
+
+        if (jopen_fd >= 0 && strcmp(jopen_path, path) == 0)
+                return jopen_fd;
+        fd = open(path, O_WRONLY | O_APPEND | O_NOFOLLOW | O_CLOEXEC);
+        if (fd < 0 && errno == ENOENT) {
+                fd = open(path, O_WRONLY | O_APPEND | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
+                created = true;
+        }
+        if (fd < 0)
+                return -errno;
+        if (created) {
+                r = fsync_parent_dir(path);
+                if (r < 0) {
+                        close(fd);
+                        return r;
+                }
+        }
+        journal_forget();
+        jopen_path = strdup(path);
+        if (!jopen_path) {
+                close(fd);
+                return -ENOMEM;
+        }
+        jopen_fd = fd;
+        return fd;
+}
+
+int lr_journal_prepare(const char *dir)
+{
+        char *path = journal_path(dir);
+        int r;
+
+        if (!path)
+                return -ENOMEM;
+        r = journal_fd(path);
+        free(path);
+        return r < 0 ? r : 0;
+}
+
+void lr_journal_close(void)
+{
+        journal_forget();
+}
+
 int lr_journal_write(const char *dir, json_object *step)
 {
         char *path = journal_path(dir), *line = NULL;
         const char *text;
-        bool created = false;
         struct stat st;
         ssize_t k;
         size_t len;
@@ -332,12 +402,12 @@ int lr_journal_write(const char *dir, json_object *step)
                 r = -E2BIG;
                 goto out;
         }
-        fd = open(path, O_WRONLY | O_APPEND | O_NOFOLLOW | O_CLOEXEC);
-        if (fd < 0 && errno == ENOENT) {
-                fd = open(path, O_WRONLY | O_APPEND | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
-                created = true;
+        fd = journal_fd(path);
+        if (fd < 0) {
+                r = fd;
+                goto out;
         }
-        if (fd < 0 || fstat(fd, &st) < 0) {
+        if (fstat(fd, &st) < 0) {
                 r = -errno;
                 goto out;
         }
@@ -357,14 +427,8 @@ int lr_journal_write(const char *dir, json_object *step)
                         (void)ftruncate(fd, st.st_size > LR_JOURNAL_COMPACT_BYTES ? 0 : st.st_size);
                 goto out;
         }
-        if (fdatasync(fd) < 0) {
-                r = -errno;
-                goto out;
-        }
-        r = created ? fsync_parent_dir(path) : 0;
+        r = fdatasync(fd) < 0 ? -errno : 0;
 out:
-        if (fd >= 0)
-                close(fd);
         free(line);
         free(path);
         return r;
@@ -381,6 +445,8 @@ int lr_journal_read(const char *dir, json_object **ret)
                 return -ENOMEM;
         remove_stale_tmp(path);         /* versions before 1.1 wrote the journal through one */
         r = read_file_capped(path, LR_JOURNAL_MAX_BYTES, &text, &len);
+        if (jopen_path && strcmp(jopen_path, path) == 0)
+                journal_forget();       /* read it as it is on disk; the next write opens it again */
         if (r == -EFBIG) {
                 (void)unlink(path);
                 r = -EBADMSG;
@@ -429,6 +495,8 @@ int lr_journal_clear(const char *dir)
 
         if (!path)
                 return -ENOMEM;
+        if (jopen_path && strcmp(jopen_path, path) == 0)
+                journal_forget();
         if (unlink(path) < 0 && errno != ENOENT)
                 r = -errno;
         else

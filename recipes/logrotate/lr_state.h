@@ -30,6 +30,9 @@ int lr_state_load(const char *dir, struct lr_state **ret, char **ret_warning);
 int lr_state_get(struct lr_state *s, const char *log, time_t *ret);
 /* Records that LOG was last rotated WHEN, in memory and appended to status.log. */
 int lr_state_set(struct lr_state *s, const char *log, time_t when);
+/* Opens status.log for appending now (before a fork that drops root: the child appends
+ * through the descriptor). */
+int lr_state_prepare(struct lr_state *s);
 /* Whether S changed since it was loaded or last saved. */
 bool lr_state_dirty(const struct lr_state *s);
 /* Writes DIR/status.json atomically (temporary file, fsync, rename, fsync of DIR), then
@@ -44,6 +47,10 @@ void lr_state_free(struct lr_state *s);   /* NULL is fine */
 #define LR_JOURNAL_COMPACT_BYTES (256 * 1024)
 #define LR_JOURNAL_MAX_BYTES (1024 * 1024)       /* a bigger journal is corrupt */
 int lr_journal_write(const char *dir, json_object *step);
+/* Opens (creates) DIR's journal for appending now and keeps it open for the writes that follow,
+ * a child that dropped root's included; lr_journal_clear() or lr_journal_close() closes it. */
+int lr_journal_prepare(const char *dir);
+void lr_journal_close(void);
 /* *ret: the step (caller puts), or -ENOENT when there is none. A journal of which no line
  * is a JSON object (or over LR_JOURNAL_MAX_BYTES) is removed and reported as -EBADMSG. */
 int lr_journal_read(const char *dir, json_object **ret);

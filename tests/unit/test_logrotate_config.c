@@ -141,13 +141,32 @@ static void test_command_string_runs_through_sh(void **state)
         lr_set_free(s);
 }
 
+/* One way to tell the writer; a unit may come with a pidfile, and is preferred to it (issue 14:
+ * the kernel knows a unit's processes, a pidfile can be forged). */
 static void test_reopen_needs_exactly_one_way(void **state)
 {
+        struct lr_set *s;
         char *e = parse_err("{\"paths\": \"/x\"}");
         assert_non_null(strstr(e, "logrotate.sets.web.reopen"));
         free(e);
-        e = parse_err("{\"paths\": \"/x\", \"reopen\": {\"unit\": \"a.service\", \"pidfile\": \"/p\"}}");
-        assert_non_null(strstr(e, "exactly one"));
+        e = parse_err("{\"paths\": \"/x\", \"reopen\": {\"unit\": \"a.service\", \"command\": \"true\"}}");
+        assert_non_null(strstr(e, "give one of unit"));
+        free(e);
+        e = parse_err("{\"paths\": \"/x\", \"reopen\": {\"pidfile\": \"/p\", \"command\": \"true\"}}");
+        assert_non_null(strstr(e, "found 2"));
+        free(e);
+        s = parse_ok("{\"paths\": \"/x\", \"reopen\": {\"unit\": \"a.service\", \"pidfile\": \"/p\", "
+                     "\"exe\": \"/usr/bin/zeo\"}, \"allowhardlink\": true, \"su\": {\"user\": \"www\"}}");
+        assert_string_equal(s->reopen_unit, "a.service");
+        assert_string_equal(s->reopen_exe, "/usr/bin/zeo");
+        assert_true(s->allowhardlink);
+        assert_string_equal(s->su_user, "www");
+        lr_set_free(s);
+        e = parse_err("{\"paths\": \"/x\", \"reopen\": {\"pidfile\": \"/p\", \"exe\": \"zeo\"}}");
+        assert_non_null(strstr(e, "reopen.exe"));
+        free(e);
+        e = parse_err("{\"paths\": \"/x\", \"method\": \"create\", \"su\": {\"group\": \"www\"}}");
+        assert_non_null(strstr(e, "su.user"));
         free(e);
 }
 
