@@ -7,7 +7,9 @@
  * defaults (objects key by key). Output lines go to stdout, log lines and metrics to stderr.
  * Exit 0 ok, 1 recipe failed, 2 usage error or a value refused (ctx_fail_config). */
 #include <errno.h>
+#include <fcntl.h>
 #include <getopt.h>
+#include <grp.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -94,7 +96,11 @@ static int d_write_file(struct opsagent_ctx *c, const char *path, const void *da
         return -ENOTSUP;
 }
 
-static int d_spawn(struct opsagent_ctx *c, char *const argv[], unsigned timeout, struct opsagent_spawn_result *ret)
+/* ARGV in a child; with CMD (a command from configuration), as the agent runs one: a minimal
+ * environment, stdin from /dev/null, and CMD's user (no way back). The driver's attributes come
+ * from its own command line, which is trusted. */
+static int run_child(char *const argv[], unsigned timeout, const struct opsagent_command *cmd,
+                     struct opsagent_spawn_result *ret)
 {
         pid_t pid = fork();
         int status;
@@ -103,6 +109,16 @@ static int d_spawn(struct opsagent_ctx *c, char *const argv[], unsigned timeout,
         if (pid < 0)
                 return -errno;
         if (pid == 0) {
+                if (cmd) {
+                        int null = open("/dev/null", O_RDONLY);
+                        if (null < 0 || dup2(null, 0) < 0 || clearenv() != 0 ||
+                            setenv("PATH", "/usr/sbin:/usr/bin:/sbin:/bin", 1) < 0 || setenv("LANG", "C.UTF-8", 1) < 0 ||
+                            chdir("/") < 0)
+                                _exit(127);
+                        if (cmd->as_user && (setgroups(1, &cmd->gid) < 0 || setgid(cmd->gid) < 0 ||
+                                             setuid(cmd->uid) < 0 || setuid(0) == 0))
+                                _exit(126);
+                }
                 execvp(argv[0], argv);
                 _exit(127);
         }
@@ -122,6 +138,20 @@ static int d_spawn(struct opsagent_ctx *c, char *const argv[], unsigned timeout,
         ret->exit_status = WIFEXITED(status) && !ret->timed_out ? WEXITSTATUS(status) : -1;
         ret->term_signal = WIFSIGNALED(status) ? WTERMSIG(status) : 0;
         return 0;
+}
+
+static int d_spawn(struct opsagent_ctx *c, char *const argv[], unsigned timeout, struct opsagent_spawn_result *ret)
+{
+        return run_child(argv, timeout, NULL, ret);
+}
+
+static int d_spawn_command(struct opsagent_ctx *c, char *const argv[], const struct opsagent_command *cmd,
+                           struct opsagent_spawn_result *ret)
+{
+        if (cmd->as_user)
+                fprintf(stderr, "running %s (%s) as uid %u\n", argv[0], cmd->attr ? cmd->attr : "-",
+                        (unsigned)cmd->uid);
+        return run_child(argv, cmd->timeout_seconds, cmd, ret);
 }
 
 static int d_kill_unit(struct opsagent_ctx *c, const char *unit, int signo)
@@ -154,7 +184,7 @@ static const struct opsagent_ctx_ops ops = {
         .attr = d_attr, .attr_abs = d_attr_abs, .fact = d_fact, .logv = d_logv, .sayv = d_sayv,
         .failv = d_failv, .metric = d_metric, .path = d_path, .write_file = d_write_file,
         .spawn = d_spawn, .systemd_kill_unit = d_kill_unit, .systemd_units = d_units,
-        .time_left = d_time_left,
+        .time_left = d_time_left, .spawn_command = d_spawn_command,
 };
 
 int main(int argc, char **argv)

@@ -4,6 +4,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <glob.h>
+#include <pwd.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -66,7 +67,33 @@ static int signal_writer(struct lr_run *run, const struct lr_set *set, const cha
                 return signal_pidfiles(run, set, stat(rotated, &st) == 0 ? st.st_uid : 0);
         }
         if (set->reopen_command) {
-                r = run->ctx->ops->spawn(run->ctx, set->reopen_command, set->reopen_timeout, &res);
+                struct opsagent_command cmd = { .size = sizeof(cmd), .timeout_seconds = set->reopen_timeout };
+                struct stat st;
+                char *attr = NULL;
+
+                if (!OPSAGENT_CTX_HAS_OP(run->ctx, spawn_command)) {
+                        ctx_say(run->ctx, "error: sets.%s.reopen.command: this agent cannot run a command from "
+                                "configuration safely (no spawn_command); upgrade opsagent", set->name);
+                        return -ENOSYS;
+                }
+                if (asprintf(&attr, "sets.%s.reopen.command", set->name) < 0)
+                        return -ENOMEM;
+                cmd.attr = attr;
+                /* a log of a user's is that user's business: the command runs as its owner */
+                if (stat(rotated, &st) == 0 && st.st_uid != 0) {
+                        struct passwd *pw = getpwuid(st.st_uid);
+                        cmd.as_user = true;
+                        cmd.uid = st.st_uid;
+                        cmd.gid = pw ? pw->pw_gid : st.st_gid;
+                }
+                r = run->ctx->ops->spawn_command(run->ctx, set->reopen_command, &cmd, &res);
+                free(attr);
+                if (r == -EPERM) {
+                        ctx_say(run->ctx, "error: sets.%s.reopen.command not run: it does not come from a file only "
+                                "root can write (see the error above); the writer is not told to reopen",
+                                set->name);
+                        return r;
+                }
                 if (r < 0) {
                         ctx_say(run->ctx, "error: cannot run reopen.command %s: %s", set->reopen_command[0],
                                 strerror(-r));

@@ -104,6 +104,11 @@ struct fake {
         const char *kill_on_say;     /* SIGKILL the process when a said line starts so */
         char root[256];
         char state_dir[512];
+        /* spawn_command: what it was asked, and whether to refuse (an untrusted origin) */
+        char spawn_attr[256];
+        bool spawn_as_user;
+        uid_t spawn_uid;
+        bool spawn_refuse;
 };
 
 static struct fake *fake_of(struct opsagent_ctx *c)
@@ -182,6 +187,22 @@ static inline int fake_spawn(struct opsagent_ctx *c, char *const argv[], unsigne
         ret->exit_status = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
         return 0;
 }
+/* As the agent's: -EPERM when the origin is not trusted (spawn_refuse); records what it was
+ * asked (the user is not switched here: the agent's own tests do that). */
+static inline int fake_spawn_command(struct opsagent_ctx *c, char *const argv[], const struct opsagent_command *cmd,
+                                     struct opsagent_spawn_result *ret)
+{
+        struct fake *f = fake_of(c);
+        snprintf(f->spawn_attr, sizeof(f->spawn_attr), "%s", cmd->attr ? cmd->attr : "(none)");
+        f->spawn_as_user = cmd->as_user;
+        f->spawn_uid = cmd->uid;
+        if (f->spawn_refuse) {
+                snprintf(f->said + strlen(f->said), sizeof(f->said) - strlen(f->said),
+                         "error: %s comes from an untrusted file\n", f->spawn_attr);
+                return -EPERM;
+        }
+        return fake_spawn(c, argv, cmd->timeout_seconds, ret);
+}
 static inline int fake_kill_unit(struct opsagent_ctx *c, const char *unit, int signo)
 {
         struct fake *f = fake_of(c);
@@ -201,7 +222,7 @@ static const struct opsagent_ctx_ops fake_ops = {
         .size = sizeof(struct opsagent_ctx_ops), .attr = fake_attr, .attr_abs = fake_attr_abs, .fact = fake_fact,
         .logv = fake_logv, .sayv = fake_sayv, .failv = fake_failv, .metric = fake_metric, .path = fake_path,
         .write_file = fake_write_file, .spawn = fake_spawn, .systemd_kill_unit = fake_kill_unit,
-        .systemd_units = fake_units, .time_left = fake_time_left,
+        .systemd_units = fake_units, .time_left = fake_time_left, .spawn_command = fake_spawn_command,
 };
 
 /* A context rooted at DIR/root with its state in DIR/state (both created). */

@@ -7,6 +7,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <cmocka.h>
+#include <pwd.h>
 #include <sys/prctl.h>
 #include <time.h>
 
@@ -382,6 +383,87 @@ static void test_unit_is_preferred_to_a_pidfile(void **state)
         assert_false(signalled(t));
 }
 
+/* ---- su ---- */
+
+/* su.user names whom the set is rotated as, in a child that has dropped root: in root's own
+ * directory that user can rename nothing, and the log stays as it was; in a directory of that
+ * user's, the rotation works and what it creates is that user's. */
+static void test_su_user_rotates_as_that_user_only(void **state)
+{
+        struct t *t = *state;
+        struct passwd *pw = getpwnam("nobody");
+        struct stat st;
+        char *log = p_(t, "root/var/log/app/a.log");
+
+        if (!pw)
+                skip();
+        put(t, "root/var/log/app/a.log", "x\n", 0);
+        assert_true(run_recipe(t, CREATE(", \"su\": {\"user\": \"nobody\"}")) < 0);
+        assert_false(texists(t->dir, "root/var/log/app/a.log.1"));
+        assert_int_equal(stat(log, &st), 0);
+        assert_int_equal(st.st_size, 2);
+        own(t, "root/var/log/app", pw->pw_uid, 0755);
+        put(t, "root/var/log/app/a.log", "x\n", pw->pw_uid);
+        assert_int_equal(run_recipe(t, CREATE(", \"su\": {\"user\": \"nobody\"}")), 0);
+        assert_true(texists(t->dir, "root/var/log/app/a.log.1"));
+        assert_int_equal(stat(log, &st), 0);
+        assert_int_equal(st.st_uid, pw->pw_uid);
+        assert_int_equal(st.st_size, 0);
+        free(log);
+}
+
+/* An unknown su user refuses the set's logs, naming it. */
+static void test_unknown_su_user_is_refused(void **state)
+{
+        struct t *t = *state;
+
+        put(t, "root/var/log/app/a.log", "x\n", 0);
+        assert_true(run_recipe(t, CREATE(", \"su\": {\"user\": \"no-such-user-lr\"}")) < 0);
+        assert_non_null(strstr(t->f->said, "su.user \"no-such-user-lr\" of set app: no such user"));
+        assert_false(texists(t->dir, "root/var/log/app/a.log.1"));
+}
+
+/* ---- reopen.command ---- */
+
+#define COMMAND(cmd) "{\"sets\": {\"app\": {\"paths\": [\"/var/log/app/a.log\"], \"size\": 1," \
+                     " \"compress\": \"none\", \"reopen\": {\"command\": " cmd ", \"settle_ms\": 10}}}}"
+
+/* A reopen.command runs through spawn_command, which refuses it when it came from a file that
+ * others could write: it does not run, and the run says so. */
+static void test_reopen_command_from_an_untrusted_origin_never_runs(void **state)
+{
+        struct t *t = *state;
+        char *attrs = NULL, *marker = p_(t, "pwned");
+
+        put(t, "root/var/log/app/a.log", "x\n", 0);
+        assert_true(asprintf(&attrs, COMMAND("[\"touch\", \"%s\"]"), marker) > 0);
+        fake_free(t->f);
+        t->f = fake_new(t->dir, attrs);
+        t->f->spawn_refuse = true;
+        (void)logrotate_run(&t->f->ctx);
+        assert_string_equal(t->f->spawn_attr, "sets.app.reopen.command");
+        assert_false(texists(t->dir, "pwned"));
+        assert_non_null(strstr(t->f->said, "sets.app.reopen.command not run"));
+        free(marker);
+        free(attrs);
+}
+
+/* A user's log: its reopen.command runs as that user, not as root. */
+static void test_reopen_command_runs_as_the_logs_owner(void **state)
+{
+        struct t *t = *state;
+
+        put(t, "root/var/log/app/a.log", "x\n", USER);
+        assert_int_equal(run_recipe(t, COMMAND("\"true\"")), 0);
+        assert_string_equal(t->f->spawn_attr, "sets.app.reopen.command");
+        assert_true(t->f->spawn_as_user);
+        assert_int_equal(t->f->spawn_uid, USER);
+        put(t, "root/var/log/app/a.log", "x\n", 0);
+        assert_int_equal(run_recipe(t, COMMAND("\"true\"")), 0);
+        assert_string_equal(t->f->spawn_attr, "sets.app.reopen.command");
+        assert_false(t->f->spawn_as_user);
+}
+
 #define T(f) cmocka_unit_test_setup_teardown(f, setup, teardown)
 
 int main(void)
@@ -402,6 +484,10 @@ int main(void)
                 T(test_reused_pid_is_refused),
                 T(test_reopen_exe_must_match),
                 T(test_unit_is_preferred_to_a_pidfile),
+                T(test_su_user_rotates_as_that_user_only),
+                T(test_unknown_su_user_is_refused),
+                T(test_reopen_command_from_an_untrusted_origin_never_runs),
+                T(test_reopen_command_runs_as_the_logs_owner),
         };
         return cmocka_run_group_tests(tests, NULL, NULL);
 }
