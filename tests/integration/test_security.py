@@ -27,6 +27,8 @@ import os
 import pwd
 import random
 import shutil
+import signal
+import stat
 import subprocess
 import unittest
 
@@ -59,8 +61,9 @@ class User:
             pass
 
 
-@unittest.skipUnless(CAN_CREATE_USER, WHY_NOT)
-class Attack(harness.AgentTestCase):
+class UserCase(harness.AgentTestCase):
+    """A sandbox, and a throwaway user to act as (the helpers of every attack below)."""
+
     @classmethod
     def setUpClass(cls):
         cls.user = User()
@@ -114,6 +117,9 @@ class Attack(harness.AgentTestCase):
         if mode is not None:
             os.chmod(name, mode, dir_fd=dirfd)
 
+
+@unittest.skipUnless(CAN_CREATE_USER, WHY_NOT)
+class Attack(UserCase):
     def evil(self):
         """Attributes that make root run a command: what the attacker writes."""
         return {"zodb_pack": {"method": "command", "command": ["/usr/bin/touch", self.marker]}}
@@ -409,6 +415,232 @@ class Attack(harness.AgentTestCase):
             self.assertEqual(f.read(), "/dev/null\n")
         self.assertEqual(os.path.getsize(out + ".input"), 0)
         self.assertNotIn("hunter2", r.output)
+
+
+SIGUSR2_BIT = 1 << (12 - 1)     # SIGUSR2 in /proc/PID/status's signal masks
+
+
+def pending(pid):
+    """The signals pending for PID (its own and its thread group's), as a mask."""
+    with open("/proc/%d/status" % pid) as f:
+        fields = dict(line.split(":", 1) for line in f if ":" in line)
+    return int(fields["SigPnd"], 16) | int(fields["ShdPnd"], 16)
+
+
+@unittest.skipUnless(CAN_CREATE_USER, WHY_NOT)
+class LogrotateAttack(UserCase):
+    """logrotate's own CVE classes, as the user who owns a log directory: [symlink] a link (or a
+    swap loop) on the way to a log or its olddir, [hardlink] a hard link to root's file,
+    [pidfile] a forged pidfile, [su] the rotation runs as the directory's owner."""
+
+    def setUp(self):
+        super().setUp()
+        self.procs = []
+        # ROOT/var/log/site is the user's, with the user's log in app/; root's own files are in
+        # ROOT/var/lib/victim and outside the root
+        os.makedirs(self.path("var/log/site/app"))
+        for d in ("var/log/site", "var/log/site/app"):
+            os.chown(self.path(d), self.user.uid, self.user.gid)
+        self.write("var/log/site/app/a.log", "the user's line\n")
+        os.chown(self.path("var/log/site/app/a.log"), self.user.uid, self.user.gid)
+        self.victims = [self.path("var/lib/victim"), os.path.join(self.tmp, "outside")]
+        for v in self.victims:
+            os.makedirs(v)
+            with open(os.path.join(v, "a.log"), "w") as f:
+                f.write("root's line\n")
+
+    def tearDown(self):
+        for pid, wfd in self.procs:
+            os.close(wfd)
+            os.waitpid(pid, 0)
+        super().tearDown()
+
+    def assertVictimsUntouched(self):
+        for v in self.victims:
+            self.assertEqual(os.listdir(v), ["a.log"], v)
+            st = os.stat(os.path.join(v, "a.log"))
+            self.assertEqual((st.st_uid, st.st_gid), (0, 0), v)
+            with open(os.path.join(v, "a.log")) as f:
+                self.assertEqual(f.read(), "root's line\n", v)
+
+    def run_logrotate(self, **kw):
+        s = {"paths": ["/var/log/site/app/*.log"], "method": "create", "size": 1, "compress": "none"}
+        s.update(kw)
+        self.write_json("etc/opsagent/stack.json", {"logrotate": {"sets": {"app": s}}})
+        r = self.agent("run", "--recipe", "logrotate", "--no-report")
+        r.output = r.stdout + r.stderr
+        return r
+
+    # -- [symlink] --------------------------------------------------------------------------
+    def test_log_directory_swapped_for_a_link(self):
+        """[symlink] the user makes app a link to root's directory (in the root, and outside
+        it): nothing there is renamed, created or chowned; the run names the path."""
+        site = self.dirfd("var/log/site")
+        for target in self.victims:
+            def plant():
+                if stat.S_ISLNK(os.stat("app", dir_fd=site, follow_symlinks=False).st_mode):
+                    os.unlink("app", dir_fd=site)
+                else:
+                    os.rename("app", "app.real", src_dir_fd=site, dst_dir_fd=site)
+                os.symlink(target, "app", dir_fd=site)
+            self.as_user(plant)
+            for env in ({}, {"OPSAGENT_PATHRES_WALK": "1"}):
+                r = self.run_logrotate(missingok=True)
+                self.assertNotEqual(r.returncode, 0, r.output)
+                self.assertIn("/var/log/site/app is a symbolic link", r.output)
+                self.assertIn("list the real path", r.output)
+                self.assertVictimsUntouched()
+
+    def test_olddir_a_link_to_roots_directory(self):
+        """[symlink] olddir "old" is a link to root's directory: the log is not moved there."""
+        app = self.dirfd("var/log/site/app")
+        for target in self.victims:
+            def plant():
+                try:
+                    os.unlink("old", dir_fd=app)
+                except FileNotFoundError:
+                    pass
+                os.symlink(target, "old", dir_fd=app)
+            self.as_user(plant)
+            r = self.run_logrotate(olddir="old")
+            self.assertNotEqual(r.returncode, 0, r.output)
+            self.assertIn("old is a symbolic link", r.output)
+            self.assertVictimsUntouched()
+            with open(self.path("var/log/site/app/a.log")) as f:
+                self.assertEqual(f.read(), "the user's line\n")
+
+    def test_swap_loop_while_the_agent_rotates(self):
+        """[symlink][su] a loop of swaps of app for a link to root's directory while the agent
+        rotates, run after run: whatever the interleaving, root's files are untouched (the
+        rotation runs as the user, who may not write there)."""
+        site = self.dirfd("var/log/site")
+        stop_r, stop_w = os.pipe()
+        pid = os.fork()
+        if pid == 0:
+            code = 1
+            try:
+                os.close(stop_w)
+                os.set_blocking(stop_r, False)
+                os.setgroups([self.user.gid])
+                os.setgid(self.user.gid)
+                os.setuid(self.user.uid)
+                while True:
+                    try:
+                        if os.read(stop_r, 1) == b"":
+                            break
+                    except BlockingIOError:
+                        pass
+                    for target in self.victims:
+                        try:
+                            os.rename("app", "app.real", src_dir_fd=site, dst_dir_fd=site)
+                            os.symlink(target, "app", dir_fd=site)
+                            os.unlink("app", dir_fd=site)
+                            os.rename("app.real", "app", src_dir_fd=site, dst_dir_fd=site)
+                            fd = os.open("app/a.log", os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o644, dir_fd=site)
+                            os.write(fd, b"more\n")
+                            os.close(fd)
+                        except OSError:
+                            pass
+                code = 0
+            finally:
+                os._exit(code)
+        os.close(stop_r)
+        try:
+            for _ in range(8):
+                r = self.run_logrotate(missingok=True, rotate=3)
+                self.assertNotIn("uid=0", r.output)
+                self.assertVictimsUntouched()
+        finally:
+            os.close(stop_w)
+            _, status = os.waitpid(pid, 0)
+        self.assertEqual(os.waitstatus_to_exitcode(status), 0)
+        self.assertVictimsUntouched()
+        for dirpath, _, names in os.walk(self.path("var/log/site")):
+            for n in names:
+                self.assertEqual(os.lstat(os.path.join(dirpath, n)).st_uid, self.user.uid, n)
+
+    # -- [hardlink] -------------------------------------------------------------------------
+    def test_hard_link_to_a_file_of_roots(self):
+        """[hardlink] root's file hard-linked into the user's directory (as protected_hardlinks
+        off allows; made here by root): refused unless allowhardlink, root's file unchanged."""
+        victim = os.path.join(self.victims[0], "a.log")
+        os.unlink(self.path("var/log/site/app/a.log"))
+        os.link(victim, self.path("var/log/site/app/a.log"))
+        r = self.run_logrotate()
+        self.assertNotEqual(r.returncode, 0, r.output)
+        self.assertIn("hard links", r.output)
+        self.assertIn("allowhardlink", r.output)
+        self.assertEqual(os.stat(victim).st_nlink, 2)
+        self.assertVictimsUntouched()
+
+    # -- [pidfile] --------------------------------------------------------------------------
+    def waiter(self, as_user):
+        """A process (root's, or the user's) that blocks SIGUSR2: a signal sent stays pending,
+        so whether it was sent is read from /proc, with no waiting."""
+        rfd, wfd = os.pipe()
+        ready_r, ready_w = os.pipe()
+        pid = os.fork()
+        if pid == 0:
+            try:
+                os.close(wfd)
+                os.close(ready_r)
+                signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGUSR2})
+                if as_user:
+                    os.setgroups([self.user.gid])
+                    os.setgid(self.user.gid)
+                    os.setuid(self.user.uid)
+                os.close(ready_w)
+                os.read(rfd, 1)
+            finally:
+                os._exit(0)
+        os.close(rfd)
+        os.close(ready_w)
+        self.assertEqual(os.read(ready_r, 1), b"")     # it closed its end: ready
+        os.close(ready_r)
+        self.procs.append((pid, wfd))
+        return pid
+
+    def forge(self, name, pid):
+        var = self.dirfd("var/log/site")
+        self.as_user(lambda: self.put(var, name, pid))
+
+    def run_reopen(self, **reopen):
+        ro = {"pidfile": "/var/log/site/*.pid", "signal": "SIGUSR2", "timeout": 5, "settle_ms": 10}
+        ro.update(reopen)
+        return self.run_logrotate(method="reopen", reopen=ro)
+
+    def test_forged_pidfile_names_a_root_process(self):
+        """[pidfile] the user writes the pid of a root process (and pid 1) into a pidfile the
+        glob matches: no signal, the log unrotated, a warning naming pidfile and process."""
+        root_pid = self.waiter(as_user=False)
+        self.forge("evil.pid", root_pid)
+        r = self.run_reopen()
+        self.assertNotEqual(r.returncode, 0, r.output)
+        self.assertIn("evil.pid (owner %s) names process %d, which runs as root" % (self.user.name, root_pid),
+                      r.output)
+        self.assertEqual(pending(root_pid) & SIGUSR2_BIT, 0, "root's process was signalled")
+        self.assertEqual(os.listdir(self.path("var/log/site/app")), ["a.log"])
+        os.unlink(self.path("var/log/site/evil.pid"))
+        self.forge("one.pid", 1)
+        r = self.run_reopen()
+        self.assertNotEqual(r.returncode, 0, r.output)
+        self.assertIn("holds no process id other than 1", r.output)
+        self.assertEqual(os.listdir(self.path("var/log/site/app")), ["a.log"])
+
+    def test_pidfile_of_the_users_process_and_reopen_exe(self):
+        """[pidfile] the user's own process in the user's pidfile: with a reopen.exe it does not
+        run, no signal; with the executable it runs, signalled and the log rotated."""
+        pid = self.waiter(as_user=True)
+        self.forge("app.pid", pid)
+        r = self.run_reopen(exe="/usr/sbin/nginx")
+        self.assertNotEqual(r.returncode, 0, r.output)
+        self.assertIn("not reopen.exe /usr/sbin/nginx", r.output)
+        self.assertEqual(pending(pid) & SIGUSR2_BIT, 0)
+        r = self.run_reopen(exe=os.readlink("/proc/%d/exe" % pid))
+        self.assertEqual(r.returncode, 0, r.output)
+        self.assertNotEqual(pending(pid) & SIGUSR2_BIT, 0, "the user's own writer was not told")
+        self.assertEqual(sorted(os.listdir(self.path("var/log/site/app"))), ["a.log.1"])
+        self.assertEqual(os.stat(self.path("var/log/site/app/a.log.1")).st_uid, self.user.uid)
 
 
 if __name__ == "__main__":
