@@ -501,13 +501,13 @@ class Messages(EbsCase):
     n_volumes = 2
     HINT = "the IAM user or role needs ec2:"
 
-    def failing_night(self, faults, aws=None, env=None):
+    def failing_night(self, faults, aws=None, env=None, code=1):
         self.write_json("etc/opsagent/stack.json", {"aws": dict({"timeout_seconds": 1}, **(aws or {})),
                                                     "ebs_snapshots": {}})
         self.aws.set_faults(**faults)
         r = self.agent("run", "--recipe", "ebs_snapshots", env=env)
         self.aws.clear_faults()
-        self.assertEqual(r.returncode, 1, r.stdout + r.stderr)
+        self.assertEqual(r.returncode, code, r.stdout + r.stderr)
         return r.stdout + r.stderr
 
     def test_describe_instances_failures_do_not_blame_permissions(self):
@@ -520,8 +520,10 @@ class Messages(EbsCase):
             self.assertNotIn("IAM", out)
 
     def test_no_region_does_not_blame_permissions(self):
+        """No region is a configuration error (exit 2, since the config-error mechanism)."""
         out = self.failing_night({}, aws={"instance_id": self.aws.instance_id},
-                                 env={"AWS_EC2_METADATA_DISABLED": "true", "AWS_REGION": "", "AWS_DEFAULT_REGION": ""})
+                                 env={"AWS_EC2_METADATA_DISABLED": "true", "AWS_REGION": "", "AWS_DEFAULT_REGION": ""},
+                                 code=2)
         self.assertIn("aws.region", out)
         self.assertNotIn("IAM", out)
 
