@@ -296,7 +296,10 @@ static int ensure_token(struct imds *m, struct error *err)
         memo = m->unreachable_until && time(NULL) < m->unreachable_until;
         snprintf(ttl, sizeof(ttl), "%d", IMDS_TOKEN_TTL_S);
         r = imds_request(m, "PUT", "/latest/api/token", "X-aws-ec2-metadata-token-ttl-seconds", ttl, &x, err);
-        if (r == -ETIMEDOUT && !memo && answers_get(m)) {
+        /* Whether GET is answered where PUT was not (the hop limit) costs another wait on an
+         * endpoint that answers nothing: a lookup under one deadline (the instance facts: one
+         * wait per command) asks only when IMDSv1 may be fallen back to; doctor always asks. */
+        if (r == -ETIMEDOUT && !memo && (!m->deadline_ms || m->allow_v1) && answers_get(m)) {
                 m->put_lost = true;
                 if (m->allow_v1) {
                         log_warning("instance metadata: the token request timed out but GET requests are answered "
@@ -347,8 +350,17 @@ out:
 
 int imds_check_token(struct imds *m, bool *ret_v1, struct error *err)
 {
+        bool memo = m->unreachable_until && time(NULL) < m->unreachable_until;
         int r = ensure_token(m, err);
 
+        /* a lookup under a deadline did not ask whether GET is answered (ensure_token), and its
+         * memo kept ensure_token from asking now: the diagnosis is asked for here */
+        if (r == -ETIMEDOUT && memo && !m->put_lost && answers_get(m)) {
+                m->put_lost = true;
+                shared_store(m);
+                error_clear(err);
+                r = hop_limit_error(m, err);
+        }
         if (r < 0)
                 return r;
         *ret_v1 = m->use_v1;
