@@ -202,6 +202,13 @@ static int check_pidfile(struct lr_run *run, const struct lr_set *set, const cha
                         user_name(log_uid, who2, sizeof(who2)));
                 goto out;
         }
+        if ((st.st_mode & S_IWOTH) || ((st.st_mode & S_IWGRP) && st.st_gid != 0)) {
+                r = -EPERM;
+                ctx_say(run->ctx, "warning: pidfile %s (owner %s, mode %04o) can be written by %s: not trusted, no "
+                        "signal (chmod go-w %s)", path, user_name(st.st_uid, who, sizeof(who)),
+                        (unsigned)(st.st_mode & 07777), st.st_mode & S_IWOTH ? "others" : "its group", path);
+                goto out;
+        }
         slash = strrchr(rel, '/');
         dir = slash && slash != rel ? strndup(rel, (size_t)(slash - rel)) : strdup("/");
         if (!dir) {

@@ -309,6 +309,27 @@ static void test_pidfile_of_another_user_is_refused(void **state)
         assert_non_null(strstr(t->f->said, "not by root or by"));
 }
 
+/* A pidfile of root's that others (or a group other than root's) can write names whatever
+ * process a user wants: refused. */
+static void test_pidfile_others_can_write_is_refused(void **state)
+{
+        struct t *t = *state;
+        char *p = p_(t, "root/run/app/w.pid");
+
+        user_log(t);
+        pidfile(t, "root/run/app/w.pid", waiter(t, 0), 0);
+        assert_int_equal(chmod(p, 0666), 0);
+        assert_int_equal(run_recipe(t, REOPEN("")), -EPERM);
+        assert_false(signalled(t));
+        assert_non_null(strstr(t->f->said, "can be written by others: not trusted, no signal"));
+        assert_int_equal(chown(p, 0, OTHER), 0);
+        assert_int_equal(chmod(p, 0664), 0);
+        assert_int_equal(run_recipe(t, REOPEN("")), -EPERM);
+        assert_false(signalled(t));
+        assert_non_null(strstr(t->f->said, "can be written by its group"));
+        free(p);
+}
+
 /* pid 1 is never signalled. */
 static void test_pidfile_naming_pid_1_is_refused(void **state)
 {
@@ -479,6 +500,7 @@ int main(void)
                 T(test_root_pidfile_of_a_root_process_is_trusted),
                 T(test_users_pidfile_naming_a_root_process_is_refused),
                 T(test_pidfile_of_another_user_is_refused),
+                T(test_pidfile_others_can_write_is_refused),
                 T(test_pidfile_naming_pid_1_is_refused),
                 T(test_pidfile_in_a_directory_writable_by_others_is_refused),
                 T(test_reused_pid_is_refused),
