@@ -21,6 +21,7 @@
 
 #include "fuzz_util.h"
 #include "lr_config.h"
+#include "lr_names.h"
 #include "lr_recover.h"
 #include "lr_rotate.h"
 #include "lr_state.h"
@@ -210,12 +211,22 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         ctx = (struct opsagent_ctx){ .size = sizeof(ctx), .recipe = "logrotate", .run_id = "fuzz", .root = root,
                                      .state_dir = state_dir, .ops = &ops };
         run = (struct lr_run){ .ctx = &ctx, .state = st, .state_dir = state_dir, .root = root, .now = NOW,
-                               .sets = sets, .n_sets = 3 };
+                               .sets = sets, .n_sets = 3, .root_fd = -1 };
+        /* what logrotate.c sets up around lr_recover(), and takes down after it */
+        if (lr_dircache_new(&run.dirs) < 0)
+                abort();
+        run.root_fd = open(root, O_PATH | O_DIRECTORY | O_CLOEXEC);
+        if (run.root_fd < 0)
+                abort();
         /* In the scratch directory while it runs, so that a relative path lands there. */
         cwd = open(".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
         if (cwd < 0 || chdir(fuzz_scratch()) < 0)
                 abort();
         r = lr_recover(&run);
+        (void)lr_flush_dirty(&run);
+        lr_journal_close();
+        close(run.root_fd);
+        lr_dircache_free(run.dirs);
         if (fchdir(cwd) < 0)
                 abort();
         close(cwd);
