@@ -10,6 +10,7 @@
 #include "undo.h"
 #include "util/buf.h"
 #include "util/fileio.h"
+#include "util/pathres.h"
 
 #define UNDO_LOCK "lock"
 #define UNDO_SAVED_DIR "saved"
@@ -259,9 +260,22 @@ out:
         return r;
 }
 
-/* Saves the content of FULL into a new STATE_DIR/undo/saved/N; its name into *ret. Under the
- * record's lock (taken here for the number). */
-static int save_content(const char *state_dir, const char *full, char **ret, struct error *err)
+/* The root the changed files are beneath (ROOT, or "/" when ROOT is "" or NULL), as an O_PATH
+ * descriptor: each of them is then resolved beneath it without following a link (pathres.h),
+ * never as a path string a link in the system could redirect. A descriptor or -errno. */
+static int open_root(const char *root, struct error *err)
+{
+        const char *dir = root && *root ? root : "/";
+        int fd = open(dir, O_PATH | O_DIRECTORY | O_CLOEXEC);
+
+        return fd >= 0 ? fd : error_set(err, -errno, "%s: cannot open it: %s", dir, strerror(errno));
+}
+
+/* Saves the content of NAME beneath ROOT_FD (FULL in messages) into a new
+ * STATE_DIR/undo/saved/N; its name into *ret. Under the record's lock (taken here for the
+ * number). */
+static int save_content(const char *state_dir, int root_fd, const char *name, const char *full, char **ret,
+                        struct error *err)
 {
         char *text = NULL, *dir = undo_path(state_dir, UNDO_SAVED_DIR), *rel = NULL, *path = NULL;
         size_t len = 0;
@@ -269,7 +283,7 @@ static int save_content(const char *state_dir, const char *full, char **ret, str
 
         if (!dir)
                 return error_set(err, -ENOMEM, "out of memory");
-        r = read_file_capped(full, UNDO_SAVED_MAX, &text, &len);
+        r = pathres_read_capped(root_fd, name, UNDO_SAVED_MAX, &text, &len, 0);
         if (r < 0) {
                 error_set(err, r, "%s: cannot keep its content for undo: %s", full,
                           r == -EFBIG ? "larger than 16 MiB" : strerror(-r));
@@ -363,7 +377,7 @@ int undo_note_file(const char *state_dir, const char *root, const char *full_pat
         size_t n_have = 0;
         const char *name;
         struct stat st;
-        int r;
+        int r, root_fd = -1;
 
         if (under(state_dir, full_path))
                 return 0;                          /* opsagent's own */
@@ -382,22 +396,31 @@ int undo_note_file(const char *state_dir, const char *root, const char *full_pat
         undo_changes_free(have, n_have);
         if (r)
                 return 0;
-        if (lstat(full_path, &st) == 0) {
-                if (!S_ISREG(st.st_mode))
-                        return error_set(err, -EINVAL, "%s is not a regular file: its change cannot be recorded for undo",
-                                         full_path);
-                r = save_content(state_dir, full_path, &c.saved, err);
+        root_fd = open_root(root, err);
+        if (root_fd < 0)
+                return root_fd;
+        r = pathres_stat(root_fd, name, &st, 0);
+        if (r == 0) {
+                if (!S_ISREG(st.st_mode)) {
+                        r = error_set(err, -EINVAL, "%s is not a regular file: its change cannot be recorded for undo",
+                                      full_path);
+                        goto out;
+                }
+                r = save_content(state_dir, root_fd, name, full_path, &c.saved, err);
                 if (r < 0)
-                        return r;
+                        goto out;
                 c.mode = st.st_mode & 07777;
                 c.uid = st.st_uid;
                 c.gid = st.st_gid;
-        } else if (errno != ENOENT)
-                return error_set(err, -errno, "%s: cannot look at it: %s", full_path, strerror(errno));
+        } else if (r != -ENOENT) {
+                error_set(err, r, "%s: cannot look at it: %s%s", full_path, strerror(-r),
+                          r == -ELOOP ? " (a symbolic link on the way: opsagent changes no file through a link)" : "");
+                goto out;
+        }
         c.name = strdup(name);
         if (!c.name) {
-                free(c.saved);
-                return error_set(err, -ENOMEM, "out of memory");
+                r = error_set(err, -ENOMEM, "out of memory");
+                goto out;
         }
         r = append(state_dir, &c, err);
         if (r != 0 && c.saved) {
@@ -407,6 +430,9 @@ int undo_note_file(const char *state_dir, const char *root, const char *full_pat
                         unlink(p);
                 free(p);
         }
+out:
+        if (root_fd >= 0)
+                close(root_fd);
         free(c.name);
         free(c.saved);
         return r < 0 ? r : 0;
@@ -434,15 +460,26 @@ int undo_note_unit(const char *state_dir, const char *unit, const char *state, s
 
 int undo_restore_file(const char *state_dir, const char *root, const struct undo_change *c, struct error *err)
 {
-        struct atomic_file f = { .fd = -1 };
         char *full = path_under_root(root, c->name), *saved = NULL, *text = NULL;
         size_t len = 0;
-        int r;
+        int r, root_fd = -1;
 
         if (!full)
                 return error_set(err, -ENOMEM, "out of memory");
+        /* The record is root's (in the trusted state directory), but the directories on the way
+         * to its paths may have changed since: resolved beneath the root, no link followed. */
+        r = pathres_check(c->name, strlen(c->name), NULL);
+        if (r < 0) {
+                error_set(err, r, "%s: not a path opsagent changes (the undo record is damaged)", c->name);
+                goto out;
+        }
+        r = root_fd = open_root(root, err);
+        if (r < 0)
+                goto out;
         if (!c->saved) {
-                r = unlink(full) < 0 && errno != ENOENT ? -errno : 0;
+                r = pathres_unlink(root_fd, c->name, 0, 0);
+                if (r == -ENOENT)
+                        r = 0;
                 if (r < 0)
                         error_set(err, r, "%s: cannot remove it: %s", full, strerror(-r));
                 goto out;
@@ -457,18 +494,13 @@ int undo_restore_file(const char *state_dir, const char *root, const struct undo
                 error_set(err, r, "%s: the saved content of %s cannot be read: %s", saved, full, strerror(-r));
                 goto out;
         }
-        r = atomic_file_open(full, NULL, c->mode, &f);
-        if (r >= 0)
-                r = atomic_file_write(&f, text, len);
-        if (r >= 0 && (fchown(f.fd, c->uid, c->gid) < 0 || fchmod(f.fd, c->mode) < 0))
-                r = -errno;
-        if (r >= 0)
-                r = atomic_file_commit(&f);
-        if (r < 0) {
-                atomic_file_abort(&f);
-                error_set(err, r, "%s: cannot put it back: %s", full, strerror(-r));
-        }
+        r = pathres_write_atomic_owned(root_fd, c->name, text, len, c->mode, c->uid, c->gid, 0);
+        if (r < 0)
+                error_set(err, r, "%s: cannot put it back: %s%s", full, strerror(-r),
+                          r == -ELOOP ? " (a symbolic link on the way: opsagent writes through none)" : "");
 out:
+        if (root_fd >= 0)
+                close(root_fd);
         free(text);
         free(saved);
         free(full);

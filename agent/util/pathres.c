@@ -610,6 +610,12 @@ static void tmp_name(const char *name, char buf[static NAME_MAX + 1])
 
 int pathres_write_atomic(int dirfd, const char *path, const void *data, size_t len, mode_t mode, unsigned flags)
 {
+        return pathres_write_atomic_owned(dirfd, path, data, len, mode, (uid_t)-1, (gid_t)-1, flags);
+}
+
+int pathres_write_atomic_owned(int dirfd, const char *path, const void *data, size_t len, mode_t mode, uid_t uid,
+                               gid_t gid, unsigned flags)
+{
         char tmp[NAME_MAX + 1] = "", *name = NULL;
         int pfd = -1, dfd = -1, fd = -1, r;
         const char *p = data;
@@ -649,7 +655,12 @@ int pathres_write_atomic(int dirfd, const char *path, const void *data, size_t l
                 p += n;
                 len -= (size_t)n;
         }
-        /* The mode itself, not what the umask leaves of it. */
+        /* The owner first (a chown clears the set-id bits), then the mode itself, not what the
+         * umask leaves of it. */
+        if ((uid != (uid_t)-1 || gid != (gid_t)-1) && fchown(fd, uid, gid) < 0) {
+                r = -errno;
+                goto out;
+        }
         if (fchmod(fd, mode) < 0 || fsync(fd) < 0) {
                 r = -errno;
                 goto out;

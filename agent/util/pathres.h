@@ -81,6 +81,10 @@ int pathres_rename(int olddirfd, const char *oldpath, int newdirfd, const char *
  * the same directory, fsync, fchmod(MODE), renameat over NAME, fsync of the directory. The
  * parent must exist. Nothing is left behind on failure. */
 int pathres_write_atomic(int dirfd, const char *path, const void *data, size_t len, mode_t mode, unsigned flags);
+/* The same, and the file is given owner UID and group GID before it takes NAME's place
+ * ((uid_t)-1 or (gid_t)-1: that one as created). */
+int pathres_write_atomic_owned(int dirfd, const char *path, const void *data, size_t len, mode_t mode, uid_t uid,
+                               gid_t gid, unsigned flags);
 
 /* Reads PATH beneath DIRFD into *ret (NUL-terminated, caller frees), its length into *ret_len
  * (may be NULL); -EFBIG past CAP bytes. */

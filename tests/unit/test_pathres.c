@@ -472,6 +472,20 @@ static void test_write_atomic(void **state)
         free(text);
         assert_int_equal(pathres_stat(f->rootfd, "a/conf", &st, 0), 0);
         assert_int_equal(st.st_mode & 07777, 0640);
+        /* with an owner: given before the mode, so that set-id bits survive the chown (as root,
+         * a chown clears them) */
+        assert_int_equal(pathres_write_atomic_owned(f->rootfd, "/a/conf", "two\n", 4, 02750, getuid(), getgid(), 0), 0);
+        assert_int_equal(pathres_stat(f->rootfd, "a/conf", &st, 0), 0);
+        assert_int_equal(st.st_mode & 07777, 02750);
+        assert_int_equal(st.st_uid, getuid());
+        assert_int_equal(st.st_gid, getgid());
+        if (geteuid() == 0) {
+                assert_int_equal(pathres_write_atomic_owned(f->rootfd, "/a/conf", "3\n", 2, 0640, 65534, 65534, 0), 0);
+                assert_int_equal(pathres_stat(f->rootfd, "a/conf", &st, 0), 0);
+                assert_int_equal(st.st_uid, 65534);
+                assert_int_equal(st.st_gid, 65534);
+        }
+        assert_int_equal(pathres_write_atomic_owned(f->rootfd, "out/f", "x", 1, 0600, getuid(), getgid(), 0), -ENOENT);
         /* a link where the file goes is replaced, its target untouched */
         snprintf(target, sizeof(target), "%s/f", f->outside);
         lnk(f->root, "a/l", target);

@@ -206,6 +206,58 @@ static void test_rewrite_keeps_what_was_not_put_back(void **state)
         free(b);
 }
 
+/* The record names paths, but what is on the way to them may change: a file reached through a
+ * symbolic link is neither recorded nor put back nor removed, and what the link points to
+ * (here a directory outside the system's /etc) is left as it was. */
+static void test_links_on_the_way_are_not_followed(void **state)
+{
+        struct fixture *f = *state;
+        struct error err = ERROR_INIT;
+        struct undo_change *c = NULL;
+        char *via = under(f, "/etc/link/x.conf"), *link = under(f, "/etc/link"), *d = under(f, "/etc/d"), *e = under(f, "/etc/e");
+        char *dx = under(f, "/etc/d/x.conf"), *en = under(f, "/etc/e/new.conf"), *outside = under(f, "/outside");
+        char *ox = under(f, "/outside/x.conf"), *on = under(f, "/outside/new.conf"), *text;
+        size_t n = 0;
+
+        put(f, "/etc/real/x.conf", "real\n", 0644);
+        assert_int_equal(symlink("real", link), 0);
+        assert_int_equal(undo_note_file(f->state, f->root, via, &err), -ELOOP);
+        assert_non_null(strstr(err.msg, "symbolic link"));
+        assert_null(record(f));
+
+        put(f, "/etc/d/x.conf", "before\n", 0644);
+        assert_int_equal(undo_note_file(f->state, f->root, dx, &err), 0);
+        assert_int_equal(undo_note_file(f->state, f->root, en, &err), 0);
+        put(f, "/outside/x.conf", "outside\n", 0644);
+        put(f, "/outside/new.conf", "outside too\n", 0644);
+        assert_int_equal(unlink(dx), 0);
+        assert_int_equal(rmdir(d), 0);
+        assert_int_equal(symlink(outside, d), 0);   /* swapped for links after the record */
+        assert_int_equal(symlink(outside, e), 0);
+
+        assert_int_equal(undo_read(f->state, &c, &n, &err), 0);
+        assert_int_equal(n, 2);
+        assert_int_equal(undo_restore_file(f->state, f->root, &c[0], &err), -ELOOP);
+        assert_non_null(strstr(err.msg, "symbolic link"));
+        assert_int_equal(undo_restore_file(f->state, f->root, &c[1], &err), -ELOOP);
+        text = slurp(ox);
+        assert_string_equal(text, "outside\n");
+        free(text);
+        text = slurp(on);
+        assert_string_equal(text, "outside too\n");
+        free(text);
+        undo_changes_free(c, n);
+        free(via);
+        free(link);
+        free(d);
+        free(e);
+        free(dx);
+        free(en);
+        free(outside);
+        free(ox);
+        free(on);
+}
+
 int main(void)
 {
         const struct CMUnitTest tests[] = {
@@ -214,6 +266,7 @@ int main(void)
                 cmocka_unit_test_setup_teardown(test_units_recorded_once, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_unrecordable_names_refused, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_rewrite_keeps_what_was_not_put_back, setup, teardown),
+                cmocka_unit_test_setup_teardown(test_links_on_the_way_are_not_followed, setup, teardown),
         };
         return cmocka_run_group_tests_name("undo", tests, NULL, NULL);
 }
