@@ -64,7 +64,7 @@ static int signal_writer(struct lr_run *run, const struct lr_set *set, const cha
         }
         if (set->reopen_pidfile) {
                 struct stat st;
-                return signal_pidfiles(run, set, stat(rotated, &st) == 0 ? st.st_uid : 0);
+                return signal_pidfiles(run, set, lstat(rotated, &st) == 0 ? st.st_uid : 0);
         }
         if (set->reopen_command) {
                 struct opsagent_command cmd = { .size = sizeof(cmd), .timeout_seconds = set->reopen_timeout };
@@ -80,7 +80,7 @@ static int signal_writer(struct lr_run *run, const struct lr_set *set, const cha
                         return -ENOMEM;
                 cmd.attr = attr;
                 /* a log of a user's is that user's business: the command runs as its owner */
-                if (stat(rotated, &st) == 0 && st.st_uid != 0) {
+                if (lstat(rotated, &st) == 0 && st.st_uid != 0) {   /* the file itself, not a link's target */
                         struct passwd *pw = getpwuid(st.st_uid);
                         cmd.as_user = true;
                         cmd.uid = st.st_uid;
@@ -89,8 +89,9 @@ static int signal_writer(struct lr_run *run, const struct lr_set *set, const cha
                 r = run->ctx->ops->spawn_command(run->ctx, set->reopen_command, &cmd, &res);
                 free(attr);
                 if (r == -EPERM) {
-                        ctx_say(run->ctx, "error: sets.%s.reopen.command not run: it does not come from a file only "
-                                "root can write (see the error above); the writer is not told to reopen",
+                        ctx_say(run->ctx, "error: sets.%s.reopen.command not run: it, or the program it names, could "
+                                "have been changed by someone other than root (see the error above); the writer is "
+                                "not told to reopen",
                                 set->name);
                         return r;
                 }

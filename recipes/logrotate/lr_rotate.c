@@ -1,10 +1,12 @@
 /* logrotate recipe: the rotation engine: which logs are due, and the rotation of one. */
 #include <errno.h>
+#include <fcntl.h>
 #include <glob.h>
 #include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "lr_compress.h"
@@ -18,6 +20,7 @@
 #include "lr_trust.h"
 #include "lr_util.h"
 #include "util/fileio.h"
+#include "util/pathres.h"
 
 enum lr_due lr_is_due(const struct lr_set *s, const struct stat *st, bool have_last, time_t last,
                       time_t now, const char **ret_reason)
@@ -178,6 +181,23 @@ static int rotated_name(struct lr_run *run, const struct lr_set *set, const char
         return r;
 }
 
+
+/* mkdir of REL's last component (0755) in its parent, resolved beneath the root without links;
+ * one that exists already is fine. */
+static int make_olddir(struct lr_run *run, const char *rel)
+{
+        char *name = NULL;
+        int pfd = -1, r;
+
+        r = pathres_parent(run->root_fd, rel, 0, &pfd, &name);
+        if (r < 0)
+                return r;
+        r = mkdirat(pfd, name, 0755) < 0 && errno != EEXIST ? -errno : 0;
+        close(pfd);
+        free(name);
+        return r;
+}
+
 static int rotate_log(struct lr_run *run, const struct lr_set *set, const char *log, const char *logical,
                       const struct stat *st)
 {
@@ -194,14 +214,20 @@ static int rotate_log(struct lr_run *run, const struct lr_set *set, const char *
         dir = lr_rotation_dir(log, set->olddir, run->root);
         if (!dir)
                 return -ENOMEM;
-        if (set->olddir && !lr_exists(dir) && mkdir(dir, 0755) < 0 && errno != EEXIST) {
-                r = -errno;
-                ctx_say(run->ctx, "error: cannot create olddir %s for %s: %s", dir, logical, strerror(-r));
-                goto out;
-        }
         if (set->olddir) {
                 struct lr_dir_trust t;
                 const char *rel = strncmp(dir, run->root, strlen(run->root)) == 0 ? dir + strlen(run->root) : dir;
+
+                /* created beneath the root's descriptor, its parent reached through no link: a link
+                 * on the way cannot make root create it elsewhere; checked like any olddir next */
+                if (!lr_exists(dir)) {
+                        r = make_olddir(run, rel[0] ? rel : "/");
+                        if (r < 0) {
+                                ctx_say(run->ctx, "error: cannot create olddir %s for %s: %s%s", dir, logical,
+                                        strerror(-r), r == -ELOOP ? " (a symbolic link on the way is never followed)" : "");
+                                goto out;
+                        }
+                }
                 r = lr_trust_dir(run, rel[0] ? rel : "/", &t, &reason);
                 if (r >= 0 && t.user_owned && (!run->cred.set || t.uid != run->cred.uid)) {
                         r = -EPERM;

@@ -55,6 +55,16 @@ static int visit_dir(int fd, const struct stat *st, const char *path, void *user
                         w->why = NULL;
                 return -EPERM;
         }
+        /* as the log's own directory (lr_check_dir_secure()): a group's members other than root
+         * could swap what is beneath for a link between the check and the rename */
+        if ((st->st_mode & S_IWGRP) && st->st_gid != 0 && !(st->st_mode & S_ISVTX)) {
+                if (asprintf(&w->why, "directory %s (owner %s, group %u, mode %04o) is writable by a group other "
+                             "than root's: its members could put a link on the way; refusing to rotate beneath it "
+                             "(chmod g-w)", path, user_name(st->st_uid, who, sizeof(who)), (unsigned)st->st_gid,
+                             (unsigned)(st->st_mode & 07777)) < 0)
+                        w->why = NULL;
+                return -EPERM;
+        }
         if (st->st_uid != 0 && !w->t->user_owned) {
                 w->t->user_owned = true;
                 w->t->uid = st->st_uid;

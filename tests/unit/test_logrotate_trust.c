@@ -122,6 +122,43 @@ static void test_link_higher_on_the_way_is_refused(void **state)
         free(log);
 }
 
+/* A directory higher on the way that a group other than root's can write (its members could
+ * swap what is below it for a link between the check and the rename): refused like the log's
+ * own directory, unless it has the sticky bit. */
+static void test_group_writable_dir_on_the_way_is_refused(void **state)
+{
+        struct t *t = *state;
+        char *log = p_(t, "root/var/log");
+
+        put(t, "root/var/log/app/a.log", "x\n", 0);
+        assert_int_equal(chown(log, 0, OTHER), 0);
+        assert_int_equal(chmod(log, 0775), 0);
+        assert_true(run_recipe(t, CREATE("")) < 0);
+        assert_non_null(strstr(t->f->said, "writable by a group other than root's"));
+        assert_non_null(strstr(t->f->said, "var/log"));
+        assert_false(texists(t->dir, "root/var/log/app/a.log.1"));
+        assert_int_equal(chmod(log, 01775), 0);
+        assert_int_equal(run_recipe(t, CREATE("")), 0);
+        assert_true(texists(t->dir, "root/var/log/app/a.log.1"));
+        free(log);
+}
+
+/* An olddir to create, with a link on the way to it: root creates nothing where it points. */
+static void test_olddir_created_through_no_link(void **state)
+{
+        struct t *t = *state;
+        char *lnk = p_(t, "root/var/log/app/lnk"), *secret = p_(t, "root/secret");
+
+        put(t, "root/var/log/app/a.log", "x\n", 0);
+        assert_int_equal(symlink(secret, lnk), 0);
+        assert_true(run_recipe(t, CREATE(", \"olddir\": \"lnk/old\"")) < 0);
+        assert_non_null(strstr(t->f->said, "symbolic link"));
+        assert_false(texists(t->dir, "root/secret/old"));
+        assert_true(texists(t->dir, "root/var/log/app/a.log"));
+        free(secret);
+        free(lnk);
+}
+
 /* olddir a link to a root directory: nothing is moved there. */
 static void test_olddir_link_is_refused(void **state)
 {
@@ -493,6 +530,8 @@ int main(void)
                 T(test_link_on_the_way_to_a_log_is_refused),
                 T(test_link_higher_on_the_way_is_refused),
                 T(test_olddir_link_is_refused),
+                T(test_group_writable_dir_on_the_way_is_refused),
+                T(test_olddir_created_through_no_link),
                 T(test_hard_link_needs_allowhardlink),
                 T(test_directory_writable_by_others_on_the_way_is_refused),
                 T(test_rotation_in_a_users_directory_runs_as_that_user),
