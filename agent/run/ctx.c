@@ -375,6 +375,17 @@ static int op_spawn_command(struct opsagent_ctx *c, char *const argv[], const st
                 return -EINVAL;
         if (cmd->attr) {
                 r = origin_trusted(core, cmd->attr, &err);
+                /* Run as root, the program itself must be root's as its configuration is: a site's
+                 * bin/zeopack that the site's user can edit would run the user's code as root.
+                 * Run as a user, it is that user's business. A name without a slash is found in
+                 * the minimal PATH, whose directories are the system's. */
+                if (r >= 0 && !(cmd->as_user && cmd->uid != 0) && strchr(argv[0], '/')) {
+                        r = trust_check(argv[0], "command", 0, &err);
+                        if (r == -ENOENT)
+                                r = 0;          /* said by the spawn, as for any missing program */
+                        else if (r < 0)
+                                error_prefix(&err, "%s.%s[0] is not run as root", core->recipe->attr_root, cmd->attr);
+                }
                 if (r < 0) {
                         log_error("%s", err.msg);
                         return r;

@@ -464,8 +464,8 @@ static int run_command(struct opsagent_ctx *ctx)
         spec.timeout_seconds = pack_s > 0 ? (unsigned)(pack_s > 4e9 ? 4e9 : ceil(pack_s)) : 0;
         r = ctx->ops->spawn_command(ctx, argv, &spec, &res);
         if (r == -EPERM)
-                return ctx_fail(ctx, r, "zodb_pack.command: not run: it does not come from a trusted file "
-                                "(see the error above)");
+                return ctx_fail(ctx, r, "zodb_pack.command: not run: it, or the program it names, could "
+                                "have been changed by someone other than root (see the error above)");
         if (r < 0)
                 return ctx_fail(ctx, r, "zodb_pack.command: cannot run %s: %s", argv[0], strerror(-r));
         if (res.timed_out)

@@ -241,6 +241,46 @@ static void test_spawn_command_origin(void **state)
         free(bad);
 }
 
+/* The program such a command names, run as root, must be root's too (not writable by others,
+ * nor owned by another user when the agent is root): else editing it would run code as root.
+ * Run as another user, it is that user's business. */
+static void test_spawn_command_program_trusted(void **state)
+{
+        struct fixture *f = *state;
+        struct opsagent_ctx *c = &f->core.pub;
+        char *prog = NULL, *argv[2] = { NULL, NULL };
+        struct opsagent_command cmd = { .size = sizeof(cmd), .attr = "d" };
+        struct opsagent_spawn_result res = { 0 };
+        struct attrs *a = NULL;
+
+        assert_true(asprintf(&prog, "%s/zeopack", f->dir) > 0);
+        assert_int_equal(write_file_atomic(prog, "#!/bin/sh\nexit 0\n", 17, 0755), 0);
+        argv[0] = prog;
+        assert_int_equal(attrs_new(&a), 0);
+        merge(a, "{\"t\": {\"d\": [\"x\"]}}", "defaults of recipe t");
+        f->core.origins = a;
+        assert_int_equal(c->ops->spawn_command(c, argv, &cmd, &res), 0);
+        assert_int_equal(res.exit_status, 0);
+        free(res.output_tail);
+        res.output_tail = NULL;
+        assert_int_equal(chmod(prog, 0757), 0);   /* others may write it */
+        assert_int_equal(c->ops->spawn_command(c, argv, &cmd, &res), -EPERM);
+        if (geteuid() == 0) {
+                assert_int_equal(chmod(prog, 0755), 0);
+                assert_int_equal(chown(prog, 65534, 65534), 0);   /* another user's */
+                assert_int_equal(c->ops->spawn_command(c, argv, &cmd, &res), -EPERM);
+                /* as that user: no check of the program (what it may do, the kernel says) */
+                cmd.as_user = true;
+                cmd.uid = 65534;
+                cmd.gid = 65534;
+                assert_int_not_equal(c->ops->spawn_command(c, argv, &cmd, &res), -EPERM);
+                free(res.output_tail);
+        }
+        f->core.origins = NULL;
+        attrs_free(a);
+        free(prog);
+}
+
 /* What such a command sees: PATH and LANG, nothing of the agent's environment. */
 static void test_spawn_command_environment(void **state)
 {
@@ -302,6 +342,7 @@ int main(void)
                 cmocka_unit_test_setup_teardown(test_file_ops_stay_beneath_the_root, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_spawn_command_origin, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_spawn_command_environment, setup, teardown),
+                cmocka_unit_test_setup_teardown(test_spawn_command_program_trusted, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_fail_config_joins_the_reasons, setup, teardown),
         };
         return cmocka_run_group_tests_name("ctx", tests, NULL, NULL);
