@@ -14,6 +14,7 @@
 #include "lr_reopen.h"
 #include "lr_state.h"
 #include "lr_steps.h"
+#include "lr_trust.h"
 #include "lr_util.h"
 
 
@@ -288,11 +289,146 @@ static int recover_rename(struct lr_run *run, json_object *j, const struct lr_se
         return r;
 }
 
+/* The step of a journal, and what it names. */
+struct recover_args {
+        json_object *j;
+        const struct lr_set *set;
+        const char *step, *src, *dst, *log, *tmp, *logical;
+};
+
+#define RECOVER_NOTED 1         /* (from a child) LOGICAL's rotation was recorded there */
+#define RECOVER_REOPEN 2        /* (from a child) renamed: the writer is told, and the log compressed, here */
+
+/* Finishes or undoes A's step; paths are cut by STRIP bytes (a child chrooted to the root).
+ * IN_CHILD: a "reopen" rename is not finished there but RECOVER_REOPEN returned. */
+static int recover_step(struct lr_run *run, const struct recover_args *a, size_t strip, bool in_child)
+{
+#define S(p) ((p) ? (p) + strip : NULL)
+        const char *method = jstr(a->j, "method");
+
+        if (a->step && strcmp(a->step, "compress") == 0 && a->src && a->dst)
+                return recover_compress(run, S(a->src), S(a->dst));
+        if (a->step && strcmp(a->step, "copytruncate") == 0 && a->log && a->dst && a->tmp)
+                return recover_copytruncate(run, a->j, S(a->log), S(a->dst), S(a->tmp), a->logical);
+        if (a->step && strcmp(a->step, "rename") == 0 && a->log && a->dst) {
+                const char *compressed = jstr(a->j, "compressed");
+                struct stat st;
+                int r;
+
+                if (!in_child || !method || strcmp(method, "reopen") != 0 || !a->set)
+                        return recover_rename(run, a->j, a->set, S(a->log), S(a->dst), a->logical);
+                if (compressed) {
+                        r = recover_compress(run, S(a->dst), S(compressed));
+                        if (r < 0)
+                                return r;
+                }
+                return lstat(a->dst + strip, &st) == 0 && S_ISREG(st.st_mode) ? RECOVER_REOPEN : 0;
+        }
+        ctx_say(run->ctx, "warning: unknown step in %s/%s; ignored", run->state_dir, LR_JOURNAL_FILE);
+        return 0;
+#undef S
+}
+
+static int recover_in_child(struct lr_run *run, void *arg)
+{
+        const struct recover_args *a = arg;
+        time_t before = 0, after = 0;
+        bool had = a->logical && lr_state_get(run->state, a->logical, &before) == 0;
+        int r = recover_step(run, a, run->root_strip, true);
+
+        if (r < 0)
+                return r;
+        if (a->logical && lr_state_get(run->state, a->logical, &after) == 0 && (!had || after != before))
+                r |= RECOVER_NOTED;
+        return r;
+}
+
+/* Who finishes the step on PATH: its directory is walked beneath the root like a log's (no
+ * link, none that others or a group other than root's can write: else -ELOOP/-EPERM, said);
+ * where a user controls it, run->cred is set to that user (the set's su first), and the step
+ * is then made by a child that has become them, as the rotation was. */
+static int recover_cred(struct lr_run *run, const struct lr_set *set, const char *path)
+{
+        struct lr_dir_trust t = { 0 };
+        size_t n = strlen(run->root);
+        const char *rel = path + n, *slash;
+        char *dir = NULL, *why = NULL;
+        int r;
+
+        if (n && (strncmp(path, run->root, n) != 0 || path[n] != '/')) {
+                ctx_say(run->ctx, "error: %s/%s names %s, outside the root %s: the step the last run was killed "
+                        "in is not finished; remove the journal once you have looked at it", run->state_dir,
+                        LR_JOURNAL_FILE, path, run->root);
+                return -EXDEV;
+        }
+        slash = strrchr(rel, '/');
+        dir = slash && slash != rel ? strndup(rel, (size_t)(slash - rel)) : strdup("/");
+        if (!dir)
+                return -ENOMEM;
+        r = lr_trust_dir(run, dir, &t, &why);
+        if (r < 0)
+                ctx_say(run->ctx, "error: the step the last run was killed in on %s is not finished: %s; %s/%s is "
+                        "kept for the run after that is mended", path, why ? why : strerror(-r), run->state_dir,
+                        LR_JOURNAL_FILE);
+        else if (set)
+                r = lr_rotation_cred(run, set, &t, &run->cred);
+        else if (t.user_owned && geteuid() == 0)
+                run->cred = (struct lr_cred){ .set = true, .uid = t.uid, .gid = t.gid };
+        free(why);
+        free(dir);
+        return r;
+}
+
+/* Makes A's step as the user run->cred names, in a child; what only root may do (tell the
+ * writer, record the rotation) here. */
+static int recover_as_owner(struct lr_run *run, const struct recover_args *a)
+{
+        const char *path = a->log ? a->log : a->src;
+        char *dir = strdup(path);
+        int r;
+
+        if (!dir)
+                return -ENOMEM;
+        r = lr_journal_prepare(run->state_dir);
+        if (r >= 0)
+                r = lr_state_prepare(run->state);
+        if (r < 0) {
+                ctx_say(run->ctx, "error: cannot open %s/%s and %s to finish the last run's step on %s as uid %u: "
+                        "%s%s", run->state_dir, LR_JOURNAL_FILE, LR_STATE_LOG_FILE, path, (unsigned)run->cred.uid,
+                        strerror(-r), lr_write_advice(r));
+                goto out;
+        }
+        r = lr_run_as(run, recover_in_child, (void *)a);
+        if (strrchr(dir, '/'))
+                *strrchr(dir, '/') = '\0';
+        (void)lr_dircache_forget(run->dirs, dir);
+        if (r == -ECHILD)
+                ctx_say(run->ctx, "error: finishing the last run's step on %s as uid %u died", path,
+                        (unsigned)run->cred.uid);
+        if (r < 0)
+                goto out;
+        if ((r & RECOVER_NOTED) && a->logical)
+                (void)lr_state_set(run->state, a->logical, run->now);
+        if (r & RECOVER_REOPEN) {
+                r = lr_reopen_and_compress(run, a->set, a->log, a->dst);
+                if (r >= 0) {
+                        if (a->logical)
+                                (void)lr_state_set(run->state, a->logical, run->now);
+                        ctx_say(run->ctx, "recovered: finished rotating %s to %s", a->log, a->dst);
+                }
+        } else
+                r = 0;
+out:
+        free(dir);
+        return r;
+}
+
 int lr_recover(struct lr_run *run)
 {
         json_object *j = NULL;
         const char *step, *src, *dst, *log, *tmp, *logical;
         const struct lr_set *set;
+        struct recover_args a;
         int r;
 
         r = lr_journal_read(run->state_dir, &j);
@@ -321,20 +457,23 @@ int lr_recover(struct lr_run *run)
                         step ? step : "?");
                 goto out;
         }
-        if (step && strcmp(step, "compress") == 0 && src && dst) {
-                r = recover_compress(run, src, dst);
+        a = (struct recover_args){ .j = j, .set = set, .step = step, .src = src, .dst = dst, .log = log, .tmp = tmp,
+                                   .logical = logical };
+        /* The journal is root's, but the directories it names may have changed hands or been
+         * swapped for links since: checked as a rotation's are, and the step made as whoever
+         * controls them. */
+        if (step && (log || src)) {
+                r = recover_cred(run, set, log ? log : src);
                 if (r < 0)
                         goto out;
-        } else if (step && strcmp(step, "copytruncate") == 0 && log && dst && tmp) {
-                r = recover_copytruncate(run, j, log, dst, tmp, logical);
-                if (r < 0)
-                        goto out;
-        } else if (step && strcmp(step, "rename") == 0 && log && dst) {
-                r = recover_rename(run, j, set, log, dst, logical);
-                if (r < 0)
-                        goto out;
-        } else
-                ctx_say(run->ctx, "warning: unknown step in %s/%s; ignored", run->state_dir, LR_JOURNAL_FILE);
+        }
+        if (run->cred.set)
+                r = recover_as_owner(run, &a);
+        else
+                r = recover_step(run, &a, 0, false);
+        run->cred = (struct lr_cred){ 0 };
+        if (r < 0)
+                goto out;
         if (run->state)
                 (void)lr_save_state(run);
 out:

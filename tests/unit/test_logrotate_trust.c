@@ -159,6 +159,72 @@ static void test_olddir_created_through_no_link(void **state)
         free(lnk);
 }
 
+/* A journal of a killed run (FMT and what follows: its paths under the test's root). */
+static void put_journal(struct t *t, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static void put_journal(struct t *t, const char *fmt, ...)
+{
+        char *text = NULL, *dir = p_(t, "state");
+        va_list ap;
+
+        (void)mkdir(dir, 0700);
+        free(dir);
+        va_start(ap, fmt);
+        assert_true(vasprintf(&text, fmt, ap) > 0);
+        va_end(ap);
+        twrite(t->dir, "state/journal.json", text);
+        free(text);
+}
+
+/* The killed run's directory swapped for a link before the next run: the recovery is not
+ * made where the link points (no new log created there), and the journal is kept. */
+static void test_recovery_follows_no_link(void **state)
+{
+        struct t *t = *state;
+        char *app = p_(t, "root/var/log/app"), *secret = p_(t, "root/secret"), *root = p_(t, "root");
+
+        put(t, "root/secret/a.log.1", "rotated\n", 0);
+        assert_int_equal(rmdir(app), 0);
+        assert_int_equal(symlink(secret, app), 0);
+        put_journal(t, "{\"step\": \"rename\", \"log\": \"%s/var/log/app/a.log\", \"logical\": \"/var/log/app/a.log\","
+                       " \"dst\": \"%s/var/log/app/a.log.1\", \"set\": \"app\", \"method\": \"create\", \"time\": 1}",
+                    root, root);
+        assert_true(run_recipe(t, CREATE("")) < 0);
+        assert_non_null(strstr(t->f->said, "is not finished"));
+        assert_false(texists(t->dir, "root/secret/a.log"));
+        assert_true(texists(t->dir, "state/journal.json"));
+        free(root);
+        free(secret);
+        free(app);
+}
+
+/* A killed run's step in a directory a user owns is finished as that user, as the rotation
+ * was: in a directory of root's below it, that user may remove nothing, and so the child does
+ * not (as root it would: the control at the end). */
+static void test_recovery_in_a_users_directory_is_made_as_the_user(void **state)
+{
+        struct t *t = *state;
+#define JOURNAL "{\"step\": \"compress\", \"src\": \"%s/var/log/app/sub/a.log.1\"," \
+                " \"dst\": \"%s/var/log/app/sub/a.log.1.gz\", \"set\": \"app\", \"time\": 1}"
+        char *sub = p_(t, "root/var/log/app/sub"), *root = p_(t, "root");
+
+        assert_int_equal(mkdir(sub, 0755), 0);
+        put(t, "root/var/log/app/sub/a.log.1", "rotated\n", 0);
+        put(t, "root/var/log/app/sub/a.log.1.gz", "compressed\n", 0);
+        own(t, "root/var/log/app", USER, 0755);
+        put_journal(t, JOURNAL, root, root);
+        assert_true(run_recipe(t, CREATE(", \"missingok\": true")) < 0);
+        assert_true(texists(t->dir, "root/var/log/app/sub/a.log.1"));
+        assert_true(texists(t->dir, "state/journal.json"));
+        own(t, "root/var/log/app", 0, 0755);
+        assert_int_equal(run_recipe(t, CREATE(", \"missingok\": true")), 0);
+        assert_false(texists(t->dir, "root/var/log/app/sub/a.log.1"));
+        assert_true(texists(t->dir, "root/var/log/app/sub/a.log.1.gz"));
+        assert_false(texists(t->dir, "state/journal.json"));
+        free(root);
+        free(sub);
+#undef JOURNAL
+}
+
 /* olddir a link to a root directory: nothing is moved there. */
 static void test_olddir_link_is_refused(void **state)
 {
@@ -530,6 +596,8 @@ int main(void)
                 T(test_link_on_the_way_to_a_log_is_refused),
                 T(test_link_higher_on_the_way_is_refused),
                 T(test_olddir_link_is_refused),
+                T(test_recovery_follows_no_link),
+                T(test_recovery_in_a_users_directory_is_made_as_the_user),
                 T(test_group_writable_dir_on_the_way_is_refused),
                 T(test_olddir_created_through_no_link),
                 T(test_hard_link_needs_allowhardlink),
