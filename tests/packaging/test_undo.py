@@ -95,6 +95,19 @@ class Undo(harness.AgentTestCase):
         self.assertEqual((r.returncode, r.stderr), (0, ""))
         self.assert_put_back()
 
+    def test_purge_script_writes_through_no_planted_link(self):
+        # The temporary name the script used to write to, made a link to a file of root's:
+        # the file pointed to stays as it was, and the change is put back all the same.
+        self.make_changes()
+        self.write("secret", "root's\n", 0o600)
+        os.symlink(self.path("secret"), self.path("etc/app/existing.conf.opsagent-undo"))
+        r = subprocess.run(["sh", "-ec", undo_function(POSTRM) + '\nopsagent_undo "$1"\n', "postrm", self.root],
+                           capture_output=True, text=True, timeout=60)
+        self.assertEqual((r.returncode, r.stderr), (0, ""))
+        self.assertEqual(self.read("secret"), "root's\n")
+        self.assert_put_back()
+        self.assertEqual([n for n in os.listdir(self.path("etc/app")) if "opsagent-undo." in n], [])
+
     def test_a_change_that_cannot_be_recorded_is_not_made(self):
         self.write_json("etc/opsagent/stack.json", {"good": {"output": "/etc/app/a\tb.conf", "count": 1}})
         r = self.agent("run", "--recipe", "good")
