@@ -335,9 +335,12 @@ class Attack(UserCase):
                       ("logrotate", lr(olddir=p), "logrotate.sets.app.olddir"),
                       ("logrotate", lr(reopen={"pidfile": p}), "logrotate.sets.app.reopen.pidfile"),
                       ("logrotate", lr(reopen={"command": [p, "-HUP"]}), "logrotate.sets.app.reopen.command[0]"),
+                      ("logrotate", lr(reopen={"pidfile": "/run/app.pid", "exe": p}), "logrotate.sets.app.reopen.exe"),
                       ("ebs_snapshots", {"ebs_snapshots": {"freeze": {"enable": True, "mountpoints": [p]}}},
                        "ebs_snapshots.freeze.mountpoints[0]"),
                       ("zodb_pack", {"zodb_pack": {"servers": [{"address": p}]}}, "zodb_pack.servers[0].address"),
+                      ("zodb_pack", {"zodb_pack": {"servers": [{"address": "127.0.0.1:8100", "blob_dirs": {"1": p}}]}},
+                       "zodb_pack.servers[0].blob_dirs.1"),
                       ("zodb_pack", {"zodb_pack": {"method": "command", "command": [p]}}, "zodb_pack.command[0]")]
         for recipe, attrs, key in cases:
             self.write_json("etc/opsagent/stack.json", attrs)
