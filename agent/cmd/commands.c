@@ -687,15 +687,18 @@ out:
         return exit_code;
 }
 
-/* `report --json`: one object, {"outcome", "duration_sec", "recipes", "error"}. */
+/* `report --json`: one object, {"outcome", "duration_sec", "recipes", "metrics", "error"};
+ * "metrics" (the datums sent or spooled, NULL: none) has the shape of a run record's. */
 static void print_report_json(const char *outcome, int64_t start_usec, const char *const *recipes, size_t nr,
-                              const char *error)
+                              const struct metric_batch *metrics, const char *error)
 {
-        json_object *o = json_object_new_object(), *arr = json_object_new_array();
+        static const struct metric_batch none = METRIC_BATCH_INIT;
+        json_object *o = json_object_new_object(), *arr = json_object_new_array(), *m = NULL;
 
-        if (!o || !arr) {
+        if (!o || !arr || metric_batch_metrics_to_json(metrics ? metrics : &none, &m) < 0) {
                 json_object_put(o);
                 json_object_put(arr);
+                json_object_put(m);
                 log_error("out of memory");
                 return;
         }
@@ -705,6 +708,7 @@ static void print_report_json(const char *outcome, int64_t start_usec, const cha
         json_object_object_add(o, "duration_sec",
                                json_object_new_double((double)(now_realtime_usec() - start_usec) / 1e6));
         json_object_object_add(o, "recipes", arr);
+        json_object_object_add(o, "metrics", m);
         json_object_object_add(o, "error", error ? json_object_new_string(error) : NULL);
         printf("%s\n", json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE));
         json_object_put(o);
@@ -716,6 +720,7 @@ int cmd_report(const struct cli *c)
                                                      [REPORT_DISABLED] = "disabled" };
         const struct plugin *none[1] = { NULL };
         const char *recipes[REPORT_MAX_RECIPES];
+        struct metric_batch sent = METRIC_BATCH_INIT;   /* the heartbeat's datums, sent or spooled */
         struct error err = ERROR_INIT;
         enum report_outcome o = REPORT_DISABLED;
         int64_t start = now_realtime_usec();
@@ -756,11 +761,11 @@ int cmd_report(const struct cli *c)
                         recipes[nr++] = name;
                 }
         }
-        r = report_heartbeat(attrs_tree(n.attrs), n.paths.state_dir, n.paths.root, recipes, nr, &o, &err);
+        r = report_heartbeat(attrs_tree(n.attrs), n.paths.state_dir, n.paths.root, recipes, nr, &o, &sent, &err);
         if (r < 0) {
                 log_error("report: %s", err.msg);
                 if (c->json)
-                        print_report_json("failed", start, recipes, nr, err.msg);
+                        print_report_json("failed", start, recipes, nr, NULL, err.msg);
                 node_free(&n);
                 return EXIT_RECIPE_FAILED;
         }
@@ -776,7 +781,8 @@ int cmd_report(const struct cli *c)
                 break;
         }
         if (c->json)
-                print_report_json(outcome_names[o], start, recipes, nr, NULL);
+                print_report_json(outcome_names[o], start, recipes, nr, &sent, NULL);
+        metric_batch_free(&sent);
         node_free(&n);
         return EXIT_OK;
 }

@@ -98,7 +98,8 @@ static void heartbeat_note(const struct report_config *cfg, int64_t now_ms)
 
 int report_heartbeat_with(json_object *attrs, const char *state_dir, const char *root,
                           const char *const *recipes, size_t n_recipes, const struct report_sender *snd,
-                          int64_t now_ms, enum report_outcome *ret_outcome, struct error *err)
+                          int64_t now_ms, enum report_outcome *ret_outcome, struct metric_batch *ret_metrics,
+                          struct error *err)
 {
         struct report_config cfg;
         struct metric_batch b = METRIC_BATCH_INIT;
@@ -128,6 +129,10 @@ int report_heartbeat_with(json_object *attrs, const char *state_dir, const char 
 done:
         if (ret_outcome)
                 *ret_outcome = o;
+        if (ret_metrics) {
+                *ret_metrics = b;               /* handed over: not freed below */
+                b = (struct metric_batch)METRIC_BATCH_INIT;
+        }
 out:
         free(ages);
         hostmetrics_free(&hm);
@@ -173,7 +178,7 @@ int report_after_run(json_object *attrs, const char *state_dir, const struct run
 
 int report_heartbeat(json_object *attrs, const char *state_dir, const char *root,
                      const char *const *recipes, size_t n_recipes, enum report_outcome *ret_outcome,
-                     struct error *err)
+                     struct metric_batch *ret_metrics, struct error *err)
 {
         struct report_sender snd;
         enum report_outcome o;
@@ -181,7 +186,8 @@ int report_heartbeat(json_object *attrs, const char *state_dir, const char *root
 
         r = report_cloudwatch_sender_new(attrs, &snd, err);
         if (r >= 0) {
-                r = report_heartbeat_with(attrs, state_dir, root, recipes, n_recipes, &snd, report_now_ms(), &o, err);
+                r = report_heartbeat_with(attrs, state_dir, root, recipes, n_recipes, &snd, report_now_ms(), &o,
+                                          ret_metrics, err);
                 if (r >= 0 && ret_outcome)
                         *ret_outcome = o;
                 report_cloudwatch_sender_free(&snd);

@@ -34,13 +34,16 @@ int report_after_run_with(json_object *attrs, const char *state_dir, const struc
                           enum report_outcome *ret_outcome, struct error *err);
 
 /* `opsagent report`: the heartbeat with host metrics read under ROOT ("" for /) and
- * SecondsSinceLastSuccess for RECIPES (the enabled ones). */
+ * SecondsSinceLastSuccess for RECIPES (the enabled ones). On success, *ret_metrics (may be
+ * NULL) gets the heartbeat's datums, sent or spooled (empty when reporting is off); the
+ * caller frees it with metric_batch_free(). */
 int report_heartbeat(json_object *attrs, const char *state_dir, const char *root,
                      const char *const *recipes, size_t n_recipes, enum report_outcome *ret_outcome,
-                     struct error *err);
+                     struct metric_batch *ret_metrics, struct error *err);
 int report_heartbeat_with(json_object *attrs, const char *state_dir, const char *root,
                           const char *const *recipes, size_t n_recipes, const struct report_sender *snd,
-                          int64_t now_ms, enum report_outcome *ret_outcome, struct error *err);
+                          int64_t now_ms, enum report_outcome *ret_outcome, struct metric_batch *ret_metrics,
+                          struct error *err);
 
 
 /* The wall clock in milliseconds since the epoch. */

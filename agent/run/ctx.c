@@ -455,11 +455,18 @@ static int op_systemd_units(struct opsagent_ctx *c, enum opsagent_unit_action ac
                         char *state = NULL;
 
                         /* opsagent's own units are its business; the others' state before the
-                         * first change is recorded for setup --undo and purge. */
-                        if (strncmp(*u, "opsagent-", 9) == 0 || strncmp(*u, "opsagent@", 9) == 0 ||
-                            systemd_unit_file_state(*u, &state, &err) < 0) {
-                                error_clear(&err);
+                         * first change is recorded for setup --undo and purge. A state that
+                         * cannot be read cannot be put back: no change is made then. */
+                        if (strncmp(*u, "opsagent-", 9) == 0 || strncmp(*u, "opsagent@", 9) == 0)
                                 continue;
+                        r = systemd_unit_file_state(*u, &state, &err);
+                        if (r < 0) {
+                                log_error("%s: not %s: its state cannot be read to record it for setup "
+                                          "--undo (%s)",
+                                          *u, action == OPSAGENT_UNIT_ENABLE_START ? "enabled and started"
+                                                                                   : "stopped and disabled",
+                                          err.msg);
+                                return r;
                         }
                         r = undo_note_unit(c->agent_state_dir, *u, state, &err);
                         free(state);

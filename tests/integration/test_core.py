@@ -151,8 +151,26 @@ class Core(harness.AgentTestCase):
         self.write_json("etc/opsagent/stack.json", {"cloudwatch": {"enabled": False}})
         r = self.agent("report", "--json")
         self.assertEqual(r.returncode, 0, r.stderr)
-        self.assertEqual(json.loads(r.stdout)["outcome"], "disabled")
+        out = json.loads(r.stdout)
+        self.assertEqual((out["outcome"], out["metrics"]), ("disabled", []))
         self.assertIn("reporting is off", r.stderr)
+        # CloudWatch out of reach: the heartbeat is spooled, and its datums are listed in the
+        # shape `run --json` gives a run's metrics.
+        self.write_json("etc/opsagent/stack.json", {"opsagent": {"recipes": {"good": True}},
+                                                    "good": {"greeting": "hi", "count": 1}})
+        run = self.agent_json("run", "--recipe", "good", "--json", "--no-report")
+        r = self.agent("report", "--json", env={"AWS_REGION": "us-east-1", "AWS_ACCESS_KEY_ID": "AKIDEXAMPLE",
+                                                "AWS_SECRET_ACCESS_KEY": "secret",
+                                                "AWS_ENDPOINT_URL_CLOUDWATCH": "http://127.0.0.1:9"})
+        self.assertEqual(r.returncode, 0, r.stderr)
+        out = json.loads(r.stdout)
+        self.assertEqual(out["outcome"], "spooled", r.stderr)
+        by_name = {m["name"]: m for m in out["metrics"]}
+        self.assertEqual((by_name["Heartbeat"]["value"], by_name["Heartbeat"]["unit"]), (1, "Count"), out)
+        self.assertIn(["Recipe", "good"], by_name["SecondsSinceLastSuccess"]["dimensions"], out)
+        self.assertEqual(by_name["SecondsSinceLastSuccess"]["unit"], "Seconds")
+        shape = set(run["metrics"][0]) - {"dimensions"}
+        self.assertTrue(all(set(m) - {"dimensions"} == shape for m in out["metrics"]), (out["metrics"], shape))
 
     def test_report_without_credentials_names_its_settings(self):
         # The report has no recipe attributes: "set aws_key/aws_secret in the recipe's

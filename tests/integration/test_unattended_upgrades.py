@@ -49,7 +49,15 @@ EXTRA_METHODS = [
      "ret = [('unlink', '/etc/systemd/system/timers.target.wants/' + u, '') for u in args[0]]"),
     ("Reload", "", "", ""),
     ("Subscribe", "", "", ""),
-    ("GetUnitFileState", "s", "s", "ret = self.__dict__.get('unit_file_states', {}).get(str(args[0]), 'disabled')"),
+    ("GetUnitFileState", "s", "s",
+     "once = self.__dict__.setdefault('unit_file_state_fails_once', set())\n"
+     "if str(args[0]) in once:\n"
+     "    once.discard(str(args[0]))\n"
+     "    raise dbus.exceptions.DBusException('Access denied', name='org.freedesktop.DBus.Error.AccessDenied')\n"
+     "ret = self.__dict__.get('unit_file_states', {}).get(str(args[0]), 'disabled')"),
+    # The next GetUnitFileState of the unit fails, the ones after it answer again.
+    ("MockFailUnitFileStateOnce", "s", "",
+     "self.__dict__.setdefault('unit_file_state_fails_once', set()).add(str(args[0]))"),
     ("LoadUnit", "s", "o", "ret = self.units[str(args[0])]"),
 ]
 
@@ -366,6 +374,24 @@ class UnattendedUpgrades(harness.AgentTestCase):
         r = self.run_ok()
         self.assertIn("the host's systemd is left alone", r.stdout)
         self.assertEqual(self.unit_calls(), [])
+
+    def test_unit_whose_state_cannot_be_read_is_not_changed(self):
+        # Its state before is what setup --undo and purge put back: unread, the change is
+        # not made (and not made for the other timer either), and the error names the unit.
+        self.system("debian-12")
+        self.attrs({"enable": True})
+        self.systemd.call("org.freedesktop.systemd1.Manager", "MockFailUnitFileStateOnce", "s", APT_TIMERS[0])
+        r = self.run_recipe()
+        self.assertEqual(r.returncode, 1, r.stdout + r.stderr)
+        self.assertIn("%s: not enabled and started: its state cannot be read to record it for setup --undo"
+                      % APT_TIMERS[0], r.stdout + r.stderr)
+        self.assertIn("org.freedesktop.DBus.Error.AccessDenied", r.stdout + r.stderr)
+        calls = self.unit_calls()
+        self.assertFalse(any(m in ("StartUnit", "EnableUnitFiles", "StopUnit", "DisableUnitFiles")
+                             for m, _ in calls), calls)
+        # The next run, with the state readable again, makes the change.
+        self.run_ok()
+        self.assertTrue(any(m == "EnableUnitFiles" and APT_TIMERS[0] in a for m, a in self.unit_calls()))
 
     def test_metric_upgrades_enabled(self):
         self.system("debian-12")

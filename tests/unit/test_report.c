@@ -665,13 +665,21 @@ static void test_heartbeat_entry_point(void **state)
         enum report_outcome o = -1;
         char *root = path_join(f->tmp, "root"), *loadavg = path_join(root, "proc/loadavg");
         char *pdir = path_join(root, "proc"), *note = path_join(f->tmp, "report.json"), *text = NULL;
+        struct metric_batch sent = METRIC_BATCH_INIT;
 
         assert_int_equal(mkdir_p(pdir, 0755), 0);
         assert_int_equal(write_file_atomic(loadavg, "1.00 2.00 3.00 1/1 1\n", 21, 0644), 0);
         write_record(f->tmp, "ebs_snapshots", "r1", NOW_MS - 20000, NOW_MS - 10000, RUN_SUCCESS, false);
-        assert_int_equal(report_heartbeat_with(attrs, f->tmp, root, recipes, 1, &s, NOW_MS, &o, &err), 0);
+        assert_int_equal(report_heartbeat_with(attrs, f->tmp, root, recipes, 1, &s, NOW_MS, &o, &sent, &err), 0);
         assert_int_equal(o, REPORT_SENT);
         assert_int_equal(f->n_got, 1);
+        /* What the caller gets back is what was sent (`report --json` prints it). */
+        assert_int_equal(sent.n, f->got[0].n);
+        for (size_t i = 0; i < sent.n; i++) {
+                assert_string_equal(sent.items[i].name, f->got[0].items[i].name);
+                assert_true(sent.items[i].value == f->got[0].items[i].value);
+        }
+        metric_batch_free(&sent);
         assert_true(find(&f->got[0], "Heartbeat")->value == 1);
         assert_true(find(&f->got[0], "system_load15")->value == 3);
         assert_true(find(&f->got[0], "SecondsSinceLastSuccess")->value == 10);
@@ -693,10 +701,12 @@ static void test_heartbeat_disabled(void **state)
         struct report_sender s = { fake_send, f };
         struct error err = ERROR_INIT;
         enum report_outcome o = -1;
+        struct metric_batch sent = METRIC_BATCH_INIT;
 
-        assert_int_equal(report_heartbeat_with(attrs, f->tmp, f->tmp, NULL, 0, &s, NOW_MS, &o, &err), 0);
+        assert_int_equal(report_heartbeat_with(attrs, f->tmp, f->tmp, NULL, 0, &s, NOW_MS, &o, &sent, &err), 0);
         assert_int_equal(o, REPORT_DISABLED);
         assert_int_equal(f->calls, 0);
+        assert_int_equal(sent.n, 0);
         json_object_put(attrs);
 }
 
