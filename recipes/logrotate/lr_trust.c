@@ -392,13 +392,27 @@ int lr_run_as(struct lr_run *run, int (*fn)(struct lr_run *run, void *arg), void
                 /* confined to the root (--root): the child sees nothing above it, and the rotation
                  * needs no right to search the directories above it ("/" may be 0700) */
                 if (run->root[0]) {
-                        if (fchdir(run->root_fd) < 0 || chroot(".") < 0 || chdir("/") < 0)
+                        if (fchdir(run->root_fd) < 0 || chroot(".") < 0 || chdir("/") < 0) {
+                                ctx_say(run->ctx, "error: cannot confine the rotation as uid %u to the root %s: %s",
+                                        (unsigned)run->cred.uid, run->root, strerror(errno));
+                                fflush(NULL);
                                 _exit(100 + EPERM);
+                        }
                         run->root_strip = strlen(run->root);
                         run->root = "";
                 }
-                if (setgroups(1, &run->cred.gid) < 0 || setgid(run->cred.gid) < 0 || setuid(run->cred.uid) < 0 ||
-                    (run->cred.uid != 0 && (setuid(0) == 0 || seteuid(0) == 0)))
+                if (setgroups(1, &run->cred.gid) < 0 || setgid(run->cred.gid) < 0 || setuid(run->cred.uid) < 0) {
+                        int e = errno;
+
+                        /* without it nothing of that user's can be rotated: say why, once per log */
+                        ctx_say(run->ctx, "error: cannot become uid %u gid %u, who own the log's directory, to rotate it "
+                                "as them: %s%s", (unsigned)run->cred.uid, (unsigned)run->cred.gid, strerror(e),
+                                e == EPERM ? " (the agent needs CAP_SETUID and CAP_SETGID: a unit drop-in that "
+                                "narrows CapabilityBoundingSet must keep them)" : "");
+                        fflush(NULL);
+                        _exit(100 + EPERM);
+                }
+                if (run->cred.uid != 0 && (setuid(0) == 0 || seteuid(0) == 0))
                         _exit(100 + EPERM);
                 run->in_child = true;
                 r = fn(run, arg);

@@ -102,6 +102,7 @@ struct fake {
         int killed_signo;
         char *on_kill_touch;         /* a file systemd_kill_unit creates (the "writer" reopening) */
         const char *kill_on_say;     /* SIGKILL the process when a said line starts so */
+        int said_fd;                 /* > 0: each said line written there too (from a child as well) */
         char root[256];
         char state_dir[512];
         /* spawn_command: what it was asked, and whether to refuse (an untrusted origin) */
@@ -145,6 +146,8 @@ static inline void fake_sayv(struct opsagent_ctx *c, const char *fmt, va_list ap
         struct fake *f = fake_of(c);
         size_t n = strlen(f->said);
         fake_append(f->said, sizeof(f->said), fmt, ap);
+        if (f->said_fd > 0 && write(f->said_fd, f->said + n, strlen(f->said + n)) < 0)
+                abort();
         if (f->kill_on_say && strncmp(f->said + n, f->kill_on_say, strlen(f->kill_on_say)) == 0)
                 raise(SIGKILL);
 }

@@ -8,7 +8,9 @@
 #include <stdint.h>
 #include <cmocka.h>
 #include <pwd.h>
+#include <linux/capability.h>
 #include <sys/prctl.h>
+#include <sys/syscall.h>
 #include <time.h>
 
 #include "logrotate_recipe.h"
@@ -157,6 +159,50 @@ static void test_olddir_created_through_no_link(void **state)
         assert_true(texists(t->dir, "root/var/log/app/a.log"));
         free(secret);
         free(lnk);
+}
+
+/* Without the rights to become a log's owner (a unit whose bounding set lacks CAP_SETUID and
+ * CAP_SETGID), the log is not rotated, and the line says why and what the unit needs. In a
+ * child of the test that has given those capabilities up. */
+static void test_no_right_to_drop_is_said(void **state)
+{
+        struct t *t = *state;
+        char said[4096] = "";
+        int status, fd[2];
+        ssize_t n;
+        pid_t pid;
+
+        put(t, "root/var/log/app/a.log", "the user's\n", USER);
+        own(t, "root/var/log/app", USER, 0755);
+        assert_int_equal(pipe(fd), 0);
+        pid = fork();
+        assert_true(pid >= 0);
+        if (pid == 0) {
+                struct __user_cap_header_struct h = { .version = _LINUX_CAPABILITY_VERSION_3 };
+                struct __user_cap_data_struct d[2];
+
+                close(fd[0]);
+                if (syscall(SYS_capget, &h, d) < 0)
+                        _exit(3);
+                d[0].effective &= ~(1u << CAP_SETUID | 1u << CAP_SETGID);
+                d[0].permitted &= ~(1u << CAP_SETUID | 1u << CAP_SETGID);
+                if (syscall(SYS_capset, &h, d) < 0)
+                        _exit(3);
+                fake_free(t->f);
+                t->f = fake_new(t->dir, CREATE(""));
+                t->f->said_fd = fd[1];   /* the child that fails to drop says it there */
+                _exit(logrotate_run(&t->f->ctx) < 0 ? 0 : 1);
+        }
+        close(fd[1]);
+        for (size_t len = 0; (n = read(fd[0], said + len, sizeof(said) - 1 - len)) > 0;)
+                len += (size_t)n;
+        close(fd[0]);
+        assert_int_equal(waitpid(pid, &status, 0), pid);
+        assert_true(WIFEXITED(status));
+        assert_int_equal(WEXITSTATUS(status), 0);
+        assert_non_null(strstr(said, "cannot become uid 4242"));
+        assert_non_null(strstr(said, "CAP_SETUID and CAP_SETGID"));
+        assert_false(texists(t->dir, "root/var/log/app/a.log.1"));
 }
 
 /* A journal of a killed run (FMT and what follows: its paths under the test's root). */
@@ -596,6 +642,7 @@ int main(void)
                 T(test_link_on_the_way_to_a_log_is_refused),
                 T(test_link_higher_on_the_way_is_refused),
                 T(test_olddir_link_is_refused),
+                T(test_no_right_to_drop_is_said),
                 T(test_recovery_follows_no_link),
                 T(test_recovery_in_a_users_directory_is_made_as_the_user),
                 T(test_group_writable_dir_on_the_way_is_refused),
