@@ -174,6 +174,7 @@ class SilentMetadata(harness.AgentTestCase):
         self.addCleanup(self.silent.close)
         self.env.pop("AWS_EC2_METADATA_DISABLED", None)
         self.env["AWS_EC2_METADATA_SERVICE_ENDPOINT"] = "http://127.0.0.1:%d" % self.silent.getsockname()[1]
+        self.env["AWS_METADATA_SERVICE_TIMEOUT"] = "1"      # what is counted is the waits, not their length
         self.env["AWS_ENDPOINT_URL"] = "http://127.0.0.1:1"      # CloudWatch: nothing there either
         self.env["AWS_REGION"] = "eu-west-1"
         self.write_json("etc/opsagent/stack.json", {})
