@@ -367,6 +367,29 @@ class Faults(EbsCase):
         rec = self.agent_json("history", "--json", "--recipe", "ebs_snapshots")[0]
         self.assertEqual(rec["outcome"], "config_error")
 
+    def test_no_credentials_anywhere_is_a_configuration_error(self):
+        # No key variables, no aws_key/aws_secret, no profile files, no container credentials and
+        # IMDS disabled (so no instance role): the node's configuration, exit 2, and the message
+        # says where credentials could come from; nothing is called.
+        for k in ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN", "AWS_PROFILE",
+                  "AWS_CONTAINER_CREDENTIALS_RELATIVE_URI", "AWS_CONTAINER_CREDENTIALS_FULL_URI",
+                  "AWS_EC2_METADATA_SERVICE_ENDPOINT"):
+            self.env.pop(k, None)
+        self.env["AWS_EC2_METADATA_DISABLED"] = "true"
+        self.assertFalse(os.path.exists(self.env["AWS_CONFIG_FILE"]))
+        self.assertFalse(os.path.exists(self.env["AWS_SHARED_CREDENTIALS_FILE"]))
+        self.aws.reset_calls()
+        self.write_json("etc/opsagent/stack.json", {"aws": {"instance_id": self.aws.instance_id},
+                                                    "ebs_snapshots": {}})
+        r = self.agent("run", "--recipe", "ebs_snapshots")
+        self.assertEqual(r.returncode, 2, r.stdout + r.stderr)
+        self.assertIn("(configuration error): ebs_snapshots: no AWS credentials", r.stdout)
+        self.assertIn("AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY", r.stdout)
+        self.assertIn("instance metadata is disabled", r.stdout)
+        self.assertEqual(self.aws.calls(), {})
+        rec = self.agent_json("history", "--json", "--recipe", "ebs_snapshots")[0]
+        self.assertEqual(rec["outcome"], "config_error")
+
 
 class FaultMatrix(EbsCase):
     """The rest of issue 15's fault matrix for ebs_snapshots: each fault ends in success or in one
