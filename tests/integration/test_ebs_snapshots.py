@@ -185,6 +185,8 @@ class Retention(EbsCase):
         (pending,) = self.seed_nights(vol, 1, state="pending")
         r = self.night({"keep": 1})
         self.assertRegex(r.stdout, r"%s: skip: snapshot %s .*still pending" % (vol, pending))
+        # the summary says what the skipped count means (issue 21: "1 skipped (pending)" did not)
+        self.assertIn("0 failed, 1 skipped (their previous snapshot still pending)", r.stdout)
         self.assertEqual(self.ids(vol), {pending})
         self.assertEqual(len(self.snaps(self.vols[0])), 1)
         r = self.night({"keep": 1, "skip_pending": False})
