@@ -4,6 +4,7 @@ isolation of crashing recipes, locking, records, status and history, secrets."""
 import json
 import os
 import re
+import shlex
 import shutil
 import subprocess
 import sys
@@ -50,6 +51,30 @@ class Core(harness.AgentTestCase):
         help_text = self.agent("--help", root=False).stdout
         self.assertIn("(default: %s)" % built["configuration"], help_text)
         self.assertIn("(default: %s)" % built["locks"], help_text)
+
+    def test_version_v_default_paths_are_the_systems(self):
+        # configure.ac: with the default prefix or /usr, and no --sysconfdir, --localstatedir
+        # or --runstatedir, a source build reads /etc/opsagent and locks in /run/opsagent, as
+        # the README and the man pages say (issue 21: it was /usr/local/etc, /usr/local/var/run).
+        status = os.path.join(harness.BUILDDIR, "config.status")
+        if not os.path.exists(status):
+            self.skipTest("no %s to tell how this build was configured" % status)
+        args = shlex.split(subprocess.run(["sh", status, "--config"], capture_output=True, text=True,
+                                          check=True).stdout)
+        prefix = "/usr/local"
+        for i, a in enumerate(args):
+            if a.startswith("--prefix="):
+                prefix = a.split("=", 1)[1]
+            elif a == "--prefix" and i + 1 < len(args):
+                prefix = args[i + 1]
+        dirs = [a for a in args if a.split("=", 1)[0] in ("--sysconfdir", "--localstatedir", "--runstatedir")]
+        if prefix.rstrip("/") not in ("/usr/local", "/usr") or dirs:
+            self.skipTest("configured with --prefix=%s %s: not the system defaults" % (prefix, " ".join(dirs)))
+        r = self.agent("--version", "-v", root=False)
+        self.assertEqual(r.returncode, 0, r.stderr)
+        built = dict(re.findall(r"(?m)^  (configuration|state|locks)\s+(\S+)", r.stdout))
+        self.assertEqual(built, {"configuration": "/etc/opsagent", "state": "/var/lib/opsagent",
+                                 "locks": "/run/opsagent"}, r.stdout)
 
     def test_usage_errors_exit_2(self):
         for args in (("frob",), ("run",), ("run", "--bogus"), ("status", "--dry-run"),
