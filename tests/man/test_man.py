@@ -36,7 +36,9 @@ AWS_VARIABLES = ["AWS_REGION", "AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AW
                  "AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE", "AWS_RETRY_MODE", "AWS_MAX_ATTEMPTS",
                  "AWS_USE_FIPS_ENDPOINT", "AWS_USE_DUALSTACK_ENDPOINT", "AWS_ENDPOINT_URL_STS",
                  "AWS_IGNORE_CONFIGURED_ENDPOINT_URLS", "AWS_METADATA_SERVICE_TIMEOUT",
-                 "AWS_METADATA_SERVICE_NUM_ATTEMPTS", "AWS_EC2_METADATA_SERVICE_ENDPOINT_MODE", "AWS_CA_BUNDLE"]
+                 "AWS_METADATA_SERVICE_NUM_ATTEMPTS", "AWS_EC2_METADATA_SERVICE_ENDPOINT_MODE", "AWS_CA_BUNDLE",
+                 # the proxy for the AWS endpoints, as curl reads them (agent/aws/http.c, http_proxy_for())
+                 "https_proxy", "HTTPS_PROXY", "http_proxy", "all_proxy", "ALL_PROXY", "no_proxy", "NO_PROXY"]
 
 
 def page(name):
