@@ -216,6 +216,19 @@ class InStep(unittest.TestCase):
         for v in AWS_VARIABLES:
             self.assertRegex(env, r"\b%s\b" % v)
 
+    def test_synopsis_has_every_command_of_help(self):
+        r = subprocess.run([harness.OPSAGENT, "--help"], env=harness.clean_env(), capture_output=True, text=True,
+                           timeout=60)
+        self.assertEqual(r.returncode, 0, r.stderr)
+        listing = r.stdout.split("\nCommands:\n", 1)[1].split("\n\n", 1)[0]
+        commands = re.findall(r"(?m)^  (\S+)  ", listing)
+        self.assertGreaterEqual(len(commands), 10, listing)
+        src = text("opsagent.8")
+        synopsis = src.split("\n.Sh SYNOPSIS\n", 1)[1].split("\n.Sh ", 1)[0]
+        for c in commands:
+            self.assertIn("\n.Cm %s\n" % c, synopsis, "opsagent --help lists %s; the SYNOPSIS of man/opsagent.8 "
+                          "has no .Cm %s" % (c, c))
+
     def test_exit_codes_documented(self):
         status = rendered("opsagent.8").split("EXIT STATUS", 1)[1].split("EXAMPLES", 1)[0]
         for code, word in (("0", "Success"), ("1", "recipe failed"), ("2", "Usage"), ("3", "lock")):
