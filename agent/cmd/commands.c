@@ -626,12 +626,13 @@ int cmd_history(const struct cli *c)
         if (r >= 0 && (r = paths_check_trust(&paths, &err)) < 0)
                 paths_free(&paths);
         if (r < 0) {
-                log_error("%s", err.msg);
+                log_error("%s%s", err.msg, node_access_hint(err.code ? err.code : r, geteuid()));
                 return EXIT_USAGE;
         }
         r = records_list(paths.state_dir, recipe, c->limit ? c->limit : 50, &recs, &n);
         if (r < 0 && r != -ENOENT) {
-                log_error_errno(r, "%s: cannot read run records: %s", paths.state_dir, strerror(-r));
+                log_error_errno(r, "%s: cannot read run records: %s%s", paths.state_dir, strerror(-r),
+                                node_access_hint(r, geteuid()));
                 goto out;
         }
         /* A removed recipe still has its history; a name with neither is a typo. */

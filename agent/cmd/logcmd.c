@@ -6,6 +6,7 @@
 #include <unistd.h>
 
 #include "logcmd.h"
+#include "commands.h"
 #include "config/paths.h"
 #include "config/plugin.h"
 #include "config/schema.h"
@@ -104,7 +105,7 @@ int cmd_log(const struct cli *c)
         if (r >= 0 && (r = paths_check_trust(&p, &err)) < 0)
                 paths_free(&p);
         if (r < 0) {
-                log_error("%s", err.msg);
+                log_error("%s%s", err.msg, node_access_hint(err.code ? err.code : r, geteuid()));
                 return EXIT_USAGE;
         }
         if (c->n_args > 0) {
@@ -115,7 +116,8 @@ int cmd_log(const struct cli *c)
                 else if (r == -EEXIST)
                         log_error("%s is the start of several run ids: give more of it", c->args[0]);
                 else if (r < 0)
-                        log_error_errno(r, "%s: cannot read run records: %s", p.state_dir, strerror(-r));
+                        log_error_errno(r, "%s: cannot read run records: %s%s", p.state_dir, strerror(-r),
+                                        node_access_hint(r, geteuid()));
                 else {
                         print_run(&p, &one);
                         exit_code = EXIT_OK;
@@ -125,7 +127,8 @@ int cmd_log(const struct cli *c)
         max = c->last || !recipe ? 1 : c->limit ? c->limit : LOGCMD_DEFAULT_RUNS;
         r = records_list(p.state_dir, recipe, max, &recs, &n);
         if (r < 0) {
-                log_error_errno(r, "%s: cannot read run records: %s", p.state_dir, strerror(-r));
+                log_error_errno(r, "%s: cannot read run records: %s%s", p.state_dir, strerror(-r),
+                                node_access_hint(r, geteuid()));
                 goto out;
         }
         if (recipe && check_recipe(&p, recipe, n) < 0)

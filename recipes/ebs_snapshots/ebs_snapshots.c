@@ -880,8 +880,8 @@ static int ebs_run(struct opsagent_ctx *ctx)
         ctx_metric(ctx, "SnapshotsDeleted", R.deleted, "Count");
         ctx_metric(ctx, "SnapshotsFailed", R.failed, "Count");
         ctx_metric(ctx, "SnapshotsSkipped", R.skipped, "Count");
-        ctx_say(ctx, "ebs_snapshots: %u created, %u deleted, %u failed, %u skipped (pending)%s", R.created, R.deleted,
-                R.failed, R.skipped, ctx->dry_run ? " (dry run)" : "");
+        ctx_say(ctx, "ebs_snapshots: %u created, %u deleted, %u failed, %u skipped (their previous snapshot still "
+                "pending)%s", R.created, R.deleted, R.failed, R.skipped, ctx->dry_run ? " (dry run)" : "");
 
         if (R.failed_list[0] || !R.listed)
                 r = ctx_fail(ctx, -EIO, "ebs_snapshots: failed: %s%s%s", R.failed_list,

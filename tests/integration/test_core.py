@@ -4,6 +4,8 @@ isolation of crashing recipes, locking, records, status and history, secrets."""
 import json
 import os
 import re
+import shlex
+import shutil
 import subprocess
 import sys
 import time
@@ -49,6 +51,30 @@ class Core(harness.AgentTestCase):
         help_text = self.agent("--help", root=False).stdout
         self.assertIn("(default: %s)" % built["configuration"], help_text)
         self.assertIn("(default: %s)" % built["locks"], help_text)
+
+    def test_version_v_default_paths_are_the_systems(self):
+        # configure.ac: with the default prefix or /usr, and no --sysconfdir, --localstatedir
+        # or --runstatedir, a source build reads /etc/opsagent and locks in /run/opsagent, as
+        # the README and the man pages say (issue 21: it was /usr/local/etc, /usr/local/var/run).
+        status = os.path.join(harness.BUILDDIR, "config.status")
+        if not os.path.exists(status):
+            self.skipTest("no %s to tell how this build was configured" % status)
+        args = shlex.split(subprocess.run(["sh", status, "--config"], capture_output=True, text=True,
+                                          check=True).stdout)
+        prefix = "/usr/local"
+        for i, a in enumerate(args):
+            if a.startswith("--prefix="):
+                prefix = a.split("=", 1)[1]
+            elif a == "--prefix" and i + 1 < len(args):
+                prefix = args[i + 1]
+        dirs = [a for a in args if a.split("=", 1)[0] in ("--sysconfdir", "--localstatedir", "--runstatedir")]
+        if prefix.rstrip("/") not in ("/usr/local", "/usr") or dirs:
+            self.skipTest("configured with --prefix=%s %s: not the system defaults" % (prefix, " ".join(dirs)))
+        r = self.agent("--version", "-v", root=False)
+        self.assertEqual(r.returncode, 0, r.stderr)
+        built = dict(re.findall(r"(?m)^  (configuration|state|locks)\s+(\S+)", r.stdout))
+        self.assertEqual(built, {"configuration": "/etc/opsagent", "state": "/var/lib/opsagent",
+                                 "locks": "/run/opsagent"}, r.stdout)
 
     def test_usage_errors_exit_2(self):
         for args in (("frob",), ("run",), ("run", "--bogus"), ("status", "--dry-run"),
@@ -515,6 +541,79 @@ class Core(harness.AgentTestCase):
         self.assertEqual(r.returncode, 3, r.stderr)
         self.assertIn("nothing is recovered while it runs", r.stderr)
         self.assertTrue(os.path.exists(self.leftover()))
+
+
+# Runs "$@" as uid and gid 65534 with no groups, in a private mount namespace, chrooted into a
+# tmpfs holding only /usr, /etc, the host's /bin, /sbin, /lib, /lib64 (links or binds) and the
+# directories given before "--", each at its own path: on a build machine whose "/" is mode
+# 0700 an unprivileged process could not even load its libraries from the real root.
+AS_NOBODY = r"""set -e
+T=$1; shift
+mount -t tmpfs -o mode=0755 opsagent-nonroot "$T"
+for d in usr etc; do mkdir "$T/$d"; mount --rbind "/$d" "$T/$d"; done
+for d in bin sbin lib lib64; do
+    if [ -L "/$d" ]; then ln -s "$(readlink "/$d")" "$T/$d"
+    elif [ -d "/$d" ]; then mkdir "$T/$d"; mount --rbind "/$d" "$T/$d"; fi
+done
+while [ "$1" != -- ]; do mkdir -p "$T$1"; mount --bind "$1" "$T$1"; shift; done
+shift
+exec chroot "$T" setpriv --reuid=65534 --regid=65534 --clear-groups -- "$@"
+"""
+
+
+class NotRoot(harness.AgentTestCase):
+    """Issue 21: run as an ordinary user, the commands that read root's files say that the agent
+    runs as root, not just "Permission denied"."""
+    HINT = "(opsagent runs as root, and its files are root's: run it with sudo)"
+
+    def setUp(self):
+        super().setUp()
+        if os.geteuid() != 0:
+            self.skipTest("needs root, to run the agent as another user")
+        missing = [t for t in ("unshare", "mount", "chroot", "setpriv") if not shutil.which(t)]
+        if missing:
+            self.skipTest("needs " + ", ".join(missing) + " (Debian: util-linux, mount, coreutils)")
+        self.env["OPSAGENT_PLUGIN_PATH"] = PLUGINS
+        r = self.as_nobody("--version", root=False)
+        if r.returncode != 0:
+            self.skipTest("cannot run the agent as uid 65534 in a private mount namespace: " + r.stderr.strip())
+
+    def as_nobody(self, *args, root=True):
+        mnt = os.path.join(self.tmp, "nonroot-fs")
+        os.makedirs(mnt, exist_ok=True)
+        binds = []
+        for d in sorted({os.path.realpath(p) for p in
+                         (os.path.dirname(harness.OPSAGENT), harness.BUILDDIR, self.root)}):
+            if not any(d == b or d.startswith(b + "/") for b in binds):
+                binds.append(d)
+        argv = [harness.OPSAGENT] + (["--root", self.root] if root else []) + list(args)
+        return subprocess.run(["unshare", "--mount", "--propagation", "private", "sh", "-c", AS_NOBODY, "sh",
+                               mnt] + binds + ["--"] + argv,
+                              env=self.env, capture_output=True, text=True, timeout=120)
+
+    def test_history_and_log_of_a_state_directory_only_root_reads(self):
+        state = self.path("var/lib/opsagent")
+        os.makedirs(state, mode=0o700)                     # var/lib: 0755, as on a host
+        r = self.agent("run", "--recipe", "good")
+        self.assertEqual(r.returncode, 0, r.stdout + r.stderr)
+        run_id = re.search(r"good: running \(run ([0-9a-f]{8})\)", r.stdout).group(1)
+        os.chown(state, 0, 0)
+        os.chmod(state, 0o700)
+        # the state directory only root reads: its records cannot be listed; the directory
+        # above it only root searches: the state directory cannot be examined (trust is
+        # checked first)
+        for search_above, says in ((True, "%s: cannot read run records" % state),
+                                   (False, "state directory %s: cannot examine it" % state)):
+            os.chmod(os.path.dirname(state), 0o755 if search_above else 0o700)
+            for args in (("history",), ("history", "--recipe", "good"), ("log",), ("log", "--recipe", "good"),
+                         ("log", run_id)):
+                with self.subTest(args=args, search_above=search_above):
+                    r = self.as_nobody(*args)
+                    self.assertEqual(r.returncode, 2, r.stdout + r.stderr)
+                    self.assertIn(says + ": Permission denied " + self.HINT, r.stderr)
+                    r = self.agent(*args)                   # root reads it, and is not told to use sudo
+                    self.assertEqual(r.returncode, 0, r.stdout + r.stderr)
+                    self.assertNotIn("sudo", r.stdout + r.stderr)
 
 
 class ShippedRecipes(harness.AgentTestCase):

@@ -185,6 +185,8 @@ class Retention(EbsCase):
         (pending,) = self.seed_nights(vol, 1, state="pending")
         r = self.night({"keep": 1})
         self.assertRegex(r.stdout, r"%s: skip: snapshot %s .*still pending" % (vol, pending))
+        # the summary says what the skipped count means (issue 21: "1 skipped (pending)" did not)
+        self.assertIn("0 failed, 1 skipped (their previous snapshot still pending)", r.stdout)
         self.assertEqual(self.ids(vol), {pending})
         self.assertEqual(len(self.snaps(self.vols[0])), 1)
         r = self.night({"keep": 1, "skip_pending": False})
@@ -364,6 +366,29 @@ class Faults(EbsCase):
         self.assertIn("(configuration error): ebs_snapshots: aws_key is set but aws_secret is not", r.stdout)
         self.assertNotIn("ec2:DescribeInstances", r.stdout + r.stderr)
         self.assertEqual(self.aws.ok_calls().get("CreateSnapshot", 0), 0)
+        rec = self.agent_json("history", "--json", "--recipe", "ebs_snapshots")[0]
+        self.assertEqual(rec["outcome"], "config_error")
+
+    def test_no_credentials_anywhere_is_a_configuration_error(self):
+        # No key variables, no aws_key/aws_secret, no profile files, no container credentials and
+        # IMDS disabled (so no instance role): the node's configuration, exit 2, and the message
+        # says where credentials could come from; nothing is called.
+        for k in ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN", "AWS_PROFILE",
+                  "AWS_CONTAINER_CREDENTIALS_RELATIVE_URI", "AWS_CONTAINER_CREDENTIALS_FULL_URI",
+                  "AWS_EC2_METADATA_SERVICE_ENDPOINT"):
+            self.env.pop(k, None)
+        self.env["AWS_EC2_METADATA_DISABLED"] = "true"
+        self.assertFalse(os.path.exists(self.env["AWS_CONFIG_FILE"]))
+        self.assertFalse(os.path.exists(self.env["AWS_SHARED_CREDENTIALS_FILE"]))
+        self.aws.reset_calls()
+        self.write_json("etc/opsagent/stack.json", {"aws": {"instance_id": self.aws.instance_id},
+                                                    "ebs_snapshots": {}})
+        r = self.agent("run", "--recipe", "ebs_snapshots")
+        self.assertEqual(r.returncode, 2, r.stdout + r.stderr)
+        self.assertIn("(configuration error): ebs_snapshots: no AWS credentials", r.stdout)
+        self.assertIn("AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY", r.stdout)
+        self.assertIn("instance metadata is disabled", r.stdout)
+        self.assertEqual(self.aws.calls(), {})
         rec = self.agent_json("history", "--json", "--recipe", "ebs_snapshots")[0]
         self.assertEqual(rec["outcome"], "config_error")
 

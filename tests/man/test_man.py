@@ -36,7 +36,9 @@ AWS_VARIABLES = ["AWS_REGION", "AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AW
                  "AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE", "AWS_RETRY_MODE", "AWS_MAX_ATTEMPTS",
                  "AWS_USE_FIPS_ENDPOINT", "AWS_USE_DUALSTACK_ENDPOINT", "AWS_ENDPOINT_URL_STS",
                  "AWS_IGNORE_CONFIGURED_ENDPOINT_URLS", "AWS_METADATA_SERVICE_TIMEOUT",
-                 "AWS_METADATA_SERVICE_NUM_ATTEMPTS", "AWS_EC2_METADATA_SERVICE_ENDPOINT_MODE", "AWS_CA_BUNDLE"]
+                 "AWS_METADATA_SERVICE_NUM_ATTEMPTS", "AWS_EC2_METADATA_SERVICE_ENDPOINT_MODE", "AWS_CA_BUNDLE",
+                 # the proxy for the AWS endpoints, as curl reads them (agent/aws/http.c, http_proxy_for())
+                 "https_proxy", "HTTPS_PROXY", "http_proxy", "all_proxy", "ALL_PROXY", "no_proxy", "NO_PROXY"]
 
 
 def page(name):
@@ -213,6 +215,19 @@ class InStep(unittest.TestCase):
         env = rendered("opsagent.8").split("ENVIRONMENT", 1)[1].split("FILES", 1)[0]
         for v in AWS_VARIABLES:
             self.assertRegex(env, r"\b%s\b" % v)
+
+    def test_synopsis_has_every_command_of_help(self):
+        r = subprocess.run([harness.OPSAGENT, "--help"], env=harness.clean_env(), capture_output=True, text=True,
+                           timeout=60)
+        self.assertEqual(r.returncode, 0, r.stderr)
+        listing = r.stdout.split("\nCommands:\n", 1)[1].split("\n\n", 1)[0]
+        commands = re.findall(r"(?m)^  (\S+)  ", listing)
+        self.assertGreaterEqual(len(commands), 10, listing)
+        src = text("opsagent.8")
+        synopsis = src.split("\n.Sh SYNOPSIS\n", 1)[1].split("\n.Sh ", 1)[0]
+        for c in commands:
+            self.assertIn("\n.Cm %s\n" % c, synopsis, "opsagent --help lists %s; the SYNOPSIS of man/opsagent.8 "
+                          "has no .Cm %s" % (c, c))
 
     def test_exit_codes_documented(self):
         status = rendered("opsagent.8").split("EXIT STATUS", 1)[1].split("EXAMPLES", 1)[0]

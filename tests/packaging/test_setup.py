@@ -295,6 +295,27 @@ class Setup(harness.AgentTestCase):
         touched = [c for c in self.state()["calls"] if "opsagent-probe_weekly.timer" in json.dumps(c)]
         self.assertEqual(touched, [])
 
+    def test_enabled_recipes_without_any_timer_file_are_said_not_counted(self):
+        # Issue 21: under --root with two recipes enabled and no unit files, setup said "nothing
+        # changed (0 of 0 timers enabled, as the attributes ask)". Each enabled recipe is named
+        # with the files looked for, and the summary says no timer file was found.
+        for t in TIMERS:
+            os.unlink(self.path("etc/systemd/system/" + t))
+        self.stack({"opsagent": {"recipes": {"probe_nightly": True, "probe_weekly": True}}})
+        for bus in (True, False):
+            with self.subTest(named_bus=bus):
+                if not bus:
+                    self.env.pop("DBUS_SYSTEM_BUS_ADDRESS")
+                r = self.setup()
+                self.assertEqual(r.returncode, 0, r.stderr + r.stdout)
+                for name in ("probe_nightly", "probe_weekly"):
+                    self.assertIn("%s: enabled, but there is no opsagent-%s.timer in %s/" % (name, name, self.root),
+                                  r.stdout)
+                self.assertEqual(r.stdout.count("no timer to enable (opsagent run --all runs it)"), 2, r.stdout)
+                self.assertIn("setup: nothing changed (no opsagent timer unit file found)", r.stdout)
+                self.assertNotIn("0 of 0", r.stdout + r.stderr)
+                self.assertEqual(self.mutating_calls(), [])
+
     def test_host_systemd_left_alone_under_a_root_without_a_named_bus(self):
         self.stack({"opsagent": {"recipes": {"probe_nightly": True}}})
         env = dict(self.env)

@@ -7,6 +7,10 @@
 uu_data=$top/tests/data/unattended_upgrades
 mkdir -p "$sandbox/etc/apt/apt.conf.d"
 cp "$uu_data/os-release/ubuntu-24.04" "$sandbox/etc/os-release"
+# The recipe reads the sandbox's os-release, not the host's: say so before it says "ubuntu 24.04".
+echo "== the sandbox's /etc/os-release is Ubuntu 24.04's (faked: this host is" \
+  "$(. /etc/os-release 2>/dev/null && echo "${PRETTY_NAME:-${ID:-unknown}}" || echo unknown)), so unattended_upgrades" \
+  "below says ubuntu 24.04"
 cp "$uu_data/50unattended-upgrades.ubuntu" "$sandbox/etc/apt/apt.conf.d/50unattended-upgrades"
 python3 - "$sandbox/etc/opsagent/stack.json" <<'PY'
 import json, os, sys
