@@ -508,13 +508,23 @@ static int status_row(const struct node *n, const struct opsagent_recipe *p, str
                       bool *ret_failed)
 {
         struct run_record last = { 0 }, ok = { 0 };
-        bool have_last = records_last(n->paths.state_dir, p->name, RECORDS_NO_DRY_RUN, &last) == 0;
-        bool have_ok = records_last(n->paths.state_dir, p->name, RECORDS_SUCCESS_ONLY | RECORDS_NO_DRY_RUN, &ok) == 0;
-        bool enabled = layers_recipe_enabled(n->attrs, p);
+        bool enabled = layers_recipe_enabled(n->attrs, p), have_last, have_ok;
         char when[32], since[32], dur[32], out[48], note[96];
         int64_t since_usec = 0;
         pid_t holder = 0;
-        int running, r = 0;
+        int running, r;
+
+        /* "never run" only when there is no record: a state directory this user cannot read
+         * is an error (run_record_clear() of a zeroed record is a no-op). */
+        r = records_last(n->paths.state_dir, p->name, RECORDS_NO_DRY_RUN, &last);
+        if (r < 0 && r != -ENOENT)
+                goto out;
+        have_last = r == 0;
+        r = records_last(n->paths.state_dir, p->name, RECORDS_SUCCESS_ONLY | RECORDS_NO_DRY_RUN, &ok);
+        if (r < 0 && r != -ENOENT)
+                goto out;
+        have_ok = r == 0;
+        r = 0;
 
         running = run_lock_probe(n->paths.run_dir, p->name, RUN_LOCK_KERNEL_LIST, &holder, &since_usec);
         if (running < 0)
@@ -587,6 +597,14 @@ int cmd_status(const struct cli *c)
                 r = status_row(&n, p, t, arr, &failed);
                 /* Exit 1 when an enabled recipe's last run did not succeed: for monitoring. */
                 any_failed = any_failed || (failed && layers_recipe_enabled(n.attrs, p));
+        }
+        if (r < 0 && r != -ENOMEM) {
+                log_error_errno(r, "%s: cannot read run records: %s%s", n.paths.state_dir, strerror(-r),
+                                node_access_hint(r, geteuid()));
+                json_object_put(arr);
+                table_free(t);
+                node_free(&n);
+                return EXIT_USAGE;
         }
         if (r < 0 || (!arr && !t)) {
                 log_error("out of memory");

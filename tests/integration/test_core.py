@@ -615,6 +615,24 @@ class NotRoot(harness.AgentTestCase):
                     self.assertEqual(r.returncode, 0, r.stdout + r.stderr)
                     self.assertNotIn("sudo", r.stdout + r.stderr)
 
+    def test_status_of_a_state_directory_only_root_reads(self):
+        """status says it cannot read the records, with the hint; it does not say "never run"."""
+        state = self.path("var/lib/opsagent")
+        os.makedirs(state, mode=0o700)
+        r = self.agent("run", "--recipe", "good")
+        self.assertEqual(r.returncode, 0, r.stdout + r.stderr)
+        os.chown(state, 0, 0)
+        os.chmod(state, 0o711)           # the records' folder inside it: only root reads it
+        os.chmod(os.path.join(state, "runs"), 0o700)
+        r = self.as_nobody("status")
+        self.assertEqual(r.returncode, 2, r.stdout + r.stderr)
+        self.assertIn("%s: cannot read run records: Permission denied %s" % (state, self.HINT), r.stderr)
+        self.assertNotIn("never run", r.stdout)
+        r = self.agent("status")          # root reads it, and is not told to use sudo
+        self.assertEqual(r.returncode, 0, r.stdout + r.stderr)
+        self.assertIn("good", r.stdout)
+        self.assertNotIn("sudo", r.stdout + r.stderr)
+
 
 class ShippedRecipes(harness.AgentTestCase):
     """The recipes this tree builds (OPSAGENT_PLUGIN_PATH as make check sets it)."""
