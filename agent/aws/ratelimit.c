@@ -2,6 +2,18 @@
 
 #include "ratelimit.h"
 
+/* Python's min() and max() on the finite values used here (libm's fmin/fmax are not needed:
+ * see cube_root()). */
+static double min_d(double a, double b)
+{
+        return b < a ? b : a;
+}
+
+static double max_d(double a, double b)
+{
+        return b > a ? b : a;
+}
+
 static void refill(struct ratelimit *l, double now)
 {
         if (!l->refilled) {
@@ -9,7 +21,7 @@ static void refill(struct ratelimit *l, double now)
                 l->refilled = true;
                 return;
         }
-        l->capacity = fmin(l->max_capacity, l->capacity + (now - l->last_refill) * l->fill_rate);
+        l->capacity = min_d(l->max_capacity, l->capacity + (now - l->last_refill) * l->fill_rate);
         l->last_refill = now;
 }
 
@@ -17,14 +29,38 @@ static void refill(struct ratelimit *l, double now)
 static void set_max_rate(struct ratelimit *l, double value, double now)
 {
         refill(l, now);
-        l->fill_rate = fmax(value, RATELIMIT_MIN_RATE);
+        l->fill_rate = max_d(value, RATELIMIT_MIN_RATE);
         l->max_capacity = value >= 1 ? value : 1;
-        l->capacity = fmin(l->capacity, l->max_capacity);
+        l->capacity = min_d(l->capacity, l->max_capacity);
+}
+
+/* The real cube root of Y >= 0 by Newton's method, to the last bit that changes. The one use
+ * of libm in the agent was this and a cube: computing them here keeps libm out of every
+ * process (its pages cost about 300 KiB of RSS in each). */
+static double cube_root(double y)
+{
+        double x = y > 1 ? y : 1, prev = 0;
+
+        if (!(y > 0))
+                return 0;
+        /* From above, each step lowers x (x^3 >= y after the first); stop when it no longer does. */
+        for (int i = 0; i < 2000 && x != prev; i++) {
+                prev = x;
+                x = x - (x * x * x - y) / (3 * x * x);
+                if (x >= prev && i > 0)
+                        return prev;
+        }
+        return x;
+}
+
+static double cube(double x)
+{
+        return x * x * x;
 }
 
 static double zero_point(double w_max)
 {
-        return pow(w_max * (1 - RATELIMIT_BETA) / RATELIMIT_SCALE, 1 / 3.0);  /* as Python computes it */
+        return cube_root(w_max * (1 - RATELIMIT_BETA) / RATELIMIT_SCALE);  /* (...) ** (1 / 3.0) in botocore */
 }
 
 void ratelimit_init(struct ratelimit *l, double now)
@@ -94,9 +130,9 @@ void ratelimit_on_response(struct ratelimit *l, double now, bool throttled)
         if (!throttled) {
                 double dt = now - l->last_fail;
 
-                new_rate = RATELIMIT_SCALE * pow(dt - l->k, 3) + l->w_max;
+                new_rate = RATELIMIT_SCALE * cube(dt - l->k) + l->w_max;
         } else {
-                double rate = l->enabled ? fmin(measured, l->fill_rate) : measured;
+                double rate = l->enabled ? min_d(measured, l->fill_rate) : measured;
 
                 l->w_max = rate;
                 l->k = zero_point(rate);
@@ -104,7 +140,7 @@ void ratelimit_on_response(struct ratelimit *l, double now, bool throttled)
                 new_rate = rate * RATELIMIT_BETA;
                 l->enabled = true;
         }
-        set_max_rate(l, fmin(new_rate, RATELIMIT_MAX_RATE_SCALE * measured), now);
+        set_max_rate(l, min_d(new_rate, RATELIMIT_MAX_RATE_SCALE * measured), now);
 }
 
 double ratelimit_rate(const struct ratelimit *l)

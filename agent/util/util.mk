@@ -12,7 +12,7 @@ agent_util_libutil_la_SOURCES = \
 	agent/util/timeutil.c agent/util/timeutil.h \
 	agent/util/metric.c agent/util/metric.h \
 	agent/util/jsonutil.c agent/util/jsonutil.h
-agent_util_libutil_la_LIBADD = $(JSONC_LIBS) -lm
+agent_util_libutil_la_LIBADD = $(JSONC_LIBS)
 UTIL_LIBS = agent/util/libutil.la
 
 agent_libopsagent_la_SOURCES += agent/util/log.c agent/util/log.h
