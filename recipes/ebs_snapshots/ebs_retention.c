@@ -23,13 +23,18 @@ static bool in_list(const char *const *list, const char *s)
         return false;
 }
 
-/* The ranking: indices into the snapshots (SNAPS), sorted by start time, newest first; equal
- * times by id, so that a plan never depends on the input order. */
+/* The ranking: indices into the snapshots (SNAPS), the ones this run just created first (they
+ * are the newest, even when a killed run's snapshot started in the same second: start times
+ * have a resolution of one second), then by start time, newest first; equal times by id, so
+ * that a plan never depends on the input order. */
 static int ranked_cmp(const void *a, const void *b, void *snaps)
 {
         const struct retention_snap *base = snaps;
         const struct retention_snap *x = &base[*(const uint32_t *)a], *y = &base[*(const uint32_t *)b];
+        bool xj = x->flags & RETENTION_JUST_CREATED, yj = y->flags & RETENTION_JUST_CREATED;
 
+        if (xj != yj)
+                return xj ? -1 : 1;
         if (x->start_time != y->start_time)
                 return x->start_time > y->start_time ? -1 : 1;
         return -strcmp(x->id, y->id);

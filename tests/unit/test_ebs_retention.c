@@ -274,6 +274,29 @@ static void test_pending_and_error_left_alone(void **state)
         free(d);
 }
 
+/* A killed run's snapshots that started in the same second as tonight's (start times have a
+ * resolution of one second): tonight's still counts as the newest, so keep=2 leaves 2. */
+static void test_just_created_newest_in_the_same_second(void **state)
+{
+        static struct sim m;
+        struct retention_policy p = { .kind = RETENTION_KEEP_NEWEST, .keep = 2 };
+        const char *just[] = { NULL, NULL };
+        struct retention_decision *d;
+        size_t kept = 0;
+
+        memset(&m, 0, sizeof m);
+        just[0] = sim_add(&m, vol1, st_completed, T0, OURS)->snapshot_id;
+        sim_add(&m, vol1, st_completed, T0, OURS);
+        sim_add(&m, vol1, st_completed, T0, OURS);
+        plan_one(&p, &m, T0, just, &d);
+        assert_int_equal(d[0].why, WHY_JUST_CREATED);
+        for (size_t i = 0; i < 3; i++)
+                kept += d[i].action == RETENTION_KEEP;
+        assert_int_equal(kept, 2);
+        free(d);
+        (void)state;
+}
+
 /* keep=1 while tonight's snapshot is pending: the newest completed one stays. */
 static void test_newest_completed_kept_until_replaced(void **state)
 {
@@ -604,6 +627,7 @@ int main(void)
                 cmocka_unit_test(test_policy_limits),
                 cmocka_unit_test(test_empty_volume),
                 cmocka_unit_test(test_managed_tag_must_be_true),
+                cmocka_unit_test(test_just_created_newest_in_the_same_second),
         };
         return cmocka_run_group_tests_name("ebs_retention", tests, NULL, NULL);
 }
