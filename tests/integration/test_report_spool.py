@@ -1,7 +1,8 @@
 """Outages: metrics that cannot be sent are spooled with their original timestamps and arrive
 exactly once when CloudWatch answers again; the spool's bound and MetricsDropped; a torn
-spool record."""
+spool record; the fault matrix's reporting column (tests/README.md)."""
 import os
+import socket
 
 import tap
 from report_common import SPOOL, ReportCase
@@ -103,6 +104,30 @@ class Outage(ReportCase):
         self.assertIn("torn", r.stderr)
         first = self.records()[0]
         self.assertSameDatums(self.recovered(), self.meant_for_run(first))
+        self.assertFalse(self.spool_exists())
+
+
+class FaultMatrix(ReportCase):
+    """Issue 15's fault matrix for reporting: each fault ends in the metrics sent, or spooled and
+    sent later, or one clear error; never in a datum lost without saying so."""
+
+    def test_imds_token_refused_still_reports_and_says_why(self):
+        """On EC2 with the session token refused, the heartbeat and the run's metrics still go
+        out (under the host name, as off EC2), with a warning naming aws.imds.allow_v1: they
+        used to go out under the host name without a word."""
+        self.aws.set_faults(imds_token_refused=-1)
+        for args in (("report",), ("run", "--recipe", "report_probe")):
+            self.aws.reset_calls()
+            r = self.agent(*args)
+            self.assertEqual(r.returncode, 0, r.stdout + r.stderr)
+            warnings = [line for line in r.stderr.splitlines() if "instance facts unavailable" in line]
+            self.assertEqual(len(warnings), 1, r.stderr)
+            self.assertIn("refused a session token", warnings[0])
+            self.assertIn("aws.imds.allow_v1", warnings[0])
+            got = self.received()
+            self.assertTrue(got, args)
+            self.assertEqual({d[3]["InstanceId"] for d in got}, {socket.gethostname()}, args)
+            self.assertEqual(self.aws.calls()["PutMetricData"], 1, args)
         self.assertFalse(self.spool_exists())
 
 
