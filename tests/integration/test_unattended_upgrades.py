@@ -554,6 +554,32 @@ class UnattendedUpgrades(harness.AgentTestCase):
         self.assertIn("apt.unattended_upgrades.automatic_reboot_time", r.stdout + r.stderr)
         self.assert_nothing_written()
 
+    def test_read_only_filesystem_is_one_error_naming_the_file(self):
+        """/etc/apt/apt.conf.d on a read-only filesystem: one error naming the first file it
+        could not write, nothing written, no temporary left, systemd left alone."""
+        self.system("debian-12")
+        d = self.path("etc/apt/apt.conf.d")
+        saved = {n: self.read("etc/apt/apt.conf.d/" + n) for n in os.listdir(d)}
+        if subprocess.run(["mount", "-t", "tmpfs", "-o", "size=1m,mode=0755", "tmpfs", d],
+                          capture_output=True).returncode != 0:
+            self.skipTest("cannot mount a tmpfs here (needs root)")
+        self.addCleanup(subprocess.run, ["umount", d], capture_output=True)
+        for n, text in saved.items():
+            self.write("etc/apt/apt.conf.d/" + n, text)
+        subprocess.run(["mount", "-o", "remount,ro", d], check=True)
+        self.attrs(SEED)
+        r = self.run_recipe()
+        out = r.stdout + r.stderr
+        self.assertEqual(r.returncode, 1, out)
+        errors = [line for line in r.stderr.splitlines() if ": error: " in line]
+        self.assertEqual(len(errors), 1, out)
+        self.assertIn("/" + PERIODIC + ": cannot write: Read-only file system", errors[0])
+        self.assertIn("FAILED after", out)
+        self.assertEqual({n: self.read("etc/apt/apt.conf.d/" + n) for n in os.listdir(d)}, saved)
+        calls = self.unit_calls()
+        self.assertFalse(any(m in ("StartUnit", "StopUnit", "EnableUnitFiles", "DisableUnitFiles")
+                             for m, _ in calls), calls)
+
     def test_missing_os_release_names_the_path(self):
         self.attrs(SEED)
         r = self.run_recipe()
