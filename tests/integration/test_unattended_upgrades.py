@@ -11,6 +11,7 @@ import unittest
 
 import harness
 import tap
+from logrotate_helper import kill9
 
 DATA = os.path.join(harness.DATA, "unattended_upgrades")
 RECIPE = "unattended_upgrades"
@@ -506,6 +507,45 @@ class UnattendedUpgrades(harness.AgentTestCase):
         calls = self.unit_calls()
         self.assertFalse(any(m in ("StartUnit", "StopUnit", "EnableUnitFiles", "DisableUnitFiles")
                              for m, _ in calls), calls)
+
+    def test_kill9_while_switching_the_timers(self):
+        """kill -9 of the run in the middle of its systemd calls (the files are written first,
+        each atomically): both files whole, no temporary left; the next run finds the files as
+        wanted and switches the timers on."""
+        self.system("debian-12")
+        self.attrs(SEED)
+        hold, entered = os.path.join(self.tmp, "hold"), os.path.join(self.tmp, "entered")
+        name, sig_in, sig_out, code = [m for m in EXTRA_METHODS if m[0] == "EnableUnitFiles"][0]
+        holding = ("import os, time\nopen(%r, 'w').close()\nwhile os.path.exists(%r):\n    time.sleep(0.02)\n"
+                   % (entered, hold)) + code
+        open(hold, "w").close()
+        self.addCleanup(self.systemd.call, "org.freedesktop.DBus.Mock", "AddMethod", "sssss",
+                        "org.freedesktop.systemd1.Manager", name, sig_in, sig_out, code)
+        self.addCleanup(lambda: os.path.exists(hold) and os.unlink(hold))
+        self.systemd.call("org.freedesktop.DBus.Mock", "AddMethod", "sssss",
+                          "org.freedesktop.systemd1.Manager", name, sig_in, sig_out, holding)
+        p = subprocess.Popen([harness.OPSAGENT, "--root", self.root, "run", "--recipe", RECIPE], env=self.env,
+                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, start_new_session=True)
+        self.assertTrue(harness.wait_until(lambda: os.path.exists(entered) or p.poll() is not None),
+                        "the run never reached EnableUnitFiles")
+        self.assertIsNone(p.poll(), "the run ended before it could be killed")
+        kill9(p)
+        os.unlink(hold)                     # the mock finishes the call the dead run made
+        self.systemd.call("org.freedesktop.DBus.Mock", "AddMethod", "sssss",
+                          "org.freedesktop.systemd1.Manager", name, sig_in, sig_out, code)
+        self.assertEqual(sorted(os.listdir(self.path("etc/apt/apt.conf.d"))),
+                         sorted(["50unattended-upgrades", os.path.basename(PERIODIC), os.path.basename(OWNED)]))
+        written = {rel: self.read(rel) for rel in (PERIODIC, OWNED)}
+        scalars, _ = apt_config_dump(self.root)
+        self.assertEqual(scalars.get("APT::Periodic::Unattended-Upgrade"), "1")
+        self.mark = self.systemd.mark()
+        r = self.run_ok()
+        for rel in (PERIODIC, OWNED):
+            self.assertIn("/" + rel + ": unchanged", r.stdout)
+            self.assertEqual(self.read(rel), written[rel])
+        calls = self.unit_calls()
+        for unit in APT_TIMERS:
+            self.assertTrue(any(m == "StartUnit" and unit in a for m, a in calls), (unit, calls))
 
     # -- bad input ------------------------------------------------------------------------
     def assert_nothing_written(self):
