@@ -3,10 +3,13 @@ exactly once when CloudWatch answers again; the spool's bound and MetricsDropped
 spool record; the fault matrix's reporting column (tests/README.md)."""
 import collections
 import os
+import random
 import socket
 import subprocess
 
+import harness
 import tap
+from logrotate_helper import kill9
 from report_common import SPOOL, STATE, ReportCase
 
 
@@ -158,6 +161,47 @@ class FaultMatrix(ReportCase):
             twice = collections.Counter(self.key(d) for d in got)
             self.assertEqual(sorted(twice.values()), [2] * len(meant), "%s\n%s" % (faults, r.stderr))
             self.assertFalse(self.spool_exists(), faults)
+
+    def test_kill9_at_random_points_of_a_flush_sends_nothing_twice(self):
+        """Three runs spooled (1,206 datums: two requests once merged, then the heartbeat's),
+        and `opsagent report` killed with -9 while one of its requests is on its way, before
+        CloudWatch got it; the next report sends every datum exactly once. The point is a
+        request the stand-in holds (before it is carried out) until the kill. The seed is
+        printed; OPSAGENT_TEST_SEED replays it."""
+        seed = int(os.environ.get("OPSAGENT_TEST_SEED") or random.randrange(1 << 32))
+        print("# %s: seed %d (OPSAGENT_TEST_SEED=%d replays it)" % (self.id(), seed, seed), flush=True)
+        rng = random.Random(seed)
+        self.set_stack(report_probe={"metrics": 400})
+        for trial in range(int(os.environ.get("OPSAGENT_KILL_TRIALS", "4"))):
+            for p in self.records_paths():
+                os.unlink(p)
+            for _ in range(3):
+                self.run_probe(env=self.refused_env())
+            self.aws.reset_calls()
+            point = rng.randrange(3)
+            what = "trial %d of seed %d: kill -9 before request %d of the flush" % (trial, seed, point + 1)
+            self.aws.set_faults(delay=120, delay_count=1, delay_skip=point, only=["PutMetricData"])
+            p = subprocess.Popen([harness.OPSAGENT, "--root", self.root, "report"], env=self.env,
+                                 stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, start_new_session=True)
+            self.assertTrue(harness.wait_until(lambda: self.aws.held("PutMetricData") or p.poll() is not None),
+                            what + ": never reached")
+            self.assertIsNone(p.poll(), what + ": the report ended first")
+            kill9(p)
+            self.aws.clear_faults()             # the held request is dropped, never carried out
+            self.report()
+            self.assertSameDatums(self.recovered(), self.meant_all())
+            self.assertEqual(len(self.recovered()), 3 * 402, what)
+            self.assertFalse(self.spool_exists(), what)
+
+    def recovered(self):
+        return [d for d in self.received() if d[0] in ("RecipeSucceeded", "RecipeDuration") or
+                d[0].startswith("Probe")]
+
+    def meant_all(self):
+        meant = []
+        for rec in self.records():
+            meant += self.meant_for_run(rec)
+        return meant
 
     def records_paths(self):
         d = self.path(STATE + "/runs")
