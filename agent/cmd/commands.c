@@ -122,7 +122,9 @@ int node_load_instance(struct node *n, enum instance_need need)
         /* Said each time a command asks, at the level it asks with; IMDS is asked once. */
         if (need == INSTANCE_REQUIRED)
                 log_error("%s", n->instance_error.msg);
-        else if (need == INSTANCE_WANTED)
+        else if (need == INSTANCE_WANTED || n->instance == -EACCES)
+                /* Refused (a session token, a path) is a metadata service that answered: this is
+                 * EC2, and without the facts the metrics name the host instead of the instance. */
                 log_warning("instance facts unavailable: %s", n->instance_error.msg);
         else
                 log_debug("instance facts unavailable: %s", n->instance_error.msg);

@@ -50,7 +50,7 @@ void node_warn_unknown_enabled(struct node *n);
 enum instance_need {
         INSTANCE_REQUIRED,              /* failing is an error (printed): -EINVAL */
         INSTANCE_WANTED,                /* failing is a warning */
-        INSTANCE_QUIET,                 /* failing is a debug message */
+        INSTANCE_QUIET,                 /* failing is a debug message; a refusal (-EACCES) a warning */
 };
 /* The instance facts, under opsagent.instance; when there is no stack.json, JSON user-data is
  * merged in its place (from the files already read). Asked of IMDS once per node: later calls

@@ -271,8 +271,8 @@ static int rotate_log(struct lr_run *run, const struct lr_set *set, const char *
         } else
                 r = lr_prune_numbered(run, set, dir, base);
         if (r < 0) {
-                ctx_say(run->ctx, "error: removing or renaming old rotations of %s failed: %s", logical,
-                        strerror(-r));
+                ctx_say(run->ctx, "error: removing or renaming old rotations of %s failed: %s%s", logical,
+                        strerror(-r), lr_write_advice(r));
                 goto out;
         }
         switch (set->method) {
@@ -289,8 +289,8 @@ static int rotate_log(struct lr_run *run, const struct lr_set *set, const char *
                         goto out;
                 }
                 if (r < 0) {
-                        ctx_say(run->ctx, "error: copytruncate of %s failed: %s; the log is untouched", logical,
-                                strerror(-r));
+                        ctx_say(run->ctx, "error: copytruncate of %s failed: %s; the log is untouched%s",
+                                logical, strerror(-r), lr_write_advice(r));
                         goto out;
                 }
                 (void)lr_dircache_note(run->dirs, kept, true);
@@ -342,7 +342,8 @@ static int rotate_log(struct lr_run *run, const struct lr_set *set, const char *
                         goto out;
                 if (rename(log, dst) < 0) {
                         r = -errno;
-                        ctx_say(run->ctx, "error: renaming %s to %s failed: %s", logical, dst, strerror(-r));
+                        ctx_say(run->ctx, "error: renaming %s to %s failed: %s%s", logical, dst, strerror(-r),
+                                lr_write_advice(r));
                         (void)lr_journal_clear(run->state_dir);
                         goto out;
                 }

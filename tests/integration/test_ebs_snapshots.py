@@ -888,6 +888,41 @@ class Freeze(EbsCase):
         self.assertTrue(writable(self.mnt))
         self.assertFalse(os.path.exists(self.path("var/lib/opsagent/recipes/ebs_snapshots/frozen.json")))
 
+    def test_no_freeze_without_its_marker(self):
+        """The state directory full, or read-only: the freeze marker (what lets `recover` or the
+        next run thaw after a kill -9 of the agent and its watchdog) cannot be written, so
+        nothing is frozen: one warning saying why, and the snapshots, crash-consistent only."""
+        state = self.path("var/lib/opsagent/recipes/ebs_snapshots")
+        marker = os.path.join(state, "frozen.json")
+        os.makedirs(state, mode=0o700, exist_ok=True)
+        for opts, why in (("size=64k", "No space left on device"), ("ro,size=64k", "Read-only file system")):
+            if subprocess.run(["mount", "-t", "tmpfs", "-o", opts + ",mode=0700", "tmpfs", state],
+                              capture_output=True).returncode != 0:
+                self.skipTest("cannot mount a small tmpfs here")
+            try:
+                if "ro" not in opts:
+                    with open(os.path.join(state, "filler"), "wb", buffering=0) as f:
+                        try:
+                            while True:
+                                f.write(b"\0" * 4096)
+                        except OSError:
+                            pass            # full
+                before = {v: self.ids(v) for v in self.vols}
+                r = self.night({"freeze": {"enable": True, "mountpoints": ["/mnt/data"]}, "keep": 5})
+                warnings = [line for line in r.stdout.splitlines() if "warning:" in line]
+                self.assertEqual(len(warnings), 1, r.stdout)
+                self.assertIn("cannot write %s" % marker, warnings[0])
+                self.assertIn(why, warnings[0])
+                self.assertIn("crash-consistent only", warnings[0])
+                self.assertNotIn("frozen", r.stdout.replace(warnings[0], ""))
+                self.assertTrue(writable(self.mnt))
+                self.assertFalse(os.path.exists(marker))
+                for v in self.vols:
+                    self.assertEqual(len(self.ids(v) - before[v]), 1, r.stdout)
+                self.assertIn("%d created, 0 deleted, 0 failed" % len(self.vols), r.stdout)
+            finally:
+                subprocess.run(["umount", state], capture_output=True)
+
     def test_marker_lives_only_while_frozen(self):
         r = self.night({"freeze": {"enable": True, "mountpoints": ["/mnt/data"]}})
         self.assertIn("freeze: thawed", r.stdout)

@@ -176,6 +176,51 @@ class TestLogrotate(LogrotateCase):
             self.assertIn("No space left on device; free space on its filesystem", out)
             self.assertEqual(self.files("var/log/app"), ["a.log"])
 
+    def test_read_only_filesystem_leaves_everything_as_it_was(self):
+        """The log's filesystem read-only, then the state directory's: one error naming the
+        path and saying to remount it read-write; the log whole, nothing rotated, no
+        temporary; the other set, elsewhere, rotated."""
+        d = self.path("var/log/ro")
+        os.makedirs(d)
+        if subprocess.run(["mount", "-t", "tmpfs", "-o", "size=1m,mode=0755", "tmpfs", d],
+                          capture_output=True).returncode != 0:
+            self.skipTest("cannot mount a tmpfs here (needs root)")
+        self.mounts.append(d)
+        self.write_lines("var/log/ro/a.log", 0, 100)
+        with open(os.path.join(d, "a.log"), "rb") as f:
+            original = f.read()
+        subprocess.run(["mount", "-o", "remount,ro", d], check=True)
+        for method in ("create", "copytruncate"):
+            self.write_lines("var/log/app/b.log", 0, 10)
+            r = self.run_recipe({"sets": {"ro": {"paths": ["/var/log/ro/a.log"], "method": method, "size": 1},
+                                          "app": {"paths": ["/var/log/app/b.log"], "method": "create", "size": 1,
+                                                   "rotate": 50}}})
+            out = r.stdout + r.stderr
+            self.assertEqual(r.returncode, 1, out)
+            errors = [line for line in out.splitlines() if "/var/log/ro/a.log" in line and "read-only" in line]
+            self.assertEqual(len(errors), 1, out)
+            self.assertIn("remount it read-write", errors[0])
+            self.assertEqual(self.files("var/log/ro"), ["a.log"])
+            with open(os.path.join(d, "a.log"), "rb") as f:
+                self.assertEqual(f.read(), original, method)
+            self.assertIn("b.log.1.zst", self.files("var/log/app"), out)
+            os.unlink(self.path("var/log/app/b.log.1.zst"))
+
+        self.write_lines("var/log/app/a.log", 0, 10)
+        state = self.path("var/lib/opsagent/recipes/logrotate") if agent_has_run() else self.driver_state
+        os.makedirs(state, exist_ok=True)
+        subprocess.run(["mount", "-t", "tmpfs", "-o", "ro,size=64k,mode=0700", "tmpfs", state], check=True)
+        self.mounts.append(state)
+        for attrs, what in ((app_set(), "cannot record the rotation of /var/log/app/a.log in %s/status.log"),
+                            (app_set(size=1), "cannot write %s/journal.json")):
+            r = self.run_recipe(attrs)
+            out = r.stdout + r.stderr
+            self.assertEqual(r.returncode, 1, out)
+            self.assertIn(what % (os.path.realpath(state) if agent_has_run() else state), out)
+            self.assertIn("Read-only file system; its filesystem is read-only: remount it read-write", out)
+            self.assertEqual(self.files("var/log/app"), ["a.log", "b.log"])
+        self.assertEqual(self.leftover_temporaries(), [])
+
     def test_value_errors_exit_2_and_the_other_sets_rotate(self):
         """Values the schema lets through (a size string, maxage 1e30, an empty dateformat or
         reopen.command, a bad signal or mode) are configuration errors: exit 2, a line naming

@@ -1,10 +1,16 @@
 """Outages: metrics that cannot be sent are spooled with their original timestamps and arrive
 exactly once when CloudWatch answers again; the spool's bound and MetricsDropped; a torn
-spool record."""
+spool record; the fault matrix's reporting column (tests/README.md)."""
+import collections
 import os
+import random
+import socket
+import subprocess
 
+import harness
 import tap
-from report_common import SPOOL, ReportCase
+from logrotate_helper import kill9
+from report_common import SPOOL, STATE, ReportCase
 
 
 class Outage(ReportCase):
@@ -104,6 +110,156 @@ class Outage(ReportCase):
         first = self.records()[0]
         self.assertSameDatums(self.recovered(), self.meant_for_run(first))
         self.assertFalse(self.spool_exists())
+
+
+class FaultMatrix(ReportCase):
+    """Issue 15's fault matrix for reporting: each fault ends in the metrics sent, or spooled and
+    sent later, or one clear error; never in a datum lost without saying so."""
+    RUN_DATUMS = ("RecipeSucceeded", "RecipeDuration", "Probe0000", "Probe0001")
+
+    def run_datums(self):
+        return [d for d in self.received() if d[0] in self.RUN_DATUMS]
+
+    def key(self, d):
+        return (d[0], repr(sorted(d[3].items())), d[4], d[1])
+
+    def test_timeouts_spool_and_everything_arrives_once(self):
+        """Every attempt held past the client's timeout, before CloudWatch saw it: spooled, then
+        each datum arrives once."""
+        self.set_stack(report_probe={"metrics": 2}, aws={"timeout_seconds": 2})
+        self.aws.set_faults(delay=120, delay_count=100, only=["PutMetricData"])
+        r = self.run_probe()
+        self.aws.clear_faults()               # the held requests are dropped, never carried out
+        self.assertIn("RequestTimeout", r.stderr)
+        self.assertIn("kept in the spool", r.stdout + r.stderr)
+        self.assertEqual(self.aws.calls()["PutMetricData"], 2)
+        self.assertEqual(self.aws.metric_data(), [])
+        self.report()
+        self.assertSameDatums(self.run_datums(), self.meant_for_run(self.records()[0]))
+        self.assertFalse(self.spool_exists())
+
+    def test_answer_lost_after_cloudwatch_stored_it_arrives_twice_never_lost(self):
+        """PutMetricData has no client token and nothing to look for afterwards: when its
+        answer is lost after CloudWatch stored the datums (a 500, a reset, a timeout, an
+        unreadable answer), the batch is sent again (retried, or spooled and sent by the next
+        report). Every datum arrives; the batch whose answer was lost arrives twice, identical
+        (same timestamps and values), and nothing else is repeated."""
+        for faults in ({"http_500_after": 1}, {"connection_reset_after": 1},
+                       {"delay_after": 120, "delay_after_count": 1}, {"malformed_xml": 1}, {"truncated_xml": 1}):
+            self.aws.reset_calls()
+            for p in self.records_paths():
+                os.unlink(p)
+            self.set_stack(report_probe={"metrics": 2}, aws={"timeout_seconds": 2})
+            self.aws.set_faults(only=["PutMetricData"], **faults)
+            r = self.run_probe()
+            self.aws.clear_faults()
+            self.report()
+            meant = self.meant_for_run(self.records()[0])
+            got = self.run_datums()
+            once = list({self.key(d): d for d in got}.values())
+            self.assertSameDatums(once, meant)                            # nothing lost
+            twice = collections.Counter(self.key(d) for d in got)
+            self.assertEqual(sorted(twice.values()), [2] * len(meant), "%s\n%s" % (faults, r.stderr))
+            self.assertFalse(self.spool_exists(), faults)
+
+    def test_kill9_at_random_points_of_a_flush_sends_nothing_twice(self):
+        """Three runs spooled (1,206 datums: two requests once merged, then the heartbeat's),
+        and `opsagent report` killed with -9 while one of its requests is on its way, before
+        CloudWatch got it; the next report sends every datum exactly once. The point is a
+        request the stand-in holds (before it is carried out) until the kill. The seed is
+        printed; OPSAGENT_TEST_SEED replays it."""
+        seed = int(os.environ.get("OPSAGENT_TEST_SEED") or random.randrange(1 << 32))
+        print("# %s: seed %d (OPSAGENT_TEST_SEED=%d replays it)" % (self.id(), seed, seed), flush=True)
+        rng = random.Random(seed)
+        self.set_stack(report_probe={"metrics": 400})
+        for trial in range(int(os.environ.get("OPSAGENT_KILL_TRIALS", "4"))):
+            for p in self.records_paths():
+                os.unlink(p)
+            for _ in range(3):
+                self.run_probe(env=self.refused_env())
+            self.aws.reset_calls()
+            point = rng.randrange(3)
+            what = "trial %d of seed %d: kill -9 before request %d of the flush" % (trial, seed, point + 1)
+            self.aws.set_faults(delay=120, delay_count=1, delay_skip=point, only=["PutMetricData"])
+            p = subprocess.Popen([harness.OPSAGENT, "--root", self.root, "report"], env=self.env,
+                                 stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, start_new_session=True)
+            self.assertTrue(harness.wait_until(lambda: self.aws.held("PutMetricData") or p.poll() is not None),
+                            what + ": never reached")
+            self.assertIsNone(p.poll(), what + ": the report ended first")
+            kill9(p)
+            self.aws.clear_faults()             # the held request is dropped, never carried out
+            self.report()
+            self.assertSameDatums(self.recovered(), self.meant_all())
+            self.assertEqual(len(self.recovered()), 3 * 402, what)
+            self.assertFalse(self.spool_exists(), what)
+
+    def recovered(self):
+        return [d for d in self.received() if d[0] in ("RecipeSucceeded", "RecipeDuration") or
+                d[0].startswith("Probe")]
+
+    def meant_all(self):
+        meant = []
+        for rec in self.records():
+            meant += self.meant_for_run(rec)
+        return meant
+
+    def records_paths(self):
+        d = self.path(STATE + "/runs")
+        return [os.path.join(d, n) for n in os.listdir(d)] if os.path.isdir(d) else []
+
+    def test_imds_token_refused_still_reports_and_says_why(self):
+        """On EC2 with the session token refused, the heartbeat and the run's metrics still go
+        out (under the host name, as off EC2), with a warning naming aws.imds.allow_v1: they
+        used to go out under the host name without a word."""
+        self.aws.set_faults(imds_token_refused=-1)
+        for args in (("report",), ("run", "--recipe", "report_probe")):
+            self.aws.reset_calls()
+            r = self.agent(*args)
+            self.assertEqual(r.returncode, 0, r.stdout + r.stderr)
+            warnings = [line for line in r.stderr.splitlines() if "instance facts unavailable" in line]
+            self.assertEqual(len(warnings), 1, r.stderr)
+            self.assertIn("refused a session token", warnings[0])
+            self.assertIn("aws.imds.allow_v1", warnings[0])
+            got = self.received()
+            self.assertTrue(got, args)
+            self.assertEqual({d[3]["InstanceId"] for d in got}, {socket.gethostname()}, args)
+            self.assertEqual(self.aws.calls()["PutMetricData"], 1, args)
+        self.assertFalse(self.spool_exists())
+
+    def test_credentials_expiring_are_refreshed_and_sent_once(self):
+        for k in ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY"):
+            self.env.pop(k)                   # the instance role's, from IMDS
+        self.set_stack(report_probe={"metrics": 2})
+        self.aws.set_faults(credentials_expired=1, only=["PutMetricData"])
+        self.run_probe()
+        self.assertEqual(self.aws.calls()["IMDS:credentials"], 2)           # fetched again
+        self.assertEqual(self.aws.calls()["PutMetricData"], 2)              # refused once, then sent
+        self.assertSameDatums(self.run_datums(), self.meant_for_run(self.records()[0]))
+        self.assertFalse(self.spool_exists())
+
+    def test_read_only_spool_directory(self):
+        """A spool on a read-only filesystem: the heartbeat goes out directly, with one warning
+        naming the spool; CloudWatch unreachable too: one error saying the metrics are lost."""
+        d = self.path(STATE + "/spool")
+        os.makedirs(d, mode=0o700)
+        if subprocess.run(["mount", "-t", "tmpfs", "-o", "ro,size=64k,mode=0700", "tmpfs", d],
+                          capture_output=True).returncode != 0:
+            self.skipTest("cannot mount a read-only tmpfs here (needs root)")
+        self.addCleanup(subprocess.run, ["umount", d], capture_output=True)
+        r = self.report()
+        warnings = [line for line in r.stderr.splitlines() if "warning:" in line]
+        self.assertEqual(len(warnings), 1, r.stderr)
+        self.assertIn(d, warnings[0])
+        self.assertIn("Read-only file system", warnings[0])
+        self.assertIn("sending without the spool", warnings[0])
+        self.assertEqual([x[0] for x in self.received()].count("Heartbeat"), 1)
+        self.aws.reset_calls()
+        r = self.report(expect=1, env=self.refused_env())
+        errors = [line for line in r.stderr.splitlines() if "error:" in line]
+        self.assertEqual(len(errors), 1, r.stderr)
+        self.assertIn("the spool in %s cannot be used" % d, errors[0])
+        self.assertIn("metrics lost", errors[0])
+        self.assertEqual(os.listdir(d), [])
 
 
 if __name__ == "__main__":

@@ -11,6 +11,7 @@ import unittest
 
 import harness
 import tap
+from logrotate_helper import kill9
 
 DATA = os.path.join(harness.DATA, "unattended_upgrades")
 RECIPE = "unattended_upgrades"
@@ -507,6 +508,45 @@ class UnattendedUpgrades(harness.AgentTestCase):
         self.assertFalse(any(m in ("StartUnit", "StopUnit", "EnableUnitFiles", "DisableUnitFiles")
                              for m, _ in calls), calls)
 
+    def test_kill9_while_switching_the_timers(self):
+        """kill -9 of the run in the middle of its systemd calls (the files are written first,
+        each atomically): both files whole, no temporary left; the next run finds the files as
+        wanted and switches the timers on."""
+        self.system("debian-12")
+        self.attrs(SEED)
+        hold, entered = os.path.join(self.tmp, "hold"), os.path.join(self.tmp, "entered")
+        name, sig_in, sig_out, code = [m for m in EXTRA_METHODS if m[0] == "EnableUnitFiles"][0]
+        holding = ("import os, time\nopen(%r, 'w').close()\nwhile os.path.exists(%r):\n    time.sleep(0.02)\n"
+                   % (entered, hold)) + code
+        open(hold, "w").close()
+        self.addCleanup(self.systemd.call, "org.freedesktop.DBus.Mock", "AddMethod", "sssss",
+                        "org.freedesktop.systemd1.Manager", name, sig_in, sig_out, code)
+        self.addCleanup(lambda: os.path.exists(hold) and os.unlink(hold))
+        self.systemd.call("org.freedesktop.DBus.Mock", "AddMethod", "sssss",
+                          "org.freedesktop.systemd1.Manager", name, sig_in, sig_out, holding)
+        p = subprocess.Popen([harness.OPSAGENT, "--root", self.root, "run", "--recipe", RECIPE], env=self.env,
+                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, start_new_session=True)
+        self.assertTrue(harness.wait_until(lambda: os.path.exists(entered) or p.poll() is not None),
+                        "the run never reached EnableUnitFiles")
+        self.assertIsNone(p.poll(), "the run ended before it could be killed")
+        kill9(p)
+        os.unlink(hold)                     # the mock finishes the call the dead run made
+        self.systemd.call("org.freedesktop.DBus.Mock", "AddMethod", "sssss",
+                          "org.freedesktop.systemd1.Manager", name, sig_in, sig_out, code)
+        self.assertEqual(sorted(os.listdir(self.path("etc/apt/apt.conf.d"))),
+                         sorted(["50unattended-upgrades", os.path.basename(PERIODIC), os.path.basename(OWNED)]))
+        written = {rel: self.read(rel) for rel in (PERIODIC, OWNED)}
+        scalars, _ = apt_config_dump(self.root)
+        self.assertEqual(scalars.get("APT::Periodic::Unattended-Upgrade"), "1")
+        self.mark = self.systemd.mark()
+        r = self.run_ok()
+        for rel in (PERIODIC, OWNED):
+            self.assertIn("/" + rel + ": unchanged", r.stdout)
+            self.assertEqual(self.read(rel), written[rel])
+        calls = self.unit_calls()
+        for unit in APT_TIMERS:
+            self.assertTrue(any(m == "StartUnit" and unit in a for m, a in calls), (unit, calls))
+
     # -- bad input ------------------------------------------------------------------------
     def assert_nothing_written(self):
         self.assertFalse(os.path.exists(self.path(OWNED)))
@@ -553,6 +593,32 @@ class UnattendedUpgrades(harness.AgentTestCase):
         self.assertEqual(r.returncode, 1, r.stdout + r.stderr)
         self.assertIn("apt.unattended_upgrades.automatic_reboot_time", r.stdout + r.stderr)
         self.assert_nothing_written()
+
+    def test_read_only_filesystem_is_one_error_naming_the_file(self):
+        """/etc/apt/apt.conf.d on a read-only filesystem: one error naming the first file it
+        could not write, nothing written, no temporary left, systemd left alone."""
+        self.system("debian-12")
+        d = self.path("etc/apt/apt.conf.d")
+        saved = {n: self.read("etc/apt/apt.conf.d/" + n) for n in os.listdir(d)}
+        if subprocess.run(["mount", "-t", "tmpfs", "-o", "size=1m,mode=0755", "tmpfs", d],
+                          capture_output=True).returncode != 0:
+            self.skipTest("cannot mount a tmpfs here (needs root)")
+        self.addCleanup(subprocess.run, ["umount", d], capture_output=True)
+        for n, text in saved.items():
+            self.write("etc/apt/apt.conf.d/" + n, text)
+        subprocess.run(["mount", "-o", "remount,ro", d], check=True)
+        self.attrs(SEED)
+        r = self.run_recipe()
+        out = r.stdout + r.stderr
+        self.assertEqual(r.returncode, 1, out)
+        errors = [line for line in r.stderr.splitlines() if ": error: " in line]
+        self.assertEqual(len(errors), 1, out)
+        self.assertIn("/" + PERIODIC + ": cannot write: Read-only file system", errors[0])
+        self.assertIn("FAILED after", out)
+        self.assertEqual({n: self.read("etc/apt/apt.conf.d/" + n) for n in os.listdir(d)}, saved)
+        calls = self.unit_calls()
+        self.assertFalse(any(m in ("StartUnit", "StopUnit", "EnableUnitFiles", "DisableUnitFiles")
+                             for m, _ in calls), calls)
 
     def test_missing_os_release_names_the_path(self):
         self.attrs(SEED)

@@ -3,12 +3,14 @@ stand-in (tests/zeo/zeo_standin.py) in every behaviour, over TCP and over a Unix
 method "command" with scripts that succeed, fail and hang past the timeout."""
 import json
 import os
+import subprocess
 import sys
 import time
 import unittest
 
 import harness
 import tap
+from logrotate_helper import kill9
 
 sys.path.insert(0, os.path.join(harness.SRCDIR, "tests", "zeo"))
 import zeo_standin  # noqa: E402
@@ -144,6 +146,38 @@ class ZeoBehaviours:
         r = self.run_pack()
         self.assertExit(r, 1)
         self.assertIn("closed the connection", r.output)
+
+    def test_kill9_mid_pack(self):
+        """kill -9 of the agent and the recipe while the server packs: the pack is the
+        server's (it goes on), the node is left with nothing half-done (the recipe writes
+        nothing there) and the lock free. The next run while the server still packs is one
+        error, already packing, naming the server and the storage; once the server is done
+        (here: restarted), a run packs and succeeds."""
+        z, addr = self.zeo("--pack-delay", "3600")
+        self.configure([{"address": addr, "storages": ["1"]}])
+        argv = [harness.OPSAGENT, "--root", self.root, "run", "--recipe", "zodb_pack"]
+        p = subprocess.Popen(argv, env=self.env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                             start_new_session=True)
+        self.assertTrue(harness.wait_until(lambda: self.packs(z) or p.poll() is not None), "no pack reached the server")
+        self.assertIsNone(p.poll(), "the run ended before it could be killed")
+        kill9(p)
+        state = self.path("var/lib/opsagent/recipes/zodb_pack")
+        self.assertEqual(os.listdir(state) if os.path.isdir(state) else [], [])
+        r = self.run_pack()
+        self.assertExit(r, 1)
+        errors = [line for line in r.stdout.splitlines() if "FAILED: " in line]
+        self.assertEqual(len(errors), 1, r.output)
+        self.assertIn('%s storage "1": FAILED: ' % addr, errors[0])
+        self.assertIn("is already packing this storage", errors[0])
+        self.assertIn("let it finish", errors[0])
+        self.assertEqual(len(self.packs(z)), 2)
+        z.close()
+        z, addr = self.zeo()
+        self.configure([{"address": addr, "storages": ["1"]}])
+        r = self.run_pack()
+        self.assertExit(r, 0)
+        self.assertIn("10301", r.output)
+        self.assertEqual(len(self.packs(z)), 1)
 
     def test_msgpack_server_is_answered_z5(self):
         z, addr = self.zeo("--greeting", "M5")
