@@ -68,7 +68,9 @@ struct http_xfer {
 
 struct http_client;
 
-/* Creates a client (caller frees with http_client_free). */
+/* Creates a client (caller frees with http_client_free). libcurl is loaded (dlopen) on the
+ * first transfer or URL function, not before: a process that never talks HTTP never loads it.
+ * When it cannot be loaded, those return -ELIBACC. */
 int http_client_new(unsigned flags, struct http_client **ret);
 void http_client_free(struct http_client *c);  /* NULL is fine */
 
@@ -94,6 +96,8 @@ int http_url_split(const char *url, char **ret_hostport, char **ret_path);
 
 /* An HTTP Date header ("Sun, 06 Nov 1994 08:49:37 GMT") as Unix time, 0 when unreadable. */
 time_t http_parse_date(const char *date);
+/* The same, (time_t)-1 when unreadable (libcurl's curl_getdate()). */
+time_t http_getdate(const char *date);
 
 /* The scheme ("https") and host (without brackets or port) of URL, both caller-freed. */
 int http_url_scheme_host(const char *url, char **ret_scheme, char **ret_host);

@@ -1,5 +1,6 @@
-/* http: status, the Date and request-id headers, the body cap, connection reuse, and errno for
- * transport failures. */
+/* http: libcurl loaded on first use only, status, the Date and request-id headers, the body cap,
+ * connection reuse, and errno for transport failures. */
+#include <dlfcn.h>
 #include <errno.h>
 #include <setjmp.h>
 #include <stdarg.h>
@@ -14,6 +15,28 @@
 #include <curl/curl.h>
 
 #include "aws/http.h"
+
+/* Runs first: this program is not linked with libcurl, and a client made and freed without a
+ * transfer does not load it; the first URL function (or transfer) does. */
+static void test_libcurl_loaded_on_first_use(void **state)
+{
+        struct http_client *c = NULL;
+        char *hp = NULL, *path = NULL;
+
+        assert_null(dlopen("libcurl.so.4", RTLD_LAZY | RTLD_NOLOAD));
+        assert_int_equal(http_client_new(0, &c), 0);
+        http_client_free(c);
+        assert_null(dlopen("libcurl.so.4", RTLD_LAZY | RTLD_NOLOAD));
+        assert_int_equal(http_url_split("https://ec2.us-east-1.amazonaws.com:8443/x?y", &hp, &path), 0);
+        assert_string_equal(hp, "ec2.us-east-1.amazonaws.com:8443");
+        assert_string_equal(path, "/x");
+        assert_non_null(dlopen("libcurl.so.4", RTLD_LAZY | RTLD_NOLOAD));
+        assert_int_equal((long)http_getdate("Sun, 06 Nov 1994 08:49:37 GMT"), 784111777L);
+        assert_int_equal((long)http_getdate("not a date"), -1L);
+        assert_int_equal((long)http_parse_date("not a date"), 0L);
+        free(hp);
+        free(path);
+}
 
 static void test_status_headers_and_reuse(void **state)
 {
@@ -201,6 +224,7 @@ static void test_sent(void **state)
 int main(void)
 {
         const struct CMUnitTest tests[] = {
+                cmocka_unit_test(test_libcurl_loaded_on_first_use),  /* first: nothing loaded it yet */
                 cmocka_unit_test(test_status_headers_and_reuse),
                 cmocka_unit_test(test_long_header_sent_whole),
                 cmocka_unit_test(test_body_cap),
