@@ -49,7 +49,7 @@ static pthread_once_t lib_once = PTHREAD_ONCE_INIT;
 
 static void lib_load(void)
 {
-        void *h = dlopen(CURL_SONAME, RTLD_NOW | RTLD_LOCAL);
+        void *h = dlopen(CURL_SONAME, RTLD_LAZY | RTLD_LOCAL);
 
         lib.error = -ELIBACC;
         if (!h)
@@ -269,6 +269,19 @@ static size_t on_body(char *ptr, size_t size, size_t nmemb, void *userdata)
         struct http_xfer *x = userdata;
         size_t n = size * nmemb;
 
+        if (x->on_data) {
+                struct transfer *t = x->transfer;
+                long code = 0;
+
+                lib.easy_getinfo(t->easy, CURLINFO_RESPONSE_CODE, &code);
+                if (code >= 200 && code < 300) {
+                        if (n > x->max_streamed - x->streamed)
+                                return 0; /* over the cap: CURLE_WRITE_ERROR, as below */
+                        x->streamed += n;
+                        x->on_data(x->on_data_userdata, ptr, n);
+                        return n;
+                }
+        }
         if (buf_append(&x->body, ptr, n) < 0)
                 return 0; /* curl fails the transfer with CURLE_WRITE_ERROR */
         return n;
@@ -389,6 +402,9 @@ int http_xfer_start(struct http_client *c, struct http_xfer *x, const struct htt
 
         memset(x, 0, sizeof(*x));
         x->userdata = userdata;
+        x->on_data = req->on_data;
+        x->on_data_userdata = req->on_data_userdata;
+        x->max_streamed = req->max_response ? req->max_response : HTTP_MAX_RESPONSE;
         for (size_t i = 0; i < HTTP_MAX_KEPT_HEADERS; i++)
                 x->kept_name[i] = req->keep_headers[i];
         buf_init(&x->body, req->max_response ? req->max_response : HTTP_MAX_RESPONSE);

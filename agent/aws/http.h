@@ -45,6 +45,11 @@ struct http_request {
         /* Names of response headers to keep (case does not matter), at most
          * HTTP_MAX_KEPT_HEADERS; the strings must outlive the transfer. */
         const char *keep_headers[HTTP_MAX_KEPT_HEADERS];
+        /* When set, the body of a 2xx answer is handed to ON_DATA piece by piece as it arrives
+         * (with ON_DATA_USERDATA), up to max_response bytes, instead of being kept in x->body,
+         * which then stays empty; other answers' bodies are kept as usual. */
+        void (*on_data)(void *userdata, const char *data, size_t len);
+        void *on_data_userdata;
 };
 
 /* One transfer. Filled by http_xfer_start(); results valid once it is done. */
@@ -64,6 +69,10 @@ struct http_xfer {
         bool done;
         bool active;
         void *userdata;                         /* the caller's */
+        void (*on_data)(void *userdata, const char *data, size_t len);  /* the request's */
+        void *on_data_userdata;
+        size_t streamed;                        /* bytes handed to on_data */
+        size_t max_streamed;
 };
 
 struct http_client;
