@@ -287,6 +287,30 @@ static void invert(uint32_t *p, size_t n)
                 p[i] &= ~VISITED;
 }
 
+/* max_age_days over the NR ranked snapshots RANKED (indices into SNAPS, in no order). */
+static void plan_by_age(const struct retention_policy *p, struct retention_snap *snaps, const uint32_t *ranked,
+                        size_t nr, int64_t now)
+{
+        size_t newest = SIZE_MAX;
+
+        for (size_t i = 0; i < nr; i++)
+                if (snaps[ranked[i]].state == RETENTION_STATE_COMPLETED &&
+                    (newest == SIZE_MAX || ranked_cmp(&ranked[i], &ranked[newest], snaps) < 0))
+                        newest = i;
+        for (size_t i = 0; i < nr; i++) {
+                struct retention_snap *x = &snaps[ranked[i]];
+
+                if (x->why == WHY_JUST_CREATED)
+                        continue;
+                if (policy_keeps(p, x, 0, now))
+                        x->why = WHY_WITHIN_AGE;
+                else if (i == newest)
+                        x->why = WHY_NEWEST_COMPLETED;
+                else
+                        x->why = WHY_TOO_OLD;
+        }
+}
+
 int retention_plan_snaps(const struct retention_policy *policy, struct retention_snap *snaps, size_t n, int64_t now,
                          uint32_t **ret_rank)
 {
@@ -348,6 +372,12 @@ int retention_plan_snaps(const struct retention_policy *policy, struct retention
                         ranked[nr++] = (uint32_t)i;
                 else
                         ranked[--nu] = (uint32_t)i;
+        }
+        if (policy->kind == RETENTION_MAX_AGE) {
+                /* Each snapshot's age decides; only the newest completed one needs finding (one
+                 * pass, no sort), and no rank is said: nothing more is kept. */
+                plan_by_age(policy, snaps, ranked, nr, now);
+                goto out;
         }
         qsort_r(ranked, nr, sizeof *ranked, ranked_cmp, snaps);
         for (size_t i = 0; i < nr; i++)
@@ -500,7 +530,7 @@ int retention_plan(const struct retention_policy *policy, const char *volume_id,
                         snprintf(d[i].reason, sizeof d[i].reason, "belongs to %s, not %s",
                                  snaps[i].volume_id ? snaps[i].volume_id : "no volume", volume_id);
                 else
-                        retention_reason(policy, &x[i], rank[i], now, d[i].reason, sizeof d[i].reason);
+                        retention_reason(policy, &x[i], rank ? rank[i] : 0, now, d[i].reason, sizeof d[i].reason);
         }
         *ret = d;
         d = NULL;

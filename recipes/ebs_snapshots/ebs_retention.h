@@ -119,15 +119,17 @@ uint32_t retention_time_of(int64_t t);
 
 /* Plans retention for the N snapshots SNAPS of one volume, in place: why and tiers of each.
  * *RET_RANK: N ranks (caller frees), RANK[i] the place of SNAPS[i] in the ranked set (0 for the
- * newest), or >= the number ranked for a snapshot outside it. NOW: Unix seconds. 0 (*ret_rank
- * NULL when N is 0), -EINVAL for an invalid policy, -E2BIG past INT32_MAX snapshots, -ENOMEM.
- * Besides SNAPS it takes 4 bytes per snapshot, the ranks. */
+ * newest), or >= the number ranked for a snapshot outside it; NULL when N is 0 or the policy
+ * says no rank (max_age_days: ages decide, and the newest completed snapshot is found in one
+ * pass). NOW: Unix seconds. 0, -EINVAL for an invalid policy, -E2BIG past INT32_MAX
+ * snapshots, -ENOMEM. Besides SNAPS it takes 4 bytes per snapshot while it runs, and keeps
+ * them as the ranks. */
 int retention_plan_snaps(const struct retention_policy *policy, struct retention_snap *snaps, size_t n, int64_t now,
                          uint32_t **ret_rank);
 /* Keep or delete, from S's verdict. */
 enum retention_action retention_action_of(const struct retention_snap *s);
-/* Why, for people, from S's verdict and RANK (its rank from the plan): "beyond keep=3 (5th
- * newest)". */
+/* Why, for people, from S's verdict and RANK (its rank from the plan; any value when the plan
+ * gave no ranks): "beyond keep=3 (5th newest)". */
 void retention_reason(const struct retention_policy *policy, const struct retention_snap *s, uint32_t rank,
                       int64_t now, char *buf, size_t size);
 

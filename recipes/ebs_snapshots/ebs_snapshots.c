@@ -671,7 +671,7 @@ static int retention_for(struct run *R, struct vol *v, int64_t now)
 
                 if (s->why == WHY_JUST_CREATED)
                         continue;
-                retention_reason(&R->cfg.policy, s, rank[i], now, reason, sizeof reason);
+                retention_reason(&R->cfg.policy, s, rank ? rank[i] : 0, now, reason, sizeof reason);
                 if (retention_action_of(s) == RETENTION_KEEP) {
                         ctx_say(R->ctx, "  %s %s (%s): keep: %s", v->t->volume_id, id,
                                 say_time(s->start_time, when, sizeof when), reason);

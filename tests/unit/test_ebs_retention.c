@@ -698,11 +698,40 @@ static void test_ranks_in_input_order(void **state)
         assert_null(rank);
 }
 
+/* max_age_days needs no ranks: none are made, and the newest completed snapshot is still kept
+ * when every one is too old (the largest id of the newest second, whatever the input order). */
+static void test_max_age_makes_no_ranks(void **state)
+{
+        const char *ids[] = { "snap-0000000000000000a", "snap-old", "snap-b", "snap-z9" };
+        struct retention_policy p = { .kind = RETENTION_MAX_AGE, .max_age_days = 1 };
+        struct retention_snap x[4] = { { 0 } };
+        uint32_t *rank = (uint32_t *)&p;   /* must be set to NULL */
+        char reason[RETENTION_REASON_MAX];
+
+        for (size_t i = 0; i < 4; i++) {
+                assert_int_equal(retention_snap_set_id(&x[i], ids[i]), 0);
+                x[i].start_time = i == 3 ? 500 : 1000;   /* all older than a day at now */
+                x[i].state = RETENTION_STATE_COMPLETED;
+                x[i].flags |= RETENTION_MANAGED;
+        }
+        assert_int_equal(retention_plan_snaps(&p, x, 4, 1000 + 3 * 86400, &rank), 0);
+        assert_null(rank);
+        assert_int_equal(x[1].why, WHY_NEWEST_COMPLETED);   /* "snap-old" > "snap-b" > "snap-0..." */
+        assert_int_equal(retention_action_of(&x[0]), RETENTION_DELETE);
+        assert_int_equal(retention_action_of(&x[2]), RETENTION_DELETE);
+        assert_int_equal(retention_action_of(&x[3]), RETENTION_DELETE);
+        retention_reason(&p, &x[0], 0, 1000 + 3 * 86400, reason, sizeof reason);
+        assert_string_equal(reason, "3 days old, beyond max_age_days=1");
+        for (size_t i = 0; i < 4; i++)
+                retention_snap_clear(&x[i]);
+}
+
 int main(void)
 {
         const struct CMUnitTest tests[] = {
                 cmocka_unit_test(test_compact_ids_round_trip),
                 cmocka_unit_test(test_ranks_in_input_order),
+                cmocka_unit_test(test_max_age_makes_no_ranks),
                 cmocka_unit_test(test_keep_over_nights_completed),
                 cmocka_unit_test(test_keep_over_nights_pending),
                 cmocka_unit_test(test_keep_default_fifteen),
