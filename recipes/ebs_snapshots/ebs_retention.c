@@ -287,20 +287,28 @@ static void invert(uint32_t *p, size_t n)
                 p[i] &= ~VISITED;
 }
 
-/* max_age_days over the NR ranked snapshots RANKED (indices into SNAPS, in no order). */
-static void plan_by_age(const struct retention_policy *p, struct retention_snap *snaps, const uint32_t *ranked,
-                        size_t nr, int64_t now)
+/* Whether X is in the ranked set, once classified (see retention_plan_snaps()). */
+static bool is_ranked(const struct retention_snap *x)
+{
+        return x->why == WHY_JUST_CREATED || x->why == WHY_WITHIN_KEEP;
+}
+
+/* max_age_days over the N classified SNAPS: no sort, no memory. */
+static void plan_by_age(const struct retention_policy *p, struct retention_snap *snaps, size_t n, int64_t now)
 {
         size_t newest = SIZE_MAX;
 
-        for (size_t i = 0; i < nr; i++)
-                if (snaps[ranked[i]].state == RETENTION_STATE_COMPLETED &&
-                    (newest == SIZE_MAX || ranked_cmp(&ranked[i], &ranked[newest], snaps) < 0))
-                        newest = i;
-        for (size_t i = 0; i < nr; i++) {
-                struct retention_snap *x = &snaps[ranked[i]];
+        for (size_t i = 0; i < n; i++) {
+                uint32_t a = (uint32_t)i, b = (uint32_t)newest;
 
-                if (x->why == WHY_JUST_CREATED)
+                if (is_ranked(&snaps[i]) && snaps[i].state == RETENTION_STATE_COMPLETED &&
+                    (newest == SIZE_MAX || ranked_cmp(&a, &b, snaps) < 0))
+                        newest = i;
+        }
+        for (size_t i = 0; i < n; i++) {
+                struct retention_snap *x = &snaps[i];
+
+                if (!is_ranked(x) || x->why == WHY_JUST_CREATED)
                         continue;
                 if (policy_keeps(p, x, 0, now))
                         x->why = WHY_WITHIN_AGE;
@@ -336,26 +344,18 @@ int retention_plan_snaps(const struct retention_policy *policy, struct retention
                 rc = -E2BIG;
                 goto out;
         }
-        ranked = calloc(n, sizeof *ranked);
-        if (!ranked) {
-                rc = -ENOMEM;
-                goto out;
-        }
 
-        /* First the snapshots no policy may touch; the rest are ranked. Just-created snapshots
-         * are kept whatever happens, and count towards keep and the tiers. RANKED: the ranked
-         * set's indices from the front, the others' from the back. */
-        nu = n;
+        /* First the snapshots no policy may touch; the rest are ranked (why WHY_JUST_CREATED,
+         * or WHY_WITHIN_KEEP for now). Just-created snapshots are kept whatever happens, and
+         * count towards keep and the tiers. */
         for (size_t i = 0; i < n; i++) {
                 struct retention_snap *x = &snaps[i];
-                bool rank = false;
 
                 x->tiers = 0;
                 if (x->flags & RETENTION_OTHER_VOLUME) {
                         x->why = WHY_OTHER_VOLUME;
                 } else if (x->flags & RETENTION_JUST_CREATED) {
                         x->why = WHY_JUST_CREATED;
-                        rank = true;
                 } else if (!(x->flags & RETENTION_MANAGED)) {
                         x->why = WHY_UNMANAGED;
                 } else if (x->flags & RETENTION_ID_UNUSABLE) {
@@ -366,18 +366,26 @@ int retention_plan_snaps(const struct retention_policy *policy, struct retention
                         x->why = WHY_OTHER_STATE;
                 } else {
                         x->why = WHY_WITHIN_KEEP; /* placeholder, decided below */
-                        rank = true;
                 }
-                if (rank)
-                        ranked[nr++] = (uint32_t)i;
-                else
-                        ranked[--nu] = (uint32_t)i;
         }
         if (policy->kind == RETENTION_MAX_AGE) {
                 /* Each snapshot's age decides; only the newest completed one needs finding (one
-                 * pass, no sort), and no rank is said: nothing more is kept. */
-                plan_by_age(policy, snaps, ranked, nr, now);
+                 * pass, no sort), and no rank is said: no memory is taken. */
+                plan_by_age(policy, snaps, n, now);
                 goto out;
+        }
+        /* RANKED: the ranked set's indices from the front, the others' from the back. */
+        ranked = calloc(n, sizeof *ranked);
+        if (!ranked) {
+                rc = -ENOMEM;
+                goto out;
+        }
+        nu = n;
+        for (size_t i = 0; i < n; i++) {
+                if (is_ranked(&snaps[i]))
+                        ranked[nr++] = (uint32_t)i;
+                else
+                        ranked[--nu] = (uint32_t)i;
         }
         qsort_r(ranked, nr, sizeof *ranked, ranked_cmp, snaps);
         for (size_t i = 0; i < nr; i++)
