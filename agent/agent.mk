@@ -5,7 +5,9 @@ noinst_LTLIBRARIES += agent/libopsagent.la
 agent_libopsagent_la_SOURCES =
 agent_libopsagent_la_CFLAGS = $(AM_CFLAGS) $(CURL_CFLAGS) $(SYSTEMD_CFLAGS) $(CRYPTO_CFLAGS) \
 	$(EXPAT_CFLAGS) $(ZLIB_CFLAGS)
-agent_libopsagent_la_LIBADD = $(JSONC_LIBS) $(CURL_LIBS) $(SYSTEMD_LIBS) $(CRYPTO_LIBS) \
+# libcurl is not linked: agent/aws/http.c loads it on first use (see there why); its
+# headers are still needed, and the packages name it as a dependency themselves.
+agent_libopsagent_la_LIBADD = $(JSONC_LIBS) $(SYSTEMD_LIBS) $(CRYPTO_LIBS) \
 	$(EXPAT_LIBS) $(ZLIB_LIBS)
 
 bin_PROGRAMS += opsagent

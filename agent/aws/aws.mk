@@ -66,7 +66,8 @@ tests_unit_test_ec2_LDADD = $(TEST_LDADD)
 # http, imds and facts talk to a canned loopback server thread (tests/unit/canned_server.h).
 tests_unit_test_http_SOURCES = tests/unit/test_http.c tests/unit/canned_server.h
 tests_unit_test_http_CFLAGS = $(TEST_CFLAGS) $(CURL_CFLAGS) -pthread
-tests_unit_test_http_LDADD = $(TEST_LDADD) $(CURL_LIBS) -lpthread
+# not linked with libcurl: the agent loads it on first use, and test_http checks when
+tests_unit_test_http_LDADD = $(TEST_LDADD) -lpthread
 tests_unit_test_imds_SOURCES = tests/unit/test_imds.c tests/unit/canned_server.h
 tests_unit_test_imds_CFLAGS = $(TEST_CFLAGS) -pthread
 tests_unit_test_imds_LDADD = $(TEST_LDADD) -lpthread

@@ -62,7 +62,15 @@ struct job {
         bool running;
         bool finished;
         struct http_xfer x;
+        void *reader;               /* the attempt's stream reader (protocol->stream_begin) */
 };
+
+static void job_drop_reader(struct job *j)
+{
+        if (j->reader)
+                j->req->protocol->stream_free(j->reader);
+        j->reader = NULL;
+}
 
 static uint64_t mono_ms(void)
 {
@@ -258,6 +266,17 @@ static int job_start(struct aws_session *s, struct job *j)
                 req.headers[req.n_headers++] = (struct http_header){ "Authorization", sig.authorization };
         }
 
+        if (q->protocol->stream_begin) {
+                job_drop_reader(j);
+                j->reader = q->protocol->stream_begin();
+                if (!j->reader) {
+                        r = -ENOMEM;
+                        aws_error_set(&j->res->error, q->operation, "ClientError", 0, NULL, "out of memory");
+                        goto fail;
+                }
+                req.on_data = q->protocol->stream_feed;
+                req.on_data_userdata = j->reader;
+        }
         r = http_xfer_start(s->http, &j->x, &req);
         if (r < 0) {
                 aws_error_set(&j->res->error, q->operation, "ClientError", 0, NULL,
@@ -354,7 +373,12 @@ static void job_done(struct aws_session *s, struct job *j)
         if (r == 0 && x->status >= 200 && x->status < 300) {
                 void *answer = NULL;
 
-                r = pr->parse_answer(buf_str(&x->body), buf_len(&x->body), &answer, &perr);
+                if (pr->stream_begin) {
+                        r = pr->stream_end(j->reader, &answer, &perr);
+                        j->reader = NULL;
+                } else {
+                        r = pr->parse_answer(buf_str(&x->body), buf_len(&x->body), &answer, &perr);
+                }
                 if (r >= 0) {
                         j->res->answer = answer;
                         j->res->result = 0;
@@ -445,6 +469,7 @@ static void job_done(struct aws_session *s, struct job *j)
         }
         job_fail(s, j, r);
 out:
+        job_drop_reader(j);
         http_xfer_clear(s->http, x);
 }
 
@@ -526,6 +551,7 @@ int aws_call_many(struct aws_session *s, const struct aws_request *reqs, size_t 
         }
         for (size_t i = 0; i < n; i++) {
                 http_xfer_clear(s->http, &jobs[i].x);
+                job_drop_reader(&jobs[i]);
                 if (results[i].result < 0 && first_error == 0)
                         first_error = results[i].result;
         }

@@ -25,6 +25,15 @@ struct aws_protocol {
         /* Fills CODE, MESSAGE and REQUEST_ID of E from an error answer's BODY; false when BODY is
          * not one (E then untouched). */
         bool (*parse_error)(const char *body, size_t len, struct opsagent_aws_error *e);
+        /* Optional, all three or none: a 2xx answer read as it arrives, never held whole.
+         * stream_begin makes a reader for one attempt (NULL on ENOMEM), stream_feed gives it
+         * a piece of the body (it keeps its own error), stream_end finishes it into *ret
+         * (freed with free_answer) as parse_answer would, and frees the reader whatever
+         * happens. parse_answer is then not used. */
+        void *(*stream_begin)(void);
+        void (*stream_feed)(void *reader, const char *data, size_t len);
+        int (*stream_end)(void *reader, void **ret, struct error *err);
+        void (*stream_free)(void *reader);     /* a reader stream_end never got */
 };
 
 /* One call. Strings and the body must live until the call is done. */

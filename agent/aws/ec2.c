@@ -503,80 +503,357 @@ int ec2_describe_snapshots(struct aws_session *s, const struct opsagent_ec2_filt
         return 0;
 }
 
-/* Streaming: each snapshot of a page is shown to the caller as a view into the page's tree. */
-struct snapshots_each_ctx {
-        struct snapshots_query q;
-        int (*each)(const struct opsagent_ec2_snapshot *snap, void *userdata);
-        void *userdata;
-        struct opsagent_ec2_tag *tags;  /* the view's tags, reused from item to item */
-        size_t cap;
-        int stopped;                    /* EACH's negative return */
+/* Streaming: a page is read by an expat stream straight into a compact page (the few strings
+ * a snapshot has, in one block), never into a tree; each snapshot of it is then shown to the
+ * caller as a view into that block. Only one page is held at a time. */
+#define NO_STR UINT32_MAX
+
+enum { F_ID, F_VOLUME, F_STATUS, F_STATE, F_PROGRESS, F_DESCRIPTION, F_SIZE, F_START, F_COUNT };
+
+static const char *const snap_fields[F_COUNT] = {
+        "snapshotId", "volumeId", "status", "state", "progress", "description", "volumeSize", "startTime",
 };
 
-static int snapshots_each_page(const struct xml_node *doc, void *userdata)
+struct page_snap {
+        uint32_t field[F_COUNT];        /* offsets into the page's strings, NO_STR when absent */
+        uint32_t first_tag, n_tags;     /* in the page's tags */
+};
+
+struct page_tag {
+        uint32_t key, value;            /* offsets, NO_STR when absent */
+};
+
+struct ec2_snapshot_page {
+        struct buf strings;             /* every string of the page, each with its NUL */
+        struct page_snap *snaps;
+        size_t n_snaps, cap_snaps;
+        struct page_tag *tags;
+        size_t n_tags, cap_tags;
+        uint32_t next_token;            /* offset, NO_STR when none */
+        /* where the reader is: the first <snapshotSet> of the root, its <item>s, the first
+         * <tagSet> of each, its <item>s */
+        bool in_set, set_seen, in_snap, in_tagset, tagset_seen, in_tag;
+        struct xml_stream *x;
+};
+
+static int page_str(struct ec2_snapshot_page *p, const char *text, size_t len, uint32_t *ret)
 {
-        struct snapshots_each_ctx *c = userdata;
-        struct xml_node *set = xml_child(doc, "snapshotSet"), *it;
+        size_t at = buf_len(&p->strings);
 
-        for (it = set ? xml_child(set, "item") : NULL; it; it = xml_next_named(it)) {
-                struct xml_node *tset = xml_child(it, "tagSet"), *t;
-                struct opsagent_ec2_snapshot v = { 0 };
-                size_t nt = 0;
-                int r;
+        if (at + len + 1 > NO_STR)
+                return -E2BIG;
+        if (buf_append(&p->strings, text, len) < 0 || buf_append(&p->strings, "", 1) < 0)
+                return -ENOMEM;
+        *ret = (uint32_t)at;
+        return 0;
+}
 
-                for (t = tset ? xml_child(tset, "item") : NULL; t; t = xml_next_named(t))
-                        nt++;
-                if (nt > c->cap) {
-                        struct opsagent_ec2_tag *g = realloc(c->tags, nt * sizeof(*g));
+static int page_start(void *userdata, const char *name, size_t depth)
+{
+        struct ec2_snapshot_page *p = userdata;
 
-                        if (!g)
+        if (depth == 1 && !p->set_seen && strcmp(name, "snapshotSet") == 0) {
+                p->in_set = p->set_seen = true;
+        } else if (depth == 2 && p->in_set && strcmp(name, "item") == 0) {
+                struct page_snap *n;
+
+                if (p->n_snaps == p->cap_snaps) {
+                        size_t nc = p->cap_snaps ? p->cap_snaps * 2 : 64;
+
+                        n = realloc(p->snaps, nc * sizeof(*n));
+                        if (!n)
                                 return -ENOMEM;
-                        c->tags = g;
-                        c->cap = nt;
+                        p->snaps = n;
+                        p->cap_snaps = nc;
                 }
-                nt = 0;
-                for (t = tset ? xml_child(tset, "item") : NULL; t; t = xml_next_named(t)) {
-                        c->tags[nt].key = (char *)xml_path_text(t, "key");
-                        c->tags[nt].value = (char *)xml_path_text(t, "value");
-                        nt++;
+                n = &p->snaps[p->n_snaps++];
+                for (size_t i = 0; i < F_COUNT; i++)
+                        n->field[i] = NO_STR;
+                n->first_tag = (uint32_t)p->n_tags;
+                n->n_tags = 0;
+                p->in_snap = true;
+                p->tagset_seen = false;
+        } else if (depth == 3 && p->in_snap && !p->tagset_seen && strcmp(name, "tagSet") == 0) {
+                p->in_tagset = p->tagset_seen = true;
+        } else if (depth == 4 && p->in_tagset && strcmp(name, "item") == 0) {
+                struct page_tag *t;
+
+                if (p->n_tags >= NO_STR)
+                        return -E2BIG;
+                if (p->n_tags == p->cap_tags) {
+                        size_t nc = p->cap_tags ? p->cap_tags * 2 : 256;
+
+                        t = realloc(p->tags, nc * sizeof(*t));
+                        if (!t)
+                                return -ENOMEM;
+                        p->tags = t;
+                        p->cap_tags = nc;
                 }
-                /* borrowed from the tree: the caller sees const data it must not keep */
-                v.snapshot_id = (char *)xml_path_text(it, "snapshotId");
-                v.volume_id = (char *)xml_path_text(it, "volumeId");
-                v.state = (char *)xml_path_text(it, xml_child(it, "status") ? "status" : "state");
-                v.progress = (char *)xml_path_text(it, "progress");
-                v.description = (char *)xml_path_text(it, "description");
-                v.volume_size_gib = int_text(it, "volumeSize");
-                if (parse_iso8601_utc(xml_path_text(it, "startTime"), &v.start_time) < 0)
-                        v.start_time = 0;
-                v.tags = nt ? c->tags : NULL;
-                v.n_tags = nt;
-                r = c->each(&v, c->userdata);
-                if (r < 0) {
-                        c->stopped = r;
-                        return r;
-                }
+                t = &p->tags[p->n_tags++];
+                t->key = t->value = NO_STR;
+                p->snaps[p->n_snaps - 1].n_tags++;
+                p->in_tag = true;
         }
         return 0;
 }
+
+static int page_end(void *userdata, const char *name, size_t depth, const char *text, size_t len)
+{
+        struct ec2_snapshot_page *p = userdata;
+
+        /* a field seen twice keeps its first value, as xml_path_text() reads a tree */
+        if (depth == 1 && strcmp(name, "nextToken") == 0 && p->next_token == NO_STR)
+                return page_str(p, text, len, &p->next_token);
+        if (depth == 1 && p->in_set && strcmp(name, "snapshotSet") == 0) {
+                p->in_set = false;
+        } else if (depth == 2 && p->in_snap && strcmp(name, "item") == 0) {
+                p->in_snap = false;
+        } else if (depth == 3 && p->in_snap && p->in_tagset && strcmp(name, "tagSet") == 0) {
+                p->in_tagset = false;
+        } else if (depth == 3 && p->in_snap && !p->in_tagset) {
+                struct page_snap *n = &p->snaps[p->n_snaps - 1];
+
+                for (size_t i = 0; i < F_COUNT; i++)
+                        if (strcmp(name, snap_fields[i]) == 0 && n->field[i] == NO_STR)
+                                return page_str(p, text, len, &n->field[i]);
+        } else if (depth == 4 && p->in_tag && strcmp(name, "item") == 0) {
+                p->in_tag = false;
+        } else if (depth == 5 && p->in_tag) {
+                struct page_tag *t = &p->tags[p->n_tags - 1];
+
+                if (strcmp(name, "key") == 0 && t->key == NO_STR)
+                        return page_str(p, text, len, &t->key);
+                if (strcmp(name, "value") == 0 && t->value == NO_STR)
+                        return page_str(p, text, len, &t->value);
+        }
+        return 0;
+}
+
+static const struct xml_stream_handler page_handler = { .start = page_start, .end = page_end };
+
+void ec2_snapshot_page_free(struct ec2_snapshot_page *p)
+{
+        if (!p)
+                return;
+        xml_stream_free(p->x);
+        buf_free(&p->strings);
+        free(p->snaps);
+        free(p->tags);
+        free(p);
+}
+
+int ec2_snapshot_page_new(struct ec2_snapshot_page **ret)
+{
+        struct ec2_snapshot_page *p = calloc(1, sizeof(*p));
+        int r;
+
+        if (!p)
+                return -ENOMEM;
+        buf_init(&p->strings, NO_STR);
+        p->next_token = NO_STR;
+        r = xml_stream_new(&page_handler, p, &p->x);
+        if (r < 0) {
+                ec2_snapshot_page_free(p);
+                return r;
+        }
+        *ret = p;
+        return 0;
+}
+
+int ec2_snapshot_page_feed(struct ec2_snapshot_page *p, const char *data, size_t len, bool final, struct error *err)
+{
+        int r;
+
+        if (!p->x)
+                return error_set(err, -EINVAL, "XML: the page was read already");
+        r = xml_stream_feed(p->x, data, len, final, err);
+        if (r >= 0 && final) {
+                xml_stream_free(p->x);  /* read: the parser's memory goes before the page is used */
+                p->x = NULL;
+        }
+        return r;
+}
+
+size_t ec2_snapshot_page_count(const struct ec2_snapshot_page *p)
+{
+        return p->n_snaps;
+}
+
+static const char *page_at(const struct ec2_snapshot_page *p, uint32_t off)
+{
+        return off == NO_STR ? NULL : p->strings.data + off;   /* len > 0 once a string is in */
+}
+
+const char *ec2_snapshot_page_next_token(const struct ec2_snapshot_page *p)
+{
+        return page_at(p, p->next_token);
+}
+
+void ec2_snapshot_page_view(const struct ec2_snapshot_page *p, size_t i, struct opsagent_ec2_snapshot *v,
+                            struct opsagent_ec2_tag *tags)
+{
+        const struct page_snap *n = &p->snaps[i];
+        const char *t;
+
+        memset(v, 0, sizeof(*v));
+        for (uint32_t k = 0; k < n->n_tags; k++) {
+                tags[k].key = (char *)page_at(p, p->tags[n->first_tag + k].key);
+                tags[k].value = (char *)page_at(p, p->tags[n->first_tag + k].value);
+        }
+        /* borrowed from the page: the caller sees const data it must not keep */
+        v->snapshot_id = (char *)page_at(p, n->field[F_ID]);
+        v->volume_id = (char *)page_at(p, n->field[F_VOLUME]);
+        v->state = (char *)page_at(p, n->field[F_STATUS] != NO_STR ? n->field[F_STATUS] : n->field[F_STATE]);
+        v->progress = (char *)page_at(p, n->field[F_PROGRESS]);
+        v->description = (char *)page_at(p, n->field[F_DESCRIPTION]);
+        t = page_at(p, n->field[F_SIZE]);
+        v->volume_size_gib = t ? strtoll(t, NULL, 10) : 0;
+        if (parse_iso8601_utc(page_at(p, n->field[F_START]), &v->start_time) < 0)
+                v->start_time = 0;
+        v->tags = n->n_tags ? tags : NULL;
+        v->n_tags = n->n_tags;
+}
+
+size_t ec2_snapshot_page_tags(const struct ec2_snapshot_page *p, size_t i)
+{
+        return p->snaps[i].n_tags;
+}
+
+/* The call engine's reader of a DescribeSnapshots answer (query_call_reader()): the page is
+ * fed as the body arrives; the first failure is kept and said at the end. */
+struct page_reader {
+        struct ec2_snapshot_page *p;
+        int error;
+        struct error err;
+};
+
+static void *page_begin(void)
+{
+        struct page_reader *rd = calloc(1, sizeof(*rd));
+
+        if (rd && ec2_snapshot_page_new(&rd->p) < 0) {
+                free(rd);
+                rd = NULL;
+        }
+        return rd;
+}
+
+static void page_feed(void *reader, const char *data, size_t len)
+{
+        struct page_reader *rd = reader;
+
+        if (rd->error == 0)
+                rd->error = ec2_snapshot_page_feed(rd->p, data, len, false, &rd->err);
+}
+
+static void page_reader_free(void *reader)
+{
+        struct page_reader *rd = reader;
+
+        if (!rd)
+                return;
+        ec2_snapshot_page_free(rd->p);
+        free(rd);
+}
+
+static int page_finish(void *reader, void **ret, struct error *err)
+{
+        struct page_reader *rd = reader;
+        int r = rd->error;
+
+        if (r < 0)
+                error_set(err, r, "%s", rd->err.msg);
+        else
+                r = ec2_snapshot_page_feed(rd->p, "", 0, true, err);
+        if (r >= 0) {
+                *ret = rd->p;
+                rd->p = NULL;
+        }
+        page_reader_free(rd);
+        return r;
+}
+
+static void page_release(void *answer)
+{
+        ec2_snapshot_page_free(answer);
+}
+
+static const struct query_reader page_reader = {
+        .begin = page_begin,
+        .feed = page_feed,
+        .end = page_finish,
+        .free_reader = page_reader_free,
+        .free_answer = page_release,
+};
 
 int ec2_describe_snapshots_each(struct aws_session *s, const struct opsagent_ec2_filter *filters,
                                 int (*each)(const struct opsagent_ec2_snapshot *snap, void *userdata),
                                 void *userdata)
 {
-        struct snapshots_each_ctx c = {
-                .q = { .filters = filters, .page = s->snapshots_page },
-                .each = each,
-                .userdata = userdata,
-        };
-        int r;
+        struct snapshots_query sq = { .filters = filters, .page = s->snapshots_page };
+        struct opsagent_ec2_tag *tags = NULL;   /* the view's tags, reused from item to item */
+        size_t cap = 0;
+        char *token = NULL;
+        int r = 0;
 
-        r = paginate(s, "DescribeSnapshots", snapshots_build, snapshots_each_page, &c);
-        if (c.stopped < 0) {
-                r = c.stopped;
-                set_local_error(s, "DescribeSnapshots", r, "the listing was stopped: %s", strerror(-r));
+        for (unsigned page = 0; page < EC2_MAX_PAGES; page++) {
+                struct query_request q;
+                struct ec2_snapshot_page *p = NULL;
+                void *answer = NULL;
+                const char *next;
+
+                r = query_request_init(&q, AWS_SERVICE_EC2, "DescribeSnapshots");
+                if (r >= 0)
+                        r = snapshots_build(&q, &sq);
+                if (r >= 0 && token)
+                        r = query_add(&q, "NextToken", token);
+                if (r < 0) {
+                        set_local_error(s, "DescribeSnapshots", r, "cannot build the request: %s", strerror(-r));
+                        query_request_clear(&q);
+                        break;
+                }
+                r = query_call_reader(s, &q, &page_reader, &answer);
+                query_request_clear(&q);
+                if (r < 0)
+                        break;
+                p = answer;
+                for (size_t i = 0; i < ec2_snapshot_page_count(p) && r >= 0; i++) {
+                        struct opsagent_ec2_snapshot v;
+                        size_t nt = ec2_snapshot_page_tags(p, i);
+
+                        if (nt > cap) {
+                                struct opsagent_ec2_tag *g = realloc(tags, nt * sizeof(*g));
+
+                                if (!g) {
+                                        r = -ENOMEM;
+                                        set_local_error(s, "DescribeSnapshots", r, "cannot read the answer: %s",
+                                                        strerror(-r));
+                                        break;
+                                }
+                                tags = g;
+                                cap = nt;
+                        }
+                        ec2_snapshot_page_view(p, i, &v, tags);
+                        r = each(&v, userdata);
+                        if (r < 0)
+                                set_local_error(s, "DescribeSnapshots", r, "the listing was stopped: %s",
+                                                strerror(-r));
+                }
+                next = r >= 0 ? ec2_snapshot_page_next_token(p) : NULL;
+                free(token);
+                token = next && *next ? strdup(next) : NULL;
+                if (next && *next && !token)
+                        r = -ENOMEM;
+                ec2_snapshot_page_free(p);
+                if (r < 0 || !token)
+                        break;
+                if (page + 1 == EC2_MAX_PAGES) {
+                        set_local_error(s, "DescribeSnapshots", -E2BIG, "more than %d pages of results", EC2_MAX_PAGES);
+                        r = -E2BIG;
+                }
         }
-        free(c.tags);
+        free(token);
+        free(tags);
         return r;
 }
 

@@ -31,11 +31,31 @@ int ec2_describe_snapshots(struct aws_session *s, const struct opsagent_ec2_filt
                            struct opsagent_ec2_snapshot **ret, size_t *ret_n);
 void ec2_snapshots_free(struct opsagent_ec2_snapshot *v, size_t n);
 /* DescribeSnapshots streamed: EACH sees every snapshot, page after page, as a view into the
- * page (borrowed for the call only); only one page is held at a time. A negative return of
+ * page (borrowed for the call only); only one page is held at a time, read as a stream into
+ * its strings (struct ec2_snapshot_page), never into a tree. A negative return of
  * EACH stops the listing and is returned. */
 int ec2_describe_snapshots_each(struct aws_session *s, const struct opsagent_ec2_filter *filters,
                                 int (*each)(const struct opsagent_ec2_snapshot *snap, void *userdata),
                                 void *userdata);
+
+/* One DescribeSnapshots answer read as a stream (exposed for the tests, which feed a page in
+ * pieces): no tree, only each snapshot's strings (id, volume, state, progress, description,
+ * size, start time, tags) in one block. Caller frees with ec2_snapshot_page_free. */
+struct ec2_snapshot_page;
+int ec2_snapshot_page_new(struct ec2_snapshot_page **ret);
+/* Feeds LEN bytes of the answer (FINAL: the last ones): 0, -EBADMSG for malformed XML (err says
+ * where), -E2BIG, -ENOMEM; the page is usable once the final piece was fed with success. */
+int ec2_snapshot_page_feed(struct ec2_snapshot_page *p, const char *data, size_t len, bool final, struct error *err);
+void ec2_snapshot_page_free(struct ec2_snapshot_page *p);  /* NULL is fine */
+size_t ec2_snapshot_page_count(const struct ec2_snapshot_page *p);
+/* How many tags snapshot I has (the size TAGS needs for its view). */
+size_t ec2_snapshot_page_tags(const struct ec2_snapshot_page *p, size_t i);
+/* Snapshot I as a view: its strings and TAGS' point into P (borrowed while P lives); absent
+ * fields are NULL, as parse_snapshot() leaves them. */
+void ec2_snapshot_page_view(const struct ec2_snapshot_page *p, size_t i, struct opsagent_ec2_snapshot *v,
+                            struct opsagent_ec2_tag *tags);
+/* The answer's nextToken (borrowed), NULL when none. */
+const char *ec2_snapshot_page_next_token(const struct ec2_snapshot_page *p);
 
 /* CreateSnapshot and CreateSnapshots have no client token. MARK (may be NULL), a tag unique to
  * the caller's run ({"opsagent:run-id", ID}), is added to every snapshot at creation (unless the

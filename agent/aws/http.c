@@ -1,5 +1,7 @@
 #include <ctype.h>
+#include <dlfcn.h>
 #include <errno.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -23,14 +25,51 @@ struct http_client {
         char *test_origin;      /* tests: where every request really goes */
 };
 
-static void curl_global(void)
-{
-        static int done;
+/* libcurl is loaded on first use, not linked: with the libraries it pulls in (GnuTLS, Kerberos,
+ * LDAP, SSH, ...), loading it is some 9.6 million instructions, two thirds of the agent's
+ * start-up, that a run which never talks HTTP (logrotate, unattended_upgrades, status) would
+ * pay for nothing. Only libcurl's functions below are used, each resolved by name; their types
+ * come from <curl/curl.h>, so a call is type-checked as a direct one would be. */
+#define CURL_SONAME "libcurl.so.4"
 
-        if (!done) {
-                curl_global_init(CURL_GLOBAL_DEFAULT);
-                done = 1;
-        }
+#define CURL_FUNCS(X)                                                                           \
+        X(global_init) X(easy_init) X(easy_cleanup) X(easy_setopt) X(easy_getinfo)             \
+        X(easy_strerror) X(slist_append) X(slist_free_all) X(multi_init) X(multi_cleanup)      \
+        X(multi_add_handle) X(multi_remove_handle) X(multi_perform) X(multi_poll)              \
+        X(multi_info_read) X(url) X(url_set) X(url_get) X(url_cleanup) X(free) X(getdate)
+
+static struct {
+#define X(name) __typeof__(curl_##name) *name;
+        CURL_FUNCS(X)
+#undef X
+        int error;              /* 0 once loaded, -ELIBACC when libcurl cannot be loaded */
+} lib;
+
+static pthread_once_t lib_once = PTHREAD_ONCE_INIT;
+
+static void lib_load(void)
+{
+        void *h = dlopen(CURL_SONAME, RTLD_LAZY | RTLD_LOCAL);
+
+        lib.error = -ELIBACC;
+        if (!h)
+                return;
+#define X(name)                                                                                 \
+        lib.name = (__typeof__(lib.name))dlsym(h, "curl_" #name);                               \
+        if (!lib.name)                                                                          \
+                return;
+        CURL_FUNCS(X)
+#undef X
+        if (lib.global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK)
+                return;
+        lib.error = 0;          /* the handle stays open for the life of the process */
+}
+
+/* 0 when libcurl is usable, -ELIBACC when it cannot be loaded (or lacks a function). */
+static int curl_lib(void)
+{
+        pthread_once(&lib_once, lib_load);
+        return lib.error;
 }
 
 int http_errno_from_curl(int code)
@@ -61,15 +100,9 @@ int http_client_new(unsigned flags, struct http_client **ret)
 {
         struct http_client *c;
 
-        curl_global();
         c = calloc(1, sizeof(*c));
         if (!c)
                 return -ENOMEM;
-        c->multi = curl_multi_init();
-        if (!c->multi) {
-                free(c);
-                return -ENOMEM;
-        }
         c->flags = flags;
         *ret = c;
         return 0;
@@ -79,14 +112,20 @@ void http_client_free(struct http_client *c)
 {
         if (!c)
                 return;
-        curl_multi_cleanup(c->multi);
+        if (c->multi)
+                lib.multi_cleanup(c->multi);
         free(c->test_origin);
         free(c);
 }
 
+time_t http_getdate(const char *date)
+{
+        return curl_lib() < 0 ? (time_t)-1 : lib.getdate(date, NULL);
+}
+
 time_t http_parse_date(const char *date)
 {
-        time_t t = curl_getdate(date, NULL);
+        time_t t = http_getdate(date);
 
         return t == (time_t)-1 ? 0 : t;
 }
@@ -105,35 +144,40 @@ int http_client_set_test_origin(struct http_client *c, const char *origin)
 /* URL with its scheme, host and port replaced by ORIGIN (caller frees). */
 static char *redirected(const char *origin, const char *url)
 {
-        CURLU *u = curl_url();
+        CURLU *u = curl_lib() < 0 ? NULL : lib.url();
         char *path = NULL, *query = NULL, *out = NULL;
 
         if (!u)
                 return NULL;
-        if (curl_url_set(u, CURLUPART_URL, url, 0) == CURLUE_OK &&
-            curl_url_get(u, CURLUPART_PATH, &path, 0) == CURLUE_OK) {
-                if (curl_url_get(u, CURLUPART_QUERY, &query, 0) != CURLUE_OK)
+        if (lib.url_set(u, CURLUPART_URL, url, 0) == CURLUE_OK &&
+            lib.url_get(u, CURLUPART_PATH, &path, 0) == CURLUE_OK) {
+                if (lib.url_get(u, CURLUPART_QUERY, &query, 0) != CURLUE_OK)
                         query = NULL;
                 if (asprintf(&out, "%s%s%s%s", origin, path, query ? "?" : "", query ? query : "") < 0)
                         out = NULL;
         }
-        curl_free(path);
-        curl_free(query);
-        curl_url_cleanup(u);
+        lib.free(path);
+        lib.free(query);
+        lib.url_cleanup(u);
         return out;
 }
 
 int http_url_scheme_host(const char *url, char **ret_scheme, char **ret_host)
 {
-        CURLU *u = curl_url();
+        CURLU *u;
         char *scheme = NULL, *host = NULL, *s = NULL, *h = NULL;
         int r = -EINVAL;
 
+        r = curl_lib();
+        if (r < 0)
+                return r;
+        r = -EINVAL;
+        u = lib.url();
         if (!u)
                 return -ENOMEM;
-        if (curl_url_set(u, CURLUPART_URL, url, 0) != CURLUE_OK ||
-            curl_url_get(u, CURLUPART_SCHEME, &scheme, 0) != CURLUE_OK ||
-            curl_url_get(u, CURLUPART_HOST, &host, 0) != CURLUE_OK)
+        if (lib.url_set(u, CURLUPART_URL, url, 0) != CURLUE_OK ||
+            lib.url_get(u, CURLUPART_SCHEME, &scheme, 0) != CURLUE_OK ||
+            lib.url_get(u, CURLUPART_HOST, &host, 0) != CURLUE_OK)
                 goto out;
         r = -ENOMEM;
         s = strdup(scheme);
@@ -150,9 +194,9 @@ int http_url_scheme_host(const char *url, char **ret_scheme, char **ret_host)
 out:
         free(s);
         free(h);
-        curl_free(scheme);
-        curl_free(host);
-        curl_url_cleanup(u);
+        lib.free(scheme);
+        lib.free(host);
+        lib.url_cleanup(u);
         return r;
 }
 
@@ -225,6 +269,19 @@ static size_t on_body(char *ptr, size_t size, size_t nmemb, void *userdata)
         struct http_xfer *x = userdata;
         size_t n = size * nmemb;
 
+        if (x->on_data) {
+                struct transfer *t = x->transfer;
+                long code = 0;
+
+                lib.easy_getinfo(t->easy, CURLINFO_RESPONSE_CODE, &code);
+                if (code >= 200 && code < 300) {
+                        if (n > x->max_streamed - x->streamed)
+                                return 0; /* over the cap: CURLE_WRITE_ERROR, as below */
+                        x->streamed += n;
+                        x->on_data(x->on_data_userdata, ptr, n);
+                        return n;
+                }
+        }
         if (buf_append(&x->body, ptr, n) < 0)
                 return 0; /* curl fails the transfer with CURLE_WRITE_ERROR */
         return n;
@@ -272,18 +329,23 @@ const char *http_xfer_header(const struct http_xfer *x, const char *name)
 
 int http_url_split(const char *url, char **ret_hostport, char **ret_path)
 {
-        CURLU *u = curl_url();
+        CURLU *u;
         char *host = NULL, *port = NULL, *path = NULL, *hp = NULL, *p = NULL;
         int r = -EINVAL;
 
+        r = curl_lib();
+        if (r < 0)
+                return r;
+        r = -EINVAL;
+        u = lib.url();
         if (!u)
                 return -ENOMEM;
-        if (curl_url_set(u, CURLUPART_URL, url, 0) != CURLUE_OK ||
-            curl_url_get(u, CURLUPART_HOST, &host, 0) != CURLUE_OK)
+        if (lib.url_set(u, CURLUPART_URL, url, 0) != CURLUE_OK ||
+            lib.url_get(u, CURLUPART_HOST, &host, 0) != CURLUE_OK)
                 goto out;
-        if (curl_url_get(u, CURLUPART_PORT, &port, 0) != CURLUE_OK)
+        if (lib.url_get(u, CURLUPART_PORT, &port, 0) != CURLUE_OK)
                 port = NULL;
-        if (curl_url_get(u, CURLUPART_PATH, &path, 0) != CURLUE_OK)
+        if (lib.url_get(u, CURLUPART_PATH, &path, 0) != CURLUE_OK)
                 path = NULL;
         r = -ENOMEM;
         if (asprintf(&hp, "%s%s%s", host, port ? ":" : "", port ? port : "") < 0) {
@@ -300,10 +362,10 @@ int http_url_split(const char *url, char **ret_hostport, char **ret_path)
 out:
         free(hp);
         free(p);
-        curl_free(host);
-        curl_free(port);
-        curl_free(path);
-        curl_url_cleanup(u);
+        lib.free(host);
+        lib.free(port);
+        lib.free(path);
+        lib.url_cleanup(u);
         return r;
 }
 
@@ -317,12 +379,13 @@ void http_xfer_clear(struct http_client *c, struct http_xfer *x)
         if (t) {
                 if (t->easy) {
                         if (x->active && c) {
-                                curl_multi_remove_handle(c->multi, t->easy);
+                                lib.multi_remove_handle(c->multi, t->easy);
                                 c->n_active--;
                         }
-                        curl_easy_cleanup(t->easy);
+                        lib.easy_cleanup(t->easy);
                 }
-                curl_slist_free_all(t->hdrs);
+                if (t->hdrs)
+                        lib.slist_free_all(t->hdrs);
                 free(t);
         }
         buf_free(&x->body);
@@ -339,14 +402,25 @@ int http_xfer_start(struct http_client *c, struct http_xfer *x, const struct htt
 
         memset(x, 0, sizeof(*x));
         x->userdata = userdata;
+        x->on_data = req->on_data;
+        x->on_data_userdata = req->on_data_userdata;
+        x->max_streamed = req->max_response ? req->max_response : HTTP_MAX_RESPONSE;
         for (size_t i = 0; i < HTTP_MAX_KEPT_HEADERS; i++)
                 x->kept_name[i] = req->keep_headers[i];
         buf_init(&x->body, req->max_response ? req->max_response : HTTP_MAX_RESPONSE);
+        r = curl_lib();
+        if (r < 0) {
+                snprintf(x->error, sizeof(x->error), "cannot load %s", CURL_SONAME);
+                return r;
+        }
+        if (!c->multi && !(c->multi = lib.multi_init()))
+                return -ENOMEM;
+        r = -ENOMEM;
         t = calloc(1, sizeof(*t));
         if (!t)
                 return -ENOMEM;
         x->transfer = t;
-        e = t->easy = curl_easy_init();
+        e = t->easy = lib.easy_init();
         if (!e)
                 goto fail;
         for (size_t i = 0; i < req->n_headers; i++) {
@@ -356,7 +430,7 @@ int http_xfer_start(struct http_client *c, struct http_xfer *x, const struct htt
 
                 if (asprintf(&line, "%s: %s", req->headers[i].name, req->headers[i].value) < 0)
                         goto fail;
-                l = curl_slist_append(t->hdrs, line);
+                l = lib.slist_append(t->hdrs, line);
                 free(line);
                 if (!l)
                         goto fail;
@@ -364,7 +438,7 @@ int http_xfer_start(struct http_client *c, struct http_xfer *x, const struct htt
         }
         /* No "Expect: 100-continue" round trip, no default Accept. */
         {
-                struct curl_slist *l = curl_slist_append(t->hdrs, "Expect:");
+                struct curl_slist *l = lib.slist_append(t->hdrs, "Expect:");
                 if (!l)
                         goto fail;
                 t->hdrs = l;
@@ -375,52 +449,52 @@ int http_xfer_start(struct http_client *c, struct http_xfer *x, const struct htt
 
                 if (!u)
                         goto fail;
-                cc = curl_easy_setopt(e, CURLOPT_URL, u);
+                cc = lib.easy_setopt(e, CURLOPT_URL, u);
                 free(u);
                 if (cc != CURLE_OK) {
                         r = -EINVAL;
                         goto fail;
                 }
-        } else if (curl_easy_setopt(e, CURLOPT_URL, req->url) != CURLE_OK) {
+        } else if (lib.easy_setopt(e, CURLOPT_URL, req->url) != CURLE_OK) {
                 r = -EINVAL;
                 goto fail;
         }
 #if LIBCURL_VERSION_NUM >= 0x075500
-        curl_easy_setopt(e, CURLOPT_PROTOCOLS_STR, "http,https");
+        lib.easy_setopt(e, CURLOPT_PROTOCOLS_STR, "http,https");
 #else
-        curl_easy_setopt(e, CURLOPT_PROTOCOLS, (long)(CURLPROTO_HTTP | CURLPROTO_HTTPS));
+        lib.easy_setopt(e, CURLOPT_PROTOCOLS, (long)(CURLPROTO_HTTP | CURLPROTO_HTTPS));
 #endif
-        curl_easy_setopt(e, CURLOPT_NOSIGNAL, 1L);
-        curl_easy_setopt(e, CURLOPT_PRIVATE, (char *)x);
-        curl_easy_setopt(e, CURLOPT_HTTPHEADER, t->hdrs);
-        curl_easy_setopt(e, CURLOPT_WRITEFUNCTION, on_body);
-        curl_easy_setopt(e, CURLOPT_WRITEDATA, x);
-        curl_easy_setopt(e, CURLOPT_HEADERFUNCTION, on_header);
-        curl_easy_setopt(e, CURLOPT_HEADERDATA, x);
-        curl_easy_setopt(e, CURLOPT_ERRORBUFFER, t->errbuf);
-        curl_easy_setopt(e, CURLOPT_TIMEOUT_MS, req->timeout_ms > 0 ? req->timeout_ms : 30000L);
-        curl_easy_setopt(e, CURLOPT_CONNECTTIMEOUT_MS,
+        lib.easy_setopt(e, CURLOPT_NOSIGNAL, 1L);
+        lib.easy_setopt(e, CURLOPT_PRIVATE, (char *)x);
+        lib.easy_setopt(e, CURLOPT_HTTPHEADER, t->hdrs);
+        lib.easy_setopt(e, CURLOPT_WRITEFUNCTION, on_body);
+        lib.easy_setopt(e, CURLOPT_WRITEDATA, x);
+        lib.easy_setopt(e, CURLOPT_HEADERFUNCTION, on_header);
+        lib.easy_setopt(e, CURLOPT_HEADERDATA, x);
+        lib.easy_setopt(e, CURLOPT_ERRORBUFFER, t->errbuf);
+        lib.easy_setopt(e, CURLOPT_TIMEOUT_MS, req->timeout_ms > 0 ? req->timeout_ms : 30000L);
+        lib.easy_setopt(e, CURLOPT_CONNECTTIMEOUT_MS,
                          req->connect_timeout_ms > 0 ? req->connect_timeout_ms : 5000L);
-        curl_easy_setopt(e, CURLOPT_FOLLOWLOCATION, 0L);
+        lib.easy_setopt(e, CURLOPT_FOLLOWLOCATION, 0L);
         if (req->fresh_connection) {
-                curl_easy_setopt(e, CURLOPT_FRESH_CONNECT, 1L);
-                curl_easy_setopt(e, CURLOPT_FORBID_REUSE, 1L);
+                lib.easy_setopt(e, CURLOPT_FRESH_CONNECT, 1L);
+                lib.easy_setopt(e, CURLOPT_FORBID_REUSE, 1L);
         }
-        curl_easy_setopt(e, CURLOPT_USERAGENT, "opsagent/" PACKAGE_VERSION);
+        lib.easy_setopt(e, CURLOPT_USERAGENT, "opsagent/" PACKAGE_VERSION);
         if (c->flags & HTTP_NO_PROXY)
-                curl_easy_setopt(e, CURLOPT_PROXY, "");
+                lib.easy_setopt(e, CURLOPT_PROXY, "");
         else if (getenv("AWS_CA_BUNDLE") && *getenv("AWS_CA_BUNDLE"))
-                curl_easy_setopt(e, CURLOPT_CAINFO, getenv("AWS_CA_BUNDLE"));
+                lib.easy_setopt(e, CURLOPT_CAINFO, getenv("AWS_CA_BUNDLE"));
         if (strcmp(req->method, "POST") == 0 || strcmp(req->method, "PUT") == 0) {
-                curl_easy_setopt(e, CURLOPT_POST, 1L);
-                curl_easy_setopt(e, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)req->body_len);
-                curl_easy_setopt(e, CURLOPT_COPYPOSTFIELDS, req->body ? req->body : "");
+                lib.easy_setopt(e, CURLOPT_POST, 1L);
+                lib.easy_setopt(e, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)req->body_len);
+                lib.easy_setopt(e, CURLOPT_COPYPOSTFIELDS, req->body ? req->body : "");
                 if (strcmp(req->method, "PUT") == 0)
-                        curl_easy_setopt(e, CURLOPT_CUSTOMREQUEST, "PUT");
+                        lib.easy_setopt(e, CURLOPT_CUSTOMREQUEST, "PUT");
         } else if (strcmp(req->method, "GET") != 0) {
-                curl_easy_setopt(e, CURLOPT_CUSTOMREQUEST, req->method);
+                lib.easy_setopt(e, CURLOPT_CUSTOMREQUEST, req->method);
         }
-        if (curl_multi_add_handle(c->multi, e) != CURLM_OK) {
+        if (lib.multi_add_handle(c->multi, e) != CURLM_OK) {
                 r = -EIO;
                 goto fail;
         }
@@ -438,40 +512,42 @@ int http_client_run(struct http_client *c, int timeout_ms, struct http_xfer **re
         CURLMsg *msg;
 
         *ret_done = NULL;
-        if (curl_multi_perform(c->multi, &running) != CURLM_OK)
+        if (!c->multi)
+                return 0;       /* nothing was ever started */
+        if (lib.multi_perform(c->multi, &running) != CURLM_OK)
                 return -EIO;
-        msg = curl_multi_info_read(c->multi, &left);
+        msg = lib.multi_info_read(c->multi, &left);
         if (!msg && running > 0 && timeout_ms > 0) {
-                if (curl_multi_poll(c->multi, NULL, 0, timeout_ms, NULL) != CURLM_OK)
+                if (lib.multi_poll(c->multi, NULL, 0, timeout_ms, NULL) != CURLM_OK)
                         return -EIO;
-                if (curl_multi_perform(c->multi, &running) != CURLM_OK)
+                if (lib.multi_perform(c->multi, &running) != CURLM_OK)
                         return -EIO;
-                msg = curl_multi_info_read(c->multi, &left);
+                msg = lib.multi_info_read(c->multi, &left);
         }
-        for (; msg; msg = curl_multi_info_read(c->multi, &left)) {
+        for (; msg; msg = lib.multi_info_read(c->multi, &left)) {
                 struct http_xfer *x = NULL;
 
                 if (msg->msg != CURLMSG_DONE)
                         continue;
-                curl_easy_getinfo(msg->easy_handle, CURLINFO_PRIVATE, (char **)&x);
+                lib.easy_getinfo(msg->easy_handle, CURLINFO_PRIVATE, (char **)&x);
                 if (!x)
                         continue;
                 x->result = http_errno_from_curl(msg->data.result);
                 if (x->result == 0 || x->result == -E2BIG)
-                        curl_easy_getinfo(msg->easy_handle, CURLINFO_RESPONSE_CODE, &x->status);
+                        lib.easy_getinfo(msg->easy_handle, CURLINFO_RESPONSE_CODE, &x->status);
                 {
                         long request_size = 0;
 
-                        curl_easy_getinfo(msg->easy_handle, CURLINFO_REQUEST_SIZE, &request_size);
+                        lib.easy_getinfo(msg->easy_handle, CURLINFO_REQUEST_SIZE, &request_size);
                         x->sent = request_size > 0 || x->status > 0;
                 }
                 if (x->result < 0) {
                         struct transfer *t = x->transfer;
 
                         snprintf(x->error, sizeof(x->error), "%s",
-                                 t->errbuf[0] ? t->errbuf : curl_easy_strerror(msg->data.result));
+                                 t->errbuf[0] ? t->errbuf : lib.easy_strerror(msg->data.result));
                 }
-                curl_multi_remove_handle(c->multi, msg->easy_handle);
+                lib.multi_remove_handle(c->multi, msg->easy_handle);
                 c->n_active--;
                 x->active = false;
                 x->done = true;

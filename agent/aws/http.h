@@ -45,6 +45,11 @@ struct http_request {
         /* Names of response headers to keep (case does not matter), at most
          * HTTP_MAX_KEPT_HEADERS; the strings must outlive the transfer. */
         const char *keep_headers[HTTP_MAX_KEPT_HEADERS];
+        /* When set, the body of a 2xx answer is handed to ON_DATA piece by piece as it arrives
+         * (with ON_DATA_USERDATA), up to max_response bytes, instead of being kept in x->body,
+         * which then stays empty; other answers' bodies are kept as usual. */
+        void (*on_data)(void *userdata, const char *data, size_t len);
+        void *on_data_userdata;
 };
 
 /* One transfer. Filled by http_xfer_start(); results valid once it is done. */
@@ -64,11 +69,17 @@ struct http_xfer {
         bool done;
         bool active;
         void *userdata;                         /* the caller's */
+        void (*on_data)(void *userdata, const char *data, size_t len);  /* the request's */
+        void *on_data_userdata;
+        size_t streamed;                        /* bytes handed to on_data */
+        size_t max_streamed;
 };
 
 struct http_client;
 
-/* Creates a client (caller frees with http_client_free). */
+/* Creates a client (caller frees with http_client_free). libcurl is loaded (dlopen) on the
+ * first transfer or URL function, not before: a process that never talks HTTP never loads it.
+ * When it cannot be loaded, those return -ELIBACC. */
 int http_client_new(unsigned flags, struct http_client **ret);
 void http_client_free(struct http_client *c);  /* NULL is fine */
 
@@ -94,6 +105,8 @@ int http_url_split(const char *url, char **ret_hostport, char **ret_path);
 
 /* An HTTP Date header ("Sun, 06 Nov 1994 08:49:37 GMT") as Unix time, 0 when unreadable. */
 time_t http_parse_date(const char *date);
+/* The same, (time_t)-1 when unreadable (libcurl's curl_getdate()). */
+time_t http_getdate(const char *date);
 
 /* The scheme ("https") and host (without brackets or port) of URL, both caller-freed. */
 int http_url_scheme_host(const char *url, char **ret_scheme, char **ret_host);

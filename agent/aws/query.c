@@ -146,8 +146,8 @@ static const struct aws_protocol query_protocol = {
         .parse_error = xml_error,
 };
 
-int query_call_many(struct aws_session *s, struct query_request *qs, size_t n, unsigned parallel,
-                    struct query_result *results)
+static int call_many(struct aws_session *s, const struct aws_protocol *protocol, struct query_request *qs, size_t n,
+                     unsigned parallel, struct query_result *results)
 {
         struct aws_request *reqs;
         struct aws_result *res;
@@ -164,7 +164,7 @@ int query_call_many(struct aws_session *s, struct query_request *qs, size_t n, u
         }
         for (size_t i = 0; i < n; i++)
                 reqs[i] = (struct aws_request){
-                        .protocol = &query_protocol,
+                        .protocol = protocol,
                         .service = qs[i].service,
                         .operation = qs[i].operation,
                         .method = "POST",
@@ -191,6 +191,36 @@ int query_call_many(struct aws_session *s, struct query_request *qs, size_t n, u
         free(reqs);
         free(res);
         return r;
+}
+
+int query_call_many(struct aws_session *s, struct query_request *qs, size_t n, unsigned parallel,
+                    struct query_result *results)
+{
+        return call_many(s, &query_protocol, qs, n, parallel, results);
+}
+
+int query_call_reader(struct aws_session *s, struct query_request *q, const struct query_reader *rd,
+                      void **ret_answer)
+{
+        const struct aws_protocol protocol = {
+                .free_answer = rd->free_answer,
+                .parse_error = xml_error,
+                .stream_begin = rd->begin,
+                .stream_feed = rd->feed,
+                .stream_end = rd->end,
+                .stream_free = rd->free_reader,
+        };
+        struct query_result res = { 0 };
+        int r;
+
+        r = call_many(s, &protocol, q, 1, 1, &res);
+        if (r < 0) {
+                if (res.doc)
+                        rd->free_answer(res.doc);
+                return r;
+        }
+        *ret_answer = res.doc;
+        return 0;
 }
 
 int query_call(struct aws_session *s, struct query_request *q, struct xml_node **ret_doc,

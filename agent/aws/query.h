@@ -61,6 +61,25 @@ int query_call_many(struct aws_session *s, struct query_request *qs, size_t n, u
                     struct query_result *results);
 void query_result_clear(struct query_result *r);
 
+/* A reader of 2xx answers as they arrive (struct aws_protocol's stream_* functions): BEGIN
+ * makes one per attempt (NULL: ENOMEM), FEED gives it each piece of the body, END finishes it
+ * into an answer (0, or -EBADMSG with ERR for a malformed one, which is retried as any
+ * malformed answer) and frees it, FREE_READER frees one END never got, FREE_ANSWER frees an
+ * answer. */
+struct query_reader {
+        void *(*begin)(void);
+        void (*feed)(void *reader, const char *data, size_t len);
+        int (*end)(void *reader, void **ret, struct error *err);
+        void (*free_reader)(void *reader);
+        void (*free_answer)(void *answer);
+};
+
+/* query_call() whose 2xx answer is read by RD as it arrives, never held whole nor made a tree.
+ * 0 and *ret_answer (the caller frees it with RD's free_answer), or negative errno with
+ * s->last_error filled. Error answers are read as query_call() reads them. */
+int query_call_reader(struct aws_session *s, struct query_request *q, const struct query_reader *rd,
+                      void **ret_answer);
+
 /* Fills E from an error document (EC2's <Response><Errors><Error>, CloudWatch's
  * <ErrorResponse>). false when DOC is neither. */
 bool query_parse_error(const struct xml_node *doc, struct opsagent_aws_error *e);

@@ -3,7 +3,7 @@
 #include "ratelimit.h"
 
 /* Python's min() and max() on the finite values used here (libm's fmin/fmax are not needed:
- * see cube_root()). */
+ * see ratelimit_cube_root()). */
 static double min_d(double a, double b)
 {
         return b < a ? b : a;
@@ -34,21 +34,31 @@ static void set_max_rate(struct ratelimit *l, double value, double now)
         l->capacity = min_d(l->capacity, l->max_capacity);
 }
 
-/* The real cube root of Y >= 0 by Newton's method, to the last bit that changes. The one use
+/* Newton steps ratelimit_cube_root() takes at most: from above, a step at least divides the distance to
+ * the root by 1.5 while x is far above it, so that from the largest double it is within a
+ * factor of 2 after some 1,200 steps, and then converges quadratically (a handful more). */
+#define CUBE_ROOT_MAX_STEPS 2000
+
+/* The real cube root of Y >= 0 by Newton's method, to the last bit that lowers it. The one use
  * of libm in the agent was this and a cube: computing them here keeps libm out of every
  * process (its pages cost about 300 KiB of RSS in each). */
-static double cube_root(double y)
+double ratelimit_cube_root(double y)
 {
-        double x = y > 1 ? y : 1, prev = 0;
+        double x;
 
         if (!(y > 0))
                 return 0;
-        /* From above, each step lowers x (x^3 >= y after the first); stop when it no longer does. */
-        for (int i = 0; i < 2000 && x != prev; i++) {
-                prev = x;
-                x = x - (x * x * x - y) / (3 * x * x);
-                if (x >= prev && i > 0)
-                        return prev;
+        /* From x >= cbrt(y), every step x - (x - y/x^2) / 3 = (x + x + y/x^2) / 3 stays >= cbrt(y)
+         * (the mean of x, x and y/x^2 is at least their geometric mean) and lowers x until
+         * rounding stops it: the first step that does not lower x ends the search. Written so
+         * that nothing overflows for x >= 1 (x^2 may round to infinity, making the step 2x/3). */
+        x = y > 1 ? y : 1;
+        for (int i = 0; i < CUBE_ROOT_MAX_STEPS; i++) {
+                double next = x - (x - y / (x * x)) / 3;
+
+                if (!(next < x))
+                        break;
+                x = next;
         }
         return x;
 }
@@ -60,7 +70,7 @@ static double cube(double x)
 
 static double zero_point(double w_max)
 {
-        return cube_root(w_max * (1 - RATELIMIT_BETA) / RATELIMIT_SCALE);  /* (...) ** (1 / 3.0) in botocore */
+        return ratelimit_cube_root(w_max * (1 - RATELIMIT_BETA) / RATELIMIT_SCALE);  /* (...) ** (1 / 3.0) in botocore */
 }
 
 void ratelimit_init(struct ratelimit *l, double now)

@@ -45,4 +45,7 @@ void ratelimit_on_response(struct ratelimit *l, double now, bool throttled);
 /* The rate the bucket refills at (tokens per second), for doctor and tests. */
 double ratelimit_rate(const struct ratelimit *l);
 
+/* The real cube root of Y (0 for Y <= 0 or NaN), without libm (exposed for the tests). */
+double ratelimit_cube_root(double y);
+
 #endif

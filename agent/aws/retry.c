@@ -3,7 +3,7 @@
 #include <string.h>
 #include <time.h>
 
-#include <curl/curl.h>
+#include "http.h"
 #include <openssl/rand.h>
 
 #include "ratelimit.h"
@@ -212,7 +212,7 @@ int64_t retry_skew_from_date(const char *date, time_t now)
         if (!date || !*date)
                 return 0;
         /* IMF-fixdate, RFC 7231: "Sun, 06 Nov 1994 08:49:37 GMT" (libcurl's parser, locale-free) */
-        t = curl_getdate(date, NULL);
+        t = http_getdate(date);
         if (t == (time_t)-1)
                 return 0;
         d = (int64_t)t - (int64_t)now;

@@ -1,6 +1,7 @@
 #include <errno.h>
 #include <limits.h>
 #include <stdbool.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -8,6 +9,10 @@
 
 #include "xml.h"
 #include "util/buf.h"
+
+/* Bytes given to expat at a time: it copies what it is given into a buffer of its own (as
+ * Debian builds it, with XML_CONTEXT_BYTES), so a whole 1 MB answer at once costs 1 MB more. */
+#define XML_STREAM_PIECE (64 * 1024)
 
 /* A document's nodes and strings live in a few large chunks (an arena): a page of 1,000
  * snapshots is some 30,000 nodes, and a malloc() or three for each cost twice the memory. */
@@ -224,7 +229,18 @@ int xml_parse(const char *data, size_t len, struct xml_node **ret, struct error 
         XML_SetEntityDeclHandler(st.parser, on_entity_decl);
         XML_SetParamEntityParsing(st.parser, XML_PARAM_ENTITY_PARSING_NEVER);
 
-        if (XML_Parse(st.parser, data, (int)len, XML_TRUE) != XML_STATUS_OK || st.error) {
+        /* in pieces, as xml_stream_feed() does: expat copies what it is given */
+        for (;;) {
+                size_t piece = len > XML_STREAM_PIECE ? XML_STREAM_PIECE : len;
+                bool last = piece == len;
+
+                if (XML_Parse(st.parser, data, (int)piece, last ? XML_TRUE : XML_FALSE) != XML_STATUS_OK ||
+                    st.error || last)
+                        break;
+                data += piece;
+                len -= piece;
+        }
+        if (XML_GetErrorCode(st.parser) != XML_ERROR_NONE || st.error) {
                 if (st.error) {
                         r = error_set(err, st.error, "XML at line %lu: %s",
                                       (unsigned long)XML_GetCurrentLineNumber(st.parser), st.why);
@@ -296,4 +312,168 @@ const char *xml_path_text(const struct xml_node *n, const char *path)
         struct xml_node *c = xml_path(n, path);
 
         return c ? c->text : NULL;
+}
+
+/* ---- streaming ---------------------------------------------------------------------------- */
+
+
+struct xml_stream {
+        XML_Parser parser;
+        const struct xml_stream_handler *h;
+        void *userdata;
+        size_t depth;
+        size_t n_elements;
+        bool done;                  /* failed, or the final piece was fed */
+        int error;                  /* negative errno once something went wrong */
+        const char *why;
+        struct buf text[XML_MAX_DEPTH];  /* the open elements' text so far, by depth */
+        char names[XML_MAX_DEPTH][XML_STREAM_NAME_MAX];   /* the open elements' local names */
+};
+
+static void stream_stop(struct xml_stream *x, int error, const char *why)
+{
+        if (x->error == 0) {
+                x->error = error;
+                x->why = why;
+        }
+        XML_StopParser(x->parser, XML_FALSE);
+}
+
+static void stream_start(void *userdata, const XML_Char *name, const XML_Char **attrs)
+{
+        struct xml_stream *x = userdata;
+        const char *local = local_name(name);
+        int r;
+
+        if (x->error)
+                return;
+        if (x->depth >= XML_MAX_DEPTH)
+                return stream_stop(x, -E2BIG, "elements nested too deeply");
+        if (x->n_elements >= XML_MAX_NODES)
+                return stream_stop(x, -E2BIG, "too many elements");
+        if (x->depth == 0 && x->n_elements > 0)
+                return stream_stop(x, -EBADMSG, "more than one root element");
+        /* a longer name matches nothing a handler looks for: kept cut, which is harmless */
+        snprintf(x->names[x->depth], sizeof(x->names[x->depth]), "%s", local);
+        buf_truncate(&x->text[x->depth], 0);
+        r = x->h->start ? x->h->start(x->userdata, x->names[x->depth], x->depth) : 0;
+        x->depth++;
+        x->n_elements++;
+        if (r < 0)
+                stream_stop(x, r, "stopped by the reader");
+}
+
+static void stream_end(void *userdata, const XML_Char *name)
+{
+        struct xml_stream *x = userdata;
+        struct buf *t;
+        int r;
+
+        if (x->error || x->depth == 0)
+                return;
+        x->depth--;
+        t = &x->text[x->depth];
+        r = x->h->end(x->userdata, x->names[x->depth], x->depth, buf_len(t) ? buf_str(t) : "", buf_len(t));
+        if (r < 0)
+                stream_stop(x, r, "stopped by the reader");
+}
+
+static void stream_text(void *userdata, const XML_Char *s, int len)
+{
+        struct xml_stream *x = userdata;
+        struct buf *t;
+
+        if (x->error || x->depth == 0 || len <= 0)
+                return;
+        t = &x->text[x->depth - 1];
+        if (buf_len(t) + (size_t)len > XML_MAX_TEXT)
+                return stream_stop(x, -E2BIG, "element text too long");
+        if (buf_append(t, s, (size_t)len) < 0)
+                return stream_stop(x, -ENOMEM, "out of memory");
+}
+
+static void stream_doctype(void *userdata, const XML_Char *name, const XML_Char *sysid, const XML_Char *pubid,
+                           int has_internal_subset)
+{
+        stream_stop(userdata, -EBADMSG, "document type declarations are not accepted");
+}
+
+static void stream_entity_decl(void *userdata, const XML_Char *name, int is_param, const XML_Char *value,
+                               int value_len, const XML_Char *base, const XML_Char *sysid, const XML_Char *pubid,
+                               const XML_Char *notation)
+{
+        stream_stop(userdata, -EBADMSG, "entity declarations are not accepted");
+}
+
+int xml_stream_new(const struct xml_stream_handler *h, void *userdata, struct xml_stream **ret)
+{
+        struct xml_stream *x = calloc(1, sizeof(*x));
+
+        if (!x)
+                return -ENOMEM;
+        x->parser = XML_ParserCreate("UTF-8");
+        if (!x->parser) {
+                free(x);
+                return -ENOMEM;
+        }
+        x->h = h;
+        x->userdata = userdata;
+        for (size_t i = 0; i < XML_MAX_DEPTH; i++)
+                buf_init(&x->text[i], XML_MAX_TEXT + 1);
+        XML_SetUserData(x->parser, x);
+        XML_SetElementHandler(x->parser, stream_start, stream_end);
+        XML_SetCharacterDataHandler(x->parser, stream_text);
+        XML_SetStartDoctypeDeclHandler(x->parser, stream_doctype);
+        XML_SetEntityDeclHandler(x->parser, stream_entity_decl);
+        XML_SetParamEntityParsing(x->parser, XML_PARAM_ENTITY_PARSING_NEVER);
+        *ret = x;
+        return 0;
+}
+
+int xml_stream_feed(struct xml_stream *x, const char *data, size_t len, bool final, struct error *err)
+{
+        int r = 0;
+
+        if (x->done)
+                return error_set(err, x->error < 0 ? x->error : -EINVAL, "XML: the document was read already");
+        while (r == 0 && (len > 0 || final)) {
+                size_t piece = len > XML_STREAM_PIECE ? XML_STREAM_PIECE : len;
+                bool last = final && piece == len;
+
+                if (XML_Parse(x->parser, data, (int)piece, last ? XML_TRUE : XML_FALSE) != XML_STATUS_OK ||
+                    x->error) {
+                        if (x->error)
+                                r = error_set(err, x->error, "XML at line %lu: %s",
+                                              (unsigned long)XML_GetCurrentLineNumber(x->parser), x->why);
+                        else
+                                r = error_set(err, -EBADMSG, "malformed XML at line %lu column %lu: %s",
+                                              (unsigned long)XML_GetCurrentLineNumber(x->parser),
+                                              (unsigned long)XML_GetCurrentColumnNumber(x->parser),
+                                              XML_ErrorString(XML_GetErrorCode(x->parser)));
+                        break;
+                }
+                data += piece;
+                len -= piece;
+                if (last) {
+                        if (x->n_elements == 0)
+                                r = error_set(err, -EBADMSG, "empty XML document");
+                        break;
+                }
+        }
+        if (r < 0 || final) {
+                x->done = true;
+                if (r < 0 && x->error == 0)
+                        x->error = r;
+        }
+        return r;
+}
+
+void xml_stream_free(struct xml_stream *x)
+{
+        if (!x)
+                return;
+        for (size_t i = 0; i < XML_MAX_DEPTH; i++)
+                buf_free(&x->text[i]);
+        XML_ParserFree(x->parser);
+        free(x);
 }

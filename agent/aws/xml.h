@@ -4,6 +4,7 @@
 #ifndef OPSAGENT_XML_H
 #define OPSAGENT_XML_H
 
+#include <stdbool.h>
 #include <stddef.h>
 
 #include "util/error.h"
@@ -11,6 +12,7 @@
 #define XML_MAX_DEPTH 64
 #define XML_MAX_NODES 200000
 #define XML_MAX_TEXT (256 * 1024)
+#define XML_STREAM_NAME_MAX 64    /* bytes of an element name a stream handler sees (cut beyond) */
 
 /* A document is read-only: its nodes and strings belong to it, freed all at once. */
 struct xml_node {
@@ -35,5 +37,25 @@ struct xml_node *xml_next_named(const struct xml_node *n);
 struct xml_node *xml_path(const struct xml_node *n, const char *path);
 /* Text of xml_path(N, PATH), or NULL when absent. Borrowed. */
 const char *xml_path_text(const struct xml_node *n, const char *path);
+
+/* Streaming: the same rules and limits as xml_parse() (no DTD, no entity declarations, depth
+ * and text size capped; namespaces dropped), without a tree: the handler sees each element as
+ * it opens and closes, with its local name and depth (the root's is 0), and at its close the
+ * character data directly inside it (borrowed for the call). A handler's negative return
+ * stops the parse and is what feeding returns. The data may come in pieces of any size. */
+struct xml_stream_handler {
+        int (*start)(void *userdata, const char *name, size_t depth);             /* may be NULL */
+        int (*end)(void *userdata, const char *name, size_t depth, const char *text, size_t text_len);
+};
+
+struct xml_stream;
+
+/* A parser calling H with USERDATA (caller frees with xml_stream_free). -ENOMEM. */
+int xml_stream_new(const struct xml_stream_handler *h, void *userdata, struct xml_stream **ret);
+/* Feeds LEN bytes of DATA; FINAL: they are the document's last. 0, -EBADMSG (malformed, or a
+ * document that ends early or has no root), -E2BIG (a limit), or the handler's own negative
+ * return; err says where. After a failure the parser accepts nothing more. */
+int xml_stream_feed(struct xml_stream *x, const char *data, size_t len, bool final, struct error *err);
+void xml_stream_free(struct xml_stream *x);  /* NULL is fine */
 
 #endif

@@ -9,7 +9,6 @@
 #include <sys/random.h>
 #include <sys/wait.h>
 #include <unistd.h>
-#include <systemd/sd-id128.h>
 
 #include "ctx_aws.h"
 #include "events.h"
@@ -246,33 +245,32 @@ out:
         return r;
 }
 
+#define RUN_ID_HEX 32   /* hex digits of a run id */
+
 /* A random 128-bit id in sd-id128's form (32 lower-case hex digits, UUID v4 bits set), as
  * sd_id128_randomize() makes it: from getrandom(2) here, because calling into libsystemd for it
- * faulted in about 200 KiB of its code in every run. */
-static void new_run_id(char id_ret[static SD_ID128_STRING_MAX])
+ * faulted in about 200 KiB of its code in every run. Up to 256 bytes, getrandom() fills the
+ * whole buffer or fails (no short reads); it can be interrupted only while it waits for the
+ * kernel's pool at boot. Should it fail, the id is all zeros but for the version bits, as
+ * before. */
+static void new_run_id(char id_ret[static RUN_ID_HEX + 1])
 {
         static const char hex[] = "0123456789abcdef";
         uint8_t b[16];
-        size_t got = 0;
+        ssize_t n;
 
-        while (got < sizeof(b)) {
-                ssize_t n = getrandom(b + got, sizeof(b) - got, 0);
-
-                if (n < 0 && errno == EINTR)
-                        continue;
-                if (n <= 0) {
-                        memset(b, 0, sizeof(b));
-                        break;
-                }
-                got += (size_t)n;
-        }
+        do
+                n = getrandom(b, sizeof(b), 0);
+        while (n < 0 && errno == EINTR);
+        if (n != (ssize_t)sizeof(b))
+                memset(b, 0, sizeof(b));
         b[6] = (b[6] & 0x0f) | 0x40;
         b[8] = (b[8] & 0x3f) | 0x80;
         for (size_t i = 0; i < sizeof(b); i++) {
                 id_ret[2 * i] = hex[b[i] >> 4];
                 id_ret[2 * i + 1] = hex[b[i] & 15];
         }
-        id_ret[32] = 0;
+        id_ret[RUN_ID_HEX] = 0;
 }
 
 /* How one recipe's turn ended. */

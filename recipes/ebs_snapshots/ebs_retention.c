@@ -23,6 +23,93 @@ static bool in_list(const char *const *list, const char *s)
         return false;
 }
 
+#define ID_PREFIX "snap-"
+#define ID_PREFIX_LEN 5
+#define ID_HEX_MAX 17                 /* digits of AWS's long ids */
+
+static int hex_value(char c)
+{
+        if (c >= '0' && c <= '9')
+                return c - '0';
+        if (c >= 'a' && c <= 'f')
+                return c - 'a' + 10;
+        return -1;                    /* upper case is not packed: it would not come back the same */
+}
+
+uint32_t retention_time_of(int64_t t)
+{
+        return t < 0 ? 0 : t > (int64_t)UINT32_MAX ? UINT32_MAX : (uint32_t)t;
+}
+
+void retention_snap_clear(struct retention_snap *s)
+{
+        if (s->id_form == RETENTION_ID_TEXT)
+                free((char *)(uintptr_t)s->id);
+        s->id = 0;
+        s->id_form = RETENTION_ID_TEXT;
+}
+
+int retention_snap_set_id(struct retention_snap *s, const char *id)
+{
+        size_t len = id ? strlen(id) : 0, digits = len > ID_PREFIX_LEN ? len - ID_PREFIX_LEN : 0;
+        uint64_t bits = 0;
+        int top = 0;
+        char *text;
+
+        if (len > 0 && len < RETENTION_ID_MAX && strncmp(id, ID_PREFIX, ID_PREFIX_LEN) == 0 && digits >= 1 &&
+            digits <= ID_HEX_MAX) {
+                size_t i;
+
+                for (i = 0; i < digits; i++) {
+                        int v = hex_value(id[ID_PREFIX_LEN + i]);
+
+                        if (v < 0)
+                                break;
+                        if (digits == ID_HEX_MAX && i == 0)
+                                top = v;
+                        else
+                                bits = bits << 4 | (uint64_t)v;
+                }
+                if (i == digits) {
+                        retention_snap_clear(s);
+                        s->id = bits;
+                        /* 1..16 digits: form = their count; 17: 17 + the first digit */
+                        s->id_form = (uint8_t)(digits == ID_HEX_MAX ? (size_t)(ID_HEX_MAX + top) : digits);
+                        s->flags &= (uint8_t)~RETENTION_ID_UNUSABLE;
+                        return 0;
+                }
+        }
+        text = strndup(id ? id : "", RETENTION_ID_MAX - 1);
+        if (!text)
+                return -ENOMEM;
+        retention_snap_clear(s);
+        s->id = (uint64_t)(uintptr_t)text;
+        s->id_form = RETENTION_ID_TEXT;
+        if (len == 0 || len >= RETENTION_ID_MAX)
+                s->flags |= RETENTION_ID_UNUSABLE;
+        else
+                s->flags &= (uint8_t)~RETENTION_ID_UNUSABLE;
+        return 0;
+}
+
+const char *retention_snap_id(const struct retention_snap *s, char buf[RETENTION_ID_MAX])
+{
+        static const char hex[] = "0123456789abcdef";
+        size_t digits, at = ID_PREFIX_LEN;
+        uint64_t bits = s->id;
+
+        if (s->id_form == RETENTION_ID_TEXT)
+                return s->id ? (const char *)(uintptr_t)s->id : "";
+        digits = s->id_form >= ID_HEX_MAX ? (size_t)ID_HEX_MAX : (size_t)s->id_form;
+        memcpy(buf, ID_PREFIX, ID_PREFIX_LEN);
+        if (digits == ID_HEX_MAX)
+                buf[at++] = hex[s->id_form - ID_HEX_MAX];
+        for (size_t i = digits == ID_HEX_MAX ? 16 : digits; i > 0; i--)
+                buf[at++] = hex[(bits >> (4 * (i - 1))) & 15];
+        buf[at] = '\0';
+        return buf;
+}
+
 /* The ranking: indices into the snapshots (SNAPS), the ones this run just created first (they
  * are the newest, even when a killed run's snapshot started in the same second: start times
  * have a resolution of one second), then by start time, newest first; equal times by id, so
@@ -37,7 +124,11 @@ static int ranked_cmp(const void *a, const void *b, void *snaps)
                 return xj ? -1 : 1;
         if (x->start_time != y->start_time)
                 return x->start_time > y->start_time ? -1 : 1;
-        return -strcmp(x->id, y->id);
+        {
+                char bx[RETENTION_ID_MAX], by[RETENTION_ID_MAX];
+
+                return -strcmp(retention_snap_id(x, bx), retention_snap_id(y, by));
+        }
 }
 
 static const char *ordinal_suffix(size_t n)
@@ -157,11 +248,12 @@ static void plan_tiers(const struct retention_policy *p, struct retention_snap *
 }
 
 /* The policy's own verdict on a ranked snapshot: kept? */
-static bool policy_keeps(const struct retention_policy *p, const struct retention_snap *x, int64_t now)
+static bool policy_keeps(const struct retention_policy *p, const struct retention_snap *x, uint32_t rank,
+                         int64_t now)
 {
         switch (p->kind) {
         case RETENTION_KEEP_NEWEST:
-                return x->rank < p->keep;
+                return rank < p->keep;
         case RETENTION_MAX_AGE:
                 return x->start_time >= now - (int64_t)p->max_age_days * 86400;
         case RETENTION_TIERS:
@@ -170,7 +262,65 @@ static bool policy_keeps(const struct retention_policy *p, const struct retentio
         return true;
 }
 
-int retention_plan_snaps(const struct retention_policy *policy, struct retention_snap *snaps, size_t n, int64_t now)
+/* P, positions to indices (a permutation of 0..N-1), becomes its inverse in place, indices to
+ * positions: each cycle is walked once, its entries marked with the top bit (N <= INT32_MAX). */
+#define VISITED 0x80000000u
+
+static void invert(uint32_t *p, size_t n)
+{
+        for (size_t i = 0; i < n; i++) {
+                uint32_t prev = (uint32_t)i, cur;
+
+                if (p[i] & VISITED)
+                        continue;
+                cur = p[i];
+                while (cur != i) {
+                        uint32_t next = p[cur];
+
+                        p[cur] = prev | VISITED;
+                        prev = cur;
+                        cur = next;
+                }
+                p[i] = prev | VISITED;
+        }
+        for (size_t i = 0; i < n; i++)
+                p[i] &= ~VISITED;
+}
+
+/* Whether X is in the ranked set, once classified (see retention_plan_snaps()). */
+static bool is_ranked(const struct retention_snap *x)
+{
+        return x->why == WHY_JUST_CREATED || x->why == WHY_WITHIN_KEEP;
+}
+
+/* max_age_days over the N classified SNAPS: no sort, no memory. */
+static void plan_by_age(const struct retention_policy *p, struct retention_snap *snaps, size_t n, int64_t now)
+{
+        size_t newest = SIZE_MAX;
+
+        for (size_t i = 0; i < n; i++) {
+                uint32_t a = (uint32_t)i, b = (uint32_t)newest;
+
+                if (is_ranked(&snaps[i]) && snaps[i].state == RETENTION_STATE_COMPLETED &&
+                    (newest == SIZE_MAX || ranked_cmp(&a, &b, snaps) < 0))
+                        newest = i;
+        }
+        for (size_t i = 0; i < n; i++) {
+                struct retention_snap *x = &snaps[i];
+
+                if (!is_ranked(x) || x->why == WHY_JUST_CREATED)
+                        continue;
+                if (policy_keeps(p, x, 0, now))
+                        x->why = WHY_WITHIN_AGE;
+                else if (i == newest)
+                        x->why = WHY_NEWEST_COMPLETED;
+                else
+                        x->why = WHY_TOO_OLD;
+        }
+}
+
+int retention_plan_snaps(const struct retention_policy *policy, struct retention_snap *snaps, size_t n, int64_t now,
+                         uint32_t **ret_rank)
 {
         static const enum retention_why keep_why[] = {
                 [RETENTION_KEEP_NEWEST] = WHY_WITHIN_KEEP,
@@ -183,31 +333,29 @@ int retention_plan_snaps(const struct retention_policy *policy, struct retention
                 [RETENTION_TIERS] = WHY_NO_TIER,
         };
         uint32_t *ranked = NULL;
-        size_t nr = 0, newest_completed = SIZE_MAX;
+        size_t nr = 0, nu, newest_completed = SIZE_MAX;
         int rc;
 
+        *ret_rank = NULL;
         rc = retention_policy_check(policy);
         if (rc < 0 || n == 0)
-                return rc;
-        if (n > UINT32_MAX)
-                return -E2BIG;
-        ranked = calloc(n, sizeof *ranked);
-        if (!ranked)
-                return -ENOMEM;
+                goto out;
+        if (n > INT32_MAX) {
+                rc = -E2BIG;
+                goto out;
+        }
 
-        /* First the snapshots no policy may touch; the rest are ranked. Just-created snapshots
-         * are kept whatever happens, and count towards keep and the tiers. */
+        /* First the snapshots no policy may touch; the rest are ranked (why WHY_JUST_CREATED,
+         * or WHY_WITHIN_KEEP for now). Just-created snapshots are kept whatever happens, and
+         * count towards keep and the tiers. */
         for (size_t i = 0; i < n; i++) {
                 struct retention_snap *x = &snaps[i];
-                bool rank = false;
 
-                x->rank = UINT32_MAX;
                 x->tiers = 0;
                 if (x->flags & RETENTION_OTHER_VOLUME) {
                         x->why = WHY_OTHER_VOLUME;
                 } else if (x->flags & RETENTION_JUST_CREATED) {
                         x->why = WHY_JUST_CREATED;
-                        rank = true;
                 } else if (!(x->flags & RETENTION_MANAGED)) {
                         x->why = WHY_UNMANAGED;
                 } else if (x->flags & RETENTION_ID_UNUSABLE) {
@@ -218,17 +366,33 @@ int retention_plan_snaps(const struct retention_policy *policy, struct retention
                         x->why = WHY_OTHER_STATE;
                 } else {
                         x->why = WHY_WITHIN_KEEP; /* placeholder, decided below */
-                        rank = true;
                 }
-                if (rank)
+        }
+        if (policy->kind == RETENTION_MAX_AGE) {
+                /* Each snapshot's age decides; only the newest completed one needs finding (one
+                 * pass, no sort), and no rank is said: no memory is taken. */
+                plan_by_age(policy, snaps, n, now);
+                goto out;
+        }
+        /* RANKED: the ranked set's indices from the front, the others' from the back. */
+        ranked = calloc(n, sizeof *ranked);
+        if (!ranked) {
+                rc = -ENOMEM;
+                goto out;
+        }
+        nu = n;
+        for (size_t i = 0; i < n; i++) {
+                if (is_ranked(&snaps[i]))
                         ranked[nr++] = (uint32_t)i;
+                else
+                        ranked[--nu] = (uint32_t)i;
         }
         qsort_r(ranked, nr, sizeof *ranked, ranked_cmp, snaps);
-        for (size_t i = 0; i < nr; i++) {
-                snaps[ranked[i]].rank = (uint32_t)i;
-                if (newest_completed == SIZE_MAX && snaps[ranked[i]].state == RETENTION_STATE_COMPLETED)
+        for (size_t i = 0; i < nr; i++)
+                if (snaps[ranked[i]].state == RETENTION_STATE_COMPLETED) {
                         newest_completed = i;
-        }
+                        break;
+                }
         if (policy->kind == RETENTION_TIERS)
                 plan_tiers(policy, snaps, ranked, nr);
         for (size_t i = 0; i < nr; i++) {
@@ -236,15 +400,19 @@ int retention_plan_snaps(const struct retention_policy *policy, struct retention
 
                 if (x->why == WHY_JUST_CREATED)
                         continue;
-                if (policy_keeps(policy, x, now))
+                if (policy_keeps(policy, x, (uint32_t)i, now))
                         x->why = keep_why[policy->kind];
                 else if (i == newest_completed)
                         x->why = WHY_NEWEST_COMPLETED;
                 else
                         x->why = delete_why[policy->kind];
         }
+        invert(ranked, n);      /* now each snapshot's rank; >= nr outside the ranked set */
+        *ret_rank = ranked;
+        ranked = NULL;
+out:
         free(ranked);
-        return 0;
+        return rc;
 }
 
 enum retention_action retention_action_of(const struct retention_snap *s)
@@ -254,19 +422,19 @@ enum retention_action retention_action_of(const struct retention_snap *s)
 }
 
 /* What the policy says of a ranked snapshot, kept or not ("beyond keep=3 (5th newest)"). */
-static void policy_reason(const struct retention_policy *p, const struct retention_snap *x, int64_t now, char *buf,
-                          size_t size)
+static void policy_reason(const struct retention_policy *p, const struct retention_snap *x, uint32_t rank,
+                          int64_t now, char *buf, size_t size)
 {
-        bool kept = policy_keeps(p, x, now);
+        bool kept = policy_keeps(p, x, rank, now);
         size_t len = 0;
 
         switch (p->kind) {
         case RETENTION_KEEP_NEWEST:
                 snprintf(buf, size, "%s keep=%u (%zu%s newest)", kept ? "within" : "beyond", p->keep,
-                         (size_t)x->rank + 1, ordinal_suffix((size_t)x->rank + 1));
+                         (size_t)rank + 1, ordinal_suffix((size_t)rank + 1));
                 break;
         case RETENTION_MAX_AGE:
-                snprintf(buf, size, "%" PRId64 " days old, %s max_age_days=%u", (now - x->start_time) / 86400,
+                snprintf(buf, size, "%" PRId64 " days old, %s max_age_days=%u", (now - (int64_t)x->start_time) / 86400,
                          kept ? "within" : "beyond", p->max_age_days);
                 break;
         case RETENTION_TIERS:
@@ -289,8 +457,8 @@ static void policy_reason(const struct retention_policy *p, const struct retenti
         }
 }
 
-void retention_reason(const struct retention_policy *policy, const struct retention_snap *s, int64_t now, char *buf,
-                      size_t size)
+void retention_reason(const struct retention_policy *policy, const struct retention_snap *s, uint32_t rank,
+                      int64_t now, char *buf, size_t size)
 {
         char why[RETENTION_REASON_MAX];
 
@@ -314,11 +482,11 @@ void retention_reason(const struct retention_policy *policy, const struct retent
                 snprintf(buf, size, "its id is empty or longer than %d bytes: left alone", RETENTION_ID_MAX - 1);
                 return;
         case WHY_NEWEST_COMPLETED:
-                policy_reason(policy, s, now, why, sizeof why);
+                policy_reason(policy, s, rank, now, why, sizeof why);
                 snprintf(buf, size, "newest completed snapshot, kept until a newer one completes (%s)", why);
                 return;
         default:
-                policy_reason(policy, s, now, buf, size);
+                policy_reason(policy, s, rank, now, buf, size);
                 return;
         }
 }
@@ -329,6 +497,7 @@ int retention_plan(const struct retention_policy *policy, const char *volume_id,
 {
         struct retention_decision *d = NULL;
         struct retention_snap *x = NULL;
+        uint32_t *rank = NULL;
         int rc;
 
         rc = retention_policy_check(policy);
@@ -346,13 +515,12 @@ int retention_plan(const struct retention_policy *policy, const char *volume_id,
         }
         for (size_t i = 0; i < n; i++) {
                 const struct opsagent_ec2_snapshot *s = &snaps[i];
-                const char *id = s->snapshot_id ? s->snapshot_id : "";
 
-                x[i].start_time = s->start_time;
-                snprintf(x[i].id, sizeof x[i].id, "%s", id);
+                x[i].start_time = retention_time_of(s->start_time);
+                rc = retention_snap_set_id(&x[i], s->snapshot_id);
+                if (rc < 0)
+                        goto out;
                 x[i].state = (uint8_t)retention_state_of(s->state);
-                if (!*id || strlen(id) >= sizeof x[i].id)
-                        x[i].flags |= RETENTION_ID_UNUSABLE;
                 if (retention_is_managed(s))
                         x[i].flags |= RETENTION_MANAGED;
                 if (in_list(just_created, s->snapshot_id))
@@ -360,7 +528,7 @@ int retention_plan(const struct retention_policy *policy, const char *volume_id,
                 if (volume_id && (!s->volume_id || strcmp(s->volume_id, volume_id) != 0))
                         x[i].flags |= RETENTION_OTHER_VOLUME;
         }
-        rc = retention_plan_snaps(policy, x, n, now);
+        rc = retention_plan_snaps(policy, x, n, now, &rank);
         if (rc < 0)
                 goto out;
         for (size_t i = 0; i < n; i++) {
@@ -370,11 +538,14 @@ int retention_plan(const struct retention_policy *policy, const char *volume_id,
                         snprintf(d[i].reason, sizeof d[i].reason, "belongs to %s, not %s",
                                  snaps[i].volume_id ? snaps[i].volume_id : "no volume", volume_id);
                 else
-                        retention_reason(policy, &x[i], now, d[i].reason, sizeof d[i].reason);
+                        retention_reason(policy, &x[i], rank ? rank[i] : 0, now, d[i].reason, sizeof d[i].reason);
         }
         *ret = d;
         d = NULL;
 out:
+        for (size_t i = 0; x && i < n; i++)
+                retention_snap_clear(&x[i]);
+        free(rank);
         free(d);
         free(x);
         return rc;

@@ -90,27 +90,48 @@ const char *retention_state_name(enum retention_state state);  /* "unknown" for 
 #define RETENTION_ID_UNUSABLE 0x08    /* its id is empty or did not fit in id[]: kept (not deletable by id) */
 #define RETENTION_CALLER_FLAGS 0xf0   /* the caller's own bits: the planner leaves them alone */
 
-/* What the planner needs of one snapshot, and its verdict: 40 bytes, whatever AWS answered, so
- * that a volume with 100,000 snapshots costs 4 MB. */
+/* What the planner needs of one snapshot, and its verdict: 16 bytes, whatever AWS answered, so
+ * that a volume with 100,000 snapshots costs 1.6 MB (2 MB while it is planned, with the
+ * ranks). The id is packed: AWS's ids ("snap-" and 8 or 17 lower-case hex digits, or any
+ * 1 to 17) are held as their digits; any other id is a string of its own (set and freed with
+ * the functions below, never by hand). */
 struct retention_snap {
-        int64_t start_time;           /* Unix seconds */
-        char id[RETENTION_ID_MAX];    /* cut, with RETENTION_ID_UNUSABLE, when longer */
-        uint32_t rank;                /* out: 0 for the newest of the ranked set */
-        uint8_t state;                /* enum retention_state */
+        uint64_t id;                  /* the hex digits, or a char * to the id (RETENTION_ID_TEXT) */
+        uint32_t start_time;          /* Unix seconds (clamped to 0 .. UINT32_MAX) */
+        uint8_t id_form;              /* RETENTION_ID_TEXT, or how many digits and the 17th */
+        uint8_t state : 4;            /* enum retention_state */
+        uint8_t why : 4;              /* out: enum retention_why */
         uint8_t flags;                /* RETENTION_* */
-        uint8_t why;                  /* out: enum retention_why */
         uint8_t tiers;                /* out: bit T set when kept for tier T (daily, weekly, monthly) */
 };
 
-/* Plans retention for the N snapshots SNAPS of one volume, in place: rank, why and tiers of
- * each. NOW: Unix seconds. 0, -EINVAL for an invalid policy, -ENOMEM. The memory it takes
- * besides SNAPS is 4 bytes per snapshot, for as long as it runs. */
-int retention_plan_snaps(const struct retention_policy *policy, struct retention_snap *snaps, size_t n, int64_t now);
+#define RETENTION_ID_TEXT 0           /* id_form: S's id is a string it owns */
+
+/* Sets S's id to ID (NULL: empty): an id that is empty or longer than RETENTION_ID_MAX - 1
+ * bytes is kept cut and marked RETENTION_ID_UNUSABLE. 0, or -ENOMEM (S unchanged). A record
+ * whose id was set must be cleared with retention_snap_clear() (which frees what it owns). */
+int retention_snap_set_id(struct retention_snap *s, const char *id);
+void retention_snap_clear(struct retention_snap *s);
+/* S's id as a string: in BUF, or S's own (borrowed). Never NULL. */
+const char *retention_snap_id(const struct retention_snap *s, char buf[RETENTION_ID_MAX]);
+/* Unix seconds as struct retention_snap holds them. */
+uint32_t retention_time_of(int64_t t);
+
+/* Plans retention for the N snapshots SNAPS of one volume, in place: why and tiers of each.
+ * *RET_RANK: N ranks (caller frees), RANK[i] the place of SNAPS[i] in the ranked set (0 for the
+ * newest), or >= the number ranked for a snapshot outside it; NULL when N is 0 or the policy
+ * says no rank (max_age_days: ages decide, and the newest completed snapshot is found in one
+ * pass). NOW: Unix seconds. 0, -EINVAL for an invalid policy, -E2BIG past INT32_MAX
+ * snapshots, -ENOMEM. Besides SNAPS it takes 4 bytes per snapshot while it runs, and keeps
+ * them as the ranks. */
+int retention_plan_snaps(const struct retention_policy *policy, struct retention_snap *snaps, size_t n, int64_t now,
+                         uint32_t **ret_rank);
 /* Keep or delete, from S's verdict. */
 enum retention_action retention_action_of(const struct retention_snap *s);
-/* Why, for people, from S's verdict: "beyond keep=3 (5th newest)". */
-void retention_reason(const struct retention_policy *policy, const struct retention_snap *s, int64_t now, char *buf,
-                      size_t size);
+/* Why, for people, from S's verdict and RANK (its rank from the plan; any value when the plan
+ * gave no ranks): "beyond keep=3 (5th newest)". */
+void retention_reason(const struct retention_policy *policy, const struct retention_snap *s, uint32_t rank,
+                      int64_t now, char *buf, size_t size);
 
 /* The same planner over the SDK's snapshots (the unit tests' simulations use it): plans
  * retention for the N snapshots SNAPS of VOLUME_ID. JUST_CREATED: NULL-terminated ids

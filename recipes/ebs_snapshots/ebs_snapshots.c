@@ -2,7 +2,7 @@
  * never deletes what opsagent did not create.
  *
  * One run: DescribeInstances -> select volumes -> DescribeSnapshots (ours, those volumes, every
- * page, streamed into 40 bytes per snapshot) -> complete the tags a killed run left -> skip volumes with a pending snapshot -> freeze (opt-in) -> CreateSnapshot per volume
+ * page, streamed into 16 bytes per snapshot) -> complete the tags a killed run left -> skip volumes with a pending snapshot -> freeze (opt-in) -> CreateSnapshot per volume
  * (or one CreateSnapshots) -> thaw -> retention per volume whose snapshot was created. One
  * volume's failure does not stop the others; the run fails naming them. */
 #include <errno.h>
@@ -253,6 +253,15 @@ static struct retention_snap *vol_add(struct vol *v)
         return &v->snaps[v->n_snaps++];
 }
 
+static void vol_free_snaps(struct vol *v)
+{
+        for (size_t i = 0; i < v->n_snaps; i++)
+                retention_snap_clear(&v->snaps[i]);
+        free(v->snaps);
+        v->snaps = NULL;
+        v->n_snaps = v->cap_snaps = 0;
+}
+
 /* One listed snapshot (borrowed for this call only): what retention, skip_pending and the tag
  * repair need of it is kept in its volume's records. */
 static int on_snapshot(const struct opsagent_ec2_snapshot *s, void *userdata)
@@ -260,7 +269,6 @@ static int on_snapshot(const struct opsagent_ec2_snapshot *s, void *userdata)
         struct run *R = userdata;
         struct vol *v = vol_of(R, s->volume_id);
         struct retention_snap *x;
-        const char *id = s->snapshot_id ? s->snapshot_id : "";
         bool rename = false;
 
         if (!v)
@@ -268,17 +276,21 @@ static int on_snapshot(const struct opsagent_ec2_snapshot *s, void *userdata)
         x = vol_add(v);
         if (!x)
                 return -ENOMEM;
-        x->start_time = s->start_time;
-        if (!*id || (size_t)snprintf(x->id, sizeof x->id, "%s", id) >= sizeof x->id)
-                x->flags |= RETENTION_ID_UNUSABLE;
+        x->start_time = retention_time_of(s->start_time);
+        if (retention_snap_set_id(x, s->snapshot_id) < 0) {
+                v->n_snaps--;
+                return -ENOMEM;
+        }
         x->state = (uint8_t)retention_state_of(s->state);
         if (retention_is_managed(s))
                 x->flags |= RETENTION_MANAGED;
         if (tags_incomplete(R, s, &rename))
                 x->flags |= SNAP_TAGS_INCOMPLETE | (rename ? SNAP_RENAME : 0);
         if (!v->pending.found && x->state == RETENTION_STATE_PENDING && (x->flags & RETENTION_MANAGED)) {
+                char idbuf[RETENTION_ID_MAX];
+
                 v->pending.found = true;
-                memcpy(v->pending.id, x->id, sizeof v->pending.id);
+                snprintf(v->pending.id, sizeof v->pending.id, "%s", retention_snap_id(x, idbuf));
                 v->pending.start_time = s->start_time;
                 snprintf(v->pending.progress, sizeof v->pending.progress, "%s",
                          s->progress && *s->progress ? s->progress : "no progress yet");
@@ -311,7 +323,7 @@ static int list_snapshots(struct run *R)
                 return 0;
         }
         filters[1].values = ids;
-        /* Streamed: each snapshot is kept as the 40 bytes retention needs, never as a document. */
+        /* Streamed: each snapshot is kept as the 16 bytes retention needs, never as a document. */
         r = R->aws->ec2_describe_snapshots_each(R->ctx, filters, on_snapshot, R);
         free(ids);
         if (r == -ENOMEM)
@@ -361,20 +373,30 @@ static int complete_tags(struct run *R)
         for (size_t i = 0; i < R->n_targets; i++) {
                 struct vol *v = &R->vols[i];
                 const char **ids[2] = { NULL, NULL };
-                size_t n[2] = { 0, 0 };
+                char (*text)[RETENTION_ID_MAX] = NULL;   /* the ids' strings, for both lists */
+                size_t n[2] = { 0, 0 }, count = 0;
 
-                for (size_t j = 0; j < v->n_snaps; j++) {
+                for (size_t j = 0; j < v->n_snaps; j++)
+                        if ((v->snaps[j].flags & SNAP_TAGS_INCOMPLETE) && !(v->snaps[j].flags & RETENTION_ID_UNUSABLE))
+                                count++;
+                if (count == 0)
+                        continue;
+                ids[0] = calloc(count + 1, sizeof *ids[0]);
+                ids[1] = calloc(count + 1, sizeof *ids[1]);
+                text = calloc(count, sizeof *text);
+                if (!ids[0] || !ids[1] || !text) {
+                        free(ids[0]);
+                        free(ids[1]);
+                        free(text);
+                        return -ENOMEM;
+                }
+                for (size_t j = 0, k = 0; j < v->n_snaps; j++) {
                         const struct retention_snap *x = &v->snaps[j];
                         bool name = x->flags & SNAP_RENAME;
 
                         if (!(x->flags & SNAP_TAGS_INCOMPLETE) || (x->flags & RETENTION_ID_UNUSABLE))
                                 continue;
-                        if (!ids[name] && !(ids[name] = calloc(v->n_snaps + 1, sizeof *ids[name]))) {
-                                free(ids[0]);
-                                free(ids[1]);
-                                return -ENOMEM;
-                        }
-                        ids[name][n[name]++] = x->id;
+                        ids[name][n[name]++] = retention_snap_id(x, text[k++]);
                 }
                 for (int with_name = 0; with_name < 2; with_name++) {
                         if (n[with_name] == 0)
@@ -392,6 +414,7 @@ static int complete_tags(struct run *R)
                 }
                 free(ids[0]);
                 free(ids[1]);
+                free(text);
         }
         return 0;
 }
@@ -621,7 +644,8 @@ out:
 static int retention_for(struct run *R, struct vol *v, int64_t now)
 {
         struct retention_snap *t;
-        char err[1024], when[32], reason[RETENTION_REASON_MAX];
+        char err[1024], when[32], reason[RETENTION_REASON_MAX], idbuf[RETENTION_ID_MAX];
+        uint32_t *rank = NULL;
         bool errors = false;
         int r;
 
@@ -629,46 +653,53 @@ static int retention_for(struct run *R, struct vol *v, int64_t now)
         t = vol_add(v);
         if (!t)
                 return -ENOMEM;
-        snprintf(t->id, sizeof t->id, "%s", v->snapshot_id ? v->snapshot_id : "(new)");
-        t->state = RETENTION_STATE_PENDING;
-        t->start_time = v->snapshot_id ? v->start_time : now;
         t->flags = RETENTION_MANAGED | RETENTION_JUST_CREATED;
-        r = retention_plan_snaps(&R->cfg.policy, v->snaps, v->n_snaps, now);
+        r = retention_snap_set_id(t, v->snapshot_id ? v->snapshot_id : "(new)");
+        if (r < 0) {
+                v->n_snaps--;
+                return r;
+        }
+        t->flags &= (uint8_t)~RETENTION_ID_UNUSABLE;    /* never deleted, whatever its id */
+        t->state = RETENTION_STATE_PENDING;
+        t->start_time = retention_time_of(v->snapshot_id ? v->start_time : now);
+        r = retention_plan_snaps(&R->cfg.policy, v->snaps, v->n_snaps, now, &rank);
         if (r < 0)
                 return r;
         for (size_t i = 0; i < v->n_snaps; i++) {
                 const struct retention_snap *s = &v->snaps[i];
+                const char *id = retention_snap_id(s, idbuf);
 
                 if (s->why == WHY_JUST_CREATED)
                         continue;
-                retention_reason(&R->cfg.policy, s, now, reason, sizeof reason);
+                retention_reason(&R->cfg.policy, s, rank ? rank[i] : 0, now, reason, sizeof reason);
                 if (retention_action_of(s) == RETENTION_KEEP) {
-                        ctx_say(R->ctx, "  %s %s (%s): keep: %s", v->t->volume_id, s->id,
+                        ctx_say(R->ctx, "  %s %s (%s): keep: %s", v->t->volume_id, id,
                                 say_time(s->start_time, when, sizeof when), reason);
                         continue;
                 }
                 if (R->ctx->dry_run) {
-                        ctx_say(R->ctx, "  %s %s (%s): would delete: %s", v->t->volume_id, s->id,
+                        ctx_say(R->ctx, "  %s %s (%s): would delete: %s", v->t->volume_id, id,
                                 say_time(s->start_time, when, sizeof when), reason);
                         continue;
                 }
-                r = R->aws->ec2_delete_snapshot(R->ctx, s->id);
+                r = R->aws->ec2_delete_snapshot(R->ctx, id);
                 if (r == -EBUSY) {
                         ctx_say(R->ctx, "  %s %s: warning: in use by an AMI (InvalidSnapshot.InUse), kept; "
-                                "deregister the image to let retention delete it", v->t->volume_id, s->id);
-                        ctx_log(R->ctx, OPSAGENT_LOG_WARNING, "%s: in use by an AMI, kept", s->id);
+                                "deregister the image to let retention delete it", v->t->volume_id, id);
+                        ctx_log(R->ctx, OPSAGENT_LOG_WARNING, "%s: in use by an AMI, kept", id);
                 } else if (r == -ENOENT) {
-                        ctx_say(R->ctx, "  %s %s: already gone", v->t->volume_id, s->id);
+                        ctx_say(R->ctx, "  %s %s: already gone", v->t->volume_id, id);
                 } else if (r < 0) {
-                        ctx_say(R->ctx, "  %s %s: FAILED to delete: %s", v->t->volume_id, s->id,
+                        ctx_say(R->ctx, "  %s %s: FAILED to delete: %s", v->t->volume_id, id,
                                 last_error_text(R, r, err, sizeof err));
                         errors = true;
                 } else {
-                        ctx_say(R->ctx, "  %s %s (%s): deleted: %s", v->t->volume_id, s->id,
+                        ctx_say(R->ctx, "  %s %s (%s): deleted: %s", v->t->volume_id, id,
                                 say_time(s->start_time, when, sizeof when), reason);
                         R->deleted++;
                 }
         }
+        free(rank);
         return errors ? -EIO : 0;
 }
 
@@ -902,7 +933,7 @@ out:
         }
         for (size_t i = 0; R.vols && i < R.n_targets; i++) {
                 free(R.vols[i].snapshot_id);
-                free(R.vols[i].snaps);
+                vol_free_snaps(&R.vols[i]);
         }
         free(R.vols);
         free(R.targets);

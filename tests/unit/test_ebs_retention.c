@@ -608,9 +608,130 @@ static void test_managed_tag_must_be_true(void **state)
         assert_true(retention_is_managed(&s));
 }
 
+/* The compact record: 16 bytes, and every id comes back as it went in, packed (AWS's forms) or
+ * as a string of its own (anything else); an empty or too long id is marked unusable, cut. */
+static void test_compact_ids_round_trip(void **state)
+{
+        static const struct {
+                const char *id;
+                bool packed, unusable;
+        } cases[] = {
+                { "snap-0123456789abcdef0", true, false },   /* AWS's long form */
+                { "snap-f123456789abcdef0", true, false },   /* its first digit is kept too */
+                { "snap-ffffffffffffffff", true, false },    /* 16 digits, all ones */
+                { "snap-1234abcd", true, false },            /* the short form */
+                { "snap-00001", true, false },               /* leading zeros count */
+                { "snap-0", true, false },
+                { "snap-", false, false },                   /* no digits */
+                { "snap-ABCDEF", false, false },             /* upper case: not AWS's, kept as text */
+                { "snap-old1", false, false },
+                { "snap-0123456789abcdef01", false, false },  /* 18 digits */
+                { "vol-0123", false, false },
+                { "snap-0123456789abcdef0123", false, true }, /* 25 bytes: cut, unusable */
+                { "", false, true },
+        };
+        char buf[RETENTION_ID_MAX];
+
+        assert_int_equal(sizeof(struct retention_snap), 16);
+        for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+                struct retention_snap x = { 0 };
+                char want[RETENTION_ID_MAX];
+
+                snprintf(want, sizeof want, "%s", cases[i].id);
+                assert_int_equal(retention_snap_set_id(&x, cases[i].id), 0);
+                assert_string_equal(retention_snap_id(&x, buf), want);
+                assert_int_equal(x.id_form != RETENTION_ID_TEXT, cases[i].packed);
+                assert_int_equal(!!(x.flags & RETENTION_ID_UNUSABLE), cases[i].unusable);
+                /* set again over a text id (no leak under ASan), then clear */
+                assert_int_equal(retention_snap_set_id(&x, "snap-1234abcd"), 0);
+                assert_string_equal(retention_snap_id(&x, buf), "snap-1234abcd");
+                assert_false(x.flags & RETENTION_ID_UNUSABLE);
+                retention_snap_clear(&x);
+                assert_string_equal(retention_snap_id(&x, buf), "");
+        }
+        {
+                struct retention_snap x = { 0 };
+
+                assert_int_equal(retention_snap_set_id(&x, NULL), 0);
+                assert_string_equal(retention_snap_id(&x, buf), "");
+                assert_true(x.flags & RETENTION_ID_UNUSABLE);
+                retention_snap_clear(&x);
+        }
+        assert_int_equal(retention_time_of(-5), 0);
+        assert_int_equal(retention_time_of(1700000000), 1700000000u);
+        assert_int_equal(retention_time_of((int64_t)UINT32_MAX + 10), UINT32_MAX);
+}
+
+/* Ranks come back per snapshot in the input's order, whatever the mix of packed and text ids
+ * that ties in one second are ordered by (newest first, then the larger id). */
+static void test_ranks_in_input_order(void **state)
+{
+        const char *ids[] = { "snap-0000000000000000a", "snap-b", "snap-old", "snap-0000000000000000c", "snap-a1" };
+        struct retention_policy p = { .kind = RETENTION_KEEP_NEWEST, .keep = 2 };
+        struct retention_snap x[5] = { { 0 } };
+        uint32_t *rank = NULL;
+        char reason[RETENTION_REASON_MAX];
+
+        for (size_t i = 0; i < 5; i++) {
+                assert_int_equal(retention_snap_set_id(&x[i], ids[i]), 0);
+                x[i].start_time = 1000;
+                x[i].state = RETENTION_STATE_COMPLETED;
+                x[i].flags |= RETENTION_MANAGED;
+        }
+        assert_int_equal(retention_plan_snaps(&p, x, 5, 2000, &rank), 0);
+        assert_non_null(rank);
+        /* strcmp order, largest first: "snap-old" > "snap-b" > "snap-a1" > "snap-0...c" > "snap-0...a" */
+        assert_int_equal(rank[2], 0);
+        assert_int_equal(rank[1], 1);
+        assert_int_equal(rank[4], 2);
+        assert_int_equal(rank[3], 3);
+        assert_int_equal(rank[0], 4);
+        assert_int_equal(retention_action_of(&x[2]), RETENTION_KEEP);
+        assert_int_equal(retention_action_of(&x[1]), RETENTION_KEEP);
+        assert_int_equal(retention_action_of(&x[4]), RETENTION_DELETE);
+        retention_reason(&p, &x[0], rank[0], 2000, reason, sizeof reason);
+        assert_string_equal(reason, "beyond keep=2 (5th newest)");
+        free(rank);
+        for (size_t i = 0; i < 5; i++)
+                retention_snap_clear(&x[i]);
+        assert_int_equal(retention_plan_snaps(&p, x, 0, 2000, &rank), 0);
+        assert_null(rank);
+}
+
+/* max_age_days needs no ranks: none are made, and the newest completed snapshot is still kept
+ * when every one is too old (the largest id of the newest second, whatever the input order). */
+static void test_max_age_makes_no_ranks(void **state)
+{
+        const char *ids[] = { "snap-0000000000000000a", "snap-old", "snap-b", "snap-z9" };
+        struct retention_policy p = { .kind = RETENTION_MAX_AGE, .max_age_days = 1 };
+        struct retention_snap x[4] = { { 0 } };
+        uint32_t *rank = (uint32_t *)&p;   /* must be set to NULL */
+        char reason[RETENTION_REASON_MAX];
+
+        for (size_t i = 0; i < 4; i++) {
+                assert_int_equal(retention_snap_set_id(&x[i], ids[i]), 0);
+                x[i].start_time = i == 3 ? 500 : 1000;   /* all older than a day at now */
+                x[i].state = RETENTION_STATE_COMPLETED;
+                x[i].flags |= RETENTION_MANAGED;
+        }
+        assert_int_equal(retention_plan_snaps(&p, x, 4, 1000 + 3 * 86400, &rank), 0);
+        assert_null(rank);
+        assert_int_equal(x[1].why, WHY_NEWEST_COMPLETED);   /* "snap-old" > "snap-b" > "snap-0..." */
+        assert_int_equal(retention_action_of(&x[0]), RETENTION_DELETE);
+        assert_int_equal(retention_action_of(&x[2]), RETENTION_DELETE);
+        assert_int_equal(retention_action_of(&x[3]), RETENTION_DELETE);
+        retention_reason(&p, &x[0], 0, 1000 + 3 * 86400, reason, sizeof reason);
+        assert_string_equal(reason, "3 days old, beyond max_age_days=1");
+        for (size_t i = 0; i < 4; i++)
+                retention_snap_clear(&x[i]);
+}
+
 int main(void)
 {
         const struct CMUnitTest tests[] = {
+                cmocka_unit_test(test_compact_ids_round_trip),
+                cmocka_unit_test(test_ranks_in_input_order),
+                cmocka_unit_test(test_max_age_makes_no_ranks),
                 cmocka_unit_test(test_keep_over_nights_completed),
                 cmocka_unit_test(test_keep_over_nights_pending),
                 cmocka_unit_test(test_keep_default_fifteen),

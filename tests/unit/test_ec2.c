@@ -111,6 +111,156 @@ static void test_describe_snapshots(void **state)
         xml_free(doc);
 }
 
+/* ---- DescribeSnapshots read as a stream (struct ec2_snapshot_page) ---- */
+
+static const char stream_page[] =
+        "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n"
+        "<DescribeSnapshotsResponse xmlns=\"http://ec2.amazonaws.com/doc/2016-11-15/\">"
+        "<requestId>59dbff89-35bd-4eac-99ed-be587EXAMPLE</requestId>"
+        "<snapshotSet>"
+        "<item><snapshotId>snap-0123456789abcdef0</snapshotId><volumeId>vol-1</volumeId>"
+        "<status>completed</status><startTime>2026-11-23T03:00:01.000Z</startTime><progress>100%</progress>"
+        "<volumeSize>8</volumeSize><description>a &amp; b &lt;c&gt; caf\xc3\xa9</description>"
+        "<tagSet><item><key>opsagent:managed</key><value>true</value></item>"
+        "<item><key>Name</key><value/></item><item><key>only-key</key></item></tagSet>"
+        "<tagSet><item><key>second-tagset</key><value>ignored</value></item></tagSet></item>"
+        "<item><snapshotId>snap-2</snapshotId><snapshotId>snap-2-second</snapshotId>"
+        "<state>pending</state><status>completed</status><startTime>not a time</startTime>"
+        "<other><item><snapshotId>nested-not-a-field</snapshotId></item></other></item>"
+        "<item/>"
+        "</snapshotSet>"
+        "<snapshotSet><item><snapshotId>second-set-ignored</snapshotId></item></snapshotSet>"
+        "<nextToken>tok&amp;en==</nextToken><nextToken>second</nextToken>"
+        "</DescribeSnapshotsResponse>";
+
+static void assert_same_str(const char *a, const char *b)
+{
+        if (!a || !b)
+                assert_ptr_equal(a, b);
+        else
+                assert_string_equal(a, b);
+}
+
+/* Every field of the stream's snapshot I is what the tree parser makes of the same answer. */
+static void assert_page_is(const struct ec2_snapshot_page *p, const struct opsagent_ec2_snapshot *want, size_t n,
+                           const char *want_token)
+{
+        assert_int_equal(ec2_snapshot_page_count(p), n);
+        assert_same_str(ec2_snapshot_page_next_token(p), want_token);
+        for (size_t i = 0; i < n; i++) {
+                struct opsagent_ec2_tag tags[8];
+                struct opsagent_ec2_snapshot v;
+
+                assert_true(ec2_snapshot_page_tags(p, i) <= 8);
+                ec2_snapshot_page_view(p, i, &v, tags);
+                assert_same_str(v.snapshot_id, want[i].snapshot_id);
+                assert_same_str(v.volume_id, want[i].volume_id);
+                assert_same_str(v.state, want[i].state);
+                assert_same_str(v.progress, want[i].progress);
+                assert_same_str(v.description, want[i].description);
+                assert_int_equal(v.volume_size_gib, want[i].volume_size_gib);
+                assert_int_equal(v.start_time, want[i].start_time);
+                assert_int_equal(v.n_tags, want[i].n_tags);
+                for (size_t k = 0; k < v.n_tags; k++) {
+                        assert_same_str(v.tags[k].key, want[i].tags[k].key);
+                        assert_same_str(v.tags[k].value, want[i].tags[k].value);
+                }
+        }
+}
+
+/* The page split in two at every byte boundary, and fed a byte at a time, reads the same as
+ * the tree parser reads it whole (the first of repeated fields, the first snapshotSet and
+ * tagSet, <status> before <state>, absent fields NULL, entities and UTF-8 decoded). */
+static void test_snapshot_page_split_at_every_byte(void **state)
+{
+        size_t len = sizeof(stream_page) - 1, n = 0;
+        struct opsagent_ec2_snapshot *want = NULL;
+        struct xml_node *doc = NULL;
+        struct error err = ERROR_INIT;
+        const char *token;
+
+        assert_int_equal(xml_parse(stream_page, len, &doc, &err), 0);
+        assert_int_equal(ec2_parse_snapshots_response(doc, &want, &n), 0);
+        token = xml_path_text(doc, "nextToken");
+        assert_int_equal(n, 3);
+        assert_string_equal(want[0].description, "a & b <c> caf\xc3\xa9");
+        assert_string_equal(want[1].snapshot_id, "snap-2");
+        assert_string_equal(want[1].state, "completed");
+        assert_string_equal(token, "tok&en==");
+        for (size_t k = 0; k <= len; k++) {
+                struct ec2_snapshot_page *p = NULL;
+
+                assert_int_equal(ec2_snapshot_page_new(&p), 0);
+                assert_int_equal(ec2_snapshot_page_feed(p, stream_page, k, false, &err), 0);
+                assert_int_equal(ec2_snapshot_page_feed(p, stream_page + k, len - k, true, &err), 0);
+                assert_page_is(p, want, n, token);
+                ec2_snapshot_page_free(p);
+        }
+        {
+                struct ec2_snapshot_page *p = NULL;
+
+                assert_int_equal(ec2_snapshot_page_new(&p), 0);
+                for (size_t k = 0; k < len; k++)
+                        assert_int_equal(ec2_snapshot_page_feed(p, stream_page + k, 1, false, &err), 0);
+                assert_int_equal(ec2_snapshot_page_feed(p, "", 0, true, &err), 0);
+                assert_page_is(p, want, n, token);
+                ec2_snapshot_page_free(p);
+        }
+        ec2_snapshots_free(want, n);
+        xml_free(doc);
+}
+
+static int feed_whole(const char *text, size_t len, size_t split)
+{
+        struct ec2_snapshot_page *p = NULL;
+        struct error err = ERROR_INIT;
+        int r;
+
+        assert_int_equal(ec2_snapshot_page_new(&p), 0);
+        r = ec2_snapshot_page_feed(p, text, split, false, &err);
+        if (r >= 0)
+                r = ec2_snapshot_page_feed(p, text + split, len - split, true, &err);
+        if (r < 0)
+                assert_true(err.msg[0] != '\0');
+        ec2_snapshot_page_free(p);
+        return r;
+}
+
+/* A page cut short anywhere, or malformed, is refused (-EBADMSG) wherever it is split, so
+ * that the call engine retries it; no DTD, no entity declarations. */
+static void test_snapshot_page_malformed(void **state)
+{
+        static const char *const bad[] = {
+                "",
+                "<DescribeSnapshotsResponse><snapshotSet><item></snapshotSet></DescribeSnapshotsResponse>",
+                "<a></a><b></b>",
+                "<a>&undefined;</a>",
+                "<!DOCTYPE a [<!ENTITY x \"y\">]><a>&x;</a>",
+                "<a>\xff\xfe</a>",
+                "not xml at all",
+        };
+        size_t len = sizeof(stream_page) - 1;
+
+        for (size_t cut = 0; cut < len; cut++)
+                for (size_t split = 0; split <= cut; split += 1 + cut / 8)
+                        assert_int_equal(feed_whole(stream_page, cut, split), -EBADMSG);
+        for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
+                for (size_t split = 0; split <= strlen(bad[i]); split++)
+                        assert_int_equal(feed_whole(bad[i], strlen(bad[i]), split), -EBADMSG);
+        {
+                /* nothing more after the final piece */
+                struct ec2_snapshot_page *p = NULL;
+                struct error err = ERROR_INIT;
+
+                assert_int_equal(ec2_snapshot_page_new(&p), 0);
+                assert_int_equal(ec2_snapshot_page_feed(p, "<a/>", 4, true, &err), 0);
+                assert_true(ec2_snapshot_page_feed(p, "<a/>", 4, true, &err) < 0);
+                assert_int_equal(ec2_snapshot_page_count(p), 0);
+                assert_null(ec2_snapshot_page_next_token(p));
+                ec2_snapshot_page_free(p);
+        }
+}
+
 /* CreateSnapshots says <state> where DescribeSnapshots says <status>. */
 static void test_create_snapshots(void **state)
 {
@@ -140,6 +290,8 @@ int main(void)
 {
         const struct CMUnitTest tests[] = {
                 cmocka_unit_test(test_describe_instances),
+                cmocka_unit_test(test_snapshot_page_split_at_every_byte),
+                cmocka_unit_test(test_snapshot_page_malformed),
                 cmocka_unit_test(test_no_instance_is_enoent),
                 cmocka_unit_test(test_describe_volumes),
                 cmocka_unit_test(test_describe_snapshots),

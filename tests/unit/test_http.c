@@ -1,5 +1,6 @@
-/* http: status, the Date and request-id headers, the body cap, connection reuse, and errno for
- * transport failures. */
+/* http: libcurl loaded on first use only, status, the Date and request-id headers, the body cap,
+ * connection reuse, and errno for transport failures. */
+#include <dlfcn.h>
 #include <errno.h>
 #include <setjmp.h>
 #include <stdarg.h>
@@ -14,6 +15,28 @@
 #include <curl/curl.h>
 
 #include "aws/http.h"
+
+/* Runs first: this program is not linked with libcurl, and a client made and freed without a
+ * transfer does not load it; the first URL function (or transfer) does. */
+static void test_libcurl_loaded_on_first_use(void **state)
+{
+        struct http_client *c = NULL;
+        char *hp = NULL, *path = NULL;
+
+        assert_null(dlopen("libcurl.so.4", RTLD_LAZY | RTLD_NOLOAD));
+        assert_int_equal(http_client_new(0, &c), 0);
+        http_client_free(c);
+        assert_null(dlopen("libcurl.so.4", RTLD_LAZY | RTLD_NOLOAD));
+        assert_int_equal(http_url_split("https://ec2.us-east-1.amazonaws.com:8443/x?y", &hp, &path), 0);
+        assert_string_equal(hp, "ec2.us-east-1.amazonaws.com:8443");
+        assert_string_equal(path, "/x");
+        assert_non_null(dlopen("libcurl.so.4", RTLD_LAZY | RTLD_NOLOAD));
+        assert_int_equal((long)http_getdate("Sun, 06 Nov 1994 08:49:37 GMT"), 784111777L);
+        assert_int_equal((long)http_getdate("not a date"), -1L);
+        assert_int_equal((long)http_parse_date("not a date"), 0L);
+        free(hp);
+        free(path);
+}
 
 static void test_status_headers_and_reuse(void **state)
 {
@@ -51,6 +74,52 @@ static void test_status_headers_and_reuse(void **state)
         assert_non_null(strstr(srv.requests[0], "X-Test: 1\r\n"));
         assert_null(strstr(srv.requests[0], "Expect:"));
         canned_free(&srv);
+}
+
+static void collect(void *userdata, const char *data, size_t len)
+{
+        assert_int_equal(buf_append(userdata, data, len), 0);
+}
+
+/* With on_data, a 2xx body goes to it as it arrives (x->body stays empty), up to the cap; an
+ * error answer's body is kept in x->body as always. */
+static void test_body_streamed(void **state)
+{
+        const char *responses[] = {
+                "HTTP/1.1 200 OK\r\nContent-Length: 11\r\n\r\nhello world",
+                "HTTP/1.1 400 Bad Request\r\nContent-Length: 5\r\n\r\n<err>",
+                "HTTP/1.1 200 OK\r\nContent-Length: 11\r\n\r\nhello world",
+        };
+        struct canned_server srv;
+        struct http_client *c = NULL;
+        struct http_xfer x = { 0 };
+        struct buf got = BUF_INIT(1 << 20);
+        char url[64];
+        struct http_request req = { .method = "GET", .url = url, .on_data = collect, .on_data_userdata = &got };
+
+        assert_int_equal(canned_start(&srv, responses, 3), 0);
+        snprintf(url, sizeof(url), "http://127.0.0.1:%d/a", srv.port);
+        assert_int_equal(http_client_new(HTTP_NO_PROXY, &c), 0);
+        assert_int_equal(http_perform(c, &req, &x), 0);
+        assert_int_equal(x.result, 0);
+        assert_int_equal(x.status, 200);
+        assert_int_equal(buf_len(&x.body), 0);
+        assert_string_equal(buf_str(&got), "hello world");
+        http_xfer_clear(c, &x);
+        buf_truncate(&got, 0);
+        assert_int_equal(http_perform(c, &req, &x), 0);
+        assert_int_equal(x.status, 400);
+        assert_string_equal(buf_str(&x.body), "<err>");
+        assert_int_equal(buf_len(&got), 0);
+        http_xfer_clear(c, &x);
+        req.max_response = 5;      /* over the cap: as for a kept body */
+        assert_int_equal(http_perform(c, &req, &x), 0);
+        assert_int_equal(x.result, -E2BIG);
+        http_xfer_clear(c, &x);
+        http_client_free(c);
+        canned_stop(&srv);
+        canned_free(&srv);
+        buf_free(&got);
 }
 
 /* A header value is sent whole whatever its length: an STS session token can be longer than
@@ -201,9 +270,11 @@ static void test_sent(void **state)
 int main(void)
 {
         const struct CMUnitTest tests[] = {
+                cmocka_unit_test(test_libcurl_loaded_on_first_use),  /* first: nothing loaded it yet */
                 cmocka_unit_test(test_status_headers_and_reuse),
                 cmocka_unit_test(test_long_header_sent_whole),
                 cmocka_unit_test(test_body_cap),
+                cmocka_unit_test(test_body_streamed),
                 cmocka_unit_test(test_transport_errors),
                 cmocka_unit_test(test_sent),
         };

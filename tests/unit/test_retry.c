@@ -1,6 +1,7 @@
 /* retry: the SDKs' retry modes (standard, legacy, adaptive's rate limiter) with an injected
  * clock and random source; the limiter against numbers botocore's own classes give. */
 #include <errno.h>
+#include <float.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -209,6 +210,25 @@ static void test_adaptive_uses_the_shared_limiter(void **state)
 /* The same answers at the same times as in botocore's ClientRateLimiter (its TokenBucket,
  * CubicCalculator and RateClocker driven by a fake clock from 1000.0 s): the numbers below
  * are what botocore 1.43 computes. */
+/* The cube root stops on the first Newton step that does not lower it: within an ulp or two of
+ * libm's cbrt() over the whole range of doubles, and 0 for what has no real positive root. */
+static void test_cube_root(void **state)
+{
+        const double ys[] = { 1e-300, 1e-9, 0.001, 0.5, 1, 2, 8, 27, 1000, 12345.678, 1e9, 1e100, 1e300, DBL_MAX };
+
+        for (size_t i = 0; i < sizeof(ys) / sizeof(ys[0]); i++) {
+                double got = ratelimit_cube_root(ys[i]), want = cbrt(ys[i]);
+
+                assert_true(isfinite(got));
+                assert_true(fabs(got - want) <= 4 * DBL_EPSILON * want);
+        }
+        assert_true(ratelimit_cube_root(27) == 3);
+        assert_true(ratelimit_cube_root(0) == 0);
+        assert_true(ratelimit_cube_root(-8) == 0);
+        assert_true(ratelimit_cube_root(NAN) == 0);
+        assert_true(ratelimit_cube_root(INFINITY) == INFINITY || !isfinite(ratelimit_cube_root(INFINITY)));
+}
+
 static void test_limiter_matches_botocore(void **state)
 {
         static const struct {
@@ -258,6 +278,7 @@ int main(void)
                 cmocka_unit_test(test_mode_names),
                 cmocka_unit_test(test_legacy_mode),
                 cmocka_unit_test(test_adaptive_uses_the_shared_limiter),
+                cmocka_unit_test(test_cube_root),
                 cmocka_unit_test(test_limiter_matches_botocore),
         };
         return cmocka_run_group_tests_name("retry", tests, NULL, NULL);

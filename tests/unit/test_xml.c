@@ -184,6 +184,91 @@ static void test_many_names_and_mixed_text(void **state)
         buf_free(&b);
 }
 
+/* ---- streaming ---- */
+
+struct seen {
+        struct buf log;
+        int stop_at;        /* the end handler fails at this many ends (0: never) */
+        int ends;
+};
+
+static int seen_start(void *userdata, const char *name, size_t depth)
+{
+        struct seen *z = userdata;
+        char line[128];
+
+        snprintf(line, sizeof line, "<%s@%zu", name, depth);
+        return buf_puts(&z->log, line);
+}
+
+static int seen_end(void *userdata, const char *name, size_t depth, const char *text, size_t len)
+{
+        struct seen *z = userdata;
+        char line[256];
+
+        if (++z->ends == z->stop_at)
+                return -ECANCELED;
+        snprintf(line, sizeof line, ">%s@%zu[%.*s]", name, depth, (int)len, text);
+        return buf_puts(&z->log, line);
+}
+
+static const struct xml_stream_handler seen_handler = { seen_start, seen_end };
+
+/* Names without their prefix, depths, each element's own text (entities, CDATA), whatever the
+ * pieces the document comes in. */
+static void test_stream_events_in_any_pieces(void **state)
+{
+        static const char doc[] = "<r:a xmlns:r=\"urn:x\">x<b>one &amp; <![CDATA[<two>]]></b>y<c/></r:a>";
+        static const char want[] = "<a@0<b@1>b@1[one & <two>]<c@1>c@1[]>a@0[xy]";
+        size_t len = sizeof(doc) - 1;
+
+        for (size_t k = 0; k <= len; k++) {
+                struct seen z = { .log = BUF_INIT(1 << 20) };
+                struct xml_stream *x = NULL;
+                struct error err = ERROR_INIT;
+
+                assert_int_equal(xml_stream_new(&seen_handler, &z, &x), 0);
+                assert_int_equal(xml_stream_feed(x, doc, k, false, &err), 0);
+                assert_int_equal(xml_stream_feed(x, doc + k, len - k, true, &err), 0);
+                assert_string_equal(buf_str(&z.log), want);
+                xml_stream_free(x);
+                buf_free(&z.log);
+        }
+}
+
+/* The tree parser's limits hold for the stream, a handler's error stops it and is returned,
+ * and a document cut short is malformed. */
+static void test_stream_limits_and_errors(void **state)
+{
+        struct buf deep = BUF_INIT(1 << 20);
+        struct error err = ERROR_INIT;
+        struct seen z = { .log = BUF_INIT(1 << 20), .stop_at = 2 };
+        struct xml_stream *x = NULL;
+
+        for (int i = 0; i < XML_MAX_DEPTH + 1; i++)
+                assert_int_equal(buf_puts(&deep, "<d>"), 0);
+        assert_int_equal(xml_stream_new(&seen_handler, &z, &x), 0);
+        assert_int_equal(xml_stream_feed(x, buf_str(&deep), buf_len(&deep), false, &err), -E2BIG);
+        assert_int_equal(xml_stream_feed(x, "</d>", 4, true, &err), -E2BIG);   /* stays failed */
+        xml_stream_free(x);
+
+        buf_truncate(&z.log, 0);
+        assert_int_equal(xml_stream_new(&seen_handler, &z, &x), 0);
+        assert_int_equal(xml_stream_feed(x, "<a><b/><c/><d/></a>", 19, true, &err), -ECANCELED);
+        assert_string_equal(buf_str(&z.log), "<a@0<b@1>b@1[]<c@1");
+        xml_stream_free(x);
+
+        assert_int_equal(xml_stream_new(&seen_handler, &z, &x), 0);
+        assert_int_equal(xml_stream_feed(x, "<a><b>", 6, true, &err), -EBADMSG);
+        xml_stream_free(x);
+        assert_int_equal(xml_stream_new(&seen_handler, &z, &x), 0);
+        assert_int_equal(xml_stream_feed(x, "", 0, true, &err), -EBADMSG);
+        xml_stream_free(x);
+        xml_stream_free(NULL);
+        buf_free(&z.log);
+        buf_free(&deep);
+}
+
 int main(void)
 {
         const struct CMUnitTest tests[] = {
@@ -195,6 +280,8 @@ int main(void)
                 cmocka_unit_test(test_truncated_is_bad_message),
                 cmocka_unit_test(test_depth_limit),
                 cmocka_unit_test(test_node_limit),
+                cmocka_unit_test(test_stream_events_in_any_pieces),
+                cmocka_unit_test(test_stream_limits_and_errors),
                 cmocka_unit_test(test_text_limit),
         };
         return cmocka_run_group_tests_name("xml", tests, NULL, NULL);
