@@ -42,7 +42,7 @@ class Journal(LogsCase):
                           "write a journal file into the sandbox without journald")
 
     def write_journal(self, entries):
-        d = self.path("var/log/journal/remote")
+        d = self.path("var/log/journal")
         os.makedirs(d, exist_ok=True)
         out = os.path.join(d, "remote-test.journal")
         r = subprocess.run([JOURNAL_REMOTE, "--output=" + out, "-"], input="".join(entries).encode(),
