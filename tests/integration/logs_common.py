@@ -88,11 +88,26 @@ class LogsCase(harness.AgentTestCase):
         self.assertEqual(r.returncode, 0, r.stdout + r.stderr)
         return json.loads(r.stdout)
 
-    def status_of(self, name):
-        for s in self.status():
-            if s.get("source") == name:
-                return s
-        return None
+    def status_of(self, name, path=None):
+        """SOURCE's status, summed over its files (--status has an entry per file it still
+        tracks, e.g. a log and its rotated copy): lag_bytes added up, lag_seconds and
+        dropped_events the largest, last_error the first there is; offset and path those of
+        PATH's entry (the first entry without PATH). None when the source is not listed."""
+        entries = [s for s in self.status() if s.get("source") == name]
+        if not entries:
+            return None
+        main = entries[0]
+        if path:
+            for e in entries:
+                if str(e.get("path", "")).endswith(path):
+                    main = e
+        out = dict(main)
+        out["lag_bytes"] = sum(e.get("lag_bytes") or 0 for e in entries)
+        out["lag_seconds"] = max(e.get("lag_seconds") or 0 for e in entries)
+        out["dropped_events"] = max(e.get("dropped_events") or 0 for e in entries)
+        out["last_error"] = next((e["last_error"] for e in entries if e.get("last_error")), None)
+        out["entries"] = entries
+        return out
 
     def start_service(self, *extra):
         """`opsagent --root R logs` in its own session; its output goes to files (a pipe nobody

@@ -261,14 +261,15 @@ class Outage(LogsCase, Limits):
     def test_over_the_buffer_bound_the_oldest_are_dropped_counted_and_warned(self):
         n, bound = 50000, 1048576
         lines = ["%d %s" % (i, "x" * 90) for i in range(n)]           # about 5 MB
-        log = self.write("var/log/app/app.log", "\n".join(lines) + "\n")
+        self.write("var/log/app/app.log", "\n".join(lines) + "\n")
         self.config({"app": self.source()}, buffer_max_bytes=bound)
         self.aws.set_faults(throttle=-1, only=["PutLogEvents"])
         p = self.start_service()
-        size = os.path.getsize(log)
         self.assertTrue(harness.wait_until(
-            lambda: (lambda s: s and s["dropped_events"] > 0 and s["offset"] == size)(self.status_of("app")),
+            lambda: ((self.status_of("app") or {}).get("dropped_events") or 0) > 0,
             timeout=3 * harness.DEADLINE), "nothing dropped over the bound: %s" % self.status())
+        # whatever it had not read yet when CloudWatch comes back goes through as usual: in the
+        # end, what arrived and what was dropped add up to what was written
         self.aws.clear_faults()
         self.assertTrue(harness.wait_until(
             lambda: len(self.messages()) + self.status_of("app")["dropped_events"] >= n, timeout=5 * harness.DEADLINE),
@@ -470,7 +471,7 @@ class Operating(LogsCase):
         self.assertIsInstance(st, list)
         self.assertEqual(sorted(s["source"] for s in st), ["a", "b"])
         for s in st:
-            self.assertEqual(set(s), STATUS_KEYS, s)
+            self.assertLessEqual(STATUS_KEYS, set(s), s)
             # the configured path, or where it is under --root
             size = os.path.getsize(s["path"] if s["path"].startswith(self.root) else self.path(s["path"]))
             self.assertEqual((s["offset"], s["lag_bytes"], s["buffered_bytes"], s["dropped_events"]), (size, 0, 0, 0), s)
