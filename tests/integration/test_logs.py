@@ -124,8 +124,8 @@ class RotationKill9(LogsCase, Limits):
                 rotations += 1
         # a last life that ends cleanly, with one more rotation while it runs
         p = self.start_service()
-        n = len(self.aws.log_events(GROUP, STREAM))
-        self.assertTrue(harness.wait_until(lambda: len(self.aws.log_events(GROUP, STREAM)) > n),
+        n = self.aws.log_event_count(GROUP, STREAM)
+        self.assertTrue(harness.wait_until(lambda: self.aws.log_event_count(GROUP, STREAM) > n),
                         "the restarted shipper sent nothing\n" + self.output(p))
         rotate()
         rotations += 1
@@ -174,8 +174,8 @@ class RotationKill9(LogsCase, Limits):
         self.start_writer(log, 20000)
         for _ in range(3):
             p = self.start_service()
-            n = len(self.aws.log_events(GROUP, STREAM))
-            self.assertTrue(harness.wait_until(lambda: len(self.aws.log_events(GROUP, STREAM)) > n),
+            n = self.aws.log_event_count(GROUP, STREAM)
+            self.assertTrue(harness.wait_until(lambda: self.aws.log_event_count(GROUP, STREAM) > n),
                             self.output(p))
             self.stop_service(p)
         written = self.stop_writer()
@@ -191,7 +191,7 @@ class Outage(LogsCase, Limits):
         self.config({"w": self.source("/var/log/app/w.log")})
         self.start_writer(self.path("var/log/app/w.log"), 2000)
         p = self.start_service()
-        self.assertTrue(harness.wait_until(lambda: len(self.aws.log_events(GROUP, STREAM)) > 1000),
+        self.assertTrue(harness.wait_until(lambda: self.aws.log_event_count(GROUP, STREAM) > 1000),
                         "nothing shipped before the outage\n" + self.output(p))
         self.aws.set_faults(throttle=-1, only=["PutLogEvents"])
         start = time.monotonic()

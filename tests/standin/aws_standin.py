@@ -474,6 +474,11 @@ class AwsStandin:
         with self._lock:
             return list(self._log_events.get((group, stream), []))
 
+    def log_event_count(self, group, stream):
+        """How many events GROUP/STREAM accepted (cheap: for a wait on a busy stream)."""
+        with self._lock:
+            return len(self._log_events.get((group, stream), ()))
+
     def log_streams(self):
         """(group, stream) pairs that received events."""
         with self._lock:
