@@ -205,7 +205,7 @@ class Outage(LogsCase, Limits):
         self.aws.clear_faults()
         written = self.stop_writer()
         self.assertTrue(harness.wait_until(
-            lambda: len(set(self.messages())) >= written, timeout=10 * harness.DEADLINE),
+            lambda: self.aws.log_event_count(GROUP, STREAM) >= written, timeout=10 * harness.DEADLINE),
             "%d of %d lines arrived after the outage" % (len(set(self.messages())), written))
         self.stop_service(p)
         arrived, _ = self.assert_numbered(self.messages(), range(written), kills=0)
