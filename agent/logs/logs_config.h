@@ -21,7 +21,7 @@
 #define LOGS_NAME_MAX 64
 #define LOGS_DEFAULT_STREAM "{instance_id}"
 #define LOGS_RUNS_SOURCE "opsagent-runs"        /* the implicit source of the recipes' runs */
-#define LOGS_RUNS_FILE "runs.log"               /* STATE/logs/runs.log */
+#define LOGS_RUNS_FILE "runs/runs.log"          /* STATE/logs/runs/runs.log (agent/run/runlines.h) */
 
 struct logs_source_config {
         char *name;
@@ -48,7 +48,7 @@ struct logs_config {
 };
 
 /* Reads the configuration from A. RUNS_LOG_PATH is where the runner writes the runs
- * (STATE/logs/runs.log), shipped when opsagent.logs.run_log_group is set. -EINVAL with ERR
+ * (STATE/logs/runs/runs.log), shipped when opsagent.logs.run_log_group is set. -EINVAL with ERR
  * naming the file and key for a value that is wrong. Free with logs_config_free(). */
 int logs_config_from_attrs(struct attrs *a, const char *runs_log_path, struct logs_config *ret, struct error *err);
 void logs_config_free(struct logs_config *c);

@@ -25,6 +25,7 @@
 #include "report/report_build.h"
 #include "report/spool.h"
 #include "util/fileio.h"
+#include "util/jsonutil.h"
 #include "util/log.h"
 #include "util/pathres.h"
 #include "util/timeutil.h"
@@ -1406,6 +1407,33 @@ static void flush_builders(struct logs_shipper *sh, bool only_idle)
         }
 }
 
+/* The drop counts survive a restart: from the last status.json. */
+static void load_dropped(struct logs_shipper *sh)
+{
+        char *path = path_join(sh->logs_dir, LOGS_STATUS_FILE);
+        struct error err = ERROR_INIT;
+        json_object *st = NULL, *arr;
+        size_t n;
+
+        if (!path || json_parse_file(path, true, &st, &err) < 0) {
+                free(path);
+                return;
+        }
+        arr = json_object_object_get(st, "sources");
+        n = json_object_is_type(arr, json_type_array) ? json_object_array_length(arr) : 0;
+        for (size_t k = 0; k < n; k++) {
+                json_object *o = json_object_array_get_idx(arr, k);
+                const char *name = json_get_string(o, "source");
+                int64_t d = json_object_get_int64(json_object_object_get(o, "dropped_events"));
+
+                for (size_t i = 0; name && i < sh->n_src; i++)
+                        if (strcmp(sh->src[i].cfg->name, name) == 0 && d > 0 && (uint64_t)d > sh->src[i].dropped)
+                                sh->src[i].dropped = (uint64_t)d;
+        }
+        json_object_put(st);
+        free(path);
+}
+
 int logs_shipper_new(const struct logs_shipper_params *p, struct logs_shipper **ret, struct error *err)
 {
         struct logs_shipper *sh = calloc(1, sizeof(*sh));
@@ -1468,6 +1496,13 @@ int logs_shipper_new(const struct logs_shipper_params *p, struct logs_shipper **
                         }
                         continue;
                 }
+                if (c->in_state) {
+                        char *d = strndup(c->path, (size_t)(base_name(c->path) - c->path));
+
+                        if (!d || mkdir_p(d, 0700) < 0)
+                                log_warning("cloudwatch_logs: cannot create the directory of %s", c->path);
+                        free(d);
+                }
                 s->pattern = base_name(c->path);
                 s->dir = strndup(c->path, (size_t)(s->pattern - c->path));
                 if (!s->dir) {
@@ -1487,6 +1522,7 @@ int logs_shipper_new(const struct logs_shipper_params *p, struct logs_shipper **
                         goto out;
                 }
         }
+        load_dropped(sh);
         *ret = sh;
         sh = NULL;
         r = 0;
