@@ -593,13 +593,13 @@ class Operating(LogsCase):
         self.assertEqual(streams, [self.aws.instance_id], self.aws.log_streams())
         msgs = self.messages("/opsagent/runs", self.aws.instance_id)
         # one JSON object per run end (LOGS-SPEC.md), the fields packaging/cloudwatch-logs.yaml's
-        # metric filter reads: {"recipe", "run_id", "outcome", ...}
+        # metric filter reads: {"RECIPE", "RUN_ID", "outcome", ...}
         ends = {}
         for m in msgs:
             o = json.loads(m)
             if "outcome" in o:
-                self.assertNotIn(o["run_id"], ends, "two end lines for one run: %s" % msgs)
-                ends[o["run_id"]] = (o["recipe"], o["outcome"])
+                self.assertNotIn(o["RUN_ID"], ends, "two end lines for one run: %s" % msgs)
+                ends[o["RUN_ID"]] = (o["RECIPE"], o["outcome"])
         self.assertEqual(ends, {ok_id: ("good", "success"), bad_id: ("good", "failed")}, msgs)
         # the template's metric filter counts the failed run, not the one that succeeded
         try:
@@ -607,7 +607,7 @@ class Operating(LogsCase):
         except ImportError:
             pattern = None
         if pattern:
-            self.assertEqual([json.loads(m)["run_id"] for m in msgs if filter_matches(pattern, m)], [bad_id])
+            self.assertEqual([json.loads(m)["RUN_ID"] for m in msgs if filter_matches(pattern, m)], [bad_id])
         before = len(msgs)
         self.once_ok()                      # nothing twice
         self.assertEqual(len(self.messages("/opsagent/runs", self.aws.instance_id)), before)

@@ -82,15 +82,15 @@ class LogsTemplate(unittest.TestCase):
         self.assertEqual(f["LogGroupName"], {"Ref": "RunLogGroup"})
         t = f["MetricTransformations"][0]
         self.assertEqual(t["MetricName"], "RecipeRunsFailed")
-        self.assertEqual(t["Dimensions"], [{"Key": "Recipe", "Value": "$.recipe"}])
+        self.assertEqual(t["Dimensions"], [{"Key": "Recipe", "Value": "$.RECIPE"}])
         pattern = f["FilterPattern"]
         for outcome in ("failed", "timeout", "crashed", "interrupted", "config_error"):
-            line = '{"time": "2026-12-04T18:40:00.1Z", "recipe": "ebs_snapshots", "run_id": "0a1b2c3d", ' \
-                   '"outcome": "%s", "message": "x"}' % outcome
+            line = '{"time": "2026-12-04T18:40:00.1Z", "RECIPE": "ebs_snapshots", "RUN_ID": "0a1b2c3d", ' \
+                   '"outcome": "%s", "message": "x", "duration_sec": 1.5}' % outcome
             self.assertTrue(filter_matches(pattern, line), outcome)
-        self.assertFalse(filter_matches(pattern, '{"recipe": "ebs_snapshots", "run_id": "0a1b2c3d", '
+        self.assertFalse(filter_matches(pattern, '{"RECIPE": "ebs_snapshots", "RUN_ID": "0a1b2c3d", '
                                                  '"outcome": "success"}'))
-        self.assertFalse(filter_matches(pattern, '{"recipe": "ebs_snapshots", "run_id": "0a1b2c3d"}'),
+        self.assertFalse(filter_matches(pattern, '{"RECIPE": "ebs_snapshots", "RUN_ID": "0a1b2c3d"}'),
                          "a line without an outcome (a start) is no failure")
 
     def test_cfn_init_error_filter(self):
