@@ -181,7 +181,7 @@ class LogsCase(harness.AgentTestCase):
             out[-1].append((ts, m))
         return out
 
-    def assert_numbered(self, messages, expected, kills=0, extra_ok=()):
+    def assert_numbered(self, messages, expected, kills=0, extra_ok=(), where=""):
         """MESSAGES are numbered lines. Every number in EXPECTED (a range or a set) arrived, in
         increasing order of first arrival; no number arrived that was not written (EXTRA_OK:
         numbers that may arrive although they are not in EXPECTED, e.g. lines a copytruncate
@@ -205,10 +205,10 @@ class LogsCase(harness.AgentTestCase):
         expected = set(expected)
         missing = expected - seen
         unknown = seen - expected - set(extra_ok)
-        self.assertFalse(missing, "%d of %d lines never arrived, e.g. %s" % (
-            len(missing), len(expected), sorted(missing)[:10]))
-        self.assertFalse(unknown, "%d lines arrived that were never written, e.g. %s" % (
-            len(unknown), sorted(unknown)[:10]))
+        if missing:
+            self.fail("%d of %d lines never arrived: %s%s" % (len(missing), len(expected), ranges(missing), where))
+        if unknown:
+            self.fail("%d lines arrived that were never written: %s" % (len(unknown), ranges(unknown)))
         for i in range(1, len(first)):
             if first[i] < first[i - 1]:
                 self.fail("out of order at event %d: %d arrived after %d (%s)" % (
@@ -228,6 +228,28 @@ class LogsCase(harness.AgentTestCase):
                     data = f.read()
                 for s in secrets:
                     self.assertNotIn(s.encode(), data, os.path.join(d, n))
+
+
+def ranges(numbers, most=12):
+    """NUMBERS as "a-b, c, ..." (contiguous runs), for a failure message."""
+    out = []
+    for n in sorted(numbers):
+        if out and out[-1][1] == n - 1:
+            out[-1][1] = n
+        else:
+            out.append([n, n])
+    text = ", ".join("%d" % a if a == b else "%d-%d" % (a, b) for a, b in out[:most])
+    return text + (", ... (%d runs)" % len(out) if len(out) > most else "")
+
+
+def files_summary(paths):
+    """Each file's numbered lines as "name: first-last (count)", for a failure message."""
+    out = []
+    for p in paths:
+        nums = lines_in([p])
+        out.append("%s: %s (%d lines)" % (os.path.basename(p), "%d-%d" % (nums[0], nums[-1]) if nums else "empty",
+                                          len(nums)))
+    return "; ".join(out)
 
 
 def lines_in(paths):

@@ -28,7 +28,8 @@ import harness
 import tap
 from logrotate_helper import LOGROTATE
 from logs_common import (DAY_MS, GROUP, MAX_BYTES, MAX_EVENT, MAX_EVENTS, OVERHEAD, STATE, STREAM,
-                         SECRET_ACCESS_KEY, LogsCase, env_int, filter_matches, kill9, lines_in, template_filters,
+                         SECRET_ACCESS_KEY, LogsCase, env_int, files_summary, filter_matches, kill9, lines_in,
+                         template_filters,
                          trial_seed, wait_for)
 
 PLUGINS = os.environ.get("OPSAGENT_TEST_PLUGIN_DIR",
@@ -108,6 +109,10 @@ class RotationKill9(LogsCase, Limits):
         log = self.path(self.LOG)
         self.start_writer(log, self.RATE or None)
         kills = rotations = 0
+        self.events = []
+
+        def arrived_so_far():
+            return self.aws.log_event_count(GROUP, STREAM)
         for _ in range(self.KILLS):
             p = self.start_service()
             # a rotation before, during or after the shipper's life, at a random point
@@ -116,12 +121,15 @@ class RotationKill9(LogsCase, Limits):
             if when == "while running":
                 rotate()
                 rotations += 1
+                self.events.append("rotation (%d events in)" % arrived_so_far())
                 pause(rnd.uniform(0.0, 1.0))
             kill9(p)
             kills += 1
+            self.events.append("kill (%d events in)" % arrived_so_far())
             if when == "while down":
                 rotate()
                 rotations += 1
+                self.events.append("rotation while down")
         # a last life that ends cleanly, with one more rotation while it runs
         p = self.start_service()
         n = self.aws.log_event_count(GROUP, STREAM)
@@ -144,7 +152,8 @@ class RotationKill9(LogsCase, Limits):
             # logrotate's may keep a line twice): the shipper owes what is on disk, and may have
             # read a lost line before it was truncated away
             expected, extra_ok = set(on_disk), range(written)
-        arrived, repeats = self.assert_numbered(self.messages(), expected, kills, extra_ok)
+        where = "\non disk: %s\nrotations and kills: %s" % (files_summary(files), ", ".join(self.events))
+        arrived, repeats = self.assert_numbered(self.messages(), expected, kills, extra_ok, where)
         self.assert_within_limits()
         print("# %s: %d lines written, %d on disk in %d files, %d arrived, %d repeated, %d rotations, "
               "%d kills -9" % (label, written, len(set(on_disk)), len(files), arrived, repeats, rotations, kills))
@@ -237,6 +246,9 @@ class Outage(LogsCase, Limits):
     def test_throttled_once_is_retried_by_the_shared_policy(self):
         lines = ["%d" % i for i in range(100)]
         self.write("var/log/app/app.log", "\n".join(lines) + "\n")
+        logs = self.aws.logs_client()          # no CreateLogGroup after a ResourceNotFound to count
+        logs.create_log_group(logGroupName=GROUP)
+        logs.create_log_stream(logGroupName=GROUP, logStreamName=STREAM)
         self.config({"app": self.source()})
         self.aws.set_faults(throttle=1, only=["PutLogEvents"])
         self.once_ok()
