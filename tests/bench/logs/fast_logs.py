@@ -14,7 +14,7 @@ stamp to its acceptance.
 
     python3 fast_logs.py --port-file FILE
 Control (JSON): GET /_bench/calls, /_bench/latency (p50, p99, max, n); POST /_bench/reset,
-/_bench/latency_on.
+/_bench/latency_on, /_bench/latency_until {"until": UNIX_TIME} (only lines stamped before it).
 """
 import argparse
 import gzip
@@ -45,6 +45,7 @@ class State:
         self.bytes = 0
         self.batches = 0
         self.latency = False
+        self.until = None               # only lines stamped before this count
         self.lat = []
 
 
@@ -87,12 +88,16 @@ class Handler(fast_aws.Handler):
 
     def do_POST(self):
         st = self.lstate
-        if self.path in ("/_bench/reset", "/_bench/latency_on"):
-            self.body()
+        if self.path in ("/_bench/reset", "/_bench/latency_on", "/_bench/latency_until"):
+            req = json.loads(self.body() or b"{}")
             with st.lock:
+                if self.path.endswith("latency_until"):
+                    st.until = float(req["until"])
+                    return self.jsend(200, {})
                 st.calls.clear()
                 st.events = st.bytes = st.batches = 0
                 st.lat = []
+                st.until = None
                 st.latency = self.path.endswith("latency_on")
             return self.jsend(200, {})
         self.request_id = str(uuid.uuid4())
@@ -172,9 +177,11 @@ class Handler(fast_aws.Handler):
             if st.latency:
                 for e in events:
                     try:
-                        st.lat.append(now - float(e["message"].split(" ", 1)[0]))
+                        t = float(e["message"].split(" ", 1)[0])
                     except ValueError:
-                        pass
+                        continue
+                    if st.until is None or t < st.until:
+                        st.lat.append(now - t)
         return {"nextSequenceToken": "%056d" % int(now * 1000)}
 
 
@@ -216,6 +223,9 @@ class FastLogs(fast_aws.FastAws):
 
     def latency_on(self):
         return self._req("/_bench/latency_on", {})
+
+    def latency_until(self, t):
+        return self._req("/_bench/latency_until", {"until": t})
 
     def env(self):
         return {"AWS_ENDPOINT_URL_LOGS": self.url, "AWS_ENDPOINT_URL_CLOUDWATCH": self.url, "AWS_REGION": REGION,
