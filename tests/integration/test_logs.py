@@ -592,6 +592,37 @@ class Operating(LogsCase):
         self.assertTrue(harness.wait_until(lambda: self.messages(stream="a.log") == ["A", "A2"]), self.output(p))
         self.stop_service(p)
 
+    def test_sd_notify_ready_watchdog_and_stopping(self):
+        """Type=notify: READY=1 once the sources are open, WATCHDOG=1 at half of WATCHDOG_USEC,
+        STOPPING=1 on SIGTERM, then exit 0."""
+        import socket
+        self.write("var/log/app/app.log", "one\n")
+        self.config({"app": self.source()})
+        path = os.path.join(self.tmp, "notify.sock")
+        sock = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+        sock.bind(path)
+        sock.setblocking(False)
+        self.addCleanup(sock.close)
+        got = []
+
+        def seen(word):
+            while True:
+                try:
+                    got.extend(sock.recv(4096).decode().split("\n"))
+                except BlockingIOError:
+                    break
+            return word in got
+        self.env["NOTIFY_SOCKET"] = path
+        self.env["WATCHDOG_USEC"] = "1000000"
+        p = self.start_service()
+        self.assertTrue(harness.wait_until(lambda: seen("READY=1")), "no READY=1: %s\n%s" % (got, self.output(p)))
+        self.assertTrue(harness.wait_until(lambda: seen("WATCHDOG=1") and got.count("WATCHDOG=1") >= 2),
+                        "no WATCHDOG=1 pings: %s" % got)
+        self.assertTrue(harness.wait_until(lambda: self.messages() == ["one"]), self.output(p))
+        self.stop_service(p)
+        self.assertTrue(seen("STOPPING=1"), got)
+        self.assertEqual(self.messages(), ["one"])
+
     def test_run_log_group_ships_one_line_per_run(self):
         self.env["OPSAGENT_PLUGIN_PATH"] = PLUGINS
         self.write_json("etc/opsagent/stack.json", {"opsagent": {"logs": {"run_log_group": "/opsagent/runs"}}})
