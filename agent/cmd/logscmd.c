@@ -56,17 +56,21 @@ static json_object *status_rows(const char *root, const char *logs_dir, const st
                         }
                         any = true;
                         json_object_object_foreach(o, key, v)
-                                if (strcmp(key, "dev") && strcmp(key, "ino") && strcmp(key, "cursor"))
+                                if (strcmp(key, "dev") && strcmp(key, "ino") && strcmp(key, "cursor") &&
+                                    strcmp(key, "buffered_file_bytes"))
                                         json_object_object_add(row, key, json_object_get(v));
+                        /* The file may have grown since: its lag is what it holds past the
+                         * checkpoint, plus what of it waits in the buffer. */
                         if (p && ino && strcmp(p, "journal") != 0) {
                                 char *full = s->in_state ? strdup(p) : path_under_root(root, p);
                                 uint64_t off = (uint64_t)json_object_get_int64(json_object_object_get(o, "offset"));
+                                uint64_t buffered = json_object_get_uint64(json_object_object_get(o, "buffered_file_bytes"));
 
                                 if (full && stat(full, &sb) == 0 && (uint64_t)sb.st_ino == json_object_get_uint64(ino))
                                         json_object_object_add(row, "lag_bytes",
-                                                               json_object_new_uint64((uint64_t)sb.st_size > off
-                                                                                              ? (uint64_t)sb.st_size - off
-                                                                                              : 0));
+                                                               json_object_new_uint64(((uint64_t)sb.st_size > off
+                                                                                               ? (uint64_t)sb.st_size - off
+                                                                                               : 0) + buffered));
                                 free(full);
                         }
                 }
