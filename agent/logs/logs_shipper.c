@@ -1413,6 +1413,8 @@ static void write_status(struct logs_shipper *sh)
                                         oldest = f->oldest_unaccepted_usec;
                                 if (lag > 0 && oldest > 0 && now > oldest)
                                         lag_s = (now - oldest) / 1e6;
+                                if (lag > 0 && oldest > 0)
+                                        json_object_object_add(o, "oldest_usec", json_object_new_int64(oldest));
                                 json_object_object_add(o, "buffered_file_bytes", json_object_new_uint64(in_buffer));
                                 json_object_object_add(o, "path", json_object_new_string(f->ckpt_path));
                                 json_object_object_add(o, "offset", json_object_new_uint64(f->accepted));
