@@ -19,6 +19,7 @@
 #include "util/fileio.h"
 #include "util/jsonutil.h"
 #include "util/log.h"
+#include "util/timeutil.h"
 
 /* Rows from STATE/logs/status.json (the shipper's last word), with the lag in bytes read
  * again from the files now. */
@@ -56,17 +57,30 @@ static json_object *status_rows(const char *root, const char *logs_dir, const st
                         }
                         any = true;
                         json_object_object_foreach(o, key, v)
-                                if (strcmp(key, "dev") && strcmp(key, "ino") && strcmp(key, "cursor"))
+                                if (strcmp(key, "dev") && strcmp(key, "ino") && strcmp(key, "cursor") &&
+                                    strcmp(key, "buffered_file_bytes") && strcmp(key, "oldest_usec"))
                                         json_object_object_add(row, key, json_object_get(v));
+                        /* The file may have grown since: its lag is what it holds past the
+                         * checkpoint, plus what of it waits in the buffer. */
                         if (p && ino && strcmp(p, "journal") != 0) {
                                 char *full = s->in_state ? strdup(p) : path_under_root(root, p);
                                 uint64_t off = (uint64_t)json_object_get_int64(json_object_object_get(o, "offset"));
+                                uint64_t buffered = json_object_get_uint64(json_object_object_get(o, "buffered_file_bytes"));
 
-                                if (full && stat(full, &sb) == 0 && (uint64_t)sb.st_ino == json_object_get_uint64(ino))
-                                        json_object_object_add(row, "lag_bytes",
-                                                               json_object_new_uint64((uint64_t)sb.st_size > off
-                                                                                              ? (uint64_t)sb.st_size - off
-                                                                                              : 0));
+                                int64_t oldest = json_object_get_int64(json_object_object_get(o, "oldest_usec"));
+                                uint64_t lag = 0;
+
+                                if (full && stat(full, &sb) == 0 && (uint64_t)sb.st_ino == json_object_get_uint64(ino)) {
+                                        lag = ((uint64_t)sb.st_size > off ? (uint64_t)sb.st_size - off : 0) + buffered;
+                                        json_object_object_add(row, "lag_bytes", json_object_new_uint64(lag));
+                                        /* the age of the oldest line not accepted, now (else: since the
+                                         * file was last written) */
+                                        if (lag > 0 && !oldest)
+                                                oldest = (int64_t)sb.st_mtim.tv_sec * 1000000 + sb.st_mtim.tv_nsec / 1000;
+                                        if (lag > 0 && oldest > 0 && now_realtime_usec() > oldest)
+                                                json_object_object_add(row, "lag_seconds",
+                                                                       json_object_new_double((now_realtime_usec() - oldest) / 1e6));
+                                }
                                 free(full);
                         }
                 }

@@ -28,7 +28,7 @@ struct logs_event {
         size_t len;
         void *origin;                   /* what it was read from (borrowed, opaque); may be NULL */
         uint64_t end;                   /* the origin's position after it */
-        int64_t read_usec;              /* CLOCK_MONOTONIC when it was read (latency, lag) */
+        int64_t read_usec;              /* CLOCK_REALTIME when it was read (lag) */
 };
 
 /* Owns its events. Zero-initialised is an empty batch. */

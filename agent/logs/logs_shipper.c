@@ -59,6 +59,7 @@ struct lfile {
         uint64_t clear_end;             /* after the last event dropped (too old, ...) */
         size_t refs;                    /* events of it in batches */
         bool rotated;                   /* no longer the file at its name: finish it, then done */
+        uint64_t grew_usec;             /* rotated: CLOCK_MONOTONIC of its last growth */
         bool done;                      /* read to its end and closed */
         bool at_eof;
         struct logs_builder builder;
@@ -96,6 +97,7 @@ struct lsource {
         int dirfd;                      /* -1 while it does not exist */
         int wd;
         bool dirty;
+        bool draining;                  /* has rotated files not closed yet */
         struct lfile *files;
         struct ljournal *jr;
         uint64_t dropped;
@@ -125,6 +127,8 @@ struct logs_shipper {
         sd_event *event;
         sd_event_source *work, *flush_timer, *retry_timer;
 };
+
+static void kick(struct logs_shipper *sh);
 
 /* ---- small helpers ---- */
 
@@ -469,11 +473,46 @@ static int drain_buffer(struct logs_shipper *sh)
         return r == -EAGAIN ? 0 : r;
 }
 
+/* Which files' bytes B holds (how far each file's checkpoint moves with it), and the read
+ * time of its oldest event. */
+static size_t batch_files(const struct logs_batch *b, struct logs_buffer_file *files, int64_t *ret_oldest)
+{
+        size_t n = 0;
+
+        *ret_oldest = b->n ? b->ev[0].read_usec : 0;
+        for (size_t i = 0; i < b->n; i++) {
+                const struct logs_event *e = &b->ev[i];
+                const enum origin_kind *k = e->origin;
+                const struct lfile *f;
+                size_t j;
+
+                if (e->read_usec && e->read_usec < *ret_oldest)
+                        *ret_oldest = e->read_usec;
+                if (!k || *k != ORIGIN_FILE)
+                        continue;
+                f = e->origin;
+                for (j = 0; j < n && !(files[j].dev == f->dev && files[j].ino == f->ino); j++)
+                        ;
+                if (j == n) {
+                        if (n == LOGS_BUFFER_MAX_FILES_PER_BATCH)
+                                continue;
+                        files[n++] = (struct logs_buffer_file){ f->dev, f->ino, 0 };
+                }
+                /* bytes of the file from its checkpoint to this event's end */
+                if (e->end > f->accepted && e->end - f->accepted > files[j].bytes)
+                        files[j].bytes = e->end - f->accepted;
+        }
+        return n;
+}
+
 /* The stream's batch goes out (or to the buffer). */
 static int stream_flush(struct logs_shipper *sh, struct lstream *st)
 {
+        struct logs_buffer_file files[LOGS_BUFFER_MAX_FILES_PER_BATCH];
         struct error err = ERROR_INIT;
         uint64_t dropped = 0;
+        int64_t oldest = 0;
+        size_t n_files;
         int r;
 
         if (st->batch.n == 0)
@@ -486,7 +525,8 @@ static int stream_flush(struct logs_shipper *sh, struct lstream *st)
                         goto settled;
         }
         /* Behind the buffer, to keep the order. */
-        r = logs_buffer_put(sh->buffer, st->group, st->name, &st->batch, &dropped, &err);
+        n_files = batch_files(&st->batch, files, &oldest);
+        r = logs_buffer_put(sh->buffer, st->group, st->name, &st->batch, files, n_files, oldest, &dropped, &err);
         if (r < 0) {
                 log_error("cloudwatch_logs: %s; the events stay unsent and will be read again after a restart",
                           err.msg);
@@ -553,7 +593,7 @@ static int stream_add(struct logs_shipper *sh, struct lstream *st, struct lsourc
                 if (r < 0)
                         return r;
         }
-        r = logs_batch_add(&st->batch, ts, msg, len, origin, end, (int64_t)now_monotonic_usec());
+        r = logs_batch_add(&st->batch, ts, msg, len, origin, end, now_realtime_usec());
         if (r < 0)
                 return r;
         (*refs)++;
@@ -972,6 +1012,7 @@ static int source_scan(struct logs_shipper *sh, struct lsource *s, size_t budget
 
         if (source_open_dir(s) < 0)
                 return 0;
+        s->draining = false;
         r = list_dir(s->dirfd, &l);
         if (r < 0) {
                 source_error(s, "%s: cannot list: %s", s->dir, strerror(-r));
@@ -999,13 +1040,33 @@ static int source_scan(struct logs_shipper *sh, struct lsource *s, size_t budget
                                 break;
                         }
         }
-        /* Finish the rotated ones first: their lines came before the new file's. */
-        for (struct lfile *f = s->files; f; f = f->next)
-                if (f->rotated) {
+        /* Read the rotated ones first: their lines came before the new file's. A writer may
+         * go on writing to a renamed file until it reopens its log: it is closed once it has
+         * not grown for LOGS_ROTATED_GRACE_USEC (--once: at its end). */
+        for (struct lfile *f = s->files; f; f = f->next) {
+                uint64_t before = f->pos, now;
+
+                if (!f->rotated)
+                        continue;
+                r = file_read(sh, f, 0);
+                if (r < 0 && r != -ENOMEM)
+                        r = file_finish(sh, f);
+                if (r < 0)
+                        goto out;
+                now = now_monotonic_usec();
+                if (!f->grew_usec || f->pos != before)
+                        f->grew_usec = now;
+                if (!f->rotated)
+                        continue;
+                if (sh->once || now - f->grew_usec >= LOGS_ROTATED_GRACE_USEC) {
                         r = file_finish(sh, f);
                         if (r < 0)
                                 goto out;
+                } else {
+                        s->draining = true;
+                        arm_flush(sh, f->grew_usec + LOGS_ROTATED_GRACE_USEC);
                 }
+        }
         /* Truncated in place? */
         for (struct lfile *f = s->files; f; f = f->next) {
                 struct stat st;
@@ -1340,12 +1401,21 @@ static void write_status(struct logs_shipper *sh)
                         any = true;
                         json_object_object_add(o, "source", json_object_new_string(s->cfg->name));
                         if (f) {
+                                uint64_t in_buffer = 0;
+                                int64_t oldest = 0;
+
                                 file_settle(f);
-                                if (f->fd >= 0 && fstat(f->fd, &st) >= 0 && (uint64_t)st.st_size > f->accepted) {
+                                logs_buffer_file_lag(sh->buffer, f->dev, f->ino, &in_buffer, &oldest);
+                                if (f->fd >= 0 && fstat(f->fd, &st) >= 0 && (uint64_t)st.st_size > f->accepted)
                                         lag = (uint64_t)st.st_size - f->accepted;
-                                        lag_s = f->oldest_unaccepted_usec ? (now - f->oldest_unaccepted_usec) / 1e6
-                                                                          : 0;
-                                }
+                                lag += in_buffer;
+                                if (f->oldest_unaccepted_usec && (!oldest || f->oldest_unaccepted_usec < oldest))
+                                        oldest = f->oldest_unaccepted_usec;
+                                if (lag > 0 && oldest > 0 && now > oldest)
+                                        lag_s = (now - oldest) / 1e6;
+                                if (lag > 0 && oldest > 0)
+                                        json_object_object_add(o, "oldest_usec", json_object_new_int64(oldest));
+                                json_object_object_add(o, "buffered_file_bytes", json_object_new_uint64(in_buffer));
                                 json_object_object_add(o, "path", json_object_new_string(f->ckpt_path));
                                 json_object_object_add(o, "offset", json_object_new_uint64(f->accepted));
                                 json_object_object_add(o, "dev", json_object_new_uint64(f->dev));
@@ -1723,6 +1793,11 @@ static int on_flush(sd_event_source *es, uint64_t usec, void *userdata)
 
         (void)es;
         (void)usec;
+        for (size_t i = 0; i < sh->n_src; i++)
+                if (sh->src[i].draining) {
+                        sh->src[i].dirty = true;
+                        kick(sh);
+                }
         flush_builders(sh, true);
         for (struct lstream *st = sh->streams; st; st = st->next) {
                 if (st->batch.n == 0)
