@@ -188,11 +188,12 @@ class LogsCase(harness.AgentTestCase):
         lost from disk after the shipper read them); repeats at most IN_FLIGHT per kill (none
         without a kill). Returns (arrived distinct, repeats)."""
         nums = []
+        bad = []
         for i, m in enumerate(messages):
             try:
                 nums.append(int(m.split()[0]))
             except (ValueError, IndexError):
-                self.fail("event %d is not a numbered line: %r" % (i, m[:200]))
+                bad.append("event %d (%d bytes): %r" % (i, len(m), m[:40]))
         seen = set()
         first = []
         repeats = 0
@@ -202,6 +203,9 @@ class LogsCase(harness.AgentTestCase):
             else:
                 seen.add(n)
                 first.append(n)
+        if bad:
+            self.fail("%d events are not numbered lines (never written as such): %s%s" % (
+                len(bad), "; ".join(bad[:5]), where))
         expected = set(expected)
         missing = expected - seen
         unknown = seen - expected - set(extra_ok)
