@@ -98,6 +98,7 @@ struct lsource {
         int wd;
         bool dirty;
         bool draining;                  /* has rotated files not closed yet */
+        int64_t scanned_usec;           /* CLOCK_REALTIME when the last scan listed the directory */
         struct lfile *files;
         struct ljournal *jr;
         uint64_t dropped;
@@ -123,6 +124,7 @@ struct logs_shipper {
         uint64_t status_saved_usec;
         bool once;
         bool failed;                    /* --once: something could not be sent */
+        bool ckpt_dirty;                /* a file is known that the checkpoints do not name yet */
         char last_send_error[ERROR_MSG_MAX];
         sd_event *event;
         sd_event_source *work, *flush_timer, *retry_timer;
@@ -285,6 +287,9 @@ static int save_checkpoints(struct logs_shipper *sh)
                         if (f->done && json_object_object_add(fo, "done", json_object_new_boolean(1)) < 0)
                                 goto out;
                 }
+                if (s->scanned_usec &&
+                    json_object_object_add(o, "scanned_usec", json_object_new_int64(s->scanned_usec)) < 0)
+                        goto out;
                 if (s->jr && s->jr->accepted &&
                     json_object_object_add(o, "cursor", json_object_new_string(s->jr->accepted)) < 0)
                         goto out;
@@ -933,6 +938,7 @@ static int file_truncated(struct logs_shipper *sh, struct lfile *f, const struct
         nf->stream = f->stream;
         nf->next = f->next;
         f->next = nf;
+        sh->ckpt_dirty = true;
         if (cfd >= 0) {
                 char *n = strdup(copy_name), *cp = path_join(s->dir, copy_name);
 
@@ -1003,16 +1009,89 @@ static int source_open_dir(struct lsource *s)
         return 0;
 }
 
+static int ctime_cmp(const void *a, const void *b)
+{
+        const struct lfile *const *x = a, *const *y = b;
+
+        return (*x)->grew_usec < (*y)->grew_usec ? -1 : (*x)->grew_usec > (*y)->grew_usec;
+}
+
+/* Rotated copies nobody read: a file of the glob that was created and renamed away (NAME.1,
+ * NAME-DATE) between two looks at the directory (while the shipper was down, or busy
+ * sending). Such a sibling, unknown by inode and renamed (its ctime) after the previous
+ * listing, is read from its start; any other unknown sibling (rotated before the shipper
+ * first looked) is only remembered, so that it is never taken for new later. */
+static int adopt_siblings(struct logs_shipper *sh, struct lsource *s, const struct listing *l, int64_t prev_scan)
+{
+        struct lfile *found[16];
+        size_t n_found = 0;
+        int r = 0;
+
+        for (size_t i = 0; i < l->n; i++) {
+                const char *name = l->d[i].name;
+                bool sib = false;
+                struct stat st;
+                struct lfile *f;
+                int64_t ct;
+                int fd;
+
+                if (name_matches(s, name) || tracked(s, 0, l->d[i].ino))
+                        continue;
+                for (size_t k = 0; k < l->n && !sib; k++)
+                        sib = name_matches(s, l->d[k].name) && is_sibling(l->d[k].name, name);
+                for (struct lfile *g = s->files; g && !sib; g = g->next)
+                        sib = is_sibling(base_name(g->ckpt_path), name) || is_sibling(g->name, name);
+                if (!sib || source_count(s) >= LOGS_MAX_FILES_PER_SOURCE)
+                        continue;
+                fd = open_entry(s, name, &st);
+                if (fd < 0)
+                        continue;
+                f = file_new(s, name, NULL, fd, &st);
+                if (!f) {
+                        close(fd);
+                        return -ENOMEM;
+                }
+                (void)logs_fp_of_fd(fd, &f->fp);
+                ct = (int64_t)st.st_ctim.tv_sec * 1000000 + st.st_ctim.tv_nsec / 1000;
+                if (prev_scan > 0 && ct + 1000000 >= prev_scan && n_found < sizeof(found) / sizeof(found[0])) {
+                        log_info("cloudwatch_logs: %s was rotated before the shipper read it: reading it from its "
+                                 "start", f->ckpt_path);
+                        f->rotated = true;
+                        f->grew_usec = (uint64_t)ct;    /* for the order below; reset when read */
+                        found[n_found++] = f;
+                } else {
+                        close(f->fd);
+                        f->fd = -1;
+                        f->done = true;
+                        f->pos = f->pend_off = f->accepted = (uint64_t)st.st_size;
+                        source_append(s, f);
+                }
+                sh->ckpt_dirty = true;
+        }
+        /* Oldest first, after the rotated files known already (older still: they were known
+         * before these were created); before the current files, whose lines are newer, since
+         * rotated files are all read before the current ones. */
+        qsort(found, n_found, sizeof(found[0]), ctime_cmp);
+        for (size_t i = 0; i < n_found; i++) {
+                found[i]->grew_usec = 0;
+                source_append(s, found[i]);
+        }
+        return r;
+}
+
 /* Looks at the directory: files renamed away (finish them), truncated (finish their copy),
  * new (read them from the start), then reads every current file. */
 static int source_scan(struct logs_shipper *sh, struct lsource *s, size_t budget, bool *more)
 {
         struct listing l = { 0 };
+        int64_t prev_scan;
         int r;
 
         if (source_open_dir(s) < 0)
                 return 0;
         s->draining = false;
+        prev_scan = s->scanned_usec;
+        s->scanned_usec = now_realtime_usec();
         r = list_dir(s->dirfd, &l);
         if (r < 0) {
                 source_error(s, "%s: cannot list: %s", s->dir, strerror(-r));
@@ -1036,10 +1115,14 @@ static int source_scan(struct logs_shipper *sh, struct lsource *s, size_t budget
                                         free(f->name);
                                         f->name = n;
                                         f->rotated = false;
+                                        sh->ckpt_dirty = true;
                                 }
                                 break;
                         }
         }
+        r = adopt_siblings(sh, s, &l, prev_scan);
+        if (r < 0)
+                goto out;
         /* Read the rotated ones first: their lines came before the new file's. A writer may
          * go on writing to a renamed file until it reopens its log: it is closed once it has
          * not grown for LOGS_ROTATED_GRACE_USEC (--once: at its end). */
@@ -1112,6 +1195,7 @@ static int source_scan(struct logs_shipper *sh, struct lsource *s, size_t budget
                 (void)logs_fp_of_fd(fd, &f->fp);
                 log_debug("cloudwatch_logs: source %s: reading %s from its start", s->cfg->name, f->ckpt_path);
                 source_append(s, f);
+                sh->ckpt_dirty = true;  /* known from now on, even if renamed while we are down */
         }
         /* Read. */
         for (struct lfile *f = s->files; f; f = f->next) {
@@ -1155,6 +1239,7 @@ static int source_resume(struct logs_shipper *sh, struct lsource *s)
 
         if (!o || source_open_dir(s) < 0)
                 return 0;
+        s->scanned_usec = json_object_get_int64(json_object_object_get(o, "scanned_usec"));
         files = json_object_object_get(o, "files");
         if (!json_object_is_type(files, json_type_array))
                 return 0;
@@ -1592,6 +1677,19 @@ int logs_shipper_new(const struct logs_shipper_params *p, struct logs_shipper **
                         goto out;
                 }
         }
+        /* Remember when this shipper first looked, so that a file of a glob created and
+         * rotated away before its first scan (a crash in between) is still found by the next. */
+        {
+                bool first = false;
+
+                for (size_t i = 0; i < sh->n_src; i++)
+                        if (!sh->src[i].jr && !sh->src[i].scanned_usec) {
+                                sh->src[i].scanned_usec = p->since_usec > 0 ? p->since_usec : now_realtime_usec();
+                                first = true;
+                        }
+                if (first)
+                        (void)save_checkpoints(sh);
+        }
         load_dropped(sh);
         *ret = sh;
         sh = NULL;
@@ -1681,6 +1779,10 @@ static int read_all(struct logs_shipper *sh, size_t budget, bool *more)
                         r = 0;
                 if (r < 0)
                         return r;
+        }
+        if (sh->ckpt_dirty) {
+                sh->ckpt_dirty = false;
+                (void)save_checkpoints(sh);
         }
         return 0;
 }

@@ -40,6 +40,9 @@ struct logs_shipper_params {
         json_object *attrs;                     /* the merged tree (the AWS session is made from it) */
         const struct report_config *report;     /* where LogEventsDropped goes; NULL: nowhere */
         bool once;                              /* for logs_shipper_once(): no inotify */
+        int64_t since_usec;                     /* CLOCK_REALTIME of the first start of any shipper
+                                                 * here (0: now): files rotated away after it and
+                                                 * never read are read from their start */
 };
 
 /* Opens the sources, the checkpoints and the buffer. -EINVAL (ERR set) for a state that
