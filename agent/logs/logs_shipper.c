@@ -52,6 +52,7 @@ struct lfile {
         uint64_t dev, ino;
         struct logs_fp fp;
         uint64_t pos;                   /* next byte to read */
+        uint64_t seen_size;             /* the largest size seen: a smaller one is a truncation */
         char *pend;                     /* bytes from pend_off to pos, not yet a whole line */
         size_t pend_len, pend_alloc;
         uint64_t pend_off;
@@ -60,6 +61,7 @@ struct lfile {
         size_t refs;                    /* events of it in batches */
         bool rotated;                   /* no longer the file at its name: finish it, then done */
         uint64_t grew_usec;             /* rotated: CLOCK_MONOTONIC of its last growth */
+        uint64_t await_copy_until;      /* truncated, its copy not found yet: look until then */
         bool done;                      /* read to its end and closed */
         bool at_eof;
         struct logs_builder builder;
@@ -710,9 +712,13 @@ static int file_lines(struct lfile *f, bool final)
         int r;
 
         while (start < f->pend_len && (nl = memchr(f->pend + start, '\n', f->pend_len - start))) {
-                size_t len = (size_t)(nl - (f->pend + start));
+                size_t len = (size_t)(nl - (f->pend + start)), skip = 0;
 
-                r = logs_builder_line(&f->builder, f->pend + start, len, f->pend_off + start,
+                /* NUL bytes at a line's start are a hole, not text: what a writer without
+                 * O_APPEND leaves after a copytruncate, or a log's punched-out start */
+                while (skip < len && f->pend[start + skip] == '\0')
+                        skip++;
+                r = logs_builder_line(&f->builder, f->pend + start + skip, len - skip, f->pend_off + start,
                                       f->pend_off + start + len + 1, t, file_emit, f);
                 if (r < 0)
                         return r;
@@ -872,6 +878,10 @@ static bool is_sibling(const char *orig, const char *name)
         if (strncmp(name, orig, n) != 0 || (name[n] != '.' && name[n] != '-' && name[n] != '_'))
                 return false;
         ext = strrchr(name, '.');
+        /* a rotation's temporary (opsagent's logrotate: NAME.1.opsagent-tmp; logrotate's
+         * NAME.1.tmp) is still being written: it is read once renamed */
+        if (ext && (!strcmp(ext, ".opsagent-tmp") || !strcmp(ext, ".tmp")))
+                return false;
         if (ext && (!strcmp(ext, ".gz") || !strcmp(ext, ".xz") || !strcmp(ext, ".zst") || !strcmp(ext, ".bz2") ||
                     !strcmp(ext, ".lz4") || !strcmp(ext, ".Z") || !strcmp(ext, ".zip")))
                 return false;
@@ -889,6 +899,24 @@ static int open_entry(struct lsource *s, const char *name, struct stat *st)
                 return -EINVAL;
         }
         return fd;
+}
+
+/* Whether the first LEN bytes of FD are all NUL: opsagent's copytruncate punches the copied
+ * part out of a log (a hole) just before it truncates it; that is not a truncation yet. */
+static bool head_is_hole(int fd, size_t len)
+{
+        unsigned char b[LOGS_FP_BYTES];
+        ssize_t n;
+
+        if (len > sizeof(b))
+                len = sizeof(b);
+        n = pread(fd, b, len, 0);
+        if (n <= 0)
+                return false;
+        for (ssize_t i = 0; i < n; i++)
+                if (b[i])
+                        return false;
+        return true;
 }
 
 /* Among ORIG's siblings (not inode NOT_INO), a file whose first bytes are FP and which holds at
@@ -959,7 +987,7 @@ static int file_truncated(struct logs_shipper *sh, struct lfile *f, const struct
                 f->dev = cst.st_dev;
                 f->ino = cst.st_ino;
                 f->rotated = true;
-        } else {
+        } else if (sh->once) {
                 log_warning("cloudwatch_logs: %s was truncated, but no copy with its first bytes is next to it "
                             "(%s.1, %s-DATE, uncompressed): what was written after offset %" PRIu64
                             " before the truncation may not have been shipped", f->ckpt_path, f->name, f->name,
@@ -967,6 +995,14 @@ static int file_truncated(struct logs_shipper *sh, struct lfile *f, const struct
                 source_error(s, "%s: truncated without a copy to finish from offset %" PRIu64, f->ckpt_path, f->pos);
                 f->fd = -1;     /* now nf's */
                 f->rotated = true;
+        } else {
+                /* The rotation may not have given its copy its name yet (a temporary renamed
+                 * after the truncation): look again for a while. */
+                f->fd = -1;     /* now nf's */
+                f->await_copy_until = now_monotonic_usec() + LOGS_COPY_WAIT_USEC;
+                arm_flush(sh, f->await_copy_until);
+                s->draining = true;
+                return 0;
         }
         return file_finish(sh, f);
 }
@@ -1046,6 +1082,18 @@ static int adopt_siblings(struct logs_shipper *sh, struct lsource *s, const stru
                 fd = open_entry(s, name, &st);
                 if (fd < 0)
                         continue;
+                {
+                        bool copy = false;
+
+                        /* a copy of a file we read (copytruncate's, maybe still being made) is
+                         * not news: its truncation finds it */
+                        for (struct lfile *g = s->files; g && !copy; g = g->next)
+                                copy = !g->done && g->fp.len > 0 && logs_fp_matches(fd, &g->fp);
+                        if (copy) {
+                                close(fd);
+                                continue;
+                        }
+                }
                 f = file_new(s, name, NULL, fd, &st);
                 if (!f) {
                         close(fd);
@@ -1120,6 +1168,54 @@ static int source_scan(struct logs_shipper *sh, struct lsource *s, size_t budget
                                 break;
                         }
         }
+        for (struct lfile *f = s->files; f; f = f->next) {
+                const char *copy_name = NULL;
+                struct stat cst;
+                int cfd;
+
+                if (!f->await_copy_until)
+                        continue;
+                cfd = find_copy(s, &l, f->name, f->ino, &f->fp, f->pos, &cst, &copy_name);
+                if (cfd >= 0) {
+                        char *n = strdup(copy_name), *cp = path_join(s->dir, copy_name);
+
+                        if (!n || !cp) {
+                                free(n);
+                                free(cp);
+                                close(cfd);
+                                r = -ENOMEM;
+                                goto out;
+                        }
+                        log_info("cloudwatch_logs: %s was truncated (copytruncate): finishing its copy %s from "
+                                 "offset %" PRIu64, f->ckpt_path, cp, f->pos);
+                        free(f->name);
+                        free(f->ckpt_path);
+                        f->name = n;
+                        f->ckpt_path = cp;
+                        f->fd = cfd;
+                        f->dev = cst.st_dev;
+                        f->ino = cst.st_ino;
+                        f->rotated = true;
+                        f->await_copy_until = 0;
+                        f->grew_usec = 0;
+                        sh->ckpt_dirty = true;
+                } else if (sh->once || now_monotonic_usec() >= f->await_copy_until) {
+                        log_warning("cloudwatch_logs: %s was truncated, but no copy with its first bytes is next to "
+                                    "it (%s.1, %s-DATE, uncompressed): what was written after offset %" PRIu64
+                                    " before the truncation may not have been shipped", f->ckpt_path, f->name,
+                                    f->name, f->pos);
+                        source_error(s, "%s: truncated without a copy to finish from offset %" PRIu64, f->ckpt_path,
+                                     f->pos);
+                        f->await_copy_until = 0;
+                        f->rotated = true;
+                        r = file_finish(sh, f);
+                        if (r < 0)
+                                goto out;
+                } else {
+                        s->draining = true;
+                        arm_flush(sh, f->await_copy_until);
+                }
+        }
         r = adopt_siblings(sh, s, &l, prev_scan);
         if (r < 0)
                 goto out;
@@ -1156,10 +1252,13 @@ static int source_scan(struct logs_shipper *sh, struct lsource *s, size_t budget
 
                 if (f->done || f->rotated || f->fd < 0 || fstat(f->fd, &st) < 0)
                         continue;
-                if ((uint64_t)st.st_size < f->pos || (f->fp.len > 0 && !logs_fp_matches(f->fd, &f->fp))) {
+                if ((uint64_t)st.st_size < f->pos || (uint64_t)st.st_size < f->seen_size ||
+                    (f->fp.len > 0 && !logs_fp_matches(f->fd, &f->fp) && !head_is_hole(f->fd, f->fp.len))) {
                         r = file_truncated(sh, f, &l);
                         if (r < 0)
                                 goto out;
+                } else if ((uint64_t)st.st_size > f->seen_size) {
+                        f->seen_size = (uint64_t)st.st_size;
                 }
         }
         /* New files. */
@@ -1199,7 +1298,7 @@ static int source_scan(struct logs_shipper *sh, struct lsource *s, size_t budget
         }
         /* Read. */
         for (struct lfile *f = s->files; f; f = f->next) {
-                if (f->done)
+                if (f->done || f->await_copy_until)
                         continue;
                 r = file_read(sh, f, budget);
                 if (r < 0 && r == -ENOMEM)
