@@ -127,6 +127,7 @@ struct logs_shipper {
         bool once;
         bool failed;                    /* --once: something could not be sent */
         bool ckpt_dirty;                /* a file is known that the checkpoints do not name yet */
+        int64_t clock_ms;               /* CLOCK_REALTIME of the chunk being made into events */
         char last_send_error[ERROR_MSG_MAX];
         sd_event *event;
         sd_event_source *work, *flush_timer, *retry_timer;
@@ -545,7 +546,7 @@ static int stream_flush(struct logs_shipper *sh, struct lstream *st)
                       "the disk buffer is full (cloudwatch_logs.buffer_max_bytes); the oldest went first");
 settled:
         batch_settled(&st->batch);
-        logs_batch_free(&st->batch);
+        logs_batch_clear(&st->batch);
         st->first_usec = 0;
         for (size_t i = 0; i < sh->n_src; i++)
                 if (sh->src[i].jr)
@@ -583,7 +584,7 @@ static int stream_add(struct logs_shipper *sh, struct lstream *st, struct lsourc
 {
         int r;
 
-        switch (logs_event_age(ts, now_ms())) {
+        switch (logs_event_age(ts, sh->clock_ms)) {
         case LOGS_AGE_TOO_OLD:
                 count_dropped(sh, s, 1, "older than 14 days, CloudWatch Logs would refuse it");
                 return 1;
@@ -600,7 +601,7 @@ static int stream_add(struct logs_shipper *sh, struct lstream *st, struct lsourc
                 if (r < 0)
                         return r;
         }
-        r = logs_batch_add(&st->batch, ts, msg, len, origin, end, now_realtime_usec());
+        r = logs_batch_add(&st->batch, ts, msg, len, origin, end, sh->clock_ms * 1000);
         if (r < 0)
                 return r;
         (*refs)++;
@@ -625,7 +626,7 @@ static int file_emit(void *userdata, int64_t ts, const char *msg, size_t len, ui
                 return 0;
         }
         if (r >= 0 && !f->oldest_unaccepted_usec)
-                f->oldest_unaccepted_usec = now_realtime_usec();
+                f->oldest_unaccepted_usec = sh->clock_ms * 1000;
         return r;
 }
 
@@ -707,6 +708,8 @@ static int pend_reserve(struct lfile *f, size_t more)
 static int file_lines(struct lfile *f, bool final)
 {
         int64_t t = now_ms();
+
+        f->src->sh->clock_ms = t;
         size_t start = 0;
         char *nl;
         int r;
@@ -752,8 +755,12 @@ static int file_read(struct logs_shipper *sh, struct lfile *f, size_t budget)
         if (f->fd < 0)
                 return 0;
         while (budget == 0 || done < budget) {
-                ssize_t n = pread(f->fd, sh->rbuf, LOGS_READ_CHUNK, (off_t)f->pos);
+                ssize_t n;
 
+                r = pend_reserve(f, LOGS_READ_CHUNK);
+                if (r < 0)
+                        return r;
+                n = pread(f->fd, f->pend + f->pend_len, LOGS_READ_CHUNK, (off_t)f->pos);
                 if (n < 0) {
                         if (errno == EINTR)
                                 continue;
@@ -765,10 +772,6 @@ static int file_read(struct logs_shipper *sh, struct lfile *f, size_t budget)
                         f->at_eof = true;
                         break;
                 }
-                r = pend_reserve(f, (size_t)n);
-                if (r < 0)
-                        return r;
-                memcpy(f->pend + f->pend_len, sh->rbuf, (size_t)n);
                 f->pend_len += (size_t)n;
                 f->pos += (uint64_t)n;
                 done += (size_t)n;
@@ -788,6 +791,7 @@ static int file_finish(struct logs_shipper *sh, struct lfile *f)
 
         if (r >= 0)
                 r = file_lines(f, true);
+        sh->clock_ms = now_ms();
         if (r >= 0)
                 r = logs_builder_flush(&f->builder, file_emit, f);
         if (f->fd >= 0)
@@ -1504,7 +1508,6 @@ static int journal_read(struct logs_shipper *sh, struct ljournal *jr, size_t max
         size_t n = 0;
         int r;
 
-        (void)sh;
         if (!jr->j)
                 return 0;
         while (max == 0 || n < max) {
@@ -1536,6 +1539,7 @@ static int journal_read(struct logs_shipper *sh, struct ljournal *jr, size_t max
                 }
                 jr->q[jr->qn++] = (struct cursor_ent){ ++jr->seq, cursor };
                 (void)sd_journal_get_realtime_usec(jr->j, &usec);
+                sh->clock_ms = now_ms();
                 if (sd_journal_get_data(jr->j, "MESSAGE", &d, &len) < 0 || len < 8)
                         continue;
                 text = malloc(len - 8 + 1);
@@ -1650,6 +1654,7 @@ out:
 
 static void flush_builders(struct logs_shipper *sh, bool only_idle)
 {
+        sh->clock_ms = now_ms();
         for (size_t i = 0; i < sh->n_src; i++) {
                 struct lsource *s = &sh->src[i];
 
@@ -1834,6 +1839,7 @@ void logs_shipper_free(struct logs_shipper *sh)
 
                 sh->streams = st->next;
                 logs_batch_free(&st->batch);
+                buf_free(&st->target.body);
                 free(st->target.token);
                 free(st->group);
                 free(st->name);
