@@ -180,6 +180,29 @@ static int take_lock(const char *logs_dir, int *ret_fd)
         return 0;
 }
 
+/* When a shipper first ran here: STATE/logs/since, written once (a file of a glob rotated
+ * away after it and never read is read from its start; rotated files older than it are the
+ * history from before the shipper and are not shipped). */
+static int64_t first_start(const char *logs_dir)
+{
+        char *path = path_join(logs_dir, LOGSCMD_SINCE_FILE), *text = NULL, buf[32];
+        int64_t since = 0;
+
+        if (!path)
+                return 0;
+        if (read_file_capped(path, 64, &text, NULL) >= 0) {
+                since = strtoll(text, NULL, 10);
+                free(text);
+        }
+        if (since <= 0) {
+                since = now_realtime_usec();
+                snprintf(buf, sizeof(buf), "%" PRId64 "\n", since);
+                (void)write_file_atomic(path, buf, strlen(buf), 0600);
+        }
+        free(path);
+        return since;
+}
+
 int cmd_logs(const struct cli *c)
 {
         const struct plugin *none[1] = { NULL };
@@ -190,6 +213,7 @@ int cmd_logs(const struct cli *c)
         struct logs_shipper_params p;
         char *logs_dir = NULL, *runs = NULL, host[256] = "";
         bool have_rc = false;
+        int64_t since;
         int lock = -1, r, code = EXIT_RECIPE_FAILED;
         struct node n;
 
@@ -244,6 +268,7 @@ int cmd_logs(const struct cli *c)
                 log_error("logs: %s/%s: cannot lock: %s", logs_dir, LOGSCMD_LOCK_FILE, strerror(-r));
                 goto out;
         }
+        since = first_start(logs_dir);
         if (!attrs_get(n.attrs, "aws.instance_id") ||
             json_object_is_type(attrs_get(n.attrs, "aws.instance_id"), json_type_null))
                 (void)node_load_instance(&n, INSTANCE_QUIET);
@@ -261,6 +286,7 @@ int cmd_logs(const struct cli *c)
                 .attrs = attrs_tree(n.attrs),
                 .report = have_rc ? &rc : NULL,
                 .once = c->once,
+                .since_usec = since,
         };
         error_clear(&err);
         r = logs_shipper_new(&p, &sh, &err);

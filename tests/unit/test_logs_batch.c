@@ -89,15 +89,14 @@ static void test_an_event_over_the_limit_is_not_batched(void **state)
 static void test_request_is_the_put_log_events_input(void **state)
 {
         struct logs_batch b = { 0 };
-        char *text = NULL;
-        size_t len = 0;
+        struct buf text = BUF_INIT(1 << 22);
         json_object *o, *ev;
 
         (void)state;
         assert_int_equal(logs_batch_add(&b, NOW_MS, "h\xc3\xa9llo \"q\"", 10, NULL, 0, 0), 0);
         assert_int_equal(logs_batch_add(&b, NOW_MS + 1, "two/x", 5, NULL, 0, 0), 0);
-        assert_int_equal(logs_batch_request(&b, "/opsagent/app", "i-1", "tok", &text, &len), 0);
-        o = json_tokener_parse(text);
+        assert_int_equal(logs_batch_request(&b, "/opsagent/app", "i-1", "tok", &text), 0);
+        o = json_tokener_parse(buf_str(&text));
         assert_non_null(o);
         assert_string_equal(json_object_get_string(json_object_object_get(o, "logGroupName")), "/opsagent/app");
         assert_string_equal(json_object_get_string(json_object_object_get(o, "sequenceToken")), "tok");
@@ -108,7 +107,7 @@ static void test_request_is_the_put_log_events_input(void **state)
         assert_int_equal(json_object_get_int64(json_object_object_get(json_object_array_get_idx(ev, 1), "timestamp")),
                          NOW_MS + 1);
         json_object_put(o);
-        free(text);
+        buf_free(&text);
         logs_batch_free(&b);
 }
 
