@@ -215,8 +215,8 @@ class LogsCase(harness.AgentTestCase):
             self.fail("%d lines arrived that were never written: %s" % (len(unknown), ranges(unknown)))
         for i in range(1, len(first)):
             if first[i] < first[i - 1]:
-                self.fail("out of order at event %d: %d arrived after %d (%s)" % (
-                    i, first[i], first[i - 1], first[max(0, i - 5):i + 5]))
+                self.fail("out of order at event %d: %d arrived after %d (%s)%s" % (
+                    i, first[i], first[i - 1], first[max(0, i - 5):i + 5], where))
         self.assertLessEqual(repeats, IN_FLIGHT * kills,
                              "%d lines arrived twice after %d kills (at most %d each)" % (repeats, kills, IN_FLIGHT))
         return len(seen), repeats
