@@ -109,18 +109,41 @@ class LogsCase(harness.AgentTestCase):
         out["entries"] = entries
         return out
 
-    def start_service(self, *extra):
+    def start_service(self, *extra, ready=False):
         """`opsagent --root R logs` in its own session; its output goes to files (a pipe nobody
-        reads could fill and stall it)."""
+        reads could fill and stall it). READY: wait for its sd_notify READY=1 (through a
+        NOTIFY_SOCKET of its own), e.g. before a SIGTERM that must find its handler installed."""
+        import socket
         n = len(self.services)
+        env = dict(self.env)
+        sock = None
+        if ready:
+            path = os.path.join(self.tmp, "notify-%d.sock" % n)
+            sock = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+            sock.bind(path)
+            sock.setblocking(False)
+            self.addCleanup(sock.close)
+            env["NOTIFY_SOCKET"] = path
         out = open(os.path.join(self.tmp, "service-%d.out" % n), "w")
         err = open(os.path.join(self.tmp, "service-%d.err" % n), "w")
-        p = subprocess.Popen([harness.OPSAGENT, "--root", self.root, "logs"] + list(extra), env=self.env,
+        p = subprocess.Popen([harness.OPSAGENT, "--root", self.root, "logs"] + list(extra), env=env,
                              stdout=out, stderr=err, start_new_session=True)
         out.close()
         err.close()
         p.out_path, p.err_path = out.name, err.name
         self.services.append(p)
+        if sock is not None:
+            got = []
+
+            def is_ready():
+                while True:
+                    try:
+                        got.extend(sock.recv(4096).decode().split("\n"))
+                    except BlockingIOError:
+                        break
+                return "READY=1" in got or p.poll() is not None
+            self.assertTrue(harness.wait_until(is_ready) and p.poll() is None,
+                            "the service did not get ready: %s\n%s" % (got, self.output(p)))
         return p
 
     def output(self, p):

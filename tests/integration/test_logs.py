@@ -130,8 +130,10 @@ class RotationKill9(LogsCase, Limits):
                 rotate()
                 rotations += 1
                 self.events.append("rotation while down")
-        # a last life that ends cleanly, with one more rotation while it runs
-        p = self.start_service()
+        # a last life that ends cleanly, with one more rotation while it runs (ready first: a
+        # SIGTERM before the service has its handler ends it by the signal, which systemd also
+        # takes as a clean stop, but which would say nothing here)
+        p = self.start_service(ready=True)
         n = self.aws.log_event_count(GROUP, STREAM)
         self.assertTrue(harness.wait_until(lambda: self.aws.log_event_count(GROUP, STREAM) > n),
                         "the restarted shipper sent nothing\n" + self.output(p))
@@ -182,7 +184,7 @@ class RotationKill9(LogsCase, Limits):
         log = self.path(self.LOG)
         self.start_writer(log, 20000)
         for _ in range(3):
-            p = self.start_service()
+            p = self.start_service(ready=True)
             n = self.aws.log_event_count(GROUP, STREAM)
             self.assertTrue(harness.wait_until(lambda: self.aws.log_event_count(GROUP, STREAM) > n),
                             self.output(p))
