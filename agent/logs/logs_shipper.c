@@ -62,6 +62,7 @@ struct lfile {
         bool rotated;                   /* no longer the file at its name: finish it, then done */
         uint64_t grew_usec;             /* rotated: CLOCK_MONOTONIC of its last growth */
         uint64_t await_copy_until;      /* truncated, its copy not found yet: look until then */
+        int64_t mtime_usec;             /* rotated: when it was last written (their order) */
         bool done;                      /* read to its end and closed */
         bool at_eof;
         struct logs_builder builder;
@@ -1056,6 +1057,13 @@ static int ctime_cmp(const void *a, const void *b)
         return (*x)->grew_usec < (*y)->grew_usec ? -1 : (*x)->grew_usec > (*y)->grew_usec;
 }
 
+static int mtime_cmp(const void *a, const void *b)
+{
+        const struct lfile *const *x = a, *const *y = b;
+
+        return (*x)->mtime_usec < (*y)->mtime_usec ? -1 : (*x)->mtime_usec > (*y)->mtime_usec;
+}
+
 /* Rotated copies nobody read: a file of the glob that was created and renamed away (NAME.1,
  * NAME-DATE) between two looks at the directory (while the shipper was down, or busy
  * sending). Such a sibling, unknown by inode and renamed (its ctime) after the previous
@@ -1106,6 +1114,7 @@ static int adopt_siblings(struct logs_shipper *sh, struct lsource *s, const stru
                 (void)logs_fp_of_fd(fd, &f->fp);
                 ct = (int64_t)st.st_ctim.tv_sec * 1000000 + st.st_ctim.tv_nsec / 1000;
                 if (prev_scan > 0 && ct + 1000000 >= prev_scan && n_found < sizeof(found) / sizeof(found[0])) {
+                        ct = (int64_t)st.st_mtim.tv_sec * 1000000 + st.st_mtim.tv_nsec / 1000;
                         log_info("cloudwatch_logs: %s was rotated before the shipper read it: reading it from its "
                                  "start", f->ckpt_path);
                         f->rotated = true;
@@ -1223,31 +1232,50 @@ static int source_scan(struct logs_shipper *sh, struct lsource *s, size_t budget
         r = adopt_siblings(sh, s, &l, prev_scan);
         if (r < 0)
                 goto out;
-        /* Read the rotated ones first: their lines came before the new file's. A writer may
-         * go on writing to a renamed file until it reopens its log: it is closed once it has
-         * not grown for LOGS_ROTATED_GRACE_USEC (--once: at its end). */
-        for (struct lfile *f = s->files; f; f = f->next) {
-                uint64_t before = f->pos, now;
+        /* Read the rotated ones first: their lines came before the new file's; among them the
+         * one written to last goes last (the order of a glob's generations, whatever order
+         * they were found in). A writer may go on writing to a renamed file until it reopens
+         * its log: it is closed once it has not grown for LOGS_ROTATED_GRACE_USEC (--once: at
+         * its end). */
+        {
+                struct lfile *rot[LOGS_MAX_FILES_PER_SOURCE + 16];
+                size_t n_rot = 0;
 
-                if (!f->rotated)
-                        continue;
-                r = file_read(sh, f, 0);
-                if (r < 0 && r != -ENOMEM)
-                        r = file_finish(sh, f);
-                if (r < 0)
-                        goto out;
-                now = now_monotonic_usec();
-                if (!f->grew_usec || f->pos != before)
-                        f->grew_usec = now;
-                if (!f->rotated)
-                        continue;
-                if (sh->once || now - f->grew_usec >= LOGS_ROTATED_GRACE_USEC) {
-                        r = file_finish(sh, f);
+                for (struct lfile *f = s->files; f && n_rot < sizeof(rot) / sizeof(rot[0]); f = f->next)
+                        if (f->rotated) {
+                                struct stat st;
+
+                                f->mtime_usec = f->fd >= 0 && fstat(f->fd, &st) >= 0
+                                                        ? (int64_t)st.st_mtim.tv_sec * 1000000 + st.st_mtim.tv_nsec / 1000
+                                                        : 0;
+                                rot[n_rot++] = f;
+                        }
+                qsort(rot, n_rot, sizeof(rot[0]), mtime_cmp);
+                for (size_t i = 0; i < n_rot; i++) {
+                        struct lfile *f = rot[i];
+                        uint64_t before = f->pos, now;
+
+                        r = file_read(sh, f, 0);
+                        if (r < 0 && r != -ENOMEM)
+                                r = file_finish(sh, f);
                         if (r < 0)
                                 goto out;
-                } else {
-                        s->draining = true;
-                        arm_flush(sh, f->grew_usec + LOGS_ROTATED_GRACE_USEC);
+                        now = now_monotonic_usec();
+                        if (!f->grew_usec && f->pos == before && f->mtime_usec &&
+                            now_realtime_usec() - f->mtime_usec >= (int64_t)LOGS_ROTATED_GRACE_USEC)
+                                f->grew_usec = now - LOGS_ROTATED_GRACE_USEC;  /* idle long since */
+                        else if (!f->grew_usec || f->pos != before)
+                                f->grew_usec = now;
+                        if (!f->rotated)
+                                continue;
+                        if (sh->once || now - f->grew_usec >= LOGS_ROTATED_GRACE_USEC) {
+                                r = file_finish(sh, f);
+                                if (r < 0)
+                                        goto out;
+                        } else {
+                                s->draining = true;
+                                arm_flush(sh, f->grew_usec + LOGS_ROTATED_GRACE_USEC);
+                        }
                 }
         }
         /* Truncated in place? */
@@ -1296,7 +1324,7 @@ static int source_scan(struct logs_shipper *sh, struct lsource *s, size_t budget
                         goto out;
                 }
                 (void)logs_fp_of_fd(fd, &f->fp);
-                log_debug("cloudwatch_logs: source %s: reading %s from its start", s->cfg->name, f->ckpt_path);
+                log_debug("cloudwatch_logs: source %s: reading %s (inode %" PRIu64 ") from its start", s->cfg->name, f->ckpt_path, f->ino);
                 source_append(s, f);
                 sh->ckpt_dirty = true;  /* known from now on, even if renamed while we are down */
         }
