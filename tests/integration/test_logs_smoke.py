@@ -12,6 +12,7 @@ import shutil
 import signal
 import subprocess
 import time
+import unittest
 
 import harness
 import tap
@@ -141,6 +142,23 @@ class LogsCase(harness.AgentTestCase):
         self.once()
         got = [json.loads(m) for m in self.messages(self.group + "-runs")]
         self.assertEqual([(g["RECIPE"], g["RUN_ID"], g["outcome"]) for g in got], [("zodb_pack", "r1", "success")])
+
+
+class AlarmsTemplate(unittest.TestCase):
+    TEMPLATE = os.path.join(harness.SRCDIR, "packaging", "cloudwatch-logs-alarms.yaml")
+
+    @unittest.skipUnless(shutil.which("cfn-lint"), "cfn-lint is not installed")
+    def test_passes_cfn_lint(self):
+        r = subprocess.run(["cfn-lint", self.TEMPLATE], capture_output=True, text=True, timeout=300)
+        self.assertEqual(r.returncode, 0, r.stdout + r.stderr)
+
+    def test_filters_match_the_lines_the_agent_writes(self):
+        with open(self.TEMPLATE) as f:
+            text = f.read()
+        # the run lines' keys (agent/run/runlines.h) and cfn-init's marker
+        self.assertIn("$.outcome", text)
+        self.assertIn("$.RECIPE", text)
+        self.assertIn('\'"[ERROR]"\'', text)
 
 
 if __name__ == "__main__":
