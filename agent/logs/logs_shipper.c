@@ -129,6 +129,7 @@ struct logs_shipper {
         bool failed;                    /* --once: something could not be sent */
         bool ckpt_dirty;                /* a file is known that the checkpoints do not name yet */
         int64_t clock_ms;               /* CLOCK_REALTIME of the chunk being made into events */
+        uint64_t put_usec;              /* a PutLogEvents' duration, averaged */
         char last_send_error[ERROR_MSG_MAX];
         sd_event *event;
         sd_event_source *work, *flush_timer, *retry_timer;
@@ -415,10 +416,14 @@ static int put(struct logs_shipper *sh, struct lstream *st, struct logs_batch *b
         uint64_t rejected = 0;
         int r;
 
+        uint64_t t0 = now_monotonic_usec();
+
         r = ensure_session(sh, &err);
         if (r >= 0)
                 r = logs_put(sh->session, &st->target, b, &rejected, &err);
         if (r >= 0) {
+                /* how long a send takes (a moving average): the flush starts that much earlier */
+                sh->put_usec = (sh->put_usec * 7 + (now_monotonic_usec() - t0)) / 8;
                 sh->backoff_usec = 0;
                 sh->retry_at = 0;
                 clear_stream_error(sh, st);
@@ -579,6 +584,15 @@ static void arm_flush(struct logs_shipper *sh, uint64_t at)
         (void)sd_event_source_set_enabled(sh->flush_timer, SD_EVENT_ONESHOT);
 }
 
+/* When ST's batch is due: flush_seconds after its first event was read, less the time a
+ * send takes (at most half of flush_seconds), so that it is accepted within flush_seconds. */
+static uint64_t flush_due(const struct logs_shipper *sh, const struct lstream *st)
+{
+        uint64_t lead = sh->put_usec < sh->cfg->flush_usec / 2 ? sh->put_usec : sh->cfg->flush_usec / 2;
+
+        return st->first_usec + sh->cfg->flush_usec - lead;
+}
+
 /* An event for ST from ORIGIN. */
 static int stream_add(struct logs_shipper *sh, struct lstream *st, struct lsource *s, void *origin, size_t *refs,
                       int64_t ts, const char *msg, size_t len, uint64_t end)
@@ -609,7 +623,7 @@ static int stream_add(struct logs_shipper *sh, struct lstream *st, struct lsourc
         st->last_ts = ts;
         if (st->batch.n == 1) {
                 st->first_usec = now_monotonic_usec();
-                arm_flush(sh, st->first_usec + sh->cfg->flush_usec);
+                arm_flush(sh, flush_due(sh, st));
         }
         return 0;
 }
@@ -926,6 +940,8 @@ static bool head_is_hole(int fd, size_t len)
 
 /* Among ORIG's siblings (not inode NOT_INO), a file whose first bytes are FP and which holds at
  * least MIN bytes: its descriptor, stat and name (*ret_name borrowed from L). */
+static struct lfile *tracked(struct lsource *s, uint64_t dev, uint64_t ino);
+
 static int find_copy(struct lsource *s, const struct listing *l, const char *orig, uint64_t not_ino,
                      const struct logs_fp *fp, uint64_t min, struct stat *ret_st, const char **ret_name)
 {
@@ -933,8 +949,13 @@ static int find_copy(struct lsource *s, const struct listing *l, const char *ori
                 struct stat st;
                 int fd;
 
+                const struct lfile *t;
+
                 if (l->d[i].ino == not_ino || !is_sibling(orig, l->d[i].name))
                         continue;
+                t = tracked(s, 0, l->d[i].ino);
+                if (t && !t->await_copy_until)
+                        continue;       /* a file of its own, read already */
                 fd = open_entry(s, l->d[i].name, &st);
                 if (fd < 0)
                         continue;
@@ -1095,12 +1116,15 @@ static int adopt_siblings(struct logs_shipper *sh, struct lsource *s, const stru
                 if (fd < 0)
                         continue;
                 {
-                        bool copy = false;
+                        struct logs_fp cfp;
+                        bool copy = logs_fp_of_fd(fd, &cfp) < 0 || cfp.len == 0;
 
-                        /* a copy of a file we read (copytruncate's, maybe still being made) is
-                         * not news: its truncation finds it */
+                        /* a copy of a file we read (copytruncate's, maybe still being made: then
+                         * its bytes are the start of the live file's) is not news: its
+                         * truncation finds it; an empty one is looked at again later */
                         for (struct lfile *g = s->files; g && !copy; g = g->next)
-                                copy = !g->done && g->fp.len > 0 && logs_fp_matches(fd, &g->fp);
+                                copy = !g->done && ((g->fp.len > 0 && logs_fp_matches(fd, &g->fp)) ||
+                                                    (g->fd >= 0 && logs_fp_matches(g->fd, &cfp)));
                         if (copy) {
                                 close(fd);
                                 continue;
@@ -2037,10 +2061,10 @@ static int on_flush(sd_event_source *es, uint64_t usec, void *userdata)
         for (struct lstream *st = sh->streams; st; st = st->next) {
                 if (st->batch.n == 0)
                         continue;
-                if (st->first_usec + sh->cfg->flush_usec <= now)
+                if (flush_due(sh, st) <= now)
                         (void)stream_flush(sh, st);
-                else if (!next || st->first_usec + sh->cfg->flush_usec < next)
-                        next = st->first_usec + sh->cfg->flush_usec;
+                else if (!next || flush_due(sh, st) < next)
+                        next = flush_due(sh, st);
         }
         if (next)
                 arm_flush(sh, next);
