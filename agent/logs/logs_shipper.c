@@ -1354,7 +1354,14 @@ static int source_scan(struct logs_shipper *sh, struct lsource *s, size_t budget
         }
         /* Read. */
         for (struct lfile *f = s->files; f; f = f->next) {
+                bool held = false;
+
                 if (f->done || f->await_copy_until)
+                        continue;
+                /* a truncated file's new lines wait until the rest of its copy has been read */
+                for (struct lfile *g = s->files; g && !held; g = g->next)
+                        held = g != f && g->await_copy_until && g->ino == f->ino && g->dev == f->dev;
+                if (held)
                         continue;
                 r = file_read(sh, f, budget);
                 if (r < 0 && r == -ENOMEM)
