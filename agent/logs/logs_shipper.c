@@ -136,6 +136,7 @@ struct logs_shipper {
 };
 
 static void kick(struct logs_shipper *sh);
+static bool head_is_hole(int fd, size_t len);
 
 /* ---- small helpers ---- */
 
@@ -794,7 +795,7 @@ static int file_read(struct logs_shipper *sh, struct lfile *f, size_t budget)
                 if (r < 0)
                         return r;
         }
-        if (f->fp.len < LOGS_FP_BYTES && f->pos > f->fp.len)
+        if (f->fp.len < LOGS_FP_BYTES && f->pos > f->fp.len && !head_is_hole(f->fd, f->fp.len ? f->fp.len : 1))
                 (void)logs_fp_of_fd(f->fd, &f->fp);
         return 0;
 }
@@ -1429,8 +1430,10 @@ static int source_resume(struct logs_shipper *sh, struct lsource *s)
                         if (l.d[k].ino != c.ino)
                                 continue;
                         fd = open_entry(s, l.d[k].name, &st);
+                        /* (a head punched out by opsagent's copytruncate, not truncated yet,
+                         * is still the same file) */
                         if (fd >= 0 && (st.st_dev != c.dev || (uint64_t)st.st_size < c.offset ||
-                                        !logs_fp_matches(fd, &c.fp))) {
+                                        (!logs_fp_matches(fd, &c.fp) && !head_is_hole(fd, c.fp.len)))) {
                                 close(fd);
                                 fd = -1;
                                 continue;
@@ -1468,7 +1471,7 @@ static int source_resume(struct logs_shipper *sh, struct lsource *s)
                 }
                 f->pos = f->pend_off = f->accepted = c.offset;
                 f->fp = c.fp;
-                if (f->fp.len < LOGS_FP_BYTES)
+                if (f->fp.len < LOGS_FP_BYTES && !head_is_hole(fd, f->fp.len ? f->fp.len : 1))
                         (void)logs_fp_of_fd(fd, &f->fp);
                 if (!name_matches(s, name) || strcmp(orig, name) != 0) {
                         if (name_matches(s, name) && !done) {
