@@ -1,6 +1,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -227,6 +228,16 @@ int cmd_logs(const struct cli *c)
         }
         if (c->json)
                 log_say_to_stderr(true);
+        if (!c->once && !c->status) {
+                /* The service: a SIGTERM during the start is handled (flush, checkpoints, exit 0)
+                 * once the event loop runs, not fatal. */
+                sigset_t ss;
+
+                sigemptyset(&ss);
+                sigaddset(&ss, SIGTERM);
+                sigaddset(&ss, SIGINT);
+                (void)sigprocmask(SIG_BLOCK, &ss, NULL);
+        }
         if (node_load(c, NODE_USER_DATA | NODE_NO_PLUGINS, &n) < 0)
                 return EXIT_USAGE;
         r = layers_validate(n.attrs, core_attr_sections, NULL, none, 0, &err);

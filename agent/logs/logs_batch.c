@@ -88,11 +88,36 @@ void logs_batch_free(struct logs_batch *b)
         memset(b, 0, sizeof(*b));
 }
 
-/* S as a JSON string (json-c's escaping), appended to OUT; TMP is a string object reused. */
+/* Whether S (valid UTF-8) holds a character a JSON string must escape: '"', '\\' or a
+ * control character (RFC 8259, section 7). */
+static bool needs_escape(const char *s, size_t len)
+{
+        for (size_t i = 0; i < len; i++) {
+                unsigned char c = (unsigned char)s[i];
+
+                if (c < 0x20 || c == '"' || c == '\\')
+                        return true;
+        }
+        return false;
+}
+
+/* S as a JSON string, appended to OUT; TMP is a string object reused. A string without a
+ * character to escape is its own JSON text between quotes (most log lines); any other goes
+ * through json-c's escaping. */
 static int put_string(struct buf *out, json_object *tmp, const char *s, size_t len)
 {
         const char *text;
         size_t n;
+        int r;
+
+        if (!needs_escape(s, len)) {
+                r = buf_append(out, "\"", 1);
+                if (r >= 0)
+                        r = buf_append(out, s, len);
+                if (r >= 0)
+                        r = buf_append(out, "\"", 1);
+                return r;
+        }
 
         if (json_object_set_string_len(tmp, s, (int)len) != 1)
                 return -ENOMEM;

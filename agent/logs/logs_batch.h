@@ -68,8 +68,9 @@ void logs_batch_clear(struct logs_batch *b);    /* empties B, keeping its memory
 void logs_batch_drop_first(struct logs_batch *b, size_t n);
 
 /* The PutLogEvents input for B into GROUP/STREAM (TOKEN: a sequence token, or NULL), as JSON
- * text into OUT (reset first; the caller's, reused from one request to the next). Every string
- * is escaped by json-c; only the fixed frame around them is written here. */
+ * text into OUT (reset first; the caller's, reused from one request to the next). A string
+ * that needs escaping is escaped by json-c; one that needs none is copied between quotes; only
+ * the fixed frame around them is written here. */
 int logs_batch_request(const struct logs_batch *b, const char *group, const char *stream, const char *token,
                        struct buf *out);
 

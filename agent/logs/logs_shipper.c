@@ -62,6 +62,7 @@ struct lfile {
         bool rotated;                   /* no longer the file at its name: finish it, then done */
         uint64_t grew_usec;             /* rotated: CLOCK_MONOTONIC of its last growth */
         uint64_t await_copy_until;      /* truncated, its copy not found yet: look until then */
+        int64_t mtime_usec;             /* rotated: when it was last written (their order) */
         bool done;                      /* read to its end and closed */
         bool at_eof;
         struct logs_builder builder;
@@ -128,12 +129,14 @@ struct logs_shipper {
         bool failed;                    /* --once: something could not be sent */
         bool ckpt_dirty;                /* a file is known that the checkpoints do not name yet */
         int64_t clock_ms;               /* CLOCK_REALTIME of the chunk being made into events */
+        uint64_t put_usec;              /* a PutLogEvents' duration, averaged */
         char last_send_error[ERROR_MSG_MAX];
         sd_event *event;
         sd_event_source *work, *flush_timer, *retry_timer;
 };
 
 static void kick(struct logs_shipper *sh);
+static bool head_is_hole(int fd, size_t len);
 
 /* ---- small helpers ---- */
 
@@ -414,10 +417,14 @@ static int put(struct logs_shipper *sh, struct lstream *st, struct logs_batch *b
         uint64_t rejected = 0;
         int r;
 
+        uint64_t t0 = now_monotonic_usec();
+
         r = ensure_session(sh, &err);
         if (r >= 0)
                 r = logs_put(sh->session, &st->target, b, &rejected, &err);
         if (r >= 0) {
+                /* how long a send takes (a moving average): the flush starts that much earlier */
+                sh->put_usec = (sh->put_usec * 7 + (now_monotonic_usec() - t0)) / 8;
                 sh->backoff_usec = 0;
                 sh->retry_at = 0;
                 clear_stream_error(sh, st);
@@ -578,6 +585,15 @@ static void arm_flush(struct logs_shipper *sh, uint64_t at)
         (void)sd_event_source_set_enabled(sh->flush_timer, SD_EVENT_ONESHOT);
 }
 
+/* When ST's batch is due: flush_seconds after its first event was read, less the time a
+ * send takes (at most half of flush_seconds), so that it is accepted within flush_seconds. */
+static uint64_t flush_due(const struct logs_shipper *sh, const struct lstream *st)
+{
+        uint64_t lead = sh->put_usec < sh->cfg->flush_usec / 2 ? sh->put_usec : sh->cfg->flush_usec / 2;
+
+        return st->first_usec + sh->cfg->flush_usec - lead;
+}
+
 /* An event for ST from ORIGIN. */
 static int stream_add(struct logs_shipper *sh, struct lstream *st, struct lsource *s, void *origin, size_t *refs,
                       int64_t ts, const char *msg, size_t len, uint64_t end)
@@ -608,7 +624,7 @@ static int stream_add(struct logs_shipper *sh, struct lstream *st, struct lsourc
         st->last_ts = ts;
         if (st->batch.n == 1) {
                 st->first_usec = now_monotonic_usec();
-                arm_flush(sh, st->first_usec + sh->cfg->flush_usec);
+                arm_flush(sh, flush_due(sh, st));
         }
         return 0;
 }
@@ -779,7 +795,7 @@ static int file_read(struct logs_shipper *sh, struct lfile *f, size_t budget)
                 if (r < 0)
                         return r;
         }
-        if (f->fp.len < LOGS_FP_BYTES && f->pos > f->fp.len)
+        if (f->fp.len < LOGS_FP_BYTES && f->pos > f->fp.len && !head_is_hole(f->fd, f->fp.len ? f->fp.len : 1))
                 (void)logs_fp_of_fd(f->fd, &f->fp);
         return 0;
 }
@@ -925,6 +941,8 @@ static bool head_is_hole(int fd, size_t len)
 
 /* Among ORIG's siblings (not inode NOT_INO), a file whose first bytes are FP and which holds at
  * least MIN bytes: its descriptor, stat and name (*ret_name borrowed from L). */
+static struct lfile *tracked(struct lsource *s, uint64_t dev, uint64_t ino);
+
 static int find_copy(struct lsource *s, const struct listing *l, const char *orig, uint64_t not_ino,
                      const struct logs_fp *fp, uint64_t min, struct stat *ret_st, const char **ret_name)
 {
@@ -932,8 +950,13 @@ static int find_copy(struct lsource *s, const struct listing *l, const char *ori
                 struct stat st;
                 int fd;
 
+                const struct lfile *t;
+
                 if (l->d[i].ino == not_ino || !is_sibling(orig, l->d[i].name))
                         continue;
+                t = tracked(s, 0, l->d[i].ino);
+                if (t && !t->await_copy_until)
+                        continue;       /* a file of its own, read already */
                 fd = open_entry(s, l->d[i].name, &st);
                 if (fd < 0)
                         continue;
@@ -1056,6 +1079,13 @@ static int ctime_cmp(const void *a, const void *b)
         return (*x)->grew_usec < (*y)->grew_usec ? -1 : (*x)->grew_usec > (*y)->grew_usec;
 }
 
+static int mtime_cmp(const void *a, const void *b)
+{
+        const struct lfile *const *x = a, *const *y = b;
+
+        return (*x)->mtime_usec < (*y)->mtime_usec ? -1 : (*x)->mtime_usec > (*y)->mtime_usec;
+}
+
 /* Rotated copies nobody read: a file of the glob that was created and renamed away (NAME.1,
  * NAME-DATE) between two looks at the directory (while the shipper was down, or busy
  * sending). Such a sibling, unknown by inode and renamed (its ctime) after the previous
@@ -1087,12 +1117,15 @@ static int adopt_siblings(struct logs_shipper *sh, struct lsource *s, const stru
                 if (fd < 0)
                         continue;
                 {
-                        bool copy = false;
+                        struct logs_fp cfp;
+                        bool copy = logs_fp_of_fd(fd, &cfp) < 0 || cfp.len == 0;
 
-                        /* a copy of a file we read (copytruncate's, maybe still being made) is
-                         * not news: its truncation finds it */
+                        /* a copy of a file we read (copytruncate's, maybe still being made: then
+                         * its bytes are the start of the live file's) is not news: its
+                         * truncation finds it; an empty one is looked at again later */
                         for (struct lfile *g = s->files; g && !copy; g = g->next)
-                                copy = !g->done && g->fp.len > 0 && logs_fp_matches(fd, &g->fp);
+                                copy = !g->done && ((g->fp.len > 0 && logs_fp_matches(fd, &g->fp)) ||
+                                                    (g->fd >= 0 && logs_fp_matches(g->fd, &cfp)));
                         if (copy) {
                                 close(fd);
                                 continue;
@@ -1106,6 +1139,7 @@ static int adopt_siblings(struct logs_shipper *sh, struct lsource *s, const stru
                 (void)logs_fp_of_fd(fd, &f->fp);
                 ct = (int64_t)st.st_ctim.tv_sec * 1000000 + st.st_ctim.tv_nsec / 1000;
                 if (prev_scan > 0 && ct + 1000000 >= prev_scan && n_found < sizeof(found) / sizeof(found[0])) {
+                        ct = (int64_t)st.st_mtim.tv_sec * 1000000 + st.st_mtim.tv_nsec / 1000;
                         log_info("cloudwatch_logs: %s was rotated before the shipper read it: reading it from its "
                                  "start", f->ckpt_path);
                         f->rotated = true;
@@ -1223,31 +1257,50 @@ static int source_scan(struct logs_shipper *sh, struct lsource *s, size_t budget
         r = adopt_siblings(sh, s, &l, prev_scan);
         if (r < 0)
                 goto out;
-        /* Read the rotated ones first: their lines came before the new file's. A writer may
-         * go on writing to a renamed file until it reopens its log: it is closed once it has
-         * not grown for LOGS_ROTATED_GRACE_USEC (--once: at its end). */
-        for (struct lfile *f = s->files; f; f = f->next) {
-                uint64_t before = f->pos, now;
+        /* Read the rotated ones first: their lines came before the new file's; among them the
+         * one written to last goes last (the order of a glob's generations, whatever order
+         * they were found in). A writer may go on writing to a renamed file until it reopens
+         * its log: it is closed once it has not grown for LOGS_ROTATED_GRACE_USEC (--once: at
+         * its end). */
+        {
+                struct lfile *rot[LOGS_MAX_FILES_PER_SOURCE + 16];
+                size_t n_rot = 0;
 
-                if (!f->rotated)
-                        continue;
-                r = file_read(sh, f, 0);
-                if (r < 0 && r != -ENOMEM)
-                        r = file_finish(sh, f);
-                if (r < 0)
-                        goto out;
-                now = now_monotonic_usec();
-                if (!f->grew_usec || f->pos != before)
-                        f->grew_usec = now;
-                if (!f->rotated)
-                        continue;
-                if (sh->once || now - f->grew_usec >= LOGS_ROTATED_GRACE_USEC) {
-                        r = file_finish(sh, f);
+                for (struct lfile *f = s->files; f && n_rot < sizeof(rot) / sizeof(rot[0]); f = f->next)
+                        if (f->rotated) {
+                                struct stat st;
+
+                                f->mtime_usec = f->fd >= 0 && fstat(f->fd, &st) >= 0
+                                                        ? (int64_t)st.st_mtim.tv_sec * 1000000 + st.st_mtim.tv_nsec / 1000
+                                                        : 0;
+                                rot[n_rot++] = f;
+                        }
+                qsort(rot, n_rot, sizeof(rot[0]), mtime_cmp);
+                for (size_t i = 0; i < n_rot; i++) {
+                        struct lfile *f = rot[i];
+                        uint64_t before = f->pos, now;
+
+                        r = file_read(sh, f, 0);
+                        if (r < 0 && r != -ENOMEM)
+                                r = file_finish(sh, f);
                         if (r < 0)
                                 goto out;
-                } else {
-                        s->draining = true;
-                        arm_flush(sh, f->grew_usec + LOGS_ROTATED_GRACE_USEC);
+                        now = now_monotonic_usec();
+                        if (!f->grew_usec && f->pos == before && f->mtime_usec &&
+                            now_realtime_usec() - f->mtime_usec >= (int64_t)LOGS_ROTATED_GRACE_USEC)
+                                f->grew_usec = now - LOGS_ROTATED_GRACE_USEC;  /* idle long since */
+                        else if (!f->grew_usec || f->pos != before)
+                                f->grew_usec = now;
+                        if (!f->rotated)
+                                continue;
+                        if (sh->once || now - f->grew_usec >= LOGS_ROTATED_GRACE_USEC) {
+                                r = file_finish(sh, f);
+                                if (r < 0)
+                                        goto out;
+                        } else {
+                                s->draining = true;
+                                arm_flush(sh, f->grew_usec + LOGS_ROTATED_GRACE_USEC);
+                        }
                 }
         }
         /* Truncated in place? */
@@ -1296,13 +1349,20 @@ static int source_scan(struct logs_shipper *sh, struct lsource *s, size_t budget
                         goto out;
                 }
                 (void)logs_fp_of_fd(fd, &f->fp);
-                log_debug("cloudwatch_logs: source %s: reading %s from its start", s->cfg->name, f->ckpt_path);
+                log_debug("cloudwatch_logs: source %s: reading %s (inode %" PRIu64 ") from its start", s->cfg->name, f->ckpt_path, f->ino);
                 source_append(s, f);
                 sh->ckpt_dirty = true;  /* known from now on, even if renamed while we are down */
         }
         /* Read. */
         for (struct lfile *f = s->files; f; f = f->next) {
+                bool held = false;
+
                 if (f->done || f->await_copy_until)
+                        continue;
+                /* a truncated file's new lines wait until the rest of its copy has been read */
+                for (struct lfile *g = s->files; g && !held; g = g->next)
+                        held = g != f && g->await_copy_until && g->ino == f->ino && g->dev == f->dev;
+                if (held)
                         continue;
                 r = file_read(sh, f, budget);
                 if (r < 0 && r == -ENOMEM)
@@ -1370,8 +1430,10 @@ static int source_resume(struct logs_shipper *sh, struct lsource *s)
                         if (l.d[k].ino != c.ino)
                                 continue;
                         fd = open_entry(s, l.d[k].name, &st);
+                        /* (a head punched out by opsagent's copytruncate, not truncated yet,
+                         * is still the same file) */
                         if (fd >= 0 && (st.st_dev != c.dev || (uint64_t)st.st_size < c.offset ||
-                                        !logs_fp_matches(fd, &c.fp))) {
+                                        (!logs_fp_matches(fd, &c.fp) && !head_is_hole(fd, c.fp.len)))) {
                                 close(fd);
                                 fd = -1;
                                 continue;
@@ -1409,7 +1471,7 @@ static int source_resume(struct logs_shipper *sh, struct lsource *s)
                 }
                 f->pos = f->pend_off = f->accepted = c.offset;
                 f->fp = c.fp;
-                if (f->fp.len < LOGS_FP_BYTES)
+                if (f->fp.len < LOGS_FP_BYTES && !head_is_hole(fd, f->fp.len ? f->fp.len : 1))
                         (void)logs_fp_of_fd(fd, &f->fp);
                 if (!name_matches(s, name) || strcmp(orig, name) != 0) {
                         if (name_matches(s, name) && !done) {
@@ -2009,10 +2071,10 @@ static int on_flush(sd_event_source *es, uint64_t usec, void *userdata)
         for (struct lstream *st = sh->streams; st; st = st->next) {
                 if (st->batch.n == 0)
                         continue;
-                if (st->first_usec + sh->cfg->flush_usec <= now)
+                if (flush_due(sh, st) <= now)
                         (void)stream_flush(sh, st);
-                else if (!next || st->first_usec + sh->cfg->flush_usec < next)
-                        next = st->first_usec + sh->cfg->flush_usec;
+                else if (!next || flush_due(sh, st) < next)
+                        next = flush_due(sh, st);
         }
         if (next)
                 arm_flush(sh, next);

@@ -12,6 +12,7 @@ import shutil
 import signal
 import subprocess
 import time
+import unittest
 
 import harness
 import tap
@@ -20,7 +21,7 @@ from standin.aws_standin import AwsStandin
 STATE = "var/lib/opsagent"
 
 
-class LogsCase(harness.AgentTestCase):
+class Base(harness.AgentTestCase):
     aws = None
 
     @classmethod
@@ -62,6 +63,8 @@ class LogsCase(harness.AgentTestCase):
         self.assertEqual(r.returncode, expect, r.stdout + r.stderr)
         return r
 
+
+class LogsCase(Base):
     def test_once_ships_a_file_exactly_once(self):
         lines = ["line %d" % i for i in range(25000)]
         self.append(lines)
@@ -133,14 +136,69 @@ class LogsCase(harness.AgentTestCase):
     def test_recipe_runs_go_to_the_run_log_group(self):
         self.stack["opsagent"] = {"logs": {"run_log_group": self.group + "-runs"}}
         self.write_json("etc/opsagent/stack.json", self.stack)
-        rec = {"run_id": "r1", "recipe": "zodb_pack", "outcome": "success"}
-        os.makedirs(self.path(STATE + "/logs/runs"), exist_ok=True)
-        with open(self.path(STATE + "/logs/runs/runs.log"), "a") as f:
-            f.write(json.dumps({"RECIPE": rec["recipe"], "RUN_ID": rec["run_id"], "outcome": "success",
-                                "message": "succeeded"}) + "\n")
+        env = {"OPSAGENT_PLUGIN_PATH": os.path.join(harness.BUILDDIR, "tests", "integration", "plugins", ".libs")}
+        r = self.agent("run", "--recipe", "report_probe", "--no-report", env=env)
+        self.assertEqual(r.returncode, 0, r.stderr)
+        with open(self.path(STATE + "/logs/runs/runs.log")) as f:
+            lines = [json.loads(line) for line in f]
+        self.assertEqual(len(lines), 1)
         self.once()
         got = [json.loads(m) for m in self.messages(self.group + "-runs")]
-        self.assertEqual([(g["RECIPE"], g["RUN_ID"], g["outcome"]) for g in got], [("zodb_pack", "r1", "success")])
+        self.assertEqual([(g["RECIPE"], g["outcome"]) for g in got], [("report_probe", "success")])
+        self.assertEqual(got[0]["RUN_ID"], lines[0]["RUN_ID"])
+        self.assertEqual([g for g, _ in self.aws.log_streams() if g == self.group + "-runs"], [self.group + "-runs"])
+
+
+JOURNAL_REMOTE = "/lib/systemd/systemd-journal-remote"
+MACHINE = "0123456789abcdef0123456789abcdef"
+
+
+class JournalCase(Base):
+    """A journal source, read from the journal files under --root (written with
+    systemd-journal-remote): the units and priority filter, the cursor saved so that a second
+    run sends nothing twice."""
+
+    def write_journal(self, entries):
+        now = int(time.time() * 1e6)
+        text = []
+        for i, (unit, prio, msg) in enumerate(entries):
+            text.append("__REALTIME_TIMESTAMP=%d\n__MONOTONIC_TIMESTAMP=%d\n_BOOT_ID=%s\n_SYSTEMD_UNIT=%s\n"
+                        "PRIORITY=%d\nMESSAGE=%s\n" % (now + i, i + 1, MACHINE, unit, prio, msg))
+        d = self.path("var/log/journal/" + MACHINE)
+        os.makedirs(d, exist_ok=True)
+        r = subprocess.run([JOURNAL_REMOTE, "-o", os.path.join(d, "system.journal"), "--split-mode=none", "-"],
+                           input="\n".join(text) + "\n", capture_output=True, text=True, timeout=60)
+        self.assertEqual(r.returncode, 0, r.stderr)
+
+    @unittest.skipUnless(os.access(JOURNAL_REMOTE, os.X_OK), "systemd-journal-remote is not installed")
+    def test_journal_units_and_priority_from_a_saved_cursor(self):
+        self.stack["cloudwatch_logs"]["sources"] = {"ng": {"journal": {"units": ["nginx.service"], "priority": "err"},
+                                                           "log_group": self.group}}
+        self.write_json("etc/opsagent/stack.json", self.stack)
+        self.write_journal([("nginx.service", 3, "e%d" % i) for i in range(3)] +
+                           [("nginx.service", 6, "info"), ("other.service", 3, "other")])
+        self.once()
+        self.once()
+        self.assertEqual(self.messages(), ["e0", "e1", "e2"])
+        with open(self.path(STATE + "/logs/checkpoints.json")) as f:
+            self.assertIn("cursor", json.load(f)["sources"]["ng"])
+
+
+class AlarmsTemplate(unittest.TestCase):
+    TEMPLATE = os.path.join(harness.SRCDIR, "packaging", "cloudwatch-logs-alarms.yaml")
+
+    @unittest.skipUnless(shutil.which("cfn-lint"), "cfn-lint is not installed")
+    def test_passes_cfn_lint(self):
+        r = subprocess.run(["cfn-lint", self.TEMPLATE], capture_output=True, text=True, timeout=300)
+        self.assertEqual(r.returncode, 0, r.stdout + r.stderr)
+
+    def test_filters_match_the_lines_the_agent_writes(self):
+        with open(self.TEMPLATE) as f:
+            text = f.read()
+        # the run lines' keys (agent/run/runlines.h) and cfn-init's marker
+        self.assertIn("$.outcome", text)
+        self.assertIn("$.RECIPE", text)
+        self.assertIn('\'"[ERROR]"\'', text)
 
 
 if __name__ == "__main__":
