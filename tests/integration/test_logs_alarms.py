@@ -100,9 +100,23 @@ class LogsTemplate(unittest.TestCase):
         self.assertEqual(len(hits), 2, hits)
         self.assertEqual(f["MetricTransformations"][0]["MetricName"], "CfnInitErrors")
 
+    def test_dropped_events_alarm_has_the_agents_dimensions(self):
+        # LogEventsDropped goes through the report spool with opsagent's own dimensions:
+        # InstanceId [+ StackName], in cloudwatch.namespace
+        a = self.res["LogEventsDroppedAlarm"]["Properties"]
+        self.assertEqual(a["MetricName"], "LogEventsDropped")
+        self.assertEqual(a["Namespace"], {"Ref": "Namespace"})
+        self.assertEqual(self.tpl["Parameters"]["Namespace"]["Default"], "OpsAgent")
+        dims = a["Dimensions"]["Fn::If"]
+        self.assertEqual(dims[0], "HasStackName")
+        self.assertEqual([d["Name"] for d in dims[1]], ["InstanceId", "StackName"])
+        self.assertEqual([d["Name"] for d in dims[2]], ["InstanceId"])
+        self.assertEqual((float(a["Threshold"]), a["ComparisonOperator"], a["Statistic"]),
+                         (0.0, "GreaterThanThreshold", "Sum"))
+
     def test_alarms_watch_the_filters_metrics(self):
         alarms = self.of_type("AWS::CloudWatch::Alarm")
-        self.assertEqual(len(alarms), 2)
+        self.assertEqual(len(alarms), 3)
         run = self.res["RecipeRunFailedAlarm"]["Properties"]
         self.assertIn("SUM(RecipeRunsFailed)", str(run["Metrics"][0]["Expression"]))
         cfn = self.res["CfnInitErrorAlarm"]["Properties"]
