@@ -1272,6 +1272,7 @@ static int source_scan(struct logs_shipper *sh, struct lsource *s, size_t budget
          * its end). */
         {
                 struct lfile *rot[LOGS_MAX_FILES_PER_SOURCE + 16];
+                uint64_t t0 = now_monotonic_usec();
                 size_t n_rot = 0;
 
                 for (struct lfile *f = s->files; f && n_rot < sizeof(rot) / sizeof(rot[0]); f = f->next)
@@ -1309,6 +1310,15 @@ static int source_scan(struct logs_shipper *sh, struct lsource *s, size_t budget
                                 s->draining = true;
                                 arm_flush(sh, f->grew_usec + LOGS_ROTATED_GRACE_USEC);
                         }
+                }
+                /* Reading them took a while (sends): the directory may have moved on (another
+                 * rotation made a copy of lines the live file no longer has). Look again before
+                 * the live files, so that such a copy is read before their new lines. */
+                if (n_rot > 0 && now_monotonic_usec() - t0 > LOGS_RESCAN_AFTER_USEC) {
+                        s->dirty = true;
+                        kick(sh);
+                        r = 0;
+                        goto out;
                 }
         }
         /* Truncated in place? */
