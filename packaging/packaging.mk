@@ -65,7 +65,7 @@ dist_systemdcatalog_DATA = packaging/systemd/opsagent.catalog
 
 # The least-privilege IAM policy for what the recipes and the report call.
 packagingdocdir = $(docdir)
-dist_packagingdoc_DATA = packaging/iam-policy.json packaging/cloudwatch-alarms.yaml packaging/cloudwatch-logs-alarms.yaml \
+dist_packagingdoc_DATA = packaging/iam-policy.json packaging/cloudwatch-alarms.yaml \
 	packaging/cloudwatch-logs.yaml README.md SECURITY.md NEWS
 
 EXTRA_DIST += $(packaging_unit_templates) \

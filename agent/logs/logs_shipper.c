@@ -908,15 +908,23 @@ static bool is_sibling(const char *orig, const char *name)
         return true;
 }
 
-static int open_entry(struct lsource *s, const char *name, struct stat *st)
+/* Opens the entry D of the listing, the file it named when listed: -ESTALE (and the source
+ * is scanned again) when another file has taken the name since (a rotation meanwhile). */
+static int open_entry(struct lsource *s, const struct dent *d, struct stat *st)
 {
-        int fd = openat(s->dirfd, name, O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
+        int fd = openat(s->dirfd, d->name, O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
 
         if (fd < 0)
                 return -errno;
         if (fstat(fd, st) < 0 || !S_ISREG(st->st_mode)) {
                 close(fd);
                 return -EINVAL;
+        }
+        if ((uint64_t)st->st_ino != d->ino) {
+                close(fd);
+                s->dirty = true;
+                kick(s->sh);
+                return -ESTALE;
         }
         return fd;
 }
@@ -957,7 +965,7 @@ static int find_copy(struct lsource *s, const struct listing *l, const char *ori
                 t = tracked(s, 0, l->d[i].ino);
                 if (t && !t->await_copy_until)
                         continue;       /* a file of its own, read already */
-                fd = open_entry(s, l->d[i].name, &st);
+                fd = open_entry(s, &l->d[i], &st);
                 if (fd < 0)
                         continue;
                 if ((uint64_t)st.st_size >= min && logs_fp_matches(fd, fp)) {
@@ -1113,7 +1121,7 @@ static int adopt_siblings(struct logs_shipper *sh, struct lsource *s, const stru
                         sib = is_sibling(base_name(g->ckpt_path), name) || is_sibling(g->name, name);
                 if (!sib || source_count(s) >= LOGS_MAX_FILES_PER_SOURCE)
                         continue;
-                fd = open_entry(s, name, &st);
+                fd = open_entry(s, &l->d[i], &st);
                 if (fd < 0)
                         continue;
                 {
@@ -1264,6 +1272,7 @@ static int source_scan(struct logs_shipper *sh, struct lsource *s, size_t budget
          * its end). */
         {
                 struct lfile *rot[LOGS_MAX_FILES_PER_SOURCE + 16];
+                uint64_t t0 = now_monotonic_usec();
                 size_t n_rot = 0;
 
                 for (struct lfile *f = s->files; f && n_rot < sizeof(rot) / sizeof(rot[0]); f = f->next)
@@ -1302,6 +1311,15 @@ static int source_scan(struct logs_shipper *sh, struct lsource *s, size_t budget
                                 arm_flush(sh, f->grew_usec + LOGS_ROTATED_GRACE_USEC);
                         }
                 }
+                /* Reading them took a while (sends): the directory may have moved on (another
+                 * rotation made a copy of lines the live file no longer has). Look again before
+                 * the live files, so that such a copy is read before their new lines. */
+                if (n_rot > 0 && now_monotonic_usec() - t0 > LOGS_RESCAN_AFTER_USEC) {
+                        s->dirty = true;
+                        kick(sh);
+                        r = 0;
+                        goto out;
+                }
         }
         /* Truncated in place? */
         for (struct lfile *f = s->files; f; f = f->next) {
@@ -1327,7 +1345,7 @@ static int source_scan(struct logs_shipper *sh, struct lsource *s, size_t budget
 
                 if (!name_matches(s, l.d[i].name) || tracked(s, 0, l.d[i].ino))
                         continue;
-                fd = open_entry(s, l.d[i].name, &st);
+                fd = open_entry(s, &l.d[i], &st);
                 if (fd < 0)
                         continue;
                 if (tracked(s, st.st_dev, st.st_ino)) {
@@ -1429,7 +1447,7 @@ static int source_resume(struct logs_shipper *sh, struct lsource *s)
                 for (size_t k = 0; k < l.n && fd < 0; k++) {
                         if (l.d[k].ino != c.ino)
                                 continue;
-                        fd = open_entry(s, l.d[k].name, &st);
+                        fd = open_entry(s, &l.d[k], &st);
                         /* (a head punched out by opsagent's copytruncate, not truncated yet,
                          * is still the same file) */
                         if (fd >= 0 && (st.st_dev != c.dev || (uint64_t)st.st_size < c.offset ||
@@ -1938,9 +1956,11 @@ static int read_all(struct logs_shipper *sh, size_t budget, bool *more)
                 else if (s->dirty || budget == 0 || s->dirfd < 0) {
                         bool m = false;
 
+                        s->dirty = false;       /* the scan sets it again when it must look again */
                         r = source_scan(sh, s, budget, &m);
-                        s->dirty = m;
                         if (m)
+                                s->dirty = true;
+                        if (s->dirty)
                                 *more = true;
                 } else
                         r = 0;
@@ -1966,8 +1986,11 @@ int logs_shipper_once(struct logs_shipper *sh, struct error *err)
         int r;
 
         r = drain_buffer(sh);
-        if (r >= 0)
+        /* again while a scan saw the directory change under it (a rotation meanwhile) */
+        for (int pass = 0; r >= 0 && pass < 5 && (pass == 0 || more); pass++) {
+                more = false;
                 r = read_all(sh, 0, &more);
+        }
         if (r < 0) {
                 finish_cycle(sh);
                 return error_set(err, r, "cloudwatch_logs: %s", strerror(-r));

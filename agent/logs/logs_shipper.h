@@ -29,6 +29,7 @@
 #define LOGS_MAX_FILES_PER_SOURCE 1024
 #define LOGS_ROTATED_GRACE_USEC 2000000ULL     /* a renamed file is read until idle this long */
 #define LOGS_COPY_WAIT_USEC 10000000ULL        /* a truncated file's copy is looked for this long */
+#define LOGS_RESCAN_AFTER_USEC 50000ULL         /* rotated files read longer: list the directory again */
 #define LOGS_STATUS_FILE "status.json"
 
 struct logs_shipper;
