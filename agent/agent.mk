@@ -20,4 +20,5 @@ include agent/config/config.mk
 include agent/aws/aws.mk
 include agent/run/run.mk
 include agent/report/report.mk
+include agent/logs/logs.mk
 include agent/cmd/cmd.mk

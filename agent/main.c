@@ -7,6 +7,7 @@
 #include "cmd/commands.h"
 #include "cmd/doctor.h"
 #include "cmd/logcmd.h"
+#include "cmd/logscmd.h"
 #include "cmd/logrotate_import.h"
 #include "cmd/setup.h"
 #include "config/paths.h"
@@ -102,6 +103,7 @@ const struct command opsagent_commands[] = {
                 .run = cmd_history,
         },
         LOG_COMMAND,
+        LOGS_COMMAND,
         {
                 .name = "logrotate-import",
                 .summary = "print logrotate recipe attributes equivalent to a logrotate configuration",

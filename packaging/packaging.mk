@@ -9,10 +9,12 @@ AM_CPPFLAGS += -DSYSTEMDSYSTEMUNITDIR=\"$(systemdsystemunitdir)\"
 
 packaging_unit_templates = \
 	packaging/systemd/opsagent@.service.in \
-	packaging/systemd/opsagent-report.service.in
+	packaging/systemd/opsagent-report.service.in \
+	packaging/systemd/opsagent-logs.service.in
 packaging_units_generated = \
 	packaging/units/opsagent@.service \
-	packaging/units/opsagent-report.service
+	packaging/units/opsagent-report.service \
+	packaging/units/opsagent-logs.service
 packaging_recipe_timers = \
 	recipes/ebs_snapshots/opsagent-ebs_snapshots.timer \
 	recipes/logrotate/opsagent-logrotate.timer \
@@ -36,6 +38,8 @@ packaging/units/opsagent@.service: $(top_srcdir)/packaging/systemd/opsagent@.ser
 	$(AM_V_GEN)$(packaging_edit_unit) $(top_srcdir)/packaging/systemd/opsagent@.service.in >$@.tmp && mv $@.tmp $@
 packaging/units/opsagent-report.service: $(top_srcdir)/packaging/systemd/opsagent-report.service.in Makefile
 	$(AM_V_GEN)$(packaging_edit_unit) $(top_srcdir)/packaging/systemd/opsagent-report.service.in >$@.tmp && mv $@.tmp $@
+packaging/units/opsagent-logs.service: $(top_srcdir)/packaging/systemd/opsagent-logs.service.in Makefile
+	$(AM_V_GEN)$(packaging_edit_unit) $(top_srcdir)/packaging/systemd/opsagent-logs.service.in >$@.tmp && mv $@.tmp $@
 
 CLEANFILES += $(packaging_units_generated)
 
@@ -61,7 +65,8 @@ dist_systemdcatalog_DATA = packaging/systemd/opsagent.catalog
 
 # The least-privilege IAM policy for what the recipes and the report call.
 packagingdocdir = $(docdir)
-dist_packagingdoc_DATA = packaging/iam-policy.json packaging/cloudwatch-alarms.yaml README.md SECURITY.md NEWS
+dist_packagingdoc_DATA = packaging/iam-policy.json packaging/cloudwatch-alarms.yaml \
+	packaging/cloudwatch-logs.yaml README.md SECURITY.md NEWS
 
 EXTRA_DIST += $(packaging_unit_templates) \
 	packaging/systemd/opsagent-report.timer \

@@ -27,6 +27,13 @@ TEST_LDADD = agent/libopsagent.la $(CMOCKA_LIBS)
 EXTRA_DIST += tests/tap.py tests/harness.py tests/README.md
 
 include tests/unit/unit.mk
+
+# The log shipper (issue 19): `opsagent logs` against the stand-in, its journal source, and the
+# CloudWatch Logs example (packaging/cloudwatch-logs.yaml).
+logs_shipper_tests = tests/integration/test_logs.py tests/integration/test_logs_journal.py \
+	tests/integration/test_logs_alarms.py
+TESTS += $(logs_shipper_tests)
+EXTRA_DIST += $(logs_shipper_tests) tests/integration/logs_common.py
 include tests/fuzz/fuzz.mk
 
 # The shape of the tree: no include up a layer, none across to a peer, no cycle

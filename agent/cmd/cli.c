@@ -19,6 +19,8 @@ enum {
         ARG_NO_HEADER,
         ARG_LAST,
         ARG_UNDO,
+        ARG_ONCE,
+        ARG_STATUS,
         ARG_VERSION,
 };
 
@@ -37,6 +39,8 @@ static const struct option long_options[] = {
         { "no-header", no_argument, NULL, ARG_NO_HEADER },
         { "last", no_argument, NULL, ARG_LAST },
         { "undo", no_argument, NULL, ARG_UNDO },
+        { "once", no_argument, NULL, ARG_ONCE },
+        { "status", no_argument, NULL, ARG_STATUS },
         { "verbose", no_argument, NULL, 'v' },
         { "quiet", no_argument, NULL, 'q' },
         { "help", no_argument, NULL, 'h' },
@@ -75,6 +79,10 @@ static const char *option_name(unsigned opt)
                 return "--last";
         case OPT_UNDO:
                 return "--undo";
+        case OPT_ONCE:
+                return "--once";
+        case OPT_STATUS:
+                return "--status";
         }
         return "?";
 }
@@ -157,6 +165,14 @@ int cli_parse(int argc, char **argv, const struct command *commands, struct cli 
                 case ARG_UNDO:
                         c.undo = true;
                         used |= OPT_UNDO;
+                        break;
+                case ARG_ONCE:
+                        c.once = true;
+                        used |= OPT_ONCE;
+                        break;
+                case ARG_STATUS:
+                        c.status = true;
+                        used |= OPT_STATUS;
                         break;
                 case ARG_LAST:
                         c.last = true;

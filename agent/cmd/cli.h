@@ -32,7 +32,9 @@ enum cli_option {
         OPT_NO_HEADER = 1u << 7,  /* --no-header (tables for scripts) */
         OPT_LAST = 1u << 8,       /* --last */
         OPT_UNDO = 1u << 9,       /* --undo */
-        OPT__LAST = OPT_UNDO,
+        OPT_ONCE = 1u << 10,      /* --once */
+        OPT_STATUS = 1u << 11,    /* --status */
+        OPT__LAST = OPT_STATUS,
 };
 
 struct cli;
@@ -54,7 +56,7 @@ struct cli {
         size_t n_recipes;
         const char *extra_json[CLI_MAX_EXTRA_JSON];
         size_t n_extra_json;
-        bool all, dry_run, json, no_report, no_header, last, undo, help, version;
+        bool all, dry_run, json, no_report, no_header, last, undo, once, status, help, version;
         int verbosity;                  /* +1 per -v, -1 per -q */
         unsigned limit;                 /* 0 = command default */
         char **args;                    /* positionals after the command (borrowed from argv) */

@@ -6,6 +6,7 @@ agent_libopsagent_la_SOURCES += \
 	agent/cmd/commands.c agent/cmd/commands.h \
 	agent/cmd/coreattrs.c agent/cmd/coreattrs.h \
 	agent/cmd/logcmd.c agent/cmd/logcmd.h \
+	agent/cmd/logscmd.c agent/cmd/logscmd.h \
 	agent/cmd/table.c agent/cmd/table.h
 opsagent_SOURCES += agent/cmd/setup.c agent/cmd/setup.h agent/cmd/doctor.c agent/cmd/doctor.h \
 	agent/cmd/logrotate_import.c agent/cmd/logrotate_import.h

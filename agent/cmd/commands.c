@@ -15,6 +15,7 @@
 #include "report/report.h"
 #include "run/lock.h"
 #include "run/records.h"
+#include "run/runlines.h"
 #include "run/runner.h"
 #include "util/jsonutil.h"
 #include "util/log.h"
@@ -257,6 +258,14 @@ static void after_run(void *userdata, struct attrs *a, const struct paths *p, co
         }
         if (rq->report && report_after_run(attrs_tree(a), p->state_dir, rec, &err) < 0)
                 log_warning("%s: metrics not reported: %s", rec->recipe, err.msg);
+        if (!rec->dry_run && json_object_is_type(attrs_get(a, "opsagent.logs.run_log_group"), json_type_string)) {
+                int r = runlines_append(p->state_dir, rec);
+
+                if (r < 0)
+                        log_warning("%s: the run's line for opsagent.logs.run_log_group was not written to "
+                                    "%s/%s/%s: %s", rec->recipe, p->state_dir, RUNLINES_DIR, RUNLINES_FILE,
+                                    strerror(-r));
+        }
 }
 
 int commands_run_recipes(const struct paths *p, struct attrs *a, const struct plugin *const *sel, size_t n_sel,
@@ -265,7 +274,8 @@ int commands_run_recipes(const struct paths *p, struct attrs *a, const struct pl
         struct run_options o = { .dry_run = rq->dry_run, .recover = rq->recover };
         struct runner_summary sum;
 
-        if (!rq->recover && (rq->report || rq->records)) {
+        if (!rq->recover && (rq->report || rq->records ||
+                             json_object_is_type(attrs_get(a, "opsagent.logs.run_log_group"), json_type_string))) {
                 o.after_run = after_run;
                 o.userdata = (void *)rq;
         }

@@ -14,6 +14,7 @@ static const char opsagent_defaults[] =
         "{"
         " \"recipes\": {},"
         " \"stack_name\": null,"
+        " \"logs\": { \"run_log_group\": null },"
         " \"records\": { \"keep\": " STR(RECORDS_DEFAULT_KEEP) ", \"max_age_days\": "
         STR(RECORDS_DEFAULT_MAX_AGE_DAYS) " }"
         "}";
@@ -26,12 +27,20 @@ static const char opsagent_schema[] =
         "  \"records\": { \"type\": \"object\", \"properties\": {"
         "    \"keep\": { \"type\": \"integer\", \"minimum\": 1 },"
         "    \"max_age_days\": { \"type\": \"integer\", \"minimum\": 1 } } },"
+        "  \"logs\": { \"type\": \"object\", \"properties\": {"
+        "    \"run_log_group\": { \"type\": [\"string\", \"null\"], \"minLength\": 1,"
+        "      \"description\": \"CloudWatch Logs group for the recipes' runs (one stream per instance)\" } } },"
         "  \"instance\": { \"type\": \"object\" }"
         "} }";
+
+/* cloudwatch_logs.*: the log shipper's (agent/logs/logs_config.c checks it fully, naming the file). */
+static const char logs_attr_defaults[] = "{ \"flush_seconds\": 5, \"buffer_max_bytes\": 104857600, \"sources\": {} }";
+static const char logs_attr_schema[] = "{ \"type\": \"object\" }";
 
 const struct attr_section core_attr_sections[] = {
         { "opsagent", opsagent_defaults, opsagent_schema },
         { "aws", AWS_ATTR_DEFAULTS_JSON, AWS_ATTR_SCHEMA_JSON },
         { "cloudwatch", report_attr_defaults, report_attr_schema },
+        { "cloudwatch_logs", logs_attr_defaults, logs_attr_schema },
         { NULL, NULL, NULL },
 };

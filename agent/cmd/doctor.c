@@ -33,6 +33,10 @@ const struct doctor_need doctor_needs[] = {
         { "ebs_snapshots", "ec2:CreateTags", DOCTOR_BY_DRY_RUN, "TagSnapshotsOnlyWhenCreatingThem", "multi-volume" },
         { "ebs_snapshots", "ec2:DeleteSnapshot", DOCTOR_BY_DRY_RUN, "DeleteOnlySnapshotsOpsagentCreated", NULL },
         { "reporting", "cloudwatch:PutMetricData", DOCTOR_NOT_CHECKED, "MetricsOnlyInTheOpsAgentNamespace", NULL },
+        { "logs", "logs:PutLogEvents", DOCTOR_NOT_CHECKED, "ShipLogsToCloudWatchLogs", NULL },
+        { "logs", "logs:CreateLogGroup", DOCTOR_NOT_CHECKED, "ShipLogsToCloudWatchLogs", NULL },
+        { "logs", "logs:CreateLogStream", DOCTOR_NOT_CHECKED, "ShipLogsToCloudWatchLogs", NULL },
+        { "logs", "logs:PutRetentionPolicy", DOCTOR_NOT_CHECKED, "ShipLogsToCloudWatchLogs", "retention_days" },
         { NULL, NULL, DOCTOR_NOT_CHECKED, NULL, NULL },
 };
 
@@ -404,6 +408,13 @@ static void check_recipe(struct report *rp, struct aws_session *s, const char *r
                 if (strcmp(nd->recipe, recipe) != 0)
                         continue;
                 snprintf(name, sizeof(name), "%s %s", nd->recipe, nd->action);
+                if (nd->how == DOCTOR_NOT_CHECKED && strncmp(nd->action, "logs:", 5) == 0) {
+                        json_object *ck = check(rp, name, V_SKIP, "not checked: CloudWatch Logs has no dry run; "
+                                                "`opsagent logs --status` shows the last error of each source");
+
+                        detail(ck, "granted by the statement %s of %s", nd->sids, DOCTOR_POLICY_PATH);
+                        continue;
+                }
                 if (nd->how == DOCTOR_NOT_CHECKED) {
                         json_object *ck = check(rp, name, V_SKIP, "not checked: CloudWatch has no dry run, and a test "
                                                 "datum would be a real, billed metric; `opsagent report` sends the "
@@ -472,6 +483,13 @@ static bool wants(struct node *n, const char *name)
 {
         json_object *on;
 
+        if (strcmp(name, "logs") == 0) {
+                on = attrs_get(n->attrs, "cloudwatch_logs.sources");
+                if (on && json_object_is_type(on, json_type_object) && json_object_object_length(on) > 0)
+                        return true;
+                on = attrs_get(n->attrs, "opsagent.logs.run_log_group");
+                return on && json_object_is_type(on, json_type_string);
+        }
         if (strcmp(name, "reporting") == 0) {
                 on = attrs_get(n->attrs, "cloudwatch.enabled");
                 return !(on && json_object_is_type(on, json_type_boolean) && !json_object_get_boolean(on));
@@ -519,7 +537,7 @@ int cmd_doctor(const struct cli *c)
         struct aws_session *s = NULL;
         struct error err = ERROR_INIT;
         struct node n;
-        const char *recipes[] = { "ebs_snapshots", "reporting" };
+        const char *recipes[] = { "ebs_snapshots", "reporting", "logs" };
         int r;
 
         if (node_load(c, NODE_USER_DATA, &n) < 0) {

@@ -54,7 +54,7 @@ int setup_plan_units(struct attrs *a, const struct plugin_set *plugins, const ch
         struct setup_unit *units;
         size_t n = 0;
 
-        units = calloc(plugins->n + 1, sizeof(*units));
+        units = calloc(plugins->n + 2, sizeof(*units));
         if (!units)
                 return -ENOMEM;
         for (size_t i = 0; i < plugins->n; i++) {
@@ -75,6 +75,17 @@ int setup_plan_units(struct attrs *a, const struct plugin_set *plugins, const ch
                 snprintf(u->name, sizeof(u->name), "%s", SETUP_REPORT_TIMER);
                 u->enable = !attr_is_false(a, "cloudwatch.enabled");
                 u->why = u->enable ? "health report" : "cloudwatch.enabled is false";
+        }
+        if (unit_file_exists(root, SETUP_LOGS_SERVICE)) {
+                struct setup_unit *u = &units[n++];
+                json_object *src = attrs_get(a, "cloudwatch_logs.sources"), *runs = attrs_get(a, "opsagent.logs.run_log_group");
+                bool has_src = src && json_object_is_type(src, json_type_object) && json_object_object_length(src) > 0;
+                bool has_runs = runs && json_object_is_type(runs, json_type_string);
+
+                snprintf(u->name, sizeof(u->name), "%s", SETUP_LOGS_SERVICE);
+                u->enable = has_src || has_runs;
+                u->why = has_src ? "cloudwatch_logs.sources is set"
+                         : has_runs ? "opsagent.logs.run_log_group is set" : "cloudwatch_logs.sources is empty";
         }
         *ret = units;
         *ret_n = n;

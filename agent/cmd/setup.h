@@ -17,6 +17,7 @@
 #define SETUP_TIMER_PREFIX "opsagent-"
 #define SETUP_TIMER_SUFFIX ".timer"
 #define SETUP_REPORT_TIMER "opsagent-report.timer"
+#define SETUP_LOGS_SERVICE "opsagent-logs.service"   /* the log shipper: enabled when it has sources */
 #define SETUP_STACK_FILE "stack.json"
 #define SETUP_STACK_MODE 0600            /* the Custom JSON may hold keys */
 #define SETUP_UNIT_NAME_MAX 256
@@ -31,7 +32,8 @@ struct setup_unit {
 /* The timers setup manages, in plugin order then the report timer: one per loaded recipe
  * whose timer unit file exists under ROOT (in the unit directory or /etc/systemd/system),
  * enabled when opsagent.recipes.NAME is true; the report timer enabled unless
- * cloudwatch.enabled is false. *ret: caller frees; *ret_n may be 0. */
+ * cloudwatch.enabled is false; then the log shipper's service, enabled (and started) when
+ * cloudwatch_logs.sources is not empty or opsagent.logs.run_log_group is set. *ret: caller frees; *ret_n may be 0. */
 int setup_plan_units(struct attrs *a, const struct plugin_set *plugins, const char *root,
                      struct setup_unit **ret, size_t *ret_n);
 

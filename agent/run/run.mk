@@ -10,6 +10,7 @@ agent_libopsagent_la_SOURCES += \
 	agent/run/lock.c agent/run/lock.h \
 	agent/run/records.c agent/run/records.h \
 	agent/run/runlog.c agent/run/runlog.h \
+	agent/run/runlines.c agent/run/runlines.h \
 	agent/run/undo.c agent/run/undo.h \
 	agent/run/spawn.c agent/run/spawn.h \
 	agent/run/textdiff.c agent/run/textdiff.h \

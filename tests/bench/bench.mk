@@ -26,6 +26,10 @@ EXTRA_DIST += \
 	tests/bench/rows/startup.py \
 	tests/bench/rows/fleet_night.py \
 	tests/bench/rows/log_shipper.py \
+	tests/bench/logs/README.md \
+	tests/bench/logs/run.sh \
+	tests/bench/logs/fast_logs.py \
+	tests/bench/logs/stamped_writer.py \
 	tests/bench/rows/profile_run_all.py \
 	tests/bench/ebs_snapshots/compare.py \
 	tests/bench/ebs_snapshots/night.sh \

@@ -24,7 +24,8 @@ INST = "arn:aws:ec2:eu-west-1:123456789012:instance/i-0123456789abcdef0"
 KNOWN = {"Sid", "Effect", "Action", "Resource", "Condition"}
 NEEDED = {"ec2:DescribeInstances", "ec2:DescribeSnapshots", "ec2:DescribeVolumes",
           "ec2:CreateSnapshot", "ec2:CreateSnapshots", "ec2:CreateTags",
-          "ec2:DeleteSnapshot", "cloudwatch:PutMetricData"}
+          "ec2:DeleteSnapshot", "cloudwatch:PutMetricData",
+          "logs:CreateLogGroup", "logs:CreateLogStream", "logs:PutLogEvents", "logs:PutRetentionPolicy"}
 
 
 def as_list(v):
@@ -87,6 +88,16 @@ class Policy(unittest.TestCase):
                                 {"aws:ResourceTag/opsagent:managed": "true"}))
         self.assertTrue(allowed(self.p, "cloudwatch:PutMetricData", "*",
                                 {"cloudwatch:namespace": "OpsAgent"}))
+
+    def test_the_log_shipper_is_allowed_and_nothing_more_of_logs(self):
+        stream = "arn:aws:logs:eu-west-1:123456789012:log-group:/opsagent/app:log-stream:i-0123456789abcdef0"
+        group = "arn:aws:logs:eu-west-1:123456789012:log-group:/opsagent/app"
+        for action in ("logs:PutLogEvents", "logs:CreateLogStream"):
+            self.assertTrue(allowed(self.p, action, stream), action)
+        for action in ("logs:CreateLogGroup", "logs:PutRetentionPolicy"):
+            self.assertTrue(allowed(self.p, action, group), action)
+        for action in ("logs:DeleteLogGroup", "logs:DeleteLogStream", "logs:GetLogEvents"):
+            self.assertFalse(allowed(self.p, action, group), action)
 
     def test_never_deletes_what_it_did_not_tag(self):
         self.assertFalse(allowed(self.p, "ec2:DeleteSnapshot", SNAP))

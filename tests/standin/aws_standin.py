@@ -343,7 +343,8 @@ class AwsStandin:
     def reset(self):
         """A fresh stand-in without restarting it (moto's server takes seconds to start): moto's
         state reset, a new instance with its volumes and role credentials, no faults (held
-        requests released), no counters, nothing seeded, IMDS as at start."""
+        requests released), no counters, no log events or logs sink, nothing seeded, IMDS as at
+        start."""
         c = http.client.HTTPConnection("127.0.0.1", self._moto_port, timeout=30)
         try:
             c.request("POST", "/moto-api/reset")
@@ -353,6 +354,9 @@ class AwsStandin:
         with self._lock:
             self.clear_faults()
             self.reset_calls()
+            self._log_events.clear()       # moto's log groups are gone: so are their events
+            self._sequence.clear()
+            self.logs_sink = None
             self._imds_tokens.clear()
             self.imds_v1_allowed = False
             self._pending_until.clear()
@@ -469,6 +473,11 @@ class AwsStandin:
         accepted at, unix seconds)."""
         with self._lock:
             return list(self._log_events.get((group, stream), []))
+
+    def log_event_count(self, group, stream):
+        """How many events GROUP/STREAM accepted (cheap: for a wait on a busy stream)."""
+        with self._lock:
+            return len(self._log_events.get((group, stream), ()))
 
     def log_streams(self):
         """(group, stream) pairs that received events."""

@@ -2,7 +2,7 @@
 """The shape of the tree, checked (docs/internals.md, "The layer rule").
 
 - agent/: a module includes only modules of its own folder or of a folder below it:
-      util < config = aws < run < report < cmd < main.c
+      util < config = aws < run < report < logs < cmd < main.c
   config and aws are peers: neither includes the other.
 - recipes/NAME/: only the SDK (<opsagent/...>), its own folder, and agent/util/.
 - No include cycle anywhere in agent/ or recipes/.
@@ -14,7 +14,7 @@ import re
 import sys
 import tempfile
 
-RANK = {"util": 0, "config": 1, "aws": 1, "run": 2, "report": 3, "cmd": 4, "": 5}
+RANK = {"util": 0, "config": 1, "aws": 1, "run": 2, "report": 3, "logs": 4, "cmd": 5, "": 6}
 INCLUDE = re.compile(r'^\s*#\s*include\s+"([^"]+)"', re.M)
 
 

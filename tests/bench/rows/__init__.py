@@ -17,6 +17,6 @@ MODULES = [
     "report_spool",      # opsagent report draining 10,000 spooled datapoints
     "startup",           # recipes / attributes / status with 1,000 run records
     "fleet_night",       # hook: the fleet night (rows added by whoever builds it)
-    "log_shipper",       # hook: the log shipper (rows added by whoever builds it)
+    "log_shipper",       # the log shipper: 1 GiB to CloudWatch Logs, write-to-accept latency
     "profile_run_all",   # callgrind of a full `run --all` against the stand-ins
 ]
