@@ -14,6 +14,7 @@ static const char opsagent_defaults[] =
         "{"
         " \"recipes\": {},"
         " \"stack_name\": null,"
+        " \"logs\": { \"run_log_group\": null },"
         " \"records\": { \"keep\": " STR(RECORDS_DEFAULT_KEEP) ", \"max_age_days\": "
         STR(RECORDS_DEFAULT_MAX_AGE_DAYS) " }"
         "}";

@@ -19,6 +19,7 @@
 #include "util/fileio.h"
 #include "util/jsonutil.h"
 #include "util/log.h"
+#include "util/timeutil.h"
 
 /* Rows from STATE/logs/status.json (the shipper's last word), with the lag in bytes read
  * again from the files now. */
@@ -56,17 +57,30 @@ static json_object *status_rows(const char *root, const char *logs_dir, const st
                         }
                         any = true;
                         json_object_object_foreach(o, key, v)
-                                if (strcmp(key, "dev") && strcmp(key, "ino") && strcmp(key, "cursor"))
+                                if (strcmp(key, "dev") && strcmp(key, "ino") && strcmp(key, "cursor") &&
+                                    strcmp(key, "buffered_file_bytes") && strcmp(key, "oldest_usec"))
                                         json_object_object_add(row, key, json_object_get(v));
+                        /* The file may have grown since: its lag is what it holds past the
+                         * checkpoint, plus what of it waits in the buffer. */
                         if (p && ino && strcmp(p, "journal") != 0) {
                                 char *full = s->in_state ? strdup(p) : path_under_root(root, p);
                                 uint64_t off = (uint64_t)json_object_get_int64(json_object_object_get(o, "offset"));
+                                uint64_t buffered = json_object_get_uint64(json_object_object_get(o, "buffered_file_bytes"));
 
-                                if (full && stat(full, &sb) == 0 && (uint64_t)sb.st_ino == json_object_get_uint64(ino))
-                                        json_object_object_add(row, "lag_bytes",
-                                                               json_object_new_uint64((uint64_t)sb.st_size > off
-                                                                                              ? (uint64_t)sb.st_size - off
-                                                                                              : 0));
+                                int64_t oldest = json_object_get_int64(json_object_object_get(o, "oldest_usec"));
+                                uint64_t lag = 0;
+
+                                if (full && stat(full, &sb) == 0 && (uint64_t)sb.st_ino == json_object_get_uint64(ino)) {
+                                        lag = ((uint64_t)sb.st_size > off ? (uint64_t)sb.st_size - off : 0) + buffered;
+                                        json_object_object_add(row, "lag_bytes", json_object_new_uint64(lag));
+                                        /* the age of the oldest line not accepted, now (else: since the
+                                         * file was last written) */
+                                        if (lag > 0 && !oldest)
+                                                oldest = (int64_t)sb.st_mtim.tv_sec * 1000000 + sb.st_mtim.tv_nsec / 1000;
+                                        if (lag > 0 && oldest > 0 && now_realtime_usec() > oldest)
+                                                json_object_object_add(row, "lag_seconds",
+                                                                       json_object_new_double((now_realtime_usec() - oldest) / 1e6));
+                                }
                                 free(full);
                         }
                 }
@@ -166,6 +180,29 @@ static int take_lock(const char *logs_dir, int *ret_fd)
         return 0;
 }
 
+/* When a shipper first ran here: STATE/logs/since, written once (a file of a glob rotated
+ * away after it and never read is read from its start; rotated files older than it are the
+ * history from before the shipper and are not shipped). */
+static int64_t first_start(const char *logs_dir)
+{
+        char *path = path_join(logs_dir, LOGSCMD_SINCE_FILE), *text = NULL, buf[32];
+        int64_t since = 0;
+
+        if (!path)
+                return 0;
+        if (read_file_capped(path, 64, &text, NULL) >= 0) {
+                since = strtoll(text, NULL, 10);
+                free(text);
+        }
+        if (since <= 0) {
+                since = now_realtime_usec();
+                snprintf(buf, sizeof(buf), "%" PRId64 "\n", since);
+                (void)write_file_atomic(path, buf, strlen(buf), 0600);
+        }
+        free(path);
+        return since;
+}
+
 int cmd_logs(const struct cli *c)
 {
         const struct plugin *none[1] = { NULL };
@@ -176,6 +213,7 @@ int cmd_logs(const struct cli *c)
         struct logs_shipper_params p;
         char *logs_dir = NULL, *runs = NULL, host[256] = "";
         bool have_rc = false;
+        int64_t since;
         int lock = -1, r, code = EXIT_RECIPE_FAILED;
         struct node n;
 
@@ -230,6 +268,7 @@ int cmd_logs(const struct cli *c)
                 log_error("logs: %s/%s: cannot lock: %s", logs_dir, LOGSCMD_LOCK_FILE, strerror(-r));
                 goto out;
         }
+        since = first_start(logs_dir);
         if (!attrs_get(n.attrs, "aws.instance_id") ||
             json_object_is_type(attrs_get(n.attrs, "aws.instance_id"), json_type_null))
                 (void)node_load_instance(&n, INSTANCE_QUIET);
@@ -247,6 +286,7 @@ int cmd_logs(const struct cli *c)
                 .attrs = attrs_tree(n.attrs),
                 .report = have_rc ? &rc : NULL,
                 .once = c->once,
+                .since_usec = since,
         };
         error_clear(&err);
         r = logs_shipper_new(&p, &sh, &err);

@@ -6,6 +6,7 @@
 #include "cli.h"
 
 #define LOGSCMD_LOCK_FILE "lock"        /* STATE/logs/lock: one shipper at a time */
+#define LOGSCMD_SINCE_FILE "since"      /* STATE/logs/since: when a shipper first ran here (usec) */
 
 /* Exit 0: all shipped (--once), stopped by SIGTERM (service), status printed; 1: some could
  * not be sent (--once; it waits in the buffer); 2: configuration error; 3: another shipper

@@ -1,4 +1,5 @@
 #include <errno.h>
+#include <inttypes.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -29,12 +30,19 @@ int logs_batch_add(struct logs_batch *b, int64_t ts_ms, const char *msg, size_t 
                    int64_t read_usec)
 {
         struct logs_event *e;
-        char *copy;
 
         if (len == 0 || len > LOGS_EVENT_MAX_BYTES || !logs_batch_fits(b, len, ts_ms))
                 return -E2BIG;
+        if (!b->arena) {
+                b->arena = malloc(LOGS_BATCH_ARENA);
+                if (!b->arena)
+                        return -ENOMEM;
+                b->used = 0;
+        }
+        if (b->used + len + 1 > LOGS_BATCH_ARENA)
+                return -E2BIG;  /* only after drop_first() without a clear */
         if (b->n == b->alloc) {
-                size_t na = b->alloc ? b->alloc * 2 : 64;
+                size_t na = b->alloc ? b->alloc * 2 : 256;
                 struct logs_event *nv;
 
                 if (na > LOGS_BATCH_MAX_EVENTS)
@@ -45,13 +53,11 @@ int logs_batch_add(struct logs_batch *b, int64_t ts_ms, const char *msg, size_t 
                 b->ev = nv;
                 b->alloc = na;
         }
-        copy = malloc(len + 1);
-        if (!copy)
-                return -ENOMEM;
-        memcpy(copy, msg, len);
-        copy[len] = '\0';
         e = &b->ev[b->n++];
-        *e = (struct logs_event){ ts_ms, copy, len, origin, end, read_usec };
+        *e = (struct logs_event){ ts_ms, b->arena + b->used, len, origin, end, read_usec };
+        memcpy(e->msg, msg, len);
+        e->msg[len] = '\0';
+        b->used += len + 1;
         b->bytes += len + LOGS_EVENT_OVERHEAD;
         return 0;
 }
@@ -60,66 +66,98 @@ void logs_batch_drop_first(struct logs_batch *b, size_t n)
 {
         if (n > b->n)
                 n = b->n;
-        for (size_t i = 0; i < n; i++) {
+        for (size_t i = 0; i < n; i++)
                 b->bytes -= b->ev[i].len + LOGS_EVENT_OVERHEAD;
-                free(b->ev[i].msg);
-        }
         memmove(b->ev, b->ev + n, (b->n - n) * sizeof(*b->ev));
         b->n -= n;
+        if (b->n == 0)
+                b->used = 0;
+}
+
+void logs_batch_clear(struct logs_batch *b)
+{
+        b->n = 0;
+        b->bytes = 0;
+        b->used = 0;
 }
 
 void logs_batch_free(struct logs_batch *b)
 {
-        for (size_t i = 0; i < b->n; i++)
-                free(b->ev[i].msg);
         free(b->ev);
+        free(b->arena);
         memset(b, 0, sizeof(*b));
 }
 
-int logs_batch_request(const struct logs_batch *b, const char *group, const char *stream, const char *token,
-                       char **ret, size_t *ret_len)
+/* S as a JSON string (json-c's escaping), appended to OUT; TMP is a string object reused. */
+static int put_string(struct buf *out, json_object *tmp, const char *s, size_t len)
 {
-        json_object *in = json_object_new_object(), *arr = json_object_new_array_ext((int)b->n);
         const char *text;
-        size_t len;
-        char *copy;
-        int r = -ENOMEM;
+        size_t n;
 
-        if (!in || !arr)
-                goto out;
-        if (json_object_object_add(in, "logGroupName", json_object_new_string(group)) < 0 ||
-            json_object_object_add(in, "logStreamName", json_object_new_string(stream)) < 0)
-                goto out;
-        if (token && json_object_object_add(in, "sequenceToken", json_object_new_string(token)) < 0)
-                goto out;
-        for (size_t i = 0; i < b->n; i++) {
-                json_object *e = json_object_new_object();
-
-                if (!e || json_object_array_add(arr, e) < 0) {
-                        json_object_put(e);
-                        goto out;
-                }
-                if (json_object_object_add(e, "timestamp", json_object_new_int64(b->ev[i].ts_ms)) < 0 ||
-                    json_object_object_add(e, "message", json_object_new_string_len(b->ev[i].msg,
-                                                                                     (int)b->ev[i].len)) < 0)
-                        goto out;
-        }
-        if (json_object_object_add(in, "logEvents", arr) < 0)
-                goto out;
-        arr = NULL;
-        text = json_object_to_json_string_length(in, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE, &len);
+        if (json_object_set_string_len(tmp, s, (int)len) != 1)
+                return -ENOMEM;
+        text = json_object_to_json_string_length(tmp, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE, &n);
         if (!text)
-                goto out;
-        copy = malloc(len + 1);
-        if (!copy)
-                goto out;
-        memcpy(copy, text, len + 1);
-        *ret = copy;
-        *ret_len = len;
-        r = 0;
-out:
-        json_object_put(arr);
-        json_object_put(in);
+                return -ENOMEM;
+        return buf_append(out, text, n);
+}
+
+/* ',{"timestamp":TS,"message":' (without the comma for the first), without printf: this is
+ * done for every event. */
+static int put_event_head(struct buf *out, bool comma, int64_t ts)
+{
+        static const char head[] = ",{\"timestamp\":", tail[] = ",\"message\":";
+        char digits[24], *p = digits + sizeof(digits);
+        uint64_t v = ts < 0 ? (uint64_t)-(ts + 1) + 1 : (uint64_t)ts;
+        int r;
+
+        do {
+                *--p = (char)('0' + v % 10);
+                v /= 10;
+        } while (v);
+        if (ts < 0)
+                *--p = '-';
+        r = buf_append(out, head + (comma ? 0 : 1), sizeof(head) - 1 - (comma ? 0 : 1));
+        if (r >= 0)
+                r = buf_append(out, p, (size_t)(digits + sizeof(digits) - p));
+        if (r >= 0)
+                r = buf_append(out, tail, sizeof(tail) - 1);
+        return r;
+}
+
+int logs_batch_request(const struct logs_batch *b, const char *group, const char *stream, const char *token,
+                       struct buf *out)
+{
+        json_object *tmp = json_object_new_string("");
+        int r;
+
+        if (!tmp)
+                return -ENOMEM;
+        buf_reset(out);
+        r = buf_puts(out, "{\"logGroupName\":");
+        if (r >= 0)
+                r = put_string(out, tmp, group, strlen(group));
+        if (r >= 0)
+                r = buf_puts(out, ",\"logStreamName\":");
+        if (r >= 0)
+                r = put_string(out, tmp, stream, strlen(stream));
+        if (r >= 0 && token) {
+                r = buf_puts(out, ",\"sequenceToken\":");
+                if (r >= 0)
+                        r = put_string(out, tmp, token, strlen(token));
+        }
+        if (r >= 0)
+                r = buf_puts(out, ",\"logEvents\":[");
+        for (size_t i = 0; r >= 0 && i < b->n; i++) {
+                r = put_event_head(out, i > 0, b->ev[i].ts_ms);
+                if (r >= 0)
+                        r = put_string(out, tmp, b->ev[i].msg, b->ev[i].len);
+                if (r >= 0)
+                        r = buf_append(out, "}", 1);
+        }
+        if (r >= 0)
+                r = buf_puts(out, "]}");
+        json_object_put(tmp);
         return r;
 }
 

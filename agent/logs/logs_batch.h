@@ -13,6 +13,8 @@
 
 #include <json-c/json.h>
 
+#include "util/buf.h"
+
 #define LOGS_BATCH_MAX_BYTES 1048576
 #define LOGS_BATCH_MAX_EVENTS 10000
 #define LOGS_BATCH_MAX_SPAN_MS (24LL * 3600 * 1000)
@@ -24,19 +26,26 @@
 
 struct logs_event {
         int64_t ts_ms;
-        char *msg;                      /* valid UTF-8, not NUL-terminated in the count; owned */
+        char *msg;                      /* valid UTF-8, NUL-terminated; in the batch's arena */
         size_t len;
         void *origin;                   /* what it was read from (borrowed, opaque); may be NULL */
         uint64_t end;                   /* the origin's position after it */
-        int64_t read_usec;              /* CLOCK_MONOTONIC when it was read (latency, lag) */
+        int64_t read_usec;              /* CLOCK_REALTIME when it was read (lag) */
 };
 
-/* Owns its events. Zero-initialised is an empty batch. */
+/* Owns its events. Zero-initialised is an empty batch. The messages live in one arena of
+ * LOGS_BATCH_ARENA bytes allocated with the first event (they fit: their sum is below the byte
+ * limit), so that a batch costs two allocations, kept from one batch to the next by
+ * logs_batch_clear(). */
 struct logs_batch {
         struct logs_event *ev;
         size_t n, alloc;
         size_t bytes;                   /* sum of len + LOGS_EVENT_OVERHEAD */
+        char *arena;
+        size_t used;
 };
+
+#define LOGS_BATCH_ARENA (LOGS_BATCH_MAX_BYTES + LOGS_BATCH_MAX_EVENTS)  /* messages and their NULs */
 
 enum logs_age {
         LOGS_AGE_OK,
@@ -54,13 +63,15 @@ bool logs_batch_fits(const struct logs_batch *b, size_t len, int64_t ts_ms);
 int logs_batch_add(struct logs_batch *b, int64_t ts_ms, const char *msg, size_t len, void *origin, uint64_t end,
                    int64_t read_usec);
 void logs_batch_free(struct logs_batch *b);     /* leaves an empty batch */
-/* Removes the first N events. */
+void logs_batch_clear(struct logs_batch *b);    /* empties B, keeping its memory */
+/* Removes the first N events (their arena space is reused only after a clear). */
 void logs_batch_drop_first(struct logs_batch *b, size_t n);
 
 /* The PutLogEvents input for B into GROUP/STREAM (TOKEN: a sequence token, or NULL), as JSON
- * text (caller frees). */
+ * text into OUT (reset first; the caller's, reused from one request to the next). Every string
+ * is escaped by json-c; only the fixed frame around them is written here. */
 int logs_batch_request(const struct logs_batch *b, const char *group, const char *stream, const char *token,
-                       char **ret, size_t *ret_len);
+                       struct buf *out);
 
 /* B's events as a JSON array [[ts, "msg"], ...] (the disk buffer's form), and back. */
 int logs_batch_to_json(const struct logs_batch *b, json_object **ret);

@@ -16,6 +16,9 @@ struct rec {
         uint64_t seq;
         uint64_t count;
         uint64_t size;
+        struct logs_buffer_file *files;         /* owned */
+        size_t n_files;
+        int64_t oldest_usec;
 };
 
 struct logs_buffer {
@@ -80,11 +83,64 @@ static int drop_oldest(struct logs_buffer *buf, struct error *err)
                 return rr;
         buf->bytes -= r->size;
         buf->events -= r->count;
+        free(r->files);
+        r->files = NULL;
         buf->head++;
         buf->n--;
         if (buf->n == 0)
                 buf->head = 0;
         return 0;
+}
+
+/* "files" and "oldest_usec" of a record's first line. */
+static void parse_meta(json_object *meta, struct rec *rc)
+{
+        json_object *files = json_object_object_get(meta, "files");
+        size_t n = json_object_is_type(files, json_type_array) ? json_object_array_length(files) : 0;
+
+        rc->oldest_usec = json_object_get_int64(json_object_object_get(meta, "oldest_usec"));
+        if (n > LOGS_BUFFER_MAX_FILES_PER_BATCH)
+                n = LOGS_BUFFER_MAX_FILES_PER_BATCH;
+        rc->files = n ? calloc(n, sizeof(*rc->files)) : NULL;
+        if (!rc->files)
+                return;
+        for (size_t i = 0; i < n; i++) {
+                json_object *f = json_object_array_get_idx(files, i);
+
+                if (!json_object_is_type(f, json_type_array) || json_object_array_length(f) != 3)
+                        continue;
+                rc->files[rc->n_files++] = (struct logs_buffer_file){
+                        json_object_get_uint64(json_object_array_get_idx(f, 0)),
+                        json_object_get_uint64(json_object_array_get_idx(f, 1)),
+                        json_object_get_uint64(json_object_array_get_idx(f, 2)) };
+        }
+}
+
+static void read_meta(int dirfd, const char *name, struct rec *rc)
+{
+        char *text = malloc(LOGS_BUFFER_META_MAX + 1), *nl;
+        json_object *meta;
+        ssize_t n;
+        int fd;
+
+        if (!text)
+                return;
+        fd = openat(dirfd, name, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+        n = fd >= 0 ? read(fd, text, LOGS_BUFFER_META_MAX) : -1;
+        if (fd >= 0)
+                close(fd);
+        if (n > 0) {
+                text[n] = '\0';
+                nl = strchr(text, '\n');
+                if (nl) {
+                        *nl = '\0';
+                        meta = json_tokener_parse(text);
+                        if (meta)
+                                parse_meta(meta, rc);
+                        json_object_put(meta);
+                }
+        }
+        free(text);
 }
 
 int logs_buffer_open(const char *dir, uint64_t max_bytes, struct logs_buffer **ret, struct error *err)
@@ -120,8 +176,13 @@ int logs_buffer_open(const char *dir, uint64_t max_bytes, struct logs_buffer **r
                 if (fstatat(dirfd(d), de->d_name, &st, AT_SYMLINK_NOFOLLOW) < 0 || !S_ISREG(st.st_mode))
                         continue;
                 rc.size = (uint64_t)st.st_size;
+                rc.files = NULL;
+                rc.n_files = 0;
+                rc.oldest_usec = 0;
+                read_meta(dirfd(d), de->d_name, &rc);
                 r = push(buf, rc);
                 if (r < 0) {
+                        free(rc.files);
                         error_set(err, r, "out of memory");
                         goto out;
                 }
@@ -141,38 +202,58 @@ void logs_buffer_free(struct logs_buffer *b)
 {
         if (!b)
                 return;
+        for (size_t i = 0; i < b->n; i++)
+                free(b->recs[b->head + i].files);
         free(b->recs);
         free(b->dir);
         free(b);
 }
 
 int logs_buffer_put(struct logs_buffer *buf, const char *group, const char *stream, const struct logs_batch *b,
+                    const struct logs_buffer_file *files, size_t n_files, int64_t oldest_usec,
                     uint64_t *ret_dropped, struct error *err)
 {
-        json_object *o = json_object_new_object(), *ev = NULL;
-        struct rec rc = { buf->next_seq, b->n, 0 };
-        char *path = NULL;
-        const char *text;
-        size_t len;
+        json_object *meta = json_object_new_object(), *ev = NULL, *fa = json_object_new_array();
+        struct rec rc = { buf->next_seq, b->n, 0, NULL, 0, oldest_usec };
+        char *path = NULL, *text = NULL;
+        const char *m, *e;
+        size_t ml, el, len;
         int r;
 
-        if (!o || logs_batch_to_json(b, &ev) < 0) {
-                r = error_set(err, -ENOMEM, "out of memory");
-                goto out;
+        if (n_files > LOGS_BUFFER_MAX_FILES_PER_BATCH)
+                n_files = LOGS_BUFFER_MAX_FILES_PER_BATCH;
+        if (!meta || !fa || logs_batch_to_json(b, &ev) < 0)
+                goto nomem;
+        for (size_t i = 0; i < n_files; i++) {
+                json_object *f = json_object_new_array_ext(3);
+
+                if (!f || json_object_array_add(fa, f) < 0) {
+                        json_object_put(f);
+                        goto nomem;
+                }
+                if (json_object_array_add(f, json_object_new_uint64(files[i].dev)) < 0 ||
+                    json_object_array_add(f, json_object_new_uint64(files[i].ino)) < 0 ||
+                    json_object_array_add(f, json_object_new_uint64(files[i].bytes)) < 0)
+                        goto nomem;
         }
-        if (json_object_object_add(o, "group", json_object_new_string(group)) < 0 ||
-            json_object_object_add(o, "stream", json_object_new_string(stream)) < 0 ||
-            json_object_object_add(o, "events", ev) < 0) {
-                r = error_set(err, -ENOMEM, "out of memory");
-                goto out;
-        }
-        ev = NULL;
-        text = json_object_to_json_string_length(o, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE, &len);
+        if (json_object_object_add(meta, "group", json_object_new_string(group)) < 0 ||
+            json_object_object_add(meta, "stream", json_object_new_string(stream)) < 0 ||
+            json_object_object_add(meta, "files", fa) < 0)
+                goto nomem;
+        fa = NULL;
+        if (json_object_object_add(meta, "oldest_usec", json_object_new_int64(oldest_usec)) < 0)
+                goto nomem;
+        m = json_object_to_json_string_length(meta, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE, &ml);
+        e = json_object_to_json_string_length(ev, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE, &el);
         path = rec_path(buf, &rc);
-        if (!text || !path) {
-                r = error_set(err, -ENOMEM, "out of memory");
-                goto out;
-        }
+        text = m && e ? malloc(ml + el + 3) : NULL;
+        if (!path || !text)
+                goto nomem;
+        memcpy(text, m, ml);
+        text[ml] = '\n';
+        memcpy(text + ml + 1, e, el);
+        text[ml + 1 + el] = '\n';
+        len = ml + el + 2;
         rc.size = len;
         /* Make room first, oldest first; a batch larger than the bound on its own is dropped. */
         while (buf->n > 0 && buf->bytes + rc.size > buf->max_bytes) {
@@ -191,14 +272,48 @@ int logs_buffer_put(struct logs_buffer *buf, const char *group, const char *stre
                 error_set(err, r, "%s: cannot write to the log buffer: %s", path, strerror(-r));
                 goto out;
         }
+        if (n_files > 0) {
+                rc.files = malloc(n_files * sizeof(*rc.files));
+                if (rc.files) {
+                        memcpy(rc.files, files, n_files * sizeof(*rc.files));
+                        rc.n_files = n_files;
+                }
+        }
         r = push(buf, rc);
-        if (r < 0)
+        if (r < 0) {
+                free(rc.files);
                 error_set(err, r, "out of memory");
+        }
+        goto out;
+nomem:
+        r = error_set(err, -ENOMEM, "out of memory");
 out:
+        free(text);
         free(path);
+        json_object_put(fa);
         json_object_put(ev);
-        json_object_put(o);
+        json_object_put(meta);
         return r;
+}
+
+void logs_buffer_file_lag(const struct logs_buffer *buf, uint64_t dev, uint64_t ino, uint64_t *ret_bytes,
+                          int64_t *ret_oldest_usec)
+{
+        uint64_t bytes = 0;
+        int64_t oldest = 0;
+
+        for (size_t i = 0; i < buf->n; i++) {
+                const struct rec *rc = &buf->recs[buf->head + i];
+
+                for (size_t k = 0; k < rc->n_files; k++)
+                        if (rc->files[k].dev == dev && rc->files[k].ino == ino) {
+                                bytes += rc->files[k].bytes;
+                                if (rc->oldest_usec > 0 && (!oldest || rc->oldest_usec < oldest))
+                                        oldest = rc->oldest_usec;
+                        }
+        }
+        *ret_bytes = bytes;
+        *ret_oldest_usec = oldest;
 }
 
 int logs_buffer_peek(struct logs_buffer *buf, char **ret_group, char **ret_stream, struct logs_batch *ret,
@@ -206,21 +321,26 @@ int logs_buffer_peek(struct logs_buffer *buf, char **ret_group, char **ret_strea
 {
         while (buf->n > 0) {
                 struct rec *rc = &buf->recs[buf->head];
-                char *path = rec_path(buf, rc), *text = NULL, *g = NULL, *s = NULL;
-                json_object *o = NULL;
+                char *path = rec_path(buf, rc), *text = NULL, *g = NULL, *s = NULL, *nl = NULL;
+                json_object *o = NULL, *ev = NULL;
                 struct logs_batch b = { 0 };
                 int r;
 
                 if (!path)
                         return error_set(err, -ENOMEM, "out of memory");
                 r = read_file_capped(path, LOGS_BUFFER_RECORD_MAX_BYTES, &text, NULL);
-                if (r >= 0)
+                nl = r >= 0 ? strchr(text, '\n') : NULL;
+                if (nl) {
+                        *nl = '\0';
                         o = json_tokener_parse(text);
-                if (o && json_get_string(o, "group") && json_get_string(o, "stream") &&
-                    logs_batch_from_json(json_object_object_get(o, "events"), &b) >= 0 && b.n > 0) {
+                        ev = json_tokener_parse(nl + 1);
+                }
+                if (o && ev && json_get_string(o, "group") && json_get_string(o, "stream") &&
+                    logs_batch_from_json(ev, &b) >= 0 && b.n > 0) {
                         g = strdup(json_get_string(o, "group"));
                         s = strdup(json_get_string(o, "stream"));
                 }
+                json_object_put(ev);
                 json_object_put(o);
                 free(text);
                 free(path);

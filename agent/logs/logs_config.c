@@ -12,10 +12,33 @@
 static const int retention_values[] = { 1,   3,   5,   7,   14,  30,   60,   90,   120,  150,  180,
                                         365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922, 3288, 3653 };
 
+/* The origin of the first value at or under PATH (an object has none of its own). */
+static const char *origin_under(struct attrs *a, const char *path, int depth)
+{
+        const char *origin = attrs_origin(a, path);
+        json_object *o;
+
+        if (origin || depth > 8)
+                return origin;
+        o = attrs_get(a, path);
+        if (!json_object_is_type(o, json_type_object))
+                return NULL;
+        json_object_object_foreach(o, k, v) {
+                char sub[512];
+
+                (void)v;
+                snprintf(sub, sizeof(sub), "%s.%s", path, k);
+                origin = origin_under(a, sub, depth + 1);
+                if (origin)
+                        return origin;
+        }
+        return NULL;
+}
+
 /* "FILE: KEY: WHY" */
 static int bad(struct attrs *a, const char *key, struct error *err, const char *why)
 {
-        const char *origin = attrs_origin(a, key);
+        const char *origin = origin_under(a, key, 0);
         char up[512];
         char *dot;
 
@@ -23,7 +46,7 @@ static int bad(struct attrs *a, const char *key, struct error *err, const char *
         snprintf(up, sizeof(up), "%s", key);
         while (!origin && (dot = strrchr(up, '.'))) {
                 *dot = '\0';
-                origin = attrs_origin(a, up);
+                origin = origin_under(a, up, 0);
         }
         return error_set(err, -EINVAL, "%s: %s: %s", origin ? origin : "the attributes", key, why);
 }

@@ -32,6 +32,46 @@ static int utf8_need(unsigned char lead, unsigned char *lo, unsigned char *hi)
         return 0;
 }
 
+size_t logs_utf8_valid_prefix(const char *s, size_t len)
+{
+        const unsigned char *u = (const unsigned char *)s;
+        size_t i = 0;
+
+        while (i < len) {
+                unsigned char lo, hi;
+                size_t j;
+                int need, k;
+
+                /* ASCII, a word at a time */
+                while (i + 8 <= len) {
+                        uint64_t w;
+
+                        memcpy(&w, u + i, 8);
+                        if (w & 0x8080808080808080ULL)
+                                break;
+                        i += 8;
+                }
+                if (i >= len)
+                        break;
+                if (u[i] < 0x80) {
+                        i++;
+                        continue;
+                }
+                need = utf8_need(u[i], &lo, &hi);
+                if (need == 0)
+                        return i;
+                j = i + 1;
+                for (k = 0; k < need; k++, j++) {
+                        unsigned char l = k == 0 ? lo : 0x80, h = k == 0 ? hi : 0xbf;
+
+                        if (j >= len || u[j] < l || u[j] > h)
+                                return i;
+                }
+                i = j;
+        }
+        return len;
+}
+
 int logs_utf8_repair(const char *s, size_t len, struct buf *out)
 {
         const unsigned char *u = (const unsigned char *)s;
@@ -168,12 +208,16 @@ static int emit_text(struct logs_builder *b, const char *text, size_t len, int64
         const char *s;
         int r;
 
-        buf_reset(&b->fixed);
-        r = logs_utf8_repair(text, len, &b->fixed);
-        if (r < 0)
-                return r;
-        s = buf_str(&b->fixed);
-        len = buf_len(&b->fixed);
+        if (logs_utf8_valid_prefix(text, len) == len) {
+                s = text;       /* the common case: no copy */
+        } else {
+                buf_reset(&b->fixed);
+                r = logs_utf8_repair(text, len, &b->fixed);
+                if (r < 0)
+                        return r;
+                s = buf_str(&b->fixed);
+                len = buf_len(&b->fixed);
+        }
         while (pos < len) {
                 n = logs_utf8_cut(s + pos, len - pos, LOGS_EVENT_MAX_BYTES);
                 r = emit(userdata, ts, s + pos, n, pos + n == len ? end : start);

@@ -21,6 +21,9 @@
  * "maximal subpart") replaced by U+FFFD. 0, or -ENOMEM/-E2BIG from OUT. */
 int logs_utf8_repair(const char *s, size_t len, struct buf *out);
 
+/* Length of the longest prefix of S (LEN bytes) that is valid UTF-8 (LEN: all of it). */
+size_t logs_utf8_valid_prefix(const char *s, size_t len);
+
 /* Length of the longest prefix of S (valid UTF-8, LEN bytes) that is at most MAX bytes and
  * does not cut a character. */
 size_t logs_utf8_cut(const char *s, size_t len, size_t max);

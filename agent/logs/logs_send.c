@@ -120,24 +120,26 @@ int logs_put(struct aws_session *s, struct logs_target *t, const struct logs_bat
              struct error *err)
 {
         struct opsagent_aws_error e;
-        char *body = NULL, line[1024];
+        char line[1024];
         json_object *ans = NULL;
         bool created = false;
-        size_t len;
         int r = -EIO;
 
         for (int attempt = 0; attempt < LOGS_PUT_ATTEMPTS; attempt++) {
                 struct awsjson_request req;
                 const char *tok;
 
-                free(body);
-                body = NULL;
-                r = logs_batch_request(b, t->group, t->stream, t->token, &body, &len);
+                if (t->body.cap == 0)
+                        buf_init(&t->body, AWSJSON_MAX_BODY);
+                r = logs_batch_request(b, t->group, t->stream, t->token, &t->body);
                 if (r < 0) {
-                        error_set(err, r, "out of memory");
+                        error_set(err, r, "PutLogEvents: cannot build the request: %s", strerror(-r));
                         goto out;
                 }
-                req = (struct awsjson_request){ AWS_SERVICE_LOGS, "PutLogEvents", body, len, false };
+                json_object_put(ans);
+                ans = NULL;
+                req = (struct awsjson_request){ AWS_SERVICE_LOGS, "PutLogEvents", buf_str(&t->body),
+                                                buf_len(&t->body), false };
                 memset(&e, 0, sizeof(e));
                 r = awsjson_call_body(s, &req, &ans, &e);
                 if (r >= 0) {
@@ -175,6 +177,5 @@ int logs_put(struct aws_session *s, struct logs_target *t, const struct logs_bat
                   t->stream);
 out:
         json_object_put(ans);
-        free(body);
         return r;
 }

@@ -20,6 +20,7 @@ struct logs_target {
         int retention_days;             /* 0: none */
         char *token;                    /* the last nextSequenceToken (owned), NULL */
         bool ensured;                   /* group and stream known to exist */
+        struct buf body;                /* the request's text, reused (owned; buf_free() it) */
 };
 
 /* Sends B to T. 0 when CloudWatch accepted it (*ret_rejected: how many of its events it

@@ -52,6 +52,7 @@ struct lfile {
         uint64_t dev, ino;
         struct logs_fp fp;
         uint64_t pos;                   /* next byte to read */
+        uint64_t seen_size;             /* the largest size seen: a smaller one is a truncation */
         char *pend;                     /* bytes from pend_off to pos, not yet a whole line */
         size_t pend_len, pend_alloc;
         uint64_t pend_off;
@@ -59,6 +60,8 @@ struct lfile {
         uint64_t clear_end;             /* after the last event dropped (too old, ...) */
         size_t refs;                    /* events of it in batches */
         bool rotated;                   /* no longer the file at its name: finish it, then done */
+        uint64_t grew_usec;             /* rotated: CLOCK_MONOTONIC of its last growth */
+        uint64_t await_copy_until;      /* truncated, its copy not found yet: look until then */
         bool done;                      /* read to its end and closed */
         bool at_eof;
         struct logs_builder builder;
@@ -96,6 +99,8 @@ struct lsource {
         int dirfd;                      /* -1 while it does not exist */
         int wd;
         bool dirty;
+        bool draining;                  /* has rotated files not closed yet */
+        int64_t scanned_usec;           /* CLOCK_REALTIME when the last scan listed the directory */
         struct lfile *files;
         struct ljournal *jr;
         uint64_t dropped;
@@ -121,10 +126,14 @@ struct logs_shipper {
         uint64_t status_saved_usec;
         bool once;
         bool failed;                    /* --once: something could not be sent */
+        bool ckpt_dirty;                /* a file is known that the checkpoints do not name yet */
+        int64_t clock_ms;               /* CLOCK_REALTIME of the chunk being made into events */
         char last_send_error[ERROR_MSG_MAX];
         sd_event *event;
         sd_event_source *work, *flush_timer, *retry_timer;
 };
+
+static void kick(struct logs_shipper *sh);
 
 /* ---- small helpers ---- */
 
@@ -281,6 +290,9 @@ static int save_checkpoints(struct logs_shipper *sh)
                         if (f->done && json_object_object_add(fo, "done", json_object_new_boolean(1)) < 0)
                                 goto out;
                 }
+                if (s->scanned_usec &&
+                    json_object_object_add(o, "scanned_usec", json_object_new_int64(s->scanned_usec)) < 0)
+                        goto out;
                 if (s->jr && s->jr->accepted &&
                     json_object_object_add(o, "cursor", json_object_new_string(s->jr->accepted)) < 0)
                         goto out;
@@ -469,11 +481,46 @@ static int drain_buffer(struct logs_shipper *sh)
         return r == -EAGAIN ? 0 : r;
 }
 
+/* Which files' bytes B holds (how far each file's checkpoint moves with it), and the read
+ * time of its oldest event. */
+static size_t batch_files(const struct logs_batch *b, struct logs_buffer_file *files, int64_t *ret_oldest)
+{
+        size_t n = 0;
+
+        *ret_oldest = b->n ? b->ev[0].read_usec : 0;
+        for (size_t i = 0; i < b->n; i++) {
+                const struct logs_event *e = &b->ev[i];
+                const enum origin_kind *k = e->origin;
+                const struct lfile *f;
+                size_t j;
+
+                if (e->read_usec && e->read_usec < *ret_oldest)
+                        *ret_oldest = e->read_usec;
+                if (!k || *k != ORIGIN_FILE)
+                        continue;
+                f = e->origin;
+                for (j = 0; j < n && !(files[j].dev == f->dev && files[j].ino == f->ino); j++)
+                        ;
+                if (j == n) {
+                        if (n == LOGS_BUFFER_MAX_FILES_PER_BATCH)
+                                continue;
+                        files[n++] = (struct logs_buffer_file){ f->dev, f->ino, 0 };
+                }
+                /* bytes of the file from its checkpoint to this event's end */
+                if (e->end > f->accepted && e->end - f->accepted > files[j].bytes)
+                        files[j].bytes = e->end - f->accepted;
+        }
+        return n;
+}
+
 /* The stream's batch goes out (or to the buffer). */
 static int stream_flush(struct logs_shipper *sh, struct lstream *st)
 {
+        struct logs_buffer_file files[LOGS_BUFFER_MAX_FILES_PER_BATCH];
         struct error err = ERROR_INIT;
         uint64_t dropped = 0;
+        int64_t oldest = 0;
+        size_t n_files;
         int r;
 
         if (st->batch.n == 0)
@@ -486,7 +533,8 @@ static int stream_flush(struct logs_shipper *sh, struct lstream *st)
                         goto settled;
         }
         /* Behind the buffer, to keep the order. */
-        r = logs_buffer_put(sh->buffer, st->group, st->name, &st->batch, &dropped, &err);
+        n_files = batch_files(&st->batch, files, &oldest);
+        r = logs_buffer_put(sh->buffer, st->group, st->name, &st->batch, files, n_files, oldest, &dropped, &err);
         if (r < 0) {
                 log_error("cloudwatch_logs: %s; the events stay unsent and will be read again after a restart",
                           err.msg);
@@ -498,7 +546,7 @@ static int stream_flush(struct logs_shipper *sh, struct lstream *st)
                       "the disk buffer is full (cloudwatch_logs.buffer_max_bytes); the oldest went first");
 settled:
         batch_settled(&st->batch);
-        logs_batch_free(&st->batch);
+        logs_batch_clear(&st->batch);
         st->first_usec = 0;
         for (size_t i = 0; i < sh->n_src; i++)
                 if (sh->src[i].jr)
@@ -536,7 +584,7 @@ static int stream_add(struct logs_shipper *sh, struct lstream *st, struct lsourc
 {
         int r;
 
-        switch (logs_event_age(ts, now_ms())) {
+        switch (logs_event_age(ts, sh->clock_ms)) {
         case LOGS_AGE_TOO_OLD:
                 count_dropped(sh, s, 1, "older than 14 days, CloudWatch Logs would refuse it");
                 return 1;
@@ -553,7 +601,7 @@ static int stream_add(struct logs_shipper *sh, struct lstream *st, struct lsourc
                 if (r < 0)
                         return r;
         }
-        r = logs_batch_add(&st->batch, ts, msg, len, origin, end, (int64_t)now_monotonic_usec());
+        r = logs_batch_add(&st->batch, ts, msg, len, origin, end, sh->clock_ms * 1000);
         if (r < 0)
                 return r;
         (*refs)++;
@@ -578,7 +626,7 @@ static int file_emit(void *userdata, int64_t ts, const char *msg, size_t len, ui
                 return 0;
         }
         if (r >= 0 && !f->oldest_unaccepted_usec)
-                f->oldest_unaccepted_usec = now_realtime_usec();
+                f->oldest_unaccepted_usec = sh->clock_ms * 1000;
         return r;
 }
 
@@ -660,14 +708,20 @@ static int pend_reserve(struct lfile *f, size_t more)
 static int file_lines(struct lfile *f, bool final)
 {
         int64_t t = now_ms();
+
+        f->src->sh->clock_ms = t;
         size_t start = 0;
         char *nl;
         int r;
 
         while (start < f->pend_len && (nl = memchr(f->pend + start, '\n', f->pend_len - start))) {
-                size_t len = (size_t)(nl - (f->pend + start));
+                size_t len = (size_t)(nl - (f->pend + start)), skip = 0;
 
-                r = logs_builder_line(&f->builder, f->pend + start, len, f->pend_off + start,
+                /* NUL bytes at a line's start are a hole, not text: what a writer without
+                 * O_APPEND leaves after a copytruncate, or a log's punched-out start */
+                while (skip < len && f->pend[start + skip] == '\0')
+                        skip++;
+                r = logs_builder_line(&f->builder, f->pend + start + skip, len - skip, f->pend_off + start,
                                       f->pend_off + start + len + 1, t, file_emit, f);
                 if (r < 0)
                         return r;
@@ -701,8 +755,12 @@ static int file_read(struct logs_shipper *sh, struct lfile *f, size_t budget)
         if (f->fd < 0)
                 return 0;
         while (budget == 0 || done < budget) {
-                ssize_t n = pread(f->fd, sh->rbuf, LOGS_READ_CHUNK, (off_t)f->pos);
+                ssize_t n;
 
+                r = pend_reserve(f, LOGS_READ_CHUNK);
+                if (r < 0)
+                        return r;
+                n = pread(f->fd, f->pend + f->pend_len, LOGS_READ_CHUNK, (off_t)f->pos);
                 if (n < 0) {
                         if (errno == EINTR)
                                 continue;
@@ -714,10 +772,6 @@ static int file_read(struct logs_shipper *sh, struct lfile *f, size_t budget)
                         f->at_eof = true;
                         break;
                 }
-                r = pend_reserve(f, (size_t)n);
-                if (r < 0)
-                        return r;
-                memcpy(f->pend + f->pend_len, sh->rbuf, (size_t)n);
                 f->pend_len += (size_t)n;
                 f->pos += (uint64_t)n;
                 done += (size_t)n;
@@ -737,6 +791,7 @@ static int file_finish(struct logs_shipper *sh, struct lfile *f)
 
         if (r >= 0)
                 r = file_lines(f, true);
+        sh->clock_ms = now_ms();
         if (r >= 0)
                 r = logs_builder_flush(&f->builder, file_emit, f);
         if (f->fd >= 0)
@@ -827,6 +882,10 @@ static bool is_sibling(const char *orig, const char *name)
         if (strncmp(name, orig, n) != 0 || (name[n] != '.' && name[n] != '-' && name[n] != '_'))
                 return false;
         ext = strrchr(name, '.');
+        /* a rotation's temporary (opsagent's logrotate: NAME.1.opsagent-tmp; logrotate's
+         * NAME.1.tmp) is still being written: it is read once renamed */
+        if (ext && (!strcmp(ext, ".opsagent-tmp") || !strcmp(ext, ".tmp")))
+                return false;
         if (ext && (!strcmp(ext, ".gz") || !strcmp(ext, ".xz") || !strcmp(ext, ".zst") || !strcmp(ext, ".bz2") ||
                     !strcmp(ext, ".lz4") || !strcmp(ext, ".Z") || !strcmp(ext, ".zip")))
                 return false;
@@ -844,6 +903,24 @@ static int open_entry(struct lsource *s, const char *name, struct stat *st)
                 return -EINVAL;
         }
         return fd;
+}
+
+/* Whether the first LEN bytes of FD are all NUL: opsagent's copytruncate punches the copied
+ * part out of a log (a hole) just before it truncates it; that is not a truncation yet. */
+static bool head_is_hole(int fd, size_t len)
+{
+        unsigned char b[LOGS_FP_BYTES];
+        ssize_t n;
+
+        if (len > sizeof(b))
+                len = sizeof(b);
+        n = pread(fd, b, len, 0);
+        if (n <= 0)
+                return false;
+        for (ssize_t i = 0; i < n; i++)
+                if (b[i])
+                        return false;
+        return true;
 }
 
 /* Among ORIG's siblings (not inode NOT_INO), a file whose first bytes are FP and which holds at
@@ -893,6 +970,7 @@ static int file_truncated(struct logs_shipper *sh, struct lfile *f, const struct
         nf->stream = f->stream;
         nf->next = f->next;
         f->next = nf;
+        sh->ckpt_dirty = true;
         if (cfd >= 0) {
                 char *n = strdup(copy_name), *cp = path_join(s->dir, copy_name);
 
@@ -913,7 +991,7 @@ static int file_truncated(struct logs_shipper *sh, struct lfile *f, const struct
                 f->dev = cst.st_dev;
                 f->ino = cst.st_ino;
                 f->rotated = true;
-        } else {
+        } else if (sh->once) {
                 log_warning("cloudwatch_logs: %s was truncated, but no copy with its first bytes is next to it "
                             "(%s.1, %s-DATE, uncompressed): what was written after offset %" PRIu64
                             " before the truncation may not have been shipped", f->ckpt_path, f->name, f->name,
@@ -921,6 +999,14 @@ static int file_truncated(struct logs_shipper *sh, struct lfile *f, const struct
                 source_error(s, "%s: truncated without a copy to finish from offset %" PRIu64, f->ckpt_path, f->pos);
                 f->fd = -1;     /* now nf's */
                 f->rotated = true;
+        } else {
+                /* The rotation may not have given its copy its name yet (a temporary renamed
+                 * after the truncation): look again for a while. */
+                f->fd = -1;     /* now nf's */
+                f->await_copy_until = now_monotonic_usec() + LOGS_COPY_WAIT_USEC;
+                arm_flush(sh, f->await_copy_until);
+                s->draining = true;
+                return 0;
         }
         return file_finish(sh, f);
 }
@@ -963,15 +1049,101 @@ static int source_open_dir(struct lsource *s)
         return 0;
 }
 
+static int ctime_cmp(const void *a, const void *b)
+{
+        const struct lfile *const *x = a, *const *y = b;
+
+        return (*x)->grew_usec < (*y)->grew_usec ? -1 : (*x)->grew_usec > (*y)->grew_usec;
+}
+
+/* Rotated copies nobody read: a file of the glob that was created and renamed away (NAME.1,
+ * NAME-DATE) between two looks at the directory (while the shipper was down, or busy
+ * sending). Such a sibling, unknown by inode and renamed (its ctime) after the previous
+ * listing, is read from its start; any other unknown sibling (rotated before the shipper
+ * first looked) is only remembered, so that it is never taken for new later. */
+static int adopt_siblings(struct logs_shipper *sh, struct lsource *s, const struct listing *l, int64_t prev_scan)
+{
+        struct lfile *found[16];
+        size_t n_found = 0;
+        int r = 0;
+
+        for (size_t i = 0; i < l->n; i++) {
+                const char *name = l->d[i].name;
+                bool sib = false;
+                struct stat st;
+                struct lfile *f;
+                int64_t ct;
+                int fd;
+
+                if (name_matches(s, name) || tracked(s, 0, l->d[i].ino))
+                        continue;
+                for (size_t k = 0; k < l->n && !sib; k++)
+                        sib = name_matches(s, l->d[k].name) && is_sibling(l->d[k].name, name);
+                for (struct lfile *g = s->files; g && !sib; g = g->next)
+                        sib = is_sibling(base_name(g->ckpt_path), name) || is_sibling(g->name, name);
+                if (!sib || source_count(s) >= LOGS_MAX_FILES_PER_SOURCE)
+                        continue;
+                fd = open_entry(s, name, &st);
+                if (fd < 0)
+                        continue;
+                {
+                        bool copy = false;
+
+                        /* a copy of a file we read (copytruncate's, maybe still being made) is
+                         * not news: its truncation finds it */
+                        for (struct lfile *g = s->files; g && !copy; g = g->next)
+                                copy = !g->done && g->fp.len > 0 && logs_fp_matches(fd, &g->fp);
+                        if (copy) {
+                                close(fd);
+                                continue;
+                        }
+                }
+                f = file_new(s, name, NULL, fd, &st);
+                if (!f) {
+                        close(fd);
+                        return -ENOMEM;
+                }
+                (void)logs_fp_of_fd(fd, &f->fp);
+                ct = (int64_t)st.st_ctim.tv_sec * 1000000 + st.st_ctim.tv_nsec / 1000;
+                if (prev_scan > 0 && ct + 1000000 >= prev_scan && n_found < sizeof(found) / sizeof(found[0])) {
+                        log_info("cloudwatch_logs: %s was rotated before the shipper read it: reading it from its "
+                                 "start", f->ckpt_path);
+                        f->rotated = true;
+                        f->grew_usec = (uint64_t)ct;    /* for the order below; reset when read */
+                        found[n_found++] = f;
+                } else {
+                        close(f->fd);
+                        f->fd = -1;
+                        f->done = true;
+                        f->pos = f->pend_off = f->accepted = (uint64_t)st.st_size;
+                        source_append(s, f);
+                }
+                sh->ckpt_dirty = true;
+        }
+        /* Oldest first, after the rotated files known already (older still: they were known
+         * before these were created); before the current files, whose lines are newer, since
+         * rotated files are all read before the current ones. */
+        qsort(found, n_found, sizeof(found[0]), ctime_cmp);
+        for (size_t i = 0; i < n_found; i++) {
+                found[i]->grew_usec = 0;
+                source_append(s, found[i]);
+        }
+        return r;
+}
+
 /* Looks at the directory: files renamed away (finish them), truncated (finish their copy),
  * new (read them from the start), then reads every current file. */
 static int source_scan(struct logs_shipper *sh, struct lsource *s, size_t budget, bool *more)
 {
         struct listing l = { 0 };
+        int64_t prev_scan;
         int r;
 
         if (source_open_dir(s) < 0)
                 return 0;
+        s->draining = false;
+        prev_scan = s->scanned_usec;
+        s->scanned_usec = now_realtime_usec();
         r = list_dir(s->dirfd, &l);
         if (r < 0) {
                 source_error(s, "%s: cannot list: %s", s->dir, strerror(-r));
@@ -995,27 +1167,102 @@ static int source_scan(struct logs_shipper *sh, struct lsource *s, size_t budget
                                         free(f->name);
                                         f->name = n;
                                         f->rotated = false;
+                                        sh->ckpt_dirty = true;
                                 }
                                 break;
                         }
         }
-        /* Finish the rotated ones first: their lines came before the new file's. */
-        for (struct lfile *f = s->files; f; f = f->next)
-                if (f->rotated) {
+        for (struct lfile *f = s->files; f; f = f->next) {
+                const char *copy_name = NULL;
+                struct stat cst;
+                int cfd;
+
+                if (!f->await_copy_until)
+                        continue;
+                cfd = find_copy(s, &l, f->name, f->ino, &f->fp, f->pos, &cst, &copy_name);
+                if (cfd >= 0) {
+                        char *n = strdup(copy_name), *cp = path_join(s->dir, copy_name);
+
+                        if (!n || !cp) {
+                                free(n);
+                                free(cp);
+                                close(cfd);
+                                r = -ENOMEM;
+                                goto out;
+                        }
+                        log_info("cloudwatch_logs: %s was truncated (copytruncate): finishing its copy %s from "
+                                 "offset %" PRIu64, f->ckpt_path, cp, f->pos);
+                        free(f->name);
+                        free(f->ckpt_path);
+                        f->name = n;
+                        f->ckpt_path = cp;
+                        f->fd = cfd;
+                        f->dev = cst.st_dev;
+                        f->ino = cst.st_ino;
+                        f->rotated = true;
+                        f->await_copy_until = 0;
+                        f->grew_usec = 0;
+                        sh->ckpt_dirty = true;
+                } else if (sh->once || now_monotonic_usec() >= f->await_copy_until) {
+                        log_warning("cloudwatch_logs: %s was truncated, but no copy with its first bytes is next to "
+                                    "it (%s.1, %s-DATE, uncompressed): what was written after offset %" PRIu64
+                                    " before the truncation may not have been shipped", f->ckpt_path, f->name,
+                                    f->name, f->pos);
+                        source_error(s, "%s: truncated without a copy to finish from offset %" PRIu64, f->ckpt_path,
+                                     f->pos);
+                        f->await_copy_until = 0;
+                        f->rotated = true;
                         r = file_finish(sh, f);
                         if (r < 0)
                                 goto out;
+                } else {
+                        s->draining = true;
+                        arm_flush(sh, f->await_copy_until);
                 }
+        }
+        r = adopt_siblings(sh, s, &l, prev_scan);
+        if (r < 0)
+                goto out;
+        /* Read the rotated ones first: their lines came before the new file's. A writer may
+         * go on writing to a renamed file until it reopens its log: it is closed once it has
+         * not grown for LOGS_ROTATED_GRACE_USEC (--once: at its end). */
+        for (struct lfile *f = s->files; f; f = f->next) {
+                uint64_t before = f->pos, now;
+
+                if (!f->rotated)
+                        continue;
+                r = file_read(sh, f, 0);
+                if (r < 0 && r != -ENOMEM)
+                        r = file_finish(sh, f);
+                if (r < 0)
+                        goto out;
+                now = now_monotonic_usec();
+                if (!f->grew_usec || f->pos != before)
+                        f->grew_usec = now;
+                if (!f->rotated)
+                        continue;
+                if (sh->once || now - f->grew_usec >= LOGS_ROTATED_GRACE_USEC) {
+                        r = file_finish(sh, f);
+                        if (r < 0)
+                                goto out;
+                } else {
+                        s->draining = true;
+                        arm_flush(sh, f->grew_usec + LOGS_ROTATED_GRACE_USEC);
+                }
+        }
         /* Truncated in place? */
         for (struct lfile *f = s->files; f; f = f->next) {
                 struct stat st;
 
                 if (f->done || f->rotated || f->fd < 0 || fstat(f->fd, &st) < 0)
                         continue;
-                if ((uint64_t)st.st_size < f->pos || (f->fp.len > 0 && !logs_fp_matches(f->fd, &f->fp))) {
+                if ((uint64_t)st.st_size < f->pos || (uint64_t)st.st_size < f->seen_size ||
+                    (f->fp.len > 0 && !logs_fp_matches(f->fd, &f->fp) && !head_is_hole(f->fd, f->fp.len))) {
                         r = file_truncated(sh, f, &l);
                         if (r < 0)
                                 goto out;
+                } else if ((uint64_t)st.st_size > f->seen_size) {
+                        f->seen_size = (uint64_t)st.st_size;
                 }
         }
         /* New files. */
@@ -1051,10 +1298,11 @@ static int source_scan(struct logs_shipper *sh, struct lsource *s, size_t budget
                 (void)logs_fp_of_fd(fd, &f->fp);
                 log_debug("cloudwatch_logs: source %s: reading %s from its start", s->cfg->name, f->ckpt_path);
                 source_append(s, f);
+                sh->ckpt_dirty = true;  /* known from now on, even if renamed while we are down */
         }
         /* Read. */
         for (struct lfile *f = s->files; f; f = f->next) {
-                if (f->done)
+                if (f->done || f->await_copy_until)
                         continue;
                 r = file_read(sh, f, budget);
                 if (r < 0 && r == -ENOMEM)
@@ -1094,6 +1342,7 @@ static int source_resume(struct logs_shipper *sh, struct lsource *s)
 
         if (!o || source_open_dir(s) < 0)
                 return 0;
+        s->scanned_usec = json_object_get_int64(json_object_object_get(o, "scanned_usec"));
         files = json_object_object_get(o, "files");
         if (!json_object_is_type(files, json_type_array))
                 return 0;
@@ -1259,7 +1508,6 @@ static int journal_read(struct logs_shipper *sh, struct ljournal *jr, size_t max
         size_t n = 0;
         int r;
 
-        (void)sh;
         if (!jr->j)
                 return 0;
         while (max == 0 || n < max) {
@@ -1291,6 +1539,7 @@ static int journal_read(struct logs_shipper *sh, struct ljournal *jr, size_t max
                 }
                 jr->q[jr->qn++] = (struct cursor_ent){ ++jr->seq, cursor };
                 (void)sd_journal_get_realtime_usec(jr->j, &usec);
+                sh->clock_ms = now_ms();
                 if (sd_journal_get_data(jr->j, "MESSAGE", &d, &len) < 0 || len < 8)
                         continue;
                 text = malloc(len - 8 + 1);
@@ -1340,12 +1589,21 @@ static void write_status(struct logs_shipper *sh)
                         any = true;
                         json_object_object_add(o, "source", json_object_new_string(s->cfg->name));
                         if (f) {
+                                uint64_t in_buffer = 0;
+                                int64_t oldest = 0;
+
                                 file_settle(f);
-                                if (f->fd >= 0 && fstat(f->fd, &st) >= 0 && (uint64_t)st.st_size > f->accepted) {
+                                logs_buffer_file_lag(sh->buffer, f->dev, f->ino, &in_buffer, &oldest);
+                                if (f->fd >= 0 && fstat(f->fd, &st) >= 0 && (uint64_t)st.st_size > f->accepted)
                                         lag = (uint64_t)st.st_size - f->accepted;
-                                        lag_s = f->oldest_unaccepted_usec ? (now - f->oldest_unaccepted_usec) / 1e6
-                                                                          : 0;
-                                }
+                                lag += in_buffer;
+                                if (f->oldest_unaccepted_usec && (!oldest || f->oldest_unaccepted_usec < oldest))
+                                        oldest = f->oldest_unaccepted_usec;
+                                if (lag > 0 && oldest > 0 && now > oldest)
+                                        lag_s = (now - oldest) / 1e6;
+                                if (lag > 0 && oldest > 0)
+                                        json_object_object_add(o, "oldest_usec", json_object_new_int64(oldest));
+                                json_object_object_add(o, "buffered_file_bytes", json_object_new_uint64(in_buffer));
                                 json_object_object_add(o, "path", json_object_new_string(f->ckpt_path));
                                 json_object_object_add(o, "offset", json_object_new_uint64(f->accepted));
                                 json_object_object_add(o, "dev", json_object_new_uint64(f->dev));
@@ -1396,6 +1654,7 @@ out:
 
 static void flush_builders(struct logs_shipper *sh, bool only_idle)
 {
+        sh->clock_ms = now_ms();
         for (size_t i = 0; i < sh->n_src; i++) {
                 struct lsource *s = &sh->src[i];
 
@@ -1522,6 +1781,19 @@ int logs_shipper_new(const struct logs_shipper_params *p, struct logs_shipper **
                         goto out;
                 }
         }
+        /* Remember when this shipper first looked, so that a file of a glob created and
+         * rotated away before its first scan (a crash in between) is still found by the next. */
+        {
+                bool first = false;
+
+                for (size_t i = 0; i < sh->n_src; i++)
+                        if (!sh->src[i].jr && !sh->src[i].scanned_usec) {
+                                sh->src[i].scanned_usec = p->since_usec > 0 ? p->since_usec : now_realtime_usec();
+                                first = true;
+                        }
+                if (first)
+                        (void)save_checkpoints(sh);
+        }
         load_dropped(sh);
         *ret = sh;
         sh = NULL;
@@ -1567,6 +1839,7 @@ void logs_shipper_free(struct logs_shipper *sh)
 
                 sh->streams = st->next;
                 logs_batch_free(&st->batch);
+                buf_free(&st->target.body);
                 free(st->target.token);
                 free(st->group);
                 free(st->name);
@@ -1611,6 +1884,10 @@ static int read_all(struct logs_shipper *sh, size_t budget, bool *more)
                         r = 0;
                 if (r < 0)
                         return r;
+        }
+        if (sh->ckpt_dirty) {
+                sh->ckpt_dirty = false;
+                (void)save_checkpoints(sh);
         }
         return 0;
 }
@@ -1723,6 +2000,11 @@ static int on_flush(sd_event_source *es, uint64_t usec, void *userdata)
 
         (void)es;
         (void)usec;
+        for (size_t i = 0; i < sh->n_src; i++)
+                if (sh->src[i].draining) {
+                        sh->src[i].dirty = true;
+                        kick(sh);
+                }
         flush_builders(sh, true);
         for (struct lstream *st = sh->streams; st; st = st->next) {
                 if (st->batch.n == 0)

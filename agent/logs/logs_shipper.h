@@ -27,6 +27,8 @@
 #define LOGS_BACKOFF_MIN_USEC 1000000ULL
 #define LOGS_BACKOFF_MAX_USEC 30000000ULL
 #define LOGS_MAX_FILES_PER_SOURCE 1024
+#define LOGS_ROTATED_GRACE_USEC 2000000ULL     /* a renamed file is read until idle this long */
+#define LOGS_COPY_WAIT_USEC 10000000ULL        /* a truncated file's copy is looked for this long */
 #define LOGS_STATUS_FILE "status.json"
 
 struct logs_shipper;
@@ -39,6 +41,9 @@ struct logs_shipper_params {
         json_object *attrs;                     /* the merged tree (the AWS session is made from it) */
         const struct report_config *report;     /* where LogEventsDropped goes; NULL: nowhere */
         bool once;                              /* for logs_shipper_once(): no inotify */
+        int64_t since_usec;                     /* CLOCK_REALTIME of the first start of any shipper
+                                                 * here (0: now): files rotated away after it and
+                                                 * never read are read from their start */
 };
 
 /* Opens the sources, the checkpoints and the buffer. -EINVAL (ERR set) for a state that

@@ -26,7 +26,8 @@ fuzz_targets = \
 	tests/fuzz/fuzz_freeze_marker \
 	tests/fuzz/fuzz_hostmetrics \
 	tests/fuzz/fuzz_inifile \
-	tests/fuzz/fuzz_zeo
+	tests/fuzz/fuzz_zeo \
+	tests/fuzz/fuzz_logs
 check_PROGRAMS += $(fuzz_targets)
 TESTS += $(fuzz_targets)
 
@@ -125,3 +126,8 @@ tests_fuzz_fuzz_zeo_LDADD = $(fuzz_ldadd) -lm
 
 # The seeds (a directory: dist copies it whole), the script that fuzzes, its dictionaries.
 EXTRA_DIST += tests/fuzz/corpus tests/fuzz/run tests/fuzz/aws.dict tests/fuzz/run_record.dict tests/fuzz/README.md .ci/checks/fuzz
+
+tests_fuzz_fuzz_logs_SOURCES = tests/fuzz/fuzz_logs.c
+tests_fuzz_fuzz_logs_CFLAGS = $(fuzz_cflags)
+tests_fuzz_fuzz_logs_LDFLAGS = $(FUZZ_LINK)
+tests_fuzz_fuzz_logs_LDADD = $(fuzz_ldadd)

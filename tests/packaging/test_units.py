@@ -54,6 +54,7 @@ def unit_sources():
     units = {
         "opsagent@.service": os.path.join(BUILD, "packaging/units/opsagent@.service"),
         "opsagent-report.service": os.path.join(BUILD, "packaging/units/opsagent-report.service"),
+        "opsagent-logs.service": os.path.join(BUILD, "packaging/units/opsagent-logs.service"),
         "opsagent-report.timer": os.path.join(SRC, "packaging/systemd/opsagent-report.timer"),
     }
     for recipe in SCHEDULES:
@@ -105,7 +106,7 @@ class Units(unittest.TestCase):
         return r.returncode, (r.stdout + r.stderr).strip()
 
     def test_every_unit_verifies(self):
-        units = ["opsagent-report.service", "opsagent-report.timer"]
+        units = ["opsagent-report.service", "opsagent-report.timer", "opsagent-logs.service"]
         units += ["opsagent@%s.service" % r for r in sorted(set(SCHEDULES) | set(DROPINS))]
         units += ["opsagent-%s.timer" % r for r in SCHEDULES]
         for u in units:
