@@ -33,7 +33,8 @@ include tests/unit/unit.mk
 logs_shipper_tests = tests/integration/test_logs.py tests/integration/test_logs_journal.py \
 	tests/integration/test_logs_alarms.py
 TESTS += $(logs_shipper_tests)
-EXTRA_DIST += $(logs_shipper_tests) tests/integration/logs_common.py
+EXTRA_DIST += $(logs_shipper_tests) tests/integration/logs_common.py \
+	tests/integration/test_logs_rotation.py tests/integration/test_logs_outage.py
 include tests/fuzz/fuzz.mk
 
 # The shape of the tree: no include up a layer, none across to a peer, no cycle

@@ -204,13 +204,12 @@ class LogsCase(harness.AgentTestCase):
             out[-1].append((ts, m))
         return out
 
-    def assert_numbered(self, messages, expected, kills=0, extra_ok=(), where="", max_repeats=None):
+    def assert_numbered(self, messages, expected, kills=0, extra_ok=(), where=""):
         """MESSAGES are numbered lines. Every number in EXPECTED (a range or a set) arrived, in
         increasing order of first arrival; no number arrived that was not written (EXTRA_OK:
         numbers that may arrive although they are not in EXPECTED, e.g. lines a copytruncate
         lost from disk after the shipper read them); repeats at most IN_FLIGHT per kill (none
-        without a kill; MAX_REPEATS instead, where a known defect allows more). Returns
-        (arrived distinct, repeats)."""
+        without a kill). Returns (arrived distinct, repeats)."""
         nums = []
         bad = []
         for i, m in enumerate(messages):
@@ -241,12 +240,8 @@ class LogsCase(harness.AgentTestCase):
             if first[i] < first[i - 1]:
                 self.fail("out of order at event %d: %d arrived after %d (%s)%s" % (
                     i, first[i], first[i - 1], first[max(0, i - 5):i + 5], where))
-        if max_repeats is None:
-            self.assertLessEqual(repeats, IN_FLIGHT * kills,
-                                 "%d lines arrived twice after %d kills (at most %d each)" % (repeats, kills, IN_FLIGHT))
-        else:
-            self.assertLessEqual(repeats, max_repeats, "%d lines arrived twice after %d kills (at most %d)"
-                                 % (repeats, kills, max_repeats))
+        self.assertLessEqual(repeats, IN_FLIGHT * kills,
+                             "%d lines arrived twice after %d kills (at most %d each)" % (repeats, kills, IN_FLIGHT))
         return len(seen), repeats
 
     def secrets_absent(self, texts, secrets):
