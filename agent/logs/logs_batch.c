@@ -66,6 +66,8 @@ void logs_batch_drop_first(struct logs_batch *b, size_t n)
 {
         if (n > b->n)
                 n = b->n;
+        if (n == 0)
+                return;         /* also: b->ev may still be NULL */
         for (size_t i = 0; i < n; i++)
                 b->bytes -= b->ev[i].len + LOGS_EVENT_OVERHEAD;
         memmove(b->ev, b->ev + n, (b->n - n) * sizeof(*b->ev));

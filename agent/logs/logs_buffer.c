@@ -187,7 +187,8 @@ int logs_buffer_open(const char *dir, uint64_t max_bytes, struct logs_buffer **r
                         goto out;
                 }
         }
-        qsort(buf->recs, buf->n, sizeof(*buf->recs), rec_cmp);
+        if (buf->n > 1)
+                qsort(buf->recs, buf->n, sizeof(*buf->recs), rec_cmp);
         *ret = buf;
         buf = NULL;
         r = 0;

@@ -755,7 +755,8 @@ static int file_lines(struct lfile *f, bool final)
                         return r;
                 start += len;
         }
-        memmove(f->pend, f->pend + start, f->pend_len - start);
+        if (start > 0)          /* f->pend may be NULL when nothing was read */
+                memmove(f->pend, f->pend + start, f->pend_len - start);
         f->pend_len -= start;
         f->pend_off += start;
         return 0;
