@@ -33,7 +33,7 @@ include tests/unit/unit.mk
 logs_shipper_tests = tests/integration/test_logs.py tests/integration/test_logs_journal.py \
 	tests/integration/test_logs_alarms.py
 TESTS += $(logs_shipper_tests)
-EXTRA_DIST += $(logs_shipper_tests) tests/integration/logs_common.py \
+EXTRA_DIST += $(logs_shipper_tests) tests/integration/logs_common.py tests/integration/cfn_common.py \
 	tests/integration/test_logs_rotation.py tests/integration/test_logs_outage.py
 include tests/fuzz/fuzz.mk
 

@@ -34,7 +34,7 @@ static const char opsagent_schema[] =
         "} }";
 
 /* cloudwatch_logs.*: the log shipper's (agent/logs/logs_config.c checks it fully, naming the file). */
-static const char logs_attr_defaults[] = "{ \"flush_seconds\": 5, \"buffer_max_bytes\": 104857600, \"sources\": {} }";
+static const char logs_attr_defaults[] = "{ \"flush_seconds\": 2, \"buffer_max_bytes\": 104857600, \"sources\": {} }";
 static const char logs_attr_schema[] = "{ \"type\": \"object\" }";
 
 const struct attr_section core_attr_sections[] = {

@@ -14,7 +14,7 @@
 #include "config/attrs.h"
 #include "util/error.h"
 
-#define LOGS_DEFAULT_FLUSH_USEC 5000000ULL
+#define LOGS_DEFAULT_FLUSH_USEC 2000000ULL    /* = the shipped default of flush_seconds (agent/cmd/coreattrs.c) */
 #define LOGS_MAX_FLUSH_SECONDS 3600.0
 #define LOGS_MAX_SOURCES 256
 #define LOGS_MAX_UNITS 64

@@ -34,6 +34,30 @@ def run_tool(aws, *args, keys=True, imds=True, timeout=90, env=None, **extra):
                           timeout=timeout)
 
 
+class AgentStandinCase(harness.AgentTestCase):
+    """A sandbox root running the real opsagent, and one stand-in per test class: faults and
+    counters reset and an IMDSv2-only instance without user-data before each test, the agent's
+    environment pointed at the stand-in. STANDIN_ENV: the arguments of AwsStandin.env()."""
+
+    aws = None
+    STANDIN_ENV = {}
+
+    @classmethod
+    def setUpClass(cls):
+        cls.aws = AwsStandin().start()
+
+    @classmethod
+    def tearDownClass(cls):
+        cls.aws.stop()
+
+    def setUp(self):
+        super().setUp()
+        self.aws.clear_faults()
+        self.aws.reset_calls()
+        self.aws.set_instance(imds_v1=False, user_data="")
+        self.env.update(self.aws.env(**self.STANDIN_ENV))
+
+
 class StandinCase(unittest.TestCase):
     """One stand-in per test class; faults and counters reset before each test."""
 

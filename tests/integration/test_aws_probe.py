@@ -10,31 +10,18 @@ import re
 import socket
 import subprocess
 import time
-import unittest
 
 import harness
 import tap
-from aws_common import AwsStandin, SECRET_ACCESS_KEY
+from aws_common import AgentStandinCase, SECRET_ACCESS_KEY
 
 PROBE_DIR = os.path.join(harness.BUILDDIR, "tests", "plugins", ".libs")
 
 
-class ProbeTest(harness.AgentTestCase):
-    @classmethod
-    def setUpClass(cls):
-        cls.aws = AwsStandin().start()
-
-    @classmethod
-    def tearDownClass(cls):
-        cls.aws.stop()
-
+class ProbeTest(AgentStandinCase):
     def setUp(self):
         super().setUp()
-        self.aws.clear_faults()
-        self.aws.reset_calls()
-        self.aws.set_instance(user_data="", imds_v1=False)
         path = os.environ.get("OPSAGENT_PLUGIN_PATH", "")
-        self.env.update(self.aws.env())
         self.env["OPSAGENT_PLUGIN_PATH"] = (path + ":" if path else "") + PROBE_DIR
 
     def probe(self, ops, extra=None, env=None, mode=0o600, timeout=600):

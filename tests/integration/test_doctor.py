@@ -9,26 +9,16 @@ import subprocess
 
 import harness
 import tap
-from aws_common import SECRET_ACCESS_KEY, AwsStandin
+from aws_common import SECRET_ACCESS_KEY, AgentStandinCase
 
 POLICY = os.path.join(harness.SRCDIR, "packaging", "iam-policy.json")
 
 
-class Doctor(harness.AgentTestCase):
-    @classmethod
-    def setUpClass(cls):
-        cls.aws = AwsStandin().start()
-
-    @classmethod
-    def tearDownClass(cls):
-        cls.aws.stop()
+class Doctor(AgentStandinCase):
+    STANDIN_ENV = {"keys": False, "sts": True}
 
     def setUp(self):
         super().setUp()
-        self.aws.clear_faults()
-        self.aws.reset_calls()
-        self.aws.set_instance(imds_v1=False, user_data="")
-        self.env.update(self.aws.env(keys=False, sts=True))
         self.write_json("etc/opsagent/stack.json", {"opsagent": {"recipes": {"ebs_snapshots": True}}})
 
     def doctor(self, *args, env=None):

@@ -16,27 +16,14 @@ import unittest
 
 import harness
 import tap
-from standin.aws_standin import AwsStandin
+from aws_common import AgentStandinCase
 
 STATE = "var/lib/opsagent"
 
 
-class Base(harness.AgentTestCase):
-    aws = None
-
-    @classmethod
-    def setUpClass(cls):
-        cls.aws = AwsStandin().start()
-
-    @classmethod
-    def tearDownClass(cls):
-        cls.aws.stop()
-
+class Base(AgentStandinCase):
     def setUp(self):
         super().setUp()
-        self.aws.clear_faults()
-        self.aws.reset_calls()
-        self.env.update(self.aws.env())
         self.group = "/opsagent/%s" % self.id().rsplit(".", 1)[1]
         self.stack = {"aws": {"max_attempts": 2},
                       "cloudwatch_logs": {"flush_seconds": 0.2, "sources": {

@@ -44,7 +44,7 @@ static void test_defaults(void **state)
         (void)state;
         assert_int_equal(parse("{\"cloudwatch_logs\": {\"sources\": {\"app\": {\"path\": \"/var/log/app/*.log\", "
                                "\"log_group\": \"/opsagent/app\"}}}}", &c, &err), 0);
-        assert_int_equal(c.flush_usec, 5000000);
+        assert_int_equal(c.flush_usec, 2000000);
         assert_int_equal(c.buffer_max_bytes, 100ULL << 20);
         assert_int_equal(c.n_src, 1);
         assert_string_equal(c.src[0].stream, "{instance_id}");
