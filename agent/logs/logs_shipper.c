@@ -290,7 +290,12 @@ static int save_checkpoints(struct logs_shipper *sh)
                                 json_object_put(fo);
                                 goto out;
                         }
-                        if (f->done && json_object_object_add(fo, "done", json_object_new_boolean(1)) < 0)
+                        /* Done only once all that was read of it was accepted: a file finished
+                         * with events still on their way is resumed from its checkpoint, else a
+                         * kill -9 then would lose them (a copytruncate's copy finished from the
+                         * middle lost its tail so). */
+                        if (f->done && f->accepted >= f->pos &&
+                            json_object_object_add(fo, "done", json_object_new_boolean(1)) < 0)
                                 goto out;
                 }
                 if (s->scanned_usec &&

@@ -126,7 +126,8 @@ class LogsCase(harness.AgentTestCase):
             env["NOTIFY_SOCKET"] = path
         out = open(os.path.join(self.tmp, "service-%d.out" % n), "w")
         err = open(os.path.join(self.tmp, "service-%d.err" % n), "w")
-        p = subprocess.Popen([harness.OPSAGENT, "--root", self.root, "logs"] + list(extra), env=env,
+        verbose = ["--verbose"] if os.environ.get("OPSAGENT_LOGS_TEST_VERBOSE") else []
+        p = subprocess.Popen([harness.OPSAGENT, "--root", self.root, "logs"] + verbose + list(extra), env=env,
                              stdout=out, stderr=err, start_new_session=True)
         out.close()
         err.close()

@@ -187,6 +187,40 @@ class RotationKill9(LogsCase, Limits):
             self.skipTest("logrotate is not installed (Debian: logrotate)")
         self.trials(self.rotate_theirs("copytruncate"), True, label="logrotate 3.21 copytruncate")
 
+    def test_kill9_while_a_finished_copy_is_on_its_way(self):
+        """A copytruncate's copy read to its end and finished while the batch of its last lines
+        is on its way, then kill -9: the checkpoint must not say the copy is done, or those
+        lines are lost (they were, 200 to 6,420 lines in one of about ten kill -9 trials of
+        opsagent's own copytruncate: the tail of a copy finished from the middle)."""
+        log = self.path("/var/log/app/c.log")
+        self.config({"c": self.source("/var/log/app/c.log")})
+        os.makedirs(os.path.dirname(log), exist_ok=True)
+
+        def append(a, b):
+            with open(log, "a") as f:
+                f.write("".join("%d\n" % i for i in range(a, b)))
+        append(0, 100)
+        self.once_ok()
+        self.assertEqual(len(self.messages()), 100)
+        # a copytruncate by hand: 100-149 only in the copy, 150-159 in the truncated log
+        append(100, 150)
+        with open(log, "rb") as src, open(log + ".1", "wb") as dst:
+            dst.write(src.read())
+        os.truncate(log, 0)
+        append(150, 160)
+        self.aws.set_faults(delay=600, delay_count=1, only=["PutLogEvents"])
+        p = subprocess.Popen([harness.OPSAGENT, "--root", self.root, "logs", "--once"], env=self.env,
+                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
+        try:
+            self.assertTrue(harness.wait_until(lambda: self.aws.held("PutLogEvents") >= 1),
+                            "the batch with the copy's tail was never sent")
+        finally:
+            kill9(p)
+        self.assertEqual(len(self.messages()), 100, "the held batch was accepted")
+        self.aws.clear_faults()
+        self.once_ok()
+        self.assert_numbered(self.messages(), range(160), kills=1)
+
     def test_sigterm_then_restart_sends_nothing_twice(self):
         """Without a kill -9 there is no in-flight batch to repeat: a clean stop and restart
         sends every line exactly once."""
