@@ -12,13 +12,16 @@ opsagent_SOURCES += agent/cmd/setup.c agent/cmd/setup.h agent/cmd/doctor.c agent
 	agent/cmd/logrotate_import.c agent/cmd/logrotate_import.h
 
 cmd_unit_tests = tests/unit/test_cli tests/packaging/test_setup_plan tests/unit/test_logrotate_import \
-	tests/unit/test_table
+	tests/unit/test_table tests/unit/test_configure
 check_PROGRAMS += $(cmd_unit_tests)
 TESTS += $(cmd_unit_tests)
 
 tests_unit_test_cli_SOURCES = tests/unit/test_cli.c
 tests_unit_test_cli_CFLAGS = $(TEST_CFLAGS)
 tests_unit_test_cli_LDADD = $(TEST_LDADD)
+tests_unit_test_configure_SOURCES = tests/unit/test_configure.c
+tests_unit_test_configure_CFLAGS = $(TEST_CFLAGS)
+tests_unit_test_configure_LDADD = $(TEST_LDADD)
 tests_unit_test_table_SOURCES = tests/unit/test_table.c
 tests_unit_test_table_CFLAGS = $(TEST_CFLAGS)
 tests_unit_test_table_LDADD = $(TEST_LDADD)
