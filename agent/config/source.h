@@ -100,6 +100,19 @@ char *source_config_label(json_object *cfg);
  * for a name that is not, -E2BIG past SOURCE_MAX_LAYERS. */
 int source_layers_parse(const char *text, char ***ret, size_t *ret_n, struct error *err);
 
+/* Parses a cache file's TEXT (LABEL names it) with every check source_cache_read() makes:
+ * -EBADMSG (ERR names the field, never a document's text) for anything malformed. */
+int source_cache_parse(const char *text, const char *label, struct source_set **ret, struct error *err);
+
+/* Assembles a set from the GetParametersByPath answers ANSWERS (every page, in order) of
+ * PATH: PATH/stack, then PATH/layers/NAME for each of LAYERS in order (a layer without a
+ * parameter is left out); every other parameter is ignored. -ENOENT (ERR "missing path") when
+ * there is neither the stack document nor any layer's; -EINVAL (ERR naming the parameter, line
+ * and column) for a value that is not a JSON object; -EBADMSG for an answer of the wrong shape.
+ * *ret: caller frees; layers copied, source and fetched_at not set. */
+int source_ssm_assemble(const char *path, char *const *layers, size_t n_layers, json_object *const *answers,
+                        size_t n_answers, struct source_set **ret, struct error *err);
+
 /* Checks that TEXT (document LABEL) is a JSON object: -EINVAL with ERR "LABEL: line L, column C:
  * why" otherwise. */
 int source_doc_check(const char *label, const char *text, struct error *err);
