@@ -10,11 +10,13 @@ AM_CPPFLAGS += -DSYSTEMDSYSTEMUNITDIR=\"$(systemdsystemunitdir)\"
 packaging_unit_templates = \
 	packaging/systemd/opsagent@.service.in \
 	packaging/systemd/opsagent-report.service.in \
-	packaging/systemd/opsagent-logs.service.in
+	packaging/systemd/opsagent-logs.service.in \
+	packaging/systemd/opsagent-configure.service.in
 packaging_units_generated = \
 	packaging/units/opsagent@.service \
 	packaging/units/opsagent-report.service \
-	packaging/units/opsagent-logs.service
+	packaging/units/opsagent-logs.service \
+	packaging/units/opsagent-configure.service
 packaging_recipe_timers = \
 	recipes/ebs_snapshots/opsagent-ebs_snapshots.timer \
 	recipes/logrotate/opsagent-logrotate.timer \
@@ -22,6 +24,7 @@ packaging_recipe_timers = \
 
 systemdsystemunit_DATA += $(packaging_units_generated) \
 	packaging/systemd/opsagent-report.timer \
+	packaging/systemd/opsagent-configure.timer \
 	$(packaging_recipe_timers)
 
 # Per-recipe drop-ins for the template: what a recipe needs beyond the common hardening.
@@ -40,6 +43,8 @@ packaging/units/opsagent-report.service: $(top_srcdir)/packaging/systemd/opsagen
 	$(AM_V_GEN)$(packaging_edit_unit) $(top_srcdir)/packaging/systemd/opsagent-report.service.in >$@.tmp && mv $@.tmp $@
 packaging/units/opsagent-logs.service: $(top_srcdir)/packaging/systemd/opsagent-logs.service.in Makefile
 	$(AM_V_GEN)$(packaging_edit_unit) $(top_srcdir)/packaging/systemd/opsagent-logs.service.in >$@.tmp && mv $@.tmp $@
+packaging/units/opsagent-configure.service: $(top_srcdir)/packaging/systemd/opsagent-configure.service.in Makefile
+	$(AM_V_GEN)$(packaging_edit_unit) $(top_srcdir)/packaging/systemd/opsagent-configure.service.in >$@.tmp && mv $@.tmp $@
 
 CLEANFILES += $(packaging_units_generated)
 
@@ -70,6 +75,7 @@ dist_packagingdoc_DATA = packaging/iam-policy.json packaging/cloudwatch-alarms.y
 
 EXTRA_DIST += $(packaging_unit_templates) \
 	packaging/systemd/opsagent-report.timer \
+	packaging/systemd/opsagent-configure.timer \
 	$(packaging_recipe_timers) \
 	$(ebssnapshotsdropin_DATA) $(logrotatedropin_DATA) $(unattendedupgradesdropin_DATA)
 

@@ -116,7 +116,7 @@ static void test_plan_follows_opsagent_recipes(void **state)
         size_t n = 0;
 
         merge(f->attrs, "{\"opsagent\": {\"recipes\": {\"nightly\": true, \"weekly\": false, \"untimed\": true}}}");
-        assert_int_equal(setup_plan_units(f->attrs, &f->plugins, f->root, &u, &n), 0);
+        assert_int_equal(setup_plan_units(f->attrs, &f->plugins, f->root, false, &u, &n), 0);
         assert_int_equal(n, 3);
         assert_true(find(u, n, "opsagent-nightly.timer")->enable);
         assert_false(find(u, n, "opsagent-weekly.timer")->enable);
@@ -132,7 +132,7 @@ static void test_plan_defaults_to_disabled(void **state)
         struct setup_unit *u = NULL;
         size_t n = 0;
 
-        assert_int_equal(setup_plan_units(f->attrs, &f->plugins, f->root, &u, &n), 0);
+        assert_int_equal(setup_plan_units(f->attrs, &f->plugins, f->root, false, &u, &n), 0);
         assert_false(find(u, n, "opsagent-nightly.timer")->enable);
         assert_false(find(u, n, "opsagent-weekly.timer")->enable);
         free(u);
@@ -145,8 +145,31 @@ static void test_plan_report_timer_follows_cloudwatch_enabled(void **state)
         size_t n = 0;
 
         merge(f->attrs, "{\"cloudwatch\": {\"enabled\": false}}");
-        assert_int_equal(setup_plan_units(f->attrs, &f->plugins, f->root, &u, &n), 0);
+        assert_int_equal(setup_plan_units(f->attrs, &f->plugins, f->root, false, &u, &n), 0);
         assert_false(find(u, n, "opsagent-report.timer")->enable);
+        free(u);
+}
+
+/* The configure timer is enabled exactly when opsagent.source is configured, and planned only
+ * when its unit file is installed. */
+static void test_plan_configure_timer_follows_the_source(void **state)
+{
+        struct fixture *f = *state;
+        struct setup_unit *u = NULL;
+        size_t n = 0;
+
+        assert_int_equal(setup_plan_units(f->attrs, &f->plugins, f->root, true, &u, &n), 0);
+        assert_null(find(u, n, SETUP_CONFIGURE_TIMER));
+        free(u);
+        touch(f->root, "/etc/systemd/system/" SETUP_CONFIGURE_TIMER);
+        assert_int_equal(setup_plan_units(f->attrs, &f->plugins, f->root, true, &u, &n), 0);
+        assert_non_null(find(u, n, SETUP_CONFIGURE_TIMER));
+        assert_true(find(u, n, SETUP_CONFIGURE_TIMER)->enable);
+        assert_true(find(u, n, "opsagent-nightly.timer") != NULL);
+        free(u);
+        assert_int_equal(setup_plan_units(f->attrs, &f->plugins, f->root, false, &u, &n), 0);
+        assert_false(find(u, n, SETUP_CONFIGURE_TIMER)->enable);
+        assert_string_equal(find(u, n, SETUP_CONFIGURE_TIMER)->why, "no opsagent.source");
         free(u);
 }
 
@@ -159,7 +182,7 @@ static void test_plan_without_unit_files_is_empty(void **state)
         size_t n = 1;
 
         assert_non_null(mkdtemp(empty));
-        assert_int_equal(setup_plan_units(f->attrs, &f->plugins, empty, &u, &n), 0);
+        assert_int_equal(setup_plan_units(f->attrs, &f->plugins, empty, true, &u, &n), 0);
         assert_int_equal(n, 0);
         free(u);
         rmdir(empty);
@@ -183,7 +206,7 @@ static void test_plan_skips_a_name_too_long_for_a_unit(void **state)
         assert_true(fd >= 0);
         close(fd);
         merge(f->attrs, "{\"opsagent\": {\"recipes\": {\"nightly\": true}}}");
-        assert_int_equal(setup_plan_units(f->attrs, &f->plugins, f->root, &u, &n), 0);
+        assert_int_equal(setup_plan_units(f->attrs, &f->plugins, f->root, false, &u, &n), 0);
         assert_int_equal(n, 3);
         for (size_t i = 0; i < n; i++)
                 assert_null(strstr(u[i].name, "xxxxxxxx"));
@@ -307,6 +330,8 @@ int main(void)
                 cmocka_unit_test_setup_teardown(test_plan_report_timer_follows_cloudwatch_enabled, setup_fixture,
                                                 teardown_fixture),
                 cmocka_unit_test_setup_teardown(test_plan_without_unit_files_is_empty, setup_fixture, teardown_fixture),
+                cmocka_unit_test_setup_teardown(test_plan_configure_timer_follows_the_source, setup_fixture,
+                                                teardown_fixture),
                 cmocka_unit_test_setup_teardown(test_plan_skips_a_name_too_long_for_a_unit, setup_fixture,
                                                 teardown_fixture),
                 cmocka_unit_test_setup_teardown(test_select_runs_setup_recipes_only_when_asked, setup_fixture,
