@@ -5,6 +5,7 @@ agent_libopsagent_la_SOURCES += \
 	agent/cmd/cli.c agent/cmd/cli.h \
 	agent/cmd/commands.c agent/cmd/commands.h \
 	agent/cmd/coreattrs.c agent/cmd/coreattrs.h \
+	agent/cmd/configure_change.c agent/cmd/configure_change.h \
 	agent/cmd/logcmd.c agent/cmd/logcmd.h \
 	agent/cmd/logscmd.c agent/cmd/logscmd.h \
 	agent/cmd/table.c agent/cmd/table.h
