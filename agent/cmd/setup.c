@@ -345,7 +345,7 @@ int cmd_setup(const struct cli *c)
                         goto config_error;
                 }
         }
-        if (node_load(c, NODE_USER_DATA, &n) < 0)
+        if (node_load(c, NODE_USER_DATA | NODE_SOURCE, &n) < 0)
                 goto out;
         r = node_load_instance(&n, INSTANCE_QUIET);
         if (r < 0) {

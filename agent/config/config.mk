@@ -32,3 +32,7 @@ tests_unit_test_source_LDADD = $(TEST_LDADD)
 # Issue 14's attacks, as a real unprivileged user (created with useradd; skipped when not root).
 TESTS += tests/integration/test_security.py
 EXTRA_DIST += tests/integration/test_security.py
+
+# The stack configuration source (issue 18) against moto's Parameter Store behind the stand-in.
+TESTS += tests/integration/test_source.py
+EXTRA_DIST += tests/integration/test_source.py

@@ -71,6 +71,8 @@ enum source_fetch_flags {
  * be reached or answers with a server error, the cache is returned with from_cache set, and the
  * caller warns; with no cache that is an error. A document that is not a JSON object is -EINVAL
  * (exit 2) with ERR naming the parameter (or object) and the line and column. *ret: caller frees. */
+/* (Extension: when the cache stands in, ERR says why the service was not used, for the
+ * caller's warning, though 0 is returned; when it cannot, ERR says that too.) */
 int source_fetch(struct aws_session *s, json_object *cfg, const char *state_dir, unsigned flags,
                  struct source_set **ret, struct error *err);
 

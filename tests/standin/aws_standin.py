@@ -291,6 +291,7 @@ class AwsStandin:
         self._role = None
         self._expired_keys = set()
         self.user_data = None
+        self.instance_tags = None         # None: tags in instance metadata off (404); else key -> value
         self.instance_id = None
         self.volume_ids = []
         self.root_volume_id = None
@@ -368,6 +369,7 @@ class AwsStandin:
             self._role = None
             self._expired_keys.clear()
             self.user_data = None
+            self.instance_tags = None
             self.instance_id = None
             self.volume_ids = []
             self.root_volume_id = None
@@ -587,11 +589,12 @@ class AwsStandin:
         with delay_after_count=N (answers that late). delay_skip=K lets the first K calls that
         a delay would hold through. imds_token_hang=N (the token PUT is never answered, as an
         HttpPutResponseHopLimit of 1 makes it for a container). Only for operations in `only` (list) when given.
+        skip=K: the first K calls (of `only`'s operations) pass every fault by (page 2 of a listing fails).
         Changing the faults wakes every request held by a delay: one held before it was
         forwarded is then dropped (its client is gone), one held after is answered."""
         with self._lock:
             for k, v in kw.items():
-                if k not in self.FAULTS + ("delay", "delay_after", "delay_skip", "skew", "skew_code", "only"):
+                if k not in self.FAULTS + ("delay", "delay_after", "delay_skip", "skew", "skew_code", "only", "skip"):
                     raise ValueError("unknown fault %s" % k)
                 self._faults[k] = v
             if kw.get("credentials_expired"):
@@ -694,9 +697,14 @@ class AwsStandin:
         with self._lock:
             return dict(self._role)
 
-    def set_instance(self, instance_id=None, region=None, role_name=None, user_data=None, imds_v1=None):
-        """Overrides what IMDS tells (for tests of unknown instances, other regions...)."""
+    def set_instance(self, instance_id=None, region=None, role_name=None, user_data=None, imds_v1=None,
+                     instance_tags=None):
+        """Overrides what IMDS tells (for tests of unknown instances, other regions...).
+        INSTANCE_TAGS: a dict turns tags in instance metadata on (/latest/meta-data/tags/instance/KEY),
+        False turns them off again."""
         with self._lock:
+            if instance_tags is not None:
+                self.instance_tags = dict(instance_tags) if instance_tags is not False else None
             if instance_id is not None:
                 self.instance_id = instance_id
             if region is not None:
@@ -740,6 +748,13 @@ class AwsStandin:
             not p.endswith("/"))
         if self.user_data is not None:
             out["/latest/user-data"] = self.user_data
+        # The mock's own Name and Test tags are not this instance's: tags in metadata are off
+        # unless a test turns them on with its own.
+        out = {k: v for k, v in out.items() if not k.startswith("/latest/meta-data/tags/")}
+        if self.instance_tags is not None:
+            out["/latest/meta-data/tags/instance/"] = "\n".join(sorted(self.instance_tags))
+            for k, v in self.instance_tags.items():
+                out["/latest/meta-data/tags/instance/" + k] = v
         return out
 
     # -- snapshots: what moto lacks -----------------------------------------------------------
@@ -1299,6 +1314,11 @@ class _Handler(http.server.BaseHTTPRequestHandler):
         """The switches every call is subject to, as the service would answer them."""
         a = self.aws
         ec2 = service == "ec2"
+        with a._lock:
+            only = a._faults.get("only")
+            if a._faults.get("skip", 0) > 0 and (not only or op in only):
+                a._faults["skip"] -= 1
+                return True
         delay = a.faults().get("delay")
         if delay and a._take_fault("delay_count", op):
             if not a._hold(delay, op):
