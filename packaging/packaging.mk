@@ -95,13 +95,16 @@ EXTRA_DIST += $(packaging_tests) tests/packaging/systemd_mock.py
 
 packaging_probe_flags = -module -avoid-version -shared -rpath /nowhere
 check_LTLIBRARIES += tests/packaging/plugins/probe_setup.la tests/packaging/plugins/probe_nightly.la \
-	tests/packaging/plugins/probe_weekly.la
+	tests/packaging/plugins/probe_weekly.la tests/packaging/plugins/probe_configure.la
 tests_packaging_plugins_probe_setup_la_SOURCES = tests/packaging/plugins/probe_setup.c
 tests_packaging_plugins_probe_setup_la_LDFLAGS = $(packaging_probe_flags)
 tests_packaging_plugins_probe_setup_la_LIBADD = $(JSONC_LIBS)
 tests_packaging_plugins_probe_nightly_la_SOURCES = tests/packaging/plugins/probe_nightly.c
 tests_packaging_plugins_probe_nightly_la_LDFLAGS = $(packaging_probe_flags)
 tests_packaging_plugins_probe_nightly_la_LIBADD = $(JSONC_LIBS)
+tests_packaging_plugins_probe_configure_la_SOURCES = tests/packaging/plugins/probe_configure.c
+tests_packaging_plugins_probe_configure_la_LDFLAGS = $(packaging_probe_flags)
+tests_packaging_plugins_probe_configure_la_LIBADD = $(JSONC_LIBS)
 tests_packaging_plugins_probe_weekly_la_SOURCES = tests/packaging/plugins/probe_weekly.c
 tests_packaging_plugins_probe_weekly_la_LDFLAGS = $(packaging_probe_flags)
 tests_packaging_plugins_probe_weekly_la_LIBADD = $(JSONC_LIBS)

@@ -9,7 +9,8 @@ agent_libopsagent_la_SOURCES += \
 	agent/cmd/logcmd.c agent/cmd/logcmd.h \
 	agent/cmd/logscmd.c agent/cmd/logscmd.h \
 	agent/cmd/table.c agent/cmd/table.h
-opsagent_SOURCES += agent/cmd/setup.c agent/cmd/setup.h agent/cmd/doctor.c agent/cmd/doctor.h \
+opsagent_SOURCES += agent/cmd/setup.c agent/cmd/setup.h agent/cmd/configure.c agent/cmd/configure.h \
+	agent/cmd/doctor.c agent/cmd/doctor.h \
 	agent/cmd/logrotate_import.c agent/cmd/logrotate_import.h
 
 cmd_unit_tests = tests/unit/test_cli tests/packaging/test_setup_plan tests/unit/test_logrotate_import \
@@ -35,5 +36,5 @@ tests_unit_test_logrotate_import_CFLAGS = $(TEST_CFLAGS)
 tests_unit_test_logrotate_import_LDADD = $(TEST_LDADD)
 
 # Integration tests of the commands: the built opsagent in a fresh sandbox per test.
-TESTS += tests/integration/test_core.py tests/integration/test_doctor.py
-EXTRA_DIST += tests/integration/test_core.py tests/integration/test_doctor.py
+TESTS += tests/integration/test_core.py tests/integration/test_doctor.py tests/integration/test_configure.py
+EXTRA_DIST += tests/integration/test_core.py tests/integration/test_doctor.py tests/integration/test_configure.py

@@ -1,12 +1,45 @@
 #include <errno.h>
 #include <stdbool.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "configure_change.h"
 #include "config/attrs.h"
+#include "util/fileio.h"
 #include "util/jsondiff.h"
 #include "util/jsonutil.h"
 #include "util/log.h"
+
+/* The source functions' STATE_DIR for what configure applied. */
+static int applied_dir(const char *state_dir, char **ret, struct error *err)
+{
+        *ret = path_join(state_dir, CONFIGURE_STATE_SUBDIR);
+        return *ret ? 0 : error_set(err, -ENOMEM, "out of memory");
+}
+
+int configure_applied_read(const char *state_dir, struct source_set **ret, struct error *err)
+{
+        char *dir = NULL;
+        int r;
+
+        r = applied_dir(state_dir, &dir, err);
+        if (r >= 0)
+                r = source_cache_read(dir, ret, err);
+        free(dir);
+        return r;
+}
+
+int configure_applied_write(const char *state_dir, const struct source_set *s, struct error *err)
+{
+        char *dir = NULL;
+        int r;
+
+        r = applied_dir(state_dir, &dir, err);
+        if (r >= 0)
+                r = source_cache_write(dir, s, err);
+        free(dir);
+        return r;
+}
 
 static const struct source_doc *find_doc(const struct source_set *s, const char *name)
 {

@@ -10,6 +10,15 @@
 #include "config/source.h"
 #include "util/error.h"
 
+/* What `opsagent configure` (or `opsagent setup`) last applied, in the source cache's format
+ * (agent/config/source.h), in STATE_DIR/configure/source/cache.json (0600, atomic). It is not
+ * the last known good (STATE_DIR/source/cache.json), which every command that fetches the
+ * source rewrites: a change a timer's `run` fetched first must still be applied by configure. */
+#define CONFIGURE_STATE_SUBDIR "configure"
+/* -ENOENT (ERR not set) when nothing was applied yet. */
+int configure_applied_read(const char *state_dir, struct source_set **ret, struct error *err);
+int configure_applied_write(const char *state_dir, const struct source_set *s, struct error *err);
+
 /* The change from OLD (the cache; NULL when there was none) to NEW, as a new JSON object
  * (caller puts):
  *   "documents": [{"name", "old_version" (null: new document), "new_version" (null: gone),

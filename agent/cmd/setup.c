@@ -7,6 +7,7 @@
 #include <unistd.h>
 
 #include "commands.h"
+#include "configure_change.h"
 #include "coreattrs.h"
 #include "setup.h"
 #include "aws/facts.h"
@@ -398,6 +399,10 @@ int cmd_setup(const struct cli *c)
         if (uo.error < 0 && exit_code == EXIT_OK)
                 exit_code = EXIT_RECIPE_FAILED;
         changes += uo.changed + (size_t)saved;
+        /* What setup applied in full, `opsagent configure` need not apply again. */
+        if (exit_code == EXIT_OK && !c->dry_run && n.source && !n.source->from_cache &&
+            configure_applied_write(n.paths.state_dir, n.source, &err) < 0)
+                log_warning("%s: the next opsagent configure applies the stack configuration again", err.msg);
 done:
         say_summary(c, exit_code, changes, &uo, n_plan);
         if (out) {
