@@ -71,7 +71,7 @@ dist_systemdcatalog_DATA = packaging/systemd/opsagent.catalog
 # The least-privilege IAM policy for what the recipes and the report call.
 packagingdocdir = $(docdir)
 dist_packagingdoc_DATA = packaging/iam-policy.json packaging/cloudwatch-alarms.yaml \
-	packaging/cloudwatch-logs.yaml README.md SECURITY.md NEWS
+	packaging/cloudwatch-logs.yaml packaging/ssm/opsagent-run.json README.md SECURITY.md NEWS
 
 EXTRA_DIST += $(packaging_unit_templates) \
 	packaging/systemd/opsagent-report.timer \
@@ -87,7 +87,8 @@ packaging_tests = \
 	tests/packaging/test_setup.py \
 	tests/packaging/test_undo.py \
 	tests/packaging/test_catalog.py \
-	tests/packaging/test_changelogs.py
+	tests/packaging/test_changelogs.py \
+	tests/packaging/test_ssm_document.py
 TESTS += $(packaging_tests)
 EXTRA_DIST += $(packaging_tests) tests/packaging/systemd_mock.py
 
