@@ -7,6 +7,7 @@
 #include <unistd.h>
 
 #include "commands.h"
+#include "configure.h"
 #include "coreattrs.h"
 #include "table.h"
 #include "aws/facts.h"
@@ -760,8 +761,9 @@ int cmd_history(const struct cli *c)
                                 node_access_hint(r, geteuid()));
                 goto out;
         }
-        /* A removed recipe still has its history; a name with neither is a typo. */
-        if (recipe && n == 0) {
+        /* A removed recipe still has its history; a name with neither is a typo (but for
+         * `opsagent configure`'s own records, which may be none yet). */
+        if (recipe && n == 0 && strcmp(recipe, CONFIGURE_RECORD) != 0) {
                 r = plugins_load(paths.plugin_path, &plugins, &err);
                 if (r < 0) {
                         error_set(&err, r, "cannot load plugins from %s: %s", paths.plugin_path, strerror(-r));

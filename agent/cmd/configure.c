@@ -48,6 +48,7 @@ struct configure {
         const struct plugin **selected;
         struct setup_unit *plan;
         int64_t start_usec;
+        bool printed;                   /* --json: the one object is out */
 };
 
 static void configure_free(struct configure *k)
@@ -67,10 +68,11 @@ static void configure_free(struct configure *k)
 }
 
 /* --json for an outcome that has no record: {"outcome": OUTCOME, "source": LABEL}. */
-static void print_outcome_json(const struct configure *k, const char *outcome)
+static void print_outcome_json(struct configure *k, const char *outcome)
 {
         json_object *o = json_object_new_object();
 
+        k->printed = true;
         if (!o || json_add(o, "outcome", json_object_new_string(outcome)) < 0 ||
             json_add_string(o, "source", k->label) < 0) {
                 json_object_put(o);
@@ -286,6 +288,7 @@ done:
                 if (o)
                         printf("%s\n", json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN |
                                                                                  JSON_C_TO_STRING_NOSLASHESCAPE));
+                k->printed = o != NULL;
                 json_object_put(o);
         }
         run_record_clear(&rec);
@@ -332,6 +335,10 @@ int cmd_configure(const struct cli *c)
                 log_warning("configure: %s; the last known good is older than what was applied", err.msg);
         log_say("configure: applied; %zu change%s on this node", changes, changes == 1 ? "" : "s");
 out:
+        /* --json always prints one object, an error's too. */
+        if (c->json && !k.printed)
+                print_outcome_json(&k, exit_code == EXIT_USAGE ? "config_error"
+                                       : exit_code == EXIT_LOCKED ? "locked" : "failed");
         configure_free(&k);
         return exit_code;
 }

@@ -54,7 +54,8 @@ int cmd_configure(const struct cli *c);
                         "  --no-report           do not send the recipes' metrics\n"                            \
                         "  --json                print the run record (its detail: source, documents,\n"        \
                         "                        changed_keys, recipes, timers) as one line of JSON, or\n"      \
-                        "                        {\"outcome\": \"unchanged\" | \"no_source\" | \"cached\"}\n",  \
+                        "                        {\"outcome\": \"unchanged\" | \"no_source\" | \"cached\" |\n" \
+                        "                        \"config_error\" | \"locked\" | \"failed\", \"source\"}\n",  \
                 .options = OPT_DRY_RUN | OPT_NO_REPORT | OPT_JSON,                                            \
                 .run = cmd_configure,                                                                         \
         }

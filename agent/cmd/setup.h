@@ -100,7 +100,8 @@ int cmd_setup(const struct cli *c);
                         "opsagent.recipes.NAME true; the others leave the system as it is), enables and starts\n" \
                         "opsagent-NAME.timer for every recipe with\n"                                          \
                         "opsagent.recipes.NAME true and stops and disables the others, enables\n"              \
-                        "opsagent-report.timer unless cloudwatch.enabled is false, and prints each change.\n"  \
+                        "opsagent-report.timer unless cloudwatch.enabled is false, opsagent-configure.timer\n" \
+                        "when opsagent.source is configured, and prints each change.\n"                      \
                         "A second run with the same attributes changes nothing and says so.\n"                 \
                         "What it changes in files and units it does not own (automatic updates' files and\n"   \
                         "timers, a stack.json it saved) is recorded first, as it was, in\n"                   \

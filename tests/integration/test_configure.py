@@ -102,6 +102,9 @@ class Configure(ConfigureCase):
         self.assertIn("no stack configuration source", r.stdout)
         self.assertNotIn("GetParametersByPath", self.aws.calls())
         self.assertEqual(self.state_digest(), {})
+        r = self.agent("history", "--recipe", "configure")
+        self.assertEqual(r.returncode, 0, r.stderr)
+        self.assertIn("no runs of configure", r.stdout)
 
     def test_first_configure_applies_records_and_keeps_what_it_applied(self):
         self.seed()
@@ -228,6 +231,8 @@ class Configure(ConfigureCase):
         r = self.configure(expect=2)
         self.assertIn("layers/web", r.stderr)
         self.assertEqual(self.state_digest(), before)
+        r = self.configure("--json", expect=2)
+        self.assertEqual(json.loads(r.stdout)["outcome"], "config_error")
 
     def test_setup_applied_is_not_applied_again(self):
         self.seed()
