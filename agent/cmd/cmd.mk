@@ -27,7 +27,8 @@ tests_unit_test_configure_LDADD = $(TEST_LDADD)
 tests_unit_test_table_SOURCES = tests/unit/test_table.c
 tests_unit_test_table_CFLAGS = $(TEST_CFLAGS)
 tests_unit_test_table_LDADD = $(TEST_LDADD)
-tests_packaging_test_setup_plan_SOURCES = tests/packaging/test_setup_plan.c agent/cmd/setup.c agent/cmd/setup.h
+tests_packaging_test_setup_plan_SOURCES = tests/packaging/test_setup_plan.c agent/cmd/setup.c agent/cmd/setup.h \
+	agent/cmd/configure.c agent/cmd/configure.h
 tests_packaging_test_setup_plan_CFLAGS = $(TEST_CFLAGS)
 tests_packaging_test_setup_plan_LDADD = $(TEST_LDADD)
 tests_unit_test_logrotate_import_SOURCES = tests/unit/test_logrotate_import.c agent/cmd/logrotate_import.c \
