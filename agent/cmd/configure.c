@@ -182,9 +182,12 @@ static int fetch(struct configure *k, int *ret_exit)
                 return 0;
         }
         if (k->new->from_cache) {
-                log_warning("configure: %s could not be reached%s%s: the last known good configuration stays in "
-                            "force and nothing was applied again; the next run tries again", k->label,
-                            err.msg[0] ? ": " : "", err.msg);
+                char when[32];
+
+                format_utc((int64_t)k->new->fetched_at * 1000000, when, sizeof(when));
+                log_warning("configure: %s could not be reached%s%s: the last known good configuration (fetched "
+                            "%s) stays in force and nothing was applied again; the next run tries again", k->label,
+                            err.msg[0] ? ": " : "", err.msg, when);
                 if (k->c->json)
                         print_outcome_json(k, "cached");
                 return 0;

@@ -180,6 +180,7 @@ class Configure(ConfigureCase):
         r = self.configure()
         self.assertIn("warning:", r.stderr)
         self.assertIn("last known good", r.stderr)
+        self.assertRegex(r.stderr, r"fetched \d{4}-\d\d-\d\d")
         self.assertEqual(self.probe(), "v1")
         self.assertEqual(len(self.records("configure")), 1)
         self.assertEqual(len(self.records("probe_configure")), 1)
