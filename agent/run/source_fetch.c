@@ -13,11 +13,13 @@
 #include "aws/awsjson.h"
 #include "aws/ec2.h"
 #include "aws/imds.h"
+#include "aws/s3.h"
 #include "aws/session.h"
 #include "config/source.h"
 #include "util/jsonutil.h"
 
 #define SOURCE_MAX_PAGES 100            /* GetParametersByPath pages at most (10 parameters each) */
+#define SOURCE_S3_MAX (SOURCE_CACHE_MAX / 2)  /* bytes of an S3 document at most: it must fit in the cache */
 #define SOURCE_TAG_PATH "/latest/meta-data/tags/instance/"
 
 /* The value of the layers tag into *ret (caller frees), NULL when the instance has none. */
@@ -171,9 +173,55 @@ static int fetch_ssm(struct aws_session *s, const char *path, struct source_set 
 
 static int fetch_s3(struct aws_session *s, const char *url, struct source_set **ret, struct error *err)
 {
-        (void)s;
-        (void)ret;
-        return error_set(err, -EOPNOTSUPP, "%s: S3 sources are not supported yet; use opsagent.source.ssm", url);
+        struct source_set *set = calloc(1, sizeof(*set));
+        char *body = NULL, *etag = NULL, *label = NULL, *bucket = NULL, *key = NULL;
+        char ebuf[ERROR_MSG_MAX];
+        int r;
+
+        if (!set)
+                return error_set(err, -ENOMEM, "out of memory");
+        r = s3_url_split(url, &bucket, &key);
+        if (r < 0) {
+                error_set(err, r, "%s: not s3://bucket/key", url);
+                goto out;
+        }
+        r = s3_get_object(s, bucket, key, SOURCE_S3_MAX, &body, &etag);
+        if (r < 0) {
+                error_set(err, r, "S3 object %s: %s", url, aws_error_format(&s->last_error, ebuf, sizeof(ebuf)));
+                goto out;
+        }
+        if (asprintf(&label, "S3 object %s (ETag %s)", url, etag) < 0) {
+                label = NULL;
+                r = error_set(err, -ENOMEM, "out of memory");
+                goto out;
+        }
+        r = source_doc_check(label, body, err);
+        if (r < 0)
+                goto out;
+        set->docs = calloc(1, sizeof(*set->docs));
+        if (!set->docs) {
+                r = error_set(err, -ENOMEM, "out of memory");
+                goto out;
+        }
+        set->n_docs = 1;
+        set->docs[0].name = strdup(url);
+        set->docs[0].version = etag;
+        set->docs[0].json = body;
+        etag = body = NULL;
+        if (!set->docs[0].name) {
+                r = error_set(err, -ENOMEM, "out of memory");
+                goto out;
+        }
+        *ret = set;
+        set = NULL;
+out:
+        free(bucket);
+        free(key);
+        free(label);
+        free(body);
+        free(etag);
+        source_set_free(set);
+        return r;
 }
 
 /* Whether R (with ERR) means the service could not be reached or could not answer now: the

@@ -122,6 +122,46 @@ class FirstFetch(SourceCase):
         self.assertEqual(attrs["y"]["value"], "j")
 
 
+class S3Document(SourceCase):
+    KEY = "opsagent/plone stack+v1.json"          # a space and a plus: S3's encoding, once
+
+    def setUp(self):
+        super().setUp()
+        self.s3 = self.aws.client("s3", direct=True)
+        self.s3.create_bucket(Bucket="stacks")
+        self.write_json("etc/opsagent/source.json", {"s3": "s3://stacks/" + self.KEY})
+
+    def test_object_with_etag_origin(self):
+        etag = self.s3.put_object(Bucket="stacks", Key=self.KEY,
+                                  Body=json.dumps({"site": {"name": "big"}}).encode())["ETag"]
+        attrs, _ = self.attributes()
+        self.assertEqual(attrs["site.name"]["value"], "big")
+        self.assertEqual(attrs["site.name"]["origin"], "s3://stacks/%s@version %s" % (self.KEY, etag))
+        self.assertEqual(self.aws.ok_calls().get("GetObject"), 1)
+        self.assertNotIn("GetParametersByPath", self.aws.calls())
+        self.assertEqual([(d["name"], d["version"]) for d in self.cache()["docs"]],
+                         [("s3://stacks/" + self.KEY, etag)])
+
+    def test_object_not_json_names_it_and_line_column(self):
+        self.s3.put_object(Bucket="stacks", Key=self.KEY, Body=b'{"a":\n  [1, 2,, 3]}')
+        _, r = self.attributes(expect=2)
+        self.assertIn("S3 object s3://stacks/%s" % self.KEY, r.stderr)
+        self.assertIn("line 2, column", r.stderr)
+
+    def test_missing_object_is_named(self):
+        _, r = self.attributes(expect=2)
+        self.assertIn("s3://stacks/" + self.KEY, r.stderr)
+        self.assertIn("NoSuchKey", r.stderr)
+
+    def test_service_down_uses_cache(self):
+        self.s3.put_object(Bucket="stacks", Key=self.KEY, Body=b'{"a": "first"}')
+        self.attributes()
+        self.aws.set_faults(http_503=-1, only=["GetObject"])
+        attrs, r = self.attributes()
+        self.assertEqual(attrs["a"]["value"], "first")
+        self.assertIn("using the cached copy", r.stderr)
+
+
 class Errors(SourceCase):
     def test_missing_path_is_named(self):
         _, r = self.attributes(expect=2)
