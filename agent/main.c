@@ -5,6 +5,7 @@
 
 #include "cmd/cli.h"
 #include "cmd/commands.h"
+#include "cmd/configure.h"
 #include "cmd/doctor.h"
 #include "cmd/logcmd.h"
 #include "cmd/logscmd.h"
@@ -134,6 +135,7 @@ const struct command opsagent_commands[] = {
                 .run = cmd_report,
         },
         SETUP_COMMAND,
+        CONFIGURE_COMMAND,
         DOCTOR_COMMAND,
         { .name = NULL },
 };

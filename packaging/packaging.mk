@@ -10,11 +10,13 @@ AM_CPPFLAGS += -DSYSTEMDSYSTEMUNITDIR=\"$(systemdsystemunitdir)\"
 packaging_unit_templates = \
 	packaging/systemd/opsagent@.service.in \
 	packaging/systemd/opsagent-report.service.in \
-	packaging/systemd/opsagent-logs.service.in
+	packaging/systemd/opsagent-logs.service.in \
+	packaging/systemd/opsagent-configure.service.in
 packaging_units_generated = \
 	packaging/units/opsagent@.service \
 	packaging/units/opsagent-report.service \
-	packaging/units/opsagent-logs.service
+	packaging/units/opsagent-logs.service \
+	packaging/units/opsagent-configure.service
 packaging_recipe_timers = \
 	recipes/ebs_snapshots/opsagent-ebs_snapshots.timer \
 	recipes/logrotate/opsagent-logrotate.timer \
@@ -22,6 +24,7 @@ packaging_recipe_timers = \
 
 systemdsystemunit_DATA += $(packaging_units_generated) \
 	packaging/systemd/opsagent-report.timer \
+	packaging/systemd/opsagent-configure.timer \
 	$(packaging_recipe_timers)
 
 # Per-recipe drop-ins for the template: what a recipe needs beyond the common hardening.
@@ -40,6 +43,8 @@ packaging/units/opsagent-report.service: $(top_srcdir)/packaging/systemd/opsagen
 	$(AM_V_GEN)$(packaging_edit_unit) $(top_srcdir)/packaging/systemd/opsagent-report.service.in >$@.tmp && mv $@.tmp $@
 packaging/units/opsagent-logs.service: $(top_srcdir)/packaging/systemd/opsagent-logs.service.in Makefile
 	$(AM_V_GEN)$(packaging_edit_unit) $(top_srcdir)/packaging/systemd/opsagent-logs.service.in >$@.tmp && mv $@.tmp $@
+packaging/units/opsagent-configure.service: $(top_srcdir)/packaging/systemd/opsagent-configure.service.in Makefile
+	$(AM_V_GEN)$(packaging_edit_unit) $(top_srcdir)/packaging/systemd/opsagent-configure.service.in >$@.tmp && mv $@.tmp $@
 
 CLEANFILES += $(packaging_units_generated)
 
@@ -66,10 +71,11 @@ dist_systemdcatalog_DATA = packaging/systemd/opsagent.catalog
 # The least-privilege IAM policy for what the recipes and the report call.
 packagingdocdir = $(docdir)
 dist_packagingdoc_DATA = packaging/iam-policy.json packaging/cloudwatch-alarms.yaml \
-	packaging/cloudwatch-logs.yaml README.md SECURITY.md NEWS
+	packaging/cloudwatch-logs.yaml packaging/ssm/opsagent-run.json README.md SECURITY.md NEWS
 
 EXTRA_DIST += $(packaging_unit_templates) \
 	packaging/systemd/opsagent-report.timer \
+	packaging/systemd/opsagent-configure.timer \
 	$(packaging_recipe_timers) \
 	$(ebssnapshotsdropin_DATA) $(logrotatedropin_DATA) $(unattendedupgradesdropin_DATA)
 
@@ -81,7 +87,8 @@ packaging_tests = \
 	tests/packaging/test_setup.py \
 	tests/packaging/test_undo.py \
 	tests/packaging/test_catalog.py \
-	tests/packaging/test_changelogs.py
+	tests/packaging/test_changelogs.py \
+	tests/packaging/test_ssm_document.py
 TESTS += $(packaging_tests)
 EXTRA_DIST += $(packaging_tests) tests/packaging/systemd_mock.py
 
@@ -89,13 +96,16 @@ EXTRA_DIST += $(packaging_tests) tests/packaging/systemd_mock.py
 
 packaging_probe_flags = -module -avoid-version -shared -rpath /nowhere
 check_LTLIBRARIES += tests/packaging/plugins/probe_setup.la tests/packaging/plugins/probe_nightly.la \
-	tests/packaging/plugins/probe_weekly.la
+	tests/packaging/plugins/probe_weekly.la tests/packaging/plugins/probe_configure.la
 tests_packaging_plugins_probe_setup_la_SOURCES = tests/packaging/plugins/probe_setup.c
 tests_packaging_plugins_probe_setup_la_LDFLAGS = $(packaging_probe_flags)
 tests_packaging_plugins_probe_setup_la_LIBADD = $(JSONC_LIBS)
 tests_packaging_plugins_probe_nightly_la_SOURCES = tests/packaging/plugins/probe_nightly.c
 tests_packaging_plugins_probe_nightly_la_LDFLAGS = $(packaging_probe_flags)
 tests_packaging_plugins_probe_nightly_la_LIBADD = $(JSONC_LIBS)
+tests_packaging_plugins_probe_configure_la_SOURCES = tests/packaging/plugins/probe_configure.c
+tests_packaging_plugins_probe_configure_la_LDFLAGS = $(packaging_probe_flags)
+tests_packaging_plugins_probe_configure_la_LIBADD = $(JSONC_LIBS)
 tests_packaging_plugins_probe_weekly_la_SOURCES = tests/packaging/plugins/probe_weekly.c
 tests_packaging_plugins_probe_weekly_la_LDFLAGS = $(packaging_probe_flags)
 tests_packaging_plugins_probe_weekly_la_LIBADD = $(JSONC_LIBS)

@@ -22,6 +22,7 @@ agent_libopsagent_la_SOURCES += \
 	agent/aws/call.c agent/aws/call.h \
 	agent/aws/query.c agent/aws/query.h \
 	agent/aws/awsjson.c agent/aws/awsjson.h \
+	agent/aws/s3.c agent/aws/s3.h \
 	agent/aws/ec2.c agent/aws/ec2.h \
 	agent/aws/cloudwatch.c agent/aws/cloudwatch.h \
 	agent/aws/facts.c agent/aws/facts.h

@@ -138,9 +138,22 @@ static int request_target(const char *endpoint, const char *base_path, const str
                         bl--;
                 if (asprintf(&path, "%.*s%s", (int)bl, base_path, tail) < 0)
                         path = NULL;
-                if (asprintf(&url, "%.*s%s%s%s", (int)el, endpoint, tail, q->query ? "?" : "",
+                const char *sent = tail;
+                struct buf enc = BUF_INIT(3 * strlen(tail) + 1);
+
+                /* S3 signs and is sent the path encoded once; the others' paths are sent as given. */
+                if (q->service == AWS_SERVICE_S3) {
+                        if (sigv4_uri_encode(&enc, tail, strlen(tail), false) < 0) {
+                                buf_free(&enc);
+                                free(path);
+                                return -ENOMEM;
+                        }
+                        sent = buf_str(&enc);
+                }
+                if (asprintf(&url, "%.*s%s%s%s", (int)el, endpoint, sent, q->query ? "?" : "",
                              q->query ? q->query : "") < 0)
                         url = NULL;
+                buf_free(&enc);
         }
         if (!path || !url) {
                 free(path);
@@ -237,8 +250,10 @@ static int job_start(struct aws_session *s, struct job *j)
                 };
                 struct sigv4_credentials sc = { cred->access_key_id, cred->secret_access_key, cred->session_token };
 
+                /* S3: no normalization of the path (a key may hold "//" or "."), and the body's
+                 * hash in x-amz-content-sha256, which S3 requires. */
                 r = sigv4_sign(&sreq, &sc, s->region, aws_service_signing_name(q->service), session_now(s),
-                               SIGV4_NORMALIZE_PATH, &sig);
+                               q->service == AWS_SERVICE_S3 ? SIGV4_SIGN_BODY : SIGV4_NORMALIZE_PATH, &sig);
                 if (r < 0) {
                         aws_error_set(&j->res->error, q->operation, "ClientError", 0, NULL,
                                       "cannot sign the request: %s", strerror(-r));
@@ -256,10 +271,14 @@ static int job_start(struct aws_session *s, struct job *j)
         req.keep_headers[0] = "Date";
         req.keep_headers[1] = "x-amzn-RequestId";
         req.keep_headers[2] = "x-amz-request-id";
+        req.keep_headers[3] = "ETag";
         for (size_t i = 0; i < nsh; i++)
                 req.headers[req.n_headers++] = (struct http_header){ sh[i].name, sh[i].value };
         if (cred) {
                 req.headers[req.n_headers++] = (struct http_header){ "X-Amz-Date", sig.amz_date };
+                if (q->service == AWS_SERVICE_S3)
+                        req.headers[req.n_headers++] = (struct http_header){ "X-Amz-Content-Sha256",
+                                                                             sig.payload_hash };
                 if (cred->session_token)
                         req.headers[req.n_headers++] = (struct http_header){ "X-Amz-Security-Token",
                                                                              cred->session_token };
@@ -380,6 +399,9 @@ static void job_done(struct aws_session *s, struct job *j)
                         r = pr->parse_answer(buf_str(&x->body), buf_len(&x->body), &answer, &perr);
                 }
                 if (r >= 0) {
+                        const char *etag = http_xfer_header(x, "ETag");
+
+                        snprintf(j->res->etag, sizeof(j->res->etag), "%s", etag ? etag : "");
                         j->res->answer = answer;
                         j->res->result = 0;
                         j->res->attempts = j->attempt;

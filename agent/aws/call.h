@@ -42,7 +42,10 @@ struct aws_request {
         enum aws_service service;
         const char *operation;                  /* "DescribeSnapshots", for errors and logs */
         const char *method;                     /* "POST", "GET" */
-        const char *path;                       /* after the endpoint's own path; NULL: none */
+        const char *path;                       /* after the endpoint's own path; NULL: none. Raw (not
+                                                   percent-encoded) for S3, which gets it encoded once
+                                                   in the URL and in the signature (S3's rule); as sent
+                                                   for the others */
         const char *query;                      /* the query string, or NULL */
         const char *content_type;               /* NULL: none */
         struct http_header headers[AWS_CALL_MAX_HEADERS];
@@ -70,6 +73,7 @@ struct aws_result {
         struct opsagent_aws_error error;        /* when result < 0 */
         unsigned attempts;
         time_t date;                            /* the last answer's Date header, 0 when none */
+        char etag[HTTP_KEPT_HEADER_MAX];        /* the successful answer's ETag header, "" when none */
         bool outcome_unknown;                   /* result < 0, but the call may have been carried out */
 };
 

@@ -1243,6 +1243,47 @@ int ec2_create_tags(struct aws_session *s, const char *const *resource_ids, cons
         return r;
 }
 
+/* ---- DescribeTags --------------------------------------------------------------------- */
+
+int ec2_describe_tag(struct aws_session *s, const char *resource_id, const char *key, char **ret)
+{
+        struct query_request q;
+        struct xml_node *doc = NULL, *set, *it;
+        int r;
+
+        r = query_request_init(&q, AWS_SERVICE_EC2, "DescribeTags");
+        if (r >= 0)
+                r = query_add(&q, "Filter.1.Name", "resource-id");
+        if (r >= 0)
+                r = query_add(&q, "Filter.1.Value.1", resource_id);
+        if (r >= 0)
+                r = query_add(&q, "Filter.2.Name", "key");
+        if (r >= 0)
+                r = query_add(&q, "Filter.2.Value.1", key);
+        if (r < 0) {
+                set_local_error(s, "DescribeTags", r, "cannot build the request: %s", strerror(-r));
+                goto out;
+        }
+        r = query_call(s, &q, &doc, NULL);
+        if (r < 0)
+                goto out;
+        set = xml_child(doc, "tagSet");
+        r = -ENOENT;
+        for (it = set ? xml_child(set, "item") : NULL; it; it = xml_next_named(it)) {
+                const char *k = xml_path_text(it, "key"), *v = xml_path_text(it, "value");
+
+                if (!k || strcmp(k, key) != 0)
+                        continue;
+                *ret = strdup(v ? v : "");
+                r = *ret ? 0 : -ENOMEM;
+                break;
+        }
+out:
+        xml_free(doc);
+        query_request_clear(&q);
+        return r;
+}
+
 /* ---- DryRun ---------------------------------------------------------------------------- */
 
 int ec2_dry_run(struct aws_session *s, const char *operation, const char *const *params)

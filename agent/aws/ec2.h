@@ -79,6 +79,9 @@ int ec2_create_snapshots_multi(struct aws_session *s, const char *instance_id, b
  * success (that attempt deleted it). */
 int ec2_delete_snapshot(struct aws_session *s, const char *snapshot_id);
 
+/* DescribeTags of one resource: the value of its tag KEY into *ret (caller frees); -ENOENT when
+ * it has no such tag. */
+int ec2_describe_tag(struct aws_session *s, const char *resource_id, const char *key, char **ret);
 int ec2_create_tags(struct aws_session *s, const char *const *resource_ids, const struct opsagent_tag *tags,
                     size_t n_tags);
 

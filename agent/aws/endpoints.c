@@ -36,6 +36,11 @@ static const struct aws_service_info services[AWS_SERVICE_COUNT] = {
                 .id = "ssm", .env_suffix = "SSM", .prefix = "ssm", .signing_name = "ssm",
                 .govcloud_fips = "%p.%r.%d",
         },
+        /* S3's dual-stack names keep the partition's DNS suffix: s3.dualstack.REGION.amazonaws.com. */
+        [AWS_SERVICE_S3] = {
+                .id = "s3", .env_suffix = "S3", .prefix = "s3", .signing_name = "s3",
+                .fips = "%p-fips.%r.%d", .dualstack = "%p.dualstack.%r.%d", .fips_dualstack = "%p-fips.dualstack.%r.%d",
+        },
 };
 
 /* botocore's data/partitions.json, its regexes in POSIX ERE (\w and \d spelled out). */

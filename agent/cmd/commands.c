@@ -3,15 +3,19 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "commands.h"
+#include "configure.h"
 #include "coreattrs.h"
 #include "table.h"
 #include "aws/facts.h"
 #include "aws/imds.h"
 #include "config/layers.h"
 #include "config/schema.h"
+#include "config/source.h"
+#include "aws/session.h"
 #include "report/report.h"
 #include "run/lock.h"
 #include "run/records.h"
@@ -64,6 +68,10 @@ int node_load(const struct cli *c, unsigned flags, struct node *ret)
                 node_free(&n);
                 return -EINVAL;
         }
+        if ((flags & NODE_SOURCE) && node_load_source(&n, 0) < 0) {
+                node_free(&n);
+                return -EINVAL;
+        }
         *ret = n;
         return 0;
 fail:
@@ -77,9 +85,35 @@ void node_free(struct node *n)
         attrs_free(n->attrs);
         layers_free(n->files);
         free(n->user_data);
+        json_object_put(n->facts);
+        source_set_free(n->source);
         plugins_free(&n->plugins);
         paths_free(&n->paths);
         memset(n, 0, sizeof(*n));
+}
+
+/* Merges N's layers again (with the user-data in stack.json's place when there is none, the
+ * source's documents, and the instance facts), replacing N's attributes. */
+static int node_remerge(struct node *n, struct error *err)
+{
+        struct attrs *a = NULL;
+        int r;
+
+        r = layers_merge_source(n->files, core_attr_sections, &n->plugins,
+                                layers_have_stack(n->files) ? NULL : n->user_data, n->source, &a, err);
+        if (r >= 0 && n->facts) {
+                r = attrs_set_protected(a, n->facts, "instance metadata");
+                if (r < 0)
+                        error_set(err, r, "cannot record the instance facts: %s", strerror(-r));
+        }
+        if (r < 0) {
+                attrs_free(a);
+                return r;
+        }
+        attrs_free(n->attrs);
+        n->attrs = a;
+        attrs_register_secrets(n->attrs);
+        return 0;
 }
 
 int node_load_instance(struct node *n, enum instance_need need)
@@ -91,22 +125,21 @@ int node_load_instance(struct node *n, enum instance_need need)
         if (n->instance == 0) {
                 r = instance_facts_load(attrs_tree(n->attrs), &facts, &n->user_data, &err);
                 if (r >= 0 && n->user_data && !layers_have_stack(n->files)) {
-                        struct attrs *a = NULL;
-
-                        r = layers_merge(n->files, core_attr_sections, &n->plugins, n->user_data, &a, &err);
+                        r = node_remerge(n, &err);
                         if (r < 0) {
                                 log_error("%s", err.msg);
                                 json_object_put(facts);
                                 return -EINVAL;
                         }
-                        attrs_free(n->attrs);
-                        n->attrs = a;
-                        attrs_register_secrets(n->attrs);
                 }
                 if (r >= 0) {
                         r = attrs_set_protected(n->attrs, facts, "instance metadata");
                         if (r < 0)
                                 error_set(&err, r, "cannot record the instance facts: %s", strerror(-r));
+                }
+                if (r >= 0) {
+                        n->facts = facts;
+                        facts = NULL;
                 }
                 json_object_put(facts);
                 n->instance = r < 0 ? r : 1;
@@ -130,6 +163,69 @@ int node_load_instance(struct node *n, enum instance_need need)
         else
                 log_debug("instance facts unavailable: %s", n->instance_error.msg);
         return need == INSTANCE_REQUIRED ? -EINVAL : n->instance;
+}
+
+/* "3 h 20 min", "5 min", "2 d 4 h" for SECONDS. */
+static void format_age(long long seconds, char *buf, size_t size)
+{
+        if (seconds < 0)
+                seconds = 0;
+        if (seconds < 3600)
+                snprintf(buf, size, "%lld min", seconds / 60);
+        else if (seconds < 86400)
+                snprintf(buf, size, "%lld h %lld min", seconds / 3600, seconds % 3600 / 60);
+        else
+                snprintf(buf, size, "%lld d %lld h", seconds / 86400, seconds % 86400 / 3600);
+}
+
+int node_load_source(struct node *n, unsigned fetch_flags)
+{
+        struct error err = ERROR_INIT;
+        struct aws_session *s = NULL;
+        struct source_set *set = NULL;
+        json_object *cfg = NULL;
+        char *label = NULL;
+        int r;
+
+        r = source_config_read(&n->paths, n->user_data, &cfg, &err);
+        if (r < 0 || !cfg)
+                goto out;
+        label = source_config_label(cfg);
+        if (!label) {
+                r = error_set(&err, -ENOMEM, "out of memory");
+                goto out;
+        }
+        r = aws_session_new(attrs_tree(n->attrs), NULL, &s, &err);
+        if (r < 0) {
+                error_prefix(&err, "stack configuration source %s", label);
+                goto out;
+        }
+        r = source_fetch(s, cfg, n->paths.state_dir, fetch_flags, &set, &err);
+        if (r < 0) {
+                error_prefix(&err, "stack configuration source %s", label);
+                goto out;
+        }
+        if (set->from_cache) {
+                char age[64];
+
+                format_age((long long)time(NULL) - set->fetched_at, age, sizeof(age));
+                log_warning("stack configuration source %s: %s; using the cached copy fetched %s ago (%s/%s/%s)",
+                            label, err.msg[0] ? err.msg : "the service cannot be reached", age, n->paths.state_dir,
+                            SOURCE_CACHE_DIR, SOURCE_CACHE_FILE);
+                error_clear(&err);
+        }
+        source_set_free(n->source);
+        n->source = set;
+        set = NULL;
+        r = node_remerge(n, &err);
+out:
+        if (r < 0)
+                log_error("%s", err.msg[0] ? err.msg : strerror(-r));
+        source_set_free(set);
+        aws_session_free(s);
+        json_object_put(cfg);
+        free(label);
+        return r < 0 ? -EINVAL : 0;
 }
 
 static void list_installed(const struct plugin_set *ps, FILE *out)
@@ -320,7 +416,7 @@ int cmd_run(const struct cli *c)
         /* --json: stdout is the runs' records, one JSON object a line; what is said goes to stderr. */
         if (c->json)
                 log_say_to_stderr(true);
-        if (load_selected(c, true, NODE_USER_DATA, &n, selected, &n_sel) < 0)
+        if (load_selected(c, true, NODE_USER_DATA | NODE_SOURCE, &n, selected, &n_sel) < 0)
                 return EXIT_USAGE;
         if (c->all)
                 node_warn_unknown_enabled(&n);
@@ -481,7 +577,7 @@ int cmd_attributes(const struct cli *c)
         struct node n;
         int r;
 
-        if (node_load(c, NODE_USER_DATA, &n) < 0)
+        if (node_load(c, NODE_USER_DATA | NODE_SOURCE, &n) < 0)
                 return EXIT_USAGE;
         /* Show the instance facts where there are any; off EC2 say why there are none. */
         if (!imds_disabled_by_env())
@@ -665,8 +761,9 @@ int cmd_history(const struct cli *c)
                                 node_access_hint(r, geteuid()));
                 goto out;
         }
-        /* A removed recipe still has its history; a name with neither is a typo. */
-        if (recipe && n == 0) {
+        /* A removed recipe still has its history; a name with neither is a typo (but for
+         * `opsagent configure`'s own records, which may be none yet). */
+        if (recipe && n == 0 && strcmp(recipe, CONFIGURE_RECORD) != 0) {
                 r = plugins_load(paths.plugin_path, &plugins, &err);
                 if (r < 0) {
                         error_set(&err, r, "cannot load plugins from %s: %s", paths.plugin_path, strerror(-r));

@@ -21,6 +21,9 @@ struct node {
         char *user_data;                /* the instance's user-data once asked for, or NULL */
         int instance;                   /* 0: facts not asked for yet; 1: in attrs; negative errno */
         struct error instance_error;    /* why they could not be read */
+        json_object *facts;             /* the instance facts once read (attrs holds a copy), or NULL */
+        struct source_set *source;      /* the stack configuration source's documents (merged in
+                                           attrs), or NULL when none is configured or fetched */
 };
 
 enum node_flags {
@@ -31,12 +34,22 @@ enum node_flags {
         /* Load no recipe plugin (nor the libraries they map): for commands that need none of
          * their attributes. The near-miss check of top-level keys is then skipped. */
         NODE_NO_PLUGINS = 1u << 1,
+        /* Fetch the stack configuration source (opsagent.source: Parameter Store or S3,
+         * agent/config/source.h) when one is configured, and merge it; the cache stands in,
+         * with a warning, when the service cannot be reached. For the commands that act on
+         * the attributes as the fleet configures them (run, attributes, setup, configure). */
+        NODE_SOURCE = 1u << 2,
 };
 
 /* Loads paths, plugins (problems printed as warnings) and attributes (FLAGS: enum
  * node_flags). On a configuration error prints one line and returns -EINVAL (the command
  * exits 2). */
 int node_load(const struct cli *c, unsigned flags, struct node *ret);
+/* Fetches N's stack configuration source when one is configured (FETCH_FLAGS: enum
+ * source_fetch_flags) and merges it into N's attributes (N->source then holds what was merged).
+ * Nothing, cheaply, when none is. Prints one line and returns -EINVAL when it cannot be used;
+ * warns (naming the source and the cache's age) when the cache stood in. */
+int node_load_source(struct node *n, unsigned fetch_flags);
 void node_free(struct node *n);
 /* What to add to a message about ERROR (a negative errno) for a user EUID: a hint that opsagent
  * runs as root when a non-root user was refused a file, else "". Static text. */

@@ -13,6 +13,7 @@
 #include "aws/awserror.h"
 #include "aws/ec2.h"
 #include "aws/http.h"
+#include "config/source.h"
 #include "aws/imds.h"
 #include "aws/session.h"
 #include "aws/sts.h"
@@ -37,6 +38,13 @@ const struct doctor_need doctor_needs[] = {
         { "logs", "logs:CreateLogGroup", DOCTOR_NOT_CHECKED, "ShipLogsToCloudWatchLogs", NULL },
         { "logs", "logs:CreateLogStream", DOCTOR_NOT_CHECKED, "ShipLogsToCloudWatchLogs", NULL },
         { "logs", "logs:PutRetentionPolicy", DOCTOR_NOT_CHECKED, "ShipLogsToCloudWatchLogs", "retention_days" },
+        { "source", "ec2:DescribeTags", DOCTOR_NOT_CHECKED, "ReadTheLayersTagOfThisInstance",
+          "tags in instance metadata off" },
+        { "source", "ssm:GetParametersByPath", DOCTOR_NOT_CHECKED, "ReadTheStackConfigurationFromParameterStore",
+          "opsagent.source.ssm" },
+        { "source", "kms:Decrypt", DOCTOR_NOT_CHECKED, "DecryptSecureStringStackConfigurationThroughSSM",
+          "SecureString parameters" },
+        { "source", "s3:GetObject", DOCTOR_NOT_CHECKED, "ReadTheStackConfigurationFromS3", "opsagent.source.s3" },
         { NULL, NULL, DOCTOR_NOT_CHECKED, NULL, NULL },
 };
 
@@ -415,6 +423,13 @@ static void check_recipe(struct report *rp, struct aws_session *s, const char *r
                         detail(ck, "granted by the statement %s of %s", nd->sids, DOCTOR_POLICY_PATH);
                         continue;
                 }
+                if (nd->how == DOCTOR_NOT_CHECKED && strcmp(nd->recipe, "source") == 0) {
+                        json_object *ck = check(rp, name, V_SKIP, "not checked here: `opsagent attributes` fetches "
+                                                "the stack configuration source and names the action refused");
+
+                        detail(ck, "granted by the statement %s of %s", nd->sids, DOCTOR_POLICY_PATH);
+                        continue;
+                }
                 if (nd->how == DOCTOR_NOT_CHECKED) {
                         json_object *ck = check(rp, name, V_SKIP, "not checked: CloudWatch has no dry run, and a test "
                                                 "datum would be a real, billed metric; `opsagent report` sends the "
@@ -483,6 +498,15 @@ static bool wants(struct node *n, const char *name)
 {
         json_object *on;
 
+        if (strcmp(name, "source") == 0) {
+                struct error err = ERROR_INIT;
+                json_object *cfg = NULL;
+                bool configured = source_config_read(&n->paths, n->user_data, &cfg, &err) >= 0 && cfg;
+
+                json_object_put(cfg);
+                return configured;
+        }
+
         if (strcmp(name, "logs") == 0) {
                 on = attrs_get(n->attrs, "cloudwatch_logs.sources");
                 if (on && json_object_is_type(on, json_type_object) && json_object_object_length(on) > 0)
@@ -537,7 +561,7 @@ int cmd_doctor(const struct cli *c)
         struct aws_session *s = NULL;
         struct error err = ERROR_INIT;
         struct node n;
-        const char *recipes[] = { "ebs_snapshots", "reporting", "logs" };
+        const char *recipes[] = { "ebs_snapshots", "reporting", "logs", "source" };
         int r;
 
         if (node_load(c, NODE_USER_DATA, &n) < 0) {

@@ -7,11 +7,13 @@
 #include <unistd.h>
 
 #include "commands.h"
+#include "configure_change.h"
 #include "coreattrs.h"
 #include "setup.h"
 #include "aws/facts.h"
 #include "config/layers.h"
 #include "config/paths.h"
+#include "config/source.h"
 #include "run/systemd.h"
 #include "run/undo.h"
 #include "util/fileio.h"
@@ -48,13 +50,13 @@ static bool attr_is_false(struct attrs *a, const char *path)
         return v && json_object_is_type(v, json_type_boolean) && !json_object_get_boolean(v);
 }
 
-int setup_plan_units(struct attrs *a, const struct plugin_set *plugins, const char *root,
+int setup_plan_units(struct attrs *a, const struct plugin_set *plugins, const char *root, bool have_source,
                      struct setup_unit **ret, size_t *ret_n)
 {
         struct setup_unit *units;
         size_t n = 0;
 
-        units = calloc(plugins->n + 2, sizeof(*units));
+        units = calloc(plugins->n + 3, sizeof(*units));
         if (!units)
                 return -ENOMEM;
         for (size_t i = 0; i < plugins->n; i++) {
@@ -86,6 +88,13 @@ int setup_plan_units(struct attrs *a, const struct plugin_set *plugins, const ch
                 u->enable = has_src || has_runs;
                 u->why = has_src ? "cloudwatch_logs.sources is set"
                          : has_runs ? "opsagent.logs.run_log_group is set" : "cloudwatch_logs.sources is empty";
+        }
+        if (unit_file_exists(root, SETUP_CONFIGURE_TIMER)) {
+                struct setup_unit *u = &units[n++];
+
+                snprintf(u->name, sizeof(u->name), "%s", SETUP_CONFIGURE_TIMER);
+                u->enable = have_source;
+                u->why = have_source ? "opsagent.source is configured" : "no opsagent.source";
         }
         *ret = units;
         *ret_n = n;
@@ -178,20 +187,25 @@ int setup_save_user_data(const char *user_data, const char *stack_file, const ch
         return 1;
 }
 
+int setup_have_source(const struct paths *p, const char *user_data, struct error *err)
+{
+        json_object *cfg = NULL;
+        int r;
+
+        r = source_config_read(p, user_data, &cfg, err);
+        if (r < 0)
+                return r;
+        r = cfg != NULL;
+        json_object_put(cfg);
+        return r;
+}
+
 /* Under a root prefix the host's systemd is not the sandbox's: it is left alone unless a bus
  * is named explicitly (DBUS_SYSTEM_BUS_ADDRESS, as tests do), as the recipe context does. */
 static bool host_systemd_off_limits(const char *root)
 {
         return root && root[0] && !getenv("DBUS_SYSTEM_BUS_ADDRESS");
 }
-
-/* What applying the plan came to. */
-struct units_outcome {
-        size_t changed;          /* units whose state changed (or would) */
-        size_t not_applied;      /* left alone: the host's systemd under a root prefix */
-        size_t enabled;          /* units the attributes want enabled */
-        int error;               /* the first failure, 0 when none */
-};
 
 static void add_unit_json(json_object *arr, const struct setup_unit *u, const char *result, const char *error)
 {
@@ -207,12 +221,10 @@ static void add_unit_json(json_object *arr, const struct setup_unit *u, const ch
         json_object_array_add(arr, o);
 }
 
-/* Applies PLAN through systemd, every unit even after a failure; results into *ret and, one
- * object per timer, into JSON (may be NULL). */
-static void apply_units(const struct setup_unit *plan, size_t n, bool dry_run, const char *root, json_object *json,
-                        struct units_outcome *ret)
+void setup_apply_units(const struct setup_unit *plan, size_t n, bool dry_run, const char *root, json_object *json,
+                       struct setup_units_outcome *ret)
 {
-        struct units_outcome o = { 0 };
+        struct setup_units_outcome o = { 0 };
 
         for (size_t i = 0; i < n; i++)
                 o.enabled += plan[i].enable;
@@ -280,7 +292,7 @@ static void say_missing_timers(struct attrs *a, const struct plugin_set *plugins
 }
 
 /* The last line: what setup did, and nothing it did not. */
-static void say_summary(const struct cli *c, int exit_code, size_t changes, const struct units_outcome *u,
+static void say_summary(const struct cli *c, int exit_code, size_t changes, const struct setup_units_outcome *u,
                         size_t n_plan)
 {
         char timers[160];
@@ -308,7 +320,7 @@ int cmd_setup(const struct cli *c)
         struct node n = { 0 };
         const struct plugin **selected = NULL;
         struct setup_unit *plan = NULL;
-        struct units_outcome uo = { 0 };
+        struct setup_units_outcome uo = { 0 };
         struct run_request rq = { .dry_run = c->dry_run, .report = !c->no_report };
         json_object *out = NULL, *skipped = NULL, *units = NULL;
         char *stack_file = NULL;
@@ -334,7 +346,7 @@ int cmd_setup(const struct cli *c)
                         goto config_error;
                 }
         }
-        if (node_load(c, NODE_USER_DATA, &n) < 0)
+        if (node_load(c, NODE_USER_DATA | NODE_SOURCE, &n) < 0)
                 goto out;
         r = node_load_instance(&n, INSTANCE_QUIET);
         if (r < 0) {
@@ -346,7 +358,10 @@ int cmd_setup(const struct cli *c)
         if (r < 0)
                 goto config_error;
         node_warn_unknown_enabled(&n);
-        r = setup_plan_units(n.attrs, &n.plugins, n.paths.root, &plan, &n_plan);
+        r = setup_have_source(&n.paths, n.user_data, &err);
+        if (r < 0)
+                goto config_error;
+        r = setup_plan_units(n.attrs, &n.plugins, n.paths.root, r > 0, &plan, &n_plan);
         if (r < 0) {
                 error_set(&err, r, "out of memory");
                 goto config_error;
@@ -380,10 +395,14 @@ int cmd_setup(const struct cli *c)
                 changes += rq.changes;
         }
         say_missing_timers(n.attrs, &n.plugins, plan, n_plan, n.paths.root);
-        apply_units(plan, n_plan, c->dry_run, n.paths.root, units, &uo);
+        setup_apply_units(plan, n_plan, c->dry_run, n.paths.root, units, &uo);
         if (uo.error < 0 && exit_code == EXIT_OK)
                 exit_code = EXIT_RECIPE_FAILED;
         changes += uo.changed + (size_t)saved;
+        /* What setup applied in full, `opsagent configure` need not apply again. */
+        if (exit_code == EXIT_OK && !c->dry_run && n.source && !n.source->from_cache &&
+            configure_applied_write(n.paths.state_dir, n.source, &err) < 0)
+                log_warning("%s: the next opsagent configure applies the stack configuration again", err.msg);
 done:
         say_summary(c, exit_code, changes, &uo, n_plan);
         if (out) {

@@ -11,6 +11,7 @@
 
 #include "cli.h"
 #include "config/attrs.h"
+#include "config/paths.h"
 #include "config/plugin.h"
 #include "util/error.h"
 
@@ -18,6 +19,7 @@
 #define SETUP_TIMER_SUFFIX ".timer"
 #define SETUP_REPORT_TIMER "opsagent-report.timer"
 #define SETUP_LOGS_SERVICE "opsagent-logs.service"   /* the log shipper: enabled when it has sources */
+#define SETUP_CONFIGURE_TIMER "opsagent-configure.timer" /* `opsagent configure`: when opsagent.source is set */
 #define SETUP_STACK_FILE "stack.json"
 #define SETUP_STACK_MODE 0600            /* the Custom JSON may hold keys */
 #define SETUP_UNIT_NAME_MAX 256
@@ -33,9 +35,30 @@ struct setup_unit {
  * whose timer unit file exists under ROOT (in the unit directory or /etc/systemd/system),
  * enabled when opsagent.recipes.NAME is true; the report timer enabled unless
  * cloudwatch.enabled is false; then the log shipper's service, enabled (and started) when
- * cloudwatch_logs.sources is not empty or opsagent.logs.run_log_group is set. *ret: caller frees; *ret_n may be 0. */
-int setup_plan_units(struct attrs *a, const struct plugin_set *plugins, const char *root,
+ * cloudwatch_logs.sources is not empty or opsagent.logs.run_log_group is set; then the
+ * configure timer, enabled when HAVE_SOURCE (opsagent.source is configured: agent/config/source.h).
+ * Each only when its unit file exists. *ret: caller frees; *ret_n may be 0. */
+int setup_plan_units(struct attrs *a, const struct plugin_set *plugins, const char *root, bool have_source,
                      struct setup_unit **ret, size_t *ret_n);
+
+/* What applying a plan came to. */
+struct setup_units_outcome {
+        size_t changed;          /* units whose state changed (or would) */
+        size_t not_applied;      /* left alone: the host's systemd under a root prefix */
+        size_t enabled;          /* units the attributes want enabled */
+        int error;               /* the first failure, 0 when none (each was logged) */
+};
+
+/* Applies PLAN through systemd (sd-bus), every unit even after a failure, saying each change;
+ * under a root prefix without DBUS_SYSTEM_BUS_ADDRESS the host's systemd is left alone and that
+ * is said instead. Fills *ret and appends one object per unit ({"unit", "want", "result", "why",
+ * "error"}) to JSON (an array, may be NULL). For setup and `opsagent configure`. */
+void setup_apply_units(const struct setup_unit *plan, size_t n, bool dry_run, const char *root, json_object *json,
+                       struct setup_units_outcome *ret);
+
+/* Whether opsagent.source is configured for the paths P and USER_DATA (may be NULL): 1 yes, 0
+ * no, negative errno with ERR set for a source.json that cannot be used. */
+int setup_have_source(const struct paths *p, const char *user_data, struct error *err);
 
 /* The recipes setup runs: those with OPSAGENT_RECIPE_SETUP that the attributes ask for, that is
  * opsagent.recipes.NAME is true, or a layer (not the shipped defaults) sets a key under the
@@ -77,7 +100,8 @@ int cmd_setup(const struct cli *c);
                         "opsagent.recipes.NAME true; the others leave the system as it is), enables and starts\n" \
                         "opsagent-NAME.timer for every recipe with\n"                                          \
                         "opsagent.recipes.NAME true and stops and disables the others, enables\n"              \
-                        "opsagent-report.timer unless cloudwatch.enabled is false, and prints each change.\n"  \
+                        "opsagent-report.timer unless cloudwatch.enabled is false, opsagent-configure.timer\n" \
+                        "when opsagent.source is configured, and prints each change.\n"                      \
                         "A second run with the same attributes changes nothing and says so.\n"                 \
                         "What it changes in files and units it does not own (automatic updates' files and\n"   \
                         "timers, a stack.json it saved) is recorded first, as it was, in\n"                   \

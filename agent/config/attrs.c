@@ -10,6 +10,7 @@
 struct attrs {
         json_object *tree;     /* merged values */
         json_object *origins;  /* same shape: objects for merged objects, strings for leaves */
+        json_object *secret_origins; /* NULL or an array of origin labels whose values are secret */
 };
 
 int attrs_new(struct attrs **ret)
@@ -34,6 +35,7 @@ void attrs_free(struct attrs *a)
                 return;
         json_object_put(a->tree);
         json_object_put(a->origins);
+        json_object_put(a->secret_origins);
         free(a);
 }
 
@@ -315,6 +317,24 @@ static void register_walk(json_object *o, bool secret)
                 log_register_secret(json_object_get_string(o));
 }
 
+int attrs_mark_secret_origin(struct attrs *a, const char *origin)
+{
+        if (!a->secret_origins) {
+                a->secret_origins = json_object_new_array();
+                if (!a->secret_origins)
+                        return -ENOMEM;
+        }
+        return json_push(a->secret_origins, json_object_new_string(origin));
+}
+
+static bool origin_is_secret(struct attrs *a, const char *origin)
+{
+        for (size_t i = 0; origin && a->secret_origins && i < json_object_array_length(a->secret_origins); i++)
+                if (strcmp(json_object_get_string(json_object_array_get_idx(a->secret_origins, i)), origin) == 0)
+                        return true;
+        return false;
+}
+
 void attrs_register_secrets(struct attrs *a)
 {
         register_walk(a->tree, false);
@@ -368,9 +388,13 @@ static void print_walk(struct printer *pr, struct attrs *a, json_object *v, json
                 }
                 return;
         }
-        print_leaf(pr, path, v, org && json_object_is_type(org, json_type_string) ? json_object_get_string(org)
-                                                                                  : attrs_origin(a, path),
-                   secret && !json_object_is_type(v, json_type_null));
+        {
+                const char *origin = org && json_object_is_type(org, json_type_string) ? json_object_get_string(org)
+                                                                                       : attrs_origin(a, path);
+
+                print_leaf(pr, path, v, origin,
+                           (secret || origin_is_secret(a, origin)) && !json_object_is_type(v, json_type_null));
+        }
 }
 
 int attrs_print(struct attrs *a, const char *path, bool as_json, FILE *out, struct error *err)

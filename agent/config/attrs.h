@@ -43,6 +43,9 @@ bool attrs_set_by_other_than(struct attrs *a, const char *path, const char *pref
 /* True when KEY looks like it holds a secret: aws_key, aws_secret, *password*, *secret*,
  * *token* (case-insensitive). */
 bool attrs_key_is_secret(const char *key);
+/* Marks ORIGIN (an origin label) as secret: every value it gives is printed redacted, whatever
+ * its key (a SecureString document). 0 or -ENOMEM. */
+int attrs_mark_secret_origin(struct attrs *a, const char *origin);
 /* Registers every string value under a secret-looking key with the log scrubber. */
 void attrs_register_secrets(struct attrs *a);
 

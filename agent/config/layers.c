@@ -6,6 +6,7 @@
 
 #include "layers.h"
 #include "schema.h"
+#include "source.h"
 #include "trust.h"
 #include "util/fileio.h"
 #include "util/jsonutil.h"
@@ -30,6 +31,7 @@ struct layer {
 struct layers {
         struct layer *items;     /* stack.json (when there is one) first, in precedence order */
         size_t n;
+        size_t n_files;          /* of them, the configuration directory's (the rest: -j files) */
         bool have_stack;
 };
 
@@ -196,6 +198,7 @@ int layers_read(const struct paths *p, char *const *extra_files, size_t n_extra,
         r = read_file(l, file, true, err);
         if (r < 0)
                 goto out;
+        l->n_files = l->n;
         for (size_t i = 0; i < n_extra; i++) {
                 /* Its name is the origin of its values: it must not read as a built-in one. */
                 if (strncmp(extra_files[i], "defaults of ", 12) == 0 || strncmp(extra_files[i], "instance ", 9) == 0) {
@@ -225,6 +228,13 @@ out:
 int layers_merge(const struct layers *l, const struct attr_section *core, const struct plugin_set *plugins,
                  const char *user_data, struct attrs **ret, struct error *err)
 {
+        return layers_merge_source(l, core, plugins, user_data, NULL, ret, err);
+}
+
+int layers_merge_source(const struct layers *l, const struct attr_section *core, const struct plugin_set *plugins,
+                        const char *user_data, const struct source_set *source, struct attrs **ret,
+                        struct error *err)
+{
         struct attrs *a = NULL;
         int r;
 
@@ -250,7 +260,17 @@ int layers_merge(const struct layers *l, const struct attr_section *core, const 
                         goto out;
         }
         for (size_t i = 0; i < l->n; i++) {
+                if (i == l->n_files && source) {
+                        r = source_merge(a, source, err);
+                        if (r < 0)
+                                goto out;
+                }
                 r = attrs_merge(a, "", l->items[i].obj, l->items[i].file, err);
+                if (r < 0)
+                        goto out;
+        }
+        if (l->n == l->n_files && source) {
+                r = source_merge(a, source, err);
                 if (r < 0)
                         goto out;
         }

@@ -1,7 +1,8 @@
 /* The attribute layers of a node, merged in precedence order (lowest first):
  * core defaults and each recipe's defaults; the stack Custom JSON (CONFIG/stack.json, or the
  * instance user-data when that file is absent and the user-data is a JSON object); layer JSON
- * (CONFIG/layers/ *.json, name order); CONFIG/local.json; then every -j file in order. */
+ * (CONFIG/layers/ *.json, name order); CONFIG/local.json; the stack configuration source
+ * (Parameter Store or S3: agent/config/source.h); then every -j file in order. */
 #ifndef OPSAGENT_LAYERS_H
 #define OPSAGENT_LAYERS_H
 
@@ -42,6 +43,13 @@ bool layers_have_stack(const struct layers *l);
  * *ret: caller frees with attrs_free(). */
 int layers_merge(const struct layers *l, const struct attr_section *core, const struct plugin_set *plugins,
                  const char *user_data, struct attrs **ret, struct error *err);
+
+struct source_set;
+/* layers_merge() with SOURCE's documents (may be NULL: none; agent/config/source.h) merged
+ * after local.json and before the -j files. */
+int layers_merge_source(const struct layers *l, const struct attr_section *core, const struct plugin_set *plugins,
+                        const char *user_data, const struct source_set *source, struct attrs **ret,
+                        struct error *err);
 
 /* layers_read() and layers_merge() in one. */
 int layers_load(const struct paths *p, const struct attr_section *core, const struct plugin_set *plugins,

@@ -46,6 +46,7 @@ void run_record_clear(struct run_record *r)
                 return;
         free(r->error);
         metric_batch_free(&r->metrics);
+        json_object_put(r->detail);
         memset(r, 0, sizeof(*r));
 }
 
@@ -182,6 +183,8 @@ json_object *run_record_to_json(const struct run_record *r)
                 goto fail;
         if (metric_batch_metrics_to_json(&r->metrics, &metrics) < 0 || json_add(o, "metrics", metrics) < 0)
                 goto fail;
+        if (r->detail && json_add(o, "detail", json_object_get(r->detail)) < 0)
+                goto fail;
         free(error);
         return o;
 fail:
@@ -259,6 +262,13 @@ int run_record_from_json(json_object *o, struct run_record *ret)
                         metric_batch_free(&r.metrics);
                         return -ENOMEM;
                 }
+        }
+        if (json_object_object_get_ex(o, "detail", &v) && v) {
+                if (!json_object_is_type(v, json_type_object)) {
+                        run_record_clear(&r);
+                        return -EINVAL;
+                }
+                r.detail = json_object_get(v);
         }
         *ret = r;
         return 0;

@@ -41,6 +41,10 @@ struct run_record {
         struct metric_batch metrics;    /* the recipe's own metrics (no namespace); owned */
         unsigned changes;               /* files and units it changed (dry run: would change) */
         bool dry_run;
+        /* What a command records beside the outcome (`configure`: the documents' old and new
+         * versions and the keys that changed, agent/cmd/configure.h), a JSON object, or NULL
+         * for a recipe's run. One reference, owned. */
+        json_object *detail;
 };
 
 /* Frees what R owns and zeroes it. */
@@ -83,7 +87,7 @@ int records_prune(const char *state_dir, size_t keep_per_recipe, int64_t max_age
 /* R as a JSON object (new reference; error scrubbed), NULL on ENOMEM. Holds "run_id",
  * "recipe", "start_usec", "end_usec", "start" and "end" (ISO 8601 UTC), "duration_sec",
  * "outcome", "error" (or null), "metrics" (array of agent/util/metric.h's JSON, maybe empty),
- * "changes", "dry_run". */
+ * "changes", "dry_run", and "detail" when R has one. */
 json_object *run_record_to_json(const struct run_record *r);
 /* Fills *ret from O (as written by run_record_to_json); -EINVAL when a field is missing,
  * of the wrong type or too long, or a time is negative. *ret is written only on success. */

@@ -1,7 +1,8 @@
 # agent/run: running recipes. The runner (a forked child per recipe, with a time budget and a
 # lock), the context recipes see (and its AWS half), the events between child and agent, run
 # records and a run's lines read back from the journal, and the services the context stands
-# on: commands (spawn), systemd over sd-bus, unified diffs.
+# on: commands (spawn), systemd over sd-bus, unified diffs; and the fetch of the stack
+# configuration source (it needs agent/config and agent/aws, peers below this folder).
 agent_libopsagent_la_SOURCES += \
 	agent/run/runner.c agent/run/runner.h \
 	agent/run/events.c agent/run/events.h \
@@ -14,7 +15,8 @@ agent_libopsagent_la_SOURCES += \
 	agent/run/undo.c agent/run/undo.h \
 	agent/run/spawn.c agent/run/spawn.h \
 	agent/run/textdiff.c agent/run/textdiff.h \
-	agent/run/systemd.c agent/run/systemd.h
+	agent/run/systemd.c agent/run/systemd.h \
+	agent/run/source_fetch.c
 
 run_unit_tests = tests/unit/test_ctx tests/unit/test_events tests/unit/test_spawn tests/unit/test_lock \
 	tests/unit/test_records tests/unit/test_textdiff tests/unit/test_systemd tests/unit/test_undo

@@ -245,7 +245,6 @@ out:
         return r;
 }
 
-#define RUN_ID_HEX 32   /* hex digits of a run id */
 
 /* A random 128-bit id in sd-id128's form (32 lower-case hex digits, UUID v4 bits set), as
  * sd_id128_randomize() makes it: from getrandom(2) here, because calling into libsystemd for it
@@ -253,7 +252,7 @@ out:
  * whole buffer or fails (no short reads); it can be interrupted only while it waits for the
  * kernel's pool at boot. Should it fail, the id is all zeros but for the version bits, as
  * before. */
-static void new_run_id(char id_ret[static RUN_ID_HEX + 1])
+void runner_new_run_id(char id_ret[static RUNNER_RUN_ID_HEX + 1])
 {
         static const char hex[] = "0123456789abcdef";
         uint8_t b[16];
@@ -270,7 +269,7 @@ static void new_run_id(char id_ret[static RUN_ID_HEX + 1])
                 id_ret[2 * i] = hex[b[i] >> 4];
                 id_ret[2 * i + 1] = hex[b[i] & 15];
         }
-        id_ret[RUN_ID_HEX] = 0;
+        id_ret[RUNNER_RUN_ID_HEX] = 0;
 }
 
 /* How one recipe's turn ended. */
@@ -301,7 +300,7 @@ static enum turn begin_recipe(const struct paths *p, const char *name, const cha
                 log_error_errno(r, "%s: cannot take the lock in %s: %s", name, p->run_dir, strerror(-r));
                 return TURN_FAILED;
         }
-        new_run_id(rec->run_id);
+        runner_new_run_id(rec->run_id);
         snprintf(rec->recipe, sizeof(rec->recipe), "%s", name);
         if (recipe_state_dir(p, name, ret_state_dir) < 0) {
                 run_lock_release(*ret_lock);

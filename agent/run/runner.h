@@ -44,6 +44,12 @@ struct runner_summary {
         size_t changes;       /* files and units the runs changed (dry run: would change) */
 };
 
+#define RUNNER_RUN_ID_HEX 32   /* hex digits of a run id */
+
+/* A new random run id (sd-id128's form: 32 lower-case hex digits, UUID v4 bits set) into ID_RET;
+ * for the records of commands (`configure`) as well as of runs. */
+void runner_new_run_id(char id_ret[static RUNNER_RUN_ID_HEX + 1]);
+
 /* Runs the N recipes in order (or, with o->recover, their recover steps, skipping recipes that
  * have none) and fills *ret. */
 void runner_run(const struct paths *p, struct attrs *a, const struct plugin *const *recipes, size_t n,

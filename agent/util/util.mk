@@ -16,6 +16,8 @@ agent_util_libutil_la_LIBADD = $(JSONC_LIBS)
 UTIL_LIBS = agent/util/libutil.la
 
 agent_libopsagent_la_SOURCES += agent/util/log.c agent/util/log.h
+# What `opsagent configure` records of a change: the agent's only, not the plugins'.
+agent_libopsagent_la_SOURCES += agent/util/jsondiff.c agent/util/jsondiff.h
 agent_libopsagent_la_LIBADD += $(UTIL_LIBS)
 
 util_unit_tests = tests/unit/test_buf tests/unit/test_jsonutil tests/unit/test_log tests/unit/test_fileio \

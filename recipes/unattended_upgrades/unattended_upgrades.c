@@ -371,4 +371,4 @@ out:
 OPSAGENT_RECIPE_DESCRIPTOR("unattended_upgrades", PACKAGE_VERSION,
                            "Automatic OS updates (unattended-upgrades, dnf-automatic, yum-cron)",
                            UU_ATTR_ROOT, uu_defaults_json, uu_schema_json, UU_TIME_BUDGET_SECONDS,
-                           OPSAGENT_RECIPE_SETUP, run);
+                           OPSAGENT_RECIPE_SETUP | OPSAGENT_RECIPE_CONFIGURE, run);

@@ -27,7 +27,8 @@ fuzz_targets = \
 	tests/fuzz/fuzz_hostmetrics \
 	tests/fuzz/fuzz_inifile \
 	tests/fuzz/fuzz_zeo \
-	tests/fuzz/fuzz_logs
+	tests/fuzz/fuzz_logs \
+	tests/fuzz/fuzz_source_cache
 check_PROGRAMS += $(fuzz_targets)
 TESTS += $(fuzz_targets)
 
@@ -131,3 +132,8 @@ tests_fuzz_fuzz_logs_SOURCES = tests/fuzz/fuzz_logs.c
 tests_fuzz_fuzz_logs_CFLAGS = $(fuzz_cflags)
 tests_fuzz_fuzz_logs_LDFLAGS = $(FUZZ_LINK)
 tests_fuzz_fuzz_logs_LDADD = $(fuzz_ldadd)
+
+tests_fuzz_fuzz_source_cache_SOURCES = tests/fuzz/fuzz_source_cache.c
+tests_fuzz_fuzz_source_cache_CFLAGS = $(fuzz_cflags)
+tests_fuzz_fuzz_source_cache_LDFLAGS = $(FUZZ_LINK)
+tests_fuzz_fuzz_source_cache_LDADD = $(fuzz_ldadd)

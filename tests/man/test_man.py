@@ -201,7 +201,8 @@ class Examples(unittest.TestCase):
 class InStep(unittest.TestCase):
     def test_files_section_lists_every_installed_unit(self):
         src = text("opsagent.8")
-        units = {"opsagent@.service", "opsagent-report.service", "opsagent-report.timer", "opsagent-logs.service"}
+        units = {"opsagent@.service", "opsagent-report.service", "opsagent-report.timer", "opsagent-logs.service",
+                 "opsagent-configure.service", "opsagent-configure.timer"}
         units |= {os.path.basename(p) for p in glob.glob(os.path.join(SRC, "recipes/*/opsagent-*.timer"))}
         units |= {"opsagent@%s.service.d/" % os.path.basename(p)[3:-5]
                   for p in glob.glob(os.path.join(SRC, "packaging/systemd/dropins/50-*.conf"))}

@@ -25,7 +25,8 @@ KNOWN = {"Sid", "Effect", "Action", "Resource", "Condition"}
 NEEDED = {"ec2:DescribeInstances", "ec2:DescribeSnapshots", "ec2:DescribeVolumes",
           "ec2:CreateSnapshot", "ec2:CreateSnapshots", "ec2:CreateTags",
           "ec2:DeleteSnapshot", "cloudwatch:PutMetricData",
-          "logs:CreateLogGroup", "logs:CreateLogStream", "logs:PutLogEvents", "logs:PutRetentionPolicy"}
+          "logs:CreateLogGroup", "logs:CreateLogStream", "logs:PutLogEvents", "logs:PutRetentionPolicy",
+          "ec2:DescribeTags", "ssm:GetParametersByPath", "kms:Decrypt", "s3:GetObject"}
 
 
 def as_list(v):
@@ -51,10 +52,13 @@ def allowed(policy, action, resource, context=None):
             continue
         ok = True
         for op, keys in st.get("Condition", {}).items():
-            if op != "StringEquals":
+            if op not in ("StringEquals", "StringLike"):
                 raise AssertionError("unexpected condition operator %s" % op)
             for key, values in keys.items():
-                if context.get(key.lower()) not in as_list(values):
+                got = context.get(key.lower())
+                if op == "StringEquals" and got not in as_list(values):
+                    ok = False
+                if op == "StringLike" and not (got and any(fnmatch.fnmatchcase(got, v) for v in as_list(values))):
                     ok = False
         if ok:
             return True
@@ -98,6 +102,23 @@ class Policy(unittest.TestCase):
             self.assertTrue(allowed(self.p, action, group), action)
         for action in ("logs:DeleteLogGroup", "logs:DeleteLogStream", "logs:GetLogEvents"):
             self.assertFalse(allowed(self.p, action, group), action)
+
+    def test_stack_configuration_source_only_under_opsagent(self):
+        """Issue 18: Parameter Store under /opsagent/, KMS only on SSM's behalf, S3 only under opsagent/."""
+        self.assertTrue(allowed(self.p, "ec2:DescribeTags", "*"))
+        self.assertTrue(allowed(self.p, "ssm:GetParametersByPath",
+                                "arn:aws:ssm:eu-west-1:123456789012:parameter/opsagent/plone"))
+        self.assertFalse(allowed(self.p, "ssm:GetParametersByPath",
+                                 "arn:aws:ssm:eu-west-1:123456789012:parameter/prod/db"))
+        self.assertFalse(allowed(self.p, "ssm:GetParameter",
+                                 "arn:aws:ssm:eu-west-1:123456789012:parameter/opsagent/plone"))
+        key = "arn:aws:kms:eu-west-1:123456789012:key/1234abcd-12ab-34cd-56ef-1234567890ab"
+        self.assertTrue(allowed(self.p, "kms:Decrypt", key, {"kms:ViaService": "ssm.eu-west-1.amazonaws.com"}))
+        self.assertFalse(allowed(self.p, "kms:Decrypt", key))
+        self.assertFalse(allowed(self.p, "kms:Decrypt", key, {"kms:ViaService": "s3.eu-west-1.amazonaws.com"}))
+        self.assertTrue(allowed(self.p, "s3:GetObject", "arn:aws:s3:::my-stacks/opsagent/plone.json"))
+        self.assertFalse(allowed(self.p, "s3:GetObject", "arn:aws:s3:::my-stacks/other/plone.json"))
+        self.assertFalse(allowed(self.p, "s3:PutObject", "arn:aws:s3:::my-stacks/opsagent/plone.json"))
 
     def test_never_deletes_what_it_did_not_tag(self):
         self.assertFalse(allowed(self.p, "ec2:DeleteSnapshot", SNAP))

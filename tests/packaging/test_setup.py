@@ -183,6 +183,42 @@ class Setup(harness.AgentTestCase):
         self.assertEqual((r.stdout + r.stderr).count("holds secrets"), 1, r.stdout + r.stderr)
         self.assertNotIn("hunter22", r.stdout + r.stderr)
 
+    def test_configure_applies_a_changed_recipe_list_to_the_timers(self):
+        # `opsagent configure` re-applies setup's unit plan when the stack configuration in
+        # Parameter Store changed, and setup enables its timer when there is a source.
+        configure_timer = "opsagent-configure.timer"
+        self.write("etc/systemd/system/" + configure_timer, "[Timer]\nOnUnitActiveSec=10min\n")
+        bus_call(self.address, "org.freedesktop.DBus.Mock", "Reset", "s",
+                 json.dumps({t: "disabled" for t in TIMERS + [configure_timer]}))
+        path = "/opsagent/" + self.id().rsplit(".", 1)[-1]
+        ssm = self.aws.client("ssm", direct=True)
+
+        def put_stack(recipes):
+            ssm.put_parameter(Name=path + "/stack", Value=json.dumps({"opsagent": {"recipes": recipes}}),
+                              Type="String", Overwrite=True)
+        put_stack({"probe_nightly": True})
+        self.write_json("etc/opsagent/source.json", {"ssm": {"path": path}})
+        r = self.setup()
+        self.assertEqual(r.returncode, 0, r.stderr + r.stdout)
+        self.assertEqual(self.enabled(), {"opsagent-probe_nightly.timer", "opsagent-report.timer", configure_timer})
+        r = self.agent("configure")
+        self.assertEqual(r.returncode, 0, r.stderr + r.stdout)
+        self.assertIn("nothing changed", r.stdout)          # setup applied it already
+        put_stack({"probe_nightly": False, "probe_weekly": True})
+        r = self.agent("configure")
+        self.assertEqual(r.returncode, 0, r.stderr + r.stdout)
+        self.assertIn("stopped and disabled opsagent-probe_nightly.timer", r.stdout)
+        self.assertEqual(self.enabled(), {"opsagent-probe_weekly.timer", "opsagent-report.timer", configure_timer})
+        self.assertEqual(self.active(), {"opsagent-probe_weekly.timer", "opsagent-report.timer", configure_timer})
+        out = json.loads(self.agent("history", "--recipe", "configure", "--json").stdout)[0]["detail"]
+        self.assertEqual({t["unit"]: t["result"] for t in out["timers"]},
+                         {"opsagent-probe_nightly.timer": "changed", "opsagent-probe_weekly.timer": "changed",
+                          "opsagent-report.timer": "unchanged", configure_timer: "unchanged"})
+        self.clear_calls()
+        r = self.agent("configure")
+        self.assertIn("nothing changed", r.stdout)
+        self.assertEqual(self.mutating_calls(), [])
+
     def test_a_recipe_turned_off_gets_its_timer_stopped_and_disabled(self):
         self.stack({"opsagent": {"recipes": {"probe_nightly": True, "probe_weekly": True}}})
         self.assertEqual(self.setup().returncode, 0)

@@ -1,5 +1,6 @@
 /* Unit tests of agent/setup.c: which timers setup enables or disables, which recipes it runs,
- * and when it saves the user-data as the stack file. */
+ * and when it saves the user-data as the stack file; and which recipes `opsagent configure`
+ * runs (agent/cmd/configure.c), which shares them. */
 #include <errno.h>
 #include <fcntl.h>
 #include <setjmp.h>
@@ -14,6 +15,7 @@
 
 #include <cmocka.h>
 
+#include "cmd/configure.h"
 #include "cmd/setup.h"
 #include "config/attrs.h"
 #include "config/layers.h"
@@ -34,12 +36,14 @@ static const struct opsagent_recipe r_nightly = RECIPE("nightly", 0);
 static const struct opsagent_recipe r_weekly = RECIPE("weekly", 0);
 static const struct opsagent_recipe r_untimed = RECIPE("untimed", 0);
 static const struct opsagent_recipe r_setup = RECIPE("setupper", OPSAGENT_RECIPE_SETUP);
+static const struct opsagent_recipe r_conf = RECIPE("conf", OPSAGENT_RECIPE_CONFIGURE);
+static const struct opsagent_recipe r_setup_conf = RECIPE("setupconf", OPSAGENT_RECIPE_SETUP | OPSAGENT_RECIPE_CONFIGURE);
 static char long_name[SETUP_UNIT_NAME_MAX + 8];  /* filled with 'x' by the fixture */
 static struct opsagent_recipe r_long = RECIPE(long_name, 0);
 
 struct fixture {
         char root[64];
-        struct plugin items[5];
+        struct plugin items[7];
         struct plugin_set plugins;
         struct attrs *attrs;
 };
@@ -70,16 +74,17 @@ static void merge(struct attrs *a, const char *json)
 static int setup_fixture(void **state)
 {
         struct fixture *f = calloc(1, sizeof(*f));
-        const struct opsagent_recipe *recipes[] = { &r_nightly, &r_weekly, &r_untimed, &r_setup, &r_long };
+        const struct opsagent_recipe *recipes[] = { &r_nightly, &r_weekly, &r_untimed, &r_setup, &r_long, &r_conf,
+                                                    &r_setup_conf };
 
         assert_non_null(f);
         memset(long_name, 'x', sizeof(long_name) - 1);
         strcpy(f->root, "/tmp/opsagent-setup-test-XXXXXX");
         assert_non_null(mkdtemp(f->root));
-        for (size_t i = 0; i < 5; i++)
+        for (size_t i = 0; i < 7; i++)
                 f->items[i].recipe = recipes[i];
         f->plugins.items = f->items;
-        f->plugins.n = 5;
+        f->plugins.n = 7;
         assert_int_equal(attrs_new(&f->attrs), 0);
         touch(f->root, "/etc/systemd/system/opsagent-nightly.timer");
         touch(f->root, "/etc/systemd/system/opsagent-weekly.timer");
@@ -116,7 +121,7 @@ static void test_plan_follows_opsagent_recipes(void **state)
         size_t n = 0;
 
         merge(f->attrs, "{\"opsagent\": {\"recipes\": {\"nightly\": true, \"weekly\": false, \"untimed\": true}}}");
-        assert_int_equal(setup_plan_units(f->attrs, &f->plugins, f->root, &u, &n), 0);
+        assert_int_equal(setup_plan_units(f->attrs, &f->plugins, f->root, false, &u, &n), 0);
         assert_int_equal(n, 3);
         assert_true(find(u, n, "opsagent-nightly.timer")->enable);
         assert_false(find(u, n, "opsagent-weekly.timer")->enable);
@@ -132,7 +137,7 @@ static void test_plan_defaults_to_disabled(void **state)
         struct setup_unit *u = NULL;
         size_t n = 0;
 
-        assert_int_equal(setup_plan_units(f->attrs, &f->plugins, f->root, &u, &n), 0);
+        assert_int_equal(setup_plan_units(f->attrs, &f->plugins, f->root, false, &u, &n), 0);
         assert_false(find(u, n, "opsagent-nightly.timer")->enable);
         assert_false(find(u, n, "opsagent-weekly.timer")->enable);
         free(u);
@@ -145,8 +150,31 @@ static void test_plan_report_timer_follows_cloudwatch_enabled(void **state)
         size_t n = 0;
 
         merge(f->attrs, "{\"cloudwatch\": {\"enabled\": false}}");
-        assert_int_equal(setup_plan_units(f->attrs, &f->plugins, f->root, &u, &n), 0);
+        assert_int_equal(setup_plan_units(f->attrs, &f->plugins, f->root, false, &u, &n), 0);
         assert_false(find(u, n, "opsagent-report.timer")->enable);
+        free(u);
+}
+
+/* The configure timer is enabled exactly when opsagent.source is configured, and planned only
+ * when its unit file is installed. */
+static void test_plan_configure_timer_follows_the_source(void **state)
+{
+        struct fixture *f = *state;
+        struct setup_unit *u = NULL;
+        size_t n = 0;
+
+        assert_int_equal(setup_plan_units(f->attrs, &f->plugins, f->root, true, &u, &n), 0);
+        assert_null(find(u, n, SETUP_CONFIGURE_TIMER));
+        free(u);
+        touch(f->root, "/etc/systemd/system/" SETUP_CONFIGURE_TIMER);
+        assert_int_equal(setup_plan_units(f->attrs, &f->plugins, f->root, true, &u, &n), 0);
+        assert_non_null(find(u, n, SETUP_CONFIGURE_TIMER));
+        assert_true(find(u, n, SETUP_CONFIGURE_TIMER)->enable);
+        assert_true(find(u, n, "opsagent-nightly.timer") != NULL);
+        free(u);
+        assert_int_equal(setup_plan_units(f->attrs, &f->plugins, f->root, false, &u, &n), 0);
+        assert_false(find(u, n, SETUP_CONFIGURE_TIMER)->enable);
+        assert_string_equal(find(u, n, SETUP_CONFIGURE_TIMER)->why, "no opsagent.source");
         free(u);
 }
 
@@ -159,7 +187,7 @@ static void test_plan_without_unit_files_is_empty(void **state)
         size_t n = 1;
 
         assert_non_null(mkdtemp(empty));
-        assert_int_equal(setup_plan_units(f->attrs, &f->plugins, empty, &u, &n), 0);
+        assert_int_equal(setup_plan_units(f->attrs, &f->plugins, empty, true, &u, &n), 0);
         assert_int_equal(n, 0);
         free(u);
         rmdir(empty);
@@ -183,11 +211,32 @@ static void test_plan_skips_a_name_too_long_for_a_unit(void **state)
         assert_true(fd >= 0);
         close(fd);
         merge(f->attrs, "{\"opsagent\": {\"recipes\": {\"nightly\": true}}}");
-        assert_int_equal(setup_plan_units(f->attrs, &f->plugins, f->root, &u, &n), 0);
+        assert_int_equal(setup_plan_units(f->attrs, &f->plugins, f->root, false, &u, &n), 0);
         assert_int_equal(n, 3);
         for (size_t i = 0; i < n; i++)
                 assert_null(strstr(u[i].name, "xxxxxxxx"));
         free(u);
+}
+
+/* configure runs the setup recipes setup would run, then the enabled configure recipes; a
+ * recipe that is both runs under setup's condition only, and once. */
+static void test_configure_selects_setup_and_enabled_configure_recipes(void **state)
+{
+        struct fixture *f = *state;
+        const struct plugin *sel[8];
+
+        assert_int_equal(configure_select_recipes(f->attrs, &f->plugins, sel), 0);
+        merge(f->attrs, "{\"opsagent\": {\"recipes\": {\"conf\": true, \"nightly\": true}}}");
+        assert_int_equal(configure_select_recipes(f->attrs, &f->plugins, sel), 1);
+        assert_ptr_equal(sel[0]->recipe, &r_conf);
+        merge(f->attrs, "{\"setupper\": {\"mode\": \"asked\"}, \"setupconf\": {\"x\": 1}}");
+        assert_int_equal(configure_select_recipes(f->attrs, &f->plugins, sel), 3);
+        assert_ptr_equal(sel[0]->recipe, &r_setup);
+        assert_ptr_equal(sel[1]->recipe, &r_setup_conf);
+        assert_ptr_equal(sel[2]->recipe, &r_conf);
+        merge(f->attrs, "{\"opsagent\": {\"recipes\": {\"setupconf\": false, \"conf\": false}}}");
+        assert_int_equal(configure_select_recipes(f->attrs, &f->plugins, sel), 1);
+        assert_ptr_equal(sel[0]->recipe, &r_setup);
 }
 
 /* Issue 16: a setup recipe runs only when the attributes ask for it (its key set by a layer,
@@ -196,7 +245,7 @@ static void test_select_runs_setup_recipes_only_when_asked(void **state)
 {
         struct fixture *f = *state;
         struct error err = ERROR_INIT;
-        const struct plugin *sel[6];
+        const struct plugin *sel[8];
         json_object *d = json_tokener_parse("{\"mode\": \"default\"}");
 
         assert_int_equal(attrs_merge(f->attrs, "setupper", d, LAYERS_DEFAULTS_ORIGIN "recipe setupper", &err), 0);
@@ -214,7 +263,7 @@ static void test_select_runs_setup_recipes_only_when_asked(void **state)
 static void test_select_enabled_without_attributes(void **state)
 {
         struct fixture *f = *state;
-        const struct plugin *sel[6];
+        const struct plugin *sel[8];
 
         merge(f->attrs, "{\"opsagent\": {\"recipes\": {\"setupper\": true}}}");
         assert_int_equal(setup_select_recipes(f->attrs, &f->plugins, sel, NULL), 1);
@@ -307,6 +356,10 @@ int main(void)
                 cmocka_unit_test_setup_teardown(test_plan_report_timer_follows_cloudwatch_enabled, setup_fixture,
                                                 teardown_fixture),
                 cmocka_unit_test_setup_teardown(test_plan_without_unit_files_is_empty, setup_fixture, teardown_fixture),
+                cmocka_unit_test_setup_teardown(test_plan_configure_timer_follows_the_source, setup_fixture,
+                                                teardown_fixture),
+                cmocka_unit_test_setup_teardown(test_configure_selects_setup_and_enabled_configure_recipes,
+                                                setup_fixture, teardown_fixture),
                 cmocka_unit_test_setup_teardown(test_plan_skips_a_name_too_long_for_a_unit, setup_fixture,
                                                 teardown_fixture),
                 cmocka_unit_test_setup_teardown(test_select_runs_setup_recipes_only_when_asked, setup_fixture,

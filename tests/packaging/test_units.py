@@ -56,6 +56,8 @@ def unit_sources():
         "opsagent-report.service": os.path.join(BUILD, "packaging/units/opsagent-report.service"),
         "opsagent-logs.service": os.path.join(BUILD, "packaging/units/opsagent-logs.service"),
         "opsagent-report.timer": os.path.join(SRC, "packaging/systemd/opsagent-report.timer"),
+        "opsagent-configure.service": os.path.join(BUILD, "packaging/units/opsagent-configure.service"),
+        "opsagent-configure.timer": os.path.join(SRC, "packaging/systemd/opsagent-configure.timer"),
     }
     for recipe in SCHEDULES:
         units["opsagent-%s.timer" % recipe] = os.path.join(
@@ -106,7 +108,8 @@ class Units(unittest.TestCase):
         return r.returncode, (r.stdout + r.stderr).strip()
 
     def test_every_unit_verifies(self):
-        units = ["opsagent-report.service", "opsagent-report.timer", "opsagent-logs.service"]
+        units = ["opsagent-report.service", "opsagent-report.timer", "opsagent-logs.service",
+                 "opsagent-configure.service", "opsagent-configure.timer"]
         units += ["opsagent@%s.service" % r for r in sorted(set(SCHEDULES) | set(DROPINS))]
         units += ["opsagent-%s.timer" % r for r in SCHEDULES]
         for u in units:
@@ -139,6 +142,19 @@ class Units(unittest.TestCase):
         self.assertEqual(t["Timer"]["Persistent"], ["true"])
         self.assertEqual(t["Timer"]["Unit"], ["opsagent-report.service"])
 
+    def test_configure_timer_every_ten_minutes_spread(self):
+        t = read_unit(os.path.join(self.unitdir, "opsagent-configure.timer"))["Timer"]
+        self.assertEqual(t["OnUnitActiveSec"], ["10min"])
+        self.assertIn("OnBootSec", t)
+        # spread over a few minutes, less than the interval itself
+        delay = t["RandomizedDelaySec"][0]
+        self.assertRegex(delay, r"^[1-9]min$")
+        self.assertEqual(t["Unit"], ["opsagent-configure.service"])
+        s = read_unit(os.path.join(self.unitdir, "opsagent-configure.service"))["Service"]
+        self.assertEqual(s["Type"], ["oneshot"])
+        self.assertTrue(s["ExecStart"][0].endswith("/opsagent configure"), s["ExecStart"])
+        self.assertEqual(s["SuccessExitStatus"], ["3"])
+
     def test_template_runs_the_recipe_hardened(self):
         s = read_unit(os.path.join(self.unitdir, "opsagent@.service"))["Service"]
         self.assertEqual(s["Type"], ["oneshot"])
@@ -155,7 +171,7 @@ class Units(unittest.TestCase):
     def test_services_are_not_enabled_by_themselves(self):
         # Nothing is enabled before `opsagent setup`: services have no [Install] at all, so
         # only the timers can be enabled, and the packages enable none of them.
-        for name in ("opsagent@.service", "opsagent-report.service"):
+        for name in ("opsagent@.service", "opsagent-report.service", "opsagent-configure.service"):
             self.assertNotIn("Install", read_unit(os.path.join(self.unitdir, name)), name)
 
     def exposure(self, unit):

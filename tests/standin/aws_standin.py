@@ -79,6 +79,8 @@ _models = {
     "logs": _session.get_service_model("logs"),
     "ssm": _session.get_service_model("ssm"),
     "sts": _session.get_service_model("sts"),
+    # S3's REST protocol (GET /BUCKET/KEY, path-style): signed with S3's rules (S3SigV4Auth)
+    "s3": _session.get_service_model("s3"),
 }
 JSON_SERVICES = ("logs", "ssm")
 
@@ -291,6 +293,7 @@ class AwsStandin:
         self._role = None
         self._expired_keys = set()
         self.user_data = None
+        self.instance_tags = None         # None: tags in instance metadata off (404); else key -> value
         self.instance_id = None
         self.volume_ids = []
         self.root_volume_id = None
@@ -368,6 +371,7 @@ class AwsStandin:
             self._role = None
             self._expired_keys.clear()
             self.user_data = None
+            self.instance_tags = None
             self.instance_id = None
             self.volume_ids = []
             self.root_volume_id = None
@@ -400,6 +404,7 @@ class AwsStandin:
             "AWS_ENDPOINT_URL_CLOUDWATCH": self.url,
             "AWS_ENDPOINT_URL_LOGS": self.url,
             "AWS_ENDPOINT_URL_SSM": self.url,
+            "AWS_ENDPOINT_URL_S3": self.url,
             "AWS_REGION": self.region,
             "AWS_DEFAULT_REGION": self.region,
         }
@@ -587,11 +592,12 @@ class AwsStandin:
         with delay_after_count=N (answers that late). delay_skip=K lets the first K calls that
         a delay would hold through. imds_token_hang=N (the token PUT is never answered, as an
         HttpPutResponseHopLimit of 1 makes it for a container). Only for operations in `only` (list) when given.
+        skip=K: the first K calls (of `only`'s operations) pass every fault by (page 2 of a listing fails).
         Changing the faults wakes every request held by a delay: one held before it was
         forwarded is then dropped (its client is gone), one held after is answered."""
         with self._lock:
             for k, v in kw.items():
-                if k not in self.FAULTS + ("delay", "delay_after", "delay_skip", "skew", "skew_code", "only"):
+                if k not in self.FAULTS + ("delay", "delay_after", "delay_skip", "skew", "skew_code", "only", "skip"):
                     raise ValueError("unknown fault %s" % k)
                 self._faults[k] = v
             if kw.get("credentials_expired"):
@@ -694,9 +700,14 @@ class AwsStandin:
         with self._lock:
             return dict(self._role)
 
-    def set_instance(self, instance_id=None, region=None, role_name=None, user_data=None, imds_v1=None):
-        """Overrides what IMDS tells (for tests of unknown instances, other regions...)."""
+    def set_instance(self, instance_id=None, region=None, role_name=None, user_data=None, imds_v1=None,
+                     instance_tags=None):
+        """Overrides what IMDS tells (for tests of unknown instances, other regions...).
+        INSTANCE_TAGS: a dict turns tags in instance metadata on (/latest/meta-data/tags/instance/KEY),
+        False turns them off again."""
         with self._lock:
+            if instance_tags is not None:
+                self.instance_tags = dict(instance_tags) if instance_tags is not False else None
             if instance_id is not None:
                 self.instance_id = instance_id
             if region is not None:
@@ -740,6 +751,13 @@ class AwsStandin:
             not p.endswith("/"))
         if self.user_data is not None:
             out["/latest/user-data"] = self.user_data
+        # The mock's own Name and Test tags are not this instance's: tags in metadata are off
+        # unless a test turns them on with its own.
+        out = {k: v for k, v in out.items() if not k.startswith("/latest/meta-data/tags/")}
+        if self.instance_tags is not None:
+            out["/latest/meta-data/tags/instance/"] = "\n".join(sorted(self.instance_tags))
+            for k, v in self.instance_tags.items():
+                out["/latest/meta-data/tags/instance/" + k] = v
         return out
 
     # -- snapshots: what moto lacks -----------------------------------------------------------
@@ -940,6 +958,9 @@ def error_json(code, message):
 
 
 def error_xml(service, code, message, request_id):
+    if service == "s3":
+        return ('<?xml version="1.0" encoding="UTF-8"?>\n<Error><Code>%s</Code><Message>%s</Message>'
+                '<RequestId>%s</RequestId></Error>' % (_esc(code), _esc(message), request_id)).encode()
     if service == "ec2":
         return ('<?xml version="1.0" encoding="UTF-8"?>\n<Response><Errors><Error><Code>%s</Code>'
                 '<Message>%s</Message></Error></Errors><RequestID>%s</RequestID></Response>'
@@ -1012,6 +1033,8 @@ class _Handler(http.server.BaseHTTPRequestHandler):
             return self._container_credentials()
         if self.path.startswith("/_standin/"):
             return self._control_get()
+        if self.headers.get("Authorization"):
+            return self._aws()              # S3's GET /BUCKET/KEY
         self._send(404, "Not Found", "text/plain")
 
     def do_POST(self):
@@ -1174,6 +1197,8 @@ class _Handler(http.server.BaseHTTPRequestHandler):
                 except (UnicodeDecodeError, ValueError):
                     raise AwsError(400, "MalformedQueryString", "The request body is not form-encoded")
                 op = params.get("Action") or "Unknown"
+            elif service == "s3":
+                op = {"GET": "GetObject", "HEAD": "HeadObject", "PUT": "PutObject"}.get(self.command, "Unknown")
             else:
                 target = self.headers.get("X-Amz-Target", "") or self.path.rsplit("/", 1)[-1]
                 op = target.split(".")[-1] or "Unknown"
@@ -1187,6 +1212,8 @@ class _Handler(http.server.BaseHTTPRequestHandler):
                                         "region": scope[2] if len(scope) > 2 else None})
             if not unsigned:
                 self._check_signature(service, raw)
+            if service == "s3":
+                return self._forward_s3(op, raw, request_id)
             if query_protocol:
                 op, parsed = validate_query(service, params)
             elif service in JSON_SERVICES:
@@ -1284,7 +1311,17 @@ class _Handler(http.server.BaseHTTPRequestHandler):
         req = botocore.awsrequest.AWSRequest(method=self.command, url=url, data=raw, headers=headers)
         req.context["timestamp"] = amz_date
         creds = botocore.credentials.Credentials(key_id, secret, token)
-        signer = botocore.auth.SigV4Auth(creds, svc, region)
+        if svc == "s3":
+            # S3's rules: the path as sent (encoded once, not normalized), the body's hash in
+            # x-amz-content-sha256, which must be signed and must be the body's.
+            if "x-amz-content-sha256" not in signed:
+                raise AwsError(400, "InvalidRequest", "Missing required header for this request: x-amz-content-sha256")
+            if self.headers.get("x-amz-content-sha256") != hashlib.sha256(raw).hexdigest():
+                raise AwsError(400, "XAmzContentSHA256Mismatch",
+                               "The provided 'x-amz-content-sha256' header does not match what was computed.")
+            signer = botocore.auth.S3SigV4Auth(creds, svc, region)
+        else:
+            signer = botocore.auth.SigV4Auth(creds, svc, region)
         canonical = signer.canonical_request(req)
         sts = signer.string_to_sign(req, canonical)
         expected = signer.signature(sts, req)
@@ -1299,6 +1336,11 @@ class _Handler(http.server.BaseHTTPRequestHandler):
         """The switches every call is subject to, as the service would answer them."""
         a = self.aws
         ec2 = service == "ec2"
+        with a._lock:
+            only = a._faults.get("only")
+            if a._faults.get("skip", 0) > 0 and (not only or op in only):
+                a._faults["skip"] -= 1
+                return True
         delay = a.faults().get("delay")
         if delay and a._take_fault("delay_count", op):
             if not a._hold(delay, op):
@@ -1325,6 +1367,27 @@ class _Handler(http.server.BaseHTTPRequestHandler):
                            "ServiceUnavailableException" if service in JSON_SERVICES else "ServiceUnavailable",
                            "The service is unavailable. Please try again shortly.", sender=False)
         return True
+
+    def _forward_s3(self, op, raw, request_id):
+        """An S3 REST call (path-style): faults, then moto's S3, its status, body and ETag."""
+        a = self.aws
+        if not self._faults_before("s3", op):
+            return
+        headers = {k: v for k, v in self.headers.items()
+                   if k.lower() not in ("content-length", "host", "connection")}
+        conn = http.client.HTTPConnection("127.0.0.1", a._moto_port, timeout=60)
+        try:
+            conn.request(self.command, self.path, body=raw or None, headers=headers)
+            resp = conn.getresponse()
+            out = resp.read()
+            status = resp.status
+            keep = {k: resp.getheader(k) for k in ("ETag", "Content-Type") if resp.getheader(k)}
+        finally:
+            conn.close()
+        if 200 <= status < 300:
+            a._count(a._ok_calls, op, self)
+        keep["x-amz-request-id"] = request_id
+        self._send(status, out, keep.pop("Content-Type", "application/octet-stream"), headers=keep)
 
     def _forward_json(self, service, op, parsed, body, request_id):
         """A JSON 1.1 call: faults, then moto (or the logs sink), recording accepted events."""

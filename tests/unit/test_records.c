@@ -200,6 +200,36 @@ static void test_json_form(void **state)
         json_object_put(o);
 }
 
+/* A command's detail (configure's change) goes to disk and comes back; a recipe's run has none. */
+static void test_detail_round_trips(void **state)
+{
+        struct fixture *f = *state;
+        struct run_record r = { 0 }, got = { 0 };
+        json_object *v;
+
+        strcpy(r.recipe, "configure");
+        strcpy(r.run_id, "c1");
+        r.start_usec = T0 * SEC;
+        r.end_usec = T0 * SEC + 1;
+        r.detail = json_tokener_parse("{\"changed_keys\": [\"apt.mail\"], \"documents\": []}");
+        assert_non_null(r.detail);
+        assert_int_equal(records_write(f->dir, &r), 0);
+        assert_int_equal(records_last(f->dir, "configure", 0, &got), 0);
+        assert_non_null(got.detail);
+        assert_true(json_object_equal(got.detail, r.detail));
+        run_record_clear(&got);
+        run_record_clear(&r);
+        assert_null(r.detail);
+
+        strcpy(r.recipe, "nginx");
+        strcpy(r.run_id, "r2");
+        r.start_usec = T0 * SEC + 5;
+        v = run_record_to_json(&r);
+        assert_non_null(v);
+        assert_false(json_object_object_get_ex(v, "detail", NULL));
+        json_object_put(v);
+}
+
 /* A field missing, of the wrong type or too long is refused and *ret left alone. */
 static void test_from_json_rejects_bad_fields(void **state)
 {
@@ -217,6 +247,7 @@ static void test_from_json_rejects_bad_fields(void **state)
                 "{\"run_id\":\"x\",\"recipe\":\"a\",\"start_usec\":-9000000000000000000,"
                 "\"end_usec\":9000000000000000000,\"outcome\":\"success\"}",
                 "{\"run_id\":\"x\",\"recipe\":\"a\",\"start_usec\":1,\"end_usec\":-1,\"outcome\":\"success\"}",
+                "{\"run_id\":\"x\",\"recipe\":\"a\",\"start_usec\":1,\"end_usec\":2,\"outcome\":\"success\",\"detail\":[]}",
                 "[]",
         };
         struct run_record r;
@@ -492,6 +523,7 @@ int main(void)
                 cmocka_unit_test(test_outcome_names),
                 cmocka_unit_test_setup_teardown(test_write_and_read_back, setup, teardown),
                 cmocka_unit_test(test_json_form),
+                cmocka_unit_test_setup_teardown(test_detail_round_trips, setup, teardown),
                 cmocka_unit_test(test_from_json_rejects_bad_fields),
                 cmocka_unit_test_setup_teardown(test_list_newest_first, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_list_filters_and_limits, setup, teardown),

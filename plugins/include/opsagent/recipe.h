@@ -43,6 +43,10 @@ enum opsagent_log_level {
 enum opsagent_recipe_flags {
         OPSAGENT_RECIPE_NEEDS_INSTANCE = 1u << 0, /* needs instance facts (IMDS) before run() */
         OPSAGENT_RECIPE_SETUP = 1u << 1,          /* also run by `opsagent setup` */
+        /* Also run by `opsagent configure` when the stack configuration (opsagent.source)
+         * changed and the recipe is enabled, or is a setup recipe setup would run: for recipes
+         * that render files from their attributes. An older agent ignores the bit. */
+        OPSAGENT_RECIPE_CONFIGURE = 1u << 2,
 };
 
 struct opsagent_ctx;
