@@ -30,6 +30,8 @@ static const char opsagent_schema[] =
         "  \"logs\": { \"type\": \"object\", \"properties\": {"
         "    \"run_log_group\": { \"type\": [\"string\", \"null\"], \"minLength\": 1,"
         "      \"description\": \"CloudWatch Logs group for the recipes' runs (one stream per instance)\" } } },"
+        "  \"source\": { \"type\": \"object\","
+        "    \"description\": \"the stack configuration source, read before the rest (source.h checks it)\" },"
         "  \"instance\": { \"type\": \"object\" }"
         "} }";
 

@@ -105,6 +105,23 @@ class FirstFetch(SourceCase):
         self.assertEqual(attrs["a"]["value"], "stack")
         self.assertEqual(self.aws.ok_calls().get("DescribeTags"), 1)
 
+    def test_source_named_in_user_data(self):
+        os.unlink(self.path("etc/opsagent/source.json"))
+        self.put("stack", {"a": "ssm"})
+        self.aws.set_instance(user_data=json.dumps({"opsagent": {"source": {"ssm": {"path": STACK}}}, "b": "ud"}))
+        attrs, _ = self.attributes()
+        self.assertEqual(attrs["a"]["origin"], "ssm:%s/stack@version 1" % STACK)
+        self.assertEqual(attrs["b"]["origin"], "instance user-data")
+        self.assertEqual(self.aws.ok_calls().get("GetParametersByPath"), 1)
+
+    def test_recipes_status_history_never_fetch(self):
+        self.put("stack", {"a": "stack"})
+        for cmd in ("recipes", "status", "history"):
+            r = self.agent(cmd)
+            self.assertEqual(r.returncode, 0, cmd + ": " + r.stderr)
+        self.assertNotIn("GetParametersByPath", self.aws.calls())
+        self.assertNotIn("DescribeTags", self.aws.calls())
+
     def test_no_source_configured_makes_no_call(self):
         os.unlink(self.path("etc/opsagent/source.json"))
         self.attributes()
