@@ -58,6 +58,37 @@ class AgentStandinCase(harness.AgentTestCase):
         self.env.update(self.aws.env(**self.STANDIN_ENV))
 
 
+class SsmSourceCase(harness.AgentTestCase):
+    """The stack configuration source's tests: one stand-in per class, reset before each test
+    (self.aws), the agent pointed at it, CONFIG/source.json naming STACK in Parameter Store,
+    and self.ssm to seed parameters directly (neither checked nor counted)."""
+
+    STACK = "/opsagent/plone"
+    standin = None
+
+    @classmethod
+    def setUpClass(cls):
+        cls.standin = AwsStandin().start()
+
+    @classmethod
+    def tearDownClass(cls):
+        cls.standin.stop()
+
+    def setUp(self):
+        super().setUp()
+        self.aws = self.standin.reset()
+        self.env.update(self.aws.env())
+        self.ssm = self.aws.client("ssm", direct=True)
+        self.write_json("etc/opsagent/source.json", {"ssm": {"path": self.STACK}})
+
+    def put(self, name, value, secure=False):
+        """STACK/NAME set to VALUE (JSON text when not a string); its new version."""
+        if not isinstance(value, str):
+            value = json.dumps(value)
+        return self.ssm.put_parameter(Name=self.STACK + "/" + name, Value=value, Overwrite=True,
+                                      Type="SecureString" if secure else "String")["Version"]
+
+
 class StandinCase(unittest.TestCase):
     """One stand-in per test class; faults and counters reset before each test."""
 

@@ -19,37 +19,19 @@ import os
 
 import harness
 import tap
-from standin.aws_standin import AwsStandin
+from aws_common import SsmSourceCase
 
-STACK = "/opsagent/plone"
+STACK = SsmSourceCase.STACK
 PLUGINS = os.path.join(harness.BUILDDIR, "tests", "packaging", "plugins", ".libs")
 SECRET = "Zeo-s3cr3t-Pa55word-42"
 PROBE = "etc/probe_configure.conf"
 
 
-class ConfigureCase(harness.AgentTestCase):
-    """One stand-in per class (moto takes seconds to start), reset before each test."""
-
-    @classmethod
-    def setUpClass(cls):
-        cls.standin = AwsStandin().start()
-
-    @classmethod
-    def tearDownClass(cls):
-        cls.standin.stop()
-
+class ConfigureCase(SsmSourceCase):
     def setUp(self):
         super().setUp()
-        self.aws = self.standin.reset()
-        self.env.update(self.aws.env())
         self.env["OPSAGENT_PLUGIN_PATH"] = PLUGINS
-        self.ssm = self.aws.client("ssm", direct=True)      # seeding: neither checked nor counted
-        self.write_json("etc/opsagent/source.json", {"ssm": {"path": STACK}})
         self.aws.set_instance(instance_tags={"opsagent:layers": "web", "Name": "node-1"})
-
-    def put(self, name, value, secure=False):
-        return self.ssm.put_parameter(Name=STACK + "/" + name, Value=json.dumps(value), Overwrite=True,
-                                      Type="SecureString" if secure else "String")["Version"]
 
     def seed(self, content="v1"):
         self.put("stack", {"opsagent": {"recipes": {"probe_configure": True}, "records": {"keep": 50}}})

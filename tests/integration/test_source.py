@@ -5,40 +5,15 @@ with botocore, every input against botocore's `ssm` model), the layer names from
 tag in the IMDS stand-in or from DescribeTags, the last known good cache in STATE/source."""
 import json
 import os
-import time
 
-import harness
 import tap
-from standin.aws_standin import AwsStandin
+from aws_common import SsmSourceCase
 
-STACK = "/opsagent/plone"
+STACK = SsmSourceCase.STACK
 SECRET = "s3cr3t-Zeo-Pa55word"
 
 
-class SourceCase(harness.AgentTestCase):
-    """One stand-in per class (moto takes seconds to start), reset before each test."""
-
-    @classmethod
-    def setUpClass(cls):
-        cls.standin = AwsStandin().start()
-
-    @classmethod
-    def tearDownClass(cls):
-        cls.standin.stop()
-
-    def setUp(self):
-        super().setUp()
-        self.aws = self.standin.reset()
-        self.env.update(self.aws.env())
-        self.ssm = self.aws.client("ssm", direct=True)
-        self.write_json("etc/opsagent/source.json", {"ssm": {"path": STACK}})
-
-    def put(self, name, value, secure=False):
-        if not isinstance(value, str):
-            value = json.dumps(value)
-        return self.ssm.put_parameter(Name=STACK + "/" + name, Value=value, Overwrite=True,
-                                      Type="SecureString" if secure else "String")["Version"]
-
+class SourceCase(SsmSourceCase):
     def attributes(self, expect=0):
         r = self.agent("attributes", "--json")
         self.assertEqual(r.returncode, expect, "stdout:\n%s\nstderr:\n%s" % (r.stdout, r.stderr))
