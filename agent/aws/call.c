@@ -165,6 +165,20 @@ static int request_target(const char *endpoint, const char *base_path, const str
         return 0;
 }
 
+int aws_endpoint_with_label(const char *endpoint, const char *label, char **ret)
+{
+        const char *host = strstr(endpoint, "://");
+
+        if (!host || host == endpoint || !label || !*label)
+                return -EINVAL;
+        host += 3;
+        if (asprintf(ret, "%.*s%s.%s", (int)(host - endpoint), endpoint, label, host) < 0) {
+                *ret = NULL;
+                return -ENOMEM;
+        }
+        return 0;
+}
+
 /* Signs and starts J's next attempt: 0, or 1 when the adaptive mode's rate limiter has it
  * wait (j->not_before_ms set), or negative errno (J failed). */
 static int job_start(struct aws_session *s, struct job *j)
@@ -177,7 +191,7 @@ static int job_start(struct aws_session *s, struct job *j)
         const void *body = q->body ? q->body : "";
         size_t body_len = q->body_len;
         const char *endpoint = s->endpoint[q->service];
-        char *hostport = NULL, *base_path = NULL, *path = NULL, *url = NULL;
+        char *hostport = NULL, *base_path = NULL, *path = NULL, *url = NULL, *labelled = NULL;
         struct sigv4_header sh[3 + AWS_CALL_MAX_HEADERS];
         size_t nsh = 0;
         struct http_request req = { 0 };
@@ -219,6 +233,15 @@ static int job_start(struct aws_session *s, struct job *j)
                 }
                 body = buf_str(&gz);
                 body_len = buf_len(&gz);
+        }
+        if (q->host_label) {
+                r = aws_endpoint_with_label(endpoint, q->host_label, &labelled);
+                if (r < 0) {
+                        aws_error_set(&j->res->error, q->operation, "InvalidEndpoint", 0, NULL,
+                                      "endpoint URL \"%s\" cannot address %s by host name", endpoint, q->host_label);
+                        goto fail;
+                }
+                endpoint = labelled;
         }
         r = http_url_split(endpoint, &hostport, &base_path);
         if (r < 0) {
@@ -315,6 +338,7 @@ out:
         free(base_path);
         free(path);
         free(url);
+        free(labelled);
         return r;
 }
 

@@ -64,7 +64,14 @@ struct aws_request {
          * Throttling, clock skew, expired credentials and failures to connect are retried as
          * usual: the request was not carried out. */
         bool check_outcome;
+        /* A label put before the endpoint's host name ("BUCKET." + "s3.REGION.amazonaws.com"):
+         * S3's virtual-hosted addressing. NULL: none. */
+        const char *host_label;
 };
+
+/* ENDPOINT ("https://host[:port][/path]") with LABEL and a dot before its host, into *ret
+ * (caller frees). -EINVAL when ENDPOINT has no "scheme://". */
+int aws_endpoint_with_label(const char *endpoint, const char *label, char **ret);
 
 /* One call's outcome. */
 struct aws_result {

@@ -18,7 +18,7 @@ enum aws_service {
         AWS_SERVICE_STS,
         AWS_SERVICE_LOGS,               /* CloudWatch Logs (JSON 1.1, agent/aws/awsjson.h) */
         AWS_SERVICE_SSM,                /* Systems Manager (JSON 1.1) */
-        AWS_SERVICE_S3,                 /* S3 (REST: path-style GetObject, agent/aws/s3.h) */
+        AWS_SERVICE_S3,                 /* S3 (REST: GetObject, agent/aws/s3.h) */
         AWS_SERVICE_COUNT,
 };
 

@@ -73,15 +73,42 @@ static const struct aws_protocol s3_protocol = {
         .parse_error = s3_parse_error,
 };
 
+bool s3_bucket_virtual_hostable(const char *bucket)
+{
+        size_t n = bucket ? strlen(bucket) : 0;
+
+        if (n < 3 || n > 63 || bucket[0] == '-' || bucket[n - 1] == '-')
+                return false;
+        for (size_t i = 0; i < n; i++)
+                if (!((bucket[i] >= 'a' && bucket[i] <= 'z') || (bucket[i] >= '0' && bucket[i] <= '9') ||
+                      bucket[i] == '-'))
+                        return false;
+        return true;
+}
+
+int s3_request_target(bool endpoint_built, const char *bucket, const char *key, const char **ret_host_label,
+                      char **ret_path)
+{
+        bool virt = endpoint_built && s3_bucket_virtual_hostable(bucket);
+
+        if ((virt ? asprintf(ret_path, "/%s", key) : asprintf(ret_path, "/%s/%s", bucket, key)) < 0) {
+                *ret_path = NULL;
+                return -ENOMEM;
+        }
+        *ret_host_label = virt ? bucket : NULL;
+        return 0;
+}
+
 int s3_get_object(struct aws_session *s, const char *bucket, const char *key, size_t max, char **ret_body,
                   char **ret_etag)
 {
         struct aws_result res = { 0 };
         struct aws_request q;
+        const char *label = NULL;
         char *path = NULL, *etag = NULL;
         int r;
 
-        if (asprintf(&path, "/%s/%s", bucket, key) < 0) {
+        if (s3_request_target(s->endpoint_built[AWS_SERVICE_S3], bucket, key, &label, &path) < 0) {
                 aws_error_set(&s->last_error, "GetObject", "ClientError", 0, NULL, "out of memory");
                 return -ENOMEM;
         }
@@ -91,6 +118,7 @@ int s3_get_object(struct aws_session *s, const char *bucket, const char *key, si
                 .operation = "GetObject",
                 .method = "GET",
                 .path = path,
+                .host_label = label,
                 .max_response = max,
                 .idempotent = true,
         };

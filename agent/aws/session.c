@@ -171,6 +171,7 @@ static int sts_session(struct aws_session *parent, struct aws_session **ret)
         s->region = strdup(parent->region);
         for (size_t i = 0; i < AWS_SERVICE_COUNT; i++) {
                 memcpy(s->endpoint_origin[i], parent->endpoint_origin[i], sizeof(s->endpoint_origin[i]));
+                s->endpoint_built[i] = parent->endpoint_built[i];
                 if (parent->endpoint[i] && !(s->endpoint[i] = strdup(parent->endpoint[i])))
                         goto fail;
         }
@@ -334,6 +335,7 @@ static int resolve_endpoint(struct aws_session *s, enum aws_service svc, bool ig
                         return r;
                 snprintf(origin, osize, "built for %s (partition %s%s%s)", s->region, aws_partition_of(s->region)->id,
                          s->use_fips ? ", FIPS" : "", s->use_dualstack ? ", dual-stack" : "");
+                s->endpoint_built[svc] = true;
                 return 0;
         }
         if (http_url_scheme_host(url, &scheme, &host) < 0 ||

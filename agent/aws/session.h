@@ -72,6 +72,8 @@ struct aws_session {
         char *endpoint[AWS_SERVICE_COUNT];              /* "https://ec2.REGION.amazonaws.com"; NULL when
                                                            the configuration refuses one (origin says why) */
         char endpoint_origin[AWS_SERVICE_COUNT][AWS_CONFIG_ORIGIN_MAX];
+        bool endpoint_built[AWS_SERVICE_COUNT];         /* built for the region, not configured: S3
+                                                           may then address a bucket by host name */
         bool use_fips, use_dualstack;
         char fips_origin[AWS_CONFIG_ORIGIN_MAX], dualstack_origin[AWS_CONFIG_ORIGIN_MAX];
         char retry_origin[AWS_CONFIG_ORIGIN_MAX];       /* mode's and max attempts' */

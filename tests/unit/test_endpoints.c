@@ -11,7 +11,9 @@
 #include <string.h>
 #include <cmocka.h>
 
+#include "aws/call.h"
 #include "aws/endpoints.h"
+#include "aws/s3.h"
 
 static void url_is(enum aws_service svc, const char *region, bool fips, bool ds, const char *want)
 {
@@ -112,6 +114,49 @@ static void test_table_complete(void **state)
         assert_null(aws_service_info(AWS_SERVICE_COUNT));
 }
 
+/* S3: virtual-hosted on the endpoint built for the region when the bucket's name allows it,
+ * path-style otherwise and always on a configured endpoint URL, as botocore addresses them. */
+static void target_is(bool built, const char *endpoint, const char *bucket, const char *key, const char *want_url)
+{
+        const char *label = NULL;
+        char *path = NULL, *host = NULL, *url = NULL;
+
+        assert_int_equal(s3_request_target(built, bucket, key, &label, &path), 0);
+        if (label)
+                assert_int_equal(aws_endpoint_with_label(endpoint, label, &host), 0);
+        assert_true(asprintf(&url, "%s%s", host ? host : endpoint, path) > 0);
+        if (strcmp(url, want_url) != 0)
+                fail_msg("%s %s (built %d): %s, want %s", bucket, key, built, url, want_url);
+        free(url);
+        free(host);
+        free(path);
+}
+
+static void test_s3_addressing(void **state)
+{
+        struct error err = ERROR_INIT;
+        char *ep = NULL, *x = NULL;
+
+        (void)state;
+        assert_int_equal(aws_endpoint_url(AWS_SERVICE_S3, "eu-west-1", false, false, &ep, &err), 0);
+        assert_string_equal(ep, "https://s3.eu-west-1.amazonaws.com");
+        target_is(true, ep, "my-stack-config", "opsagent/stack.json",
+                  "https://my-stack-config.s3.eu-west-1.amazonaws.com/opsagent/stack.json");
+        /* dots would not match *.s3.REGION.amazonaws.com's certificate; upper case is no host name */
+        target_is(true, ep, "my.stack.config", "k", "https://s3.eu-west-1.amazonaws.com/my.stack.config/k");
+        target_is(true, ep, "MyBucket", "k", "https://s3.eu-west-1.amazonaws.com/MyBucket/k");
+        target_is(false, "http://127.0.0.1:4566", "my-stack-config", "k", "http://127.0.0.1:4566/my-stack-config/k");
+        assert_false(s3_bucket_virtual_hostable("ab"));
+        assert_false(s3_bucket_virtual_hostable("-abc"));
+        assert_false(s3_bucket_virtual_hostable("abc-"));
+        assert_true(s3_bucket_virtual_hostable("a-1"));
+        assert_int_equal(aws_endpoint_with_label("s3.example", "b", &x), -EINVAL);
+        assert_int_equal(aws_endpoint_with_label("https://s3.example:8443/base", "b", &x), 0);
+        assert_string_equal(x, "https://b.s3.example:8443/base");
+        free(x);
+        free(ep);
+}
+
 int main(void)
 {
         const struct CMUnitTest tests[] = {
@@ -119,6 +164,7 @@ int main(void)
                 cmocka_unit_test(test_partitions),
                 cmocka_unit_test(test_region_must_be_a_label),
                 cmocka_unit_test(test_table_complete),
+                cmocka_unit_test(test_s3_addressing),
         };
         return cmocka_run_group_tests_name("endpoints", tests, NULL, NULL);
 }
