@@ -93,7 +93,7 @@ def base_env(plugin_path):
 
 
 def night(opsagent, plugin_path, nodes, mode, window, scratch, seed=1, speed=None, log=print, smoke=False,
-          standin_args=()):
+          standin_args=(), max_attempts=None):
     """Runs one night; returns its figures (a dict)."""
     speed = speed or choose_speed(nodes, window, smoke)
     ft = libfaketime()
@@ -109,6 +109,8 @@ def night(opsagent, plugin_path, nodes, mode, window, scratch, seed=1, speed=Non
                 AWS_DEFAULT_REGION=fleet_ec2.REGION, AWS_SECRET_ACCESS_KEY=fleet_ec2.SECRET_ACCESS_KEY,
                 AWS_RETRY_MODE=mode, AWS_CONFIG_FILE=os.path.join(tmp, "no-aws-config"),
                 AWS_SHARED_CREDENTIALS_FILE=os.path.join(tmp, "no-aws-credentials"))
+    if max_attempts:
+        env0["AWS_MAX_ATTEMPTS"] = str(max_attempts)      # else the mode's default: 3
     roots = []
     for i in range(nodes):
         root = os.path.join(tmp, "n%04d" % i)
@@ -182,6 +184,7 @@ def night(opsagent, plugin_path, nodes, mode, window, scratch, seed=1, speed=Non
     res["node_nights_s"] = [(ended[i] - started[i]) * speed if i in ended else None for i in range(nodes)]
     res["node_calls_s"] = [None if f is None else l - f for f, l in zip(rep["first"], rep["last"])]
     res["wall_s"] = max(ended.values()) - t0 if ended else None
+    res["max_attempts"] = max_attempts or 3
     shutil.rmtree(tmp, ignore_errors=True)
     return res
 
@@ -246,11 +249,12 @@ def _shape(line):
 
 def table(results):
     head = ("nodes", "retry mode", "window s", "K", "succeeded", "calls/node mean", "max", "throttled",
-            "duplicates", "longest night s", "first-call spread s")
+            "duplicates", "longest night s", "median night s", "first-call spread s")
     rows = [(format(r["nodes"], ","), r["mode"], format(r["window"], ","), "%g" % r["speed"],
              "%d/%d" % (r["succeeded"], r["nodes"]), "%.1f" % r["calls_mean"], str(r["calls_max"]),
              format(r["throttled"], ","), str(r["duplicates"]),
              "%.1f" % r["longest_night_s"] if r["longest_night_s"] is not None else "-",
+             "%.2f" % r["median_night_s"] if r.get("median_night_s") is not None else "-",
              "%.0f" % r["first_call_spread_s"] if r["first_call_spread_s"] is not None else "-")
             for r in results]
     w = [max(len(x[i]) for x in rows + [head]) for i in range(len(head))]
@@ -296,6 +300,7 @@ def main():
     ap.add_argument("--windows", default="0,60,300,900,1800,3600")
     ap.add_argument("--speed", type=float, help="force K (simulated seconds per real second)")
     ap.add_argument("--seed", type=int, default=1)
+    ap.add_argument("--max-attempts", type=int, help="AWS_MAX_ATTEMPTS for the nodes (default: the mode's, 3)")
     ap.add_argument("--json", help="append each night's figures to this file (JSON lines)")
     ap.add_argument("--check-clock", action="store_true", help="only show that libfaketime scales the "
                     "agent's waits (see check_clock())")
@@ -315,7 +320,7 @@ def main():
                 for m in a.modes.split(","):
                     t = time.time()
                     r = night(os.path.abspath(a.opsagent), a.plugin_path, n, m, w, scratch, a.seed, a.speed,
-                              log=lambda *x: print(*x, file=sys.stderr))
+                              log=lambda *x: print(*x, file=sys.stderr), max_attempts=a.max_attempts)
                     r["real_s"] = time.time() - t
                     results.append(r)
                     brief = {k: v for k, v in r.items() if not k.startswith("node_")}
