@@ -24,7 +24,10 @@ EXTRA_DIST += \
 	tests/bench/rows/zodb_pack.py \
 	tests/bench/rows/report_spool.py \
 	tests/bench/rows/startup.py \
-	tests/bench/rows/fleet_night.py \
+	tests/bench/rows/fleet.py \
+	tests/bench/fleet/README.md \
+	tests/bench/fleet/fleet.py \
+	tests/bench/fleet/fleet_ec2.py \
 	tests/bench/rows/log_shipper.py \
 	tests/bench/logs/README.md \
 	tests/bench/logs/run.sh \

@@ -16,7 +16,7 @@ MODULES = [
     "zodb_pack",         # zodb_pack vs a zeopack client against the ZEO stand-in
     "report_spool",      # opsagent report draining 10,000 spooled datapoints
     "startup",           # recipes / attributes / status with 1,000 run records
-    "fleet_night",       # hook: the fleet night (rows added by whoever builds it)
+    "fleet",             # the fleet night: N nodes against EC2's documented request throttling
     "log_shipper",       # the log shipper: 1 GiB to CloudWatch Logs, write-to-accept latency
     "profile_run_all",   # callgrind of a full `run --all` against the stand-ins
 ]
