@@ -433,23 +433,31 @@ def main():
     httpd.serve_forever()
 
 
+def start_child(script, port_file, args=()):
+    """Starts the stand-in SCRIPT (`--port-file PORT_FILE` and ARGS) as a child process and
+    waits, 60 s at most, for the port it writes there once it listens: (process, port)."""
+    import subprocess
+    if os.path.exists(port_file):
+        os.unlink(port_file)
+    proc = subprocess.Popen([sys.executable, "-B", os.path.abspath(script), "--port-file", port_file] +
+                            [str(a) for a in args], stdin=subprocess.DEVNULL)
+    deadline = time.time() + 60
+    while not os.path.exists(port_file):
+        if proc.poll() is not None or time.time() > deadline:
+            proc.kill()
+            proc.wait()
+            raise RuntimeError("%s did not start" % os.path.basename(script))
+        time.sleep(0.02)
+    with open(port_file) as f:
+        return proc, int(f.read())
+
+
 class FastAws:
     """Runs the stand-in as a child process: `with FastAws(tmpdir) as aws: aws.env() ...`."""
 
     def __init__(self, tmpdir, volumes=1):
-        import subprocess
         self.port_file = os.path.join(tmpdir, "fast_aws.port")
-        if os.path.exists(self.port_file):
-            os.unlink(self.port_file)
-        self.proc = subprocess.Popen([sys.executable, "-B", os.path.abspath(__file__), "--port-file", self.port_file,
-                                      "--volumes", str(volumes)], stdin=subprocess.DEVNULL)
-        deadline = time.time() + 60
-        while not os.path.exists(self.port_file):
-            if self.proc.poll() is not None or time.time() > deadline:
-                raise RuntimeError("fast_aws did not start")
-            time.sleep(0.05)
-        with open(self.port_file) as f:
-            self.port = int(f.read())
+        self.proc, self.port = start_child(__file__, self.port_file, ["--volumes", volumes])
         self.url = "http://127.0.0.1:%d" % self.port
         self.instance_id = INSTANCE_ID
 

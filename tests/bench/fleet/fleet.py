@@ -28,7 +28,8 @@ import urllib.request
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
-import fleet_ec2  # noqa: E402
+import fleet_ec2  # noqa: E402  (puts tests/bench on the path)
+import fast_aws  # noqa: E402
 
 FAKETIME_LIBS = ("/usr/lib/x86_64-linux-gnu/faketime/libfaketime.so.1", "/usr/lib/faketime/libfaketime.so.1",
                  "/usr/local/lib/faketime/libfaketime.so.1")
@@ -56,16 +57,10 @@ def choose_speed(nodes, window, smoke=False):
 class Standin:
     def __init__(self, tmpdir, nodes, speed, epoch, extra=()):
         self.port_file = os.path.join(tmpdir, "fleet_ec2.port")
-        self.proc = subprocess.Popen([sys.executable, "-B", os.path.join(HERE, "fleet_ec2.py"), "--port-file",
-                                      self.port_file, "--nodes", str(nodes), "--speed", repr(speed), "--epoch",
-                                      repr(epoch)] + list(extra), stdin=subprocess.DEVNULL)
-        deadline = time.time() + 60
-        while not os.path.exists(self.port_file):
-            if self.proc.poll() is not None or time.time() > deadline:
-                raise RuntimeError("fleet_ec2 did not start")
-            time.sleep(0.02)
-        with open(self.port_file) as f:
-            self.url = "http://127.0.0.1:%d" % int(f.read())
+        self.proc, port = fast_aws.start_child(os.path.join(HERE, "fleet_ec2.py"), self.port_file,
+                                               ["--nodes", nodes, "--speed", repr(speed), "--epoch", repr(epoch)] +
+                                               list(extra))
+        self.url = "http://127.0.0.1:%d" % port
 
     def report(self):
         with urllib.request.urlopen(self.url + "/_fleet/report", timeout=120) as r:

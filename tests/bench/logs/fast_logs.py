@@ -203,19 +203,8 @@ class FastLogs(fast_aws.FastAws):
     """Runs the stand-in as a child process: `with FastLogs(tmpdir) as logs: logs.env() ...`."""
 
     def __init__(self, tmpdir):
-        import subprocess
         self.port_file = os.path.join(tmpdir, "fast_logs.port")
-        if os.path.exists(self.port_file):
-            os.unlink(self.port_file)
-        self.proc = subprocess.Popen([sys.executable, "-B", os.path.abspath(__file__), "--port-file", self.port_file],
-                                     stdin=subprocess.DEVNULL)
-        deadline = time.time() + 60
-        while not os.path.exists(self.port_file):
-            if self.proc.poll() is not None or time.time() > deadline:
-                raise RuntimeError("fast_logs did not start")
-            time.sleep(0.05)
-        with open(self.port_file) as f:
-            self.port = int(f.read())
+        self.proc, self.port = fast_aws.start_child(__file__, self.port_file)
         self.url = "http://127.0.0.1:%d" % self.port
 
     def latency(self):
