@@ -104,6 +104,49 @@ def tag_spec(params, prefix="TagSpecification.1"):
     return tags
 
 
+def parse_authorization(headers):
+    """The fields of a SigV4 Authorization header (algorithm, key_id, region, service, term,
+    signed: the signed header names, signature), else AwsError IncompleteSignature."""
+    auth = headers.get("Authorization", "")
+    try:
+        head, rest = auth.split(" ", 1)
+        fields = dict(p.strip().split("=", 1) for p in rest.split(","))
+        key_id, _date, region, svc, term = fields["Credential"].split("/")
+        return {"algorithm": head, "key_id": key_id, "region": region, "service": svc, "term": term,
+                "signed": fields["SignedHeaders"].split(";"), "signature": fields["Signature"]}
+    except (ValueError, KeyError):
+        raise AwsError(400, "IncompleteSignature", "Authorization header is malformed")
+
+
+def verify_signature(handler, raw, a, secret, now, mismatch=(401, "AuthFailure")):
+    """Checks the request HANDLER is serving (body RAW, Authorization fields A) as AWS does:
+    host and x-amz-date signed, the date within 5 minutes of NOW, and the signature botocore
+    computes with SECRET; else AwsError (MISMATCH: the status and code of a wrong signature)."""
+    if "host" not in a["signed"] or "x-amz-date" not in a["signed"]:
+        raise AwsError(401, "AuthFailure", "host and x-amz-date must be signed")
+    amz_date = handler.headers.get("X-Amz-Date", "")
+    try:
+        ts = calendar.timegm(time.strptime(amz_date, "%Y%m%dT%H%M%SZ"))
+    except ValueError:
+        raise AwsError(400, "IncompleteSignature", "X-Amz-Date is malformed")
+    if abs(ts - now) > 300:
+        raise AwsError(400, "RequestExpired", "Request has expired")
+    headers = {}
+    for h in a["signed"]:
+        v = handler.headers.get_all(h)
+        if v is None:
+            raise AwsError(401, "AuthFailure", "Signed header %s is missing" % h)
+        headers[h] = ",".join(v)
+    req = botocore.awsrequest.AWSRequest(method=handler.command, url="http://%s%s" % (handler.headers.get("Host"),
+                                                                                        handler.path),
+                                         data=raw, headers=headers)
+    req.context["timestamp"] = amz_date
+    signer = botocore.auth.SigV4Auth(botocore.credentials.Credentials(a["key_id"], secret), a["service"], a["region"])
+    if signer.signature(signer.string_to_sign(req, signer.canonical_request(req)), req) != a["signature"]:
+        raise AwsError(mismatch[0], mismatch[1],
+                       "The request signature we calculated does not match the signature you provided.")
+
+
 class Handler(http.server.BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
     server_version = "AmazonEC2"
@@ -190,41 +233,12 @@ class Handler(http.server.BaseHTTPRequestHandler):
         return svc
 
     def check_signature(self, service, raw):
-        auth = self.headers.get("Authorization", "")
-        try:
-            head, rest = auth.split(" ", 1)
-            fields = dict(p.strip().split("=", 1) for p in rest.split(","))
-            key_id, _date, region, svc, term = fields["Credential"].split("/")
-            signed = fields["SignedHeaders"].split(";")
-            signature = fields["Signature"]
-        except (ValueError, KeyError):
-            raise AwsError(400, "IncompleteSignature", "Authorization header is malformed")
-        if head != "AWS4-HMAC-SHA256" or term != "aws4_request" or key_id != ACCESS_KEY_ID or region != REGION:
+        a = parse_authorization(self.headers)
+        if a["algorithm"] != "AWS4-HMAC-SHA256" or a["term"] != "aws4_request" or a["key_id"] != ACCESS_KEY_ID \
+                or a["region"] != REGION:
             raise AwsError(401, "AuthFailure", "AWS was not able to validate the provided access credentials")
-        if "host" not in signed or "x-amz-date" not in signed:
-            raise AwsError(401, "AuthFailure", "host and x-amz-date must be signed")
-        amz_date = self.headers.get("X-Amz-Date", "")
-        try:
-            ts = calendar.timegm(time.strptime(amz_date, "%Y%m%dT%H%M%SZ"))
-        except ValueError:
-            raise AwsError(400, "IncompleteSignature", "X-Amz-Date is malformed")
-        if abs(ts - time.time()) > 300:
-            raise AwsError(400, "RequestExpired", "Request has expired")
-        headers = {}
-        for h in signed:
-            v = self.headers.get_all(h)
-            if v is None:
-                raise AwsError(401, "AuthFailure", "Signed header %s is missing" % h)
-            headers[h] = ",".join(v)
-        req = botocore.awsrequest.AWSRequest(method=self.command, url="http://%s%s" % (self.headers.get("Host"),
-                                                                                     self.path),
-                                             data=raw, headers=headers)
-        req.context["timestamp"] = amz_date
-        signer = botocore.auth.SigV4Auth(botocore.credentials.Credentials(key_id, SECRET_ACCESS_KEY), svc, region)
-        if signer.signature(signer.string_to_sign(req, signer.canonical_request(req)), req) != signature:
-            raise AwsError(401 if service == "ec2" else 403,
-                           "AuthFailure" if service == "ec2" else "SignatureDoesNotMatch",
-                           "The request signature we calculated does not match the signature you provided.")
+        verify_signature(self, raw, a, SECRET_ACCESS_KEY, time.time(),
+                         (401, "AuthFailure") if service == "ec2" else (403, "SignatureDoesNotMatch"))
 
     def ec2(self, op, inner):
         return ('<?xml version="1.0" encoding="UTF-8"?>\n<%sResponse xmlns="%s"><requestId>%s</requestId>%s'

@@ -36,7 +36,6 @@ action, tonight's snapshots per volume, first and last call of each node in simu
 seconds since the epoch, duplicates).
 """
 import argparse
-import calendar
 import email.utils
 import gzip
 import http.server
@@ -53,12 +52,10 @@ import uuid
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.join(HERE, ".."))
 sys.path.insert(0, os.path.join(HERE, "..", ".."))
-from fast_aws import EC2_NS, CW_NS, REGION, snapshot_xml, tag_spec  # noqa: E402
+from fast_aws import (EC2_NS, CW_NS, REGION, parse_authorization, snapshot_xml, tag_spec,  # noqa: E402
+                      verify_signature)
 from standin.aws_standin import (SECRET_ACCESS_KEY, ACCOUNT_ID, AwsError, error_xml,  # noqa: E402
                                  validate_query)
-import botocore.auth  # noqa: E402
-import botocore.awsrequest  # noqa: E402
-import botocore.credentials  # noqa: E402
 
 KEY_PREFIX = "AKIAFLEET"
 VOLUMES_PER_NODE = 2
@@ -257,42 +254,16 @@ class Handler(http.server.BaseHTTPRequestHandler):
 
     def check_signature(self, raw):
         """(service, node) of a correctly signed request, else AwsError."""
-        auth = self.headers.get("Authorization", "")
+        a = parse_authorization(self.headers)
+        kid, svc = a["key_id"], a["service"]
         try:
-            head, rest = auth.split(" ", 1)
-            fields = dict(p.strip().split("=", 1) for p in rest.split(","))
-            kid, _date, region, svc, term = fields["Credential"].split("/")
-            signed = fields["SignedHeaders"].split(";")
-            signature = fields["Signature"]
             node = int(kid[len(KEY_PREFIX):]) if kid.startswith(KEY_PREFIX) else -1
-        except (ValueError, KeyError):
-            raise AwsError(400, "IncompleteSignature", "Authorization header is malformed")
-        if (head != "AWS4-HMAC-SHA256" or term != "aws4_request" or not 0 <= node < self.fleet.nodes
-                or region != REGION or svc not in ("ec2", "monitoring")):
-            raise AwsError(401, "AuthFailure", "AWS was not able to validate the provided access credentials")
-        if "host" not in signed or "x-amz-date" not in signed:
-            raise AwsError(401, "AuthFailure", "host and x-amz-date must be signed")
-        amz_date = self.headers.get("X-Amz-Date", "")
-        try:
-            ts = calendar.timegm(time.strptime(amz_date, "%Y%m%dT%H%M%SZ"))
         except ValueError:
-            raise AwsError(400, "IncompleteSignature", "X-Amz-Date is malformed")
-        if abs(ts - self.fleet.now()) > 300:
-            raise AwsError(400, "RequestExpired", "Request has expired")
-        headers = {}
-        for h in signed:
-            v = self.headers.get_all(h)
-            if v is None:
-                raise AwsError(401, "AuthFailure", "Signed header %s is missing" % h)
-            headers[h] = ",".join(v)
-        req = botocore.awsrequest.AWSRequest(method=self.command, url="http://%s%s" % (self.headers.get("Host"),
-                                                                                     self.path),
-                                             data=raw, headers=headers)
-        req.context["timestamp"] = amz_date
-        signer = botocore.auth.SigV4Auth(botocore.credentials.Credentials(kid, SECRET_ACCESS_KEY), svc, region)
-        if signer.signature(signer.string_to_sign(req, signer.canonical_request(req)), req) != signature:
-            raise AwsError(401, "AuthFailure", "The request signature we calculated does not match the "
-                           "signature you provided.")
+            raise AwsError(400, "IncompleteSignature", "Authorization header is malformed")
+        if (a["algorithm"] != "AWS4-HMAC-SHA256" or a["term"] != "aws4_request" or not 0 <= node < self.fleet.nodes
+                or a["region"] != REGION or svc not in ("ec2", "monitoring")):
+            raise AwsError(401, "AuthFailure", "AWS was not able to validate the provided access credentials")
+        verify_signature(self, raw, a, SECRET_ACCESS_KEY, self.fleet.now())
         return svc, node
 
     def ec2(self, op, inner):
